@@ -1,0 +1,27 @@
+"""Language codes the compiler knows, with their scripts.
+
+XNLI's 15 languages are the core; a few more codes are accepted so that specs for other
+datasets validate, and scripts let perturbations declare support per script.
+"""
+
+from __future__ import annotations
+
+XNLI_LANGUAGES: tuple[str, ...] = (
+    "ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh",
+)
+
+SCRIPTS: dict[str, str] = {
+    "ar": "Arabic", "bg": "Cyrillic", "de": "Latin", "el": "Greek", "en": "Latin",
+    "es": "Latin", "fr": "Latin", "hi": "Devanagari", "ru": "Cyrillic", "sw": "Latin",
+    "th": "Thai", "tr": "Latin", "ur": "Arabic", "vi": "Latin", "zh": "Han",
+    # accepted beyond XNLI
+    "it": "Latin", "pt": "Latin", "nl": "Latin", "pl": "Latin", "ja": "Japanese",
+    "ko": "Hangul", "fa": "Arabic", "id": "Latin", "uk": "Cyrillic", "he": "Hebrew",
+}
+
+KNOWN_LANGUAGES: frozenset[str] = frozenset(SCRIPTS)
+ALL_XNLI: frozenset[str] = frozenset(XNLI_LANGUAGES)
+
+
+def script_of(lang: str) -> str:
+    return SCRIPTS.get(lang, "Unknown")

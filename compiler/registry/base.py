@@ -1,0 +1,111 @@
+"""Declarations of everything a spec may name.
+
+The compiler validates specs against these declarations without importing any heavy library:
+each entry carries a pydantic parameter schema, the languages it supports and, for the runtime,
+the dotted path of its implementation (imported lazily, only when a node runs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Category = Literal[
+    "task_type", "data_source", "model_source", "perturbation", "attack", "lexicon"
+]
+Field_ = Literal["premise", "hypothesis", "both"]
+
+
+class Params(BaseModel):
+    """Base of every parameter schema: unknown parameters are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered name.
+
+    `positional` lists the parameter names that may be given without `name=`, in order.
+    `languages` is None when every language is supported. `fields` is the set of fields a
+    perturbation may touch and `default_field` the one it touches when the spec says nothing.
+    `implementation` is "module:attribute", resolved by the runtime only.
+    """
+
+    name: str
+    category: Category
+    params: type[Params]
+    doc: str
+    positional: tuple[str, ...] = ()
+    languages: frozenset[str] | None = None
+    fields: tuple[Field_, ...] = ("premise", "hypothesis", "both")
+    default_field: Field_ = "both"
+    version: int = 1
+    implementation: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class Registry:
+    """All entries, by category and name."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], Entry] = {}
+
+    def add(self, entry: Entry) -> Entry:
+        key = (entry.category, entry.name)
+        if key in self._entries:
+            raise ValueError(f"{entry.category} {entry.name!r} registered twice")
+        self._entries[key] = entry
+        return entry
+
+    def get(self, category: str, name: str) -> Entry | None:
+        return self._entries.get((category, name))
+
+    def names(self, category: str) -> list[str]:
+        return sorted(n for (c, n) in self._entries if c == category)
+
+    def of(self, category: str) -> list[Entry]:
+        return [e for (c, _), e in sorted(self._entries.items()) if c == category]
+
+
+REGISTRY = Registry()
+
+
+def register(
+    name: str,
+    category: Category,
+    *,
+    implementation: str,
+    positional: tuple[str, ...] = (),
+    languages: frozenset[str] | None = None,
+    fields: tuple[Field_, ...] = ("premise", "hypothesis", "both"),
+    default_field: Field_ = "both",
+    version: int = 1,
+    **extra,
+):
+    """Class decorator: declare `cls` (a Params subclass) as the schema of a registered name.
+
+    The class docstring is the entry's documentation shown by `xexp perturb --list` and errors.
+    """
+
+    def wrap(cls: type[Params]) -> type[Params]:
+        REGISTRY.add(
+            Entry(
+                name=name,
+                category=category,
+                params=cls,
+                doc=(cls.__doc__ or "").strip(),
+                positional=positional,
+                languages=languages,
+                fields=fields,
+                default_field=default_field,
+                version=version,
+                implementation=implementation,
+                extra=extra,
+            )
+        )
+        return cls
+
+    return wrap

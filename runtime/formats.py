@@ -1,0 +1,45 @@
+"""The data contracts between nodes: normalized datasets, predictions, attack records.
+
+Every dataset artifact is one parquet file `data.parquet`; every evaluation artifact is one
+`predictions.parquet`. Keeping these shapes in one place is what lets `load`, `perturb`,
+`train`, `evaluate`, `attack` and `report` be written (and tested) independently.
+
+Normalized datasets (written by `load`, tokenizer-independent), one row per example:
+
+* every task type: ``id`` (str, stable: the source's id column if it has one, else the
+  0-based row number in the source file/split as a string; a perturbed copy keeps the id).
+* ``pair_classification`` (``nli``, ``paraphrase``): ``premise`` (str), ``hypothesis`` (str),
+  ``label`` (str: the label *name*, e.g. "entailment"; never a raw id).
+* ``extractive_qa``: ``context`` (str), ``question`` (str), ``answers`` (list of struct
+  {``text``: str, ``start``: int}; empty list = unanswerable, SQuAD v2 style).
+* ``multiple_choice``: ``context`` (str), ``endings`` (list[str]), ``label`` (int, index
+  of the right ending).
+
+A perturbed dataset (written by `perturb`) has the same columns plus ``changed`` (bool: the
+perturbation really altered at least one touched field of this example).
+
+Predictions (written by `evaluate`): ``id`` (str), ``gold`` (str), ``predicted`` (str),
+``correct`` (bool), ``probs`` (list[float], in the task's label order).
+
+Attack records (written by `attack`): the prediction columns for the *clean* input plus
+``status`` ("skipped" when the clean prediction was already wrong, "succeeded", "failed"),
+``adv_predicted`` (str), ``adv_correct`` (bool), ``words_changed`` (int), ``words_total``
+(int), ``queries`` (int), ``adv_premise`` (str), ``adv_hypothesis`` (str).
+"""
+
+from __future__ import annotations
+
+NLI_LABELS: tuple[str, ...] = ("entailment", "neutral", "contradiction")
+PARAPHRASE_LABELS: tuple[str, ...] = ("not_paraphrase", "paraphrase")
+
+DATA_FILE = "data.parquet"
+PREDICTIONS_FILE = "predictions.parquet"
+
+PAIR_COLUMNS = ("id", "premise", "hypothesis", "label")
+QA_COLUMNS = ("id", "context", "question", "answers")
+MC_COLUMNS = ("id", "context", "endings", "label")
+PREDICTION_COLUMNS = ("id", "gold", "predicted", "correct", "probs")
+ATTACK_COLUMNS = PREDICTION_COLUMNS + (
+    "status", "adv_predicted", "adv_correct", "words_changed", "words_total", "queries",
+    "adv_premise", "adv_hypothesis",
+)
