@@ -1,0 +1,45 @@
+"""The xexp compiler: spec text -> validated Spec -> execution Graph.
+
+Pure by design: nothing here imports torch, transformers, datasets or ray, so `xexp check`
+and `xexp plan` start instantly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xexp.compiler.errors import SpecError, SpecErrors
+from xexp.compiler.graph import Graph, Node
+from xexp.compiler.lower import lower
+from xexp.compiler.parser import parse, parse_recovering
+from xexp.compiler.spec import Spec
+from xexp.compiler.validate import validate
+
+
+def compile_spec(text: str, filename: str = "<spec>", variables: dict[str, str] | None = None) -> Spec:
+    """Parse and validate, reporting syntax and meaning errors of the whole file together."""
+    module, syntax_errors = parse_recovering(text, filename)
+    return validate(module, variables, syntax_errors=syntax_errors)
+
+
+def compile_text(text: str, filename: str = "<spec>", variables: dict[str, str] | None = None) -> tuple[Spec, Graph]:
+    spec = compile_spec(text, filename, variables)
+    return spec, lower(spec)
+
+
+def read_spec(path: str | Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"no such spec file: {path}", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError(f"cannot read spec file: {err}", file=str(path)) from None
+
+
+def compile_file(path: str | Path, variables: dict[str, str] | None = None) -> Graph:
+    """The graph of a spec file."""
+    return compile_text(read_spec(path), str(path), variables)[1]
+
+
+__all__ = ["Graph", "Node", "Spec", "SpecError", "SpecErrors", "compile_file", "compile_spec", "compile_text",
+           "lower", "parse", "read_spec", "validate"]

@@ -1,0 +1,139 @@
+"""Module -> canonical spec text (`xexp fmt`). Keeps comments and paragraph breaks.
+
+Canonical means: one statement per line, `=` surrounded by spaces, lists of names and numbers
+space-separated and other lists comma-separated, strings double-quoted, perturbation blocks one
+entry per line with aligned `=`, short settings blocks on one line. Formatting is idempotent and
+never changes meaning (tests check `parse(fmt(x)) == parse(x)`).
+"""
+
+from __future__ import annotations
+
+import json
+
+from xexp.compiler import ast
+
+ONE_LINE_LIMIT = 100
+MULTILINE_BLOCKS = ("perturbations",)
+
+
+def value_text(value: ast.Value) -> str:
+    if isinstance(value, ast.Str):
+        return json.dumps(value.value, ensure_ascii=False)
+    if isinstance(value, ast.Num):
+        return value.text or repr(value.value)
+    if isinstance(value, ast.Name):
+        return value.name
+    if isinstance(value, ast.ListValue):
+        simple = all(isinstance(v, (ast.Name, ast.Num)) for v in value.items)
+        return "[" + (" " if simple else ", ").join(value_text(v) for v in value.items) + "]"
+    if isinstance(value, ast.Call):
+        args = [(f"{a.key}=" if a.key else "") + value_text(a.value) for a in value.args]
+        return f"{value.name}({', '.join(args)})"
+    if isinstance(value, ast.MapValue):
+        return "{" + " ".join(entry_text(e, compact=True) for e in value.entries) + "}"
+    if isinstance(value, ast.Sweep):
+        return "sweep[" + ", ".join(value_text(v) for v in value.items.items) + "]"
+    if isinstance(value, ast.TrainedOn):
+        return f"{value.target.name} trained_on {value.source.name}"
+    raise TypeError(f"unknown value {value!r}")
+
+
+def entry_text(entry: ast.Entry, *, compact: bool = False, width: int = 0) -> str:
+    key = entry.key if compact else entry.key.ljust(width)
+    text = f"{key}={value_text(entry.value)}" if compact else f"{key} = {value_text(entry.value)}"
+    if entry.on is not None:
+        text += f" on {entry.on.name}"
+    if entry.languages is not None:
+        text += f" in {value_text(entry.languages)}"
+    return text
+
+
+def statement_head(st: ast.Statement) -> str:
+    if isinstance(st, ast.Header):
+        return f"{st.keyword.name} {st.name.name}"
+    if isinstance(st, ast.Declaration):
+        return f"{st.keyword.name} {st.name.name} = {value_text(st.value)}"
+    if isinstance(st, ast.Assignment):
+        return f"{st.name.name} = {value_text(st.value)}"
+    raise TypeError(st)
+
+
+class _Printer:
+    def __init__(self, module: ast.Module):
+        self.lines_of_source = module.source.split("\n")
+        self.full_line = []  # comments alone on their line, in order
+        self.trailing: dict[int, list[str]] = {}
+        for c in module.comments:
+            before = self.lines_of_source[c.line - 1][: c.column - 1] if c.line <= len(self.lines_of_source) else ""
+            if before.strip():
+                self.trailing.setdefault(c.line, []).append(c.text)
+            else:
+                self.full_line.append(c)
+        self.next_comment = 0
+        self.out: list[str] = []
+
+    def leading(self, before_line: int, indent: str) -> None:
+        while self.next_comment < len(self.full_line) and self.full_line[self.next_comment].line < before_line:
+            self.out.append(indent + self.full_line[self.next_comment].text)
+            self.next_comment += 1
+
+    def trailing_for(self, first: int, last: int) -> str:
+        texts = [t for line in range(first, last + 1) for t in self.trailing.pop(line, [])]
+        return ("  " + " ".join(texts)) if texts else ""
+
+    def has_comments_inside(self, span: ast.Span) -> bool:
+        inside_full = any(span.line < c.line < span.end_line for c in self.full_line[self.next_comment:])
+        inside_trailing = any(span.line <= line < span.end_line for line in self.trailing)
+        return inside_full or inside_trailing
+
+    def blank_between(self, previous_end: int, start: int) -> bool:
+        first = start
+        for c in self.full_line[self.next_comment:]:
+            if c.line < start:
+                first = min(first, c.line)
+        return any(not self.lines_of_source[i - 1].strip() for i in range(previous_end + 1, first)
+                   if 0 < i <= len(self.lines_of_source))
+
+    def statement(self, st: ast.Statement) -> None:
+        span = st.span
+        self.leading(span.line, "")
+        if not isinstance(st, ast.Block):
+            self.out.append(statement_head(st) + self.trailing_for(span.line, span.end_line))
+            return
+        head = st.keyword.name + (f" {st.label.name}" if st.label else "")
+        one_line = f"{head} {{ " + " ".join(entry_text(e, compact=True) for e in st.entries) + " }"
+        if not st.entries:
+            one_line = f"{head} {{}}"
+        if (st.keyword.name not in MULTILINE_BLOCKS and len(one_line) <= ONE_LINE_LIMIT
+                and not self.has_comments_inside(span)):
+            self.out.append(one_line + self.trailing_for(span.line, span.end_line))
+            return
+        self.out.append(f"{head} {{" + self.trailing_for(span.line, span.line))
+        width = max((len(e.key) for e in st.entries), default=0)
+        for entry in st.entries:
+            self.leading(entry.span.line, "  ")
+            self.out.append("  " + entry_text(entry, width=width) + self.trailing_for(entry.span.line, entry.span.end_line))
+        self.leading(span.end_line, "  ")
+        self.out.append("}" + self.trailing_for(span.end_line, span.end_line))
+
+    def render(self, module: ast.Module) -> str:
+        previous_end = 0
+        for index, st in enumerate(module.statements):
+            if index and self.blank_between(previous_end, st.span.line):
+                self.out.append("")
+            self.statement(st)
+            previous_end = st.span.end_line
+        self.leading(10**9, "")
+        for line in sorted(self.trailing):  # comments we could not place (inside values): keep them
+            self.out.extend(self.trailing[line])
+        return "\n".join(self.out).rstrip() + "\n"
+
+
+def format_module(module: ast.Module) -> str:
+    return _Printer(module).render(module)
+
+
+def format_text(text: str, filename: str = "<spec>") -> str:
+    from xexp.compiler.parser import parse
+
+    return format_module(parse(text, filename))

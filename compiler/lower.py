@@ -1,0 +1,189 @@
+"""Spec -> Graph: the explicit cross product of models × variants × seeds × languages × conditions.
+
+Keys carry only what determines a node's output (see graph/node.py), which is what makes
+work shared: every variant reads the same `load` and `perturb` nodes, an intermediate
+training never sees target settings, and a task's *name* never enters a key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from xexp.compiler.graph.node import Graph, Node
+from xexp.compiler.spec import DataRef, PerturbationDef, Spec, TaskDef
+
+BASELINE = "none"
+ARROW = "→"
+
+
+def with_language(value: Any, lang: str | None) -> Any:
+    """Fill `{lang}` in every string of a (nested) parameter value."""
+    if lang is None:
+        return value
+    if isinstance(value, str):
+        return value.replace("{lang}", lang)
+    if isinstance(value, list):
+        return [with_language(v, lang) for v in value]
+    if isinstance(value, dict):
+        return {k: with_language(v, lang) for k, v in value.items()}
+    return value
+
+
+def _depends_on_language(ref: DataRef) -> bool:
+    return "{lang}" in json.dumps(ref.source) or ref.source.get("source") == "synthetic"
+
+
+class _Lowering:
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.nodes: dict[str, Node] = {}
+        self.multi_model = len(spec.models) > 1
+
+    def add(self, node: Node) -> str:
+        self.nodes.setdefault(node.key, node)  # the first name of a shared node wins
+        return node.key
+
+    def resources(self, kind: str):
+        return self.spec.resources_for(kind)
+
+    def prefix(self, model: str) -> str:
+        return f"{model}/" if self.multi_model else ""
+
+    # -- node makers --------------------------------------------------------------------------
+
+    def model(self, name: str, source: dict) -> str:
+        return self.add(Node.make("model", f"model:{name}", {"source": source}, resources=self.resources("model"),
+                                  labels={"model": name}))
+
+    def load(self, task: TaskDef, split: str, lang: str | None, limit: int | None = None) -> str:
+        ref = task.splits[split]
+        language = lang if _depends_on_language(ref) else None
+        rows = ref.rows
+        if limit is not None:
+            start = rows[0] if rows else 0
+            stop = min(rows[1], start + limit) if rows else start + limit
+            rows = (start, stop)
+        params = {
+            "task_type": task.type,
+            "source": with_language(ref.source, language),
+            "split": ref.split if ref.split is not None else split,
+            "rows": list(rows) if rows else None,
+            "language": language,
+        }
+        where = f"{task.name}/{split}" + (f"/{language}" if language else "")
+        return self.add(Node.make("load", f"load:{where}", params, resources=self.resources("load"),
+                                  labels={"task": task.name, "split": split, "language": language}))
+
+    def train(self, task: TaskDef, phase: str, base: str, seed: int, name: str, labels: dict) -> str:
+        settings = self.spec.train_settings(phase, task.name)
+        inputs = {"base": base, "train": self.load(task, "train", "en")}
+        if "dev" in task.splits:
+            inputs["dev"] = self.load(task, "dev", "en")
+        params = {"task_type": task.type, "task_params": task.params, "hparams": settings.model_dump(mode="json"),
+                  "seed": seed}
+        return self.add(Node.make("train", name, params, inputs, self.resources("train"),
+                                  labels={"phase": phase, "task": task.name, "seed": seed, **labels}))
+
+    def perturb(self, data: str, p: PerturbationDef, lang: str, seed: int, task: TaskDef) -> str:
+        params = {"perturbation": p.entry, "params": with_language(p.params, lang), "field": p.field,
+                  "language": lang, "seed": seed, "description": with_language(p.description, lang)}
+        return self.add(Node.make("perturb", f"perturb:{p.name}/{lang}/seed{seed}", params, {"data": data},
+                                  self.resources("perturb"),
+                                  labels={"perturbation": p.name, "language": lang, "seed": seed}))
+
+    # -- the cross product ----------------------------------------------------------------------
+
+    def lower(self) -> Graph:
+        spec = self.spec
+        target, source = spec.tasks[spec.target], spec.tasks[spec.trained_on]
+        eval_split = "test" if "test" in target.splits else "dev"
+        cells: list[dict] = []
+        for model in spec.models:
+            model_key = self.model(model.name, model.source)
+            pre = self.prefix(model.name)
+            for seed in spec.seeds:
+                for variant in spec.intermediate:
+                    base = model_key
+                    if variant != BASELINE:
+                        task = spec.tasks[variant]
+                        base = self.train(task, "intermediate", model_key, seed, f"train:{pre}{variant}/seed{seed}",
+                                          {"model": model.name, "variant": variant})
+                    chain = f"{variant}{ARROW}{target.name}"
+                    tuned = self.train(source, "target", base, seed, f"train:{pre}{chain}/seed{seed}",
+                                       {"model": model.name, "variant": variant})
+                    for lang in spec.languages:
+                        clean = self.load(target, eval_split, lang, spec.evaluate.limit)
+                        cells.append(self.evaluate(tuned, clean, clean, model.name, variant, chain, lang, seed,
+                                                   "clean", "", target))
+                        for p in spec.perturbations:
+                            if p.languages is not None and lang not in p.languages:
+                                continue
+                            if p.category == "attack":
+                                cells.append(self.attack(tuned, clean, p, model.name, variant, chain, lang, seed, target))
+                            else:
+                                data = self.perturb(clean, p, lang, seed, target)
+                                cells.append(self.evaluate(tuned, data, clean, model.name, variant, chain, lang, seed,
+                                                           p.name, with_language(p.description, lang), target))
+        self.report(cells)
+        return Graph(experiment=spec.experiment, nodes=self.ordered())
+
+    def evaluate(self, tuned: str, data: str, clean: str, model: str, variant: str, chain: str, lang: str,
+                 seed: int, condition: str, description: str, target: TaskDef) -> dict:
+        params = {"task_type": target.type, "batch": self.spec.evaluate.batch, "max_len": self.spec.evaluate.max_len}
+        labels = {"model": model, "variant": variant, "language": lang, "condition": condition, "seed": seed,
+                  "description": description}
+        key = self.add(Node.make("evaluate", f"evaluate:{self.prefix(model)}{chain}/{lang}/{condition}/seed{seed}",
+                                 params, {"model": tuned, "data": data}, self.resources("evaluate"), labels))
+        return {"node": key, "data": data, "kind": "evaluate", **labels}
+
+    def attack(self, tuned: str, clean: str, p: PerturbationDef, model: str, variant: str, chain: str, lang: str,
+               seed: int, target: TaskDef) -> dict:
+        params = {"attack": p.entry, "params": with_language(p.params, lang), "field": p.field, "language": lang,
+                  "seed": seed, "description": with_language(p.description, lang), "task_type": target.type,
+                  "batch": self.spec.evaluate.batch, "max_len": self.spec.evaluate.max_len}
+        labels = {"model": model, "variant": variant, "language": lang, "condition": p.name, "seed": seed,
+                  "description": params["description"]}
+        key = self.add(Node.make("attack", f"attack:{self.prefix(model)}{chain}/{lang}/{p.name}/seed{seed}",
+                                 params, {"model": tuned, "data": clean}, self.resources("attack"), labels))
+        return {"node": key, "data": clean, "kind": "attack", **labels}
+
+    def report(self, cells: list[dict]) -> str:
+        inputs: dict[str, str] = {}
+        table = []
+        for i, cell in enumerate(cells):
+            inputs[f"cell{i}"] = cell["node"]
+            inputs[f"data{i}"] = cell["data"]
+            table.append({k: v for k, v in cell.items() if k not in ("node", "data")})
+        params = {"settings": self.spec.report.model_dump(mode="json"), "cells": table,
+                  "experiment": self.spec.experiment}
+        return self.add(Node.make("report", f"report:{self.spec.experiment}", params, inputs,
+                                  self.resources("report")))
+
+    def ordered(self) -> list[Node]:
+        """Topological order, stable: inputs before consumers, otherwise creation order."""
+        done: set[str] = set()
+        out: list[Node] = []
+
+        def visit(key: str) -> None:
+            stack = [(key, False)]
+            while stack:
+                current, expanded = stack.pop()
+                if current in done:
+                    continue
+                if expanded:
+                    done.add(current)
+                    out.append(self.nodes[current])
+                    continue
+                stack.append((current, True))
+                for dep in reversed(list(self.nodes[current].inputs.values())):
+                    if dep not in done:
+                        stack.append((dep, False))
+
+        for key in self.nodes:
+            visit(key)
+        return out
+
+
+def lower(spec: Spec) -> Graph:
+    return _Lowering(spec).lower()

@@ -1,0 +1,74 @@
+"""Declarations of the model-aware attacks a spec may name.
+
+Both attacks share one greedy search (rank words by how much the gold label's probability drops
+when the word is removed, then replace the most important words one at a time until the
+prediction flips or the budget is spent); they differ in what replaces a word. Implementations
+live in `xexp.runtime.attacks` and run inside evaluation, one batched model call per round.
+
+Default field: the hypothesis. NLI attacks in the literature (TextFooler, BERT-Attack, the
+TextAttack NLI recipes' `InputColumnModification`) keep the premise fixed and attack the
+hypothesis, so that the example still asks the same question about the same context; "both" is
+allowed and finds adversarial examples more often (see bench/attack.py).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, field_validator
+
+from xexp.compiler.languages import KNOWN_LANGUAGES
+from xexp.compiler.registry.base import Params, register
+from xexp.compiler.registry.perturbations import LexiconRef
+
+_RUNTIME = "xexp.runtime.attacks"
+
+
+@register("char_attack", "attack", implementation=f"{_RUNTIME}.char:char_attack",
+          positional=("max_edits",), default_field="hypothesis")
+class CharAttackParams(Params):
+    """Greedy character-level attack in the style of DeepWordBug (Gao et al. 2018): words are
+    ranked by the drop in the gold label's probability when the word is deleted (`score` =
+    "delete") or replaced by the unknown token (`score` = "mask"); then the most important words
+    get one grapheme edit each (`edit` = swap, substitute, delete, insert, or "mixed": the best of
+    one of each) until the prediction leaves the gold label, `max_edits` words are changed or
+    `max_queries` model queries (the clean one included) are spent. Edits never split a grapheme
+    cluster and bring in only clusters of the example's own text, so they work in every script."""
+
+    max_edits: int = Field(4, ge=1, le=1000)
+    max_queries: int = Field(200, ge=2, le=1_000_000)
+    edit: Literal["swap", "substitute", "delete", "insert", "mixed"] = "mixed"
+    score: Literal["delete", "mask"] = "delete"
+
+
+def _as_tuple(value):
+    """A single lexicon or language may be given where a list is expected."""
+    if isinstance(value, (dict, str, LexiconRef)):
+        return (value,)
+    return tuple(value) if isinstance(value, list) else value
+
+
+@register("codeswitch_attack", "attack", implementation=f"{_RUNTIME}.codeswitch:codeswitch_attack",
+          positional=("languages",), default_field="hypothesis")
+class CodeSwitchAttackParams(Params):
+    """Greedy code-switching attack in the style of PolyGloss (Tan & Joty 2021): the words that
+    matter most to the prediction (ranked as in char_attack, by deletion) are replaced one at a
+    time by a dictionary translation into one of `languages` (up to `max_words` words and
+    `max_queries` model queries, the clean one included). `lexicon` is one MUSE en-<lang> file
+    or several (a path containing "{lang}" stands for one file per language), or the synthetic
+    lexicon. English text is translated with en-X directly; text in a language L is translated
+    into English by reading en-L backwards, and into X ≠ en by pivoting through English
+    (L → en → X), so every language named needs its en-X lexicon."""
+
+    max_words: int = Field(4, ge=1, le=1000)
+    max_queries: int = Field(200, ge=2, le=1_000_000)
+    lexicon: Annotated[tuple[LexiconRef, ...], BeforeValidator(_as_tuple)] = Field(min_length=1)
+    languages: Annotated[tuple[str, ...], BeforeValidator(_as_tuple)] = Field(min_length=1)
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [code for code in value if code not in KNOWN_LANGUAGES]
+        if unknown:
+            raise ValueError(f"unknown language code(s) {unknown} in 'languages'")
+        return tuple(dict.fromkeys(value))

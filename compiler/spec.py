@@ -1,0 +1,126 @@
+"""The validated Spec: what a `.xexp` file means, as pydantic models.
+
+Everything here is resolved: variables substituted (except `{lang}`, which the graph fills in
+per language), registry names checked, parameters validated against their schemas, defaults
+applied. The graph is lowered from this alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from xexp.compiler.graph.node import Resources
+
+NODE_KINDS = ("model", "load", "perturb", "train", "evaluate", "attack", "report")
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sweep(Frozen):
+    """A hyperparameter searched over these values (a Ray Tune grid; best trial by dev metric)."""
+
+    values: list[float | int]
+
+
+Number = float | int
+
+
+class TrainSettings(Frozen):
+    """Fine-tuning hyperparameters. Defaults are DESIGN.md's reading of Phang et al. (2020)."""
+
+    lr: Number | Sweep = 1e-5
+    batch: int | Sweep = 32
+    epochs: Number | Sweep = 2
+    max_len: int = 128
+    warmup: Number | Sweep = 0.1
+    weight_decay: Number | Sweep = 0.01
+    grad_accum: int = 1
+    clip: Number = 1.0
+    freeze_embeddings: bool = False
+    eval_every: int | None = None
+    checkpoint_every: int = 100
+    max_steps: int | None = None
+
+    def sweeps(self) -> dict[str, list]:
+        return {k: v.values for k, v in self if isinstance(v, Sweep)}
+
+
+INTERMEDIATE_DEFAULTS = {"max_len": 256}
+TARGET_DEFAULTS = {"max_len": 128}
+
+
+class EvaluateSettings(Frozen):
+    """Evaluation: batch size, max sequence length, and an optional cap of examples per language."""
+
+    batch: int = Field(64, ge=1)
+    max_len: int = Field(128, ge=8)
+    limit: int | None = Field(None, ge=1)
+
+
+class ReportSettings(Frozen):
+    """The robustness report: the baseline variant, CI level, bootstrap resamples."""
+
+    baseline: str = "none"
+    ci: float = Field(0.95, gt=0, lt=1)
+    bootstrap: int = Field(1000, ge=10)
+    seed: int = 0
+    examples: int = Field(5, ge=0)
+
+
+class DataRef(Frozen):
+    """One split of one data source: the source's parameters, the split name, a row range."""
+
+    source: dict[str, Any]
+    split: str | None = None
+    rows: tuple[int, int] | None = None
+
+
+class ModelDef(Frozen):
+    name: str
+    source: dict[str, Any]  # {"source": "hf"|"packaged"|"tiny", **params}
+
+
+class TaskDef(Frozen):
+    name: str
+    type: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    splits: dict[str, DataRef]
+    labels: tuple[str, ...] = ()
+
+
+class PerturbationDef(Frozen):
+    name: str
+    entry: str  # registry name, e.g. "char_noise"
+    category: Literal["perturbation", "attack"]
+    params: dict[str, Any]
+    field: Literal["premise", "hypothesis", "both"]
+    description: str
+    languages: list[str] | None = None  # None: every language of the spec
+
+
+class Spec(Frozen):
+    experiment: str
+    variables: dict[str, str] = Field(default_factory=dict)
+    models: list[ModelDef]
+    tasks: dict[str, TaskDef]
+    intermediate: list[str]
+    target: str
+    trained_on: str
+    languages: list[str]
+    seeds: list[int]
+    perturbations: list[PerturbationDef] = Field(default_factory=list)
+    train: dict[str, TrainSettings]  # "intermediate", "target", and "phase:task" refinements
+    evaluate: EvaluateSettings = Field(default_factory=EvaluateSettings)
+    resources: dict[str, Resources] = Field(default_factory=dict)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+
+    def train_settings(self, phase: str, task: str) -> TrainSettings:
+        """A task's own `train TASK {…}` refines the phase's settings (keyed "phase:task")."""
+        return self.train.get(f"{phase}:{task}") or self.train[phase]
+
+    def resources_for(self, kind: str) -> Resources:
+        return self.resources.get(kind, Resources())

@@ -1,0 +1,551 @@
+"""Module (AST) -> Spec: resolve every name, check every value, apply defaults.
+
+Errors are collected, not raised one by one, so a user sees every independent problem of a
+file in one run of `xexp check`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import ValidationError
+
+from xexp.compiler import ast
+from xexp.compiler.binding import bind
+from xexp.compiler.errors import ErrorSink, did_you_mean
+from xexp.compiler.graph.node import Resources
+from xexp.compiler.languages import KNOWN_LANGUAGES, XNLI_LANGUAGES
+from xexp.compiler.registry import REGISTRY
+from xexp.compiler.registry.sources import SPLIT_ARGUMENTS
+from xexp.compiler.spec import (
+    INTERMEDIATE_DEFAULTS, NODE_KINDS, TARGET_DEFAULTS, DataRef, EvaluateSettings, ModelDef,
+    PerturbationDef, ReportSettings, Spec, Sweep, TaskDef, TrainSettings,
+)
+from xexp.compiler.values import Unconvertible, describe_value, plain
+
+HEADERS = ("experiment",)
+DECLARATIONS = ("model", "task", "var")
+ASSIGNMENTS = ("intermediate", "target", "languages", "seeds")
+BLOCKS = ("perturbations", "train", "evaluate", "resources", "report")
+PHASES = ("intermediate", "target")
+RESOURCE_KEYS = ("cpus", "gpus", "memory")
+SPLIT_PATTERN = re.compile(r"^(?P<name>[^\[\]]*)(\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
+MEMORY_PATTERN = re.compile(r"^\s*(\d+(\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+
+
+class _Validator:
+    def __init__(self, module: ast.Module, overrides: dict[str, str] | None, sink: ErrorSink):
+        self.module = module
+        self.sink = sink
+        self.overrides = dict(overrides or {})
+        self.variables: dict[str, str] = {}
+        self.experiment: str | None = None
+        self.models: list[ModelDef] = []
+        self.tasks: dict[str, TaskDef] = {}
+        self.task_spans: dict[str, ast.Span] = {}
+        self.assignments: dict[str, ast.Assignment] = {}
+        self.blocks: dict[tuple[str, str | None], ast.Block] = {}
+
+    # -- statements ------------------------------------------------------------------------
+
+    def run(self, syntax_failed: bool) -> Spec | None:
+        statements = self.module.statements
+        for st in statements:  # variables first: later statements may use them anywhere
+            if isinstance(st, ast.Declaration) and st.keyword.name == "var":
+                self.declare_variable(st)
+        for name in self.overrides:
+            if name not in self.variables:
+                self.sink.error(f"--set {name}=…: the spec declares no variable `{name}`", hint=did_you_mean(
+                    name, self.variables) or "declare it with `var NAME = \"default\"`")
+        self.variables.update(self.overrides)
+        for st in statements:
+            self.statement(st)
+        if self.experiment is None and not syntax_failed:
+            self.sink.error("the spec has no `experiment NAME` line", hint="start the file with `experiment my_study`")
+        return self.assemble(syntax_failed)
+
+    def statement(self, st: ast.Statement) -> None:
+        if isinstance(st, ast.Header):
+            if st.keyword.name != "experiment":
+                self.unknown_word(st.keyword, HEADERS + DECLARATIONS + BLOCKS + ASSIGNMENTS)
+            elif self.experiment is not None:
+                self.sink.error("`experiment` is given twice", st.keyword.span)
+            else:
+                self.experiment = st.name.name
+        elif isinstance(st, ast.Declaration):
+            kw = st.keyword.name
+            if kw == "model":
+                self.declare_model(st)
+            elif kw == "task":
+                self.declare_task(st)
+            elif kw != "var":
+                self.unknown_word(st.keyword, DECLARATIONS)
+        elif isinstance(st, ast.Assignment):
+            if st.name.name not in ASSIGNMENTS:
+                self.unknown_word(st.name, ASSIGNMENTS)
+            elif st.name.name in self.assignments:
+                self.sink.error(f"`{st.name.name}` is given twice", st.name.span)
+            else:
+                self.assignments[st.name.name] = st
+        elif isinstance(st, ast.Block):
+            if st.keyword.name not in BLOCKS:
+                self.unknown_word(st.keyword, BLOCKS)
+                return
+            key = (st.keyword.name, st.label.name if st.label else None)
+            if key in self.blocks:
+                self.sink.error(f"block `{' '.join(k for k in key if k)}` is given twice", st.keyword.span)
+            else:
+                self.blocks[key] = st
+
+    def unknown_word(self, name: ast.Name, known: tuple[str, ...]) -> None:
+        self.sink.error(f"unknown statement `{name.name}`", name.span,
+                        did_you_mean(name.name, known) or "statements: " + ", ".join(sorted(set(known))))
+
+    def declare_variable(self, st: ast.Declaration) -> None:
+        if not isinstance(st.value, (ast.Str, ast.Num, ast.Name)):
+            self.sink.error("a variable holds a string or a number", ast.span_of(st.value))
+            return
+        if st.name.name in self.variables:
+            self.sink.error(f"variable `{st.name.name}` is declared twice", st.name.span)
+            return
+        value = st.value.value if isinstance(st.value, ast.Str) else (
+            st.value.text if isinstance(st.value, ast.Num) else st.value.name)
+        self.variables[st.name.name] = str(value)
+
+    def declare_model(self, st: ast.Declaration) -> None:
+        if any(m.name == st.name.name for m in self.models):
+            self.sink.error(f"model `{st.name.name}` is declared twice", st.name.span)
+            return
+        if not isinstance(st.value, ast.Call):
+            self.sink.error("a model is defined by a source call, e.g. hf(\"FacebookAI/xlm-roberta-large\")",
+                            ast.span_of(st.value))
+            return
+        bound = bind(st.value, ("model_source",), self.variables, self.sink)
+        if bound:
+            entry, params, _ = bound
+            self.models.append(ModelDef(name=st.name.name, source={"source": entry.name, **params}))
+
+    def declare_task(self, st: ast.Declaration) -> None:
+        name = st.name.name
+        if name in self.tasks or name in self.task_spans:
+            self.sink.error(f"task `{name}` is declared twice", st.name.span)
+            return
+        self.task_spans[name] = st.name.span
+        if name == "none":
+            self.sink.error("`none` is reserved for the direct fine-tuning baseline", st.name.span)
+            return
+        call = st.value
+        if not isinstance(call, ast.Call):
+            self.sink.error("a task is defined by a task type call, e.g. nli(hf(\"facebook/xnli\"))",
+                            ast.span_of(call))
+            return
+        bound = bind(call, ("task_type",), self.variables, self.sink, skip=("source",) + SPLIT_ARGUMENTS)
+        if bound is None:
+            return
+        entry, params, args = bound
+        default_source = None
+        if "source" in args:
+            default_source = self.data_source(args["source"].value)
+        else:
+            self.sink.error(f"task `{name}` needs a data source as first argument", call.name_span,
+                            f"e.g. {entry.name}(local(\"data/{name}.jsonl\"))")
+        splits: dict[str, DataRef] = {}
+        for split in SPLIT_ARGUMENTS:
+            if split in args:
+                ref = self.split_ref(args[split].value, default_source)
+                if ref is not None:
+                    splits[split] = ref
+        if "source" in args and not splits and default_source is not None:
+            splits = {"train": DataRef(source=default_source, split="train")}
+        self.tasks[name] = TaskDef(name=name, type=entry.name, params=params, splits=splits,
+                                   labels=tuple(entry.extra.get("labels", ())))
+
+    def data_source(self, value: ast.Value) -> dict | None:
+        if not isinstance(value, ast.Call):
+            self.sink.error(f"expected a data source call (hf, local, synthetic), got {describe_value(value)}",
+                            ast.span_of(value))
+            return None
+        bound = bind(value, ("data_source",), self.variables, self.sink)
+        if bound is None:
+            return None
+        entry, params, _ = bound
+        return {"source": entry.name, **params}
+
+    def split_ref(self, value: ast.Value, default_source: dict | None) -> DataRef | None:
+        if isinstance(value, ast.Call):
+            source = self.data_source(value)
+            return DataRef(source=source) if source else None
+        if not isinstance(value, ast.Str):
+            self.sink.error(f"a split is a string like \"train\" or \"train[:3000]\", or a data source call; "
+                            f"got {describe_value(value)}", ast.span_of(value))
+            return None
+        match = SPLIT_PATTERN.match(value.value)
+        if match is None:
+            self.sink.error(f"cannot read split `{value.value}`", value.span,
+                            "write a split name with an optional row range: \"train[:3000]\", \"dev[100:200]\"")
+            return None
+        rows = None
+        if match.group("start") is not None:
+            start = int(match.group("start") or 0)
+            stop = int(match.group("stop")) if match.group("stop") else None
+            if start < 0 or (stop is not None and stop <= start):
+                self.sink.error(f"empty or negative row range in `{value.value}`", value.span)
+                return None
+            rows = (start, stop if stop is not None else 2**62)
+        if default_source is None:
+            return None
+        return DataRef(source=default_source, split=match.group("name") or None, rows=rows)
+
+    # -- assignments and blocks -------------------------------------------------------------
+
+    def names_list(self, key: str) -> list[ast.Name] | None:
+        st = self.assignments.get(key)
+        if st is None:
+            return None
+        items = st.value.items if isinstance(st.value, ast.ListValue) else (st.value,)
+        out = []
+        for item in items:
+            if isinstance(item, ast.Name):
+                out.append(item)
+            elif isinstance(item, ast.Str):
+                out.append(ast.Name(item.value, item.span))
+            else:
+                self.sink.error(f"`{key}` lists names, got {describe_value(item)}", ast.span_of(item))
+        return out
+
+    def intermediate(self) -> list[str]:
+        names = self.names_list("intermediate")
+        if names is None:
+            return ["none"]
+        out = []
+        for n in names:
+            if n.name != "none" and n.name not in self.tasks:
+                if n.name not in self.task_spans:
+                    self.sink.error(f"unknown task `{n.name}`", n.span,
+                                    did_you_mean(n.name, list(self.task_spans) + ["none"]) or "declare it with `task NAME = …`")
+                continue
+            if n.name in out:
+                self.sink.error(f"`{n.name}` is listed twice", n.span)
+                continue
+            out.append(n.name)
+        return out
+
+    def target(self) -> tuple[str, str] | None:
+        st = self.assignments.get("target")
+        if st is None:
+            self.sink.error("the spec has no `target = TASK trained_on TASK` line",
+                            hint="e.g. `target = xnli trained_on mnli`")
+            return None
+        value = st.value
+        if isinstance(value, ast.Name):
+            value = ast.TrainedOn(value, value, value.span)
+        if not isinstance(value, ast.TrainedOn):
+            self.sink.error("write the target as `TASK trained_on TASK`", ast.span_of(value))
+            return None
+        ok = True
+        for n in (value.target, value.source):
+            if n.name not in self.tasks:
+                ok = False
+                if n.name not in self.task_spans:
+                    self.sink.error(f"unknown task `{n.name}`", n.span, did_you_mean(n.name, self.task_spans))
+        if not ok:
+            return None
+        target, source = self.tasks[value.target.name], self.tasks[value.source.name]
+        if target.type != source.type:
+            self.sink.error(f"the target `{target.name}` ({target.type}) cannot be trained on "
+                            f"`{source.name}` ({source.type}): the head must fit both", value.span)
+        if "test" not in target.splits and "dev" not in target.splits:
+            self.sink.error(f"the target task `{target.name}` has no `test=` or `dev=` split to evaluate on",
+                            value.target.span)
+        if "train" not in source.splits:
+            self.sink.error(f"task `{source.name}` has no `train=` split to train on", value.source.span)
+        return value.target.name, value.source.name
+
+    def languages(self) -> list[str]:
+        names = self.names_list("languages")
+        if names is None:
+            self.sink.error("the spec has no `languages = [...]` line", hint="e.g. `languages = [en de hi zh]`")
+            return []
+        out = []
+        for n in names:
+            if n.name not in KNOWN_LANGUAGES:
+                self.sink.error(f"unknown language code `{n.name}`", n.span,
+                                did_you_mean(n.name, KNOWN_LANGUAGES) or "XNLI languages: " + " ".join(XNLI_LANGUAGES))
+            elif n.name in out:
+                self.sink.error(f"language `{n.name}` is listed twice", n.span)
+            else:
+                out.append(n.name)
+        return out
+
+    def seeds(self) -> list[int]:
+        st = self.assignments.get("seeds")
+        if st is None:
+            return [1]
+        items = st.value.items if isinstance(st.value, ast.ListValue) else (st.value,)
+        out = []
+        for item in items:
+            if isinstance(item, ast.Num) and isinstance(item.value, int) and item.value >= 0:
+                if item.value in out:
+                    self.sink.error(f"seed {item.value} is listed twice", item.span)
+                else:
+                    out.append(item.value)
+            else:
+                self.sink.error(f"a seed is a non-negative integer, got {describe_value(item)}", ast.span_of(item))
+        if not out and items:
+            return []
+        if not items:
+            self.sink.error("`seeds` is empty", st.value.span)
+        return out
+
+    def perturbations(self, languages: list[str]) -> list[PerturbationDef]:
+        block = self.blocks.get(("perturbations", None))
+        if block is None:
+            return []
+        out: list[PerturbationDef] = []
+        for entry in block.entries:
+            if "." in entry.key:
+                self.sink.error(f"a perturbation name is a plain name, not `{entry.key}`", entry.key_span)
+                continue
+            if any(p.name == entry.key for p in out) or entry.key == "clean":
+                self.sink.error(f"perturbation name `{entry.key}` is {'reserved' if entry.key == 'clean' else 'used twice'}",
+                                entry.key_span)
+                continue
+            if not isinstance(entry.value, ast.Call):
+                self.sink.error("a perturbation is a call, e.g. char_noise(p=0.05)", ast.span_of(entry.value))
+                continue
+            bound = bind(entry.value, ("perturbation", "attack"), self.variables, self.sink)
+            if bound is None:
+                continue
+            reg, params, _ = bound
+            field = reg.default_field
+            if entry.on is not None:
+                if entry.on.name not in ("premise", "hypothesis", "both"):
+                    self.sink.error(f"unknown field `{entry.on.name}`", entry.on.span,
+                                    did_you_mean(entry.on.name, ("premise", "hypothesis", "both")))
+                    continue
+                if entry.on.name not in reg.fields:
+                    self.sink.error(f"`{reg.name}` cannot be applied to `{entry.on.name}`", entry.on.span,
+                                    "it supports: " + ", ".join(reg.fields))
+                    continue
+                field = entry.on.name
+            only = self.restricted_languages(entry, languages)
+            if only is False:
+                continue
+            applied = only if only is not None else languages
+            if reg.languages is not None:
+                unsupported = [lang for lang in applied if lang not in reg.languages]
+                if unsupported:
+                    supported = [lang for lang in applied if lang in reg.languages]
+                    self.sink.error(f"`{reg.name}` does not support language{'s' if len(unsupported) > 1 else ''} "
+                                    f"{' '.join(unsupported)}", entry.value.name_span,
+                                    f"restrict it: `{entry.key} = {reg.name}(…) in [{' '.join(supported)}]`"
+                                    f" (it supports: {' '.join(sorted(reg.languages))})")
+                    continue
+            description = describe(reg.name, params, field, reg.default_field)
+            out.append(PerturbationDef(name=entry.key, entry=reg.name, category=reg.category, params=params,
+                                       field=field, description=description, languages=only))
+        return out
+
+    def restricted_languages(self, entry: ast.Entry, languages: list[str]) -> list[str] | None | bool:
+        """The languages of an `… in [de fr]` clause (None without one, False on error)."""
+        if entry.languages is None:
+            return None
+        out = []
+        for item in entry.languages.items:
+            name = item.name if isinstance(item, ast.Name) else None
+            if name is None or name not in languages:
+                self.sink.error(f"`{name or describe_value(item)}` is not one of the spec's languages",
+                                ast.span_of(item), did_you_mean(name or "", languages))
+                return False
+            out.append(name)
+        if not out:
+            self.sink.error("`in [...]` lists no language", entry.languages.span)
+            return False
+        return out
+
+    def settings_block(self, keyword: str, label: str | None, model: type, allow_sweep: bool = False,
+                       base: dict | None = None) -> Any:
+        block = self.blocks.get((keyword, label))
+        values: dict[str, Any] = dict(base or {})
+        spans: dict[str, ast.Entry] = {}
+        if block is not None:
+            for entry in block.entries:
+                if entry.on is not None:
+                    self.sink.error("`on` is only for perturbations", entry.on.span)
+                if isinstance(entry.value, ast.Sweep) and allow_sweep:
+                    try:
+                        values[entry.key] = Sweep(values=[plain(v, self.variables, self.sink) for v in entry.value.items.items])
+                    except (Unconvertible, ValidationError):
+                        self.sink.error("a sweep lists numbers: sweep[1e-5, 2e-5]", entry.value.span)
+                        continue
+                else:
+                    try:
+                        values[entry.key] = plain(entry.value, self.variables, self.sink)
+                    except Unconvertible:
+                        continue
+                spans[entry.key] = entry
+        try:
+            return model(**values)
+        except ValidationError as err:
+            for problem in err.errors():
+                loc = problem.get("loc") or ("",)
+                key = str(loc[0])
+                entry = spans.get(key)
+                title = f"{keyword} {label}" if label else keyword
+                if problem.get("type") == "extra_forbidden":
+                    self.sink.error(f"`{title}` has no setting `{key}`", entry.key_span if entry else (block.span if block else ast.NO_SPAN),
+                                    did_you_mean(key, model.model_fields) or "settings: " + ", ".join(model.model_fields))
+                else:
+                    self.sink.error(f"setting `{key}` in `{title}`: {problem.get('msg')}",
+                                    ast.span_of(entry.value) if entry else ast.NO_SPAN)
+            return model(**{k: v for k, v in (base or {}).items()}) if base is not None else model()
+
+    def train_settings(self) -> dict[str, TrainSettings]:
+        for (keyword, label), block in self.blocks.items():
+            if keyword == "train" and label not in PHASES and label not in self.tasks:
+                if label is None:
+                    self.sink.error("`train` needs a phase or a task: `train intermediate { … }`", block.keyword.span)
+                elif label not in self.task_spans:
+                    self.sink.error(f"`train {label}`: no phase or task named `{label}`", block.label.span,
+                                    did_you_mean(label, list(PHASES) + list(self.task_spans)))
+            if keyword in ("evaluate", "resources", "report", "perturbations") and label is not None:
+                self.sink.error(f"`{keyword}` takes no label", block.label.span)
+        phases = {
+            "intermediate": self.settings_block("train", "intermediate", TrainSettings, True, INTERMEDIATE_DEFAULTS),
+            "target": self.settings_block("train", "target", TrainSettings, True, TARGET_DEFAULTS),
+        }
+        out = dict(phases)
+        for task in self.tasks:
+            if ("train", task) in self.blocks:
+                # a task's own block refines the phase it is used in; it is resolved per phase in lowering
+                for phase, settings in phases.items():
+                    merged = self.settings_block("train", task, TrainSettings, True,
+                                                 settings.model_dump(exclude_unset=False))
+                    out[f"{phase}:{task}"] = merged
+        return out
+
+    def resources(self) -> dict[str, Resources]:
+        block = self.blocks.get(("resources", None))
+        if block is None:
+            return {}
+        per_kind: dict[str, dict[str, Any]] = {}
+        for entry in block.entries:
+            parts = entry.key.split(".")
+            if len(parts) != 2 or parts[0] not in NODE_KINDS or parts[1] not in RESOURCE_KEYS:
+                kind_hint = did_you_mean(parts[0], NODE_KINDS) if parts[0] not in NODE_KINDS else None
+                key_hint = did_you_mean(parts[-1], RESOURCE_KEYS) if len(parts) == 2 else None
+                self.sink.error(f"unknown resource `{entry.key}`", entry.key_span,
+                                kind_hint or key_hint or "write KIND.cpus, KIND.gpus or KIND.memory, "
+                                "with KIND one of " + ", ".join(NODE_KINDS))
+                continue
+            kind, what = parts
+            try:
+                value = plain(entry.value, self.variables, self.sink)
+            except Unconvertible:
+                continue
+            if what == "memory":
+                value = parse_memory(value)
+                if value is None:
+                    self.sink.error("memory is a size like \"16GB\" or a number of bytes", ast.span_of(entry.value))
+                    continue
+                per_kind.setdefault(kind, {})["memory"] = value
+            else:
+                if not isinstance(value, (int, float)) or value < 0:
+                    self.sink.error(f"`{entry.key}` is a non-negative number", ast.span_of(entry.value))
+                    continue
+                if what == "gpus" and value > 1 and value != int(value):
+                    self.sink.error("a fraction of a GPU must be below 1 (Ray shares one card, not several)",
+                                    ast.span_of(entry.value))
+                    continue
+                per_kind.setdefault(kind, {})["num_" + what] = value
+        return {kind: Resources(**values) for kind, values in per_kind.items()}
+
+    # -- assembly ---------------------------------------------------------------------------
+
+    def assemble(self, syntax_failed: bool) -> Spec | None:
+        intermediate = self.intermediate()
+        target = self.target() if not (syntax_failed and "target" not in self.assignments) else None
+        languages = self.languages() if not (syntax_failed and "languages" not in self.assignments) else []
+        seeds = self.seeds()
+        perturbations = self.perturbations(languages)
+        train = self.train_settings()
+        evaluate = self.settings_block("evaluate", None, EvaluateSettings)
+        resources = self.resources()
+        report = self.settings_block("report", None, ReportSettings)
+        if report.baseline not in intermediate and intermediate:
+            block = self.blocks.get(("report", None))
+            span = next((e.value.span for e in block.entries if e.key == "baseline"), block.span) if block else ast.NO_SPAN
+            self.sink.error(f"the report baseline `{report.baseline}` is not in `intermediate`", span,
+                            "add it to `intermediate = [...]` (`none` is direct fine-tuning)")
+        if not self.models and not syntax_failed:
+            self.sink.error("the spec declares no model", hint="e.g. `model xlmr = hf(\"FacebookAI/xlm-roberta-large\")`")
+        if target is not None:
+            self.check_languages_reachable(target[0], languages)
+        if self.sink.errors or target is None or self.experiment is None:
+            return None
+        return Spec(
+            experiment=self.experiment, variables=self.variables, models=self.models, tasks=self.tasks,
+            intermediate=intermediate, target=target[0], trained_on=target[1], languages=languages,
+            seeds=seeds, perturbations=perturbations, train=train, evaluate=evaluate,
+            resources=resources, report=report,
+        )
+
+    def check_languages_reachable(self, target: str, languages: list[str]) -> None:
+        task = self.tasks[target]
+        ref = task.splits.get("test") or task.splits.get("dev")
+        if ref is None or len(languages) <= 1 or ref.source.get("source") == "synthetic":
+            return
+        if "{lang}" not in repr(ref.source):
+            self.sink.error(f"the target task `{target}` is evaluated in {len(languages)} languages but its "
+                            "source does not depend on `{lang}`", self.task_spans.get(target, ast.NO_SPAN),
+                            "put `{lang}` in the path or config, e.g. local(\"data/xnli/dev.{lang}.jsonl\")")
+
+
+def describe(name: str, params: dict, field: str, default_field: str) -> str:
+    """The identity of a perturbation: its name and every parameter, e.g. `char_noise(p=0.05)`."""
+    parts = [f"{k}={_describe_value(v)}" for k, v in sorted(params.items())]
+    text = f"{name}({', '.join(parts)})"
+    return text if field == default_field else f"{text} on {field}"
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, dict):
+        if "kind" in value:
+            rest = ", ".join(f"{k}={_describe_value(v)}" for k, v in sorted(value.items()) if k != "kind")
+            return f"{value['kind']}({rest})"
+        return "{" + " ".join(f"{k}={_describe_value(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, list):
+        return "[" + " ".join(_describe_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return f'"{value}"' if not re.fullmatch(r"[A-Za-z_][\w\-]*", value) else value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return repr(value)
+
+
+def parse_memory(value: Any) -> int | None:
+    if isinstance(value, (int, float)) and value > 0:
+        return int(value)
+    if not isinstance(value, str):
+        return None
+    match = MEMORY_PATTERN.match(value)
+    if not match:
+        return None
+    number = float(match.group(1))
+    unit = (match.group(3) or "B").upper().rstrip("B").rstrip("I")
+    scale = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}[unit]
+    return int(number * scale)
+
+
+def validate(module: ast.Module, variables: dict[str, str] | None = None, *,
+             syntax_errors: list | None = None) -> Spec:
+    """Validate a parsed module. Raises SpecError/SpecErrors with every problem found."""
+    sink = ErrorSink(module.filename, module.source)
+    sink.errors.extend(syntax_errors or [])
+    spec = _Validator(module, variables, sink).run(bool(syntax_errors))
+    sink.raise_if_any()
+    assert spec is not None
+    return spec

@@ -1,0 +1,223 @@
+"""The `xexp` command line: check, plan, fmt, run, status, report, perturb, models.
+
+Spec problems exit with status 2 and a compiler-style message; nothing here prints a lark or
+pydantic traceback. Only `run`, `report`, `perturb` and `models` import the heavy runtime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from xexp import __version__, default_store
+from xexp.compiler import SpecError, compile_text, read_spec
+
+EXIT_OK, EXIT_FAILED, EXIT_SPEC = 0, 1, 2
+
+
+def _variables(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise SpecError(f"--set expects NAME=VALUE, got `{pair}`")
+        name, value = pair.split("=", 1)
+        out[name.strip()] = value
+    return out
+
+
+def _compile(path: str, sets: list[str] | None):
+    return compile_text(read_spec(path), path, _variables(sets))
+
+
+def cmd_check(args) -> int:
+    status = EXIT_OK
+    for path in args.files:
+        try:
+            spec, graph = _compile(path, args.set)
+        except SpecError as err:
+            print(err.render(), file=sys.stderr)
+            status = EXIT_SPEC
+            continue
+        counts = graph.counts()
+        print(f"{path}: ok — experiment {spec.experiment}: {len(graph.nodes)} nodes "
+              f"({counts.get('train', 0)} trainings, {counts.get('evaluate', 0) + counts.get('attack', 0)} evaluations)")
+    return status
+
+
+def cmd_plan(args) -> int:
+    from xexp.planning import plan_rows, render_dot, render_mermaid, render_table
+
+    _spec, graph = _compile(args.file, args.set)
+    store = args.store or default_store(args.file)
+    rows = plan_rows(graph, store, force=args.force or ())
+    if args.format == "json":
+        print(json.dumps({"experiment": graph.experiment, "nodes": rows}, indent=2, ensure_ascii=False))
+    elif args.format == "dot":
+        print(render_dot(graph, rows))
+    elif args.format == "mermaid":
+        print(render_mermaid(graph, rows))
+    else:
+        print(render_table(graph, rows))
+    return EXIT_OK
+
+
+def cmd_fmt(args) -> int:
+    from xexp.compiler.fmt import format_text
+
+    status = EXIT_OK
+    for path in args.files:
+        text = read_spec(path)
+        formatted = format_text(text, path)
+        if formatted == text:
+            continue
+        if args.check:
+            print(f"{path}: would be reformatted", file=sys.stderr)
+            status = EXIT_FAILED
+        else:
+            Path(path).write_text(formatted, encoding="utf-8")
+            print(f"{path}: reformatted", file=sys.stderr)
+    return status
+
+
+def cmd_run(args) -> int:
+    from xexp.running import run_from_cli
+
+    return run_from_cli(args)
+
+
+def cmd_status(args) -> int:
+    from xexp.running import status_from_cli
+
+    return status_from_cli(args)
+
+
+def cmd_report(args) -> int:
+    from xexp.running import report_from_cli
+
+    return report_from_cli(args)
+
+
+def cmd_perturb(args) -> int:
+    from xexp.perturb_cli import perturb_from_cli
+
+    return perturb_from_cli(args)
+
+
+def cmd_models(args) -> int:
+    from xexp.runtime.models.packaged import prepare_packaged
+
+    out = prepare_packaged(args.name, Path(args.out) if args.out else None)
+    print(out)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xexp",
+        description="Compile and run cross-lingual robustness experiments written in the xexp spec language.",
+        epilog="Start with `xexp check spec.xexp`, look at `xexp plan spec.xexp`, then `xexp run spec.xexp`.",
+    )
+    parser.add_argument("--version", action="version", version=f"xexp {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def with_sets(p):
+        p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                       help="override a `var` of the spec (repeatable), e.g. --set data=/path/to/data")
+        return p
+
+    p = with_sets(sub.add_parser("check", help="parse and validate specs; errors point at line:column",
+                                 description="Parse and validate specs. Exit 0 when valid, 2 on spec errors."))
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_check)
+
+    p = with_sets(sub.add_parser("plan", help="show the execution graph: every node, cached or to run and why",
+                                 description="Show the execution graph before anything runs: node counts per kind, "
+                                             "each node's short key, name, resources, inputs, and whether it is "
+                                             "cached in the store or would run (and why)."))
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--store", help="artifact store (default: .xexp/ beside the spec)")
+    p.add_argument("--force", action="append", metavar="KIND|KEY", help="plan as if these were forced to rerun")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--dot", dest="format", action="store_const", const="dot", help="Graphviz output")
+    fmt.add_argument("--mermaid", dest="format", action="store_const", const="mermaid", help="Mermaid output")
+    fmt.add_argument("--json", dest="format", action="store_const", const="json", help="JSON output")
+    p.set_defaults(func=cmd_plan, format="table")
+
+    p = sub.add_parser("fmt", help="rewrite specs canonically (comments kept)",
+                       description="Rewrite specs in canonical form without changing their meaning.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--check", action="store_true", help="only report files that would change (exit 1)")
+    p.set_defaults(func=cmd_fmt)
+
+    p = with_sets(sub.add_parser("run", help="execute a spec on Ray; resumes, never redoes finished nodes",
+                                 description="Execute a spec on Ray: embedded local Ray by default, a cluster with "
+                                             "--address or RAY_ADDRESS. Finished nodes are never redone."))
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--store", help="artifact store: a path or file:// URL (default: .xexp/ beside the spec)")
+    p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--keep-going", action="store_true", help="finish every node that does not depend on a failure")
+    p.add_argument("--force", action="append", metavar="KIND|KEY", help="redo nodes of this kind or key (prefix)")
+    p.add_argument("--dry-run", action="store_true", help="say what would run and why, run nothing")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.add_argument("--dashboard", action="store_true", help="start the local Ray dashboard on 127.0.0.1")
+    p.add_argument("--max-retries", type=int, default=3, help="retries of a node after a system failure")
+    p.add_argument("--num-cpus", type=float, help="CPUs of the local Ray (default: all)")
+    p.add_argument("--num-gpus", type=float, help="GPUs of the local Ray (default: detected)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="progress of a run, read from the store (also while it runs)")
+    p.add_argument("run", nargs="?", help="run id (default: the latest)")
+    p.add_argument("--store", default=".xexp", help="artifact store (default: ./.xexp)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("report", help="(re)build the robustness report of a run")
+    p.add_argument("run", nargs="?", help="run id (default: the latest)")
+    p.add_argument("--store", default=".xexp", help="artifact store (default: ./.xexp)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("perturb", help="try a perturbation on a text or a JSONL file",
+                       description="Apply a model-agnostic perturbation, as a run would.")
+    p.add_argument("name", nargs="?", help="perturbation name, e.g. char_noise")
+    p.add_argument("text", nargs="?", help="the text to perturb")
+    p.add_argument("--lang", help="language code of the text")
+    p.add_argument("--param", action="append", metavar="K=V", help="a parameter (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--field", default=None, help="premise|hypothesis|both (files only)")
+    p.add_argument("--input", help="JSONL file of examples (premise, hypothesis, …)")
+    p.add_argument("--output", help="where to write the perturbed JSONL")
+    p.add_argument("--list", action="store_true", help="list every perturbation and attack")
+    p.set_defaults(func=cmd_perturb)
+
+    p = sub.add_parser("models", help="prepare packaged models")
+    models = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    prep = models.add_parser("prepare", help="convert a packaged model and print its directory")
+    prep.add_argument("name", choices=["multilingual-e5-small"])
+    prep.add_argument("--out", help="target directory (default: the xexp cache)")
+    prep.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_SPEC
+    try:
+        return args.func(args)
+    except SpecError as err:
+        print(err.render(), file=sys.stderr)
+        return EXIT_SPEC
+    except BrokenPipeError:  # `xexp plan … | head`
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("interrupted: finished nodes are kept in the store; run the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
