@@ -6,14 +6,20 @@ load only when `run` or `perturb` is called.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version as _version
 from pathlib import Path
 from typing import Any
 
-try:
-    __version__ = _version("xexp")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+local"
+
+def __getattr__(name: str) -> Any:
+    """`xexp.__version__`, read lazily: importlib.metadata costs tens of ms at start-up."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("xexp")
+        except PackageNotFoundError:  # running from a source tree
+            return "0.0.0+local"
+    raise AttributeError(name)
 
 
 def compile(path: str | Path, variables: dict[str, str] | None = None):  # noqa: A001 (the verb users expect)

@@ -11,7 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from xexp import __version__, default_store
+import xexp
+from xexp import default_store
 from xexp.compiler import SpecError, compile_text, read_spec
 
 EXIT_OK, EXIT_FAILED, EXIT_SPEC = 0, 1, 2
@@ -119,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compile and run cross-lingual robustness experiments written in the xexp spec language.",
         epilog="Start with `xexp check spec.xexp`, look at `xexp plan spec.xexp`, then `xexp run spec.xexp`.",
     )
-    parser.add_argument("--version", action="version", version=f"xexp {__version__}")
+    parser.add_argument("--version", action="version", version=f"xexp {xexp.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def with_sets(p):
