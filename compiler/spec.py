@@ -66,9 +66,9 @@ class ReportSettings(Frozen):
 
     baseline: str = "none"
     ci: float = Field(0.95, gt=0, lt=1)
-    bootstrap: int = Field(1000, ge=10)
+    bootstrap: int = Field(1000, ge=100, le=1_000_000)
     seed: int = 0
-    examples: int = Field(5, ge=0)
+    examples: int = Field(5, ge=0, le=100)
 
 
 class DataRef(Frozen):

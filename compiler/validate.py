@@ -29,6 +29,7 @@ DECLARATIONS = ("model", "task", "var")
 ASSIGNMENTS = ("intermediate", "target", "languages", "seeds")
 BLOCKS = ("perturbations", "train", "evaluate", "resources", "report")
 PHASES = ("intermediate", "target")
+RESERVED_CONDITIONS = ("clean", "worst_case")  # names the report gives its own rows
 RESOURCE_KEYS = ("cpus", "gpus", "memory")
 SPLIT_PATTERN = re.compile(r"^(?P<name>[^\[\]]*)(\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
 MEMORY_PATTERN = re.compile(r"^\s*(\d+(\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
@@ -307,8 +308,8 @@ class _Validator:
             if "." in entry.key:
                 self.sink.error(f"a perturbation name is a plain name, not `{entry.key}`", entry.key_span)
                 continue
-            if any(p.name == entry.key for p in out) or entry.key == "clean":
-                self.sink.error(f"perturbation name `{entry.key}` is {'reserved' if entry.key == 'clean' else 'used twice'}",
+            if any(p.name == entry.key for p in out) or entry.key in RESERVED_CONDITIONS:
+                self.sink.error(f"perturbation name `{entry.key}` is {'reserved' if entry.key in RESERVED_CONDITIONS else 'used twice'}",
                                 entry.key_span)
                 continue
             if not isinstance(entry.value, ast.Call):

@@ -203,7 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None) == "perturb" and args.text is None and not any(
+            e.startswith("-") for e in extra):
+        args.text = " ".join(extra)  # the TEXT after options: argparse leaves it over
+    elif extra:
+        parser.error("unrecognized arguments: " + " ".join(extra))
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_SPEC

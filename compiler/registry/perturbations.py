@@ -135,7 +135,7 @@ class WordRepeatParams(Params):
 
 
 @register("stress", "perturbation", implementation=f"{_RUNTIME}.stress:StressTest",
-          positional=("test",), default_field="hypothesis",
+          positional=("test",), languages=ALL_XNLI, default_field="hypothesis",
           default_field_by_param={"test": {"length_mismatch": "premise"}})
 class StressParams(Params):
     """NLI distraction stress tests of Naik et al. (2018): `test` is "negation" (append "and

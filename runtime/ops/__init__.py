@@ -1,0 +1,21 @@
+"""The work of each node kind: `execute(node, ctx)` dispatches to `runtime/ops/<kind>.py`.
+
+Each kind module has `run(node, ctx) -> manifest`. They are thin: they read inputs from the
+store, call the library code (data sources, training, perturbations, attacks, report) and write
+artifacts; all the science lives in those libraries.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from xexp.compiler.graph.node import Node
+from xexp.runtime.context import NodeContext
+
+KINDS = ("model", "load", "perturb", "train", "evaluate", "attack", "report")
+
+
+def execute(node: Node, ctx: NodeContext) -> dict:
+    if node.kind not in KINDS:
+        raise ValueError(f"no implementation for node kind {node.kind!r}")
+    return import_module(f"xexp.runtime.ops.{node.kind}_op").run(node, ctx)

@@ -1,0 +1,20 @@
+"""`model`: make the base encoder loadable — convert a packaged model, build a tiny one, or
+record a hub id (downloads happen where training runs, into the usual Hugging Face cache)."""
+
+from __future__ import annotations
+
+from xexp.compiler.graph.node import Node
+from xexp.runtime.context import NodeContext
+
+MODEL_DIR = "model"
+
+
+def run(node: Node, ctx: NodeContext) -> dict:
+    from xexp.runtime.models.sources import materialize_model
+
+    source = node.params["source"]
+    ctx.logger.info("preparing model %s", source)
+    manifest = materialize_model(source, ctx.out_dir / MODEL_DIR)
+    if source["source"] != "hf":  # built into the store: consumers find it relative to the artifact
+        manifest["model_dir"] = MODEL_DIR
+    return manifest

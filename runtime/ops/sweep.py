@@ -1,0 +1,100 @@
+"""A train node whose hyperparameters include `sweep[…]`: a Ray Tune grid search.
+
+Each trial is a full `train()` into its own directory with the node's training resources;
+ASHA stops weak trials early on the dev metric that training reports at each evaluation. The
+best trial's checkpoint is copied into the node's artifact and the trial table is stored, so
+downstream nodes never know a sweep happened.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+from xexp.compiler.graph.node import Node
+from xexp.runtime.context import NodeContext
+
+TRIALS_FILE = "trials.csv"
+
+
+def grid(hparams: dict) -> list[dict]:
+    """Every combination of the sweep values, other hyperparameters fixed."""
+    names = [k for k, v in hparams.items() if isinstance(v, dict) and "values" in v]
+    combos = itertools.product(*(hparams[k]["values"] for k in names))
+    return [{**hparams, **dict(zip(names, combo))} for combo in combos]
+
+
+def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) -> dict:
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    from xexp.runtime.training import train
+
+    if dev_table is None:
+        raise ValueError(f"{node.name}: a sweep needs a dev split to pick the best trial (add dev=… to the task)")
+    p = node.params
+    trials_root = ctx.scratch_dir / "trials"
+    trials_root.mkdir(parents=True, exist_ok=True)
+    configs = grid(p["hparams"])
+    swept = sorted(k for k, v in p["hparams"].items() if isinstance(v, dict) and "values" in v)
+
+    def trial(config: dict) -> None:
+        hparams = config["hparams"]
+        out = trials_root / config["trial_id"]
+
+        def report(info: dict) -> None:
+            if "dev_metric" in info:
+                tune.report({"dev_metric": float(info["dev_metric"]), "step": int(info.get("step", 0))})
+
+        manifest = train(base=base, task_type=p["task_type"], train_table=train_table, dev_table=dev_table,
+                         hparams=hparams, seed=p["seed"], out_dir=out / "out", scratch_dir=out / "scratch",
+                         progress=report)
+        (out / "manifest.json").write_text(json.dumps(manifest))
+        tune.report({"dev_metric": float(manifest["dev_metric"]), "step": int(manifest.get("steps", 0)), "done": 1})
+
+    space = [{"trial_id": f"trial{i}", "hparams": c} for i, c in enumerate(configs)]
+    resources = node.labels.get("trial_resources") or {"cpu": 1}
+    by_id = {s["trial_id"]: s["hparams"] for s in space}
+    tuner = tune.Tuner(
+        tune.with_resources(lambda cfg: trial({"trial_id": cfg["trial_id"], "hparams": by_id[cfg["trial_id"]]}),
+                            resources),
+        param_space={"trial_id": tune.grid_search(list(by_id))},
+        tune_config=tune.TuneConfig(metric="dev_metric", mode="max",
+                                    scheduler=ASHAScheduler(grace_period=1, reduction_factor=2)),
+        run_config=tune.RunConfig(name=node.key[:16], storage_path=str((ctx.scratch_dir / "tune").resolve()),
+                                  verbose=0),
+    )
+    results = tuner.fit()
+    rows = []
+    for result in results:
+        trial_id = result.config["trial_id"]
+        finished = (trials_root / trial_id / "manifest.json").exists()
+        metrics = result.metrics or {}
+        rows.append({"trial": trial_id, **{k: by_id[trial_id][k] for k in swept},
+                     "dev_metric": metrics.get("dev_metric"), "finished": finished,
+                     "stopped_early": not finished and result.error is None,
+                     "error": str(result.error) if result.error else ""})
+    _write_trials(ctx.out_dir / TRIALS_FILE, rows)
+    finished = [r for r in rows if r["finished"] and r["dev_metric"] is not None]
+    if not finished:
+        raise RuntimeError(f"{node.name}: no sweep trial finished; see {TRIALS_FILE} and the Tune logs in scratch")
+    best = max(finished, key=lambda r: (r["dev_metric"], -int(r["trial"].removeprefix("trial"))))
+    best_dir = trials_root / best["trial"]
+    manifest = json.loads((best_dir / "manifest.json").read_text())
+    shutil.copytree(best_dir / "out", ctx.out_dir, dirs_exist_ok=True)
+    ctx.logger.info("sweep %s: best %s %s dev=%.4f", node.name, best["trial"],
+                    {k: best[k] for k in swept}, best["dev_metric"])
+    return {**manifest, "sweep": {"trials": len(rows), "best": best["trial"],
+                                  "best_hparams": {k: best[k] for k in swept}, "table": TRIALS_FILE}}
+
+
+def _write_trials(path: Path, rows: list[dict]) -> None:
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["trial"])
+        writer.writeheader()
+        writer.writerows(rows)

@@ -1,0 +1,35 @@
+"""`train`: fine-tune a base encoder (or an intermediate checkpoint, head replaced) on a task.
+
+A hyperparameter given as `sweep[…]` turns the node into a Ray Tune search (see sweep.py);
+the best trial's checkpoint becomes the node's artifact either way.
+"""
+
+from __future__ import annotations
+
+from xexp.compiler.graph.node import Node
+from xexp.runtime.context import NodeContext
+from xexp.runtime.ops.common import input_data, model_manifest
+
+
+def has_sweep(hparams: dict) -> bool:
+    return any(isinstance(v, dict) and "values" in v for v in hparams.values())
+
+
+def run(node: Node, ctx: NodeContext) -> dict:
+    p = node.params
+    base = model_manifest(ctx.inputs["base"])
+    train_table = input_data(ctx.inputs["train"])
+    dev_table = input_data(ctx.inputs["dev"]) if "dev" in ctx.inputs else None
+    if has_sweep(p["hparams"]):
+        from xexp.runtime.ops.sweep import run_sweep
+
+        manifest = run_sweep(node, ctx, base, train_table, dev_table)
+    else:
+        from xexp.runtime.training import train
+
+        manifest = train(base=base, task_type=p["task_type"], train_table=train_table, dev_table=dev_table,
+                         hparams=p["hparams"], seed=p["seed"], out_dir=ctx.out_dir, scratch_dir=ctx.scratch_dir,
+                         progress=ctx.progress)
+    manifest["trust_remote_code"] = base["trust_remote_code"]
+    manifest["revision"] = None
+    return manifest

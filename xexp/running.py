@@ -1,0 +1,160 @@
+"""`xexp run`, `xexp status` and `xexp report`: the driver side of a run.
+
+The run is a thin shell over the runtime: compile, open the store, start or join Ray, hand the
+graph to the scheduler with a live progress display, then publish the report of this run under
+`<store>/runs/<run>/report/`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from xexp import default_store
+from xexp.compiler import compile_text, read_spec
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def _store(path: Path | None, spec_path: Path | None):
+    from xexp.runtime.store import Store
+
+    return Store(str(path) if path is not None else default_store(spec_path))
+
+
+def publish_report(store, run_id: str, graph) -> Path | None:
+    """Copy the report node's files to runs/<run>/report/ (the place users look)."""
+    report = next((n for n in graph.nodes if n.kind == "report"), None)
+    if report is None or not store.is_done("report", report.key):
+        return None
+    source = store.artifact_dir("report", report.key)
+    target = Path(store.runs_dir()) / run_id / "report"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("_*", "log.txt"))
+    return target
+
+
+def terminal_summary(report_dir: Path | None) -> str:
+    if report_dir is None:
+        return ""
+    summary = report_dir / "summary.txt"
+    return summary.read_text(encoding="utf-8") if summary.exists() else ""
+
+
+def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str | None = None,
+             keep_going: bool = False, force=(), dry_run: bool = False, dashboard: bool = False,
+             max_retries: int = 3, variables: dict[str, str] | None = None, num_cpus: float | None = None,
+             num_gpus: float | None = None, show_progress: bool = True, stream=None) -> dict[str, Any]:
+    """Run a spec and return the JSON summary that `xexp run --json` prints."""
+    from xexp.runtime.progress import ProgressDisplay
+    from xexp.runtime.ray_session import connect
+    from xexp.runtime.runs import create_run
+    from xexp.runtime.scheduler import execute_graph, plan_status
+
+    stream = stream or sys.stderr
+    text = read_spec(spec_path)
+    _spec, graph = compile_text(text, str(spec_path), variables)
+    st = _store(Path(store) if store else None, spec_path)
+    if dry_run:
+        states = plan_status(graph, st, force=force or ())
+        for node in graph.nodes:
+            state, reason = states[node.key]
+            print(f"{node.short_key}  {node.name:<50}  {state:<6}  {reason}", file=stream)
+        run = sum(s == "run" for s, _ in states.values())
+        return {"run_id": None, "nodes": len(graph.nodes), "executed": 0, "cached": len(graph.nodes) - run,
+                "failed": 0, "would_run": run, "store": str(st.root), "report": None}
+    info = connect(address, num_cpus=num_cpus, num_gpus=num_gpus, dashboard=dashboard)
+    if dashboard:
+        url = info.get("dashboard_url")
+        print(f"Ray dashboard: {url}" if url else "Ray dashboard: not available (is ray[default] installed?)",
+              file=stream)
+    run_id = create_run(st, graph, spec_path=str(spec_path), spec_text=text)
+    print(f"run {run_id}: {len(graph.nodes)} nodes, store {st.root}", file=stream)
+    display = ProgressDisplay(graph, stream=stream) if show_progress else None
+    try:
+        result = execute_graph(graph, st, run_id=run_id, keep_going=keep_going, force=force or (),
+                               max_retries=max_retries, progress=display)
+    finally:
+        if display is not None:
+            display.close()
+    report_dir = publish_report(st, run_id, graph)
+    summary = terminal_summary(report_dir)
+    if summary:
+        print(summary, file=stream)
+    for key in result.keys("failed"):
+        node = graph.by_key()[key]
+        failure = st.read_failure(node.kind, key) or {}
+        print(f"FAILED {node.name}: {failure.get('error_type', '')}: {failure.get('message', '')}\n"
+              f"  traceback and log: {st.artifact_dir(node.kind, key)}", file=stream)
+    print(result.summary_line(), file=stream)
+    if report_dir is not None:
+        print(f"report: {report_dir / 'report.html'}", file=stream)
+    return {"run_id": run_id, "nodes": len(graph.nodes), "executed": result.executed, "cached": result.cached,
+            "failed": result.failed, "store": str(st.root), "report": str(report_dir) if report_dir else None}
+
+
+def run_from_cli(args) -> int:
+    from xexp.cli import _variables
+
+    summary = run_spec(Path(args.file), store=args.store, address=args.address, keep_going=args.keep_going,
+                       force=args.force or (), dry_run=args.dry_run, dashboard=args.dashboard,
+                       max_retries=args.max_retries, variables=_variables(args.set), num_cpus=args.num_cpus,
+                       num_gpus=args.num_gpus, show_progress=not args.dry_run)
+    if args.json:
+        print(json.dumps(summary))
+    return EXIT_OK if summary["failed"] == 0 else EXIT_FAILED
+
+
+def status_from_cli(args) -> int:
+    from xexp.runtime.runs import status
+    from xexp.runtime.store import Store
+
+    try:
+        info = status(Store(args.store), args.run)
+    except FileNotFoundError as err:
+        print(f"xexp status: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return EXIT_OK
+    totals = info["totals"]
+    print(f"run {info['run_id']} ({info['experiment']}): {info['status']}, {info['elapsed_s']:.0f}s, "
+          f"{info['nodes']} nodes")
+    states = [s for s in totals if totals[s]]
+    print(f"  {'kind':<10}" + "".join(f"{s:>10}" for s in states))
+    for kind, counts in info["kinds"].items():
+        print(f"  {kind:<10}" + "".join(f"{counts[s]:>10}" for s in states))
+    for failure in info["failures"]:
+        print(f"  failed: {failure['name']}: {failure['error']}")
+    return EXIT_OK
+
+
+def report_from_cli(args) -> int:
+    """Rebuild the report of a finished run from its stored predictions; nothing is re-run."""
+    from xexp.compiler.graph import Graph
+    from xexp.runtime.ops.report_op import build_from_store
+    from xexp.runtime.runs import latest_run_id, read_run
+    from xexp.runtime.store import Store
+
+    st = Store(args.store)
+    run_id = args.run or latest_run_id(st)
+    if run_id is None:
+        print(f"xexp report: store {st.root} has no runs", file=sys.stderr)
+        return EXIT_FAILED
+    record = read_run(st, run_id)
+    graph = Graph.model_validate(record["graph"])
+    report = next(n for n in graph.nodes if n.kind == "report")
+    missing = [k for k in report.inputs.values() if not st.is_done(graph.by_key()[k].kind, k)]
+    if missing:
+        print(f"xexp report: {len(missing)} inputs of the report are not in the store; run the spec first",
+              file=sys.stderr)
+        return EXIT_FAILED
+    target = Path(st.runs_dir()) / run_id / "report"
+    summary = build_from_store(report, graph, st, target, run_id=run_id)
+    print(summary)
+    print(f"report: {target / 'report.html'}", file=sys.stderr)
+    return EXIT_OK
