@@ -38,10 +38,10 @@ class LocalData(Params):
 @register("synthetic", "data_source", implementation="xexp.runtime.data.synthetic:generate", positional=("task",))
 class SyntheticData(Params):
     """The built-in offline generator of small multilingual data: `synthetic(task, size=…, seed=…)`
-    with task nli|paraphrase|multiple_choice; `size` examples per split; `families` selects
+    with task nli|multiple_choice (8 languages: en de es fr ru hi zh ar); `size` examples per split; `families` selects
     template families (all by default)."""
 
-    task: Literal["nli", "paraphrase", "multiple_choice"] = "nli"
+    task: Literal["nli", "multiple_choice"] = "nli"
     size: int = Field(600, ge=3, le=1_000_000)
     seed: int = 0
     families: list[str] | None = None
