@@ -1,0 +1,82 @@
+"""`xexp run` end to end on real Ray: the smoke spec, resume, and re-execution counts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from xexp.running import run_spec
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+REPORT_FILES = ("report.md", "report.html", "results.csv", "results.json", "summary.txt")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, ray_local):
+    """One full run of specs/smoke.xexp into a fresh store."""
+    folder = tmp_path_factory.mktemp("smoke")
+    spec = folder / "smoke.xexp"
+    shutil.copy(REPO / "specs" / "smoke.xexp", spec)
+    summary = run_spec(spec, show_progress=False)
+    return spec, summary
+
+
+def test_smoke_runs_every_node_and_publishes_the_report(smoke):
+    spec, summary = smoke
+    assert summary["failed"] == 0
+    assert summary["executed"] == summary["nodes"] == 25
+    report = Path(summary["report"])
+    for name in REPORT_FILES:
+        assert (report / name).stat().st_size > 0, name
+    results = json.loads((report / "results.json").read_text())
+    assert results  # the report has content
+
+
+def test_second_identical_run_executes_nothing(smoke):
+    spec, first = smoke
+    second = run_spec(spec, show_progress=False)
+    assert second["executed"] == 0
+    assert second["cached"] == first["nodes"]
+    assert second["run_id"] != first["run_id"]
+
+
+def test_changing_one_perturbation_reruns_only_its_downstream(smoke, tmp_path):
+    spec, first = smoke
+    changed = tmp_path / "smoke.xexp"
+    changed.write_text(spec.read_text().replace("char_noise(p=0.1)", "char_noise(p=0.2)"))
+    # same store as the first run, different spec file location
+    result = run_spec(changed, store=spec.parent / ".xexp", show_progress=False)
+    # 2 languages: 2 perturb nodes, 2 variants x 2 languages evaluate nodes, and the report
+    assert result["executed"] == 2 + 4 + 1
+    assert result["cached"] == first["nodes"] - 7
+
+
+def test_real_files_tiny_model_zero_shot(tmp_path, ray_local):
+    """A tiny model trained on a slice of real MNLI, evaluated on XNLI dev in 3 languages."""
+    assert SHARED_DATA.exists(), f"real data missing: {SHARED_DATA} (CI must have ../shared/data)"
+    spec = tmp_path / "real_tiny.xexp"
+    shutil.copy(REPO / "tests" / "specs" / "real_tiny.xexp", spec)
+    summary = run_spec(spec, variables={"data": str(SHARED_DATA)}, show_progress=False)
+    assert summary["failed"] == 0
+    store = Path(summary["store"])
+    predictions = sorted(store.glob("evaluate/*/predictions.parquet"))
+    assert len(predictions) == 3 * 2  # 3 languages x (clean, typo)
+    for path in predictions:
+        table = pq.read_table(path)
+        assert table.num_rows == 60
+        assert set(table.column("gold").to_pylist()) <= {"entailment", "neutral", "contradiction"}
+    rows = list(csv_rows(Path(summary["report"]) / "results.csv"))
+    languages = {r["language"] for r in rows}
+    assert {"en", "de", "hi"} <= languages
+
+
+def csv_rows(path: Path):
+    import csv
+
+    with path.open() as f:
+        yield from csv.DictReader(f)
