@@ -1,0 +1,93 @@
+"""The `model` node's work: turn a model source into a manifest, and load from a manifest.
+
+A manifest is the small dict passed between Ray tasks instead of a model:
+``{"source", "path_or_id", "revision", "trust_remote_code"}``. Loading goes through the
+Hugging Face Auto classes; remote code is trusted only when the manifest says so explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SOURCE_KEYS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required, optional) keys
+    "hf": ({"id"}, {"revision", "trust_remote_code"}),
+    "packaged": (set(), {"name"}),
+    "tiny": (set(), {"layers", "hidden", "heads", "intermediate", "max_positions", "seed"}),
+}
+
+
+def _check_source(source: dict[str, Any]) -> str:
+    if not isinstance(source, dict) or "source" not in source:
+        raise ValueError(f"model source must be a dict with a 'source' key, got {source!r}")
+    kind = source["source"]
+    if kind not in SOURCE_KEYS:
+        raise ValueError(
+            f"unknown model source {kind!r}; known model sources: {', '.join(sorted(SOURCE_KEYS))}")
+    required, optional = SOURCE_KEYS[kind]
+    given = set(source) - {"source"}
+    if missing := required - given:
+        raise ValueError(f"model source {kind!r}: missing {', '.join(sorted(missing))}")
+    if unknown := given - required - optional:
+        raise ValueError(
+            f"model source {kind!r}: unknown parameter(s) {', '.join(sorted(unknown))}; "
+            f"allowed: {', '.join(sorted(required | optional))}")
+    return kind
+
+
+def materialize_model(source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """Produce the model a spec names (a conversion or a tiny build into `out_dir`; no download)."""
+    kind = _check_source(source)
+    if kind == "hf":
+        model_id = source["id"]
+        trust = source.get("trust_remote_code", False)
+        if not isinstance(model_id, str) or not model_id:
+            raise ValueError(f"model source 'hf': id must be a non-empty string, got {model_id!r}")
+        if not isinstance(trust, bool):
+            raise ValueError(f"model source 'hf': trust_remote_code must be true or false, got {trust!r}")
+        local = Path(model_id).expanduser()
+        path_or_id = str(local.resolve()) if local.is_dir() else model_id
+        return {"source": "hf", "path_or_id": path_or_id,
+                "revision": source.get("revision"), "trust_remote_code": trust}
+    if kind == "packaged":
+        from xexp.runtime.models.packaged import prepare_packaged
+
+        path = prepare_packaged(source.get("name", "multilingual-e5-small"), Path(out_dir))
+    else:
+        from xexp.runtime.models.tiny import build_tiny
+
+        params = {k: v for k, v in source.items() if k != "source"}
+        path = build_tiny(Path(out_dir), **params)
+    return {"source": kind, "path_or_id": str(Path(path).resolve()),
+            "revision": None, "trust_remote_code": False}
+
+
+def _load_kwargs(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    if "path_or_id" not in manifest:
+        raise ValueError(f"model manifest has no 'path_or_id': {manifest!r}")
+    kwargs: dict[str, Any] = {}
+    if manifest.get("revision") is not None:
+        kwargs["revision"] = manifest["revision"]
+    if manifest.get("trust_remote_code", False) is True:
+        kwargs["trust_remote_code"] = True
+    return manifest["path_or_id"], kwargs
+
+
+def load_tokenizer(manifest: dict[str, Any]):
+    """The manifest's tokenizer through `AutoTokenizer`."""
+    from transformers import AutoTokenizer
+
+    path_or_id, kwargs = _load_kwargs(manifest)
+    return AutoTokenizer.from_pretrained(path_or_id, **kwargs)
+
+
+def load_model(manifest: dict[str, Any], auto_class, **model_kwargs: Any):
+    """The manifest's model through `auto_class` (e.g. AutoModelForSequenceClassification).
+
+    `model_kwargs` go to `from_pretrained` (e.g. num_labels); they may not override the
+    manifest's revision or trust_remote_code.
+    """
+    path_or_id, kwargs = _load_kwargs(manifest)
+    if clash := {"revision", "trust_remote_code"} & set(model_kwargs):
+        raise ValueError(f"load_model: {', '.join(sorted(clash))} come from the manifest only")
+    return auto_class.from_pretrained(path_or_id, **kwargs, **model_kwargs)
