@@ -170,7 +170,8 @@ class LexiconRef(BaseModel):
 class CodeSwitchParams(Params):
     """Code-switching: each word found in the bilingual `lexicon` is replaced, with probability
     `p`, by a translation: into English for non-English text (the en-<lang> lexicon read
-    backwards), into language `to` for English text (`to` is required there)."""
+    backwards), into language `to` for English text (`to` is required there and ignored for
+    other languages, so one entry can cover English and non-English rows)."""
 
     p: float = Field(0.3, ge=0, le=1)
     lexicon: LexiconRef

@@ -1,0 +1,107 @@
+"""The shape every perturbation shares: validated params, a description, seeded randomness.
+
+A perturbation is a pure function of (text, language, params, seed). Its random generator is
+seeded from (seed, description, text) rather than from the example's position, so shuffling,
+filtering or sharding a dataset never changes what any one example becomes, and two
+perturbations with different parameters never share a random stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from xexp.compiler.registry import perturbations as _declarations  # noqa: F401  (registers)
+from xexp.compiler.registry.base import REGISTRY, Entry, Params
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The perturbed text with its bookkeeping.
+
+    `units` counts the units the perturbation could act on (graphemes or words, depending on
+    the family) and `changed` those it acted on, so the realised rate is `changed / units`.
+    """
+
+    text: str
+    units: int
+    changed: int
+
+
+def registry_entry(name: str) -> Entry:
+    entry = REGISTRY.get("perturbation", name)
+    if entry is None:
+        import difflib
+
+        known = REGISTRY.names("perturbation")
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown perturbation {name!r}{hint} (known: {', '.join(known)})")
+    return entry
+
+
+def format_value(value: Any) -> str:
+    """How a parameter value is spelled in a description (stable, human-readable)."""
+    if isinstance(value, (tuple, list)):
+        return "|".join(format_value(v) for v in value)
+    if isinstance(value, dict):  # a lexicon reference: kind and file name, no directories,
+        # so that a description can name a folder and does not depend on where data lives
+        path = value.get("path")
+        return str(value.get("kind")) + (f":{os.path.basename(str(path))}" if path else "")
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+class Perturbation:
+    """Base class: subclasses set `name` and implement `_apply(text, lang, rng) -> Outcome`."""
+
+    name: ClassVar[str]
+
+    def __init__(self, params: Params | dict | None = None, **kwargs: Any) -> None:
+        self.entry = registry_entry(self.name)
+        if isinstance(params, self.entry.params):
+            if kwargs:
+                raise TypeError("give either a params object or keyword parameters, not both")
+            self.params = params
+        else:
+            values = {**(dict(params) if params else {}), **kwargs}
+            try:
+                self.params = self.entry.params(**values)
+            except ValueError as exc:  # pydantic.ValidationError is a ValueError
+                raise ValueError(f"{self.name}: invalid parameters {values!r}: {exc}") from exc
+        self.description = self.name + "(" + ", ".join(
+            f"{key}={format_value(value)}" for key, value in self.params.model_dump().items()
+        ) + ")"
+
+    def __repr__(self) -> str:
+        return self.description
+
+    def check_language(self, lang: str) -> None:
+        supported = self.entry.languages
+        if supported is not None and lang not in supported:
+            raise ValueError(
+                f"perturbation {self.name!r} does not support language {lang!r} "
+                f"(supported: {', '.join(sorted(supported))})"
+            )
+
+    def rng(self, text: str, seed: int) -> random.Random:
+        digest = hashlib.sha256(f"{seed}|{self.description}|{text}".encode("utf-8")).digest()
+        return random.Random(int.from_bytes(digest[:8], "big"))
+
+    def outcome(self, text: str, lang: str, seed: int = 0) -> Outcome:
+        if not isinstance(text, str):
+            raise TypeError(f"{self.name}: text must be str, got {type(text).__name__}")
+        self.check_language(lang)
+        return self._apply(text, lang, self.rng(text, seed))
+
+    def __call__(self, text: str, lang: str, seed: int = 0) -> str:
+        return self.outcome(text, lang, seed).text
+
+    def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:
+        raise NotImplementedError

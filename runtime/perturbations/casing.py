@@ -1,0 +1,82 @@
+"""Case noise, and the case helpers other perturbations use to keep a letter's case.
+
+Only one-to-one case pairs are flipped: German ß (upper "SS") or a final sigma (whose upper
+case lowers back to σ) would change the text's length or not survive a round trip, so they are
+not units. Turkish and Azeri map i↔İ and ı↔I, which str.upper/lower get wrong.
+"""
+
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+
+from xexp.runtime.perturbations.base import Outcome, Perturbation
+from xexp.runtime.perturbations.text import graphemes, tokenize
+
+_DOTTED_LANGUAGES = frozenset({"tr", "az"})
+_TURKISH_UPPER = {"i": "İ", "ı": "I"}
+_TURKISH_LOWER = {"İ": "i", "I": "ı"}
+
+
+def upper(char: str, lang: str) -> str:
+    if lang in _DOTTED_LANGUAGES and char in _TURKISH_UPPER:
+        return _TURKISH_UPPER[char]
+    return char.upper()
+
+
+def lower(char: str, lang: str) -> str:
+    if lang in _DOTTED_LANGUAGES and char in _TURKISH_LOWER:
+        return _TURKISH_LOWER[char]
+    return char.lower()
+
+
+def _flip_char(char: str, lang: str) -> str | None:
+    if char == lower(char, lang) == upper(char, lang):
+        return None
+    flipped = upper(char, lang) if char == lower(char, lang) else lower(char, lang)
+    if len(flipped) != 1 or flipped == char:
+        return None
+    back = upper(flipped, lang) if flipped == lower(flipped, lang) else lower(flipped, lang)
+    return flipped if back == char else None
+
+
+@lru_cache(maxsize=65536)
+def flip_case(cluster: str, lang: str) -> str | None:
+    """The cluster with its base letter's case flipped, or None when it has no clean pair."""
+    flipped = _flip_char(cluster[0], lang)
+    return None if flipped is None else flipped + cluster[1:]
+
+
+def match_case(template: str, replacement: str, lang: str) -> str:
+    """`replacement` in upper case when `template`'s base letter is upper case."""
+    base = template[0]
+    if base != lower(base, lang) and replacement:
+        first = upper(replacement[0], lang)
+        if len(first) == 1:
+            return first + replacement[1:]
+    return replacement
+
+
+class CaseNoise(Perturbation):
+    name = "case_noise"
+
+    def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:
+        p = self.params.p
+        out: list[str] = []
+        units = changed = 0
+        for piece in tokenize(text, lang):
+            if not piece.is_word:
+                out.append(piece.text)
+                continue
+            for cluster in graphemes(piece.text):
+                flipped = flip_case(cluster, lang)
+                if flipped is None:
+                    out.append(cluster)
+                    continue
+                units += 1
+                if rng.random() < p:
+                    out.append(flipped)
+                    changed += 1
+                else:
+                    out.append(cluster)
+        return Outcome("".join(out), units, changed)

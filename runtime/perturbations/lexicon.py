@@ -1,0 +1,98 @@
+"""Bilingual lexicons for code-switching, loaded once per process.
+
+A lexicon reference is what the compiler hands over: `{"kind": "muse", "path": ...}` for a
+MUSE dictionary (`english<TAB>foreign` per line, a word may have several lines) or
+`{"kind": "synthetic"}` for the demo's generated lexicons. Both give English -> foreign; the
+reverse direction (foreign -> English, used on non-English text) is derived and cached too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from typing import Mapping
+
+Lexicon = Mapping[str, tuple[str, ...]]
+
+_MUSE_NAME = re.compile(r"^en-([a-z]{2,3})\.txt$")
+
+
+def muse_language(path: str) -> str | None:
+    """The foreign language a MUSE file is named for (en-de.txt -> "de"), if its name says."""
+    match = _MUSE_NAME.match(os.path.basename(path))
+    return match.group(1) if match else None
+
+
+@lru_cache(maxsize=64)
+def load_muse(path: str) -> Lexicon:
+    """English -> foreign translations of one MUSE file, in file order, without duplicates."""
+    pairs: dict[str, list[str]] = {}
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"code_switch: cannot read MUSE lexicon {path!r}: {exc}") from exc
+    with handle:
+        for number, line in enumerate(handle, 1):
+            line = line.strip()
+            if not line:
+                continue
+            parts = line.split("\t") if "\t" in line else line.split(None, 1)
+            if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+                raise ValueError(
+                    f"code_switch: {path}:{number}: expected 'english<TAB>foreign', got {line!r}"
+                )
+            english, foreign = parts[0].strip(), parts[1].strip()
+            translations = pairs.setdefault(english, [])
+            if foreign not in translations:
+                translations.append(foreign)
+    if not pairs:
+        raise ValueError(f"code_switch: MUSE lexicon {path!r} is empty")
+    return {word: tuple(translations) for word, translations in pairs.items()}
+
+
+@lru_cache(maxsize=64)
+def _synthetic(lang: str) -> Lexicon:
+    from xexp.runtime.data.synthetic import bilingual_lexicon  # the demo's generator, lazily
+
+    lexicon = bilingual_lexicon(lang)
+    return {english: tuple(dict.fromkeys(foreign)) for english, foreign in lexicon.items() if foreign}
+
+
+def english_to(ref: Mapping, foreign: str) -> Lexicon:
+    """The English -> `foreign` lexicon a reference points at."""
+    kind = ref.get("kind")
+    if kind == "synthetic":
+        return _synthetic(foreign)
+    if kind != "muse":
+        raise ValueError(f"code_switch: unknown lexicon kind {kind!r} (expected 'muse' or 'synthetic')")
+    path = os.path.abspath(str(ref.get("path")))
+    named = muse_language(path)
+    if named is not None and named != foreign:
+        raise ValueError(
+            f"code_switch: lexicon {ref.get('path')!r} is English-{named}, but the text needs "
+            f"English-{foreign}"
+        )
+    return load_muse(path)
+
+
+def _reverse(forward: Lexicon) -> Lexicon:
+    backward: dict[str, list[str]] = {}
+    for english, translations in forward.items():
+        for foreign in translations:
+            backward.setdefault(foreign, []).append(english)
+    return {foreign: tuple(english) for foreign, english in backward.items()}
+
+
+@lru_cache(maxsize=64)
+def _reverse_cached(key: tuple) -> Lexicon:
+    kind, foreign, path = key
+    ref = {"kind": kind, "path": path}
+    return _reverse(english_to(ref, foreign))
+
+
+def to_english(ref: Mapping, foreign: str) -> Lexicon:
+    """The `foreign` -> English lexicon (the reference read backwards)."""
+    path = ref.get("path")
+    path = os.path.abspath(str(path)) if path is not None else None
+    return _reverse_cached((ref.get("kind"), foreign, path))
