@@ -1,0 +1,222 @@
+"""A few examples per perturbation: original → perturbed text and what it did to predictions.
+
+Examples are chosen deterministically from content (a hash of condition, language and id),
+preferring inputs the perturbation really changed and that flipped some variant's prediction;
+languages (and, for attacks, variants) take turns so several scripts show. Files are read
+lazily, only for the languages that end up shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from xexp.runtime.formats import PAIR_COLUMNS
+from xexp.runtime.report.model import CLEAN, ReportCell, ReportSettings
+from xexp.runtime.report.outcomes import read_columns
+from xexp.runtime.report.rows import variant_order
+
+TEXT_FIELDS = ("premise", "hypothesis")
+
+
+@dataclass(frozen=True)
+class PredictionChange:
+    variant: str
+    before: str
+    after: str
+    before_correct: bool
+    after_correct: bool
+
+
+@dataclass(frozen=True)
+class Example:
+    condition: str
+    description: str
+    language: str
+    example_id: str
+    gold: str
+    fields: tuple[tuple[str, str, str], ...]  # (field, original, perturbed)
+    predictions: tuple[PredictionChange, ...]
+    note: str = ""
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+class _Indexed:
+    """A file's columns plus a row index by example id."""
+
+    def __init__(self, data: dict[str, np.ndarray]) -> None:
+        self.ids = data["id"].astype(str)
+        self.row = {example_id: k for k, example_id in enumerate(self.ids.tolist())}
+        self.columns = data
+
+    def get(self, example_id: str, column: str):
+        return self.columns[column][self.row[example_id]]
+
+    def aligned(self, ids: np.ndarray, column: str) -> np.ndarray:
+        """Values of `column` for `ids`, None where an id is absent."""
+        values = self.columns[column]
+        return np.array([values[self.row[i]] if i in self.row else None for i in ids.tolist()],
+                        dtype=object)
+
+
+class _Files:
+    """Reads each needed file once."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[Path, tuple[str, ...]], _Indexed] = {}
+
+    def indexed(self, path: Path, columns: tuple[str, ...], what: str) -> _Indexed:
+        key = (path, columns)
+        if key not in self._cache:
+            self._cache[key] = _Indexed(read_columns(path, columns, what))
+        return self._cache[key]
+
+
+def _round_robin(groups: list[Callable[[], list[Example]]], wanted: int) -> list[Example]:
+    """The best candidate of each group in turn, then the second best, … (groups load lazily)."""
+    loaded: dict[int, list[Example]] = {}
+    picked: list[Example] = []
+    for depth in range(wanted):
+        progressed = False
+        for i, load in enumerate(groups):
+            if len(picked) == wanted:
+                return picked
+            if i not in loaded:
+                loaded[i] = load()
+            if depth < len(loaded[i]):
+                picked.append(loaded[i][depth])
+                progressed = True
+        if not progressed:
+            break
+    return picked
+
+
+def select_examples(cells: list[ReportCell], settings: ReportSettings,
+                    conditions: list[str], descriptions: dict[str, str]) -> dict[str, list[Example]]:
+    """Up to `settings.examples` examples per perturbation/attack (first model, lowest seed)."""
+    if settings.examples == 0 or not cells:
+        return {}
+    files = _Files()
+    model = min(c.model for c in cells)
+    chosen: dict[str, list[Example]] = {}
+    for condition in conditions:
+        mine = [c for c in cells if c.model == model and c.condition == condition]
+        if not mine or condition == CLEAN:
+            continue
+        seed = min(c.seed for c in mine)
+        mine = [c for c in mine if c.seed == seed]
+        clean = {(c.variant, c.language): c for c in cells if c.model == model
+                 and c.condition == CLEAN and c.seed == seed}
+        if mine[0].kind == "attack":
+            groups = _attack_groups(mine, clean, files, settings, descriptions[condition])
+        else:
+            groups = _perturbation_groups(mine, clean, files, settings, descriptions[condition])
+        examples = _round_robin(groups, settings.examples)
+        if examples:
+            chosen[condition] = examples
+    return chosen
+
+
+def _clean_text(language: str, clean: dict, files: _Files) -> _Indexed | None:
+    for (variant, lang), cell in sorted(clean.items()):
+        if lang == language and cell.dataset is not None:
+            return files.indexed(cell.dataset, PAIR_COLUMNS, f"clean dataset of {cell.label}")
+    return None
+
+
+_PREDICTION_VIEW = ("id", "predicted", "correct")
+
+
+def _perturbation_groups(cells: list[ReportCell], clean: dict, files: _Files,
+                         settings: ReportSettings, description: str) -> list[Callable]:
+    condition = cells[0].condition
+    by_language: dict[str, list[ReportCell]] = {}
+    for cell in cells:
+        by_language.setdefault(cell.language, []).append(cell)
+    order = sorted(by_language, key=lambda lang: _hash(condition, lang))
+
+    def load(language: str) -> list[Example]:
+        group = sorted(by_language[language], key=lambda c: c.variant)
+        perturbed_cell = next((c for c in group if c.dataset is not None), None)
+        original = _clean_text(language, clean, files)
+        if perturbed_cell is None or original is None:
+            return []
+        perturbed = files.indexed(perturbed_cell.dataset, PAIR_COLUMNS + ("changed",),
+                                  f"perturbed dataset of {perturbed_cell.label}")
+        ids = perturbed.ids
+        usable = perturbed.columns["changed"].astype(bool) & np.isin(ids, original.ids)
+        views = {}
+        flips = np.zeros(ids.size, dtype=int)
+        for cell in group:
+            clean_cell = clean.get((cell.variant, language))
+            if clean_cell is None:
+                continue
+            before = files.indexed(clean_cell.predictions, _PREDICTION_VIEW,
+                                   f"predictions of {clean_cell.label}")
+            after = files.indexed(cell.predictions, _PREDICTION_VIEW, f"predictions of {cell.label}")
+            views[cell.variant] = (before, after)
+            flips += before.aligned(ids, "predicted") != after.aligned(ids, "predicted")
+        ranked = sorted(np.flatnonzero(usable).tolist(),
+                        key=lambda k: (-flips[k], _hash(condition, language, ids[k])))
+        variants = [v for v in variant_order(set(views), settings.baseline)]
+        examples = []
+        for k in ranked[: settings.examples]:
+            example_id = str(ids[k])
+            changes = tuple(
+                PredictionChange(v, str(before.get(example_id, "predicted")),
+                                 str(after.get(example_id, "predicted")),
+                                 bool(before.get(example_id, "correct")),
+                                 bool(after.get(example_id, "correct")))
+                for v in variants for before, after in [views[v]]
+                if example_id in before.row and example_id in after.row)
+            fields = tuple((f, str(original.get(example_id, f)), str(perturbed.get(example_id, f)))
+                           for f in TEXT_FIELDS)
+            examples.append(Example(condition, description, language, example_id,
+                                    str(original.get(example_id, "label")), fields, changes))
+        return examples
+
+    return [lambda lang=lang: load(lang) for lang in order]
+
+
+_ATTACK_VIEW = ("id", "gold", "predicted", "adv_predicted", "status", "words_changed",
+                "words_total", "queries", "adv_premise", "adv_hypothesis")
+
+
+def _attack_groups(cells: list[ReportCell], clean: dict, files: _Files,
+                   settings: ReportSettings, description: str) -> list[Callable]:
+    condition = cells[0].condition
+    ranked = variant_order({c.variant for c in cells}, settings.baseline)
+    cells = sorted(cells, key=lambda c: (_hash(condition, c.language), ranked.index(c.variant)))
+
+    def load(cell: ReportCell) -> list[Example]:
+        clean_cell = clean.get((cell.variant, cell.language))
+        source = cell.dataset or (clean_cell.dataset if clean_cell else None)
+        if source is None:
+            return []
+        original = files.indexed(source, PAIR_COLUMNS, f"dataset of {cell.label}")
+        attacked = files.indexed(cell.predictions, _ATTACK_VIEW, f"attack predictions of {cell.label}")
+        succeeded = (attacked.columns["status"].astype(str) == "succeeded") & np.isin(
+            attacked.ids, original.ids)
+        chosen = sorted(attacked.ids[succeeded].tolist(),
+                        key=lambda i: _hash(condition, cell.variant, cell.language, i))
+        examples = []
+        for example_id in chosen[: settings.examples]:
+            row = {column: attacked.get(example_id, column) for column in _ATTACK_VIEW}
+            fields = tuple((f, str(original.get(example_id, f)), str(row[f"adv_{f}"]))
+                           for f in TEXT_FIELDS)
+            change = PredictionChange(cell.variant, str(row["predicted"]),
+                                      str(row["adv_predicted"]), True, False)
+            note = (f"{int(row['words_changed'])}/{int(row['words_total'])} words changed, "
+                    f"{int(row['queries'])} queries")
+            examples.append(Example(condition, description, cell.language, example_id,
+                                    str(row["gold"]), fields, (change,), note))
+        return examples
+
+    return [lambda cell=cell: load(cell) for cell in cells]

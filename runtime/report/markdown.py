@@ -1,0 +1,90 @@
+"""report.md: the same tables and examples as the HTML report, without the figures."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from xexp.runtime.report.examples import Example
+from xexp.runtime.report.model import CLEAN, ReportSettings
+from xexp.runtime.report.tables import METHOD
+from xexp.runtime.report.textdiff import diff_markdown, markdown_escape
+from xexp.runtime.report.views import (
+    RowIndex, Table, attack_table, clean_table, delta_rows, full_table, language_matrix,
+    robustness_table, worst_case_table,
+)
+
+
+def _cell(text: str) -> str:
+    """Report-generated text (names, numbers): only what would break a table is escaped,
+    so the file stays readable as plain text."""
+    return text.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def _table(table: Table, level: str = "###") -> list[str]:
+    if not table.rows:
+        return []
+    lines = [f"{level} {_cell(table.title)}", ""] if table.title else []
+    lines.append("| " + " | ".join(_cell(h) for h in table.headers) + " |")
+    lines.append("|" + "|".join("---:" if n else "---" for n in table.numeric) + "|")
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
+    if table.note:
+        lines += ["", table.note]
+    return lines + [""]
+
+
+def _example(example: Example) -> list[str]:
+    lines = [f"**{markdown_escape(example.condition)}** · language `{example.language}` · "
+             f"id `{example.example_id}` · gold {markdown_escape(example.gold)}", ""]
+    for name, original, perturbed in example.fields:
+        text = (markdown_escape(original) if original == perturbed
+                else diff_markdown(original, perturbed))
+        lines.append(f"- {name}: {text}")
+    for change in example.predictions:
+        lines.append(f"- {markdown_escape(change.variant)}: {markdown_escape(change.before)} "
+                     f"{'✓' if change.before_correct else '✗'} → {markdown_escape(change.after)} "
+                     f"{'✓' if change.after_correct else '✗'}")
+    if example.note:
+        lines.append(f"- {markdown_escape(example.note)}")
+    return lines + [""]
+
+
+def markdown_report(index: RowIndex, settings: ReportSettings, meta: dict, conditions: list[str],
+                    examples: dict[str, list[Example]], warnings: list[str]) -> str:
+    experiment = meta.get("experiment", "experiment")
+    lines = [f"# Robustness report: {_cell(experiment)}", ""]
+    if meta.get("run_id"):
+        lines.append(f"Run `{meta['run_id']}`.")
+    lines += [f"Baseline `{settings.baseline}`; {settings.ci:.0%} percentile bootstrap CIs "
+              f"({settings.bootstrap} replicates); p-values: exact sign-flip test, Holm-corrected.",
+              "", "## Clean accuracy", ""]
+    lines += _table(replace(clean_table(index), title=""))
+    summary = delta_rows(index)
+    if summary:
+        lines += ["## Robustness delta", "",
+                  f"delta = drop({settings.baseline}) − drop(variant), in points; "
+                  "> 0: the variant is more robust.", ""]
+        lines += _table(robustness_table(index, summary, "Summary (seeds pooled)"))
+        for model in index.models():
+            variants = sorted({r["variant"] for r in index.pooled
+                               if r["model"] == model and r["variant"] != settings.baseline})
+            for variant in variants:
+                lines += _table(language_matrix(index, model, variant,
+                                                [c for c in conditions if c != CLEAN]))
+    for table in (worst_case_table(index), attack_table(index)):
+        if table.rows:
+            lines += [f"## {table.title}", ""] + _table(replace(table, title=""))
+    if examples:
+        lines += ["## Examples", "",
+                  "<del>removed</del> / <ins>added</ins> characters (grapheme diff).", ""]
+        for condition, chosen in examples.items():
+            lines += [f"### {_cell(condition)}: `{chosen[0].description}`", ""]
+            for example in chosen:
+                lines += _example(example)
+    lines += ["## All cells", ""] + _table(replace(full_table(index), title=""))
+    lines += ["## Method", ""]
+    lines += [f"- **{key}**: {text}" for key, text in METHOD.items()]
+    lines.append("")
+    if warnings:
+        lines += ["## Warnings", ""] + [f"- {_cell(w)}" for w in warnings] + [""]
+    return "\n".join(lines).rstrip() + "\n"
+

@@ -1,0 +1,302 @@
+"""Per-example outcomes of every cell, paired with the clean run by example id.
+
+The statistics only ever need, per example, four booleans: correct on the clean input, correct
+under the condition, prediction kept, text changed. Reducing each predictions file to those
+(and dropping the strings) keeps a paper-scale report (thousands of files) small in memory.
+A perturbed cell is paired with the clean cell of the same model, variant, language and seed;
+an attack cell carries its own clean predictions; the HELM worst case is derived per
+(model, variant, language, seed) from all model-agnostic perturbations.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from xexp.runtime.formats import ATTACK_COLUMNS, PAIR_COLUMNS, PREDICTION_COLUMNS
+from xexp.runtime.report.model import CLEAN, WORST_CASE, ReportCell
+
+#: (model, variant, language, condition, seed)
+CellKey = tuple[str, str, str, str, int]
+
+ATTACK_STATUSES = ("skipped", "succeeded", "failed")
+_PREDICTION_READ = ("id", "predicted", "correct")
+_ATTACK_READ = _PREDICTION_READ + ("status", "words_changed", "words_total", "queries")
+
+
+@dataclass(frozen=True)
+class AttackStats:
+    """TextAttack's summary of one attack run, in percent (queries: a count)."""
+
+    success_rate: float
+    accuracy_under_attack: float
+    pct_words_perturbed: float
+    avg_queries: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ids: np.ndarray                # sorted, unique example ids
+    clean_correct: np.ndarray      # bool, aligned with ids
+    perturbed_correct: np.ndarray  # bool; for attacks: the attack failed
+    prediction_kept: np.ndarray    # bool: the condition did not change the prediction
+    changed: np.ndarray | None     # bool: the input text was altered; None if unknown
+    attack: AttackStats | None = None
+
+    @cached_property
+    def rates(self) -> dict[str, float]:
+        """Shares of the four flags (changed: NaN when unknown), computed once per outcome."""
+        return {"clean": float(self.clean_correct.mean()),
+                "perturbed": float(self.perturbed_correct.mean()),
+                "kept": float(self.prediction_kept.mean()),
+                "changed": float("nan") if self.changed is None else float(self.changed.mean())}
+
+
+@dataclass
+class Collected:
+    outcomes: dict[CellKey, Outcome]
+    descriptions: dict[str, str]  # condition -> description
+    condition_kinds: dict[str, str]  # condition -> clean | perturbation | attack | worst_case
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Predictions:
+    ids: np.ndarray
+    correct: np.ndarray
+    predicted: np.ndarray  # label codes, comparable across files
+
+
+def read_table(path: Path, columns: Iterable[str], what: str,
+               required: Iterable[str] = ()) -> pa.Table:
+    """Named columns of a parquet file, with errors that name the file and the column.
+
+    `required` lists further columns the file's contract demands but the caller does not read.
+    """
+    columns = tuple(columns)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{what}: file not found: {path}")
+    try:
+        parquet = pq.ParquetFile(path)
+        names = set(parquet.schema_arrow.names)
+        needed = tuple(dict.fromkeys((*required, *columns)))
+        missing = [c for c in needed if c not in names]
+        if missing:
+            raise KeyError(", ".join(missing))
+        table = parquet.read(columns=list(columns), use_threads=False)
+    except KeyError as error:
+        raise ValueError(f"{what}: {path} lacks column(s) {error.args[0]} "
+                         f"(needs {', '.join(needed)})") from None
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{what}: cannot read {path} as parquet: {error}") from error
+    if table.num_rows == 0:
+        raise ValueError(f"{what}: {path} has no rows")
+    for name in columns:
+        if table.column(name).null_count:
+            raise ValueError(f"{what}: {path} column {name!r} has "
+                             f"{table.column(name).null_count} null value(s)")
+    return table
+
+
+def read_columns(path: Path, columns: Iterable[str], what: str) -> dict[str, np.ndarray]:
+    table = read_table(path, columns, what)
+    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+
+
+def _sorted_by_id(ids: np.ndarray, path: Path, what: str) -> tuple[np.ndarray, np.ndarray]:
+    ids = ids.astype(str)
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    duplicated = ids[1:][ids[1:] == ids[:-1]]
+    if duplicated.size:
+        raise ValueError(f"{what}: {path} repeats example id {duplicated[0]!r}")
+    return ids, order
+
+
+def locate(wanted: np.ndarray, available: np.ndarray, what: str) -> np.ndarray:
+    """Positions of sorted ids `wanted` inside sorted ids `available`; all must be there."""
+    if wanted.shape == available.shape and np.array_equal(wanted, available):
+        return np.arange(available.size)
+    positions = np.searchsorted(available, wanted)
+    clipped = np.minimum(positions, available.size - 1)
+    missing = wanted[available[clipped] != wanted]
+    if missing.size:
+        shown = ", ".join(repr(m) for m in missing[:3].tolist())
+        raise ValueError(f"{what}: {missing.size} example id(s) not found, e.g. {shown}")
+    return clipped
+
+
+class _OutcomeReader:
+    """Reads files once; files of one language usually list the same ids in the same order,
+    so the sorted ids (and the sort) are computed once and shared."""
+
+    def __init__(self) -> None:
+        self._labels: dict[str, int] = {}
+        self._ids: dict[str, list[tuple[pa.ChunkedArray, np.ndarray, np.ndarray]]] = defaultdict(list)
+        self._changed: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _sorted_ids(self, language: str, raw: pa.ChunkedArray, path: Path,
+                    what: str) -> tuple[np.ndarray, np.ndarray]:
+        for known_raw, ids, order in self._ids[language]:
+            if known_raw.equals(raw):
+                return ids, order
+        ids, order = _sorted_by_id(raw.to_numpy(zero_copy_only=False), path, what)
+        self._ids[language].append((raw, ids, order))
+        return ids, order
+
+    def _codes(self, labels: pa.ChunkedArray) -> np.ndarray:
+        encoded = pc.dictionary_encode(labels.cast(pa.string())).combine_chunks()
+        mapping = np.array([self._labels.setdefault(str(u), len(self._labels))
+                            for u in encoded.dictionary.to_pylist()], dtype=np.int32)
+        return mapping[encoded.indices.to_numpy(zero_copy_only=False)]
+
+    def predictions(self, cell: ReportCell) -> tuple[_Predictions, dict]:
+        what = f"{cell.kind} predictions of {cell.label}"
+        attack = cell.kind == "attack"
+        table = read_table(cell.predictions, _ATTACK_READ if attack else _PREDICTION_READ, what,
+                           required=ATTACK_COLUMNS if attack else PREDICTION_COLUMNS)
+        ids, order = self._sorted_ids(cell.language, table.column("id"), cell.predictions, what)
+        extra = {name: table.column(name).to_numpy(zero_copy_only=False)[order]
+                 for name in _ATTACK_READ[3:]} if attack else {}
+        correct = table.column("correct").to_numpy(zero_copy_only=False).astype(bool)[order]
+        return _Predictions(ids, correct, self._codes(table.column("predicted"))[order]), extra
+    def changed(self, cell: ReportCell, ids: np.ndarray) -> np.ndarray | None:
+        """The perturbed dataset's `changed` flag for these ids; None without a dataset."""
+        if cell.dataset is None:
+            return None
+        if cell.dataset not in self._changed:
+            what = f"perturbed dataset of {cell.label}"
+            table = read_table(cell.dataset, ("id", "changed"), what, required=PAIR_COLUMNS)
+            all_ids, order = self._sorted_ids(cell.language, table.column("id"), cell.dataset, what)
+            flags = table.column("changed").to_numpy(zero_copy_only=False).astype(bool)[order]
+            self._changed[cell.dataset] = (all_ids, flags)
+        all_ids, flags = self._changed[cell.dataset]
+        return flags[locate(ids, all_ids, f"{cell.label}: predictions vs dataset {cell.dataset}")]
+
+
+def _perturbed_outcome(clean: _Predictions, table: _Predictions, changed: np.ndarray | None,
+                       cell: ReportCell) -> Outcome:
+    where = f"{cell.label}: predictions vs its clean cell"
+    at = locate(table.ids, clean.ids, where)
+    return Outcome(table.ids, clean.correct[at], table.correct,
+                   clean.predicted[at] == table.predicted, changed)
+
+
+def _attack_outcome(table: _Predictions, data: dict, cell: ReportCell) -> Outcome:
+    status = data["status"].astype(str)
+    unknown = sorted(set(status.tolist()) - set(ATTACK_STATUSES))
+    if unknown:
+        raise ValueError(f"attack {cell.label}: {cell.predictions} has unknown status "
+                         f"{unknown[0]!r} (expected one of {', '.join(ATTACK_STATUSES)})")
+    skipped, succeeded, failed = (status == s for s in ATTACK_STATUSES)
+    mismatch = np.flatnonzero(skipped == table.correct)
+    if mismatch.size:
+        raise ValueError(f"attack {cell.label}: {cell.predictions} example id "
+                         f"{table.ids[mismatch[0]]!r}: status must be 'skipped' exactly when the "
+                         f"clean prediction is wrong")
+    words_changed = data["words_changed"].astype(np.int64)
+    words_total = data["words_total"].astype(np.int64)
+    if (words_total[succeeded] <= 0).any():
+        raise ValueError(f"attack {cell.label}: {cell.predictions} has a successful attack "
+                         f"with words_total <= 0")
+    attacked = int(succeeded.sum() + failed.sum())
+    stats = AttackStats(
+        success_rate=100.0 * succeeded.sum() / attacked if attacked else float("nan"),
+        accuracy_under_attack=100.0 * failed.mean(),
+        pct_words_perturbed=(100.0 * float(np.mean(words_changed[succeeded] / words_total[succeeded]))
+                             if succeeded.any() else float("nan")),
+        avg_queries=float(data["queries"][~skipped].mean()) if attacked else float("nan"),
+    )
+    return Outcome(table.ids, table.correct, failed, ~succeeded, words_changed > 0, stats)
+
+
+def _worst_case(clean: _Predictions, perturbed: list[Outcome]) -> Outcome:
+    """HELM: an example counts as correct only if correct clean and under every perturbation."""
+    common = perturbed[0].ids
+    for outcome in perturbed[1:]:
+        if outcome.ids is not common:
+            common = np.intersect1d(common, outcome.ids, assume_unique=True)
+    clean_correct = clean.correct[locate(common, clean.ids, "worst case")]
+    correct, kept = clean_correct.copy(), np.ones(common.size, dtype=bool)
+    changed = None if any(o.changed is None for o in perturbed) else np.zeros(common.size, bool)
+    for outcome in perturbed:
+        at = locate(common, outcome.ids, "worst case")
+        correct &= outcome.perturbed_correct[at]
+        kept &= outcome.prediction_kept[at]
+        if changed is not None:
+            changed |= outcome.changed[at]
+    return Outcome(common, clean_correct, correct, kept, changed)
+
+
+def _check_cells(cells: list[ReportCell]) -> tuple[dict[str, str], dict[str, str]]:
+    seen: set[CellKey] = set()
+    descriptions: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    for cell in cells:
+        key = (cell.model, cell.variant, cell.language, cell.condition, cell.seed)
+        if key in seen:
+            raise ValueError(f"cell {cell.label} is given twice")
+        seen.add(key)
+        kind = CLEAN if cell.condition == CLEAN else (
+            "attack" if cell.kind == "attack" else "perturbation")
+        if kinds.setdefault(cell.condition, kind) != kind:
+            raise ValueError(f"condition {cell.condition!r} is both a perturbation and an attack "
+                             f"(cell {cell.label})")
+        if descriptions.setdefault(cell.condition, cell.description) != cell.description:
+            raise ValueError(f"condition {cell.condition!r} has two descriptions: "
+                             f"{descriptions[cell.condition]!r} and {cell.description!r} "
+                             f"(cell {cell.label})")
+    return descriptions, kinds
+
+
+def collect_outcomes(cells: list[ReportCell]) -> Collected:
+    """Read every cell's files and reduce them to paired per-example outcomes."""
+    if not cells:
+        raise ValueError("the report has no cells")
+    descriptions, kinds = _check_cells(cells)
+    reader = _OutcomeReader()
+    outcomes: dict[CellKey, Outcome] = {}
+    warnings: list[str] = []
+    groups: dict[tuple[str, str, str, int], list[ReportCell]] = defaultdict(list)
+    for cell in cells:
+        groups[(cell.model, cell.variant, cell.language, cell.seed)].append(cell)
+    for (model, variant, language, seed), group in sorted(groups.items()):
+        clean_cell = next((c for c in group if c.condition == CLEAN), None)
+        clean = None
+        if clean_cell is not None:
+            clean, _ = reader.predictions(clean_cell)
+            outcomes[(model, variant, language, CLEAN, seed)] = Outcome(
+                clean.ids, clean.correct, clean.correct, np.ones(clean.ids.size, bool),
+                np.zeros(clean.ids.size, bool))
+        perturbed = []
+        for cell in sorted(group, key=lambda c: c.condition):
+            key = (model, variant, language, cell.condition, seed)
+            if cell.kind == "attack":
+                table, data = reader.predictions(cell)
+                outcomes[key] = _attack_outcome(table, data, cell)
+            elif cell.condition != CLEAN:
+                if clean is None:
+                    raise ValueError(f"cell {cell.label} has no clean cell "
+                                     f"({model}/{variant}/{language}/{CLEAN}/seed{seed}) to pair with")
+                table, _ = reader.predictions(cell)
+                outcome = _perturbed_outcome(clean, table, reader.changed(cell, table.ids), cell)
+                if outcome.ids.size < clean.ids.size:
+                    warnings.append(f"{cell.label}: only {outcome.ids.size} of the "
+                                    f"{clean.ids.size} clean examples; metrics use those")
+                outcomes[key] = outcome
+                perturbed.append(outcome)
+        if clean is not None and perturbed:
+            outcomes[(model, variant, language, WORST_CASE, seed)] = _worst_case(clean, perturbed)
+    perturbation_names = sorted(c for c, k in kinds.items() if k == "perturbation")
+    if perturbation_names:
+        descriptions[WORST_CASE] = "worst case over " + ", ".join(perturbation_names)
+        kinds[WORST_CASE] = WORST_CASE
+    return Collected(outcomes, descriptions, kinds, warnings)

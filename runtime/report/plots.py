@@ -1,0 +1,197 @@
+"""The report's figures as SVG text: robustness heatmaps, clean-vs-perturbed scatter, bars.
+
+Figures are built on `matplotlib.figure.Figure` directly (no pyplot state, no GUI backend)
+and saved with a fixed `svg.hashsalt` and no date, so the same numbers give byte-identical
+SVG. Text stays text (`svg.fonttype: none`): smaller files, and the browser renders it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from matplotlib import rc_context
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from xexp.runtime.report.model import CLEAN
+from xexp.runtime.report.views import RowIndex, signed, significant
+
+_STYLE = {
+    "svg.hashsalt": "xexp-report",
+    "svg.fonttype": "none",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 10,
+}
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
+_MISSING = "#dddddd"
+
+
+def _svg(figure: Figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "xexp"})
+    return buffer.getvalue()
+
+
+def _colours(names: list[str]) -> dict[str, tuple]:
+    from matplotlib import colormaps
+    palette = colormaps["tab10"]
+    return {name: palette(i % 10) for i, name in enumerate(names)}
+
+
+def heatmaps(index: RowIndex, conditions: list[str]) -> list[tuple[str, str]]:
+    """One language × condition heatmap of the robustness delta per (model, variant)."""
+    conditions = [c for c in conditions if c != CLEAN]
+    deltas = [r["delta_vs_baseline"] for r in index.pooled
+              if r["delta_metric"] == "robustness_delta" and not math.isnan(r["delta_vs_baseline"])]
+    if not deltas or not conditions:
+        return []
+    limit = max(1.0, max(abs(d) for d in deltas))
+    figures = []
+    for model in index.models():
+        variants = sorted({r["variant"] for r in index.pooled
+                           if r["model"] == model and r["variant"] != index.baseline})
+        languages = index.languages(model)
+        for variant in variants:
+            values = np.full((len(languages), len(conditions)), np.nan)
+            stars = np.zeros(values.shape, dtype=bool)
+            for i, language in enumerate(languages):
+                for j, condition in enumerate(conditions):
+                    row = index.get(model, variant, language, condition)
+                    if row is not None:
+                        values[i, j] = row["delta_vs_baseline"]
+                        stars[i, j] = significant(row)
+            title = f"{model} / {variant}: drop({index.baseline}) − drop({variant})"
+            figures.append((title, _heatmap(values, stars, languages, conditions, limit, title)))
+    return figures
+
+
+def _heatmap(values: np.ndarray, stars: np.ndarray, languages: list[str], conditions: list[str],
+             limit: float, title: str) -> str:
+    with rc_context(_STYLE):
+        from matplotlib import colormaps
+        cmap = colormaps["RdBu"].with_extremes(bad=_MISSING)
+        figure = Figure(figsize=(1.6 + 0.95 * len(conditions), 1.2 + 0.3 * len(languages)),
+                        layout="constrained")
+        ax = figure.subplots()
+        image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, aspect="auto",
+                          norm=TwoSlopeNorm(0.0, -limit, limit))
+        for (i, j), value in np.ndenumerate(values):
+            if not math.isnan(value):
+                ax.text(j, i, signed(value) + ("*" if stars[i, j] else ""), ha="center",
+                        va="center", fontsize=8,
+                        color="white" if abs(value) > 0.6 * limit else "black")
+        ax.set_xticks(range(len(conditions)), conditions, rotation=30, ha="right")
+        ax.set_yticks(range(len(languages)), languages)
+        ax.set_title(title)
+        ax.spines[:].set_visible(False)
+        bar = figure.colorbar(image, ax=ax, shrink=0.9, pad=0.02)
+        bar.set_label("points")
+        ax.set_xlabel("> 0: more robust than the baseline; * p (Holm) < 0.05", fontsize=8)
+        return _svg(figure)
+
+
+def scatter(index: RowIndex) -> str | None:
+    """Clean vs perturbed accuracy per (variant, language, condition), with y = x."""
+    rows = [r for r in index.pooled if r["language"] != "macro"
+            and r["kind"] in ("perturbation", "attack")]
+    if not rows:
+        return None
+    several_models = len(index.models()) > 1
+    series = sorted({_series(r, several_models) for r in rows},
+                    key=lambda s: (s.split("/")[-1] != index.baseline, s))
+    conditions = sorted({r["perturbation"] for r in rows})
+    colour = _colours(series)
+    marker = {c: _MARKERS[i % len(_MARKERS)] for i, c in enumerate(conditions)}
+    with rc_context(_STYLE):
+        figure = Figure(figsize=(7.5, 6.0), layout="constrained")
+        ax = figure.subplots()
+        low = max(0.0, math.floor(min(min(r["clean_acc"], r["perturbed_acc"]) for r in rows) / 5) * 5)
+        ax.plot([low, 100], [low, 100], linestyle="--", color="grey", linewidth=1)
+        for name in series:
+            for condition in conditions:
+                chosen = [r for r in rows if _series(r, several_models) == name
+                          and r["perturbation"] == condition]
+                if chosen:
+                    ax.scatter([r["clean_acc"] for r in chosen], [r["perturbed_acc"] for r in chosen],
+                               color=colour[name], marker=marker[condition], s=26, alpha=0.85,
+                               linewidths=0)
+        ax.set_xlim(low, 100)
+        ax.set_ylim(low, 100)
+        ax.set_aspect("equal")
+        ax.set_xlabel("clean accuracy (%)")
+        ax.set_ylabel("perturbed accuracy (%)")
+        ax.set_title("Clean vs perturbed accuracy (seeds pooled); dashed: y = x")
+        variants = ax.legend(handles=[Patch(color=colour[s], label=s) for s in series],
+                             title="variant", loc="upper left", fontsize=8, frameon=False)
+        ax.add_artist(variants)
+        ax.legend(handles=[Line2D([], [], color="black", marker=marker[c], linestyle="", label=c)
+                           for c in conditions],
+                  title="condition", loc="upper left", bbox_to_anchor=(0.3, 1.0), fontsize=8,
+                  frameon=False)  # both legends above the diagonal, where points are rare
+        return _svg(figure)
+
+
+def _series(row: dict, several_models: bool) -> str:
+    return f"{row['model']}/{row['variant']}" if several_models else row["variant"]
+
+
+def bars(index: RowIndex, conditions: list[str]) -> list[tuple[str, str]]:
+    """Per model: clean accuracy, then each condition's drop, per language and variant (CI bars)."""
+    figures = []
+    for model in index.models():
+        languages = index.languages(model)
+        variants = sorted({r["variant"] for r in index.pooled if r["model"] == model},
+                          key=lambda v: (v != index.baseline, v))
+        present = [c for c in conditions
+                   if any(index.get(model, v, lang, c) for v in variants for lang in languages)]
+        if not present:
+            continue
+        title = f"{model}: clean accuracy and drop per language (seeds pooled; bars: CI)"
+        figures.append((title, _bars(index, model, languages, variants, present)))
+    return figures
+
+
+def _bars(index: RowIndex, model: str, languages: list[str], variants: list[str],
+          conditions: list[str]) -> str:
+    colour = _colours(variants)
+    columns = 2 if len(conditions) > 1 else 1
+    lines = math.ceil(len(conditions) / columns)
+    width = 0.8 / len(variants)
+    width_in, height_in = 7.0 * columns, 0.7 + 2.6 * lines
+    with rc_context(_STYLE):
+        # fixed margins: constrained layout would double the cost of this, the largest figure
+        figure = Figure(figsize=(width_in, height_in))
+        figure.subplots_adjust(left=0.5 / width_in, right=1 - 0.15 / width_in,
+                               bottom=0.35 / height_in, top=1 - 0.75 / height_in,
+                               hspace=0.55, wspace=0.12)
+        axes = figure.subplots(lines, columns, squeeze=False).ravel()
+        for ax, condition in zip(axes, conditions):
+            measure = "clean_acc" if condition == CLEAN else "drop"
+            low, high = ("clean_ci_low", "clean_ci_high") if condition == CLEAN else (
+                "drop_ci_low", "drop_ci_high")
+            for k, variant in enumerate(variants):
+                xs, heights, errors = [], [], [[], []]
+                for i, language in enumerate(languages):
+                    row = index.get(model, variant, language, condition)
+                    if row is None or math.isnan(row[measure]):
+                        continue
+                    xs.append(i - 0.4 + width * (k + 0.5))
+                    heights.append(row[measure])
+                    errors[0].append(max(0.0, row[measure] - row[low]))
+                    errors[1].append(max(0.0, row[high] - row[measure]))
+                ax.bar(xs, heights, width=width, color=colour[variant], label=variant,
+                       yerr=errors, error_kw={"elinewidth": 0.7, "capsize": 1.5})
+            ax.set_xticks(range(len(languages)), languages, fontsize=8)
+            ax.axhline(0, color="black", linewidth=0.6)
+            ax.set_title("clean accuracy (%)" if condition == CLEAN else f"drop under {condition} (points)")
+        for ax in axes[len(conditions):]:
+            ax.set_visible(False)
+        handles = [Line2D([], [], color=colour[v], linewidth=6, label=v) for v in variants]
+        figure.legend(handles=handles, loc="upper center", ncols=len(variants), frameon=False)
+        return _svg(figure)

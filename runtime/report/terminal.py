@@ -1,0 +1,85 @@
+"""The terminal summary: the few numbers a user reads first, biggest effects first, ≤ 100 columns."""
+
+from __future__ import annotations
+
+import math
+
+from xexp.runtime.report.model import ReportSettings
+from xexp.runtime.report.rows import MACRO
+from xexp.runtime.report.views import (
+    RowIndex, Table, clean_table, delta_rows, robustness_table,
+)
+
+WIDTH = 100
+TOP_LANGUAGE_EFFECTS = 10
+
+
+def text_table(table: Table, width: int = WIDTH, drop: tuple[str, ...] = ()) -> list[str]:
+    """A plain-text table that never exceeds `width`: the widest text columns get cut (…)."""
+    keep = [i for i, h in enumerate(table.headers) if h not in drop]
+    headers = [table.headers[i] for i in keep]
+    rows = [[row[i] for i in keep] for row in table.rows]
+    numeric = [table.numeric[i] for i in keep]
+    widths = [max([len(h)] + [len(r[j]) for r in rows]) for j, h in enumerate(headers)]
+    while sum(widths) + 2 * (len(widths) - 1) > width:
+        candidates = [j for j in range(len(widths)) if not numeric[j] and widths[j] > 4]
+        if not candidates:
+            candidates = [j for j in range(len(widths)) if widths[j] > 4]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda j: widths[j])
+        widths[widest] -= 1
+
+    def cut(text: str, size: int) -> str:
+        return text if len(text) <= size else text[: size - 1] + "…"
+
+    def line(cells: list[str]) -> str:
+        parts = [cut(c, w).rjust(w) if numeric[j] else cut(c, w).ljust(w)
+                 for j, (c, w) in enumerate(zip(cells, widths))]
+        return "  ".join(parts).rstrip()
+
+    return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]
+
+
+def terminal_summary(index: RowIndex, settings: ReportSettings, meta: dict,
+                     warnings: list[str]) -> str:
+    models = index.models()
+    single_model = ("model",) if len(models) == 1 else ()
+    tested = [r for r in index.pooled if not math.isnan(r["p_value"])]
+    title = f"xexp report: {meta.get('experiment', '?')}"
+    if meta.get("run_id"):
+        title += f"  (run {meta['run_id']})"
+    lines = [title,
+             f"baseline {settings.baseline!r} | {settings.ci:.0%} bootstrap CI "
+             f"({settings.bootstrap} replicates) | p: sign-flip test, Holm over {len(tested)}",
+             ""]
+    clean = clean_table(index)
+    if clean.rows:
+        lines += ["Clean accuracy (seeds pooled)"] + text_table(clean, drop=single_model) + [""]
+    summary = sorted(delta_rows(index), key=_effect_size, reverse=True)
+    if summary:
+        lines.append(f"Robustness delta = drop({settings.baseline}) − drop(variant), points; "
+                     f"> 0: the variant is more robust")
+        lines += text_table(robustness_table(index, summary, ""), drop=single_model) + [""]
+    per_language = [r for r in index.pooled if r["language"] != MACRO
+                    and r["delta_metric"] == "robustness_delta"
+                    and not math.isnan(r["delta_vs_baseline"])]
+    if any(r["language"] == MACRO for r in summary) and per_language:
+        top = sorted(per_language, key=_effect_size, reverse=True)[:TOP_LANGUAGE_EFFECTS]
+        lines.append(f"Largest per-language robustness deltas (top {len(top)})")
+        lines += text_table(robustness_table(index, top, ""), drop=single_model) + [""]
+    if warnings:
+        lines.append(f"Warnings ({len(warnings)}):")
+        lines += [_cut("  " + w) for w in warnings[:5]]
+        if len(warnings) > 5:
+            lines.append(f"  … and {len(warnings) - 5} more in results.json")
+    return "\n".join(_cut(line) for line in lines).rstrip() + "\n"
+
+
+def _effect_size(row: dict) -> float:
+    value = row["delta_vs_baseline"]
+    return -1.0 if math.isnan(value) else abs(value)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= WIDTH else text[: WIDTH - 1] + "…"

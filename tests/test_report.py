@@ -1,0 +1,621 @@
+"""The robustness report end to end, on real-shaped inputs written here from real XNLI text.
+
+2 variants × 2 languages (en, hi) × (clean + 2 perturbations + 1 attack) × 2 seeds, with a
+known effect: the intermediate variant "mnli" loses much less accuracy to typos and to the
+attack than the baseline "none", and the same to the negation stress test. Every number the
+report prints is recomputed here independently with pandas from the files themselves.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import select
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from xexp.runtime.attacks.summary import summarize
+from xexp.runtime.formats import NLI_LABELS
+from xexp.runtime.report import REPORT_FILES, ReportCell, ReportSettings, build_report
+from xexp.runtime.report.textdiff import diff_html, diff_segments
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+LANGUAGES = ("en", "hi")
+VARIANTS = ("none", "mnli")
+SEEDS = (1, 2)
+N_EXAMPLES = 240
+PERTURBATIONS = {"typo": "char_swap(p=0.06)", "negation": 'stress("negation") on hypothesis'}
+ATTACK = ("attack", "char_attack(max_edits=4)")
+# Generator of the known effect: clean accuracy, P(correct stays correct | input changed),
+# attack success probability on correctly classified examples.
+EFFECT = {
+    "none": {"clean": 0.78, "typo": 0.70, "negation": 0.85, "attack": 0.70},
+    "mnli": {"clean": 0.84, "typo": 0.95, "negation": 0.85, "attack": 0.30},
+}
+CSV_COLUMNS = ("model", "variant", "language", "perturbation", "seed", "n", "clean_acc",
+               "perturbed_acc", "drop", "consistency", "changed", "delta_vs_baseline",
+               "ci_low", "ci_high", "p_holm")
+META = {"experiment": "xnli_robustness_test", "run_id": "run-0001",
+        "spec": "experiment xnli_robustness_test\nintermediate = [none, mnli]\n",
+        "versions": {"xexp": "0.1.0"}}
+
+
+# ---------------------------------------------------------------- writing the inputs
+
+def _rng(*labels: object) -> np.random.Generator:
+    digest = hashlib.sha256("/".join(map(str, labels)).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def _xnli(language: str) -> pd.DataFrame:
+    path = DATA / "xnli" / f"dev.{language}.jsonl"
+    if not path.is_file():
+        pytest.fail(f"real XNLI data missing at {path}: the tests need ../shared/data beside the repo")
+    lines = path.read_text(encoding="utf-8").splitlines()[:N_EXAMPLES]
+    frame = pd.DataFrame([json.loads(line) for line in lines])
+    frame.insert(0, "id", [f"{language}-{i}" for i in range(len(frame))])
+    return frame
+
+
+def _swap_letters(text: str, rng: np.random.Generator) -> str:
+    chars = list(text)
+    for i in range(len(chars) - 1):
+        if chars[i].isalpha() and chars[i + 1].isalpha() and rng.random() < 0.06:
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    return "".join(chars)
+
+
+def _perturb(clean: pd.DataFrame, condition: str) -> pd.DataFrame:
+    out = clean.copy()
+    if condition == "typo":
+        out["premise"] = [_swap_letters(t, _rng("typo", i, "p")) for i, t in zip(out.id, out.premise)]
+        out["hypothesis"] = [_swap_letters(t, _rng("typo", i, "h"))
+                             for i, t in zip(out.id, out.hypothesis)]
+    else:
+        out["hypothesis"] = out["hypothesis"] + " and false is not true"
+    out["changed"] = (out.premise != clean.premise) | (out.hypothesis != clean.hypothesis)
+    return out
+
+
+def _wrong(gold: str, rng: np.random.Generator) -> str:
+    others = [label for label in NLI_LABELS if label != gold]
+    return others[int(rng.integers(len(others)))]
+
+
+def _probs(predicted: list[str]) -> list[list[float]]:
+    return [[0.8 if label == p else 0.1 for label in NLI_LABELS] for p in predicted]
+
+
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # every file in its own row order: pairing must go by id, not by position
+    order = int(hashlib.sha256(str(path.relative_to(path.parents[3])).encode()).hexdigest()[:8], 16)
+    shuffled = frame.sample(frac=1.0, random_state=order)
+    pq.write_table(pa.Table.from_pandas(shuffled, preserve_index=False), path)
+    return path
+
+
+def write_inputs(root: Path) -> list[ReportCell]:
+    cells = []
+    for language in LANGUAGES:
+        clean = _xnli(language)
+        clean_path = _write(clean, root / "data" / language / "clean.parquet")
+        perturbed = {c: _perturb(clean, c) for c in PERTURBATIONS}
+        perturbed_paths = {c: _write(f, root / "data" / language / f"{c}.parquet")
+                           for c, f in perturbed.items()}
+        for variant in VARIANTS:
+            effect = EFFECT[variant]
+            for seed in SEEDS:
+                rng = _rng(variant, language, seed)
+                gold = clean.label.tolist()
+                correct = rng.random(len(clean)) < effect["clean"]
+                predicted = [g if ok else _wrong(g, rng) for g, ok in zip(gold, correct)]
+                base = root / "pred" / variant / language / str(seed)
+
+                def cell(condition, kind, path, dataset, description=""):
+                    return ReportCell(model="xlmr", variant=variant, language=language,
+                                      condition=condition, description=description, kind=kind,
+                                      seed=seed, predictions=path, dataset=dataset)
+
+                frame = pd.DataFrame({"id": clean.id, "gold": gold, "predicted": predicted,
+                                      "correct": correct, "probs": _probs(predicted)})
+                cells.append(cell("clean", "evaluate", _write(frame, base / "clean.parquet"),
+                                  clean_path))
+                for condition, description in PERTURBATIONS.items():
+                    changed = perturbed[condition].changed.to_numpy()
+                    keep = rng.random(len(clean)) < effect[condition]
+                    fixed = rng.random(len(clean)) < 0.10
+                    now_correct = np.where(changed, np.where(correct, keep, fixed), correct)
+                    now_predicted = [p if (ok == was) else (g if ok else _wrong(g, rng))
+                                     for p, g, ok, was in zip(predicted, gold, now_correct, correct)]
+                    frame = pd.DataFrame({"id": clean.id, "gold": gold, "predicted": now_predicted,
+                                          "correct": now_correct, "probs": _probs(now_predicted)})
+                    cells.append(cell(condition, "evaluate",
+                                      _write(frame, base / f"{condition}.parquet"),
+                                      perturbed_paths[condition], description))
+                cells.append(cell(ATTACK[0], "attack", _write(
+                    _attack_frame(clean, predicted, correct, effect["attack"], rng),
+                    base / "attack.parquet"), clean_path, ATTACK[1]))
+    return cells
+
+
+def _attack_frame(clean: pd.DataFrame, predicted: list[str], correct: np.ndarray,
+                  success: float, rng: np.random.Generator) -> pd.DataFrame:
+    status = np.where(~correct, "skipped", np.where(rng.random(len(clean)) < success,
+                                                     "succeeded", "failed"))
+    adv_predicted = [_wrong(g, rng) if s == "succeeded" else p
+                     for g, p, s in zip(clean.label, predicted, status)]
+    attacked = status != "skipped"
+    words_total = [len(p.split()) + len(h.split()) for p, h in zip(clean.premise, clean.hypothesis)]
+    adv_premise = [_swap_letters(p, _rng("attack", i)) if a else p
+                   for i, p, a in zip(clean.id, clean.premise, attacked)]
+    adv_hypothesis = [h[:-1] + "!" if a and len(h) > 1 else h
+                      for h, a in zip(clean.hypothesis, attacked)]
+    return pd.DataFrame({
+        "id": clean.id, "gold": clean.label, "predicted": predicted, "correct": correct,
+        "probs": _probs(predicted), "status": status, "adv_predicted": adv_predicted,
+        "adv_correct": status == "failed",
+        "words_changed": np.where(attacked, rng.integers(1, 5, len(clean)), 0),
+        "words_total": words_total,
+        "queries": np.where(attacked, rng.integers(10, 60, len(clean)), 0),
+        "adv_premise": adv_premise, "adv_hypothesis": adv_hypothesis,
+    })
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    cells = write_inputs(root / "inputs")
+    settings = ReportSettings(bootstrap=1000, examples=3)
+    started = time.perf_counter()
+    manifest = build_report(cells, settings, root / "out", META)
+    seconds = time.perf_counter() - started
+    results = pd.read_csv(root / "out" / "results.csv", keep_default_na=False, dtype={"seed": str})
+    return {"root": root, "cells": cells, "settings": settings, "manifest": manifest,
+            "out": root / "out", "results": results, "seconds": seconds}
+
+
+def _num(value) -> float:
+    return float("nan") if value == "" else float(value)
+
+
+def _row(results: pd.DataFrame, **where) -> pd.Series:
+    chosen = results
+    for key, value in where.items():
+        chosen = chosen[chosen[key].astype(str) == str(value)]
+    assert len(chosen) == 1, f"expected one row for {where}, found {len(chosen)}"
+    return chosen.iloc[0]
+
+
+# ---------------------------------------------------------------- independent recomputation
+
+def _paired(cells: list[ReportCell], variant: str, language: str, condition: str,
+            seed: int) -> pd.DataFrame:
+    """Clean and perturbed correctness merged on id, computed with pandas only."""
+    by_key = {(c.variant, c.language, c.condition, c.seed): c for c in cells}
+    clean = pd.read_parquet(by_key[(variant, language, "clean", seed)].predictions)
+    cell = by_key[(variant, language, condition, seed)]
+    other = pd.read_parquet(cell.predictions)
+    if cell.kind == "attack":
+        return other.assign(c=other.correct, p=other.status == "failed",
+                            kept=other.status != "succeeded", changed=other.words_changed > 0)
+    merged = clean.merge(other, on="id", suffixes=("_c", "_p"))
+    data = pd.read_parquet(cell.dataset)[["id", "changed"]]
+    merged = merged.merge(data, on="id")
+    return merged.assign(c=merged.correct_c, p=merged.correct_p,
+                         kept=merged.predicted_c == merged.predicted_p)
+
+
+def test_cell_metrics_match_an_independent_computation(report):
+    results, cells = report["results"], report["cells"]
+    for variant in VARIANTS:
+        for language in LANGUAGES:
+            for condition in (*PERTURBATIONS, ATTACK[0]):
+                drops = []
+                for seed in SEEDS:
+                    paired = _paired(cells, variant, language, condition, seed)
+                    row = _row(results, variant=variant, language=language,
+                               perturbation=condition, seed=seed)
+                    clean, perturbed = 100 * paired.c.mean(), 100 * paired.p.mean()
+                    assert int(row.n) == len(paired) == N_EXAMPLES
+                    assert _num(row.clean_acc) == pytest.approx(clean, abs=1e-3)
+                    assert _num(row.perturbed_acc) == pytest.approx(perturbed, abs=1e-3)
+                    assert _num(row["drop"]) == pytest.approx(clean - perturbed, abs=1e-3)
+                    assert _num(row.consistency) == pytest.approx(100 * paired.kept.mean(), abs=1e-3)
+                    assert _num(row.changed) == pytest.approx(100 * paired.changed.mean(), abs=1e-3)
+                    drops.append(clean - perturbed)
+                pooled = _row(results, variant=variant, language=language,
+                              perturbation=condition, seed="all")
+                assert _num(pooled["drop"]) == pytest.approx(np.mean(drops), abs=1e-3)
+                assert int(pooled.n) == N_EXAMPLES * len(SEEDS)
+
+
+def test_deltas_match_an_independent_computation(report):
+    results, cells = report["results"], report["cells"]
+    for condition in (*PERTURBATIONS, ATTACK[0]):
+        per_language = []
+        for language in LANGUAGES:
+            deltas = []
+            for seed in SEEDS:
+                base = _paired(cells, "none", language, condition, seed)
+                var = _paired(cells, "mnli", language, condition, seed)
+                delta = 100 * ((base.c.mean() - base.p.mean()) - (var.c.mean() - var.p.mean()))
+                row = _row(results, variant="mnli", language=language, perturbation=condition,
+                           seed=seed)
+                assert _num(row.delta_vs_baseline) == pytest.approx(delta, abs=1e-3)
+                assert _num(row.ci_low) <= _num(row.delta_vs_baseline) <= _num(row.ci_high)
+                deltas.append(delta)
+            pooled = _row(results, variant="mnli", language=language, perturbation=condition,
+                          seed="all")
+            assert _num(pooled.delta_vs_baseline) == pytest.approx(np.mean(deltas), abs=1e-3)
+            per_language.append(np.mean(deltas))
+        macro = _row(results, variant="mnli", language="macro", perturbation=condition, seed="all")
+        assert _num(macro.delta_vs_baseline) == pytest.approx(np.mean(per_language), abs=1e-3)
+    # the paper's headline: plain clean accuracy delta (variant − baseline)
+    for language in LANGUAGES:
+        expected = np.mean([100 * (_paired(cells, "mnli", language, "typo", s).c.mean()
+                                   - _paired(cells, "none", language, "typo", s).c.mean())
+                            for s in SEEDS])
+        row = _row(results, variant="mnli", language=language, perturbation="clean", seed="all")
+        assert row.delta_metric == "clean_acc_delta"
+        assert _num(row.delta_vs_baseline) == pytest.approx(expected, abs=1e-3)
+
+
+def test_attack_summary_follows_textattack_definitions(report):
+    results = report["results"]
+    for cell in report["cells"]:
+        if cell.kind != "attack":
+            continue
+        frame = pd.read_parquet(cell.predictions)
+        succeeded, failed = (frame.status == "succeeded"), (frame.status == "failed")
+        row = _row(results, variant=cell.variant, language=cell.language,
+                   perturbation=cell.condition, seed=cell.seed)
+        assert _num(row.accuracy_under_attack) == pytest.approx(100 * failed.mean(), abs=1e-3)
+        assert _num(row.attack_success_rate) == pytest.approx(
+            100 * succeeded.sum() / (succeeded.sum() + failed.sum()), abs=1e-3)
+        words = frame[succeeded]
+        assert _num(row.pct_words_perturbed) == pytest.approx(
+            100 * (words.words_changed / words.words_total).mean(), abs=1e-3)
+        assert _num(row.avg_queries) == pytest.approx(frame[succeeded | failed].queries.mean(),
+                                                       abs=1e-3)
+        assert _num(row.perturbed_acc) == pytest.approx(_num(row.accuracy_under_attack))
+        # and the attack engine's own summary of the same records agrees
+        summary = summarize(frame.to_dict("records"))
+        assert _num(row.attack_success_rate) == pytest.approx(
+            100 * summary["attack_success_rate"], abs=1e-3)
+        assert _num(row.accuracy_under_attack) == pytest.approx(
+            100 * summary["accuracy_under_attack"], abs=1e-3)
+        assert _num(row.clean_acc) == pytest.approx(100 * summary["original_accuracy"], abs=1e-3)
+        assert _num(row.pct_words_perturbed) == pytest.approx(summary["avg_words_perturbed_pct"],
+                                                               abs=1e-3)
+        assert _num(row.avg_queries) == pytest.approx(summary["avg_queries"], abs=1e-3)
+
+
+def test_worst_case_is_correct_under_clean_and_every_perturbation(report):
+    results, cells = report["results"], report["cells"]
+    for variant in VARIANTS:
+        for language in LANGUAGES:
+            for seed in SEEDS:
+                frames = [_paired(cells, variant, language, c, seed).set_index("id")
+                          for c in PERTURBATIONS]
+                worst = frames[0].c.copy()
+                for frame in frames:
+                    worst &= frame.p.reindex(worst.index)
+                row = _row(results, variant=variant, language=language,
+                           perturbation="worst_case", seed=seed)
+                assert _num(row.perturbed_acc) == pytest.approx(100 * worst.mean(), abs=1e-3)
+
+
+def test_the_known_effect_is_found_and_the_null_is_not(report):
+    results = report["results"]
+    typo = _row(results, variant="mnli", language="macro", perturbation="typo", seed="all")
+    attack = _row(results, variant="mnli", language="macro", perturbation="attack", seed="all")
+    negation = _row(results, variant="mnli", language="macro", perturbation="negation", seed="all")
+    assert _num(typo.ci_low) > 0 and _num(typo.p_holm) < 0.05
+    assert _num(attack.ci_low) > 0 and _num(attack.p_holm) < 0.05
+    # same generator for both variants under negation: zero is a plausible value
+    assert _num(negation.ci_low) < 0 < _num(negation.ci_high)
+    assert _num(negation.p_holm) > 0.05
+    # Holm over every pooled row with a p-value
+    tested = results[(results.seed == "all") & (results.p_value != "")]
+    p = tested.p_value.astype(float).to_numpy()
+    order = np.argsort(p)
+    expected = np.minimum(1, np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order]))
+    assert tested.p_holm.astype(float).to_numpy()[order] == pytest.approx(expected, rel=1e-4)
+    assert (results[results.seed != "all"].p_holm == "").all()
+
+
+def test_all_files_are_written_with_the_promised_columns(report):
+    out, manifest = report["out"], report["manifest"]
+    for name in REPORT_FILES:
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert set(manifest["files"]) == set(REPORT_FILES)
+    results = report["results"]
+    assert set(CSV_COLUMNS) <= set(results.columns)
+    expected_rows = len(VARIANTS) * (len(LANGUAGES) + 1) * 5 * (len(SEEDS) + 1)
+    assert len(results) == expected_rows  # clean, 2 perturbations, attack, worst case
+    document = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert document["meta"] == META
+    assert len(document["rows"]) == len(results)
+    assert set(document["columns"]) == set(results.columns)
+    headline = {(h["variant"], h["perturbation"]) for h in manifest["headline"]}
+    assert ("mnli", "clean") in headline and ("mnli", "typo") in headline
+    json.dumps(manifest)  # the manifest travels through Ray: plain JSON
+
+
+def test_terminal_summary_fits_and_puts_the_biggest_effect_first(report):
+    summary = report["manifest"]["summary"]
+    assert summary == (report["out"] / "summary.txt").read_text(encoding="utf-8")
+    lines = summary.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    results = report["results"]
+    macro = results[(results.language == "macro") & (results.seed == "all")
+                    & (results.delta_metric == "robustness_delta")]
+    biggest = macro.loc[macro.delta_vs_baseline.astype(float).abs().idxmax()]
+    start = next(i for i, line in enumerate(lines) if line.startswith("Robustness delta"))
+    first = lines[start + 3]
+    assert biggest.perturbation in first and f"{float(biggest.delta_vs_baseline):+.1f}" in first
+
+
+def test_report_html_is_self_contained_and_shows_examples(report):
+    page = (report["out"] / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in page.lower() and "<link" not in page.lower()
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)
+    images = re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) >= 1 + 1 + 1  # heatmap per variant, scatter, bars
+    for data in images:
+        svg = base64.b64decode(data).decode("utf-8")
+        assert "<svg" in svg and "</svg>" in svg
+    for condition in (*PERTURBATIONS, ATTACK[0]):
+        assert f'<span class="cond">{condition}</span>' in page
+    assert "<ins>" in page and "<del>" in page
+    markdown = (report["out"] / "report.md").read_text(encoding="utf-8")
+    assert "## Examples" in markdown and "<ins>" in markdown
+
+
+def test_grapheme_diff_keeps_combining_marks_whole():
+    original, perturbed = "मैं घर आया", "मैं घर आयी"  # vowel sign ा → ी
+    segments = diff_segments(original, perturbed)
+    assert "".join(t for op, t in segments if op != "ins") == original
+    assert "".join(t for op, t in segments if op != "del") == perturbed
+    assert ("del", "या") in segments and ("ins", "यी") in segments
+    assert diff_html("a<b", "a<c") == "a&lt;<del>b</del><ins>c</ins>"
+
+
+def test_rebuilding_gives_identical_files_whatever_the_cell_order(report, tmp_path):
+    cells = list(reversed(report["cells"]))
+    build_report(cells, report["settings"], tmp_path / "again", META)
+    for name in REPORT_FILES:
+        assert (tmp_path / "again" / name).read_bytes() == (report["out"] / name).read_bytes(), name
+
+
+def test_a_different_bootstrap_seed_changes_only_the_intervals(report, tmp_path):
+    settings = report["settings"].model_copy(update={"seed": 1})
+    build_report(report["cells"], settings, tmp_path / "other", META)
+    other = pd.read_csv(tmp_path / "other" / "results.csv", keep_default_na=False,
+                        dtype={"seed": str})
+    mine = report["results"]
+    assert (other.delta_vs_baseline == mine.delta_vs_baseline).all()
+    assert (other.p_value == mine.p_value).all()  # exact test: no randomness
+    assert (other.ci_low != mine.ci_low).any()
+
+
+# ---------------------------------------------------------------- bad input
+
+def _one_language(cells: list[ReportCell]) -> list[ReportCell]:
+    return [c for c in cells if c.language == "en" and c.seed == 1]
+
+
+def test_bad_inputs_get_errors_that_name_the_problem(report, tmp_path):
+    cells = _one_language(report["cells"])
+    settings = ReportSettings(bootstrap=200, examples=0)
+    with pytest.raises(ValueError, match="given twice"):
+        build_report(cells + cells[:1], settings, tmp_path / "a", META)
+    without_clean = [c for c in cells if not (c.variant == "mnli" and c.condition == "clean")]
+    with pytest.raises(ValueError, match=r"xlmr/mnli/en/\w+/seed1 has no clean cell \(xlmr/mnli/en/clean/seed1\)"):
+        build_report(without_clean, settings, tmp_path / "b", META)
+    broken = tmp_path / "broken.parquet"
+    frame = pd.read_parquet(cells[0].predictions).drop(columns=["correct"])
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), broken)
+    bad = [cells[0].model_copy(update={"predictions": broken})] + cells[1:]
+    with pytest.raises(ValueError, match=r"broken\.parquet lacks column\(s\) correct"):
+        build_report(bad, settings, tmp_path / "c", META)
+    attack = next(c for c in cells if c.kind == "attack")
+    frame = pd.read_parquet(attack.predictions)
+    frame.loc[frame.index[0], "status"] = "skipped" if frame.correct.iloc[0] else "failed"
+    lying = tmp_path / "lying.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), lying)
+    bad = [attack.model_copy(update={"predictions": lying}) if c is attack else c for c in cells]
+    with pytest.raises(ValueError, match=r"status must be 'skipped' exactly when"):
+        build_report(bad, settings, tmp_path / "d", META)
+    with pytest.raises(ValueError, match="clean cell must have kind 'evaluate'"):
+        ReportCell(model="m", variant="v", language="en", condition="clean", kind="attack",
+                   seed=1, predictions=broken)
+
+
+def test_a_missing_baseline_gives_warnings_not_a_crash(report, tmp_path):
+    cells = [c for c in _one_language(report["cells"])
+             if not (c.variant == "none" and c.condition == "typo")]
+    manifest = build_report(cells, ReportSettings(bootstrap=200), tmp_path / "w", META)
+    assert any("baseline 'none' missing" in w and "typo" in w for w in manifest["warnings"])
+    results = pd.read_csv(tmp_path / "w" / "results.csv", keep_default_na=False, dtype={"seed": str})
+    row = _row(results, variant="mnli", language="en", perturbation="typo", seed="all")
+    assert row.delta_vs_baseline == "" and row["drop"] != ""
+    assert _row(results, variant="mnli", language="en", perturbation="negation",
+                seed="all").delta_vs_baseline != ""
+    only_variant = [c for c in _one_language(report["cells"]) if c.variant == "mnli"]
+    manifest = build_report(only_variant, ReportSettings(bootstrap=200), tmp_path / "v", META)
+    assert manifest["warnings"] == ["model xlmr: no cells for the baseline 'none', so no deltas"]
+    results = pd.read_csv(tmp_path / "v" / "results.csv", keep_default_na=False)
+    assert (results.delta_vs_baseline == "").all() and (results.clean_acc != "").all()
+
+
+def test_a_perturbation_covering_fewer_examples_is_reported(report, tmp_path):
+    cells = _one_language(report["cells"])
+    typo = next(c for c in cells if c.variant == "mnli" and c.condition == "typo")
+    partial = tmp_path / "partial.parquet"
+    frame = pd.read_parquet(typo.predictions)
+    pq.write_table(pa.Table.from_pandas(frame.iloc[:100], preserve_index=False), partial)
+    cells = [c.model_copy(update={"predictions": partial}) if c is typo else c for c in cells]
+    manifest = build_report(cells, ReportSettings(bootstrap=200), tmp_path / "p", META)
+    assert any("xlmr/mnli/en/typo/seed1: only 100 of the 240" in w for w in manifest["warnings"])
+    results = pd.read_csv(tmp_path / "p" / "results.csv", keep_default_na=False, dtype={"seed": str})
+    assert int(_row(results, variant="mnli", language="en", perturbation="typo", seed="1").n) == 100
+
+
+# ---------------------------------------------------------------- the page in a real browser
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail("chromium is not installed; install it with `apt-get install -y chromium` "
+                    "(Debian package) to run the report rendering test")
+    return found
+
+
+class _DevTools:
+    """Just enough of the Chrome DevTools protocol over --remote-debugging-pipe."""
+
+    def __init__(self, profile: Path) -> None:
+        to_browser_r, self._to_browser = os.pipe()
+        self._from_browser, from_browser_w = os.pipe()
+        args = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", f"--user-data-dir={profile}", "--remote-debugging-pipe",
+                "about:blank"]
+        # the browser reads commands on fd 3 and writes answers on fd 4
+        script = f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w}'
+        self.process = subprocess.Popen(["bash", "-c", script, "bash", *args],
+                                        pass_fds=(to_browser_r, from_browser_w),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_browser_r)
+        os.close(from_browser_w)
+        self._buffer = b""
+        self._next_id = 0
+        self.events: list[dict] = []
+
+    def _read_message(self, deadline: float) -> dict:
+        while b"\0" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self._from_browser], [], [], remaining)[0]:
+                raise TimeoutError("chromium did not answer in time")
+            chunk = os.read(self._from_browser, 1 << 20)
+            if not chunk:
+                raise RuntimeError("chromium closed the DevTools pipe")
+            self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(message)
+
+    def call(self, method: str, params: dict | None = None, session: str | None = None,
+             timeout: float = 60.0) -> dict:
+        self._next_id += 1
+        message = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self._read_message(deadline)
+            if answer.get("id") == self._next_id:
+                if "error" in answer:
+                    raise RuntimeError(f"{method}: {answer['error']}")
+                return answer["result"]
+            self.events.append(answer)
+
+    def wait_for(self, event: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        if any(e.get("method") == event for e in self.events):
+            return
+        while True:
+            message = self._read_message(deadline)
+            self.events.append(message)
+            if message.get("method") == event:
+                return
+
+    def close(self) -> None:
+        try:
+            self.call("Browser.close", timeout=10)
+        except (RuntimeError, TimeoutError, OSError):
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        os.close(self._to_browser)
+        os.close(self._from_browser)
+
+
+def render(page: Path, screenshot: Path, profile: Path) -> dict:
+    """Open `page` in headless Chromium: console errors, broken images, a full-page PNG."""
+    browser = _DevTools(profile)
+    try:
+        target = browser.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = browser.call("Target.attachToTarget",
+                               {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Runtime.enable", "Log.enable", "Page.enable"):
+            browser.call(domain, session=session)
+        browser.call("Emulation.setDeviceMetricsOverride", {"width": 1400, "height": 3000,
+                     "deviceScaleFactor": 1, "mobile": False}, session=session)
+        browser.call("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
+        browser.wait_for("Page.loadEventFired")
+        state = browser.call("Runtime.evaluate", {"returnByValue": True, "expression": """({
+            images: Array.from(document.images).map(i => [i.complete, i.naturalWidth]),
+            height: document.documentElement.scrollHeight,
+            sections: document.querySelectorAll('section').length})"""},
+            session=session)["result"]["value"]
+        shot = browser.call("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": 1400, "height": state["height"], "scale": 1}},
+            session=session)
+        screenshot.write_bytes(base64.b64decode(shot["data"]))
+        errors = []
+        for event in browser.events:
+            params = event.get("params", {})
+            if event.get("method") == "Runtime.exceptionThrown":
+                errors.append(params["exceptionDetails"].get("text", "exception"))
+            elif event.get("method") == "Runtime.consoleAPICalled" and params.get("type") in (
+                    "error", "assert"):
+                errors.append(" ".join(str(a.get("value", a.get("description")))
+                                       for a in params.get("args", [])))
+            elif event.get("method") == "Log.entryAdded" and params["entry"]["level"] == "error":
+                errors.append(params["entry"]["text"])
+        return {"errors": errors, **state}
+    finally:
+        browser.close()
+
+
+def test_report_html_renders_in_headless_chromium(report, tmp_path):
+    screenshot = report["out"].parent / "report-screenshot.png"
+    state = render(report["out"] / "report.html", screenshot, tmp_path / "profile")
+    assert state["errors"] == []
+    assert state["images"] and all(ok and width > 0 for ok, width in state["images"])
+    assert state["sections"] >= 8
+    png = screenshot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width == 1400 and height == state["height"] > 3000
+    keep = os.environ.get("XEXP_REPORT_SCREENSHOT")
+    if keep:
+        shutil.copy(screenshot, keep)
+
+
+def test_the_browser_check_catches_errors_and_broken_images(tmp_path):
+    page = tmp_path / "bad.html"
+    page.write_text('<!DOCTYPE html><html><body><p>x</p><img src="missing.png">'
+                    "<script>console.error('boom'); undefinedFunction();</script></body></html>")
+    state = render(page, tmp_path / "bad.png", tmp_path / "profile")
+    assert any("boom" in e for e in state["errors"])
+    assert any("undefinedFunction" in e or "Uncaught" in e for e in state["errors"])
+    assert any(width == 0 for _, width in state["images"])
