@@ -67,8 +67,24 @@ def arguments(call: ast.Call, entry: Entry, sink: ErrorSink) -> dict[str, ast.Ar
 def _signature_hint(entry: Entry) -> str:
     parts = []
     for name, field in entry.params.model_fields.items():
-        parts.append(name if field.is_required() else f"{name}={field.get_default()!r}")
+        parts.append(name if field.is_required() else f"{name}={_spec_literal(field.get_default())}")
     return f"usage: {entry.name}({', '.join(parts)})"
+
+
+def _spec_literal(value: Any) -> str:
+    """A default value as a spec would write it (`[insert delete]`, `"own"`, `null`), not Python's repr."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, (list, tuple)):
+        separator = " " if all(isinstance(v, (int, float)) for v in value) else ", "
+        return "[" + separator.join(_spec_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + " ".join(f"{k}={_spec_literal(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def validate_params(entry: Entry, raw: dict[str, Any], args: dict[str, ast.Argument], call: ast.Call,

@@ -88,13 +88,17 @@ class ErrorSink:
 
     def __init__(self, filename: str, source: str):
         self.filename = filename
-        self.lines = source.splitlines()
+        # lines as the lexer counts them: only "\n" ends a line (not form feeds or U+2028)
+        self.lines = [line.removesuffix("\r") for line in source.split("\n")]
         self.errors: list[SpecError] = []
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
 
     def error(self, message: str, span: Span = NO_SPAN, hint: str | None = None) -> SpecError:
+        for earlier in self.errors:  # a block validated once per phase must not report its problems twice
+            if (earlier.message, earlier.span) == (message, span):
+                return earlier
         err = SpecError(message, file=self.filename, span=span, source_line=self.line_text(span.line), hint=hint)
         self.errors.append(err)
         return err

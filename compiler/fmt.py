@@ -8,17 +8,21 @@ never changes meaning (tests check `parse(fmt(x)) == parse(x)`).
 
 from __future__ import annotations
 
-import json
+import re
 
 from xexp.compiler import ast
 
 ONE_LINE_LIMIT = 100
 MULTILINE_BLOCKS = ("perturbations",)
+#: A map key written without quotes (the grammar's `dotted`); other keys are printed as strings.
+DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*")
+KEYWORDS = ("on", "in", "sweep", "trained_on")
+STRING_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\t", "\\t"), ("\r", "\\r"))
 
 
 def value_text(value: ast.Value) -> str:
     if isinstance(value, ast.Str):
-        return json.dumps(value.value, ensure_ascii=False)
+        return string_text(value.value)
     if isinstance(value, ast.Num):
         return value.text or repr(value.value)
     if isinstance(value, ast.Name):
@@ -30,7 +34,7 @@ def value_text(value: ast.Value) -> str:
         args = [(f"{a.key}=" if a.key else "") + value_text(a.value) for a in value.args]
         return f"{value.name}({', '.join(args)})"
     if isinstance(value, ast.MapValue):
-        return "{" + " ".join(entry_text(e, compact=True) for e in value.entries) + "}"
+        return "{" + " ".join(entry_text(e, compact=True, in_map=True) for e in value.entries) + "}"
     if isinstance(value, ast.Sweep):
         return "sweep[" + ", ".join(value_text(v) for v in value.items.items) + "]"
     if isinstance(value, ast.TrainedOn):
@@ -38,8 +42,22 @@ def value_text(value: ast.Value) -> str:
     raise TypeError(f"unknown value {value!r}")
 
 
-def entry_text(entry: ast.Entry, *, compact: bool = False, width: int = 0) -> str:
-    key = entry.key if compact else entry.key.ljust(width)
+def string_text(text: str) -> str:
+    """A string literal using exactly the escapes the parser reads back (not JSON's `\\u…`)."""
+    for raw, escaped in STRING_ESCAPES:
+        text = text.replace(raw, escaped)
+    return f'"{text}"'
+
+
+def map_key_text(key: str) -> str:
+    if DOTTED_NAME.fullmatch(key) and key not in KEYWORDS:
+        return key
+    return string_text(key)
+
+
+def entry_text(entry: ast.Entry, *, compact: bool = False, width: int = 0, in_map: bool = False) -> str:
+    key = map_key_text(entry.key) if in_map else entry.key
+    key = key if compact else key.ljust(width)
     text = f"{key}={value_text(entry.value)}" if compact else f"{key} = {value_text(entry.value)}"
     if entry.on is not None:
         text += f" on {entry.on.name}"

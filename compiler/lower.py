@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from xexp.compiler.graph.node import Graph, Node
+from xexp.compiler.graph.node import Graph, Node, Resources
 from xexp.compiler.spec import DataRef, PerturbationDef, Spec, TaskDef
 
 BASELINE = "none"
@@ -39,13 +39,18 @@ class _Lowering:
         self.spec = spec
         self.nodes: dict[str, Node] = {}
         self.multi_model = len(spec.models) > 1
+        # the same load/perturb is asked for once per variant and seed: build its node once
+        self.memo: dict[tuple, str] = {}
+        self.resources_by_kind: dict[str, Resources] = {}
 
     def add(self, node: Node) -> str:
         self.nodes.setdefault(node.key, node)  # the first name of a shared node wins
         return node.key
 
-    def resources(self, kind: str):
-        return self.spec.resources_for(kind)
+    def resources(self, kind: str) -> Resources:
+        if kind not in self.resources_by_kind:
+            self.resources_by_kind[kind] = self.spec.resources_for(kind)
+        return self.resources_by_kind[kind]
 
     def prefix(self, model: str) -> str:
         return f"{model}/" if self.multi_model else ""
@@ -57,6 +62,12 @@ class _Lowering:
                                   labels={"model": name}))
 
     def load(self, task: TaskDef, split: str, lang: str | None, limit: int | None = None) -> str:
+        memo = ("load", task.name, split, lang, limit)
+        if memo not in self.memo:
+            self.memo[memo] = self._load(task, split, lang, limit)
+        return self.memo[memo]
+
+    def _load(self, task: TaskDef, split: str, lang: str | None, limit: int | None) -> str:
         ref = task.splits[split]
         language = lang if _depends_on_language(ref) else None
         rows = ref.rows
@@ -86,6 +97,12 @@ class _Lowering:
                                   labels={"phase": phase, "task": task.name, "seed": seed, **labels}))
 
     def perturb(self, data: str, p: PerturbationDef, lang: str, seed: int, task: TaskDef) -> str:
+        memo = ("perturb", data, p.name, lang, seed)
+        if memo not in self.memo:
+            self.memo[memo] = self._perturb(data, p, lang, seed)
+        return self.memo[memo]
+
+    def _perturb(self, data: str, p: PerturbationDef, lang: str, seed: int) -> str:
         params = {"perturbation": p.entry, "params": with_language(p.params, lang), "field": p.field,
                   "language": lang, "seed": seed, "description": with_language(p.description, lang)}
         return self.add(Node.make("perturb", f"perturb:{p.name}/{lang}/seed{seed}", params, {"data": data},

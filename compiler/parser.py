@@ -12,12 +12,17 @@ from functools import lru_cache
 from importlib import resources
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError,
+)
 
 from xexp.compiler import ast
 from xexp.compiler.errors import ErrorSink, SpecError
 
 MAX_SYNTAX_ERRORS = 10
+#: Brackets nested deeper than this are refused before parsing: real specs nest three or four
+#: levels, and the tree transformer (and every later stage) recurses once per level.
+MAX_NESTING = 32
 
 FRIENDLY_TOKENS = {
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "EQUAL": "`=`",
@@ -46,7 +51,7 @@ def _span(meta_or_token) -> ast.Span:
 def _unescape(raw: str) -> str:
     body = raw[1:-1]
     out, i = [], 0
-    escapes = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+    escapes = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
     while i < len(body):
         ch = body[i]
         if ch == "\\" and i + 1 < len(body):
@@ -62,7 +67,10 @@ def _unescape(raw: str) -> str:
 def _number(text: str) -> int | float:
     if any(c in text for c in ".eE"):
         return float(text)
-    return int(text)
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts; as a float it is inf, which validation refuses
+        return float(text)
 
 
 @v_args(meta=True)
@@ -96,6 +104,10 @@ class _ToAst(Transformer):
         on = next((r for r in rest if isinstance(r, ast.Name)), None)
         languages = next((r for r in rest if isinstance(r, ast.ListValue)), None)
         return ast.Entry(key, value, on, languages, key_span, _span(meta))
+
+    def quoted_entry(self, meta, items):
+        key, value = items
+        return ast.Entry(_unescape(str(key)), value, None, None, _span(key), _span(meta))
 
     def on_field(self, meta, items):
         return ast.Name(str(items[0]), _span(items[0]))
@@ -142,7 +154,7 @@ class _ToAst(Transformer):
 def _comments(text: str) -> tuple[ast.Comment, ...]:
     """Comments with positions (the grammar ignores them; `fmt` puts them back)."""
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # lines as the lexer counts them
         in_string, escaped = False, False
         for col, ch in enumerate(line):
             if escaped:
@@ -164,7 +176,10 @@ def _describe_syntax_error(err: UnexpectedInput) -> tuple[str, str | None]:
     if friendly:
         hint = "expected " + ", ".join(friendly[:6]) + (" …" if len(friendly) > 6 else "")
     if isinstance(err, UnexpectedCharacters):
-        return f"unexpected character `{err.char}`", hint
+        char = err.char if err.char.isprintable() and not err.char.isspace() else f"U+{ord(err.char):04X}"
+        if err.char == '"':
+            return "unclosed string", "a string ends with `\"` on the same line; write `\\\"` for a quote inside it"
+        return f"unexpected character `{char}`", hint
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
         return "unexpected end of file (an unclosed `(`, `[` or `{`?)", hint
     if isinstance(err, UnexpectedToken):
@@ -201,6 +216,12 @@ def parse_recovering(text: str, filename: str = "<spec>") -> tuple[ast.Module, l
     """Parse, collecting syntax errors; returns the module of what could be parsed."""
     sink = ErrorSink(filename, text)
     current = text
+    too_deep = _too_deep(current)
+    if too_deep is not None:
+        line, column = too_deep
+        sink.error(f"brackets nested more than {MAX_NESTING} levels deep", ast.Span(line, column, line, column + 1),
+                   "a spec needs a few levels at most; is a closing bracket missing?")
+        return ast.Module((), filename, text, _comments(text)), sink.errors
     for _ in range(MAX_SYNTAX_ERRORS):
         try:
             tree = _lark().parse(current)
@@ -229,7 +250,12 @@ def parse_recovering(text: str, filename: str = "<spec>") -> tuple[ast.Module, l
         except LarkError as err:  # defensive: never let lark's own exceptions out
             sink.error(f"could not parse the spec ({type(err).__name__})")
             break
-        statements = _ToAst().transform(tree)
+        try:
+            statements = _ToAst().transform(tree)
+        except (VisitError, RecursionError) as err:  # defensive: the checks above should prevent it
+            cause = getattr(err, "orig_exc", err)
+            sink.error(f"could not read the spec ({type(cause).__name__})")
+            break
         return ast.Module(statements, filename, text, _comments(text)), sink.errors
     return ast.Module((), filename, text, _comments(text)), sink.errors
 
@@ -255,6 +281,18 @@ def _brackets(line: str):
             return
         elif ch in "[](){}":
             yield col, ch
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """(line, column) of the first bracket nested deeper than MAX_NESTING, if any."""
+    depth = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        for col, ch in _brackets(line):
+            depth += 1 if ch in CLOSERS else -1
+            if depth > MAX_NESTING:
+                return number, col
+            depth = max(depth, 0)
+    return None
 
 
 def _unclosed_opener_before(text: str, error_line: int) -> tuple[int, int, str] | None:

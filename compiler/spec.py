@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from xexp.compiler.graph.node import Resources
 
@@ -17,16 +17,26 @@ NODE_KINDS = ("model", "load", "perturb", "train", "evaluate", "attack", "report
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf/nan are refused here rather than failing later in the canonical JSON of a node key
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Sweep(Frozen):
     """A hyperparameter searched over these values (a Ray Tune grid; best trial by dev metric)."""
 
-    values: list[float | int]
+    values: list[float | int] = Field(min_length=1)
 
 
 Number = float | int
+
+#: Lower bound of each training setting and whether the bound itself is allowed.
+TRAIN_BOUNDS: dict[str, tuple[float, bool]] = {
+    "lr": (0, False), "batch": (1, True), "epochs": (0, False), "max_len": (8, True), "warmup": (0, True),
+    "weight_decay": (0, True), "grad_accum": (1, True), "clip": (0, False), "eval_every": (1, True),
+    "checkpoint_every": (1, True), "max_steps": (1, True),
+}
+#: Settings that take whole numbers, also inside a sweep.
+INTEGER_SETTINGS = ("batch",)
 
 
 class TrainSettings(Frozen):
@@ -44,6 +54,18 @@ class TrainSettings(Frozen):
     eval_every: int | None = None
     checkpoint_every: int = 100
     max_steps: int | None = None
+
+    @field_validator(*TRAIN_BOUNDS)
+    @classmethod
+    def _in_range(cls, value: Any, info: ValidationInfo) -> Any:
+        """A value (every value of a sweep) must respect the setting's lower bound."""
+        low, inclusive = TRAIN_BOUNDS[info.field_name]
+        for v in value.values if isinstance(value, Sweep) else [value]:
+            if v is not None and (v < low or (v == low and not inclusive)):
+                raise ValueError(f"must be {'at least' if inclusive else 'above'} {low}, got {v}")
+            if info.field_name in INTEGER_SETTINGS and isinstance(v, float):
+                raise ValueError(f"must be a whole number, got {v}")
+        return value
 
     def sweeps(self) -> dict[str, list]:
         return {k: v.values for k, v in self if isinstance(v, Sweep)}

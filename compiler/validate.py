@@ -6,6 +6,7 @@ file in one run of `xexp check`.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -32,6 +33,7 @@ PHASES = ("intermediate", "target")
 RESERVED_CONDITIONS = ("clean", "worst_case")  # names the report gives its own rows
 RESOURCE_KEYS = ("cpus", "gpus", "memory")
 SPLIT_PATTERN = re.compile(r"^(?P<name>[^\[\]]*)(\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
+MAX_MEMORY = 2**60  # bytes; larger sizes are typos
 MEMORY_PATTERN = re.compile(r"^\s*(\d+(\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
 
 
@@ -43,6 +45,7 @@ class _Validator:
         self.variables: dict[str, str] = {}
         self.experiment: str | None = None
         self.models: list[ModelDef] = []
+        self.model_spans: dict[str, ast.Span] = {}
         self.tasks: dict[str, TaskDef] = {}
         self.task_spans: dict[str, ast.Span] = {}
         self.assignments: dict[str, ast.Assignment] = {}
@@ -115,9 +118,10 @@ class _Validator:
         self.variables[st.name.name] = str(value)
 
     def declare_model(self, st: ast.Declaration) -> None:
-        if any(m.name == st.name.name for m in self.models):
+        if st.name.name in self.model_spans:
             self.sink.error(f"model `{st.name.name}` is declared twice", st.name.span)
             return
+        self.model_spans[st.name.name] = st.name.span
         if not isinstance(st.value, ast.Call):
             self.sink.error("a model is defined by a source call, e.g. hf(\"FacebookAI/xlm-roberta-large\")",
                             ast.span_of(st.value))
@@ -141,6 +145,7 @@ class _Validator:
             self.sink.error("a task is defined by a task type call, e.g. nli(hf(\"facebook/xnli\"))",
                             ast.span_of(call))
             return
+        errors_before = len(self.sink.errors)
         bound = bind(call, ("task_type",), self.variables, self.sink, skip=("source",) + SPLIT_ARGUMENTS)
         if bound is None:
             return
@@ -159,6 +164,8 @@ class _Validator:
                     splits[split] = ref
         if "source" in args and not splits and default_source is not None:
             splits = {"train": DataRef(source=default_source, split="train")}
+        if len(self.sink.errors) > errors_before:
+            return  # reported; later uses of the task would only repeat the problem
         self.tasks[name] = TaskDef(name=name, type=entry.name, params=params, splits=splits,
                                    labels=tuple(entry.extra.get("labels", ())))
 
@@ -188,6 +195,9 @@ class _Validator:
             return None
         rows = None
         if match.group("start") is not None:
+            if len(match.group("start")) > 18 or len(match.group("stop")) > 18:
+                self.sink.error(f"row numbers too large in `{value.value}`", value.span)
+                return None
             start = int(match.group("start") or 0)
             stop = int(match.group("stop")) if match.group("stop") else None
             if start < 0 or (stop is not None and stop <= start):
@@ -219,6 +229,9 @@ class _Validator:
         names = self.names_list("intermediate")
         if names is None:
             return ["none"]
+        st = self.assignments["intermediate"]
+        if isinstance(st.value, ast.ListValue) and not st.value.items:
+            self.sink.error("`intermediate` is empty", st.value.span, "list `none` for direct fine-tuning alone")
         out = []
         for n in names:
             if n.name != "none" and n.name not in self.tasks:
@@ -228,6 +241,10 @@ class _Validator:
                 continue
             if n.name in out:
                 self.sink.error(f"`{n.name}` is listed twice", n.span)
+                continue
+            if n.name != "none" and "train" not in self.tasks[n.name].splits:
+                self.sink.error(f"task `{n.name}` has no `train=` split to train on", n.span,
+                                "an intermediate task is trained: give it a `train=` split")
                 continue
             out.append(n.name)
         return out
@@ -268,6 +285,9 @@ class _Validator:
         if names is None:
             self.sink.error("the spec has no `languages = [...]` line", hint="e.g. `languages = [en de hi zh]`")
             return []
+        st = self.assignments["languages"]
+        if isinstance(st.value, ast.ListValue) and not st.value.items:
+            self.sink.error("`languages` is empty", st.value.span, "e.g. `languages = [en de hi zh]`")
         out = []
         for n in names:
             if n.name not in KNOWN_LANGUAGES:
@@ -319,7 +339,7 @@ class _Validator:
             if bound is None:
                 continue
             reg, params, _ = bound
-            field = reg.default_field
+            field = default_field(reg, params)
             if entry.on is not None:
                 if entry.on.name not in ("premise", "hypothesis", "both"):
                     self.sink.error(f"unknown field `{entry.on.name}`", entry.on.span,
@@ -343,7 +363,7 @@ class _Validator:
                                     f"restrict it: `{entry.key} = {reg.name}(…) in [{' '.join(supported)}]`"
                                     f" (it supports: {' '.join(sorted(reg.languages))})")
                     continue
-            description = describe(reg.name, params, field, reg.default_field)
+            description = describe(reg.name, params, field, default_field(reg, params))
             out.append(PerturbationDef(name=entry.key, entry=reg.name, category=reg.category, params=params,
                                        field=field, description=description, languages=only))
         return out
@@ -372,13 +392,17 @@ class _Validator:
         spans: dict[str, ast.Entry] = {}
         if block is not None:
             for entry in block.entries:
-                if entry.on is not None:
-                    self.sink.error("`on` is only for perturbations", entry.on.span)
+                if not self.plain_entry(entry):
+                    continue
+                if entry.key in spans:
+                    self.sink.error(f"setting `{entry.key}` is given twice", entry.key_span)
+                    continue
                 if isinstance(entry.value, ast.Sweep) and allow_sweep:
                     try:
                         values[entry.key] = Sweep(values=[plain(v, self.variables, self.sink) for v in entry.value.items.items])
                     except (Unconvertible, ValidationError):
-                        self.sink.error("a sweep lists numbers: sweep[1e-5, 2e-5]", entry.value.span)
+                        self.sink.error("a sweep lists one or more finite numbers", entry.value.span,
+                                        "e.g. `lr = sweep[1e-5, 2e-5, 3e-5]`")
                         continue
                 else:
                     try:
@@ -389,9 +413,13 @@ class _Validator:
         try:
             return model(**values)
         except ValidationError as err:
+            reported: set[str] = set()
             for problem in err.errors():
                 loc = problem.get("loc") or ("",)
                 key = str(loc[0])
+                if key in reported:  # a union reports each alternative; one message is enough
+                    continue
+                reported.add(key)
                 entry = spans.get(key)
                 title = f"{keyword} {label}" if label else keyword
                 if problem.get("type") == "extra_forbidden":
@@ -401,6 +429,17 @@ class _Validator:
                     self.sink.error(f"setting `{key}` in `{title}`: {problem.get('msg')}",
                                     ast.span_of(entry.value) if entry else ast.NO_SPAN)
             return model(**{k: v for k, v in (base or {}).items()}) if base is not None else model()
+
+    def plain_entry(self, entry: ast.Entry) -> bool:
+        """Outside `perturbations`, an entry takes no `on FIELD` and no `in [languages]`."""
+        ok = True
+        if entry.on is not None:
+            self.sink.error("`on` is only for perturbations", entry.on.span)
+            ok = False
+        if entry.languages is not None:
+            self.sink.error("`in [...]` is only for perturbations", entry.languages.span)
+            ok = False
+        return ok
 
     def train_settings(self) -> dict[str, TrainSettings]:
         for (keyword, label), block in self.blocks.items():
@@ -432,6 +471,8 @@ class _Validator:
             return {}
         per_kind: dict[str, dict[str, Any]] = {}
         for entry in block.entries:
+            if not self.plain_entry(entry):
+                continue
             parts = entry.key.split(".")
             if len(parts) != 2 or parts[0] not in NODE_KINDS or parts[1] not in RESOURCE_KEYS:
                 kind_hint = did_you_mean(parts[0], NODE_KINDS) if parts[0] not in NODE_KINDS else None
@@ -441,6 +482,9 @@ class _Validator:
                                 "with KIND one of " + ", ".join(NODE_KINDS))
                 continue
             kind, what = parts
+            if ("num_" + what if what != "memory" else what) in per_kind.get(kind, {}):
+                self.sink.error(f"resource `{entry.key}` is given twice", entry.key_span)
+                continue
             try:
                 value = plain(entry.value, self.variables, self.sink)
             except Unconvertible:
@@ -452,7 +496,8 @@ class _Validator:
                     continue
                 per_kind.setdefault(kind, {})["memory"] = value
             else:
-                if not isinstance(value, (int, float)) or value < 0:
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                        or value < 0:
                     self.sink.error(f"`{entry.key}` is a non-negative number", ast.span_of(entry.value))
                     continue
                 if what == "gpus" and value > 1 and value != int(value):
@@ -476,10 +521,13 @@ class _Validator:
         report = self.settings_block("report", None, ReportSettings)
         if report.baseline not in intermediate and intermediate:
             block = self.blocks.get(("report", None))
-            span = next((e.value.span for e in block.entries if e.key == "baseline"), block.span) if block else ast.NO_SPAN
+            given = self.assignments.get("intermediate")
+            fallback = ast.span_of(given.value) if given is not None else ast.NO_SPAN
+            span = next((ast.span_of(e.value) for e in block.entries if e.key == "baseline"), block.span) if block \
+                else fallback
             self.sink.error(f"the report baseline `{report.baseline}` is not in `intermediate`", span,
                             "add it to `intermediate = [...]` (`none` is direct fine-tuning)")
-        if not self.models and not syntax_failed:
+        if not self.model_spans and not syntax_failed:
             self.sink.error("the spec declares no model", hint="e.g. `model xlmr = hf(\"FacebookAI/xlm-roberta-large\")`")
         if target is not None:
             self.check_languages_reachable(target[0], languages)
@@ -501,6 +549,16 @@ class _Validator:
             self.sink.error(f"the target task `{target}` is evaluated in {len(languages)} languages but its "
                             "source does not depend on `{lang}`", self.task_spans.get(target, ast.NO_SPAN),
                             "put `{lang}` in the path or config, e.g. local(\"data/xnli/dev.{lang}.jsonl\")")
+
+
+def default_field(reg, params: dict) -> str:
+    """The field touched when the spec says no `on`: `default_field_by_param` may pick it from a
+    parameter's value (a length-mismatch stress test goes on the premise), else `default_field`."""
+    for param, by_value in reg.extra.get("default_field_by_param", {}).items():
+        value = params.get(param)
+        if isinstance(value, str) and value in by_value:
+            return by_value[value]
+    return reg.default_field
 
 
 def describe(name: str, params: dict, field: str, default_field: str) -> str:
@@ -528,8 +586,10 @@ def _describe_value(value: Any) -> str:
 
 
 def parse_memory(value: Any) -> int | None:
-    if isinstance(value, (int, float)) and value > 0:
-        return int(value)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value) if 0 < value < MAX_MEMORY else None
     if not isinstance(value, str):
         return None
     match = MEMORY_PATTERN.match(value)
@@ -538,7 +598,7 @@ def parse_memory(value: Any) -> int | None:
     number = float(match.group(1))
     unit = (match.group(3) or "B").upper().rstrip("B").rstrip("I")
     scale = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}[unit]
-    return int(number * scale)
+    return int(number * scale) if 0 < number * scale < MAX_MEMORY else None
 
 
 def validate(module: ast.Module, variables: dict[str, str] | None = None, *,

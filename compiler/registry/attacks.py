@@ -54,11 +54,12 @@ class CodeSwitchAttackParams(Params):
     """Greedy code-switching attack in the style of PolyGloss (Tan & Joty 2021): the words that
     matter most to the prediction (ranked as in char_attack, by deletion) are replaced one at a
     time by a dictionary translation into one of `languages` (up to `max_words` words and
-    `max_queries` model queries, the clean one included). `lexicon` is one MUSE en-<lang> file
-    or several (a path containing "{lang}" stands for one file per language), or the synthetic
-    lexicon. English text is translated with en-X directly; text in a language L is translated
-    into English by reading en-L backwards, and into X ≠ en by pivoting through English
-    (L → en → X), so every language named needs its en-X lexicon."""
+    `max_queries` model queries, the clean one included). `lexicon` is one lexicon or a list:
+    MUSE files named en-<lang>.txt (`{lang}` in a path is the evaluated language) or the
+    synthetic lexicon. English text is translated with en-X directly; text in a language L is
+    translated into English by reading en-L backwards, and into X ≠ en by pivoting through
+    English (L → en → X), so L and every X named need their lexicon, e.g.
+    `lexicon=[muse("muse/en-{lang}.txt"), muse("muse/en-de.txt")], languages=[en de]`."""
 
     max_words: int = Field(4, ge=1, le=1000)
     max_queries: int = Field(200, ge=2, le=1_000_000)

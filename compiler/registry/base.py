@@ -21,7 +21,7 @@ Field_ = Literal["premise", "hypothesis", "both"]
 class Params(BaseModel):
     """Base of every parameter schema: unknown parameters are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 @dataclass(frozen=True)
