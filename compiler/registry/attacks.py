@@ -7,8 +7,10 @@ live in `xexp.runtime.attacks` and run inside evaluation, one batched model call
 
 Default field: the hypothesis. NLI attacks in the literature (TextFooler, BERT-Attack, the
 TextAttack NLI recipes' `InputColumnModification`) keep the premise fixed and attack the
-hypothesis, so that the example still asks the same question about the same context; "both" is
-allowed and finds adversarial examples more often (see bench/attack.py).
+hypothesis, so that the example still asks the same question about the same context. It also
+works better within the default budget: on the bench's model and 100 XNLI-en pairs, char_attack
+flipped 95% of the attacked examples on the hypothesis against 85% on both fields, where premise
+words compete for the four edits (bench/attack.py). "premise" and "both" remain available.
 """
 
 from __future__ import annotations

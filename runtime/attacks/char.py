@@ -1,0 +1,28 @@
+"""`char_attack`: DeepWordBug-style greedy misspelling of the most important words."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Sequence
+
+from xexp.runtime.attacks.char_edits import alphabet_of, candidate_edits
+from xexp.runtime.attacks.search import SearchBudget, greedy_attack
+
+
+def char_attack(params: dict[str, Any], *, lang: str):
+    """Factory: the per-example attack for validated `params` (see the registry declaration).
+
+    Each word gets at most one grapheme edit (DeepWordBug's "one edit per token"), so
+    `max_edits` bounds both the words changed and the edits made.
+    """
+    budget = SearchBudget(params["max_edits"], params["max_queries"], params["score"])
+    mode = params["edit"]
+
+    def attack_one(premise: str, hypothesis: str, gold: int, fields: Sequence[str], rng: random.Random):
+        alphabet = alphabet_of((premise, hypothesis))
+        return greedy_attack(
+            premise, hypothesis, gold, fields=fields, lang=lang, budget=budget, rng=rng,
+            propose=lambda word, _context, r: candidate_edits(word, mode, alphabet, r),
+        )
+
+    return attack_one
