@@ -26,6 +26,10 @@ from xexp.compiler.registry.perturbations import LexiconRef
 _RUNTIME = "xexp.runtime.attacks"
 
 
+#: Attacks cost up to `max_queries` model calls per example, so a study may attack a subset.
+EXAMPLES_DOC = "attack only the first `examples` examples (by id) of each eval set; all by default"
+
+
 @register("char_attack", "attack", implementation=f"{_RUNTIME}.char:char_attack",
           positional=("max_edits",), default_field="hypothesis")
 class CharAttackParams(Params):
@@ -35,12 +39,14 @@ class CharAttackParams(Params):
     get one grapheme edit each (`edit` = swap, substitute, delete, insert, or "mixed": the best of
     one of each) until the prediction leaves the gold label, `max_edits` words are changed or
     `max_queries` model queries (the clean one included) are spent. Edits never split a grapheme
-    cluster and bring in only clusters of the example's own text, so they work in every script."""
+    cluster and bring in only clusters of the example's own text, so they work in every script.
+    `examples` caps how many examples of each eval set are attacked (all by default)."""
 
     max_edits: int = Field(4, ge=1, le=1000)
     max_queries: int = Field(200, ge=2, le=1_000_000)
     edit: Literal["swap", "substitute", "delete", "insert", "mixed"] = "mixed"
     score: Literal["delete", "mask"] = "delete"
+    examples: int | None = Field(None, ge=1, description=EXAMPLES_DOC)
 
 
 def _as_tuple(value):
@@ -67,6 +73,7 @@ class CodeSwitchAttackParams(Params):
     max_queries: int = Field(200, ge=2, le=1_000_000)
     lexicon: Annotated[tuple[LexiconRef, ...], BeforeValidator(_as_tuple)] = Field(min_length=1)
     languages: Annotated[tuple[str, ...], BeforeValidator(_as_tuple)] = Field(min_length=1)
+    examples: int | None = Field(None, ge=1, description=EXAMPLES_DOC)
 
     @field_validator("languages")
     @classmethod
