@@ -121,3 +121,12 @@ def test_synthetic_lexicon_from_the_demo_generator():
     for (english, foreign), word in zip(pairs, out.split(" ")):
         # the word becomes an English word whose translations include it
         assert word == foreign or foreign in german.get(word.lower(), ()) or word.lower() == english
+
+
+def test_capitalised_lexicon_entries_are_found():
+    """German nouns are capitalised in lexicons ("Mann"): a lower-cased lookup alone misses them."""
+    from xexp.runtime.perturbations import apply
+
+    out = apply("code_switch", "Der Mann spielt Gitarre.", lang="de", seed=1, p=1.0,
+                lexicon={"kind": "synthetic"})
+    assert "Mann" not in out and "Gitarre" not in out, out

@@ -63,8 +63,11 @@ class CodeSwitch(Perturbation):
 
 
 def _options(word: str, table: lexicons.Lexicon, lang: str) -> tuple[str, ...]:
+    """Translations of a word, looked up as written first: German nouns are capitalised in
+    lexicons too ("Mann"), so lower-casing alone would miss them."""
     key = lower(word, lang)
-    return tuple(t for t in table.get(key, ()) if lower(t, lang) != key)
+    found = table.get(word, ()) or table.get(key, ())
+    return tuple(t for t in found if lower(t, lang) != key)
 
 
 def _segments(pieces: list[Piece], table, lang: str):
