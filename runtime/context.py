@@ -1,0 +1,246 @@
+"""What a node's work function sees: its artifact dir, its scratch dir, its verified inputs.
+
+The work function has the signature ``fn(node: Node, ctx: NodeContext) -> dict``: it writes its
+artifacts under ``ctx.out_dir`` (names starting with ``_`` are reserved for the store), keeps
+anything that must survive a failed attempt (training checkpoints for resume) under
+``ctx.scratch_dir``, logs through ``ctx.logger`` (the node's ``log.txt``) and returns a small
+JSON-serialisable manifest (paths relative to ``out_dir``, metrics) that lands in the node's
+completion record and is handed to its consumers as ``InputArtifact.manifest``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from xexp.compiler.graph.node import Node
+from xexp.runtime.runs import append_event
+from xexp.runtime.store import PROGRESS_FILE, Store
+
+#: Seconds between two writes of ``_progress.json``; progress reports in between are dropped.
+PROGRESS_MIN_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class InputArtifact:
+    """A finished upstream node, already verified against its completion record."""
+
+    key: str
+    kind: str
+    dir: Path
+    manifest: dict[str, Any]
+
+
+@dataclass
+class NodeContext:
+    node: Node
+    out_dir: Path
+    scratch_dir: Path
+    inputs: dict[str, InputArtifact]
+    logger: logging.Logger
+    log_path: Path
+    attempt: int = 1
+    run_id: str = ""
+    _progress_sink: Callable[[dict], None] | None = field(default=None, repr=False)
+
+    def progress(self, info: dict) -> None:
+        """Report how far the work is (e.g. ``{"step": 120, "of": 900, "loss": 0.7}``); cheap."""
+        if self._progress_sink is not None:
+            self._progress_sink(info)
+
+
+class NodeFailed(Exception):
+    """The work of a node raised; its traceback is in the node's ``_failed.json``.
+
+    Raised in the Ray worker in place of the original exception, so the driver always gets a
+    picklable error with the original type and message, whatever the work raised.
+    """
+
+    def __init__(self, key: str, error_type: str, message: str) -> None:
+        super().__init__(key, error_type, message)
+        self.key = key
+        self.error_type = error_type
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.error_type}: {self.message}"
+
+
+class InputArtifactInvalid(Exception):
+    """An input's files no longer match its completion record (truncated, altered, missing).
+
+    The driver answers by invalidating that input and running it again before the consumer.
+    """
+
+    def __init__(self, key: str, problems: dict[str, list[str]]) -> None:
+        super().__init__(key, problems)
+        self.key = key
+        self.problems = problems  # input key -> problems found
+
+    def __str__(self) -> str:
+        parts = [f"{k[:10]}: {'; '.join(p)}" for k, p in self.problems.items()]
+        return "input artifacts failed verification: " + " | ".join(parts)
+
+
+class ThrottledProgressFile:
+    """Writes the latest progress report to ``_progress.json`` at most once per interval."""
+
+    def __init__(self, path: Path, min_interval_s: float = PROGRESS_MIN_INTERVAL_S) -> None:
+        self.path = path
+        self.min_interval_s = min_interval_s
+        self._last = 0.0
+
+    def __call__(self, info: dict) -> None:
+        now = time.time()
+        if now - self._last < self.min_interval_s:
+            return
+        self._last = now
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps({"time": now, **info}, default=str))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # progress is advisory: never fail the work because of it
+
+
+def node_logger(node: Node, log_path: Path) -> tuple[logging.Logger, logging.Handler]:
+    """The logger of the node running in this worker, writing to its ``log.txt`` only.
+
+    One logger per process (a Ray worker runs one task at a time), its handler swapped per node;
+    it does not propagate, so the driver's terminal stays quiet. The caller also attaches the
+    handler to the root logger during the work, so what libraries log lands in the file too.
+    """
+    handler = logging.FileHandler(log_path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    logger = logging.getLogger("xexp.node")
+    if logger.level != logging.INFO:  # setLevel clears logging's caches: only once per process
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+        old.close()
+    logger.addHandler(handler)
+    return logger, handler
+
+
+def resolve_work(dotted: str) -> Callable[[Node, NodeContext], dict]:
+    """Import ``"module:function"``; done inside the worker so cluster nodes import it themselves."""
+    import importlib
+
+    module_name, sep, attribute = dotted.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ValueError(f"work {dotted!r}: expected 'module:function'")
+    function = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        function = getattr(function, part)
+    if not callable(function):
+        raise TypeError(f"work {dotted!r} is not callable")
+    return function
+
+
+#: Stores by URL, so a worker resolves (and creates) its store's root once, not once per node.
+_stores: dict[str, Store] = {}
+
+
+def _ray_node_id() -> str | None:
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
+    except Exception:  # outside a Ray worker (bench baselines, direct calls)
+        return None
+
+
+def _verified_inputs(store: Store, node: Node, input_kinds: dict[str, str]
+                     ) -> dict[str, InputArtifact]:
+    inputs: dict[str, InputArtifact] = {}
+    problems: dict[str, list[str]] = {}
+    for role, key in node.inputs.items():
+        kind = input_kinds[key]
+        found = store.verify(kind, key, hashes=True)
+        record = store.read_record(kind, key)
+        if found or record is None:
+            problems[key] = found or ["completion record vanished"]
+            continue
+        inputs[role] = InputArtifact(key=key, kind=kind, dir=store.artifact_dir(kind, key),
+                                     manifest=record.get("manifest") or {})
+    if problems:
+        raise InputArtifactInvalid(node.key, problems)
+    return inputs
+
+
+def _checked_manifest(manifest: Any, work: str) -> dict:
+    if manifest is None:
+        return {}
+    if not isinstance(manifest, dict):
+        raise TypeError(f"work {work} returned {type(manifest).__name__}, expected a dict manifest")
+    try:
+        json.dumps(manifest, allow_nan=True)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"work {work} returned a manifest that is not JSON-serialisable: {error}") from None
+    return manifest
+
+
+def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
+                 input_kinds: dict[str, str], events_path: str | None = None) -> dict:
+    """Run one node inside a Ray worker: prepare dirs, verify inputs, call the work, record.
+
+    Returns a small summary for the driver. Raises ``NodeFailed`` when the work raised (after
+    writing ``_failed.json``) and ``InputArtifactInvalid`` when an input failed verification.
+    """
+    node = Node.model_validate(node_data)
+    store = _stores.get(store_url) or _stores.setdefault(store_url, Store(store_url))
+    attempt = store.begin_attempt(node.kind, node.key)
+    started = time.time()
+    hostname, ray_node_id = socket.gethostname(), _ray_node_id()
+    if events_path:
+        append_event(Path(events_path), {
+            "time": started, "event": "started", "key": node.key, "kind": node.kind,
+            "name": node.name, "attempt": attempt, "hostname": hostname, "pid": os.getpid(),
+            "ray_node_id": ray_node_id})
+    out_dir = store.artifact_dir(node.kind, node.key)
+    log_path = store.log_path(node.kind, node.key)
+    logger, handler = node_logger(node, log_path)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        logger.info("start %s (%s) attempt %d on %s pid %d", node.name, node.key, attempt,
+                    hostname, os.getpid())
+        try:
+            inputs = _verified_inputs(store, node, input_kinds)
+        except InputArtifactInvalid as error:
+            logger.warning("%s", error)
+            raise
+        try:
+            function = resolve_work(work)
+            ctx = NodeContext(node=node, out_dir=out_dir,
+                              scratch_dir=store.scratch_dir(node.kind, node.key), inputs=inputs,
+                              logger=logger, log_path=log_path, attempt=attempt, run_id=run_id,
+                              _progress_sink=ThrottledProgressFile(out_dir / PROGRESS_FILE))
+            manifest = _checked_manifest(function(node, ctx), work)
+        except Exception as error:
+            logger.error("failed:\n%s", traceback.format_exc())
+            store.write_failure(node.kind, node.key, name=node.name,
+                                error_type=type(error).__name__, message=str(error),
+                                traceback_text=traceback.format_exc(), attempt=attempt,
+                                run_id=run_id)
+            raise NodeFailed(node.key, type(error).__name__, str(error)) from None
+        ended = time.time()
+        logger.info("done in %.3f s", ended - started)
+    finally:
+        root.removeHandler(handler)
+        logger.removeHandler(handler)
+        handler.close()
+    input_refs = {role: {"key": key, "kind": input_kinds[key]} for role, key in node.inputs.items()}
+    store.write_record(node, manifest=manifest, inputs=input_refs, started=started, ended=ended,
+                       attempt=attempt, run_id=run_id, ray_node_id=ray_node_id)
+    return {"key": node.key, "seconds": round(ended - started, 6), "attempt": attempt,
+            "hostname": hostname, "ray_node_id": ray_node_id}

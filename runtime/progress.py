@@ -1,0 +1,150 @@
+"""The live terminal view of a run, fed by the scheduler's events.
+
+Writes to stderr only, so ``--json`` output on stdout stays clean: a rich table that redraws in
+place when stderr is a terminal, otherwise one plain line whenever the counts change (at most
+every ``interval_s`` seconds) and a final line on close.
+
+ETA per kind is deliberately simple: mean duration of that kind's finished nodes x its remaining
+nodes / the most nodes of that kind seen running at once; the run's ETA is the sum over kinds.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO, Any
+
+from xexp.compiler.graph.node import Graph
+
+COLUMNS = ("done", "running", "cached", "failed", "blocked", "pending")
+_FINAL = {"done", "cached", "failed", "blocked"}
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class ProgressDisplay:
+    """Callable taking scheduler events; use as a context manager around execute_graph."""
+
+    def __init__(self, graph: Graph, *, stream: IO[str] | None = None, interval_s: float = 5.0,
+                 live: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.interval_s = interval_s
+        self.kind_of = {n.key: n.kind for n in graph.nodes}
+        self.kinds = list(dict.fromkeys(n.kind for n in graph.nodes))
+        self.total = graph.counts()
+        self.state: dict[str, str] = {}
+        self.durations: dict[str, list[float]] = {k: [] for k in self.kinds}
+        self.peak_running: dict[str, int] = {k: 0 for k in self.kinds}
+        self.started = time.time()
+        self.live_mode = self.stream.isatty() if live is None else live
+        self._live: Any = None
+        self._last_line = ""
+        self._last_print = 0.0
+
+    # --- state ------------------------------------------------------------------------------
+    def __call__(self, event: dict) -> None:
+        key, name = event.get("key"), event.get("event")
+        if key not in self.kind_of:
+            return
+        kind = self.kind_of[key]
+        state = {"queued": "pending", "started": "running", "finished": "done", "failed": "failed",
+                 "cached": "cached", "blocked": "blocked", "invalidated": "pending"}.get(name)
+        if state is None or (name == "started" and self.state.get(key) in _FINAL):
+            return
+        self.state[key] = state
+        if name == "finished" and event.get("seconds") is not None:
+            self.durations[kind].append(float(event["seconds"]))
+        running = sum(1 for k, s in self.state.items() if s == "running" and self.kind_of[k] == kind)
+        self.peak_running[kind] = max(self.peak_running[kind], running)
+        self.refresh()
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        table = {k: {c: 0 for c in COLUMNS} for k in self.kinds}
+        for key, state in self.state.items():
+            table[self.kind_of[key]][state] += 1
+        for kind in self.kinds:
+            table[kind]["pending"] = self.total[kind] - sum(
+                table[kind][c] for c in COLUMNS if c != "pending")
+        return table
+
+    def eta_seconds(self, kind: str | None = None) -> float | None:
+        """Seconds left (None when a kind with work left has no finished node to learn from)."""
+        counts = self.counts()
+        total = 0.0
+        for k in [kind] if kind else self.kinds:
+            remaining = counts[k]["pending"] + counts[k]["running"]
+            if remaining == 0:
+                continue
+            if not self.durations[k]:
+                return None
+            mean = sum(self.durations[k]) / len(self.durations[k])
+            total += mean * remaining / max(1, self.peak_running[k])
+        return total
+
+    # --- rendering --------------------------------------------------------------------------
+    def line(self) -> str:
+        counts = self.counts()
+        parts = []
+        for kind in self.kinds:
+            c = counts[kind]
+            text = f"{kind} {c['done'] + c['cached']}/{self.total[kind]}"
+            extra = [f"{c[s]} {s}" for s in ("running", "failed", "blocked") if c[s]]
+            parts.append(text + (f" ({', '.join(extra)})" if extra else ""))
+        elapsed = _duration(time.time() - self.started)
+        return f"[xexp] {elapsed} elapsed, ETA {_duration(self.eta_seconds())} | " + " | ".join(parts)
+
+    def table(self) -> Any:
+        from rich.table import Table
+
+        counts = self.counts()
+        table = Table(title=f"xexp — {_duration(time.time() - self.started)} elapsed, "
+                            f"ETA {_duration(self.eta_seconds())}", title_justify="left")
+        table.add_column("kind")
+        for column in COLUMNS:
+            table.add_column(column, justify="right")
+        table.add_column("ETA", justify="right")
+        for kind in self.kinds:
+            table.add_row(kind, *(str(counts[kind][c]) for c in COLUMNS),
+                          _duration(self.eta_seconds(kind)))
+        return table
+
+    def refresh(self, final: bool = False) -> None:
+        if self.live_mode:
+            if self._live is None:
+                from rich.console import Console
+                from rich.live import Live
+
+                self._live = Live(self.table(), console=Console(file=self.stream),
+                                  refresh_per_second=2, transient=False)
+                self._live.start()
+            else:
+                self._live.update(self.table())
+            return
+        line = self.line()
+        counts_part = line.split("|", 1)[1]
+        now = time.time()
+        changed = counts_part != self._last_line.split("|", 1)[-1]
+        if final or (changed and now - self._last_print >= self.interval_s):
+            print(line, file=self.stream, flush=True)
+            self._last_line, self._last_print = line, now
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.update(self.table())
+            self._live.stop()
+            self._live = None
+        else:
+            self.refresh(final=True)
+
+    def __enter__(self) -> "ProgressDisplay":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,268 @@
+"""Run records: what a run was asked to do, what happened, and whether its driver is still alive.
+
+``<store>/runs/<run_id>/run.json``      spec, graph, versions, driver pid/host, start/end, status
+``<store>/runs/<run_id>/events.jsonl``  append-only: queued/started/finished/failed/cached/...
+``<store>/runs/<run_id>/heartbeat``     the driver's last sign of life (rewritten every few s)
+``<store>/runs/latest``                 the id of the last run started
+
+``RunResult`` is what ``execute_graph`` returns about the run it just did.
+
+Events are single ``write`` calls on an ``O_APPEND`` descriptor, so the driver and local workers
+can append to the same file without tearing lines; ``status`` reads these files only, so it works
+while a run is going and after its driver was killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from xexp.compiler.graph.node import Graph
+from xexp.runtime.store import Store, write_json_atomic
+
+HEARTBEAT_INTERVAL_S = 3.0
+#: A running run whose heartbeat is older than this is reported as interrupted.
+HEARTBEAT_STALE_S = 30.0
+NODE_STATES = ("done", "running", "queued", "failed", "cached", "blocked", "pending")
+_VERSIONED = ("xexp", "torch", "transformers", "ray", "datasets")
+
+
+def new_run_id(now: float | None = None) -> str:
+    """Time-sortable and unique enough: ``20261125-123456-ab12``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions, read from metadata (importing torch only to ask would cost seconds)."""
+    versions: dict[str, str | None] = {"python": sys.version.split()[0]}
+    for name in _VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def run_dir(store: Store, run_id: str) -> Path:
+    return store.runs_dir() / run_id
+
+
+def create_run(store: Store, graph: Graph, *, spec_path: str | None = None,
+               spec_text: str | None = None, run_id: str | None = None) -> str:
+    """Write ``run.json`` for a new run, point ``runs/latest`` at it and return its id."""
+    run_id = run_id or new_run_id()
+    directory = run_dir(store, run_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    record = {
+        "run_id": run_id,
+        "experiment": graph.experiment,
+        "spec_path": spec_path,
+        "spec_text": spec_text,
+        "graph": graph.model_dump(mode="json"),
+        "started": time.time(),
+        "ended": None,
+        "status": "running",
+        "driver": {"pid": os.getpid(), "hostname": socket.gethostname()},
+        "versions": package_versions(),
+        "summary": None,
+    }
+    write_json_atomic(directory / "run.json", record)
+    (directory / "events.jsonl").touch()
+    write_json_atomic(store.runs_dir() / "latest", run_id)
+    return run_id
+
+
+def read_run(store: Store, run_id: str) -> dict:
+    path = run_dir(store, run_id) / "run.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no run {run_id!r} in store {store.root} (looked for {path})") from None
+
+
+def latest_run_id(store: Store) -> str | None:
+    try:
+        return json.loads((store.runs_dir() / "latest").read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def append_event(path: Path, event: dict) -> None:
+    """One line, one ``write``: safe to call from several processes on one filesystem."""
+    line = (json.dumps(event, default=str, separators=(",", ":")) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def read_events(path: Path, offset: int = 0) -> tuple[list[dict], int]:
+    """Complete event lines from ``offset`` on, and the offset after the last complete line."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except FileNotFoundError:
+        return [], offset
+    end = data.rfind(b"\n") + 1
+    events = []
+    for line in data[:end].splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line torn by a crash mid-write: skip it, keep the rest
+    return events, offset + end
+
+
+class RunLog:
+    """The driver's side of a run record: events, heartbeat, final status."""
+
+    def __init__(self, store: Store, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.dir = run_dir(store, run_id)
+        self.events_path = self.dir / "events.jsonl"
+        self._fd = os.open(self.events_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._last_beat = 0.0
+        self.heartbeat(force=True)
+
+    def event(self, event: str, **fields: Any) -> dict:
+        record = {"time": time.time(), "event": event, **fields}
+        os.write(self._fd, (json.dumps(record, default=str, separators=(",", ":")) + "\n").encode())
+        return record
+
+    def heartbeat(self, force: bool = False) -> None:
+        now = time.time()
+        if force or now - self._last_beat >= HEARTBEAT_INTERVAL_S:
+            self._last_beat = now
+            write_json_atomic(self.dir / "heartbeat", {"time": now, "pid": os.getpid()})
+
+    def finish(self, status: str, summary: dict | None = None) -> None:
+        record = read_run(self.store, self.run_id)
+        record.update(status=status, ended=time.time(), summary=summary)
+        write_json_atomic(self.dir / "run.json", record)
+        self.heartbeat(force=True)
+        self.close()
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def driver_alive(store: Store, run_id: str, record: dict) -> tuple[bool, float | None]:
+    """Whether the run's driver still lives, and its heartbeat's age in seconds."""
+    try:
+        beat = json.loads((run_dir(store, run_id) / "heartbeat").read_text())["time"]
+        age = time.time() - beat
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        age = None
+    driver = record.get("driver") or {}
+    if driver.get("hostname") == socket.gethostname() and not _pid_alive(int(driver.get("pid", -1))):
+        return False, age
+    return (age is not None and age <= HEARTBEAT_STALE_S), age
+
+
+def status(store: Store, run_id: str | None = None) -> dict:
+    """Summary of a run (the latest by default) from its record and events only."""
+    run_id = run_id or latest_run_id(store)
+    if run_id is None:
+        raise FileNotFoundError(f"store {store.root} has no runs yet")
+    record = read_run(store, run_id)
+    nodes = {n["key"]: n for n in record["graph"]["nodes"]}
+    states: dict[str, str] = {key: "pending" for key in nodes}
+    errors: dict[str, str] = {}
+    events, _ = read_events(run_dir(store, run_id) / "events.jsonl")
+    mapping = {"queued": "queued", "started": "running", "finished": "done", "failed": "failed",
+               "cached": "cached", "blocked": "blocked", "invalidated": "pending"}
+    for event in events:
+        key = event.get("key")
+        if key in states and event.get("event") in mapping:
+            states[key] = mapping[event["event"]]
+            if event["event"] == "failed":
+                errors[key] = event.get("error", "")
+    run_status = record["status"]
+    alive, age = driver_alive(store, run_id, record)
+    if run_status == "running" and not alive:
+        run_status = "interrupted"
+    kinds: dict[str, dict[str, int]] = {}
+    for key, state in states.items():
+        counts = kinds.setdefault(nodes[key]["kind"], {s: 0 for s in NODE_STATES})
+        counts[state] += 1
+    totals = {s: sum(c[s] for c in kinds.values()) for s in NODE_STATES}
+    ended = record.get("ended")
+    return {
+        "run_id": run_id,
+        "experiment": record.get("experiment"),
+        "status": run_status,
+        "started": record["started"],
+        "ended": ended,
+        "elapsed_s": round((ended or time.time()) - record["started"], 3),
+        "heartbeat_age_s": None if age is None else round(age, 3),
+        "driver": record.get("driver"),
+        "nodes": len(nodes),
+        "kinds": kinds,
+        "totals": totals,
+        "failures": [{"key": k, "name": nodes[k]["name"], "kind": nodes[k]["kind"], "error": e}
+                     for k, e in errors.items() if states[k] == "failed"],
+    }
+
+
+# --- the outcome of execute_graph ------------------------------------------------------
+@dataclass
+class RunResult:
+    run_id: str
+    nodes: int
+    states: dict[str, str]  # key -> executed | cached | failed | blocked | not_run
+    errors: dict[str, str] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+    def count(self, state: str) -> int:
+        return sum(1 for s in self.states.values() if s == state)
+
+    def keys(self, state: str) -> list[str]:
+        return [k for k, s in self.states.items() if s == state]
+
+    executed = property(lambda self: self.count("executed"))
+    cached = property(lambda self: self.count("cached"))
+    failed = property(lambda self: self.count("failed"))
+    blocked = property(lambda self: self.count("blocked"))
+    not_run = property(lambda self: self.count("not_run"))  # stopped by an earlier failure
+
+    @property
+    def ok(self) -> bool:
+        return self.executed + self.cached == self.nodes
+
+    def summary_line(self) -> str:
+        line = f"{self.nodes} nodes: {self.executed} executed, {self.cached} cached, {self.failed} failed"
+        if self.blocked:
+            line += f", {self.blocked} blocked"
+        if self.not_run:
+            line += f", {self.not_run} not run"
+        return line
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "nodes": self.nodes, "executed": self.executed,
+                "cached": self.cached, "failed": self.failed, "blocked": self.blocked,
+                "not_run": self.not_run, "ok": self.ok, "wall_seconds": round(self.wall_seconds, 3),
+                "states": self.states, "errors": self.errors}

@@ -1,0 +1,396 @@
+"""Runs a Graph on Ray, one task per node, resuming from whatever the store says is done.
+
+Ray's object store dies with the driver, so the store (completion records) is the only memory
+between runs: a node is skipped when its record is present and its files check out, and every
+node whose inputs are done is submitted at once, highest critical-path priority first, as long as
+it fits the cluster (with some oversubscription so Ray's own queue never runs dry). Tasks return
+small summaries; artifacts stay on disk.
+
+System failures (a worker process or machine died) are retried by Ray (``max_retries``);
+application failures (the work raised) are recorded in the store with their traceback and not
+retried. A consumer that finds an input's files altered sends that input back to be redone.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from collections import Counter
+from typing import Any, Callable, Collection
+
+from xexp.compiler.graph.node import Graph, Node
+from xexp.runtime.context import InputArtifactInvalid, NodeFailed, execute_node
+from xexp.runtime.runs import RunLog, RunResult, create_run, read_events, run_dir
+from xexp.runtime.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WORK = "xexp.runtime.ops:execute"
+#: Rough relative durations used only to order ready nodes (longest remaining path first).
+KIND_COST = {"model": 0.1, "load": 0.2, "perturb": 0.3, "train": 10.0, "evaluate": 1.0,
+             "attack": 2.0, "report": 0.2}
+#: Submitted-but-unfinished demand may reach this multiple of the cluster's resources.
+OVERSUBSCRIBE = 2.0
+RESOURCE_REFRESH_S = 10.0
+ARTIFACT_CHECK_FAILED = "artifact check failed: "
+
+
+# --- planning -------------------------------------------------------------------------------
+def check_graph(graph: Graph) -> None:
+    """Every input names an earlier node: the graph is complete and topologically ordered."""
+    seen: set[str] = set()
+    for node in graph.nodes:
+        for role, key in node.inputs.items():
+            if key not in seen:
+                raise ValueError(f"node {node.name!r} ({node.short_key}): input {role!r} = {key[:10]} "
+                                 "is not an earlier node of the graph")
+        if node.key in seen:
+            raise ValueError(f"node {node.name!r}: key {node.short_key} appears twice in the graph")
+        seen.add(node.key)
+
+
+def resolve_force(graph: Graph, force: Collection[str]) -> set[str]:
+    """Keys named by ``force``: a kind, a full key or a unique key prefix."""
+    kinds = {n.kind for n in graph.nodes}
+    keys: set[str] = set()
+    for item in force:
+        if item in kinds:
+            keys |= {n.key for n in graph.nodes if n.kind == item}
+            continue
+        matches = [n.key for n in graph.nodes if n.key.startswith(item)]
+        if not matches:
+            raise ValueError(f"--force {item!r}: no kind or node key of this graph matches "
+                             f"(kinds: {', '.join(sorted(kinds))})")
+        if len(matches) > 1:
+            raise ValueError(f"--force {item!r}: prefix matches {len(matches)} nodes; give more characters")
+        keys.add(matches[0])
+    return keys
+
+
+def plan_status(graph: Graph, store: Store, force: Collection[str] = ()) -> dict[str, tuple[str, str]]:
+    """For every node, ("cached" | "run", why). Checks sizes only: no file is hashed here."""
+    check_graph(graph)
+    forced = resolve_force(graph, force)
+    by_key = graph.by_key()
+    plan: dict[str, tuple[str, str]] = {}
+    for node in graph.nodes:
+        running_input = next((k for k in node.inputs.values() if plan[k][0] == "run"), None)
+        if node.key in forced:
+            plan[node.key] = ("run", "forced")
+        elif running_input is not None:
+            plan[node.key] = ("run", f"input {by_key[running_input].name} will run")
+        else:
+            record = store.read_record(node.kind, node.key)
+            problems = store.verify(node.kind, node.key, hashes=False) if record else []
+            if record is None:
+                failure = store.read_failure(node.kind, node.key)
+                reason = "no completion record"
+                if failure:
+                    reason += f" (failed before: {failure['error_type']}: {failure['message'][:80]})"
+                plan[node.key] = ("run", reason)
+            elif problems:
+                plan[node.key] = ("run", ARTIFACT_CHECK_FAILED + "; ".join(problems))
+            else:
+                done = time.strftime("%Y-%m-%d %H:%M:%S",
+                                     time.localtime(record["timings"]["end"]))
+                plan[node.key] = ("cached", f"done at {done}")
+    return plan
+
+
+def critical_path_priority(graph: Graph, cost: Callable[[Node], float] | None = None) -> dict[str, float]:
+    """Each node's cost plus the costliest chain of consumers after it."""
+    cost = cost or (lambda n: KIND_COST.get(n.kind, 1.0))
+    consumers = graph.consumers()
+    rank: dict[str, float] = {}
+    for node in reversed(graph.nodes):
+        rank[node.key] = cost(node) + max((rank[c] for c in consumers[node.key]), default=0.0)
+    return rank
+
+
+# --- resources ------------------------------------------------------------------------------
+def demand(node: Node) -> dict[str, float]:
+    r = node.resources
+    wanted = {"CPU": r.num_cpus, "GPU": r.num_gpus, "memory": float(r.memory or 0), **r.custom}
+    return {name: amount for name, amount in wanted.items() if amount > 0}
+
+
+class Capacity:
+    """Bookkeeping of what submitted nodes ask, against the cluster's totals."""
+
+    def __init__(self, totals: dict[str, float]) -> None:
+        self.totals = totals
+        self.used: Counter[str] = Counter()
+
+    def missing(self, wanted: dict[str, float]) -> dict[str, float]:
+        """Resources the node asks for beyond what the whole cluster has (it can never run)."""
+        return {k: v for k, v in wanted.items() if v > self.totals.get(k, 0.0) + 1e-9}
+
+    def fits(self, wanted: dict[str, float]) -> bool:
+        return all(self.used[k] + v <= OVERSUBSCRIBE * self.totals.get(k, 0.0) + 1e-9
+                   for k, v in wanted.items())
+
+    def take(self, wanted: dict[str, float]) -> None:
+        self.used.update(wanted)
+
+    def release(self, wanted: dict[str, float]) -> None:
+        self.used.subtract(wanted)
+
+
+# --- execution ------------------------------------------------------------------------------
+_remote_execute_node = None
+
+
+def _remote():
+    global _remote_execute_node
+    if _remote_execute_node is None:
+        import ray
+
+        _remote_execute_node = ray.remote(execute_node)
+    return _remote_execute_node
+
+
+class _Execution:
+    """The state of one execute_graph call: which nodes wait, which run, what happened."""
+
+    def __init__(self, graph: Graph, store: Store, *, run_id: str, work: str, keep_going: bool,
+                 force: Collection[str], max_retries: int,
+                 progress: Callable[[dict], None] | None) -> None:
+        import ray
+
+        self.ray = ray
+        self.graph, self.store, self.run_id, self.work = graph, store, run_id, work
+        self.keep_going, self.max_retries, self.progress = keep_going, max_retries, progress
+        self.by_key = graph.by_key()
+        self.consumers = graph.consumers()
+        self.kinds = {n.key: n.kind for n in graph.nodes}
+        self.priority = critical_path_priority(graph)
+        self.order = {n.key: i for i, n in enumerate(graph.nodes)}
+        self.plan = plan_status(graph, store, force)
+        self.log = RunLog(store, run_id)
+        self.states: dict[str, str] = {}
+        self.errors: dict[str, str] = {}
+        self.waiting: dict[str, int] = {}
+        self.shapes = {n.key: tuple(sorted(demand(n).items())) for n in graph.nodes}
+        self.ready: dict[tuple, list[tuple[float, int, str]]] = {}  # resource shape -> heap
+        self.inflight: dict[Any, str] = {}
+        self.submitted: set[str] = set()  # in flight now
+        self.capacity = Capacity(ray.cluster_resources())
+        self.refreshed = time.time()
+        self.invalidated: Counter[str] = Counter()
+        self.stopping = False
+        self.events_offset = 0
+
+    def emit(self, event: str, node: Node, **fields: Any) -> None:
+        record = self.log.event(event, key=node.key, kind=node.kind, name=node.name, **fields)
+        if self.progress is not None:
+            self.progress(record)
+
+    def push_ready(self, key: str) -> None:
+        heap = self.ready.setdefault(self.shapes[key], [])
+        heapq.heappush(heap, (-self.priority[key], self.order[key], key))
+
+    def run(self) -> RunResult:
+        started = time.time()
+        for node in self.graph.nodes:
+            state, reason = self.plan[node.key]
+            if state == "cached":
+                self.states[node.key] = "cached"
+                self.emit("cached", node, reason=reason)
+            elif reason.startswith(ARTIFACT_CHECK_FAILED):
+                problems = reason[len(ARTIFACT_CHECK_FAILED):].split("; ")
+                log.warning("%s (%s): %s; redoing it", node.name, node.short_key, reason)
+                self.store.invalidate(node.kind, node.key, problems)
+                self.emit("invalidated", node, problems=problems, found_by="plan")
+        for node in self.graph.nodes:
+            if node.key not in self.states:
+                self.states[node.key] = "pending"
+                self.waiting[node.key] = sum(1 for k in node.inputs.values() if self.states[k] != "cached")
+                if self.waiting[node.key] == 0:
+                    self.push_ready(node.key)
+        try:
+            self.loop()
+        except BaseException:
+            for ref in list(self.inflight):
+                self.ray.cancel(ref, force=True)
+            self.log.event("interrupted")
+            self.log.finish("interrupted", None)
+            raise
+        for key, state in self.states.items():
+            if state == "pending":
+                self.states[key] = "not_run"
+        result = RunResult(run_id=self.run_id, nodes=len(self.graph.nodes), states=self.states,
+                           errors=self.errors, wall_seconds=time.time() - started)
+        self.log.finish("succeeded" if result.ok else "failed", {
+            k: v for k, v in result.to_dict().items() if k not in ("states", "errors")})
+        return result
+
+    def loop(self) -> None:
+        while True:
+            if not self.stopping:
+                self.submit_ready()
+            if not self.inflight:
+                return
+            refs = list(self.inflight)
+            done, rest = self.ray.wait(refs, num_returns=1, timeout=1.0)
+            if done and rest:
+                more, _ = self.ray.wait(rest, num_returns=len(rest), timeout=0)
+                done += more
+            self.log.heartbeat()
+            self.forward_worker_events()
+            for ref in done:
+                self.collect(ref, self.inflight.pop(ref))
+
+    def stale(self, key: str) -> bool:
+        """A ready-queue entry that no longer stands (re-queued, blocked or already submitted)."""
+        return self.states[key] != "pending" or self.waiting[key] > 0 or key in self.submitted
+
+    def submit_ready(self) -> None:
+        """Submit ready nodes, best priority first, while they fit; smaller shapes backfill.
+
+        Ready nodes are queued per resource shape, so a full cluster costs one check per shape
+        instead of a scan of every ready node.
+        """
+        if time.time() - self.refreshed > RESOURCE_REFRESH_S:
+            self.capacity.totals, self.refreshed = self.ray.cluster_resources(), time.time()
+        full: set[tuple] = set()
+        while not self.stopping:
+            best: tuple | None = None
+            for shape, heap in self.ready.items():
+                while heap and self.stale(heap[0][2]):
+                    heapq.heappop(heap)
+                if heap and shape not in full and (best is None or heap[0] < self.ready[best][0]):
+                    best = shape
+            if best is None:
+                return
+            key = self.ready[best][0][2]
+            node, wanted = self.by_key[key], dict(best)
+            missing = self.capacity.missing(wanted)
+            if missing:
+                heapq.heappop(self.ready[best])
+                have = {k: self.capacity.totals.get(k, 0.0) for k in missing}
+                self.fail(node, "InsufficientResources",
+                          f"asks {missing} but the whole Ray cluster has {have}; start Ray with "
+                          "more resources or join a bigger cluster (--address)")
+            elif not self.capacity.fits(wanted):
+                full.add(best)
+            else:
+                heapq.heappop(self.ready[best])
+                self.submit(node, wanted)
+
+    def submit(self, node: Node, wanted: dict[str, float]) -> None:
+        r = node.resources
+        options: dict[str, Any] = {"name": node.name, "num_cpus": r.num_cpus, "num_gpus": r.num_gpus,
+                                   "max_retries": self.max_retries, "retry_exceptions": False}
+        if r.memory:
+            options["memory"] = r.memory
+        if r.custom:
+            options["resources"] = dict(r.custom)
+        input_kinds = {k: self.kinds[k] for k in node.inputs.values()}
+        ref = _remote().options(**options).remote(
+            node.model_dump(mode="json"), self.store.url, self.run_id, self.work, input_kinds,
+            str(self.log.events_path))
+        self.inflight[ref] = node.key
+        self.submitted.add(node.key)
+        self.capacity.take(wanted)
+        self.emit("queued", node, reason=self.plan[node.key][1])
+
+    def forward_worker_events(self) -> None:
+        events, self.events_offset = read_events(self.log.events_path, self.events_offset)
+        if self.progress is None:
+            return
+        for event in events:
+            if event.get("event") == "started":
+                self.progress(event)
+
+    def collect(self, ref: Any, key: str) -> None:
+        node = self.by_key[key]
+        self.submitted.discard(key)
+        self.capacity.release(dict(self.shapes[key]))
+        RayTaskError, RayError = self.ray.exceptions.RayTaskError, self.ray.exceptions.RayError
+        try:
+            summary = self.ray.get(ref)
+        except RayTaskError as error:
+            cause = getattr(error, "cause", None)
+            if isinstance(cause, InputArtifactInvalid):
+                self.redo_inputs(node, cause)
+            elif isinstance(cause, NodeFailed):
+                self.fail(node, cause.error_type, cause.message, recorded=True)
+            else:  # execute_node itself broke (e.g. the store is not writable)
+                self.fail(node, type(cause or error).__name__, str(cause or error))
+            return
+        except RayError as error:  # the worker or its machine died more often than max_retries
+            self.fail(node, type(error).__name__, str(error).strip()[:2000], system=True)
+            return
+        self.states[key] = "executed"
+        self.emit("finished", node, seconds=summary["seconds"], attempt=summary["attempt"],
+                  hostname=summary["hostname"], ray_node_id=summary["ray_node_id"])
+        for consumer in self.consumers[key]:
+            if self.states[consumer] == "pending":
+                self.waiting[consumer] -= 1
+                if self.waiting[consumer] == 0:
+                    self.push_ready(consumer)
+
+    def redo_inputs(self, node: Node, error: InputArtifactInvalid) -> None:
+        """An input was altered after it was recorded: withdraw its record, run it, then us."""
+        for bad, problems in error.problems.items():
+            bad_node = self.by_key[bad]
+            if self.invalidated[bad] >= 1:
+                self.fail(node, "InputArtifactInvalid",
+                          f"input {bad_node.name} still fails verification after being redone: "
+                          + "; ".join(problems))
+                return
+        for bad, problems in error.problems.items():
+            bad_node = self.by_key[bad]
+            self.invalidated[bad] += 1
+            log.warning("%s: artifacts of input %s (%s) failed verification (%s); redoing it",
+                        node.name, bad_node.name, bad[:10], "; ".join(problems))
+            self.store.invalidate(bad_node.kind, bad, problems)
+            self.emit("invalidated", bad_node, problems=problems, found_by=node.key)
+            self.plan[bad] = ("run", ARTIFACT_CHECK_FAILED + "; ".join(problems))
+            for consumer in self.consumers[bad]:
+                if self.states[consumer] == "pending":
+                    self.waiting[consumer] += 1
+            self.states[bad] = "pending"
+            self.waiting[bad] = sum(1 for k in bad_node.inputs.values()
+                                    if self.states[k] not in ("cached", "executed"))
+            if self.waiting[bad] == 0:
+                self.push_ready(bad)
+
+    def fail(self, node: Node, error_type: str, message: str, *, recorded: bool = False,
+             system: bool = False) -> None:
+        if not recorded:
+            self.store.write_failure(node.kind, node.key, name=node.name, error_type=error_type,
+                                     message=message, traceback_text="", attempt=None,
+                                     run_id=self.run_id, system=system)
+        self.states[node.key] = "failed"
+        self.errors[node.key] = f"{error_type}: {message}"
+        self.emit("failed", node, error=f"{error_type}: {message}", system=system)
+        stack = list(self.consumers[node.key])
+        while stack:
+            key = stack.pop()
+            if self.states[key] == "pending":
+                self.states[key] = "blocked"
+                self.emit("blocked", self.by_key[key], blocked_by=node.key)
+                stack.extend(self.consumers[key])
+        if not self.keep_going:
+            self.stopping = True
+
+
+def execute_graph(graph: Graph, store: Store, *, run_id: str, work: str = DEFAULT_WORK,
+                  keep_going: bool = False, force: Collection[str] = (), max_retries: int = 3,
+                  progress: Callable[[dict], None] | None = None) -> RunResult:
+    """Execute every node of ``graph`` that the store does not hold yet; see the module docstring.
+
+    Starts an embedded local Ray if this process is not a Ray driver yet, and creates the run
+    record if the caller did not (``runs.create_run``).
+    """
+    from xexp.runtime.ray_session import connect
+
+    check_graph(graph)
+    resolve_force(graph, force)  # bad --force values fail before anything starts
+    connect()
+    if not (run_dir(store, run_id) / "run.json").exists():
+        create_run(store, graph, run_id=run_id)
+    return _Execution(graph, store, run_id=run_id, work=work, keep_going=keep_going, force=force,
+                      max_retries=max_retries, progress=progress).run()

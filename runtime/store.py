@@ -1,0 +1,274 @@
+"""The content-addressed artifact store: the one source of truth about what is done.
+
+Layout under the root::
+
+    <kind>/<key>/                 artifacts of one node, emptied before each attempt
+    <kind>/<key>/_complete.json   completion record, written last and atomically: the node is done
+    <kind>/<key>/_failed.json     the last application failure (type, message, traceback)
+    <kind>/<key>/log.txt          what the work logged
+    scratch/<kind>/<key>/         survives failed attempts (checkpoints to resume from)
+    runs/<run_id>/...             run records, see runs.py
+
+Names starting with ``_`` and ``log.txt`` are bookkeeping, not artifacts: they are not listed in
+(or verified against) the completion record.
+
+Only local paths and ``file://`` URLs are implemented. Other fsspec URLs (``s3://``, ``gs://``)
+are meant to fit the same interface by staging: the work writes into a local staging copy of
+``<kind>/<key>/``, the store uploads it and writes the completion record last; inputs are
+downloaded (or read through fsspec) before verification. Until then they are refused clearly.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import socket
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from xexp.compiler.graph.node import Node
+
+RECORD_FILE = "_complete.json"
+FAILED_FILE = "_failed.json"
+INVALID_FILE = "_invalid.json"
+PROGRESS_FILE = "_progress.json"
+LOG_FILE = "log.txt"
+ATTEMPTS_FILE = "_attempts"
+_HASH_CHUNK = 1 << 20
+
+#: sha256 of files already hashed by this process, by (path, mtime_ns, size): big checkpoints
+#: read by many consumers on one worker are hashed once.
+_sha_cache: dict[tuple[str, int, int], str] = {}
+
+
+class StoreError(Exception):
+    """The store's root cannot be used (unsupported URL, not a directory, …)."""
+
+
+@functools.cache
+def xexp_version() -> str:
+    try:
+        return metadata.version("xexp")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def is_bookkeeping(relative_path: str) -> bool:
+    first = relative_path.split("/", 1)[0]
+    return first.startswith("_") or first.startswith(".") or relative_path == LOG_FILE
+
+
+def sha256_file(path: Path) -> str:
+    stat = path.stat()
+    cache_key = (str(path), stat.st_mtime_ns, stat.st_size)
+    cached = _sha_cache.get(cache_key)
+    if cached is not None:
+        return cached
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            digest.update(chunk)
+    _sha_cache[cache_key] = digest.hexdigest()
+    return _sha_cache[cache_key]
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    """Write, fsync and rename into place: a reader sees the old file or the whole new one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    data = json.dumps(value, indent=1, sort_keys=True, default=str).encode("utf-8")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _local_root(root: str | Path) -> Path:
+    text = str(root)
+    if "://" in text:
+        protocol, rest = text.split("://", 1)
+        if protocol != "file":
+            raise StoreError(
+                f"store {text!r}: the {protocol}:// protocol is not supported yet; "
+                "use a local path, a shared filesystem path or a file:// URL"
+            )
+        text = rest
+    path = Path(text).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"store {str(root)!r}: {path} exists and is not a directory")
+    return path
+
+
+class Store:
+    """Artifacts, completion records and run records under one root."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = _local_root(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        #: What workers are given to open the same store: absolute, so a worker's own working
+        #: directory never changes where a relative store path points.
+        self.url = str(self.root)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # --- paths --------------------------------------------------------------------------
+    def artifact_dir(self, kind: str, key: str) -> Path:
+        return self.root / kind / key
+
+    def scratch_dir(self, kind: str, key: str) -> Path:
+        return self.root / "scratch" / kind / key
+
+    def record_path(self, kind: str, key: str) -> Path:
+        return self.artifact_dir(kind, key) / RECORD_FILE
+
+    def failed_path(self, kind: str, key: str) -> Path:
+        return self.artifact_dir(kind, key) / FAILED_FILE
+
+    def log_path(self, kind: str, key: str) -> Path:
+        return self.artifact_dir(kind, key) / LOG_FILE
+
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    # --- reading ------------------------------------------------------------------------
+    def read_record(self, kind: str, key: str) -> dict | None:
+        """The completion record, or None when the node is not done (or the record is unreadable)."""
+        try:
+            return json.loads(self.record_path(kind, key).read_text(encoding="utf-8"))
+        except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+
+    def read_failure(self, kind: str, key: str) -> dict | None:
+        try:
+            return json.loads(self.failed_path(kind, key).read_text(encoding="utf-8"))
+        except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+
+    def verify(self, kind: str, key: str, *, hashes: bool = True) -> list[str]:
+        """Problems with a node's artifacts against its completion record; [] means intact.
+
+        Sizes are always checked; sha256 only with ``hashes`` (consumers reading an input).
+        """
+        path = self.record_path(kind, key)
+        if not path.exists():
+            return [f"no completion record {RECORD_FILE}"]
+        record = self.read_record(kind, key)
+        if record is None or not isinstance(record.get("files"), list):
+            return [f"unreadable completion record {path}"]
+        problems = []
+        base = self.artifact_dir(kind, key)
+        for entry in record["files"]:
+            file = base / entry["path"]
+            try:
+                size = file.stat().st_size
+            except FileNotFoundError:
+                problems.append(f"missing file {entry['path']}")
+                continue
+            if size != entry["size"]:
+                problems.append(f"size mismatch {entry['path']}: {size} bytes, recorded {entry['size']}")
+            elif hashes and sha256_file(file) != entry["sha256"]:
+                problems.append(f"sha256 mismatch {entry['path']}")
+        return problems
+
+    def is_done(self, kind: str, key: str) -> bool:
+        return self.record_path(kind, key).exists()
+
+    # --- writing ------------------------------------------------------------------------
+    def begin_attempt(self, kind: str, key: str) -> int:
+        """Empty the artifact dir (record first), keep scratch, count the attempt; returns its number."""
+        out = self.artifact_dir(kind, key)
+        if out.exists():
+            for name in (RECORD_FILE, FAILED_FILE):  # first, so no record outlives its files
+                try:
+                    (out / name).unlink()
+                except FileNotFoundError:
+                    pass
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        scratch = self.scratch_dir(kind, key)
+        scratch.mkdir(parents=True, exist_ok=True)
+        counter = scratch / ATTEMPTS_FILE
+        try:
+            attempt = int(counter.read_text() or 0) + 1
+        except (FileNotFoundError, ValueError):
+            attempt = 1
+        counter.write_text(str(attempt))
+        return attempt
+
+    def list_artifacts(self, kind: str, key: str) -> list[dict]:
+        """Every artifact file with its relative path, size and sha256 (bookkeeping excluded)."""
+        base = self.artifact_dir(kind, key)
+        files = []
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            relative = path.relative_to(base).as_posix()
+            if is_bookkeeping(relative):
+                continue
+            files.append({"path": relative, "size": path.stat().st_size, "sha256": sha256_file(path)})
+        return files
+
+    def write_record(self, node: Node, *, manifest: dict, inputs: dict[str, dict], started: float,
+                     ended: float, attempt: int, run_id: str, ray_node_id: str | None) -> dict:
+        """Write the completion record; call it only once every artifact file is in place."""
+        record = {
+            "key": node.key,
+            "kind": node.kind,
+            "version": node.version,
+            "name": node.name,
+            "params": node.params,
+            "inputs": inputs,
+            "manifest": manifest,
+            "files": self.list_artifacts(node.kind, node.key),
+            "timings": {"start": started, "end": ended, "seconds": round(ended - started, 6)},
+            "hostname": socket.gethostname(),
+            "ray_node_id": ray_node_id,
+            "attempt": attempt,
+            "run_id": run_id,
+            "xexp_version": xexp_version(),
+        }
+        try:
+            (self.artifact_dir(node.kind, node.key) / PROGRESS_FILE).unlink()
+        except FileNotFoundError:
+            pass
+        write_json_atomic(self.record_path(node.kind, node.key), record)
+        return record
+
+    def write_failure(self, kind: str, key: str, *, name: str, error_type: str, message: str,
+                      traceback_text: str, attempt: int | None, run_id: str,
+                      system: bool = False) -> dict:
+        """Record why a node failed (``system``: the worker or its machine died, not the work)."""
+        failure = {
+            "key": key,
+            "kind": kind,
+            "name": name,
+            "error_type": error_type,
+            "message": message,
+            "traceback": traceback_text,
+            "attempt": attempt,
+            "time": time.time(),
+            "hostname": socket.gethostname(),
+            "run_id": run_id,
+            "system_failure": system,
+            "log": LOG_FILE,
+        }
+        self.artifact_dir(kind, key).mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.failed_path(kind, key), failure)
+        return failure
+
+    def invalidate(self, kind: str, key: str, problems: list[str]) -> None:
+        """Withdraw a completion record whose artifacts failed verification, keeping why."""
+        record = self.read_record(kind, key) or {}
+        out = self.artifact_dir(kind, key)
+        if not out.exists():
+            return
+        write_json_atomic(out / INVALID_FILE, {"time": time.time(), "problems": problems,
+                                               "record": record})
+        try:
+            self.record_path(kind, key).unlink()
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,22 @@
+"""One local Ray for the whole test session (starting Ray costs seconds; share it)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """Local Ray with 2 CPUs and 4 logical GPUs; the tests folder is on the workers' path."""
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    import ray
+
+    tests_dir = str(Path(__file__).resolve().parent)
+    python_path = os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")]))
+    ray.init(num_cpus=2, num_gpus=4, include_dashboard=False, logging_level="ERROR",
+             log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": python_path}})
+    yield ray
+    ray.shutdown()

@@ -1,0 +1,140 @@
+"""A real two-node Ray cluster on this machine (loopback only), driven by a separate driver.
+
+The cluster gets its own ``--temp-dir`` and its own ports, and is stopped by sending SIGTERM to
+the two ``ray start --block`` processes this test started (which then stop their children).
+``ray stop`` is never used: it kills every Ray process of the user, including the shared local
+session of the other tests and other people's sessions. The driver runs in a subprocess, so
+this process's own Ray session (if any) is untouched; this test does not need ``ray_local``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from scheduler_work import two_node_graph
+from xexp.runtime.runs import new_run_id
+from xexp.runtime.store import Store
+
+HERE = Path(__file__).resolve().parent
+RAY = str(Path(sys.executable).parent / "ray")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        assert process.poll() is None, f"ray start exited with {process.returncode}"
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.3)
+    raise AssertionError(f"the Ray head never listened on port {port}")
+
+
+def processes_under(temp_dir: str) -> list[int]:
+    """Pids of processes whose command line names our cluster's temp dir."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if temp_dir.encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+@pytest.fixture
+def two_node_cluster():
+    temp_dir = tempfile.mkdtemp(prefix="xr", dir="/tmp")  # short: Ray's socket paths have a limit
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | {"RAY_AUTH_MODE": "disabled"}
+    common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--num-gpus=0", "--block",
+              "--object-store-memory=80000000", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
+    head = subprocess.Popen(
+        [RAY, "start", "--head", f"--port={port}", '--resources={"head_node": 1}',
+         "--include-dashboard=false", f"--dashboard-port={free_port()}",
+         f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}",
+         *common], env=env, stdout=open(f"{temp_dir}/head.out", "w"), stderr=subprocess.STDOUT)
+    started = [head]
+    try:
+        wait_for_port(port, head, 90)
+        worker = subprocess.Popen(
+            [RAY, "start", f"--address=127.0.0.1:{port}", '--resources={"worker_node": 1}',
+             f"--dashboard-agent-listen-port={free_port()}", *common],
+            env=env, stdout=open(f"{temp_dir}/worker.out", "w"), stderr=subprocess.STDOUT)
+        started.append(worker)
+        yield f"127.0.0.1:{port}", env
+    finally:
+        for process in reversed(started):
+            process.send_signal(signal.SIGTERM)
+        for process in reversed(started):
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for pid in processes_under(temp_dir):  # anything that outlived its `ray start`
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def test_nodes_run_on_both_ray_nodes_of_a_real_cluster(two_node_cluster, tmp_path):
+    address, env = two_node_cluster
+    store = Store(tmp_path / "store")
+    driver = subprocess.run(
+        [sys.executable, str(HERE / "scheduler_work.py"), str(store.root), address, new_run_id(),
+         "two_node"], env=env, capture_output=True, text=True, timeout=300)
+    assert driver.returncode == 0, driver.stdout + driver.stderr
+    result = json.loads(driver.stdout.strip().splitlines()[-1])
+    graph = two_node_graph()
+    assert result["executed"] == len(graph.nodes) and result["ok"]
+    node_ids = {}
+    for node in graph.nodes:
+        record = store.read_record(node.kind, node.key)
+        where = next(iter(node.resources.custom))
+        node_ids.setdefault(where, set()).add(record["ray_node_id"])
+    assert len(node_ids["head_node"]) == 1 and len(node_ids["worker_node"]) == 1
+    assert node_ids["head_node"] != node_ids["worker_node"]  # two distinct Ray nodes did work
+
+
+def test_connect_starts_an_embedded_ray_with_a_dashboard_and_is_idempotent(tmp_path):
+    """The `xexp run` default, in a subprocess so it cannot collide with the shared session."""
+    code = """
+import json, sys, urllib.request
+from xexp.runtime.ray_session import connect
+info = connect(num_cpus=1, num_gpus=2, dashboard=True)
+version = json.loads(urllib.request.urlopen(info["dashboard_url"] + "/api/version", timeout=30).read())
+again = connect(num_cpus=7)
+print(json.dumps({"info": info, "again": again, "ray_version": version["ray_version"]}))
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=240, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    info, again = report["info"], report["again"]
+    assert info["local"] and info["nodes"] == 1
+    assert info["resources"]["CPU"] == 1 and info["resources"]["GPU"] == 2
+    assert info["dashboard_url"].startswith("http://127.0.0.1:")
+    assert report["ray_version"].startswith("2.")
+    assert again["address"] == info["address"] and again["resources"]["CPU"] == 1  # not restarted

@@ -1,0 +1,171 @@
+"""The store and the run records on real files (no Ray needed)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from xexp.compiler.graph.node import Graph, Node
+from xexp.runtime import runs, store as store_module
+from xexp.runtime.context import execute_node
+from xexp.runtime.runs import RunLog, create_run, new_run_id
+from xexp.runtime.store import Store, StoreError
+
+HERE = Path(__file__).resolve().parent
+
+
+def make_node(value: str = "v") -> Node:
+    return Node.make("load", f"load:{value}", {"value": value})
+
+
+def finish(store: Store, node: Node, files: dict[str, bytes]) -> dict:
+    store.begin_attempt(node.kind, node.key)
+    for relative, data in files.items():
+        path = store.artifact_dir(node.kind, node.key) / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return store.write_record(node, manifest={"rows": 3}, inputs={}, started=1.0, ended=2.5,
+                              attempt=1, run_id="r", ray_node_id=None)
+
+
+def test_record_lists_every_artifact_with_size_and_sha(tmp_path):
+    store = Store(tmp_path)
+    node = make_node()
+    record = finish(store, node, {"data.parquet": b"abc", "nested/x.bin": b"12345"})
+    on_disk = json.loads(store.record_path(node.kind, node.key).read_text())
+    assert on_disk == record
+    assert record["files"] == [
+        {"path": "data.parquet", "size": 3, "sha256": hashlib.sha256(b"abc").hexdigest()},
+        {"path": "nested/x.bin", "size": 5, "sha256": hashlib.sha256(b"12345").hexdigest()},
+    ]
+    assert record["timings"] == {"start": 1.0, "end": 2.5, "seconds": 1.5}
+    assert record["key"] == node.key and record["params"] == {"value": "v"}
+    assert record["manifest"] == {"rows": 3} and record["xexp_version"] != "unknown"
+    assert not list(store.artifact_dir(node.kind, node.key).glob(".*tmp"))  # no temp file left
+    assert store.verify(node.kind, node.key) == []
+
+
+def test_verify_names_missing_truncated_and_altered_files(tmp_path):
+    store = Store(tmp_path)
+    node = make_node()
+    finish(store, node, {"a.bin": b"aaaa", "b.bin": b"bbbb", "c.bin": b"cccc"})
+    base = store.artifact_dir(node.kind, node.key)
+    (base / "a.bin").unlink()
+    (base / "b.bin").write_bytes(b"bb")
+    (base / "c.bin").write_bytes(b"cccd")
+    assert store.verify(node.kind, node.key, hashes=False) == [
+        "missing file a.bin", "size mismatch b.bin: 2 bytes, recorded 4"]
+    assert store.verify(node.kind, node.key) == [
+        "missing file a.bin", "size mismatch b.bin: 2 bytes, recorded 4", "sha256 mismatch c.bin"]
+    assert store.verify("load", "0" * 64) == ["no completion record _complete.json"]
+
+
+def test_sha_cache_is_keyed_by_mtime_and_size(tmp_path):
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * 1000)
+    first = store_module.sha256_file(path)
+    store_module._sha_cache[(str(path), path.stat().st_mtime_ns, 1000)] = "cached"
+    assert store_module.sha256_file(path) == "cached"  # not rehashed
+    path.write_bytes(b"y" * 1000)
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    assert store_module.sha256_file(path) == hashlib.sha256(b"y" * 1000).hexdigest() != first
+
+
+def test_begin_attempt_empties_artifacts_keeps_scratch_and_counts(tmp_path):
+    store = Store(tmp_path)
+    node = make_node()
+    finish(store, node, {"stale.bin": b"old"})
+    (store.scratch_dir(node.kind, node.key) / "checkpoint.pt").write_bytes(b"ckpt")
+    assert store.begin_attempt(node.kind, node.key) == 2
+    assert list(store.artifact_dir(node.kind, node.key).iterdir()) == []
+    assert not store.is_done(node.kind, node.key)
+    assert (store.scratch_dir(node.kind, node.key) / "checkpoint.pt").read_bytes() == b"ckpt"
+
+
+def test_urls_local_and_refused(tmp_path, monkeypatch):
+    assert Store(f"file://{tmp_path}/s").root == tmp_path / "s"
+    monkeypatch.chdir(tmp_path)
+    relative = Store("rel/store")
+    assert relative.url == str(tmp_path / "rel" / "store")  # what workers get: absolute
+    with pytest.raises(StoreError, match=r"s3:// protocol is not supported yet"):
+        Store("s3://bucket/prefix")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="exists and is not a directory"):
+        Store(tmp_path / "file")
+
+
+def test_execute_node_records_failure_with_traceback_and_log(tmp_path):
+    store = Store(tmp_path)
+    node = Node.make("train", "train:bad", {"behaviour": "raise", "value": 1})
+    sys.path.insert(0, str(HERE))
+    try:
+        with pytest.raises(Exception, match="ValueError: boom in train:bad"):
+            execute_node(node.model_dump(mode="json"), store.url, "run1", "scheduler_work:run", {})
+    finally:
+        sys.path.remove(str(HERE))
+    failure = store.read_failure("train", node.key)
+    assert failure["error_type"] == "ValueError" and failure["attempt"] == 1
+    assert 'raise ValueError(f"boom in {node.name}")' in failure["traceback"]
+    log = store.log_path("train", node.key).read_text()
+    assert "behaviour raise" in log and "boom in train:bad" in log
+    assert not store.is_done("train", node.key)
+
+
+def test_run_ids_sort_by_time():
+    early, late = new_run_id(1_800_000_000), new_run_id(1_800_000_061)
+    assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{4}", early)
+    assert early < late
+
+
+def test_run_record_and_status_from_events(tmp_path):
+    store = Store(tmp_path)
+    a, b, c = make_node("a"), make_node("b"), Node.make("train", "train:c", {"v": 1})
+    graph = Graph(experiment="e", nodes=[a, b, c])
+    run_id = create_run(store, graph, spec_path="x.xexp", spec_text="experiment e {}")
+    assert runs.latest_run_id(store) == run_id
+    record = runs.read_run(store, run_id)
+    assert record["versions"]["ray"] and record["versions"]["python"] == sys.version.split()[0]
+    assert record["driver"]["pid"] == os.getpid() and record["spec_text"] == "experiment e {}"
+    log = RunLog(store, run_id)
+    log.event("cached", key=a.key, kind="load", name=a.name)
+    log.event("queued", key=b.key, kind="load", name=b.name)
+    runs.append_event(log.events_path, {"event": "started", "key": b.key, "time": time.time()})
+    log.event("queued", key=c.key, kind="train", name=c.name)
+    log.event("failed", key=c.key, kind="train", name=c.name, error="ValueError: x")
+    summary = runs.status(store)
+    assert summary["status"] == "running" and summary["nodes"] == 3
+    assert summary["kinds"]["load"]["cached"] == 1 and summary["kinds"]["load"]["running"] == 1
+    assert summary["kinds"]["train"]["failed"] == 1
+    assert summary["failures"] == [{"key": c.key, "name": "train:c", "kind": "train", "error": "ValueError: x"}]
+    log.finish("failed", {"executed": 0})
+    final = runs.status(store, run_id)
+    assert final["status"] == "failed" and final["ended"] is not None
+
+
+def test_a_run_whose_driver_died_is_interrupted(tmp_path):
+    store = Store(tmp_path)
+    graph = Graph(experiment="e", nodes=[make_node()])
+    run_id = create_run(store, graph)
+    RunLog(store, run_id).close()
+    assert runs.status(store, run_id)["status"] == "running"  # we are the driver: alive
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    record = runs.read_run(store, run_id)
+    record["driver"]["pid"] = dead.pid
+    store_module.write_json_atomic(runs.run_dir(store, run_id) / "run.json", record)
+    assert runs.status(store, run_id)["status"] == "interrupted"
+
+
+def test_versions_are_read_without_importing_torch(tmp_path):
+    code = ("import sys; from xexp.runtime.runs import package_versions; v = package_versions(); "
+            "assert v['torch'] and v['transformers'] and v['datasets'], v; "
+            "assert 'torch' not in sys.modules and 'ray' not in sys.modules, 'imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
