@@ -1,11 +1,10 @@
 """Connecting the driver to Ray: an embedded local instance, or a cluster named by address.
 
-Ray 2.60 turns token authentication on by default; an embedded local instance that only this
-driver talks to gains nothing from it, so ``RAY_AUTH_MODE=disabled`` is set for local starts
-unless the user set the variable. Joining a cluster leaves it alone (the cluster decides).
-Note that ray.init binds a local instance to the machine's address, not to loopback (it turns
-127.0.0.1 into the reachable address on purpose), so on a shared network set
-``RAY_AUTH_MODE=token`` yourself.
+Ray 2.60 turns token authentication on by default (a token under ``~/.ray/``) and xexp keeps
+it: ray.init binds even an embedded local instance to the machine's network address, not to
+loopback, so without a token anyone on the network could submit work to it. Set
+``RAY_AUTH_MODE=disabled`` yourself only on a machine no one else can reach (the tests do).
+Joining a cluster leaves authentication to the cluster.
 """
 
 from __future__ import annotations
@@ -55,7 +54,6 @@ def connect(address: str | None = None, *, num_cpus: float | None = None,
     if dashboard:
         options["dashboard_host"] = "127.0.0.1"
     if address is None:
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         if num_cpus is not None:
             options["num_cpus"] = num_cpus
         if num_gpus is not None:
