@@ -33,10 +33,13 @@ class ProgressDisplay:
     """Callable taking scheduler events; use as a context manager around execute_graph."""
 
     def __init__(self, graph: Graph, *, stream: IO[str] | None = None, interval_s: float = 5.0,
-                 live: bool | None = None) -> None:
+                 live: bool | None = None, store: Any = None, quiet_s: float = 30.0) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.interval_s = interval_s
         self.kind_of = {n.key: n.kind for n in graph.nodes}
+        self.name_of = {n.key: n.name for n in graph.nodes}
+        self.store = store  # where running nodes' _progress.json files are (optional)
+        self.quiet_s = quiet_s
         self.kinds = list(dict.fromkeys(n.kind for n in graph.nodes))
         self.total = graph.counts()
         self.state: dict[str, str] = {}
@@ -51,6 +54,9 @@ class ProgressDisplay:
     # --- state ------------------------------------------------------------------------------
     def __call__(self, event: dict) -> None:
         key, name = event.get("key"), event.get("event")
+        if name == "tick":  # the scheduler's loop, about once a second
+            self.tick()
+            return
         if key not in self.kind_of:
             return
         kind = self.kind_of[key]
@@ -88,6 +94,39 @@ class ProgressDisplay:
             total += mean * remaining / max(1, self.peak_running[k])
         return total
 
+    def running_progress(self) -> list[str]:
+        """'name: step 120/900, loss 0.71' for running nodes that report progress (training)."""
+        if self.store is None:
+            return []
+        import json
+
+        out = []
+        for key, state in self.state.items():
+            if state != "running":
+                continue
+            path = self.store.artifact_dir(self.kind_of[key], key) / "_progress.json"
+            try:
+                info = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if "step" in info and "total" in info:
+                loss = f", loss {info['loss']:.3f}" if isinstance(info.get("loss"), (int, float)) else ""
+                out.append(f"{self.name_of[key]}: step {info['step']}/{info['total']}{loss}")
+        return out
+
+    def tick(self) -> None:
+        """Long nodes change no counts for minutes: say what they are doing now and then."""
+        if self.live_mode:
+            if self._live is not None:
+                self._live.update(self.table())
+            return
+        now = time.time()
+        if now - self._last_print >= self.quiet_s:
+            print(self.line(), file=self.stream, flush=True)
+            for text in self.running_progress():
+                print(f"  {text}", file=self.stream, flush=True)
+            self._last_print = now
+
     # --- rendering --------------------------------------------------------------------------
     def line(self) -> str:
         counts = self.counts()
@@ -113,6 +152,8 @@ class ProgressDisplay:
         for kind in self.kinds:
             table.add_row(kind, *(str(counts[kind][c]) for c in COLUMNS),
                           _duration(self.eta_seconds(kind)))
+        for text in self.running_progress():
+            table.add_row(f"  {text}", *([""] * (len(COLUMNS) + 1)))
         return table
 
     def refresh(self, final: bool = False) -> None:

@@ -238,6 +238,8 @@ class _Execution:
                 done += more
             self.log.heartbeat()
             self.forward_worker_events()
+            if self.progress is not None:
+                self.progress({"event": "tick"})
             for ref in done:
                 self.collect(ref, self.inflight.pop(ref))
 

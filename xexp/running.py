@@ -74,7 +74,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
               file=stream)
     run_id = create_run(st, graph, spec_path=str(spec_path), spec_text=text)
     print(f"run {run_id}: {len(graph.nodes)} nodes, store {st.root}", file=stream)
-    display = ProgressDisplay(graph, stream=stream) if show_progress else None
+    display = ProgressDisplay(graph, stream=stream, store=st) if show_progress else None
     try:
         result = execute_graph(graph, st, run_id=run_id, keep_going=keep_going, force=force or (),
                                max_retries=max_retries, progress=display)

@@ -1,0 +1,37 @@
+"""The progress display reports what long-running nodes are doing between state changes."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from xexp.compiler.graph import Graph, Node
+from xexp.runtime.progress import ProgressDisplay
+from xexp.runtime.store import Store
+
+
+def test_quiet_ticks_print_running_training_progress(tmp_path):
+    node = Node.make("train", "train:mnli→xnli/seed1", {"x": 1})
+    graph = Graph(experiment="t", nodes=[node])
+    store = Store(tmp_path)
+    stream = io.StringIO()
+    display = ProgressDisplay(graph, stream=stream, live=False, store=store, quiet_s=0.0)
+    display({"event": "started", "key": node.key})
+    out_dir = store.artifact_dir("train", node.key)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "_progress.json").write_text(json.dumps({"step": 120, "total": 900, "loss": 0.7123}))
+    display({"event": "tick"})
+    text = stream.getvalue()
+    assert "train:mnli→xnli/seed1: step 120/900, loss 0.712" in text
+    assert "1 running" in text
+
+
+def test_ticks_stay_quiet_before_the_interval(tmp_path):
+    node = Node.make("train", "train:a/seed1", {"x": 2})
+    stream = io.StringIO()
+    display = ProgressDisplay(Graph(experiment="t", nodes=[node]), stream=stream, live=False,
+                              store=Store(tmp_path), quiet_s=3600.0)
+    display({"event": "started", "key": node.key})
+    before = stream.getvalue()
+    display({"event": "tick"})
+    assert stream.getvalue() == before
