@@ -1,0 +1,192 @@
+"""Local files (one path or a glob) -> a RawSource, remembering each record's file and line.
+
+Line numbers are 1-based physical lines, so a user can open the file at the number an error
+names. Rows of several files (a glob) are numbered in sorted-path order, which keeps ids unique
+and stable across machines.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import glob
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from xexp.runtime.data.sources import DataError, RawSource
+
+FORMATS = ("jsonl", "csv", "tsv", "parquet", "squad_json")
+_EXTENSIONS = {
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
+    ".pq": "parquet", ".json": "squad_json",
+}
+
+
+def read_local(source: dict, *, task_type: str, split: str | None, language: str | None) -> RawSource:
+    pattern = str(source.get("path") or "")
+    if not pattern:
+        raise DataError("local source", "no 'path' given")
+    if "{split}" in pattern:
+        if not split:
+            raise DataError(pattern, "the path contains {split} but no split was given")
+        pattern = pattern.replace("{split}", split)
+    if "{lang}" in pattern:
+        if not language:
+            raise DataError(pattern, "the path contains {lang} but no language was given")
+        pattern = pattern.replace("{lang}", language)
+    files = _expand(pattern)
+    fmt = source.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        raise DataError(pattern, f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+
+    records: list[dict[str, Any]] = []
+    # (first record index, file, per-record position labels or None, unit of those labels)
+    segments: list[tuple[int, str, list | None, str]] = []
+    for path in files:
+        file_format = fmt or _infer_format(path)
+        if file_format == "squad_json" and task_type != "extractive_qa":
+            raise DataError(str(path), f"a SQuAD JSON file holds extractive QA data, not {task_type!r} "
+                            "(give format= if this .json is something else)")
+        first = len(records)
+        if file_format == "parquet":
+            import pyarrow.parquet as pq
+
+            try:
+                table = pq.read_table(path)
+            except Exception as exc:  # pyarrow raises several types for a corrupt file
+                raise DataError(str(path), f"unreadable parquet file: {exc}") from exc
+            records.extend(table.to_pylist())
+            segments.append((first, str(path), None, "row"))
+        elif file_format == "squad_json":
+            found, paths = _read_squad(path)
+            records.extend(found)
+            segments.append((first, str(path), paths, "squad"))
+        else:
+            reader = _read_jsonl if file_format == "jsonl" else _read_delimited
+            found, lines = reader(path, file_format)
+            records.extend(found)
+            segments.append((first, str(path), lines, "line"))
+
+    starts = [s[0] for s in segments]
+
+    def where(i: int) -> str:
+        first, path, lines, unit = segments[bisect.bisect_right(starts, i) - 1]
+        if unit == "line":
+            return f"{path}, line {lines[i - first]}"
+        if unit == "squad":
+            return f"{path}, {lines[i - first]}"
+        return f"{path}, row {i - first + 1}"
+
+    return RawSource(
+        name=pattern, count=len(records), fetch=lambda idx: [records[i] for i in idx], where=where,
+    )
+
+
+def _expand(pattern: str) -> list[Path]:
+    if any(ch in pattern for ch in "*?["):
+        files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        if not files:
+            raise DataError(pattern, "no file matches this pattern")
+        return files
+    path = Path(pattern)
+    if not path.is_file():
+        raise DataError(pattern, "file not found")
+    return [path]
+
+
+def _infer_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in _EXTENSIONS:
+        raise DataError(str(path), f"cannot tell the format from the extension {suffix!r}: "
+                        f"give format= (one of {', '.join(FORMATS)})")
+    return _EXTENSIONS[suffix]
+
+
+def _read_jsonl(path: Path, _fmt: str) -> tuple[list[dict], list[int]]:
+    """One JSON object per line; blank lines are skipped (but still counted as lines)."""
+    records, lines = [], []
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}, line {number}", f"not valid UTF-8 ({exc.reason})") from exc
+            if not text.strip():
+                continue
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}, line {number}", f"malformed JSON ({exc.msg} at column {exc.colno})") from exc
+            if not isinstance(record, dict):
+                raise DataError(f"{path}, line {number}",
+                                f"expected a JSON object per line, got {type(record).__name__}")
+            records.append(record)
+            lines.append(number)
+    return records, lines
+
+
+def _read_delimited(path: Path, fmt: str) -> tuple[list[dict], list[int]]:
+    """CSV (RFC 4180 quoting) or TSV (no quoting: GLUE-style TSVs contain stray quotes)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path}, line {line}", f"not valid UTF-8 ({exc.reason})") from exc
+    if fmt == "tsv":
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""))
+    records, lines = [], []
+    header: list[str] | None = None
+    previous_end = 0
+    try:
+        for row in reader:
+            start, previous_end = previous_end + 1, reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if header is None:
+                header = row
+                if len(set(header)) != len(header):
+                    raise DataError(f"{path}, line {start}", "the header repeats a column name")
+                continue
+            if len(row) != len(header):
+                raise DataError(f"{path}, line {start}",
+                                f"{len(row)} fields where the header has {len(header)}")
+            records.append(dict(zip(header, row)))
+            lines.append(start)
+    except csv.Error as exc:
+        raise DataError(f"{path}, line {reader.line_num}", f"malformed {fmt.upper()} ({exc})") from exc
+    if header is None:
+        raise DataError(str(path), "empty file: no header line")
+    return records, lines
+
+
+def _read_squad(path: Path) -> tuple[list[dict], list[str]]:
+    """SQuAD v1.1/v2.0 JSON -> one record per question; v2 `is_impossible` -> no answers."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError(str(path), f"not valid UTF-8 ({exc.reason})") from exc
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}, line {exc.lineno}", f"malformed JSON ({exc.msg})") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+        raise DataError(str(path), "not SQuAD JSON: expected an object with a 'data' list")
+    records, paths = [], []
+    for a, article in enumerate(document["data"]):
+        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+        if not isinstance(paragraphs, list):
+            raise DataError(f"{path}, data[{a}]", "missing", field="paragraphs")
+        for p, paragraph in enumerate(paragraphs):
+            here = f"data[{a}].paragraphs[{p}]"
+            if not isinstance(paragraph, dict) or not isinstance(paragraph.get("qas"), list):
+                raise DataError(f"{path}, {here}", "missing", field="qas")
+            for q, qa in enumerate(paragraph["qas"]):
+                if not isinstance(qa, dict):
+                    raise DataError(f"{path}, {here}.qas[{q}]", "expected an object")
+                answers = [] if qa.get("is_impossible") else qa.get("answers")
+                records.append({"id": qa.get("id"), "context": paragraph.get("context"),
+                                "question": qa.get("question"), "answers": answers})
+                paths.append(f"{here}.qas[{q}]")
+    return records, paths

@@ -1,0 +1,77 @@
+"""Per-example predictions of a trained checkpoint on a normalized table.
+
+`evaluate` writes nothing itself: it returns the predictions table of runtime/formats.py (QA
+adds an `f1` column) and the `evaluate` node stores it. `predictor` is the same model behind a
+plain function of text pairs, for attacks that query the model many times.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from xexp.runtime.tasks import get_task
+from xexp.runtime.tasks.runner import forward_features, pick_device, quiet_loading
+
+
+def load_for_inference(model_dir: str, task_type: str):
+    """(task, tokenizer, model on the best device) of a checkpoint trained for `task_type`."""
+    from xexp.runtime.models.sources import load_model, load_tokenizer
+
+    task = get_task(task_type)
+    manifest = {"path_or_id": str(model_dir), "revision": None, "trust_remote_code": False}
+    with quiet_loading():
+        tokenizer = load_tokenizer(manifest)
+        model = load_model(manifest, task.auto_class())
+    task.check_model(model.config)
+    device = pick_device()
+    model.to(device)
+    model.eval()
+    return task, tokenizer, model, device
+
+
+def evaluate(*, model_dir: str, task_type: str, table, batch: int = 64, max_len: int = 128,
+             doc_stride: int | None = None):
+    """Predictions for every row of `table` (a normalized table of `task_type`), in its order."""
+    task, tokenizer, model, device = load_for_inference(model_dir, task_type)
+    return predict_table(task, tokenizer, model, device, table, batch=batch, max_len=max_len,
+                         doc_stride=doc_stride)
+
+
+def predict_table(task, tokenizer, model, device, table, *, batch: int, max_len: int,
+                  doc_stride: int | None = None):
+    """The predictions table of an already loaded model (training's dev evaluation uses it)."""
+    features = task.featurize(table, tokenizer, max_len, training=False, doc_stride=doc_stride)
+    outputs = forward_features(model, task, features, batch_size=batch,
+                               pad_id=_pad_id(tokenizer), device=device)
+    return task.decode(table, features, outputs, model.config)
+
+
+def predictor(model_dir: str, task_type: str = "nli", *, max_len: int = 128,
+              batch: int = 64) -> Callable[[list[tuple[str, str]]], np.ndarray]:
+    """A function from (premise, hypothesis) pairs to probabilities, shape (n, n_labels), in
+    the task's label order (runtime/formats.py), for pair-classification checkpoints."""
+    import pyarrow as pa
+
+    task, tokenizer, model, device = load_for_inference(model_dir, task_type)
+    if not hasattr(task, "labels"):
+        raise ValueError(f"predictor serves pair-classification tasks, not {task_type!r}")
+    order = task.output_order(model.config)
+    pad_id = _pad_id(tokenizer)
+
+    def predict(pairs: list[tuple[str, str]]) -> np.ndarray:
+        if not pairs:
+            return np.zeros((0, len(task.labels)), dtype=np.float64)
+        table = pa.table({"premise": [p for p, _ in pairs], "hypothesis": [h for _, h in pairs]})
+        features = task.featurize(table, tokenizer, max_len, training=False)
+        logits = np.stack(forward_features(model, task, features, batch_size=batch,
+                                           pad_id=pad_id, device=device))[:, order]
+        shifted = np.exp(logits.astype(np.float64) - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+    return predict
+
+
+def _pad_id(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

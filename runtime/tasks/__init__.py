@@ -1,0 +1,29 @@
+"""Task types: each owns its preprocessing, head (AutoModelFor...), loss, metric and decoding.
+
+`get_task` imports the one module it needs, so naming a task type stays cheap.
+"""
+
+from __future__ import annotations
+
+TASK_TYPES = ("nli", "paraphrase", "extractive_qa", "multiple_choice")
+
+
+def get_task(task_type: str):
+    """The Task object of `task_type` (see runtime/tasks/base.py for its interface)."""
+    if task_type == "nli":
+        from xexp.runtime.tasks.pair import NLI
+
+        return NLI
+    if task_type == "paraphrase":
+        from xexp.runtime.tasks.pair import PARAPHRASE
+
+        return PARAPHRASE
+    if task_type == "extractive_qa":
+        from xexp.runtime.tasks.qa import EXTRACTIVE_QA
+
+        return EXTRACTIVE_QA
+    if task_type == "multiple_choice":
+        from xexp.runtime.tasks.mc import MULTIPLE_CHOICE
+
+        return MULTIPLE_CHOICE
+    raise ValueError(f"unknown task type {task_type!r}: expected one of {', '.join(TASK_TYPES)}")

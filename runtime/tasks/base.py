@@ -1,0 +1,116 @@
+"""What every task type provides, and the padding/forward helpers they share.
+
+A task turns a normalized table into model-ready *features* (QA: one per context window, so a
+feature is not always an example), pads a list of them into a batch, computes its loss from the
+model's outputs, and decodes per-feature outputs back into one prediction per example. Training
+and evaluation are written once against this interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Features:
+    """Tokenized inputs of a table.
+
+    `items[i]` is what `collate` consumes for feature i; `lengths[i]` its token count (multiple
+    choice: the longest ending), used to batch similar lengths together; `example[i]` the table
+    row feature i belongs to.
+    """
+
+    items: list[dict[str, Any]]
+    lengths: np.ndarray
+    example: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class Task:
+    """Base of the task types; subclasses fill in the tokenization, head, loss and decoding."""
+
+    name: str = ""
+    metric_name: str = ""
+    auto_class_name: str = ""  # the transformers AutoModelFor... class holding this task's head
+
+    def auto_class(self):
+        import transformers
+
+        return getattr(transformers, self.auto_class_name)
+
+    def model_kwargs(self) -> dict:
+        """Config overrides for building the head (number of labels, label names)."""
+        return {}
+
+    def check_model(self, config) -> None:
+        """Raise if a trained checkpoint's head does not fit this task (e.g. other label names)."""
+
+    def featurize(self, table, tokenizer, max_len: int, *, training: bool, **options) -> Features:
+        raise NotImplementedError
+
+    def collate(self, items: list[dict], pad_id: int) -> dict:
+        """Pad `items` into tensors: model inputs plus, when the items carry them, targets."""
+        raise NotImplementedError
+
+    def loss(self, outputs, batch: dict):
+        raise NotImplementedError
+
+    def split_outputs(self, outputs, batch: dict) -> list[np.ndarray]:
+        """The model outputs of a batch as one float32 array per feature (padding removed)."""
+        raise NotImplementedError
+
+    def decode(self, table, features: Features, outputs: list[np.ndarray], config):
+        """Per-feature outputs -> the predictions table (runtime/formats.py columns)."""
+        raise NotImplementedError
+
+    def metric(self, predictions) -> float:
+        """The dev metric (in [0, 1]) of a predictions table; accuracy unless overridden."""
+        correct = predictions.column("correct").to_numpy(zero_copy_only=False)
+        return float(np.mean(correct)) if len(correct) else 0.0
+
+
+# The keys that go to the model; everything else in a batch is a target or bookkeeping.
+MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+
+
+def model_inputs(batch: dict, device) -> dict:
+    return {k: batch[k].to(device) for k in MODEL_INPUTS if k in batch}
+
+
+def pad_sequences(items: list[dict], pad_id: int) -> dict:
+    """input_ids (+ token_type_ids) lists -> right-padded LongTensors and an attention mask."""
+    import torch
+
+    width = max(len(item["input_ids"]) for item in items)
+    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(items), width), dtype=torch.long)
+    types = torch.zeros((len(items), width), dtype=torch.long) if "token_type_ids" in items[0] else None
+    for row, item in enumerate(items):
+        n = len(item["input_ids"])
+        ids[row, :n] = torch.tensor(item["input_ids"], dtype=torch.long)
+        mask[row, :n] = 1
+        if types is not None:
+            types[row, :n] = torch.tensor(item["token_type_ids"], dtype=torch.long)
+    batch = {"input_ids": ids, "attention_mask": mask}
+    if types is not None:
+        batch["token_type_ids"] = types
+    return batch
+
+
+def tokenizer_fields(encoding, index: int) -> dict:
+    """The model-input lists of one encoded row (token_type_ids only if the tokenizer has them)."""
+    item = {"input_ids": encoding["input_ids"][index]}
+    if "token_type_ids" in encoding:
+        item["token_type_ids"] = encoding["token_type_ids"][index]
+    return item
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=axis, keepdims=True)

@@ -1,0 +1,195 @@
+"""Fine-tune a model for one task: the `train` node's work.
+
+A plain PyTorch loop rather than `transformers.Trainer`, for three reasons: resuming must be
+exact (model, optimizer, scheduler, every RNG and the position in the data order, see
+training_state.py), batches are bucketed by length with dynamic padding (most of the speed on
+CPU), and the dev metric is the task's own decoding (QA F1 needs span decoding over windows).
+
+Determinism: with the same seed, data and hardware, two runs give bit-identical weights on CPU,
+and a run killed and resumed equals an uninterrupted one. On CUDA, bf16 autocast and
+non-deterministic kernels make runs close but not bit-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+from xexp.runtime.tasks import get_task
+from xexp.runtime.tasks.base import model_inputs
+from xexp.runtime.tasks.batching import training_batches
+from xexp.runtime.tasks.runner import autocast, forward_features, pick_device, quiet_loading
+from xexp.runtime.training_setup import (
+    Hparams, build_model, freeze_word_embeddings, make_optimizer, resolve_hparams,
+)
+from xexp.runtime.training_state import (
+    LoopState, load_best, load_checkpoint, save_best, save_checkpoint, seed_everything,
+)
+
+CHECKPOINT_DIR = "checkpoint"
+CURVE_FILE = "curve.json"
+
+
+def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, seed: int,
+          out_dir: Path, scratch_dir: Path,
+          progress: Callable[[dict], None] | None = None) -> dict:
+    """Train `base` (a model manifest) on `train_table`, keep the best dev checkpoint.
+
+    Writes `checkpoint/` (model + tokenizer, `from_pretrained`-loadable) and `curve.json` into
+    `out_dir`; periodic resumable state goes to `scratch_dir`. `dev_table` may be None (then
+    the final model is kept and `dev_metric` is None). `train_examples` counts table rows;
+    batches are made of features (for QA, context windows). `examples_per_second` is measured
+    over the optimisation steps of this call only (no loading, tokenization or dev scoring).
+    """
+    started = time.perf_counter()
+    out_dir, scratch_dir = Path(out_dir), Path(scratch_dir)
+    scratch_dir.mkdir(parents=True, exist_ok=True)
+    hp = resolve_hparams(hparams)
+    task = get_task(task_type)
+    seed_everything(seed)
+    device = pick_device()
+
+    from xexp.runtime.models.sources import load_tokenizer
+
+    with quiet_loading():
+        tokenizer = load_tokenizer(base)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    model = build_model(base, task, seed=seed)
+    if hp.freeze_embeddings:
+        freeze_word_embeddings(model)
+    model.to(device)
+
+    features = task.featurize(train_table, tokenizer, hp.max_len, training=True, doc_stride=hp.doc_stride)
+    if len(features) == 0:
+        raise ValueError("the training table is empty")
+    dev_features = (task.featurize(dev_table, tokenizer, hp.max_len, training=False,
+                                   doc_stride=hp.doc_stride) if dev_table is not None else None)
+    batches_per_epoch = math.ceil(len(features) / hp.batch)
+    total = math.ceil(batches_per_epoch / hp.grad_accum) * hp.epochs
+    if hp.max_steps is not None:
+        total = min(total, hp.max_steps)
+    optimizer, scheduler = make_optimizer(model, hp, total)
+
+    fingerprint = _fingerprint(base, task_type, hp, seed, train_table, dev_table)
+    loop = load_checkpoint(scratch_dir, model=model, optimizer=optimizer, scheduler=scheduler,
+                           fingerprint=fingerprint)
+    resumed_from = loop.step if loop is not None else None
+    loop = loop or LoopState()
+
+    def score_dev() -> None:
+        if dev_features is None or loop.last_eval_step == loop.step:
+            return
+        outputs = forward_features(model, task, dev_features, batch_size=max(hp.batch, 64),
+                                   pad_id=pad_id, device=device)
+        metric = task.metric(task.decode(dev_table, dev_features, outputs, model.config))
+        loop.dev_curve.append({"step": loop.step, "epoch": loop.epoch, task.metric_name: metric})
+        loop.last_eval_step = loop.step
+        if loop.best_metric is None or metric > loop.best_metric:
+            loop.best_metric, loop.best_step = metric, loop.step
+            loop.best_file = save_best(scratch_dir, model, loop.step)
+
+    trained_examples, train_seconds = 0, 0.0
+    model.train()
+    while loop.step < total and loop.epoch < hp.epochs:
+        order = training_batches(features.lengths, hp.batch, seed=seed, epoch=loop.epoch)
+        while loop.batch_in_epoch < len(order) and loop.step < total:
+            tick = time.perf_counter()
+            group = order[loop.batch_in_epoch: loop.batch_in_epoch + hp.grad_accum]
+            loss_value, n = _optimisation_step(model, task, features, group, hp, optimizer,
+                                               scheduler, pad_id, device)
+            train_seconds += time.perf_counter() - tick
+            trained_examples += n
+            loop.step += 1
+            loop.batch_in_epoch += len(group)
+            loop.examples_seen += n
+            loop.log_loss_sum += loss_value
+            loop.log_steps += 1
+            if loop.step % hp.log_every == 0 or loop.step == total:
+                mean = loop.log_loss_sum / loop.log_steps
+                loop.loss_curve.append({"step": loop.step, "epoch": loop.epoch, "loss": mean})
+                loop.log_loss_sum, loop.log_steps = 0.0, 0
+                if progress is not None:
+                    progress({"step": loop.step, "total": total, "loss": mean})
+            if loop.batch_in_epoch >= len(order):
+                loop.epoch, loop.batch_in_epoch = loop.epoch + 1, 0
+                if hp.eval_every is None:
+                    score_dev()
+            if hp.eval_every is not None and loop.step % hp.eval_every == 0:
+                score_dev()
+            if loop.step % hp.checkpoint_every == 0 and loop.step < total:
+                save_checkpoint(scratch_dir, model=model, optimizer=optimizer, scheduler=scheduler,
+                                loop=loop, fingerprint=fingerprint)
+    score_dev()  # the final model always competes (max_steps may stop mid-epoch)
+
+    if loop.best_file is not None:
+        load_best(scratch_dir, loop.best_file, model)
+    _write_outputs(out_dir, model, tokenizer, task, loop)
+    seconds = time.perf_counter() - started
+    return {
+        "checkpoint": CHECKPOINT_DIR,
+        "dev_metric": loop.best_metric,
+        "best_step": loop.best_step if loop.best_step is not None else loop.step,
+        "steps": loop.step,
+        "train_examples": train_table.num_rows,
+        "seconds": seconds,
+        "examples_per_second": trained_examples / train_seconds if train_seconds > 0 else 0.0,
+        "resumed_from_step": resumed_from,
+    }
+
+
+def _optimisation_step(model, task, features, group, hp: Hparams, optimizer, scheduler,
+                       pad_id: int, device) -> tuple[float, int]:
+    """One optimizer step over `group` (grad_accum micro-batches); returns (mean loss, size)."""
+    import torch
+
+    size = sum(len(indices) for indices in group)
+    total_loss = 0.0
+    for indices in group:
+        batch = task.collate([features.items[i] for i in indices.tolist()], pad_id)
+        with autocast(device):
+            outputs = model(**model_inputs(batch, device))
+        loss = task.loss(outputs, batch)
+        # Weighted so that the accumulated gradient is the mean over the whole group.
+        (loss * (len(indices) / size)).backward()
+        total_loss += loss.item() * len(indices) / size
+    if hp.clip:
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], hp.clip)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return total_loss, size
+
+
+def _write_outputs(out_dir: Path, model, tokenizer, task, loop: LoopState) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / CHECKPOINT_DIR
+    if target.exists():
+        shutil.rmtree(target)
+    with quiet_loading():
+        model.save_pretrained(str(target))
+        tokenizer.save_pretrained(str(target))
+    curve = {"metric": task.metric_name, "loss": loop.loss_curve, "dev": loop.dev_curve,
+             "best_step": loop.best_step}
+    (out_dir / CURVE_FILE).write_text(json.dumps(curve, indent=1))
+
+
+def _fingerprint(base, task_type, hp: Hparams, seed, train_table, dev_table) -> str:
+    """What must match for a scratch checkpoint to belong to this training."""
+    payload = {
+        "base": {k: base.get(k) for k in ("path_or_id", "revision")}, "task": task_type,
+        "hparams": hp.__dict__, "seed": seed,
+        "train": _table_digest(train_table), "dev": _table_digest(dev_table),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _table_digest(table) -> str | None:
+    if table is None:
+        return None
+    ids = "\n".join(table.column("id").to_pylist())
+    return f"{table.num_rows}:{hashlib.sha256(ids.encode()).hexdigest()[:16]}"
