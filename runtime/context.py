@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import socket
 import time
 import traceback
@@ -242,5 +243,8 @@ def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
     input_refs = {role: {"key": key, "kind": input_kinds[key]} for role, key in node.inputs.items()}
     store.write_record(node, manifest=manifest, inputs=input_refs, started=started, ended=ended,
                        attempt=attempt, run_id=run_id, ray_node_id=ray_node_id)
+    # Scratch only serves to resume a failed attempt (optimizer states, Tune trials: several
+    # times a model's size); once the record stands it is dead weight.
+    shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
     return {"key": node.key, "seconds": round(ended - started, 6), "attempt": attempt,
             "hostname": hostname, "ray_node_id": ray_node_id}

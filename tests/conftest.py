@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# One BLAS/OpenMP thread per test process: on 2 shared cores, oversubscribed torch threads make
+# small models many times slower, and single-threaded runs are bit-reproducible.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 @pytest.fixture(scope="session")
 def ray_local():

@@ -120,12 +120,21 @@ def test_nodes_run_on_both_ray_nodes_of_a_real_cluster(two_node_cluster, tmp_pat
 def test_connect_starts_an_embedded_ray_with_a_dashboard_and_is_idempotent(tmp_path):
     """The `xexp run` default, in a subprocess so it cannot collide with the shared session."""
     code = """
-import json, sys, urllib.request
+import json, sys, urllib.error, urllib.request
+from pathlib import Path
 from xexp.runtime.ray_session import connect
 info = connect(num_cpus=1, num_gpus=2, dashboard=True)
-version = json.loads(urllib.request.urlopen(info["dashboard_url"] + "/api/version", timeout=30).read())
+url = info["dashboard_url"] + "/api/version"
+try:  # token authentication stays on: no token, no dashboard
+    urllib.request.urlopen(url, timeout=30)
+    anonymous = 200
+except urllib.error.HTTPError as err:
+    anonymous = err.code
+token = (Path.home() / ".ray" / "auth_token").read_text().strip()
+request = urllib.request.Request(url, headers={"authorization": "Bearer " + token})
+version = json.loads(urllib.request.urlopen(request, timeout=30).read())
 again = connect(num_cpus=7)
-print(json.dumps({"info": info, "again": again, "ray_version": version["ray_version"]}))
+print(json.dumps({"info": info, "again": again, "ray_version": version["ray_version"], "anonymous": anonymous}))
 """
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
@@ -137,4 +146,5 @@ print(json.dumps({"info": info, "again": again, "ray_version": version["ray_vers
     assert info["resources"]["CPU"] == 1 and info["resources"]["GPU"] == 2
     assert info["dashboard_url"].startswith("http://127.0.0.1:")
     assert report["ray_version"].startswith("2.")
+    assert report["anonymous"] == 401
     assert again["address"] == info["address"] and again["resources"]["CPU"] == 1  # not restarted

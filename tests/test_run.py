@@ -35,6 +35,9 @@ def test_smoke_runs_every_node_and_publishes_the_report(smoke):
         assert (report / name).stat().st_size > 0, name
     results = json.loads((report / "results.json").read_text())
     assert results  # the report has content
+    scratch = Path(summary["store"]) / "scratch"
+    leftovers = [p for p in scratch.rglob("*") if p.is_file()] if scratch.exists() else []
+    assert leftovers == []  # resume state is deleted once a node's record stands
 
 
 def test_second_identical_run_executes_nothing(smoke):

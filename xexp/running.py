@@ -70,8 +70,8 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     info = connect(address, num_cpus=num_cpus, num_gpus=num_gpus, dashboard=dashboard)
     if dashboard:
         url = info.get("dashboard_url")
-        print(f"Ray dashboard: {url}" if url else "Ray dashboard: not available (is ray[default] installed?)",
-              file=stream)
+        print(f"Ray dashboard: {url} (log in with the token in ~/.ray/auth_token)" if url
+              else "Ray dashboard: not available (is ray[default] installed?)", file=stream)
     run_id = create_run(st, graph, spec_path=str(spec_path), spec_text=text)
     print(f"run {run_id}: {len(graph.nodes)} nodes, store {st.root}", file=stream)
     display = ProgressDisplay(graph, stream=stream, store=st) if show_progress else None
