@@ -66,13 +66,13 @@ def entry_text(entry: ast.Entry, *, compact: bool = False, width: int = 0, in_ma
     return text
 
 
-def statement_head(st: ast.Statement) -> str:
+def statement_head(st: ast.Statement, width: int = 0) -> str:
     if isinstance(st, ast.Header):
         return f"{st.keyword.name} {st.name.name}"
     if isinstance(st, ast.Declaration):
-        return f"{st.keyword.name} {st.name.name} = {value_text(st.value)}"
+        return f"{f'{st.keyword.name} {st.name.name}'.ljust(width)} = {value_text(st.value)}"
     if isinstance(st, ast.Assignment):
-        return f"{st.name.name} = {value_text(st.value)}"
+        return f"{st.name.name.ljust(width)} = {value_text(st.value)}"
     raise TypeError(st)
 
 
@@ -88,7 +88,8 @@ class _Printer:
             else:
                 self.full_line.append(c)
         self.next_comment = 0
-        self.out: list[str] = []
+        self.out: list = []  # lines, or (code, comment, group) for one-line statements
+        self.group = 0
 
     def leading(self, before_line: int, indent: str) -> None:
         while self.next_comment < len(self.full_line) and self.full_line[self.next_comment].line < before_line:
@@ -99,6 +100,11 @@ class _Printer:
         texts = [t for line in range(first, last + 1) for t in self.trailing.pop(line, [])]
         return ("  " + " ".join(texts)) if texts else ""
 
+    def aligned(self, code: str, first: int, last: int) -> None:
+        """A one-line statement whose trailing comment lines up with its neighbours' (see render)."""
+        texts = [t for line in range(first, last + 1) for t in self.trailing.pop(line, [])]
+        self.out.append((code, " ".join(texts), self.group))
+
     def has_comments_inside(self, span: ast.Span) -> bool:
         inside_full = any(span.line < c.line < span.end_line for c in self.full_line[self.next_comment:])
         inside_trailing = any(span.line <= line < span.end_line for line in self.trailing)
@@ -106,25 +112,24 @@ class _Printer:
 
     def blank_between(self, previous_end: int, start: int) -> bool:
         first = start
-        for c in self.full_line[self.next_comment:]:
-            if c.line < start:
+        for c in self.full_line:
+            if previous_end < c.line < start:
                 first = min(first, c.line)
         return any(not self.lines_of_source[i - 1].strip() for i in range(previous_end + 1, first)
                    if 0 < i <= len(self.lines_of_source))
 
-    def statement(self, st: ast.Statement) -> None:
+    def statement(self, st: ast.Statement, width: int = 0) -> None:
         span = st.span
         self.leading(span.line, "")
         if not isinstance(st, ast.Block):
-            self.out.append(statement_head(st) + self.trailing_for(span.line, span.end_line))
+            self.aligned(statement_head(st, width), span.line, span.end_line)
             return
         head = st.keyword.name + (f" {st.label.name}" if st.label else "")
         one_line = f"{head} {{ " + " ".join(entry_text(e, compact=True) for e in st.entries) + " }"
         if not st.entries:
             one_line = f"{head} {{}}"
-        if (st.keyword.name not in MULTILINE_BLOCKS and len(one_line) <= ONE_LINE_LIMIT
-                and not self.has_comments_inside(span)):
-            self.out.append(one_line + self.trailing_for(span.line, span.end_line))
+        if is_one_line(st) and not self.has_comments_inside(span):
+            self.aligned(one_line.replace(f"{head} {{", f"{head.ljust(width)} {{", 1), span.line, span.end_line)
             return
         self.out.append(f"{head} {{" + self.trailing_for(span.line, span.line))
         width = max((len(e.key) for e in st.entries), default=0)
@@ -136,15 +141,82 @@ class _Printer:
 
     def render(self, module: ast.Module) -> str:
         previous_end = 0
-        for index, st in enumerate(module.statements):
-            if index and self.blank_between(previous_end, st.span.line):
+        statements = module.statements
+        breaks = [bool(i) and self.blank_between(statements[i - 1].span.end_line, st.span.line)
+                  for i, st in enumerate(statements)]
+        widths = alignment_widths(statements, breaks)
+        for index, st in enumerate(statements):
+            if breaks[index]:
                 self.out.append("")
-            self.statement(st)
+            if index and (breaks[index] or shape(st) != shape(statements[index - 1])):
+                self.group += 1
+            self.statement(st, widths[index])
             previous_end = st.span.end_line
+        del previous_end
         self.leading(10**9, "")
         for line in sorted(self.trailing):  # comments we could not place (inside values): keep them
             self.out.extend(self.trailing[line])
-        return "\n".join(self.out).rstrip() + "\n"
+        return "\n".join(align_comments(self.out)).rstrip() + "\n"
+
+
+def shape(st: ast.Statement) -> str | None:
+    """Statements of one shape in one paragraph align their `=` (or `{`), as in DESIGN's sketch."""
+    if isinstance(st, ast.Declaration):
+        return f"declaration:{st.keyword.name}"
+    if isinstance(st, ast.Assignment):
+        return "assignment"
+    if isinstance(st, ast.Block) and is_one_line(st):
+        return "block"
+    return None
+
+
+def head_text(st: ast.Statement) -> str:
+    if isinstance(st, ast.Declaration):
+        return f"{st.keyword.name} {st.name.name}"
+    if isinstance(st, ast.Assignment):
+        return st.name.name
+    return st.keyword.name + (f" {st.label.name}" if st.label else "")
+
+
+def alignment_widths(statements, breaks: list[bool]) -> list[int]:
+    widths = [0] * len(statements)
+    start = 0
+    for i in range(1, len(statements) + 1):
+        if i == len(statements) or breaks[i] or shape(statements[i]) != shape(statements[start]):
+            if shape(statements[start]) is not None:
+                width = max(len(head_text(st)) for st in statements[start:i])
+                widths[start:i] = [width] * (i - start)
+            start = i
+    return widths
+
+
+def is_one_line(st: ast.Block) -> bool:
+    head = st.keyword.name + (f" {st.label.name}" if st.label else "")
+    text = f"{head} {{ " + " ".join(entry_text(e, compact=True) for e in st.entries) + " }"
+    return st.keyword.name not in MULTILINE_BLOCKS and len(text) <= ONE_LINE_LIMIT
+
+
+def align_comments(lines: list) -> list[str]:
+    """One-line statements of one alignment group put their trailing comments in one column."""
+    out: list[str] = []
+    run: list[tuple[str, str, int]] = []
+
+    def flush() -> None:
+        column = max((len(code) for code, comment, _ in run if comment), default=0) + 2
+        for code, comment, _ in run:
+            out.append(f"{code.ljust(column)}{comment}" if comment else code)
+        run.clear()
+
+    for line in lines:
+        if isinstance(line, tuple):
+            if run and run[-1][2] != line[2]:
+                flush()
+            run.append(line)
+        else:
+            flush()
+            out.append(line)
+    flush()
+    return out
 
 
 def format_module(module: ast.Module) -> str:

@@ -23,7 +23,7 @@ from xexp.compiler.spec import (
     INTERMEDIATE_DEFAULTS, NODE_KINDS, TARGET_DEFAULTS, DataRef, EvaluateSettings, ModelDef,
     PerturbationDef, ReportSettings, Spec, Sweep, TaskDef, TrainSettings,
 )
-from xexp.compiler.values import Unconvertible, describe_value, plain
+from xexp.compiler.values import Unconvertible, describe_value, plain, substitute
 
 HEADERS = ("experiment",)
 DECLARATIONS = ("model", "task", "var")
@@ -188,20 +188,21 @@ class _Validator:
             self.sink.error(f"a split is a string like \"train\" or \"train[:3000]\", or a data source call; "
                             f"got {describe_value(value)}", ast.span_of(value))
             return None
-        match = SPLIT_PATTERN.match(value.value)
+        text = substitute(value.value, self.variables, self.sink, value.span)
+        match = SPLIT_PATTERN.match(text)
         if match is None:
-            self.sink.error(f"cannot read split `{value.value}`", value.span,
+            self.sink.error(f"cannot read split `{text}`", value.span,
                             "write a split name with an optional row range: \"train[:3000]\", \"dev[100:200]\"")
             return None
         rows = None
         if match.group("start") is not None:
             if len(match.group("start")) > 18 or len(match.group("stop")) > 18:
-                self.sink.error(f"row numbers too large in `{value.value}`", value.span)
+                self.sink.error(f"row numbers too large in `{text}`", value.span)
                 return None
             start = int(match.group("start") or 0)
             stop = int(match.group("stop")) if match.group("stop") else None
             if start < 0 or (stop is not None and stop <= start):
-                self.sink.error(f"empty or negative row range in `{value.value}`", value.span)
+                self.sink.error(f"empty or negative row range in `{text}`", value.span)
                 return None
             rows = (start, stop if stop is not None else 2**62)
         if default_source is None:

@@ -65,9 +65,10 @@ def test_unformatted_spec_changes_and_reads_canonically():
     lines = formatted.split("\n")
     assert "model m = tiny(layers=1, hidden=32)" in lines              # spaces normalised, trailing comma gone
     assert "intermediate = [none src]" in lines                       # a list of names: spaces
-    assert "target = tgt trained_on src" in lines
-    assert "languages = [en de fr]  # three languages" in lines       # multi-line list joined, comment kept
+    assert "target       = tgt trained_on src" in lines               # a paragraph of assignments aligns `=`
+    assert "languages    = [en de fr]  # three languages" in lines    # multi-line list joined, comment kept
     assert "train target { lr=2e-5 batch=8 }" in lines                # short block on one line
+    assert "report       { baseline=none bootstrap=100 }  # trailing" in lines  # one-line blocks align `{`
     entries = [line for line in lines if line.startswith("  ") and "=" in line and not line.strip().startswith("#")]
     assert len({line.index("=") for line in entries}) == 1            # perturbation `=` aligned
     assert "\n\n\n" not in formatted and formatted.endswith("\n") and not formatted.endswith("\n\n")
@@ -123,3 +124,12 @@ def test_fmt_command_reports_spec_errors_with_exit_2(tmp_path, capsys):
     assert main(["fmt", str(bad)]) == 2
     assert f"{bad}:2:5: error:" in capsys.readouterr().err
     assert bad.read_text(encoding="utf-8") == "experiment a\nx = = 1\n"
+
+
+def test_shipped_specs_are_canonical():
+    """The specs users copy from are already in the form `xexp fmt` writes."""
+    specs = sorted((Path(__file__).resolve().parents[1] / "specs").glob("*.xexp"))
+    assert specs
+    for path in specs:
+        text = path.read_text(encoding="utf-8")
+        assert format_text(text, str(path)) == text, f"{path.name} is not canonical: run xexp fmt"
