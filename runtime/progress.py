@@ -81,7 +81,8 @@ class ProgressDisplay:
         return table
 
     def eta_seconds(self, kind: str | None = None) -> float | None:
-        """Seconds left (None when a kind with work left has no finished node to learn from)."""
+        """Seconds left: for a kind, None until one of its nodes finished; for the run, the sum over
+        the kinds that have finished nodes to learn from (None before any node finished)."""
         counts = self.counts()
         total = 0.0
         for k in [kind] if kind else self.kinds:
@@ -89,7 +90,9 @@ class ProgressDisplay:
             if remaining == 0:
                 continue
             if not self.durations[k]:
-                return None
+                if kind is not None or not any(self.durations.values()):
+                    return None
+                continue  # a kind not seen finishing yet (the report, say): no guess for it
             mean = sum(self.durations[k]) / len(self.durations[k])
             total += mean * remaining / max(1, self.peak_running[k])
         return total
