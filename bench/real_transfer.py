@@ -21,8 +21,8 @@ var data = "data"
 
 model e5 = packaged("multilingual-e5-small")
 
-task mnli = nli(local("{{data}}/mnli/dev_matched.jsonl"), train="train[:{train}]", dev="train[9000:9300]")
-task xnli = nli(local("{{data}}/xnli/dev.{{lang}}.jsonl"), test="test[:{eval}]")
+task mnli = nli(local("{data}/mnli/dev_matched.jsonl"), train="train[:@TRAIN@]", dev="train[9000:9300]")
+task xnli = nli(local("{data}/xnli/dev.{lang}.jsonl"), test="test[:@EVAL@]")
 
 intermediate = [none]
 target       = xnli trained_on mnli
@@ -46,7 +46,7 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="xexp-real-transfer-"))
     spec = folder / "real_transfer.xexp"
-    spec.write_text(SPEC.format(train=args.train, eval=args.eval))
+    spec.write_text(SPEC.replace("@TRAIN@", str(args.train)).replace("@EVAL@", str(args.eval)))
     started = time.perf_counter()
     summary = run_spec(spec, store=args.store, variables={"data": str(Path(args.data).resolve())})
     wall = time.perf_counter() - started

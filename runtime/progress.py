@@ -130,6 +130,15 @@ class ProgressDisplay:
                 print(f"  {text}", file=self.stream, flush=True)
             self._last_print = now
 
+    def eta_text(self) -> str:
+        """'4:10', or '≥1:20' while some kind with work left has no finished node yet."""
+        seconds = self.eta_seconds()
+        counts = self.counts()
+        unknown = any(counts[k]["pending"] + counts[k]["running"] and not self.durations[k] for k in self.kinds)
+        if seconds is None or (unknown and seconds == 0):
+            return "?"
+        return ("≥" if unknown else "") + _duration(seconds)
+
     # --- rendering --------------------------------------------------------------------------
     def line(self) -> str:
         counts = self.counts()
@@ -140,14 +149,14 @@ class ProgressDisplay:
             extra = [f"{c[s]} {s}" for s in ("running", "failed", "blocked") if c[s]]
             parts.append(text + (f" ({', '.join(extra)})" if extra else ""))
         elapsed = _duration(time.time() - self.started)
-        return f"[xexp] {elapsed} elapsed, ETA {_duration(self.eta_seconds())} | " + " | ".join(parts)
+        return f"[xexp] {elapsed} elapsed, ETA {self.eta_text()} | " + " | ".join(parts)
 
     def table(self) -> Any:
         from rich.table import Table
 
         counts = self.counts()
         table = Table(title=f"xexp — {_duration(time.time() - self.started)} elapsed, "
-                            f"ETA {_duration(self.eta_seconds())}", title_justify="left")
+                            f"ETA {self.eta_text()}", title_justify="left")
         table.add_column("kind")
         for column in COLUMNS:
             table.add_column(column, justify="right")

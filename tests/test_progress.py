@@ -35,3 +35,16 @@ def test_ticks_stay_quiet_before_the_interval(tmp_path):
     before = stream.getvalue()
     display({"event": "tick"})
     assert stream.getvalue() == before
+
+
+def test_eta_is_a_lower_bound_while_a_kind_has_no_finished_node(tmp_path):
+    a = Node.make("load", "load:a", {"x": 3})
+    b = Node.make("train", "train:b", {"x": 4}, {"data": a.key})
+    display = ProgressDisplay(Graph(experiment="t", nodes=[a, b]), stream=io.StringIO(), live=False)
+    assert display.eta_text() == "?"
+    display({"event": "started", "key": a.key})
+    display({"event": "finished", "key": a.key, "seconds": 2.0})
+    assert display.eta_text() == "?"  # only the training is left, and nothing says how long it takes
+    display({"event": "started", "key": b.key})
+    display({"event": "finished", "key": b.key, "seconds": 9.0})
+    assert display.eta_text() == "0:00"
