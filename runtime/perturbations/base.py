@@ -12,7 +12,7 @@ import hashlib
 import os
 import random
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, Sequence
 
 from xexp.compiler.registry import perturbations as _declarations  # noqa: F401  (registers)
 from xexp.compiler.registry.base import REGISTRY, Entry, Params
@@ -105,3 +105,33 @@ class Perturbation:
 
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:
         raise NotImplementedError
+
+
+def substitute_clusters(text: str, lang: str, rng: random.Random, p: float,
+                        options: Callable[[str], str | Sequence[str] | None]) -> Outcome:
+    """Replace each grapheme cluster of a word, with probability `p`, by one of its `options`.
+
+    The shared engine of the cluster-level perturbations (case, diacritics, keyboard, homoglyph):
+    only clusters that have an option count as units, so the measured rate is p of what *could*
+    change. `options(cluster)` gives one fixed replacement (a str), several to draw from, or none.
+    """
+    from xexp.runtime.perturbations.text import graphemes, tokenize
+
+    out: list[str] = []
+    units = changed = 0
+    for piece in tokenize(text, lang):
+        if not piece.is_word:
+            out.append(piece.text)
+            continue
+        for cluster in graphemes(piece.text):
+            choices = options(cluster)
+            if not choices:
+                out.append(cluster)
+                continue
+            units += 1
+            if rng.random() < p:
+                out.append(choices if isinstance(choices, str) else choices[rng.randrange(len(choices))])
+                changed += 1
+            else:
+                out.append(cluster)
+    return Outcome("".join(out), units, changed)

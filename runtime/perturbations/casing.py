@@ -10,8 +10,7 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 
-from xexp.runtime.perturbations.base import Outcome, Perturbation
-from xexp.runtime.perturbations.text import graphemes, tokenize
+from xexp.runtime.perturbations.base import Outcome, Perturbation, substitute_clusters
 
 _DOTTED_LANGUAGES = frozenset({"tr", "az"})
 _TURKISH_UPPER = {"i": "İ", "ı": "I"}
@@ -61,22 +60,4 @@ class CaseNoise(Perturbation):
     name = "case_noise"
 
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:
-        p = self.params.p
-        out: list[str] = []
-        units = changed = 0
-        for piece in tokenize(text, lang):
-            if not piece.is_word:
-                out.append(piece.text)
-                continue
-            for cluster in graphemes(piece.text):
-                flipped = flip_case(cluster, lang)
-                if flipped is None:
-                    out.append(cluster)
-                    continue
-                units += 1
-                if rng.random() < p:
-                    out.append(flipped)
-                    changed += 1
-                else:
-                    out.append(cluster)
-        return Outcome("".join(out), units, changed)
+        return substitute_clusters(text, lang, rng, self.params.p, lambda cluster: flip_case(cluster, lang))

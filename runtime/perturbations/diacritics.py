@@ -22,8 +22,7 @@ import random
 import unicodedata
 from functools import lru_cache
 
-from xexp.runtime.perturbations.base import Outcome, Perturbation
-from xexp.runtime.perturbations.text import graphemes, tokenize
+from xexp.runtime.perturbations.base import Outcome, Perturbation, substitute_clusters
 
 
 def _is_strippable(mark: str) -> bool:
@@ -56,22 +55,4 @@ class StripDiacritics(Perturbation):
     name = "strip_diacritics"
 
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:
-        p = self.params.p
-        out: list[str] = []
-        units = changed = 0
-        for piece in tokenize(text, lang):
-            if not piece.is_word:
-                out.append(piece.text)
-                continue
-            for cluster in graphemes(piece.text):
-                plain = stripped(cluster)
-                if plain is None:
-                    out.append(cluster)
-                    continue
-                units += 1
-                if rng.random() < p:
-                    out.append(plain)
-                    changed += 1
-                else:
-                    out.append(cluster)
-        return Outcome("".join(out), units, changed)
+        return substitute_clusters(text, lang, rng, self.params.p, stripped)

@@ -14,8 +14,7 @@ import random
 import unicodedata
 from functools import lru_cache
 
-from xexp.runtime.perturbations.base import Outcome, Perturbation
-from xexp.runtime.perturbations.text import graphemes, tokenize
+from xexp.runtime.perturbations.base import Outcome, Perturbation, substitute_clusters
 
 
 def _pairs(*groups: str) -> dict[str, tuple[str, ...]]:
@@ -57,22 +56,4 @@ class Homoglyph(Perturbation):
     name = "homoglyph"
 
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:
-        p = self.params.p
-        out: list[str] = []
-        units = changed = 0
-        for piece in tokenize(text, lang):
-            if not piece.is_word:
-                out.append(piece.text)
-                continue
-            for cluster in graphemes(piece.text):
-                options = homoglyph_options(cluster)
-                if not options:
-                    out.append(cluster)
-                    continue
-                units += 1
-                if rng.random() < p:
-                    out.append(options[rng.randrange(len(options))])
-                    changed += 1
-                else:
-                    out.append(cluster)
-        return Outcome("".join(out), units, changed)
+        return substitute_clusters(text, lang, rng, self.params.p, homoglyph_options)

@@ -15,9 +15,9 @@ import unicodedata
 from functools import lru_cache
 from importlib import resources
 
-from xexp.runtime.perturbations.base import Outcome, Perturbation
+from xexp.runtime.perturbations.base import Outcome, Perturbation, substitute_clusters
 from xexp.runtime.perturbations.casing import lower, match_case
-from xexp.runtime.perturbations.text import graphemes, has_base, tokenize
+from xexp.runtime.perturbations.text import has_base
 
 
 def key_kind(char: str) -> str | None:
@@ -93,22 +93,4 @@ class KeyboardTypo(Perturbation):
     name = "keyboard_typo"
 
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:
-        p = self.params.p
-        out: list[str] = []
-        units = changed = 0
-        for piece in tokenize(text, lang):
-            if not piece.is_word:
-                out.append(piece.text)
-                continue
-            for cluster in graphemes(piece.text):
-                options = typo_options(cluster, lang)
-                if not options:
-                    out.append(cluster)
-                    continue
-                units += 1
-                if rng.random() < p:
-                    out.append(options[rng.randrange(len(options))])
-                    changed += 1
-                else:
-                    out.append(cluster)
-        return Outcome("".join(out), units, changed)
+        return substitute_clusters(text, lang, rng, self.params.p, lambda cluster: typo_options(cluster, lang))
