@@ -1,0 +1,275 @@
+"""Validation of the blocks of a spec: perturbations, settings (train/evaluate/report) and resources.
+
+A mixin of the validator in validate.py (which keeps statements, declarations and assembly):
+these rules only read the validator's collected blocks, variables and tasks, and report into
+its error sink.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from pydantic import ValidationError
+
+from xexp.compiler import ast
+from xexp.compiler.binding import bind
+from xexp.compiler.errors import did_you_mean
+from xexp.compiler.graph.node import Resources
+from xexp.compiler.spec import (
+    INTERMEDIATE_DEFAULTS, NODE_KINDS, TARGET_DEFAULTS, PerturbationDef, Sweep, TrainSettings,
+)
+from xexp.compiler.values import Unconvertible, describe_value, plain
+
+BLOCKS = ("perturbations", "train", "evaluate", "resources", "report")
+PHASES = ("intermediate", "target")
+RESERVED_CONDITIONS = ("clean", "worst_case")  # names the report gives its own rows
+RESOURCE_KEYS = ("cpus", "gpus", "memory")
+MAX_MEMORY = 2**60  # bytes; larger sizes are typos
+MEMORY_PATTERN = re.compile(r"^\s*(\d+(\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+
+
+class BlockRules:
+    """Methods of `_Validator` for blocks; see validate.py for the state they use."""
+
+    def perturbations(self, languages: list[str]) -> list[PerturbationDef]:
+        block = self.blocks.get(("perturbations", None))
+        if block is None:
+            return []
+        out: list[PerturbationDef] = []
+        for entry in block.entries:
+            if "." in entry.key:
+                self.sink.error(f"a perturbation name is a plain name, not `{entry.key}`", entry.key_span)
+                continue
+            if any(p.name == entry.key for p in out) or entry.key in RESERVED_CONDITIONS:
+                self.sink.error(f"perturbation name `{entry.key}` is {'reserved' if entry.key in RESERVED_CONDITIONS else 'used twice'}",
+                                entry.key_span)
+                continue
+            if not isinstance(entry.value, ast.Call):
+                self.sink.error("a perturbation is a call, e.g. char_noise(p=0.05)", ast.span_of(entry.value))
+                continue
+            bound = bind(entry.value, ("perturbation", "attack"), self.variables, self.sink)
+            if bound is None:
+                continue
+            reg, params, _ = bound
+            field = default_field(reg, params)
+            if entry.on is not None:
+                if entry.on.name not in ("premise", "hypothesis", "both"):
+                    self.sink.error(f"unknown field `{entry.on.name}`", entry.on.span,
+                                    did_you_mean(entry.on.name, ("premise", "hypothesis", "both")))
+                    continue
+                if entry.on.name not in reg.fields:
+                    self.sink.error(f"`{reg.name}` cannot be applied to `{entry.on.name}`", entry.on.span,
+                                    "it supports: " + ", ".join(reg.fields))
+                    continue
+                field = entry.on.name
+            only = self.restricted_languages(entry, languages)
+            if only is False:
+                continue
+            applied = only if only is not None else languages
+            if reg.languages is not None:
+                unsupported = [lang for lang in applied if lang not in reg.languages]
+                if unsupported:
+                    supported = [lang for lang in applied if lang in reg.languages]
+                    self.sink.error(f"`{reg.name}` does not support language{'s' if len(unsupported) > 1 else ''} "
+                                    f"{' '.join(unsupported)}", entry.value.name_span,
+                                    f"restrict it: `{entry.key} = {reg.name}(…) in [{' '.join(supported)}]`"
+                                    f" (it supports: {' '.join(sorted(reg.languages))})")
+                    continue
+            description = describe(reg.name, params, field, default_field(reg, params))
+            out.append(PerturbationDef(name=entry.key, entry=reg.name, category=reg.category, params=params,
+                                       field=field, description=description, languages=only))
+        return out
+
+    def restricted_languages(self, entry: ast.Entry, languages: list[str]) -> list[str] | None | bool:
+        """The languages of an `… in [de fr]` clause (None without one, False on error)."""
+        if entry.languages is None:
+            return None
+        out = []
+        for item in entry.languages.items:
+            name = item.name if isinstance(item, ast.Name) else None
+            if name is None or name not in languages:
+                self.sink.error(f"`{name or describe_value(item)}` is not one of the spec's languages",
+                                ast.span_of(item), did_you_mean(name or "", languages))
+                return False
+            out.append(name)
+        if not out:
+            self.sink.error("`in [...]` lists no language", entry.languages.span)
+            return False
+        return out
+
+    def settings_block(self, keyword: str, label: str | None, model: type, allow_sweep: bool = False,
+                       base: dict | None = None) -> Any:
+        block = self.blocks.get((keyword, label))
+        values: dict[str, Any] = dict(base or {})
+        spans: dict[str, ast.Entry] = {}
+        if block is not None:
+            for entry in block.entries:
+                if not self.plain_entry(entry):
+                    continue
+                if entry.key in spans:
+                    self.sink.error(f"setting `{entry.key}` is given twice", entry.key_span)
+                    continue
+                if isinstance(entry.value, ast.Sweep) and allow_sweep:
+                    try:
+                        values[entry.key] = Sweep(values=[plain(v, self.variables, self.sink) for v in entry.value.items.items])
+                    except (Unconvertible, ValidationError):
+                        self.sink.error("a sweep lists one or more finite numbers", entry.value.span,
+                                        "e.g. `lr = sweep[1e-5, 2e-5, 3e-5]`")
+                        continue
+                else:
+                    try:
+                        values[entry.key] = plain(entry.value, self.variables, self.sink)
+                    except Unconvertible:
+                        continue
+                spans[entry.key] = entry
+        try:
+            return model(**values)
+        except ValidationError as err:
+            reported: set[str] = set()
+            for problem in err.errors():
+                loc = problem.get("loc") or ("",)
+                key = str(loc[0])
+                if key in reported:  # a union reports each alternative; one message is enough
+                    continue
+                reported.add(key)
+                entry = spans.get(key)
+                title = f"{keyword} {label}" if label else keyword
+                if problem.get("type") == "extra_forbidden":
+                    self.sink.error(f"`{title}` has no setting `{key}`", entry.key_span if entry else (block.span if block else ast.NO_SPAN),
+                                    did_you_mean(key, model.model_fields) or "settings: " + ", ".join(model.model_fields))
+                else:
+                    self.sink.error(f"setting `{key}` in `{title}`: {problem.get('msg')}",
+                                    ast.span_of(entry.value) if entry else ast.NO_SPAN)
+            return model(**{k: v for k, v in (base or {}).items()}) if base is not None else model()
+
+    def plain_entry(self, entry: ast.Entry) -> bool:
+        """Outside `perturbations`, an entry takes no `on FIELD` and no `in [languages]`."""
+        ok = True
+        if entry.on is not None:
+            self.sink.error("`on` is only for perturbations", entry.on.span)
+            ok = False
+        if entry.languages is not None:
+            self.sink.error("`in [...]` is only for perturbations", entry.languages.span)
+            ok = False
+        return ok
+
+    def train_settings(self) -> dict[str, TrainSettings]:
+        for (keyword, label), block in self.blocks.items():
+            if keyword == "train" and label not in PHASES and label not in self.tasks:
+                if label is None:
+                    self.sink.error("`train` needs a phase or a task: `train intermediate { … }`", block.keyword.span)
+                elif label not in self.task_spans:
+                    self.sink.error(f"`train {label}`: no phase or task named `{label}`", block.label.span,
+                                    did_you_mean(label, list(PHASES) + list(self.task_spans)))
+            if keyword in ("evaluate", "resources", "report", "perturbations") and label is not None:
+                self.sink.error(f"`{keyword}` takes no label", block.label.span)
+        phases = {
+            "intermediate": self.settings_block("train", "intermediate", TrainSettings, True, INTERMEDIATE_DEFAULTS),
+            "target": self.settings_block("train", "target", TrainSettings, True, TARGET_DEFAULTS),
+        }
+        out = dict(phases)
+        for task in self.tasks:
+            if ("train", task) in self.blocks:
+                # a task's own block refines the phase it is used in; it is resolved per phase in lowering
+                for phase, settings in phases.items():
+                    merged = self.settings_block("train", task, TrainSettings, True,
+                                                 settings.model_dump(exclude_unset=False))
+                    out[f"{phase}:{task}"] = merged
+        return out
+
+    def resources(self) -> dict[str, Resources]:
+        block = self.blocks.get(("resources", None))
+        if block is None:
+            return {}
+        per_kind: dict[str, dict[str, Any]] = {}
+        for entry in block.entries:
+            if not self.plain_entry(entry):
+                continue
+            parts = entry.key.split(".")
+            if len(parts) != 2 or parts[0] not in NODE_KINDS or parts[1] not in RESOURCE_KEYS:
+                kind_hint = did_you_mean(parts[0], NODE_KINDS) if parts[0] not in NODE_KINDS else None
+                key_hint = did_you_mean(parts[-1], RESOURCE_KEYS) if len(parts) == 2 else None
+                self.sink.error(f"unknown resource `{entry.key}`", entry.key_span,
+                                kind_hint or key_hint or "write KIND.cpus, KIND.gpus or KIND.memory, "
+                                "with KIND one of " + ", ".join(NODE_KINDS))
+                continue
+            kind, what = parts
+            if ("num_" + what if what != "memory" else what) in per_kind.get(kind, {}):
+                self.sink.error(f"resource `{entry.key}` is given twice", entry.key_span)
+                continue
+            try:
+                value = plain(entry.value, self.variables, self.sink)
+            except Unconvertible:
+                continue
+            if what == "memory":
+                value = parse_memory(value)
+                if value is None:
+                    self.sink.error("memory is a size like \"16GB\" or a number of bytes", ast.span_of(entry.value))
+                    continue
+                per_kind.setdefault(kind, {})["memory"] = value
+            else:
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                        or value < 0:
+                    self.sink.error(f"`{entry.key}` is a non-negative number", ast.span_of(entry.value))
+                    continue
+                if what == "gpus" and value > 1 and value != int(value):
+                    self.sink.error("a fraction of a GPU must be below 1 (Ray shares one card, not several)",
+                                    ast.span_of(entry.value))
+                    continue
+                per_kind.setdefault(kind, {})["num_" + what] = value
+        return {kind: Resources(**values) for kind, values in per_kind.items()}
+
+    # -- assembly ---------------------------------------------------------------------------
+
+
+def default_field(reg, params: dict) -> str:
+    """The field touched when the spec says no `on`: `default_field_by_param` may pick it from a
+    parameter's value (a length-mismatch stress test goes on the premise), else `default_field`."""
+    for param, by_value in reg.extra.get("default_field_by_param", {}).items():
+        value = params.get(param)
+        if isinstance(value, str) and value in by_value:
+            return by_value[value]
+    return reg.default_field
+
+
+def describe(name: str, params: dict, field: str, default_field: str) -> str:
+    """The identity of a perturbation: its name and every parameter, e.g. `char_noise(p=0.05)`."""
+    parts = [f"{k}={_describe_value(v)}" for k, v in sorted(params.items())]
+    text = f"{name}({', '.join(parts)})"
+    return text if field == default_field else f"{text} on {field}"
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, dict):
+        if "kind" in value:
+            rest = ", ".join(f"{k}={_describe_value(v)}" for k, v in sorted(value.items()) if k != "kind")
+            return f"{value['kind']}({rest})"
+        return "{" + " ".join(f"{k}={_describe_value(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, list):
+        return "[" + " ".join(_describe_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return f'"{value}"' if not re.fullmatch(r"[A-Za-z_][\w\-]*", value) else value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return repr(value)
+
+
+def parse_memory(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value) if 0 < value < MAX_MEMORY else None
+    if not isinstance(value, str):
+        return None
+    match = MEMORY_PATTERN.match(value)
+    if not match:
+        return None
+    number = float(match.group(1))
+    unit = (match.group(3) or "B").upper().rstrip("B").rstrip("I")
+    scale = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}[unit]
+    return int(number * scale) if 0 < number * scale < MAX_MEMORY else None
+
