@@ -83,3 +83,19 @@ def csv_rows(path: Path):
 
     with path.open() as f:
         yield from csv.DictReader(f)
+
+
+def test_xexp_report_rebuilds_identical_files_without_running_anything(smoke, capsys):
+    from xexp.cli import main
+
+    spec, summary = smoke
+    report = Path(summary["report"])
+    before = {name: (report / name).read_bytes() for name in REPORT_FILES}
+    for name in REPORT_FILES:
+        (report / name).unlink()
+    events = (report.parent / "events.jsonl").read_text()
+    assert main(["report", summary["run_id"], "--store", summary["store"]]) == 0
+    after = {name: (report / name).read_bytes() for name in REPORT_FILES}
+    assert after == before
+    assert (report.parent / "events.jsonl").read_text() == events  # no node ran
+    assert "Robustness delta" in capsys.readouterr().out
