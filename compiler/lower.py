@@ -93,8 +93,13 @@ class _Lowering:
             inputs["dev"] = self.load(task, "dev", "en")
         params = {"task_type": task.type, "task_params": task.params, "hparams": settings.model_dump(mode="json"),
                   "seed": seed}
-        return self.add(Node.make("train", name, params, inputs, self.resources("train"),
-                                  labels={"phase": phase, "task": task.name, "seed": seed, **labels}))
+        resources = self.resources("train")
+        labels = {"phase": phase, "task": task.name, "seed": seed, **labels}
+        if settings.sweeps():
+            # the node only coordinates a Ray Tune search; each trial gets the training resources
+            labels["trial_resources"] = {"cpu": resources.num_cpus, "gpu": resources.num_gpus}
+            resources = Resources(num_cpus=0, memory=resources.memory, custom=resources.custom)
+        return self.add(Node.make("train", name, params, inputs, resources, labels=labels))
 
     def perturb(self, data: str, p: PerturbationDef, lang: str, seed: int, task: TaskDef) -> str:
         memo = ("perturb", data, p.name, lang, seed)

@@ -135,7 +135,7 @@ class ProgressDisplay:
         seconds = self.eta_seconds()
         counts = self.counts()
         unknown = any(counts[k]["pending"] + counts[k]["running"] and not self.durations[k] for k in self.kinds)
-        if seconds is None or (unknown and seconds == 0):
+        if seconds is None or (unknown and seconds < 1):
             return "?"
         return ("≥" if unknown else "") + _duration(seconds)
 

@@ -99,3 +99,25 @@ def test_xexp_report_rebuilds_identical_files_without_running_anything(smoke, ca
     assert after == before
     assert (report.parent / "events.jsonl").read_text() == events  # no node ran
     assert "Robustness delta" in capsys.readouterr().out
+
+
+def test_a_sweep_runs_as_a_tune_search_and_keeps_the_best_trial(tmp_path, ray_local):
+    import csv
+
+    spec = tmp_path / "sweep_tiny.xexp"
+    shutil.copy(REPO / "tests" / "specs" / "sweep_tiny.xexp", spec)
+    summary = run_spec(spec, show_progress=False)
+    assert summary["failed"] == 0
+    store = Path(summary["store"])
+    (train_dir,) = [p.parent for p in store.glob("train/*/_complete.json")]
+    record = json.loads((train_dir / "_complete.json").read_text())
+    sweep = record["manifest"]["sweep"]
+    with (train_dir / "trials.csv").open() as f:
+        trials = list(csv.DictReader(f))
+    assert sweep["trials"] == len(trials) == 2
+    assert {float(t["lr"]) for t in trials} == {1e-4, 3e-3}
+    finished = [t for t in trials if t["finished"] == "True"]
+    best_metric = max(float(t["dev_metric"]) for t in finished)
+    assert float(record["manifest"]["dev_metric"]) == best_metric
+    assert sweep["best_hparams"]["lr"] in {float(t["lr"]) for t in finished if float(t["dev_metric"]) == best_metric}
+    assert (train_dir / "checkpoint" / "config.json").exists()  # the best trial's checkpoint
