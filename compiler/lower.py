@@ -146,7 +146,7 @@ class _Lowering:
                             else:
                                 data = self.perturb(clean, p, lang, seed, target)
                                 cells.append(self.evaluate(tuned, data, clean, model.name, variant, chain, lang, seed,
-                                                           p.name, with_language(p.description, lang), target))
+                                                           p.name, p.description, target))
         self.report(cells)
         return Graph(experiment=spec.experiment, nodes=self.ordered())
 
@@ -165,7 +165,7 @@ class _Lowering:
                   "seed": seed, "description": with_language(p.description, lang), "task_type": target.type,
                   "batch": self.spec.evaluate.batch, "max_len": self.spec.evaluate.max_len}
         labels = {"model": model, "variant": variant, "language": lang, "condition": p.name, "seed": seed,
-                  "description": params["description"]}
+                  "description": p.description}  # one per condition in the report: `{lang}` kept
         key = self.add(Node.make("attack", f"attack:{self.prefix(model)}{chain}/{lang}/{p.name}/seed{seed}",
                                  params, {"model": tuned, "data": clean}, self.resources("attack"), labels))
         return {"node": key, "data": clean, "kind": "attack", **labels}

@@ -262,3 +262,22 @@ def test_names_resources_and_labels_stay_out_of_keys():
     renamed = edit(renamed, "evaluate { batch=64 }", "evaluate { batch=64 }\nresources { evaluate.gpus=0.25 }")
     # the report lists its cells by name, so only it changes
     assert {n.key for n in graph_of(renamed).nodes if n.kind != "report"} == reference
+
+
+def test_report_cells_have_one_description_per_condition_even_with_lang_placeholders():
+    """`muse("…/en-{lang}.txt")` differs per language in the perturb nodes, but the report
+    groups cells by condition and needs one description for each."""
+    from pathlib import Path
+
+    from xexp.compiler import compile_text
+
+    path = Path(__file__).resolve().parents[1] / "specs" / "xnli_local.xexp"
+    _spec, graph = compile_text(path.read_text(), str(path), {"data": "/data"})
+    report = next(n for n in graph.nodes if n.kind == "report")
+    descriptions: dict[str, set[str]] = {}
+    for cell in report.params["cells"]:
+        descriptions.setdefault(cell["condition"], set()).add(cell["description"])
+    assert all(len(d) == 1 for d in descriptions.values()), descriptions
+    perturb_paths = {n.params["params"]["lexicon"]["path"] for n in graph.nodes
+                     if n.kind == "perturb" and n.params["perturbation"] == "code_switch"}
+    assert "/data/muse/en-de.txt" in perturb_paths and len(perturb_paths) == 12  # per language
