@@ -218,3 +218,22 @@ def test_malformed_text_is_a_spec_error(text):
     with pytest.raises(SpecError) as info:
         parse(text, "bad.xexp")
     assert info.value.line >= 1
+
+
+def test_parser_cache_is_per_user_and_survives_a_corrupt_file(tmp_path):
+    """lark's analysed parser is cached under XEXP_CACHE; a garbage cache file is rebuilt."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from xexp.compiler import compile_text; "
+            "s, g = compile_text('experiment a\\nmodel m = tiny()\\ntask t = nli(synthetic(\"nli\"), train=\"train\", "
+            "test=\"test\")\\ntarget = t trained_on t\\nlanguages = [en]\\n'); print(len(g.nodes))")
+    env = {**os.environ, "XEXP_CACHE": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    (cache,) = (tmp_path / "parser").glob("*.lark.cache")
+    cache.write_bytes(b"not a pickle")
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert first.stdout == second.stdout
