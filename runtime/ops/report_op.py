@@ -37,10 +37,7 @@ def _write(node: Node, cells: list, out_dir: Path) -> str:
 
     settings = ReportSettings(**node.params["settings"])
     meta = {"experiment": node.params["experiment"], "report_key": node.key}
-    manifest = build_report(cells, settings, out_dir, meta)
-    summary = manifest.get("summary", "") if isinstance(manifest, dict) else ""
-    (out_dir / SUMMARY_FILE).write_text(summary, encoding="utf-8")
-    return summary
+    return build_report(cells, settings, out_dir, meta)["summary"]  # it writes summary.txt too
 
 
 def run(node: Node, ctx: NodeContext) -> dict:
