@@ -19,9 +19,14 @@ from xexp.runtime.context import NodeContext
 TRIALS_FILE = "trials.csv"
 
 
+def swept(hparams: dict) -> list[str]:
+    """Names of the hyperparameters given as `sweep[…]` (the compiler writes {"values": [...]})."""
+    return sorted(k for k, v in hparams.items() if isinstance(v, dict) and "values" in v)
+
+
 def grid(hparams: dict) -> list[dict]:
     """Every combination of the sweep values, other hyperparameters fixed."""
-    names = [k for k, v in hparams.items() if isinstance(v, dict) and "values" in v]
+    names = swept(hparams)
     combos = itertools.product(*(hparams[k]["values"] for k in names))
     return [{**hparams, **dict(zip(names, combo))} for combo in combos]
 
@@ -38,7 +43,7 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
     trials_root = ctx.scratch_dir / "trials"
     trials_root.mkdir(parents=True, exist_ok=True)
     configs = grid(p["hparams"])
-    swept = sorted(k for k, v in p["hparams"].items() if isinstance(v, dict) and "values" in v)
+    names = swept(p["hparams"])
 
     def trial(config: dict) -> None:
         hparams = config["hparams"]
@@ -72,7 +77,7 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
         trial_id = result.config["trial_id"]
         finished = (trials_root / trial_id / "manifest.json").exists()
         metrics = result.metrics or {}
-        rows.append({"trial": trial_id, **{k: by_id[trial_id][k] for k in swept},
+        rows.append({"trial": trial_id, **{k: by_id[trial_id][k] for k in names},
                      "dev_metric": metrics.get("dev_metric"), "finished": finished,
                      "stopped_early": not finished and result.error is None,
                      "error": str(result.error) if result.error else ""})
@@ -85,9 +90,9 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
     manifest = json.loads((best_dir / "manifest.json").read_text())
     shutil.copytree(best_dir / "out", ctx.out_dir, dirs_exist_ok=True)
     ctx.logger.info("sweep %s: best %s %s dev=%.4f", node.name, best["trial"],
-                    {k: best[k] for k in swept}, best["dev_metric"])
+                    {k: best[k] for k in names}, best["dev_metric"])
     return {**manifest, "sweep": {"trials": len(rows), "best": best["trial"],
-                                  "best_hparams": {k: best[k] for k in swept}, "table": TRIALS_FILE}}
+                                  "best_hparams": {k: best[k] for k in names}, "table": TRIALS_FILE}}
 
 
 def _write_trials(path: Path, rows: list[dict]) -> None:

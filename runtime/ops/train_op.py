@@ -11,18 +11,14 @@ from xexp.runtime.context import NodeContext
 from xexp.runtime.ops.common import input_data, model_manifest
 
 
-def has_sweep(hparams: dict) -> bool:
-    return any(isinstance(v, dict) and "values" in v for v in hparams.values())
-
-
 def run(node: Node, ctx: NodeContext) -> dict:
     p = node.params
     base = model_manifest(ctx.inputs["base"])
     train_table = input_data(ctx.inputs["train"])
     dev_table = input_data(ctx.inputs["dev"]) if "dev" in ctx.inputs else None
-    if has_sweep(p["hparams"]):
-        from xexp.runtime.ops.sweep import run_sweep
+    from xexp.runtime.ops.sweep import run_sweep, swept
 
+    if swept(p["hparams"]):
         manifest = run_sweep(node, ctx, base, train_table, dev_table)
     else:
         from xexp.runtime.training import train
