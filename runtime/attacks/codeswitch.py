@@ -29,7 +29,7 @@ from xexp.runtime.perturbations.casing import lower, match_case
 # the code-switch perturbation's lexicon-aware segmentation and spacing rules, shared so that
 # the attack and the perturbation switch the same units in the same way
 from xexp.runtime.perturbations.code_switch import (
-    _longest_unspaced_entry, _segments, _spaced,
+    longest_unspaced_entry, lexicon_segments, spaced_join,
 )
 from xexp.runtime.perturbations.text import graphemes, tokenize
 
@@ -92,11 +92,11 @@ def _segmenter(translator: Translator):
     if table is None:
         return lambda text, lang: [(piece, unit and bool(translator.translations(piece)))
                                    for piece, unit in word_pieces(text, lang)]
-    longest = _longest_unspaced_entry(table)
+    longest = longest_unspaced_entry(table)
 
     def segment(text: str, lang: str) -> list[tuple[str, bool]]:
         return [(piece, translatable and bool(translator.translations(piece)))
-                for piece, translatable in _segments(tokenize(text, lang), table, lang, longest)]
+                for piece, translatable in lexicon_segments(tokenize(text, lang), table, lang, longest)]
 
     return segment
 
@@ -127,7 +127,7 @@ def codeswitch_attack(params: dict[str, Any], *, lang: str):
         before, after = context
         out = []
         for target, option in translator.translations(word):
-            replacement = _spaced(match_case(word, option, target), before[-1:], after[:1])
+            replacement = spaced_join(match_case(word, option, target), before[-1:], after[:1])
             out.append(graphemes(replacement))
         return out
 

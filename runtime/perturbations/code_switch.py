@@ -46,7 +46,7 @@ class CodeSwitch(Perturbation):
         out: list[str] = []
         units = changed = 0
         position = 0
-        for segment, translatable in _segments(tokenize(text, lang), table, lang):
+        for segment, translatable in lexicon_segments(tokenize(text, lang), table, lang):
             position += len(segment)
             if not translatable:
                 out.append(segment)
@@ -58,7 +58,7 @@ class CodeSwitch(Perturbation):
                 continue
             changed += 1
             replacement = match_case(segment, options[rng.randrange(len(options))], target)
-            out.append(_spaced(replacement, out[-1][-1:] if out else "", text[position:position + 1]))
+            out.append(spaced_join(replacement, out[-1][-1:] if out else "", text[position:position + 1]))
         return Outcome("".join(out), units, changed)
 
 
@@ -70,7 +70,7 @@ def _options(word: str, table: lexicons.Lexicon, lang: str) -> tuple[str, ...]:
     return tuple(t for t in found if lower(t, lang) != key)
 
 
-def _segments(pieces: list[Piece], table, lang: str):
+def lexicon_segments(pieces: list[Piece], table, lang: str):
     """(text, translatable) pairs covering the text; Han runs matched against the lexicon."""
     i = 0
     while i < len(pieces):
@@ -79,7 +79,7 @@ def _segments(pieces: list[Piece], table, lang: str):
             j = i
             while j < len(pieces) and pieces[j].is_word and script_of_text(pieces[j].text) in _LEXICON_SEGMENTED:
                 j += 1
-            longest = _longest_unspaced_entry(table)
+            longest = longest_unspaced_entry(table)
             yield from _longest_match("".join(p.text for p in pieces[i:j]), table, lang, longest)
             i = j
             continue
@@ -111,7 +111,7 @@ def _longest_match(run: str, table, lang: str, longest: int):
 _LONGEST: dict[int, tuple[lexicons.Lexicon, int]] = {}
 
 
-def _longest_unspaced_entry(table: lexicons.Lexicon) -> int:
+def longest_unspaced_entry(table: lexicons.Lexicon) -> int:
     """Length in graphemes of the longest Han key (bounded), computed once per table."""
     cached = _LONGEST.get(id(table))
     if cached is not None and cached[0] is table:
@@ -126,7 +126,7 @@ def _longest_unspaced_entry(table: lexicons.Lexicon) -> int:
     return best
 
 
-def _spaced(replacement: str, before: str, after: str) -> str:
+def spaced_join(replacement: str, before: str, after: str) -> str:
     """Pad a spaced-script replacement that lands inside a Han/Thai run with spaces."""
     if script_of_text(replacement) in _UNSPACED_SCRIPTS:
         return replacement
