@@ -14,7 +14,14 @@ from xexp.compiler import SpecError, compile_text, parse
 from xexp.compiler.fmt import format_module, format_text
 
 REPO = Path(__file__).resolve().parents[1]
-SPEC_FILES = sorted([*(REPO / "specs").glob("*.xexp"), *(REPO / "tests" / "specs").glob("*.xexp")])
+
+
+def _spec_files(folder: Path) -> list[Path]:
+    """The spec files of a folder; not the `.xexp/` store a run leaves beside them."""
+    return [path for path in folder.glob("*.xexp") if path.is_file()]
+
+
+SPEC_FILES = sorted([*_spec_files(REPO / "specs"), *_spec_files(REPO / "tests" / "specs")])
 UNFORMATTED = REPO / "tests" / "specs" / "compiler_unformatted.xexp"
 
 
@@ -128,7 +135,7 @@ def test_fmt_command_reports_spec_errors_with_exit_2(tmp_path, capsys):
 
 def test_shipped_specs_are_canonical():
     """The specs users copy from are already in the form `xexp fmt` writes."""
-    specs = sorted((Path(__file__).resolve().parents[1] / "specs").glob("*.xexp"))
+    specs = sorted(_spec_files(REPO / "specs"))
     assert specs
     for path in specs:
         text = path.read_text(encoding="utf-8")
