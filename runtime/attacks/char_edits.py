@@ -30,7 +30,7 @@ def alphabet_of(texts: Sequence[str]) -> tuple[str, ...]:
     """Lower-cased word clusters of `texts`, sorted so that draws are reproducible."""
     found: set[str] = set()
     for text in texts:
-        for cluster in graphemes(text):
+        for cluster in set(graphemes(text)):
             if is_word_grapheme(cluster) and not cluster[0].isdigit():
                 lowered = cluster.lower()
                 if len(graphemes(lowered)) == 1:

@@ -92,10 +92,16 @@ def tokenize(text: str, lang: str) -> list[Piece]:
     """Split `text` into word and non-word pieces that cover it exactly.
 
     `lang` is accepted for API stability (and future language-specific rules); segmentation is
-    chosen per script run, see the module docstring.
+    chosen per script run, see the module docstring. Results are memoised (an attack segments
+    the same sentence for every field and every query it builds).
     """
     if not isinstance(text, str):
         raise TypeError(f"tokenize: text must be str, got {type(text).__name__}")
+    return list(_tokenize(text))
+
+
+@lru_cache(maxsize=8192)
+def _tokenize(text: str) -> tuple[Piece, ...]:
     clusters = graphemes(text)
     kinds = [is_word_grapheme(c) for c in clusters]
     # a joiner between two word clusters is part of the word
@@ -120,7 +126,7 @@ def tokenize(text: str, lang: str) -> list[Piece]:
             pieces.append(Piece(run_text, pos, pos + len(run_text), False))
             pos += len(run_text)
         i = j
-    return pieces
+    return tuple(pieces)
 
 
 def words(text: str, lang: str) -> list[Piece]:
@@ -135,6 +141,8 @@ def detokenize(pieces: list[Piece] | list[str]) -> str:
 
 def _segment_word_run(run: list[str]) -> list[list[str]]:
     """Cut one run of word clusters into words: split at script-class changes, then per class."""
+    if all(cluster.isascii() for cluster in run):  # the common case: one spaced word
+        return [run]
     out: list[list[str]] = []
     i = 0
     while i < len(run):
