@@ -8,6 +8,7 @@ fooled by misspellings and translations. Transformers are covered by the end-to-
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 import unicodedata
@@ -211,6 +212,76 @@ def test_char_attack_is_deterministic_and_independent_of_batching_and_order(engl
     assert first == reordered[::-1]
     other_seed = attack("char_attack", {}, examples, CountingModel(english_model), seed=2)
     assert [r["adv_hypothesis"] for r in other_seed] != [r["adv_hypothesis"] for r in first]
+
+
+def _drive(attack_one, example, model, rng, fields=("premise", "hypothesis")):
+    """Run one example's attack generator against the model: (its query batches, its outcome)."""
+    run = attack_one(example["premise"], example["hypothesis"], LABELS.index(example["label"]), fields, rng)
+    batches = []
+    try:
+        batch = next(run)
+        while True:
+            batches.append(batch)
+            batch = run.send(model.predict_proba(batch))
+    except StopIteration as stop:
+        return batches, stop.value
+
+
+def test_both_fields_rank_and_try_the_hypothesis_before_the_premise(english_model, english_examples):
+    from xexp.runtime.attacks.char import char_attack
+
+    # deletions only: fewer candidates per word, so some examples need their premise attacked
+    attack_one = char_attack({"max_edits": 30, "max_queries": 100_000, "edit": "delete", "score": "delete"},
+                             lang="en")
+    reached_premise = 0
+    for index, example in enumerate(english_examples):
+        batches, outcome = _drive(attack_one, example, english_model, random.Random(index))
+        if outcome.status == "skipped":
+            continue
+        hypothesis_words = len(words(example["hypothesis"], "en"))
+        # the second batch ranks the hypothesis's words alone: one deletion each, premise intact
+        assert len(batches[1]) == hypothesis_words
+        assert all(premise == example["premise"] for premise, _ in batches[1])
+        touched = [k for k, batch in enumerate(batches) if any(p != example["premise"] for p, _ in batch)]
+        if not touched:
+            continue
+        reached_premise += 1
+        # the premise is ranked (one deletion per premise word) only after every hypothesis word
+        # that can lose a character had its batch of misspellings, none of which flipped the prediction
+        assert len(batches[touched[0]]) == len(words(example["premise"], "en"))
+        editable = sum(len(graphemes(w.text)) > 1 for w in words(example["hypothesis"], "en"))
+        assert touched[0] == 2 + editable
+    # on this data the hypothesis alone does not always suffice, so the premise stage is tested
+    assert reached_premise > 0
+
+
+def test_edit_scoring_ranks_words_by_their_own_misspelling_and_reuses_the_answer(english_model, english_examples):
+    from xexp.runtime.attacks.char import char_attack
+    from xexp.runtime.attacks.char_edits import CANDIDATES_PER_WORD
+
+    attack_one = char_attack({"max_edits": 4, "max_queries": 200, "edit": "mixed", "score": "edit"}, lang="en")
+    won_by_a_probe = 0
+    for index, example in enumerate(english_examples):
+        batches, outcome = _drive(attack_one, example, english_model, random.Random(index), ("hypothesis",))
+        assert outcome.queries == sum(len(batch) for batch in batches)
+        if outcome.status == "skipped":
+            continue
+        clean = [w.text for w in words(example["hypothesis"], "en")]
+        # the ranking batch misspells each word once: same words everywhere else, none deleted
+        assert len(batches[1]) == len(clean)
+        for position, (premise, hypothesis) in enumerate(batches[1]):
+            probe = [w.text for w in words(hypothesis, "en")]
+            assert premise == example["premise"] and len(probe) == len(clean)
+            assert [k for k in range(len(clean)) if probe[k] != clean[k]] == [position]
+        if len(batches) == 2:
+            # a probe flipped the prediction: that probe is the adversarial example
+            assert outcome.status == "succeeded" and outcome.words_changed == 1
+            assert (outcome.adv_premise, outcome.adv_hypothesis) in batches[1]
+            won_by_a_probe += 1
+        else:
+            # the most important word's probe is already answered: only its other candidates are asked
+            assert len(batches[2]) <= CANDIDATES_PER_WORD - 1
+    assert won_by_a_probe > 0
 
 
 @pytest.mark.parametrize("lang", MULTILINGUAL)

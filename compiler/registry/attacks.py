@@ -7,10 +7,9 @@ live in `xexp.runtime.attacks` and run inside evaluation, one batched model call
 
 Default field: the hypothesis. NLI attacks in the literature (TextFooler, BERT-Attack, the
 TextAttack NLI recipes' `InputColumnModification`) keep the premise fixed and attack the
-hypothesis, so that the example still asks the same question about the same context. It also
-works better within the default budget: on the bench's model and 100 XNLI-en pairs, char_attack
-flipped 95% of the attacked examples on the hypothesis against 85% on both fields, where premise
-words compete for the four edits (bench/attack.py). "premise" and "both" remain available.
+hypothesis, so that the example still asks the same question about the same context. "premise"
+and "both" remain available; with "both", the hypothesis's words are ranked and tried first and
+the premise's only if that fails (`runtime/attacks/search.field_stages` says why).
 """
 
 from __future__ import annotations
@@ -34,18 +33,20 @@ EXAMPLES_DOC = "attack only the first `examples` examples (by id) of each eval s
           positional=("max_edits",), default_field="hypothesis")
 class CharAttackParams(Params):
     """Greedy character-level attack in the style of DeepWordBug (Gao et al. 2018): words are
-    ranked by the drop in the gold label's probability when the word is deleted (`score` =
-    "delete") or replaced by the unknown token (`score` = "mask"); then the most important words
-    get one grapheme edit each (`edit` = swap, substitute, delete, insert, or "mixed": the best of
-    one of each) until the prediction leaves the gold label, `max_edits` words are changed or
-    `max_queries` model queries (the clean one included) are spent. Edits never split a grapheme
-    cluster and bring in only clusters of the example's own text, so they work in every script.
-    `examples` caps how many examples of each eval set are attacked (all by default)."""
+    ranked by the drop in the gold label's probability when the word gets one of its edits
+    (`score` = "edit", the default: each ranking query is also an attempt, and it measures the
+    effect the attack will use), when it is deleted ("delete") or replaced by the unknown token
+    ("mask"); then the most important words get one grapheme edit each (`edit` = swap,
+    substitute, delete, insert, or "mixed": the best of one of each) until the prediction
+    leaves the gold label, `max_edits` words are changed or `max_queries` model queries (the
+    clean one included) are spent. Edits never split a grapheme cluster and bring in only
+    clusters of the example's own text, so they work in every script. `examples` caps how many
+    examples of each eval set are attacked (all by default)."""
 
     max_edits: int = Field(4, ge=1, le=1000)
     max_queries: int = Field(200, ge=2, le=1_000_000)
     edit: Literal["swap", "substitute", "delete", "insert", "mixed"] = "mixed"
-    score: Literal["delete", "mask"] = "delete"
+    score: Literal["edit", "delete", "mask"] = "edit"
     examples: int | None = Field(None, ge=1, description=EXAMPLES_DOC)
 
 

@@ -1,11 +1,23 @@
 """Greedy search by word importance: the search both model-aware attacks share.
 
 The scheme is DeepWordBug's (Gao et al. 2018) and TextAttack's `GreedyWordSwapWIR`: score every
-word by how much the gold label's probability drops when the word is removed (or masked), then
-walk the words from most to least important, try a few replacements for each (the attack decides
-which: misspellings, translations), keep the replacement that lowers the gold probability most
-(only if it lowers it), and stop as soon as the prediction leaves the gold label or the budget
-(words changed, model queries) is spent.
+word by how much the gold label's probability drops when the word is changed, then walk the
+words from most to least important, try a few replacements for each (the attack decides which:
+misspellings, translations), keep the replacement that lowers the gold probability most (only
+if it lowers it), and stop as soon as the prediction leaves the gold label or the budget (words
+changed, model queries) is spent.
+
+"Changed" is the budget's `score`: "delete" or "mask" the word (TextAttack's "delete" and "unk"),
+or "edit": give it its first proposed replacement. An edit probe measures the effect the attack
+will actually use, and every ranking query is also an attempt: a probe that flips the prediction
+ends the attack at once, and the most important word's probe answer is reused rather than asked
+again. On the bench's two models and 400 held-out XNLI-en pairs (bench/attack.py, both fields,
+`max_edits` 30), "edit" beat "delete" at every query budget tried: at 16 queries 62.6% against
+50.8% success on the transformer and 82.2% against 69.3% on the n-gram model; unbounded, 87.7%
+against 84.9% with 34.5 instead of 42.8 queries per example (transformer).
+
+When both fields are attacked, the hypothesis's words are ranked and tried before the premise's
+are ranked (`field_stages`).
 
 An attack on one example is a generator: it yields the batch of (premise, hypothesis) pairs it
 needs scored and receives their probabilities. `driver.run_batched` answers many such generators
@@ -23,7 +35,7 @@ import numpy as np
 from xexp.runtime.perturbations.text import graphemes, tokenize, words
 
 AttackField = Literal["premise", "hypothesis", "both"]
-ScoreMode = Literal["delete", "mask"]
+ScoreMode = Literal["delete", "mask", "edit"]
 
 #: What a masked word becomes when scoring by masking: the unknown token of the XLM-R family
 #: (XLM-R, multilingual-e5), which their tokenizers map to the real unknown id. For other
@@ -142,6 +154,18 @@ class _Texts:
         self.clusters[name][i] = list(clusters)
 
 
+def field_stages(slots: Sequence[tuple[str, int]], fields: Sequence[str]) -> list[list[tuple[str, int]]]:
+    """The attacked words in the order they are searched: the hypothesis's first, then the
+    premise's. Ranking the premise's words costs one query per word before the first edit, and
+    an NLI prediction leans hardest on the short hypothesis (the hypothesis-only baselines of
+    Poliak et al. 2018 and Gururangan et al. 2018 get far above chance), so most examples flip
+    before the premise is ranked at all: on the bench's n-gram model and 400 held-out XNLI-en
+    pairs (deletion scoring), this halved the queries of a both-field attack (35.1 to 16.9 per
+    example) and raised its success within the default budget from 91.4% to 96.3%."""
+    order = sorted(dict.fromkeys(fields), key=lambda name: name != "hypothesis")
+    return [[slot for slot in slots if slot[0] == name] for name in order]
+
+
 def greedy_attack(
     premise: str,
     hypothesis: str,
@@ -168,43 +192,80 @@ def greedy_attack(
     if int(np.argmax(clean_probs)) != gold:
         return outcome("skipped", clean_probs, [])
 
-    # word importance: gold-probability drop when the word is removed; words beyond the query
-    # budget are not scored and keep their text order behind the scored ones
-    scored = texts.slots[: max(0, budget.max_queries - queries - 1)]
-    importance: dict[tuple[str, int], float] = {}
-    if scored:
-        probs = yield [texts.without(slot, budget.score) for slot in scored]
-        queries += len(scored)
-        for slot, p in zip(scored, probs):
-            importance[slot] = float(clean_probs[gold] - p[gold])
-    order = sorted(range(len(texts.slots)),
-                   key=lambda k: (-importance.get(texts.slots[k], -np.inf), k))
-
     current_probs = clean_probs
     changed: list[tuple[str, str, str]] = []
-    for k in order:
-        if len(changed) >= budget.max_words or queries >= budget.max_queries:
-            break
-        slot = texts.slots[k]
-        name, i = slot
-        word = texts.pieces[name][i]
-        candidates = []
-        for clusters in propose(word, texts.context(slot), rng):
+    proposals: dict[tuple[str, int], list[list[str]]] = {}
+
+    def candidates_of(slot) -> list[tuple[list[str], Pair]]:
+        """The slot's proposed replacements (drawn once per word) as pairs in the current text."""
+        if slot not in proposals:
+            name, i = slot
+            proposals[slot] = propose(texts.pieces[name][i], texts.context(slot), rng)
+        found = []
+        for clusters in proposals[slot]:
             pair = texts.with_word(slot, clusters)
             if pair is not None:
-                candidates.append((clusters, pair))
-        candidates = candidates[: budget.max_queries - queries]
-        if not candidates:
-            continue
-        probs = yield [pair for _, pair in candidates]
-        queries += len(candidates)
-        flipped = [j for j in range(len(candidates)) if int(np.argmax(probs[j])) != gold]
-        pool = flipped or range(len(candidates))
-        best = min(pool, key=lambda j: (probs[j][gold], j))
-        if flipped or probs[best][gold] < current_probs[gold]:
-            texts.apply(slot, candidates[best][0])
-            changed.append((name, word, "".join(candidates[best][0])))
-            current_probs = probs[best]
-            if flipped:
-                return outcome("succeeded", current_probs, changed)
+                found.append((clusters, pair))
+        return found
+
+    for stage in field_stages(texts.slots, texts.fields):
+        if len(changed) >= budget.max_words or queries >= budget.max_queries:
+            break
+        # word importance: the gold probability's drop when the word is removed, masked, or (score
+        # "edit") given its first proposed replacement, which is at once a ranking query and an
+        # attempt (a deletion or mask only ranks, so one query is kept back for an attempt); words
+        # beyond the query budget are not scored and keep their text order behind the scored ones
+        room = max(0, budget.max_queries - queries - (budget.score != "edit"))
+        if budget.score == "edit":
+            probes = [(slot, found[0]) for slot in stage if (found := candidates_of(slot))][:room]
+            asked = [pair for _, (_, pair) in probes]
+        else:
+            probes = []
+            asked = [texts.without(slot, budget.score) for slot in stage[:room]]
+        importance: dict[tuple[str, int], float] = {}
+        probed: dict[tuple[str, int], np.ndarray] = {}
+        if asked:
+            probs = yield asked
+            queries += len(asked)
+            if probes:
+                probed = {slot: p for (slot, _), p in zip(probes, probs)}
+                flips = [j for j, p in enumerate(probs) if int(np.argmax(p)) != gold]
+                if flips and len(changed) < budget.max_words:
+                    j = min(flips, key=lambda j: (probs[j][gold], j))
+                    slot, (clusters, _) = probes[j]
+                    changed.append((slot[0], texts.pieces[slot[0]][slot[1]], "".join(clusters)))
+                    texts.apply(slot, clusters)
+                    return outcome("succeeded", probs[j], changed)
+                importance = {slot: float(current_probs[gold] - p[gold]) for slot, p in probed.items()}
+            else:
+                importance = {slot: float(current_probs[gold] - p[gold]) for slot, p in zip(stage, probs)}
+        order = sorted(range(len(stage)), key=lambda k: (-importance.get(stage[k], -np.inf), k))
+        edits_when_probed = len(changed)
+
+        for k in order:
+            if len(changed) >= budget.max_words or queries >= budget.max_queries:
+                break
+            slot = stage[k]
+            name, i = slot
+            word = texts.pieces[name][i]
+            candidates = candidates_of(slot)
+            # a probe's answer still holds while the text is as it was when it was asked
+            known = [probed[slot]] if slot in probed and len(changed) == edits_when_probed else []
+            asking = candidates[len(known):][: budget.max_queries - queries]
+            candidates = candidates[: len(known) + len(asking)]
+            if not candidates:
+                continue
+            answers = list(known)
+            if asking:
+                answers.extend((yield [pair for _, pair in asking]))
+                queries += len(asking)
+            flipped = [j for j in range(len(candidates)) if int(np.argmax(answers[j])) != gold]
+            pool = flipped or range(len(candidates))
+            best = min(pool, key=lambda j: (answers[j][gold], j))
+            if flipped or answers[best][gold] < current_probs[gold]:
+                texts.apply(slot, candidates[best][0])
+                changed.append((name, word, "".join(candidates[best][0])))
+                current_probs = answers[best]
+                if flipped:
+                    return outcome("succeeded", current_probs, changed)
     return outcome("failed", current_probs, changed)
