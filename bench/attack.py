@@ -2,14 +2,29 @@
 XNLI pairs, and TextAttack's own DeepWordBug recipe on the same model and pairs when TextAttack
 can be run.
 
-The model is a small real classifier both sides can call: a bag of character n-grams trained
-here with torch on MNLI (or, for another language, on XNLI dev rows not attacked), saved to disk
-and evaluated by the numpy code below, which has no xexp dependency. TextAttack 0.3.11 pins
-transformers < 5 (through flair), so it cannot share the project's environment: it runs in a
-separate virtual environment, given by `--textattack-python` (or $XEXP_TEXTATTACK_PYTHON), as a
-subprocess of this same file in worker mode. Without it, the bench prints our figures alone and
-says why. One way to make that environment (CPU torch is reused from the project's venv through
-a .pth file; the pins spare pip's resolver a long backtrack):
+Two small real classifiers, both trained here on MNLI (or, for another language, on XNLI dev rows
+not attacked) and saved to disk, are each attacked by both sides through the same
+`predict_proba` function defined in this file:
+
+* `ngram`: a bag of character 1-3-grams, evaluated in numpy (model time is small, so the
+  figures mostly compare the attack code itself);
+* `transformer`: a word-level transformer encoder in plain torch (2 layers, width 128, words
+  seen twice in training form its vocabulary, so a misspelt word is an unknown word, as for the
+  models DeepWordBug was written against), where the model's time is most of the cost and the
+  number of pairs scored decides.
+
+Each side is timed `--repeats` times (median reported, success figures are deterministic) and the
+time spent inside the model is reported apart, so "attack s" minus "model s" is the attack's own
+overhead. Last, for "equal or higher success", the bench looks for the smallest `max_queries`
+at which char_attack matches each TextAttack configuration's success rate and times that too. TextAttack runs two ways: its DeepWordBug recipe as published (both fields), and the
+same recipe with TextAttack's own `InputColumnModification` keeping the premise fixed, which is
+the like-for-like partner of char_attack's default (hypothesis only).
+
+TextAttack 0.3.11 pins transformers < 5 (through flair), so it cannot share the project's
+environment: it runs in a separate virtual environment, given by `--textattack-python` (or
+$XEXP_TEXTATTACK_PYTHON), as a subprocess of this same file in worker mode. Without it, the bench
+prints our figures alone and says why. One way to make that environment (CPU torch is reused
+from the project's venv through a .pth file; the pins spare pip's resolver a long backtrack):
 
     python3 -m venv /tmp/ta-venv
     mkdir /tmp/ta-shim && for p in torch torch-2.13.0+cpu.dist-info torchgen functorch; do
@@ -22,7 +37,8 @@ TextAttack downloads NLTK's stopword list on first import, which fails offline: 
 points NLTK_DATA at a folder holding NLTK's English stopword list (written out below), so the
 recipe's StopwordModification sees the list it would have downloaded.
 
-    python bench/attack.py [--lang en] [--n 100] [--textattack-python PATH]
+    python bench/attack.py [--model ngram|transformer|all] [--lang en] [--n 100] [--repeats 3]
+                           [--textattack-python PATH]
 
 Figures are printed, not asserted.
 """
@@ -32,6 +48,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -58,7 +75,7 @@ mustn't needn needn't shan shan't shouldn shouldn't wasn wasn't weren weren't wo
 wouldn't""".split()
 
 
-# --- the shared model: numpy inference only, importable from either environment -------------
+# --- the shared models: inference importable from either environment ---------------------
 
 def ngrams(text: str, prefix: str) -> list[str]:
     padded = f" {text.lower()} "
@@ -73,6 +90,9 @@ class NgramModel:
         self.embedding, self.weight, self.bias = weights["embedding"], weights["weight"], weights["bias"]
         self.vocab: dict[str, int] = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
 
+    def describe(self) -> str:
+        return f"char 1-3-gram bag, {len(self.vocab)} n-grams"
+
     def _pool(self, text: str, prefix: str) -> np.ndarray:
         ids = [i for i in (self.vocab.get(g, 0) for g in ngrams(text, prefix)) if i]
         return self.embedding[ids].mean(axis=0) if ids else np.zeros(self.embedding.shape[1])
@@ -84,6 +104,118 @@ class NgramModel:
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
+
+
+#: word-level transformer: ids 0-3 are padding, unknown word, classification and separator
+PAD, UNK, CLS, SEP = 0, 1, 2, 3
+WORD = re.compile(r"\w+|[^\w\s]")
+
+
+def word_tokens(text: str) -> list[str]:
+    return WORD.findall(text.lower())
+
+
+def encode_pair(premise: str, hypothesis: str, vocab: dict[str, int], max_len: int) -> tuple[list[int], list[int]]:
+    """[CLS] premise [SEP] hypothesis [SEP] as word ids (unknown words: UNK) and segment ids;
+    the premise is cut first when the pair is too long."""
+    p = [vocab.get(w, UNK) for w in word_tokens(premise)]
+    h = [vocab.get(w, UNK) for w in word_tokens(hypothesis)]
+    room = max_len - 3
+    h = h[: max(room // 2, room - len(p))]
+    p = p[: room - len(h)]
+    return [CLS, *p, SEP, *h, SEP], [0] * (len(p) + 2) + [1] * (len(h) + 1)
+
+
+def word_network(vocab_size: int, dim: int, layers: int, heads: int, max_len: int):
+    """The transformer encoder classifier (pre-norm layers, first-position readout)."""
+    import torch
+
+    class WordNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tokens = torch.nn.Embedding(vocab_size, dim, padding_idx=PAD)
+            self.positions = torch.nn.Embedding(max_len, dim)
+            self.segments = torch.nn.Embedding(2, dim)
+            layer = torch.nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout=0.1,
+                                                     batch_first=True, norm_first=True)
+            self.encoder = torch.nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+            self.norm = torch.nn.LayerNorm(dim)
+            self.head = torch.nn.Linear(dim, len(LABELS))
+
+        def forward(self, ids, segments):
+            positions = torch.arange(ids.shape[1], device=ids.device)
+            x = self.tokens(ids) + self.positions(positions)[None] + self.segments(segments)
+            x = self.encoder(x, src_key_padding_mask=ids.eq(PAD))
+            return self.head(self.norm(x[:, 0]))
+
+    return WordNet()
+
+
+def word_batch(pairs, vocab: dict[str, int], max_len: int):
+    import torch
+
+    encoded = [encode_pair(a, b, vocab, max_len) for a, b in pairs]
+    width = max(len(ids) for ids, _ in encoded)
+    ids = torch.full((len(encoded), width), PAD, dtype=torch.long)
+    segments = torch.zeros((len(encoded), width), dtype=torch.long)
+    for row, (token_ids, segment_ids) in enumerate(encoded):
+        ids[row, : len(token_ids)] = torch.tensor(token_ids)
+        segments[row, : len(segment_ids)] = torch.tensor(segment_ids)
+    return ids, segments
+
+
+class WordTransformer:
+    """The saved word transformer. A misspelt word is an unknown word to it, as to the word-level
+    models DeepWordBug was written against. `predict_proba` sorts pairs by length and runs
+    chunks of `CHUNK`, so whoever calls it, with whatever batch size, gets the same policy."""
+
+    CHUNK = 64
+
+    def __init__(self, folder: Path):
+        import torch
+
+        self.config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        self.vocab: dict[str, int] = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        self.net = word_network(**self.config)
+        self.net.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
+        self.net.eval()
+
+    def describe(self) -> str:
+        c = self.config
+        size = sum(p.numel() for p in self.net.parameters())
+        return (f"word-level transformer, {c['layers']} layers, width {c['dim']}, {c['heads']} heads, "
+                f"{c['vocab_size']} words, {size / 1e6:.2f} M parameters")
+
+    def predict_proba(self, pairs) -> np.ndarray:
+        import torch
+
+        pairs = list(pairs)
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+        out = np.empty((len(pairs), len(LABELS)))
+        with torch.inference_mode():
+            for start in range(0, len(order), self.CHUNK):
+                chunk = order[start:start + self.CHUNK]
+                ids, segments = word_batch([pairs[i] for i in chunk], self.vocab, self.config["max_len"])
+                out[chunk] = torch.softmax(self.net(ids, segments), dim=-1).double().numpy()
+        return out
+
+
+MODELS = {"ngram": NgramModel, "transformer": WordTransformer}
+
+
+class Counted:
+    """A model's `predict_proba` that counts calls and pairs and times itself."""
+
+    def __init__(self, model):
+        self.model, self.calls, self.pairs, self.seconds = model, 0, 0, 0.0
+
+    def __call__(self, pairs) -> np.ndarray:
+        started = time.perf_counter()
+        probs = self.model.predict_proba(pairs)
+        self.seconds += time.perf_counter() - started
+        self.calls += 1
+        self.pairs += len(pairs)
+        return probs
 
 
 def load_rows(path: Path, start: int, count: int) -> list[dict]:
@@ -99,60 +231,95 @@ def load_rows(path: Path, start: int, count: int) -> list[dict]:
     return rows
 
 
+def median_run(run, repeats: int) -> dict:
+    """`run()` `repeats` times; its figures with the median time (they must not vary)."""
+    runs = [run() for _ in range(repeats)]
+    for other in runs[1:]:
+        if other["attack_success_rate"] != runs[0]["attack_success_rate"]:
+            raise RuntimeError("attack results differ between repeats: the bench is not deterministic")
+    middle = sorted(runs, key=lambda r: r["attack_s"])[len(runs) // 2]
+    return {**middle, "times": [r["attack_s"] for r in runs]}
+
+
 # --- TextAttack side (runs in the separate environment) --------------------------------------
 
-def textattack_worker(model_dir: Path, data_file: Path, n: int, seed: int) -> None:
+TEXTATTACK_CONFIGURATIONS = {
+    "published": "DeepWordBug (both fields)",
+    "hypothesis": "DeepWordBug, premise fixed",
+}
+
+
+def textattack_worker(model_kind: str, model_dir: Path, data_file: Path, n: int, seed: int,
+                      repeats: int) -> None:
     started = time.perf_counter()
     import textattack
-    from textattack import AttackArgs, Attacker
+    from textattack import Attack, AttackArgs, Attacker
     from textattack.attack_recipes import DeepWordBugGao2018
+    from textattack.constraints.pre_transformation import InputColumnModification
     from textattack.datasets import Dataset
     from textattack.metrics.attack_metrics import AttackQueries, AttackSuccessRate, WordsPerturbed
     from textattack.models.wrappers import ModelWrapper
 
     imported = time.perf_counter()
-    model = NgramModel(model_dir)
+    import torch
 
-    calls: list[int] = []
+    torch.set_num_threads(int(os.environ.get("XEXP_BENCH_THREADS", "2")))
+    model = MODELS[model_kind](model_dir)
 
     class Wrapper(ModelWrapper):
-        def __init__(self, inner):
-            self.model = inner
+        def __init__(self, counted):
+            self.model = counted
 
         def __call__(self, text_input_list):
-            calls.append(len(text_input_list))
-            return self.model.predict_proba([tuple(x) for x in text_input_list])
+            return self.model([tuple(x) for x in text_input_list])
 
     rows = json.loads(data_file.read_text(encoding="utf-8"))[:n]
     dataset = Dataset([((r["premise"], r["hypothesis"]), LABELS.index(r["label"])) for r in rows],
                       input_columns=("premise", "hypothesis"))
-    attack = DeepWordBugGao2018.build(Wrapper(model))
-    args = AttackArgs(num_examples=len(rows), random_seed=seed, disable_stdout=True, silent=True)
-    results = Attacker(attack, dataset, args).attack_dataset()
-    finished = time.perf_counter()
-    success = AttackSuccessRate().calculate(results)
-    words = WordsPerturbed().calculate(results)
-    queries = AttackQueries().calculate(results)
+
+    def build(configuration: str, wrapper) -> Attack:
+        recipe = DeepWordBugGao2018.build(wrapper)  # a fresh goal function: an empty query cache
+        if configuration == "published":
+            return recipe
+        fixed_premise = InputColumnModification(["premise", "hypothesis"], {"premise"})
+        return Attack(recipe.goal_function,
+                      recipe.pre_transformation_constraints + recipe.constraints + [fixed_premise],
+                      recipe.transformation, recipe.search_method)
+
+    def run(configuration: str) -> dict:
+        counted = Counted(model)
+        attack = build(configuration, Wrapper(counted))
+        args = AttackArgs(num_examples=len(rows), random_seed=seed, disable_stdout=True, silent=True)
+        began = time.perf_counter()
+        results = Attacker(attack, dataset, args).attack_dataset()
+        elapsed = time.perf_counter() - began
+        success = AttackSuccessRate().calculate(results)
+        words = WordsPerturbed().calculate(results)
+        queries = AttackQueries().calculate(results)
+        return {
+            "total": len(results),
+            "original_accuracy": success["original_accuracy"] / 100,
+            "accuracy_under_attack": success["attack_accuracy_perc"] / 100,
+            "attack_success_rate": success["attack_success_rate"] / 100,
+            "avg_words_perturbed_pct": words["avg_word_perturbed_perc"],
+            "avg_queries": queries["avg_num_queries"],
+            "attack_s": elapsed, "model_s": counted.seconds,
+            "model_calls": counted.calls, "pairs_scored": counted.pairs,
+        }
+
     print(json.dumps({
         "textattack_version": getattr(textattack, "__version__", "0.3.11"),
-        "import_s": imported - started, "attack_s": finished - imported,
-        "total": len(results),
-        "original_accuracy": success["original_accuracy"] / 100,
-        "accuracy_under_attack": success["attack_accuracy_perc"] / 100,
-        "attack_success_rate": success["attack_success_rate"] / 100,
-        "avg_words_perturbed_pct": words["avg_word_perturbed_perc"],
-        "avg_queries": queries["avg_num_queries"],
-        "model_calls": len(calls), "pairs_scored": sum(calls),
+        "import_s": imported - started,
+        "results": {c: median_run(lambda c=c: run(c), repeats) for c in TEXTATTACK_CONFIGURATIONS},
     }))
 
 
 # --- our side ---------------------------------------------------------------------------------
 
-def train_and_save(rows: list[dict], folder: Path, epochs: int = 10, dim: int = 32) -> None:
+def train_ngram(rows: list[dict], folder: Path, epochs: int = 10, dim: int = 32) -> None:
     """Train the n-gram model with torch and save it for `NgramModel`."""
     import torch
 
-    torch.set_num_threads(1)  # tiny ops; threads only add contention on a shared machine
     torch.manual_seed(0)
     vocab: dict[str, int] = {}
     for row in rows:
@@ -183,33 +350,73 @@ def train_and_save(rows: list[dict], folder: Path, epochs: int = 10, dim: int = 
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
 
 
-def run_ours(model: NgramModel, rows: list[dict], lang: str, field: str, params: dict, seed: int) -> dict:
+def train_transformer(rows: list[dict], folder: Path, epochs: int = 4, batch: int = 32,
+                      lr: float = 5e-4) -> None:
+    """Train the word transformer (AdamW, linear decay) and save it for `WordTransformer`."""
+    import torch
+
+    torch.manual_seed(0)
+    counts: dict[str, int] = {}
+    for row in rows:
+        for word in word_tokens(row["premise"]) + word_tokens(row["hypothesis"]):
+            counts[word] = counts.get(word, 0) + 1
+    vocab = {word: SEP + 1 + i for i, word in enumerate(sorted(w for w, c in counts.items() if c >= 2))}
+    config = {"vocab_size": SEP + 1 + len(vocab), "dim": 128, "layers": 2, "heads": 4, "max_len": 128}
+    net = word_network(**config)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
+    steps = epochs * -(-len(rows) // batch)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / steps)
+    gold = torch.tensor([LABELS.index(r["label"]) for r in rows])
+    net.train()
+    for _ in range(epochs):
+        for index in torch.randperm(len(rows)).split(batch):
+            pairs = [(rows[i]["premise"], rows[i]["hypothesis"]) for i in index.tolist()]
+            ids, segments = word_batch(pairs, vocab, config["max_len"])
+            loss = torch.nn.functional.cross_entropy(net(ids, segments), gold[index])
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+    torch.save(net.state_dict(), folder / "model.pt")
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+
+
+TRAIN = {"ngram": train_ngram, "transformer": train_transformer}
+DEFAULT_TRAIN_ROWS = {"ngram": 2000, "transformer": 8000}
+
+
+def run_ours(model, rows: list[dict], lang: str, field: str, params: dict, seed: int) -> dict:
     from xexp.runtime.attacks import run_attack, summarize
+    from xexp.runtime.perturbations.text import _tokenize
 
-    calls: list[int] = []
-
-    def predict(pairs):
-        calls.append(len(pairs))
-        return model.predict_proba(pairs)
-
+    _tokenize.cache_clear()  # each run pays for its own word segmentation, as the first one did
+    counted = Counted(model)
     started = time.perf_counter()
-    records = run_attack("char_attack", params, rows, lang=lang, field=field, predict_proba=predict,
+    records = run_attack("char_attack", params, rows, lang=lang, field=field, predict_proba=counted,
                          label_names=LABELS, seed=seed)
     elapsed = time.perf_counter() - started
-    return {**summarize(records), "attack_s": elapsed, "model_calls": len(calls),
-            "pairs_scored": sum(calls)}
+    return {**summarize(records), "attack_s": elapsed, "model_s": counted.seconds,
+            "model_calls": counted.calls, "pairs_scored": counted.pairs}
+
+
+HEADER = (f"{'attack':<46} {'orig%':>5} {'adv%':>5} {'succ%':>5} {'words%':>6} {'queries':>7} "
+          f"{'pairs':>6} {'calls':>5} {'attack s':>8} {'model s':>7}")
 
 
 def _line(name: str, s: dict) -> str:
     def pct(value):
         return "  n/a" if value is None else f"{100 * value:5.1f}"
-    words = "  n/a" if s["avg_words_perturbed_pct"] is None else f"{s['avg_words_perturbed_pct']:5.1f}"
-    queries = "  n/a" if s["avg_queries"] is None else f"{s['avg_queries']:6.1f}"
-    return (f"{name:<44} {pct(s['original_accuracy'])} {pct(s['accuracy_under_attack'])} "
-            f"{pct(s['attack_success_rate'])} {words} {queries} {s['attack_s']:8.2f}")
+    words = "   n/a" if s["avg_words_perturbed_pct"] is None else f"{s['avg_words_perturbed_pct']:6.1f}"
+    queries = "    n/a" if s["avg_queries"] is None else f"{s['avg_queries']:7.1f}"
+    return (f"{name:<46} {pct(s['original_accuracy'])} {pct(s['accuracy_under_attack'])} "
+            f"{pct(s['attack_success_rate'])} {words} {queries} {s['pairs_scored']:6d} "
+            f"{s['model_calls']:5d} {s['attack_s']:8.2f} {s['model_s']:7.2f}")
 
 
-def run_textattack(python: str, model_dir: Path, rows: list[dict], n: int, seed: int, work: Path) -> dict | str:
+def run_textattack(python: str, model_kind: str, model_dir: Path, rows: list[dict], n: int, seed: int,
+                   repeats: int, work: Path) -> dict | str:
     """TextAttack's figures, or the reason there are none."""
     if not python:
         return "no TextAttack environment given (--textattack-python or $XEXP_TEXTATTACK_PYTHON)"
@@ -222,21 +429,91 @@ def run_textattack(python: str, model_dir: Path, rows: list[dict], n: int, seed:
     data_file.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     env = dict(os.environ, NLTK_DATA=str(work / "nltk_data"), HF_HUB_OFFLINE="1",
                TOKENIZERS_PARALLELISM="false", TA_CACHE_DIR=str(work / "ta_cache"))
-    command = [python, str(Path(__file__).resolve()), "--textattack-worker", "--model-dir",
-               str(model_dir), "--rows", str(data_file), "--n", str(n), "--seed", str(seed)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+    command = [python, str(Path(__file__).resolve()), "--textattack-worker", "--model", model_kind,
+               "--model-dir", str(model_dir), "--rows", str(data_file), "--n", str(n),
+               "--seed", str(seed), "--repeats", str(repeats)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-6:])
         return f"TextAttack worker failed (exit {done.returncode}):\n{tail}"
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+#: our configurations: (name, field, params, the TextAttack configuration it is compared with)
+OUR_CONFIGURATIONS = [
+    ("xexp char_attack, defaults (hypothesis)", "hypothesis", {}, "hypothesis"),
+    ("xexp char_attack, both fields", "both", {}, "published"),
+    ("xexp char_attack, both, TextAttack's budget", "both", {"max_edits": 30, "max_queries": 1_000_000},
+     "published"),
+]
+
+
+def bench_model(kind: str, args, work: Path) -> None:
+    xnli = args.data / "xnli" / f"dev.{args.lang}.jsonl"
+    # attacked: XNLI dev rows 0..n-1; training: MNLI for English, later XNLI dev rows otherwise
+    count = args.train or DEFAULT_TRAIN_ROWS[kind]
+    train_rows = (load_rows(args.data / "mnli" / "dev_matched.jsonl", 0, count) if args.lang == "en"
+                  else load_rows(xnli, 500, count))
+    rows = load_rows(xnli, 0, args.n)
+    folder = work / kind
+    folder.mkdir()
+    started = time.perf_counter()
+    TRAIN[kind](train_rows, folder)
+    model = MODELS[kind](folder)
+    print(f"\nmodel: {model.describe()}; trained on {len(train_rows)} pairs in "
+          f"{time.perf_counter() - started:.1f} s; attacking {len(rows)} XNLI dev pairs ({args.lang}); "
+          f"median of {args.repeats} runs")
+    print(HEADER)
+    ours = {}
+    for name, field, params, _ in OUR_CONFIGURATIONS:
+        ours[name] = median_run(lambda: run_ours(model, rows, args.lang, field, params, args.seed), args.repeats)
+        print(_line(name, ours[name]))
+    theirs = run_textattack(args.textattack_python, kind, folder, rows, args.n, args.seed, args.repeats, work)
+    if isinstance(theirs, str):
+        print(f"TextAttack DeepWordBug: not run: {theirs}")
+        return
+    version = theirs["textattack_version"]
+    for configuration, label in TEXTATTACK_CONFIGURATIONS.items():
+        print(_line(f"TextAttack {version} {label}", theirs["results"][configuration]))
+    print(f"(TextAttack's import: {theirs['import_s']:.1f} s, not counted)")
+    for name, _, _, partner in OUR_CONFIGURATIONS:
+        print("  " + _comparison(name, ours[name], partner, theirs["results"][partner]))
+    # equal success: the smallest query budget at which char_attack (TextAttack's word budget)
+    # matches the TextAttack configuration's success rate
+    print("equal success: char_attack's smallest max_queries (max_edits 30) reaching TextAttack's success rate")
+    for field, partner in (("hypothesis", "hypothesis"), ("both", "published")):
+        target = theirs["results"][partner]["attack_success_rate"]
+        for budget in EQUAL_SUCCESS_BUDGETS:
+            params = {"max_edits": 30, "max_queries": budget}
+            if run_ours(model, rows, args.lang, field, params, args.seed)["attack_success_rate"] >= target:
+                break
+        name = f"xexp char_attack, {field}, max_queries={budget}"
+        mine = median_run(lambda: run_ours(model, rows, args.lang, field, params, args.seed), args.repeats)
+        print(_line(name, mine))
+        print("  " + _comparison(name, mine, partner, theirs["results"][partner]))
+
+
+#: query budgets tried, cheapest first, when looking for the budget that matches TextAttack
+EQUAL_SUCCESS_BUDGETS = (4, 6, 8, 10, 12, 14, 16, 20, 25, 30, 40, 60, 100, 200, 1_000_000)
+
+
+def _comparison(name: str, mine: dict, partner: str, other: dict) -> str:
+    verdict = ("equal or higher success" if mine["attack_success_rate"] >= other["attack_success_rate"]
+               else "LOWER success")
+    return (f"{name} vs TextAttack {TEXTATTACK_CONFIGURATIONS[partner]}: "
+            f"{other['attack_s'] / mine['attack_s']:.1f}x faster, {verdict} "
+            f"({100 * mine['attack_success_rate']:.1f}% vs {100 * other['attack_success_rate']:.1f}%), "
+            f"{other['pairs_scored'] / max(mine['pairs_scored'], 1):.2f}x fewer pairs scored")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=[*MODELS, "all"], default="all")
     parser.add_argument("--lang", default="en")
     parser.add_argument("--n", type=int, default=100, help="XNLI dev pairs attacked")
-    parser.add_argument("--train", type=int, default=2000, help="training pairs for the model")
+    parser.add_argument("--train", type=int, default=0, help="training pairs for the model (0: per model)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--textattack-python", default=os.environ.get("XEXP_TEXTATTACK_PYTHON", ""))
     parser.add_argument("--textattack-worker", action="store_true", help=argparse.SUPPRESS)
@@ -244,44 +521,23 @@ def main() -> None:
     parser.add_argument("--rows", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.textattack_worker:
-        textattack_worker(args.model_dir, args.rows, args.n, args.seed)
+        textattack_worker(args.model, args.model_dir, args.rows, args.n, args.seed, args.repeats)
         return
-
     xnli = args.data / "xnli" / f"dev.{args.lang}.jsonl"
     if not xnli.exists():
         sys.exit(f"bench/attack.py: {xnli} not found (pass --data)")
-    # attacked: XNLI dev rows 0..n-1; training: MNLI for English, later XNLI dev rows otherwise
-    train_rows = (load_rows(args.data / "mnli" / "dev_matched.jsonl", 0, args.train) if args.lang == "en"
-                  else load_rows(xnli, 500, args.train))
-    rows = load_rows(xnli, 0, args.n)
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("XEXP_BENCH_THREADS", "2")))
+    os.environ.setdefault("XEXP_BENCH_THREADS", str(torch.get_num_threads()))
     with tempfile.TemporaryDirectory(prefix="xexp-attack-bench-") as tmp:
-        work = Path(tmp)
-        started = time.perf_counter()
-        train_and_save(train_rows, work)
-        model = NgramModel(work)
-        print(f"model: char 1-3-gram bag, {len(model.vocab)} n-grams, trained on {len(train_rows)} "
-              f"pairs in {time.perf_counter() - started:.1f} s; attacking {len(rows)} XNLI dev "
-              f"pairs ({args.lang})")
-        print(f"{'attack':<44} {'orig%':>5} {'adv%':>5} {'succ%':>5} {'words%':>5} {'queries':>6} {'time s':>8}")
-        configurations = [
-            ("xexp char_attack, defaults (hypothesis)", "hypothesis", {}),
-            ("xexp char_attack, both fields", "both", {}),
-            ("xexp char_attack, both, ~unbounded budget", "both", {"max_edits": 30, "max_queries": 100_000}),
-        ]
-        for name, field, params in configurations:
-            ours = run_ours(model, rows, args.lang, field, params, args.seed)
-            print(_line(name, ours) + f"   ({ours['model_calls']} model calls, "
-                  f"{ours['pairs_scored']} pairs)")
-        theirs = run_textattack(args.textattack_python, work, rows, args.n, args.seed, work)
-        if isinstance(theirs, str):
-            print(f"TextAttack DeepWordBug: not run: {theirs}")
-        else:
-            print(_line(f"TextAttack {theirs['textattack_version']} DeepWordBug (both fields)", theirs)
-                  + f"   ({theirs['model_calls']} model calls, {theirs['pairs_scored']} pairs; "
-                  f"+{theirs['import_s']:.1f} s import)")
-    print("orig% = original accuracy, adv% = accuracy under attack, succ% = attack success rate, "
+        for kind in (MODELS if args.model == "all" else [args.model]):
+            bench_model(kind, args, Path(tmp))
+    print("\norig% = original accuracy, adv% = accuracy under attack, succ% = attack success rate, "
           "words% = mean share of words perturbed over successful attacks, queries = mean model "
-          "queries per attacked example (TextAttack's definitions)")
+          "queries per attacked example (TextAttack's definitions); pairs = pairs the model scored, "
+          "calls = calls to predict_proba; attack s = wall time of the attack, model s = the part "
+          "spent inside predict_proba")
 
 
 if __name__ == "__main__":
