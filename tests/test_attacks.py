@@ -345,6 +345,28 @@ def test_codeswitch_attack_replaces_words_by_lexicon_translations(english_model,
         assert all(word in german for word in new), new
 
 
+@pytest.mark.parametrize("lang", ["zh", "hi"])
+def test_codeswitch_attack_on_non_english_text_switches_into_english(multilingual_model, lang):
+    """Non-English text reads en-L backwards (and Chinese is segmented against the lexicon)."""
+    path = _data(f"muse/en-{lang}.txt")
+    english = {line.split("\t")[0].strip().casefold() for line in path.read_text(encoding="utf-8").splitlines()}
+    examples = _rows(f"xnli/dev.{lang}.jsonl", 0, 25)
+    model = CountingModel(multilingual_model)
+    params = {"max_words": 3, "max_queries": 60, "lexicon": {"kind": "muse", "path": str(path)},
+              "languages": ["en"]}
+    records = attack("codeswitch_attack", params, examples, model, lang=lang)
+    check_records(records, examples, model, max_words=3, max_queries=60)
+    switched = [r for r in records if r["words_changed"]]
+    assert switched
+    for record in switched:
+        # what came in is English from the lexicon (the new Latin-script words of the text)
+        example = next(e for e in examples if e["id"] == record["id"])
+        before = {w.text.casefold() for w in words(example["hypothesis"], lang)}
+        latin = [w.text.casefold() for w in words(record["adv_hypothesis"], lang)
+                 if w.text.isascii() and w.text.casefold() not in before]
+        assert latin and all(word in english for word in latin), latin
+
+
 def test_translator_reads_muse_backwards_and_pivots_through_english():
     refs = [{"kind": "muse", "path": str(_data(f"muse/en-{lang}.txt"))} for lang in ("de", "fr")]
     to_english = Translator(refs, "de", ["en"]).translations("Hund")

@@ -61,9 +61,10 @@ def _as_tuple(value):
           positional=("languages",), default_field="hypothesis")
 class CodeSwitchAttackParams(Params):
     """Greedy code-switching attack in the style of PolyGloss (Tan & Joty 2021): the words that
-    matter most to the prediction (ranked as in char_attack, by deletion) are replaced one at a
-    time by a dictionary translation into one of `languages` (up to `max_words` words and
-    `max_queries` model queries, the clean one included). `lexicon` is one lexicon or a list:
+    matter most to the prediction (ranked as in char_attack: `score` = "edit" probes each word
+    with its first translation, "delete" or "mask" remove it) are replaced one at a time by a
+    dictionary translation into one of `languages` (up to `max_words` words and `max_queries`
+    model queries, the clean one included). `lexicon` is one lexicon or a list:
     MUSE files named en-<lang>.txt (`{lang}` in a path is the evaluated language) or the
     synthetic lexicon. English text is translated with en-X directly; text in a language L is
     translated into English by reading en-L backwards, and into X ≠ en by pivoting through
@@ -74,6 +75,7 @@ class CodeSwitchAttackParams(Params):
     max_queries: int = Field(200, ge=2, le=1_000_000)
     lexicon: Annotated[tuple[LexiconRef, ...], BeforeValidator(_as_tuple)] = Field(min_length=1)
     languages: Annotated[tuple[str, ...], BeforeValidator(_as_tuple)] = Field(min_length=1)
+    score: Literal["edit", "delete", "mask"] = "edit"
     examples: int | None = Field(None, ge=1, description=EXAMPLES_DOC)
 
     @field_validator("languages")

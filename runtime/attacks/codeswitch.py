@@ -14,6 +14,11 @@ the `code_switch` perturbation) and the search is the greedy one of `search`:
 
 At most `MAX_PER_LANGUAGE` translations per language are tried per word, in lexicon order
 (MUSE lists frequent translations first), so a word costs at most that many queries per language.
+Words are ranked, by default, by the effect of their first translation (`score` = "edit", see
+`search`): with an n-gram model trained on MNLI and 300 held-out XNLI dev pairs in en and de
+(into de/fr/es and en/fr), it spent 17-28% fewer queries than ranking by deletion in all 12
+settings tried (2 fields x 3 budgets), with equal or higher success in 10 (e.g. de, 10 queries:
+66.7% against 52.0%) and 1.5-1.6 points lower in 2 (en, 20 queries).
 """
 
 from __future__ import annotations
@@ -28,9 +33,7 @@ from xexp.runtime.perturbations import lexicon as lexicons
 from xexp.runtime.perturbations.casing import lower, match_case
 # the code-switch perturbation's lexicon-aware segmentation and spacing rules, shared so that
 # the attack and the perturbation switch the same units in the same way
-from xexp.runtime.perturbations.code_switch import (
-    longest_unspaced_entry, lexicon_segments, spaced_join,
-)
+from xexp.runtime.perturbations.code_switch import lexicon_segments, spaced_join
 from xexp.runtime.perturbations.text import graphemes, tokenize
 
 MAX_PER_LANGUAGE = 3
@@ -92,11 +95,10 @@ def _segmenter(translator: Translator):
     if table is None:
         return lambda text, lang: [(piece, unit and bool(translator.translations(piece)))
                                    for piece, unit in word_pieces(text, lang)]
-    longest = longest_unspaced_entry(table)
 
     def segment(text: str, lang: str) -> list[tuple[str, bool]]:
         return [(piece, translatable and bool(translator.translations(piece)))
-                for piece, translatable in lexicon_segments(tokenize(text, lang), table, lang, longest)]
+                for piece, translatable in lexicon_segments(tokenize(text, lang), table, lang)]
 
     return segment
 
@@ -119,7 +121,7 @@ def _refs_key(refs: Sequence[Mapping]) -> tuple:
 
 def codeswitch_attack(params: dict[str, Any], *, lang: str):
     """Factory: the per-example attack for validated `params` (see the registry declaration)."""
-    budget = SearchBudget(params["max_words"], params["max_queries"], "delete")
+    budget = SearchBudget(params["max_words"], params["max_queries"], params["score"])
     translator = _translator(_refs_key(params["lexicon"]), lang, tuple(params["languages"]))
     segment = _segmenter(translator)
 

@@ -194,15 +194,17 @@ def greedy_attack(
 
     current_probs = clean_probs
     changed: list[tuple[str, str, str]] = []
-    proposals: dict[tuple[str, int], list[list[str]]] = {}
+    proposals: dict[tuple, list[list[str]]] = {}
 
     def candidates_of(slot) -> list[tuple[list[str], Pair]]:
-        """The slot's proposed replacements (drawn once per word) as pairs in the current text."""
-        if slot not in proposals:
+        """The slot's proposed replacements as pairs in the current text: drawn once per word
+        and context (a proposer may adapt to the neighbours, e.g. spacing beside unspaced text)."""
+        context = texts.context(slot)
+        if (slot, context) not in proposals:
             name, i = slot
-            proposals[slot] = propose(texts.pieces[name][i], texts.context(slot), rng)
+            proposals[slot, context] = propose(texts.pieces[name][i], context, rng)
         found = []
-        for clusters in proposals[slot]:
+        for clusters in proposals[slot, context]:
             pair = texts.with_word(slot, clusters)
             if pair is not None:
                 found.append((clusters, pair))

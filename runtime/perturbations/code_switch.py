@@ -79,7 +79,7 @@ def lexicon_segments(pieces: list[Piece], table, lang: str):
             j = i
             while j < len(pieces) and pieces[j].is_word and script_of_text(pieces[j].text) in _LEXICON_SEGMENTED:
                 j += 1
-            longest = longest_unspaced_entry(table)
+            longest = _longest_unspaced_entry(table)
             yield from _longest_match("".join(p.text for p in pieces[i:j]), table, lang, longest)
             i = j
             continue
@@ -111,7 +111,7 @@ def _longest_match(run: str, table, lang: str, longest: int):
 _LONGEST: dict[int, tuple[lexicons.Lexicon, int]] = {}
 
 
-def longest_unspaced_entry(table: lexicons.Lexicon) -> int:
+def _longest_unspaced_entry(table: lexicons.Lexicon) -> int:
     """Length in graphemes of the longest Han key (bounded), computed once per table."""
     cached = _LONGEST.get(id(table))
     if cached is not None and cached[0] is table:
