@@ -12,9 +12,9 @@ or "edit": give it its first proposed replacement. An edit probe measures the ef
 will actually use, and every ranking query is also an attempt: a probe that flips the prediction
 ends the attack at once, and the most important word's probe answer is reused rather than asked
 again. On the bench's two models and 400 held-out XNLI-en pairs (bench/attack.py, both fields,
-`max_edits` 30), "edit" beat "delete" at every query budget tried: at 16 queries 62.6% against
-50.8% success on the transformer and 82.2% against 69.3% on the n-gram model; unbounded, 87.7%
-against 84.9% with 34.5 instead of 42.8 queries per example (transformer).
+`max_edits` 30), "edit" beat "delete" at every query budget tried: at 16 queries 61.5% against
+50.8% success on the transformer and 81.6% against 69.3% on the n-gram model; unbounded, 87.2%
+against 84.9% with 35.6 instead of 42.8 queries per example (transformer).
 
 When both fields are attacked, the hypothesis's words are ranked and tried before the premise's
 are ranked (`field_stages`).
