@@ -58,6 +58,8 @@ from pathlib import Path
 import numpy as np
 
 LABELS = ("entailment", "neutral", "contradiction")
+#: torch threads on both sides (the TextAttack worker inherits the environment)
+THREADS = int(os.environ.get("XEXP_BENCH_THREADS", "2"))
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 #: NLTK's English stopword list (nltk_data corpora/stopwords/english, 179 words), needed only
@@ -263,7 +265,7 @@ def textattack_worker(model_kind: str, model_dir: Path, data_file: Path, n: int,
     imported = time.perf_counter()
     import torch
 
-    torch.set_num_threads(int(os.environ.get("XEXP_BENCH_THREADS", "2")))
+    torch.set_num_threads(THREADS)
     model = MODELS[model_kind](model_dir)
 
     class Wrapper(ModelWrapper):
@@ -528,8 +530,7 @@ def main() -> None:
         sys.exit(f"bench/attack.py: {xnli} not found (pass --data)")
     import torch
 
-    torch.set_num_threads(int(os.environ.get("XEXP_BENCH_THREADS", "2")))
-    os.environ.setdefault("XEXP_BENCH_THREADS", str(torch.get_num_threads()))
+    torch.set_num_threads(THREADS)
     with tempfile.TemporaryDirectory(prefix="xexp-attack-bench-") as tmp:
         for kind in (MODELS if args.model == "all" else [args.model]):
             bench_model(kind, args, Path(tmp))

@@ -166,6 +166,11 @@ def field_stages(slots: Sequence[tuple[str, int]], fields: Sequence[str]) -> lis
     return [[slot for slot in slots if slot[0] == name] for name in order]
 
 
+def _lowest_gold(indices, answers, gold: int) -> int:
+    """The index whose answer gives the gold label the lowest probability (first on ties)."""
+    return min(indices, key=lambda j: (answers[j][gold], j))
+
+
 def greedy_attack(
     premise: str,
     hypothesis: str,
@@ -196,6 +201,12 @@ def greedy_attack(
     changed: list[tuple[str, str, str]] = []
     proposals: dict[tuple, list[list[str]]] = {}
 
+    def take(slot, clusters: list[str]) -> None:
+        """Replace the slot's word for good and record the change."""
+        name, i = slot
+        changed.append((name, texts.pieces[name][i], "".join(clusters)))
+        texts.apply(slot, clusters)
+
     def candidates_of(slot) -> list[tuple[list[str], Pair]]:
         """The slot's proposed replacements as pairs in the current text: drawn once per word
         and context (a proposer may adapt to the neighbours, e.g. spacing beside unspaced text)."""
@@ -220,27 +231,26 @@ def greedy_attack(
         room = max(0, budget.max_queries - queries - (budget.score != "edit"))
         if budget.score == "edit":
             probes = [(slot, found[0]) for slot in stage if (found := candidates_of(slot))][:room]
+            ranked = [slot for slot, _ in probes]
             asked = [pair for _, (_, pair) in probes]
         else:
             probes = []
-            asked = [texts.without(slot, budget.score) for slot in stage[:room]]
+            ranked = stage[:room]
+            asked = [texts.without(slot, budget.score) for slot in ranked]
         importance: dict[tuple[str, int], float] = {}
         probed: dict[tuple[str, int], np.ndarray] = {}
         if asked:
             probs = yield asked
             queries += len(asked)
+            importance = {slot: float(current_probs[gold] - p[gold]) for slot, p in zip(ranked, probs)}
             if probes:
-                probed = {slot: p for (slot, _), p in zip(probes, probs)}
+                probed = dict(zip(ranked, probs))
                 flips = [j for j, p in enumerate(probs) if int(np.argmax(p)) != gold]
                 if flips and len(changed) < budget.max_words:
-                    j = min(flips, key=lambda j: (probs[j][gold], j))
+                    j = _lowest_gold(flips, probs, gold)
                     slot, (clusters, _) = probes[j]
-                    changed.append((slot[0], texts.pieces[slot[0]][slot[1]], "".join(clusters)))
-                    texts.apply(slot, clusters)
+                    take(slot, clusters)
                     return outcome("succeeded", probs[j], changed)
-                importance = {slot: float(current_probs[gold] - p[gold]) for slot, p in probed.items()}
-            else:
-                importance = {slot: float(current_probs[gold] - p[gold]) for slot, p in zip(stage, probs)}
         order = sorted(range(len(stage)), key=lambda k: (-importance.get(stage[k], -np.inf), k))
         edits_when_probed = len(changed)
 
@@ -248,8 +258,6 @@ def greedy_attack(
             if len(changed) >= budget.max_words or queries >= budget.max_queries:
                 break
             slot = stage[k]
-            name, i = slot
-            word = texts.pieces[name][i]
             candidates = candidates_of(slot)
             # a probe's answer still holds while the text is as it was when it was asked
             known = [probed[slot]] if slot in probed and len(changed) == edits_when_probed else []
@@ -262,11 +270,9 @@ def greedy_attack(
                 answers.extend((yield [pair for _, pair in asking]))
                 queries += len(asking)
             flipped = [j for j in range(len(candidates)) if int(np.argmax(answers[j])) != gold]
-            pool = flipped or range(len(candidates))
-            best = min(pool, key=lambda j: (answers[j][gold], j))
+            best = _lowest_gold(flipped or range(len(candidates)), answers, gold)
             if flipped or answers[best][gold] < current_probs[gold]:
-                texts.apply(slot, candidates[best][0])
-                changed.append((name, word, "".join(candidates[best][0])))
+                take(slot, candidates[best][0])
                 current_probs = answers[best]
                 if flipped:
                     return outcome("succeeded", current_probs, changed)
