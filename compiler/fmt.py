@@ -140,7 +140,6 @@ class _Printer:
         self.out.append("}" + self.trailing_for(span.end_line, span.end_line))
 
     def render(self, module: ast.Module) -> str:
-        previous_end = 0
         statements = module.statements
         breaks = [bool(i) and self.blank_between(statements[i - 1].span.end_line, st.span.line)
                   for i, st in enumerate(statements)]
@@ -151,8 +150,6 @@ class _Printer:
             if index and (breaks[index] or shape(st) != shape(statements[index - 1])):
                 self.group += 1
             self.statement(st, widths[index])
-            previous_end = st.span.end_line
-        del previous_end
         self.leading(10**9, "")
         for line in sorted(self.trailing):  # comments we could not place (inside values): keep them
             self.out.extend(self.trailing[line])

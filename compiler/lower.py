@@ -7,11 +7,10 @@ training never sees target settings, and a task's *name* never enters a key.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from xexp.compiler.graph.node import Graph, Node, Resources
-from xexp.compiler.spec import DataRef, PerturbationDef, Spec, TaskDef
+from xexp.compiler.spec import PerturbationDef, Spec, TaskDef
 
 BASELINE = "none"
 ARROW = "→"
@@ -28,10 +27,6 @@ def with_language(value: Any, lang: str | None) -> Any:
     if isinstance(value, dict):
         return {k: with_language(v, lang) for k, v in value.items()}
     return value
-
-
-def _depends_on_language(ref: DataRef) -> bool:
-    return "{lang}" in json.dumps(ref.source) or ref.source.get("source") == "synthetic"
 
 
 class _Lowering:
@@ -69,7 +64,7 @@ class _Lowering:
 
     def _load(self, task: TaskDef, split: str, lang: str | None, limit: int | None) -> str:
         ref = task.splits[split]
-        language = lang if _depends_on_language(ref) else None
+        language = lang if ref.depends_on_language else None
         rows = ref.rows
         if limit is not None:
             start = rows[0] if rows else 0
@@ -101,7 +96,7 @@ class _Lowering:
             resources = Resources(num_cpus=0, memory=resources.memory, custom=resources.custom)
         return self.add(Node.make("train", name, params, inputs, resources, labels=labels))
 
-    def perturb(self, data: str, p: PerturbationDef, lang: str, seed: int, task: TaskDef) -> str:
+    def perturb(self, data: str, p: PerturbationDef, lang: str, seed: int) -> str:
         memo = ("perturb", data, p.name, lang, seed)
         if memo not in self.memo:
             self.memo[memo] = self._perturb(data, p, lang, seed)
@@ -136,7 +131,7 @@ class _Lowering:
                                        {"model": model.name, "variant": variant})
                     for lang in spec.languages:
                         clean = self.load(target, eval_split, lang, spec.evaluate.limit)
-                        cells.append(self.evaluate(tuned, clean, clean, model.name, variant, chain, lang, seed,
+                        cells.append(self.evaluate(tuned, clean, model.name, variant, chain, lang, seed,
                                                    "clean", "", target))
                         for p in spec.perturbations:
                             if p.languages is not None and lang not in p.languages:
@@ -144,13 +139,13 @@ class _Lowering:
                             if p.category == "attack":
                                 cells.append(self.attack(tuned, clean, p, model.name, variant, chain, lang, seed, target))
                             else:
-                                data = self.perturb(clean, p, lang, seed, target)
-                                cells.append(self.evaluate(tuned, data, clean, model.name, variant, chain, lang, seed,
+                                data = self.perturb(clean, p, lang, seed)
+                                cells.append(self.evaluate(tuned, data, model.name, variant, chain, lang, seed,
                                                            p.name, p.description, target))
         self.report(cells)
         return Graph(experiment=spec.experiment, nodes=self.ordered())
 
-    def evaluate(self, tuned: str, data: str, clean: str, model: str, variant: str, chain: str, lang: str,
+    def evaluate(self, tuned: str, data: str, model: str, variant: str, chain: str, lang: str,
                  seed: int, condition: str, description: str, target: TaskDef) -> dict:
         params = {"task_type": target.type, "batch": self.spec.evaluate.batch, "max_len": self.spec.evaluate.max_len}
         labels = {"model": model, "variant": variant, "language": lang, "condition": condition, "seed": seed,

@@ -7,13 +7,13 @@ applied. The graph is lowered from this alone.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from xexp.compiler.graph.node import Resources
+from xexp.compiler.graph.node import Kind, Resources
 
-NODE_KINDS = ("model", "load", "perturb", "train", "evaluate", "attack", "report")
+NODE_KINDS: tuple[str, ...] = get_args(Kind)
 
 
 class Frozen(BaseModel):
@@ -99,6 +99,11 @@ class DataRef(Frozen):
     source: dict[str, Any]
     split: str | None = None
     rows: tuple[int, int] | None = None
+
+    @property
+    def depends_on_language(self) -> bool:
+        """Whether the rows differ per language: `{lang}` in the source, or synthetic data."""
+        return "{lang}" in repr(self.source) or self.source.get("source") == "synthetic"
 
 
 class ModelDef(Frozen):

@@ -340,9 +340,9 @@ class _Validator(BlockRules):
     def check_languages_reachable(self, target: str, languages: list[str]) -> None:
         task = self.tasks[target]
         ref = task.splits.get("test") or task.splits.get("dev")
-        if ref is None or len(languages) <= 1 or ref.source.get("source") == "synthetic":
+        if ref is None or len(languages) <= 1:
             return
-        if "{lang}" not in repr(ref.source):
+        if not ref.depends_on_language:
             self.sink.error(f"the target task `{target}` is evaluated in {len(languages)} languages but its "
                             "source does not depend on `{lang}`", self.task_spans.get(target, ast.NO_SPAN),
                             "put `{lang}` in the path or config, e.g. local(\"data/xnli/dev.{lang}.jsonl\")")

@@ -53,7 +53,8 @@ class BlockRules:
             if bound is None:
                 continue
             reg, params, _ = bound
-            field = default_field(reg, params)
+            default = default_field(reg, params)
+            field = default
             if entry.on is not None:
                 if entry.on.name not in ("premise", "hypothesis", "both"):
                     self.sink.error(f"unknown field `{entry.on.name}`", entry.on.span,
@@ -77,7 +78,7 @@ class BlockRules:
                                     f"restrict it: `{entry.key} = {reg.name}(…) in [{' '.join(supported)}]`"
                                     f" (it supports: {' '.join(sorted(reg.languages))})")
                     continue
-            description = describe(reg.name, params, field, default_field(reg, params))
+            description = describe(reg.name, params, field, default)
             out.append(PerturbationDef(name=entry.key, entry=reg.name, category=reg.category, params=params,
                                        field=field, description=description, languages=only))
         return out
