@@ -66,11 +66,6 @@ class Translator:
         self.backward = (None if source == "en"
                          else lexicons.to_english(_reference_for(refs, source), source))
 
-    @property
-    def source_table(self) -> Mapping[str, tuple[str, ...]] | None:
-        """The table whose keys are source-language words (None for English text)."""
-        return self.backward
-
     def translations(self, word: str) -> list[tuple[str, str]]:
         """(language, translation) candidates, at most MAX_PER_LANGUAGE per language."""
         key = lower(word, self.source)
@@ -81,7 +76,7 @@ class Translator:
         out: list[tuple[str, str]] = []
         for target in self.targets:
             if target == "en":
-                options = english if self.source != "en" else ()
+                options = english  # a target of en means the text is not English
             else:
                 options = tuple(dict.fromkeys(t for e in english for t in self.forward[target].get(e, ())))
             kept = [o for o in options if lower(o, target) != key][:MAX_PER_LANGUAGE]
@@ -91,14 +86,15 @@ class Translator:
 
 def _segmenter(translator: Translator):
     """Word units: lexicon longest match in Han runs for non-English text, else `text` words."""
-    table = translator.source_table
-    if table is None:
-        return lambda text, lang: [(piece, unit and bool(translator.translations(piece)))
-                                   for piece, unit in word_pieces(text, lang)]
+    table = translator.backward  # keyed by source-language words; None for English text
+
+    def units(text: str, lang: str):
+        if table is None:
+            return word_pieces(text, lang)
+        return lexicon_segments(tokenize(text, lang), table, lang)
 
     def segment(text: str, lang: str) -> list[tuple[str, bool]]:
-        return [(piece, translatable and bool(translator.translations(piece)))
-                for piece, translatable in lexicon_segments(tokenize(text, lang), table, lang)]
+        return [(piece, unit and bool(translator.translations(piece))) for piece, unit in units(text, lang)]
 
     return segment
 

@@ -34,7 +34,6 @@ import numpy as np
 
 from xexp.runtime.perturbations.text import graphemes, tokenize, words
 
-AttackField = Literal["premise", "hypothesis", "both"]
 ScoreMode = Literal["delete", "mask", "edit"]
 
 #: What a masked word becomes when scoring by masking: the unknown token of the XLM-R family
@@ -228,7 +227,7 @@ def greedy_attack(
         # "edit") given its first proposed replacement, which is at once a ranking query and an
         # attempt (a deletion or mask only ranks, so one query is kept back for an attempt); words
         # beyond the query budget are not scored and keep their text order behind the scored ones
-        room = max(0, budget.max_queries - queries - (budget.score != "edit"))
+        room = budget.max_queries - queries - (budget.score != "edit")
         if budget.score == "edit":
             probes = [(slot, found[0]) for slot in stage if (found := candidates_of(slot))][:room]
             ranked = [slot for slot, _ in probes]
@@ -246,21 +245,20 @@ def greedy_attack(
             if probes:
                 probed = dict(zip(ranked, probs))
                 flips = [j for j, p in enumerate(probs) if int(np.argmax(p)) != gold]
-                if flips and len(changed) < budget.max_words:
+                if flips:
                     j = _lowest_gold(flips, probs, gold)
                     slot, (clusters, _) = probes[j]
                     take(slot, clusters)
                     return outcome("succeeded", probs[j], changed)
         order = sorted(range(len(stage)), key=lambda k: (-importance.get(stage[k], -np.inf), k))
-        edits_when_probed = len(changed)
 
         for k in order:
             if len(changed) >= budget.max_words or queries >= budget.max_queries:
                 break
             slot = stage[k]
             candidates = candidates_of(slot)
-            # a probe's answer still holds while the text is as it was when it was asked
-            known = [probed[slot]] if slot in probed and len(changed) == edits_when_probed else []
+            # a probe's answer holds while the text is as it was when it was asked (see below)
+            known = [probed[slot]] if slot in probed else []
             asking = candidates[len(known):][: budget.max_queries - queries]
             candidates = candidates[: len(known) + len(asking)]
             if not candidates:
@@ -274,6 +272,7 @@ def greedy_attack(
             if flipped or answers[best][gold] < current_probs[gold]:
                 take(slot, candidates[best][0])
                 current_probs = answers[best]
+                probed = {}  # the text changed: the probes' answers no longer hold
                 if flipped:
                     return outcome("succeeded", current_probs, changed)
     return outcome("failed", current_probs, changed)

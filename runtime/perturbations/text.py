@@ -134,11 +134,6 @@ def words(text: str, lang: str) -> list[Piece]:
     return [p for p in tokenize(text, lang) if p.is_word]
 
 
-def detokenize(pieces: list[Piece] | list[str]) -> str:
-    """Join pieces (or their texts) back into a string."""
-    return "".join(p if isinstance(p, str) else p.text for p in pieces)
-
-
 def _segment_word_run(run: list[str]) -> list[list[str]]:
     """Cut one run of word clusters into words: split at script-class changes, then per class."""
     if all(cluster.isascii() for cluster in run):  # the common case: one spaced word
