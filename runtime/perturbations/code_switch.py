@@ -15,9 +15,8 @@ import random
 from xexp.runtime.perturbations import lexicon as lexicons
 from xexp.runtime.perturbations.base import Outcome, Perturbation
 from xexp.runtime.perturbations.casing import lower, match_case
-from xexp.runtime.perturbations.text import Piece, graphemes, script_of_text, tokenize
+from xexp.runtime.perturbations.text import UNSPACED_SCRIPTS, Piece, graphemes, script_of_text, tokenize
 
-_UNSPACED_SCRIPTS = frozenset({"Han", "Thai", "Japanese"})
 #: Scripts whose runs are segmented against the lexicon (Thai has a real word segmenter).
 _LEXICON_SEGMENTED = frozenset({"Han", "Japanese"})
 #: Longest lexicon entry tried when segmenting a Han/Thai run, in graphemes.
@@ -128,7 +127,7 @@ def _longest_unspaced_entry(table: lexicons.Lexicon) -> int:
 
 def spaced_join(replacement: str, before: str, after: str) -> str:
     """Pad a spaced-script replacement that lands inside a Han/Thai run with spaces."""
-    if script_of_text(replacement) in _UNSPACED_SCRIPTS:
+    if script_of_text(replacement) in UNSPACED_SCRIPTS:
         return replacement
     prefix = " " if before and before.isalnum() else ""
     suffix = " " if after and after.isalnum() else ""

@@ -34,8 +34,10 @@ class SpaceNoise(Perturbation):
                 continue
             following = pieces[index + 1] if index + 1 < len(pieces) else None
             after_next = pieces[index + 2] if index + 2 < len(pieces) else None
+            glued = following is not None and following.is_word  # unspaced script: next segment
+            clusters = graphemes(piece.text) if "insert" in allowed else []
             ops = []
-            if "insert" in allowed and (len(graphemes(piece.text)) > 1 or _glued_to_next(piece, following)):
+            if "insert" in allowed and (len(clusters) > 1 or glued):
                 ops.append("insert")
             if "remove" in allowed and _spaced_before_word(following, after_next):
                 ops.append("remove")
@@ -51,17 +53,12 @@ class SpaceNoise(Perturbation):
             if op == "remove":
                 out.append(piece.text)
                 skip_next = True
-            elif _glued_to_next(piece, following):  # unspaced script: between segments
+            elif glued:  # unspaced script: between segments
                 out.append(piece.text + " ")
             else:
-                clusters = graphemes(piece.text)
                 cut = 1 + rng.randrange(len(clusters) - 1)
                 out.append("".join(clusters[:cut]) + " " + "".join(clusters[cut:]))
         return Outcome("".join(out), units, changed)
-
-
-def _glued_to_next(piece: Piece, following: Piece | None) -> bool:
-    return following is not None and following.is_word
 
 
 def _spaced_before_word(following: Piece | None, after_next: Piece | None) -> bool:

@@ -45,8 +45,10 @@ _SCRIPT_PATTERNS: dict[str, regex.Pattern] = {
         ("Hebrew", "Hebrew"), ("Japanese", "[\\p{Hiragana}\\p{Katakana}]"),
     )
 }
-_HAN = regex.compile(r"\p{Script=Han}")
-_THAI = regex.compile(r"\p{Script=Thai}")
+_HAN = _SCRIPT_PATTERNS["Han"]
+_THAI = _SCRIPT_PATTERNS["Thai"]
+#: Scripts written without spaces between words (joining words there adds no space).
+UNSPACED_SCRIPTS = frozenset({"Han", "Thai", "Japanese"})
 
 #: Length, in Han characters, of one pseudo-word in a Han run (see module docstring).
 HAN_CHUNK = 2

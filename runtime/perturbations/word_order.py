@@ -10,9 +10,7 @@ from __future__ import annotations
 import random
 
 from xexp.runtime.perturbations.base import Outcome, Perturbation
-from xexp.runtime.perturbations.text import Piece, script_of_text, tokenize
-
-_UNSPACED_SCRIPTS = frozenset({"Han", "Thai", "Japanese"})
+from xexp.runtime.perturbations.text import UNSPACED_SCRIPTS, Piece, script_of_text, tokenize
 
 
 class WordShuffle(Perturbation):
@@ -79,7 +77,7 @@ class WordRepeat(Perturbation):
             units += 1
             if rng.random() < self.params.p:
                 changed += 1
-                joiner = "" if script_of_text(piece.text) in _UNSPACED_SCRIPTS else " "
+                joiner = "" if script_of_text(piece.text) in UNSPACED_SCRIPTS else " "
                 out.append(joiner + piece.text)
         return Outcome("".join(out), units, changed)
 
