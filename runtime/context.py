@@ -111,7 +111,7 @@ class ThrottledProgressFile:
             pass  # progress is advisory: never fail the work because of it
 
 
-def node_logger(node: Node, log_path: Path) -> tuple[logging.Logger, logging.Handler]:
+def node_logger(log_path: Path) -> tuple[logging.Logger, logging.Handler]:
     """The logger of the node running in this worker, writing to its ``log.txt`` only.
 
     One logger per process (a Ray worker runs one task at a time), its handler swapped per node;
@@ -166,8 +166,8 @@ def _verified_inputs(store: Store, node: Node, input_kinds: dict[str, str]
     problems: dict[str, list[str]] = {}
     for role, key in node.inputs.items():
         kind = input_kinds[key]
-        found = store.verify(kind, key, hashes=True)
         record = store.read_record(kind, key)
+        found = store.verify(kind, key, hashes=True, record=record)
         if found or record is None:
             problems[key] = found or ["completion record vanished"]
             continue
@@ -209,7 +209,7 @@ def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
             "ray_node_id": ray_node_id})
     out_dir = store.artifact_dir(node.kind, node.key)
     log_path = store.log_path(node.kind, node.key)
-    logger, handler = node_logger(node, log_path)
+    logger, handler = node_logger(log_path)
     root = logging.getLogger()
     root.addHandler(handler)
     try:

@@ -15,6 +15,7 @@ import time
 from typing import IO, Any
 
 from xexp.compiler.graph.node import Graph
+from xexp.runtime.store import PROGRESS_FILE
 
 COLUMNS = ("done", "running", "cached", "failed", "blocked", "pending")
 _FINAL = {"done", "cached", "failed", "blocked"}
@@ -107,7 +108,7 @@ class ProgressDisplay:
         for key, state in self.state.items():
             if state != "running":
                 continue
-            path = self.store.artifact_dir(self.kind_of[key], key) / "_progress.json"
+            path = self.store.artifact_dir(self.kind_of[key], key) / PROGRESS_FILE
             try:
                 info = json.loads(path.read_text())
             except (OSError, ValueError):

@@ -82,7 +82,7 @@ def plan_status(graph: Graph, store: Store, force: Collection[str] = ()) -> dict
             plan[node.key] = ("run", f"input {by_key[running_input].name} will run")
         else:
             record = store.read_record(node.kind, node.key)
-            problems = store.verify(node.kind, node.key, hashes=False) if record else []
+            problems = store.verify(node.kind, node.key, hashes=False, record=record) if record else []
             if record is None:
                 failure = store.read_failure(node.kind, node.key)
                 reason = "no completion record"
@@ -98,13 +98,12 @@ def plan_status(graph: Graph, store: Store, force: Collection[str] = ()) -> dict
     return plan
 
 
-def critical_path_priority(graph: Graph, cost: Callable[[Node], float] | None = None) -> dict[str, float]:
-    """Each node's cost plus the costliest chain of consumers after it."""
-    cost = cost or (lambda n: KIND_COST.get(n.kind, 1.0))
+def critical_path_priority(graph: Graph) -> dict[str, float]:
+    """Each node's cost (`KIND_COST`) plus the costliest chain of consumers after it."""
     consumers = graph.consumers()
     rank: dict[str, float] = {}
     for node in reversed(graph.nodes):
-        rank[node.key] = cost(node) + max((rank[c] for c in consumers[node.key]), default=0.0)
+        rank[node.key] = KIND_COST.get(node.kind, 1.0) + max((rank[c] for c in consumers[node.key]), default=0.0)
     return rank
 
 
@@ -154,7 +153,7 @@ class _Execution:
     """The state of one execute_graph call: which nodes wait, which run, what happened."""
 
     def __init__(self, graph: Graph, store: Store, *, run_id: str, work: str, keep_going: bool,
-                 force: Collection[str], max_retries: int,
+                 plan: dict[str, tuple[str, str]], max_retries: int,
                  progress: Callable[[dict], None] | None) -> None:
         import ray
 
@@ -166,7 +165,7 @@ class _Execution:
         self.kinds = {n.key: n.kind for n in graph.nodes}
         self.priority = critical_path_priority(graph)
         self.order = {n.key: i for i, n in enumerate(graph.nodes)}
-        self.plan = plan_status(graph, store, force)
+        self.plan = plan
         self.log = RunLog(store, run_id)
         self.states: dict[str, str] = {}
         self.errors: dict[str, str] = {}
@@ -389,10 +388,9 @@ def execute_graph(graph: Graph, store: Store, *, run_id: str, work: str = DEFAUL
     """
     from xexp.runtime.ray_session import connect
 
-    check_graph(graph)
-    resolve_force(graph, force)  # bad --force values fail before anything starts
+    plan = plan_status(graph, store, force)  # a bad graph or --force value fails before Ray starts
     connect()
     if not (run_dir(store, run_id) / "run.json").exists():
         create_run(store, graph, run_id=run_id)
-    return _Execution(graph, store, run_id=run_id, work=work, keep_going=keep_going, force=force,
+    return _Execution(graph, store, run_id=run_id, work=work, keep_going=keep_going, plan=plan,
                       max_retries=max_retries, progress=progress).run()

@@ -150,15 +150,17 @@ class Store:
         except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError, UnicodeDecodeError):
             return None
 
-    def verify(self, kind: str, key: str, *, hashes: bool = True) -> list[str]:
+    def verify(self, kind: str, key: str, *, hashes: bool = True, record: dict | None = None) -> list[str]:
         """Problems with a node's artifacts against its completion record; [] means intact.
 
         Sizes are always checked; sha256 only with ``hashes`` (consumers reading an input).
+        ``record``: the completion record when the caller has just read it (it is not read again).
         """
         path = self.record_path(kind, key)
-        if not path.exists():
-            return [f"no completion record {RECORD_FILE}"]
-        record = self.read_record(kind, key)
+        if record is None:
+            if not path.exists():
+                return [f"no completion record {RECORD_FILE}"]
+            record = self.read_record(kind, key)
         if record is None or not isinstance(record.get("files"), list):
             return [f"unreadable completion record {path}"]
         problems = []

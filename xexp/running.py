@@ -31,17 +31,26 @@ def publish_report(store, run_id: str, graph) -> Path | None:
     if report is None or not store.is_done("report", report.key):
         return None
     source = store.artifact_dir("report", report.key)
-    target = Path(store.runs_dir()) / run_id / "report"
+    target = report_dir(store, run_id)
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("_*", "log.txt"))
     return target
 
 
-def terminal_summary(report_dir: Path | None) -> str:
-    if report_dir is None:
+def report_dir(store, run_id: str) -> Path:
+    """Where a run's report is published: runs/<run>/report/."""
+    from xexp.runtime.runs import run_dir
+
+    return run_dir(store, run_id) / "report"
+
+
+def terminal_summary(published: Path | None) -> str:
+    from xexp.runtime.ops.report_op import SUMMARY_FILE
+
+    if published is None:
         return ""
-    summary = report_dir / "summary.txt"
+    summary = published / SUMMARY_FILE
     return summary.read_text(encoding="utf-8") if summary.exists() else ""
 
 
@@ -50,6 +59,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
              max_retries: int = 3, variables: dict[str, str] | None = None, num_cpus: float | None = None,
              num_gpus: float | None = None, show_progress: bool = True, stream=None) -> dict[str, Any]:
     """Run a spec and return the JSON summary that `xexp run --json` prints."""
+    from xexp.runtime.ops.report_op import HTML_FILE
     from xexp.runtime.progress import ProgressDisplay
     from xexp.runtime.ray_session import connect
     from xexp.runtime.runs import create_run
@@ -81,20 +91,21 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     finally:
         if display is not None:
             display.close()
-    report_dir = publish_report(st, run_id, graph)
-    summary = terminal_summary(report_dir)
+    published = publish_report(st, run_id, graph)
+    summary = terminal_summary(published)
     if summary:
         print(summary, file=stream)
+    by_key = graph.by_key()
     for key in result.keys("failed"):
-        node = graph.by_key()[key]
+        node = by_key[key]
         failure = st.read_failure(node.kind, key) or {}
         print(f"FAILED {node.name}: {failure.get('error_type', '')}: {failure.get('message', '')}\n"
               f"  traceback and log: {st.artifact_dir(node.kind, key)}", file=stream)
     print(result.summary_line(), file=stream)
-    if report_dir is not None:
-        print(f"report: {report_dir / 'report.html'}", file=stream)
+    if published is not None:
+        print(f"report: {published / HTML_FILE}", file=stream)
     return {"run_id": run_id, "nodes": len(graph.nodes), "executed": result.executed, "cached": result.cached,
-            "failed": result.failed, "store": str(st.root), "report": str(report_dir) if report_dir else None}
+            "failed": result.failed, "store": str(st.root), "report": str(published) if published else None}
 
 
 def run_from_cli(args) -> int:
@@ -103,7 +114,7 @@ def run_from_cli(args) -> int:
     summary = run_spec(Path(args.file), store=args.store, address=args.address, keep_going=args.keep_going,
                        force=args.force or (), dry_run=args.dry_run, dashboard=args.dashboard,
                        max_retries=args.max_retries, variables=_variables(args.set), num_cpus=args.num_cpus,
-                       num_gpus=args.num_gpus, show_progress=not args.dry_run)
+                       num_gpus=args.num_gpus)
     if args.json:
         print(json.dumps(summary))
     return EXIT_OK if summary["failed"] == 0 else EXIT_FAILED
@@ -136,7 +147,7 @@ def status_from_cli(args) -> int:
 def report_from_cli(args) -> int:
     """Rebuild the report of a finished run from its stored predictions; nothing is re-run."""
     from xexp.compiler.graph import Graph
-    from xexp.runtime.ops.report_op import build_from_store
+    from xexp.runtime.ops.report_op import HTML_FILE, build_from_store
     from xexp.runtime.runs import latest_run_id, read_run
     from xexp.runtime.store import Store
 
@@ -148,13 +159,14 @@ def report_from_cli(args) -> int:
     record = read_run(st, run_id)
     graph = Graph.model_validate(record["graph"])
     report = next(n for n in graph.nodes if n.kind == "report")
-    missing = [k for k in report.inputs.values() if not st.is_done(graph.by_key()[k].kind, k)]
+    by_key = graph.by_key()
+    missing = [k for k in report.inputs.values() if not st.is_done(by_key[k].kind, k)]
     if missing:
         print(f"xexp report: {len(missing)} inputs of the report are not in the store; run the spec first",
               file=sys.stderr)
         return EXIT_FAILED
-    target = Path(st.runs_dir()) / run_id / "report"
-    summary = build_from_store(report, graph, st, target, run_id=run_id)
+    target = report_dir(st, run_id)
+    summary = build_from_store(report, graph, st, target)
     print(summary)
-    print(f"report: {target / 'report.html'}", file=sys.stderr)
+    print(f"report: {target / HTML_FILE}", file=sys.stderr)
     return EXIT_OK

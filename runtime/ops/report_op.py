@@ -13,6 +13,7 @@ from xexp.runtime.context import NodeContext
 from xexp.runtime.formats import DATA_FILE, PREDICTIONS_FILE
 
 SUMMARY_FILE = "summary.txt"
+HTML_FILE = "report.html"
 
 
 def _cells(node: Node, locate) -> list:
@@ -44,10 +45,10 @@ def run(node: Node, ctx: NodeContext) -> dict:
     cells = _cells(node, lambda key: next((a.dir, a.manifest) for a in ctx.inputs.values() if a.key == key))
     summary = _write(node, cells, ctx.out_dir)
     ctx.logger.info("report with %d cells", len(cells))
-    return {"cells": len(cells), "summary_file": SUMMARY_FILE, "html": "report.html", "lines": summary.count("\n")}
+    return {"cells": len(cells), "summary_file": SUMMARY_FILE, "html": HTML_FILE, "lines": summary.count("\n")}
 
 
-def build_from_store(node: Node, graph: Graph, store, out_dir: Path, *, run_id: str) -> str:
+def build_from_store(node: Node, graph: Graph, store, out_dir: Path) -> str:
     """Rebuild a report into `out_dir` from the completion records of its inputs."""
     kinds = {n.key: n.kind for n in graph.nodes}
 

@@ -45,8 +45,11 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
     configs = grid(p["hparams"])
     names = swept(p["hparams"])
 
+    by_id = {f"trial{i}": c for i, c in enumerate(configs)}
+
     def trial(config: dict) -> None:
-        hparams = config["hparams"]
+        """One Tune trial: Tune's config names the trial; its hyperparameters come from `by_id`."""
+        hparams = by_id[config["trial_id"]]
         out = trials_root / config["trial_id"]
 
         def report(info: dict) -> None:
@@ -59,12 +62,9 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
         (out / "manifest.json").write_text(json.dumps(manifest))
         tune.report({"dev_metric": float(manifest["dev_metric"]), "step": int(manifest.get("steps", 0)), "done": 1})
 
-    space = [{"trial_id": f"trial{i}", "hparams": c} for i, c in enumerate(configs)]
     resources = node.labels.get("trial_resources") or {"cpu": 1}
-    by_id = {s["trial_id"]: s["hparams"] for s in space}
     tuner = tune.Tuner(
-        tune.with_resources(lambda cfg: trial({"trial_id": cfg["trial_id"], "hparams": by_id[cfg["trial_id"]]}),
-                            resources),
+        tune.with_resources(trial, resources),
         param_space={"trial_id": tune.grid_search(list(by_id))},
         tune_config=tune.TuneConfig(metric="dev_metric", mode="max",
                                     scheduler=ASHAScheduler(grace_period=1, reduction_factor=2)),
