@@ -12,7 +12,8 @@ from typing import Callable
 import numpy as np
 
 from xexp.runtime.tasks import get_task
-from xexp.runtime.tasks.runner import forward_features, pick_device, quiet_loading
+from xexp.runtime.tasks.base import softmax
+from xexp.runtime.tasks.runner import forward_features, pad_id_of, pick_device, quiet_loading
 
 
 def load_for_inference(model_dir: str, task_type: str):
@@ -41,10 +42,10 @@ def evaluate(*, model_dir: str, task_type: str, table, batch: int = 64, max_len:
 
 def predict_table(task, tokenizer, model, device, table, *, batch: int, max_len: int,
                   doc_stride: int | None = None):
-    """The predictions table of an already loaded model (training's dev evaluation uses it)."""
+    """The predictions table of an already loaded model."""
     features = task.featurize(table, tokenizer, max_len, training=False, doc_stride=doc_stride)
     outputs = forward_features(model, task, features, batch_size=batch,
-                               pad_id=_pad_id(tokenizer), device=device)
+                               pad_id=pad_id_of(tokenizer), device=device)
     return task.decode(table, features, outputs, model.config)
 
 
@@ -58,7 +59,7 @@ def predictor(model_dir: str, task_type: str = "nli", *, max_len: int = 128,
     if not hasattr(task, "labels"):
         raise ValueError(f"predictor serves pair-classification tasks, not {task_type!r}")
     order = task.output_order(model.config)
-    pad_id = _pad_id(tokenizer)
+    pad_id = pad_id_of(tokenizer)
 
     def predict(pairs: list[tuple[str, str]]) -> np.ndarray:
         if not pairs:
@@ -67,11 +68,7 @@ def predictor(model_dir: str, task_type: str = "nli", *, max_len: int = 128,
         features = task.featurize(table, tokenizer, max_len, training=False)
         logits = np.stack(forward_features(model, task, features, batch_size=batch,
                                            pad_id=pad_id, device=device))[:, order]
-        shifted = np.exp(logits.astype(np.float64) - logits.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
+        return softmax(logits.astype(np.float64), axis=1)
 
     return predict
 
-
-def _pad_id(tokenizer) -> int:
-    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

@@ -23,7 +23,7 @@ from typing import Callable
 from xexp.runtime.tasks import get_task
 from xexp.runtime.tasks.base import model_inputs
 from xexp.runtime.tasks.batching import training_batches
-from xexp.runtime.tasks.runner import autocast, forward_features, pick_device, quiet_loading
+from xexp.runtime.tasks.runner import autocast, forward_features, pad_id_of, pick_device, quiet_loading
 from xexp.runtime.training_setup import (
     Hparams, build_model, freeze_word_embeddings, make_optimizer, resolve_hparams,
 )
@@ -58,7 +58,7 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
 
     with quiet_loading():
         tokenizer = load_tokenizer(base)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    pad_id = pad_id_of(tokenizer)
     model = build_model(base, task, seed=seed)
     if hp.freeze_embeddings:
         freeze_word_embeddings(model)

@@ -30,11 +30,8 @@ def text_table(table: Table, width: int = WIDTH, drop: tuple[str, ...] = ()) -> 
         widest = max(candidates, key=lambda j: widths[j])
         widths[widest] -= 1
 
-    def cut(text: str, size: int) -> str:
-        return text if len(text) <= size else text[: size - 1] + "…"
-
     def line(cells: list[str]) -> str:
-        parts = [cut(c, w).rjust(w) if numeric[j] else cut(c, w).ljust(w)
+        parts = [_cut(c, w).rjust(w) if numeric[j] else _cut(c, w).ljust(w)
                  for j, (c, w) in enumerate(zip(cells, widths))]
         return "  ".join(parts).rstrip()
 
@@ -81,5 +78,5 @@ def _effect_size(row: dict) -> float:
     return -1.0 if math.isnan(value) else abs(value)
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= WIDTH else text[: WIDTH - 1] + "…"
+def _cut(text: str, size: int = WIDTH) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"

@@ -66,3 +66,8 @@ def forward_features(model, task: Task, features: Features, *, batch_size: int, 
     finally:
         model.train(was_training)
     return outputs  # type: ignore[return-value]
+
+
+def pad_id_of(tokenizer) -> int:
+    """The id padding is filled with (0 for tokenizers that define none)."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

@@ -10,9 +10,9 @@ from __future__ import annotations
 import random
 
 from .realise import GENERAL, Act, sentence
-from .families import _ACTION_CORES
+from .families import _ACTION_CORES, _maybe_placed
 from .sampling import CyclingPool, split_cores, split_rng
-from .vocabulary import CATEGORIES, PLACES, SOMEONE, SUBJECTS, category_of
+from .vocabulary import CATEGORIES, SOMEONE, SUBJECTS, category_of
 
 ENDINGS = 4
 
@@ -20,9 +20,7 @@ ENDINGS = 4
 def _item(core: tuple[str, str], rng: random.Random) -> tuple[Act, list[Act], int]:
     subject, obj = core
     category = category_of(obj)
-    context = Act(subject, category, obj)
-    if rng.random() < 0.5:
-        context = context._replace(place=rng.choice(PLACES))
+    context = _maybe_placed(Act(subject, category, obj), rng)
     right = [Act(subject, category, GENERAL), Act(SOMEONE, category, obj)]
     if context.place is not None:
         right.append(Act(subject, category, obj))
