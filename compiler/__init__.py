@@ -23,8 +23,16 @@ def compile_spec(text: str, filename: str = "<spec>", variables: dict[str, str] 
 
 
 def compile_text(text: str, filename: str = "<spec>", variables: dict[str, str] | None = None) -> tuple[Spec, Graph]:
+    """Spec and graph; local paths in the spec resolve against `filename`'s folder."""
     spec = compile_spec(text, filename, variables)
-    return spec, lower(spec)
+    return spec, lower(spec, spec_folder(filename))
+
+
+def spec_folder(filename: str) -> Path | None:
+    """The folder relative paths of a spec mean: the spec file's own; None for `<spec>` text."""
+    if filename.startswith("<"):
+        return None
+    return Path(filename).parent
 
 
 def read_spec(path: str | Path) -> str:

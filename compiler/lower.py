@@ -2,14 +2,18 @@
 
 Keys carry only what determines a node's output (see graph/node.py), which is what makes
 work shared: every variant reads the same `load` and `perturb` nodes, an intermediate
-training never sees target settings, and a task's *name* never enters a key.
+training never sees target settings, and a task's *name* never enters a key. Local files and
+lexicons enter by content: `LocalInputs` (compiler/inputs.py) resolves their paths against the
+spec's folder and adds their sha256.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from xexp.compiler.graph.node import Graph, Node, Resources
+from xexp.compiler.inputs import LocalInputs
 from xexp.compiler.spec import PerturbationDef, Spec, TaskDef
 
 BASELINE = "none"
@@ -30,8 +34,9 @@ def with_language(value: Any, lang: str | None) -> Any:
 
 
 class _Lowering:
-    def __init__(self, spec: Spec):
+    def __init__(self, spec: Spec, inputs: LocalInputs):
         self.spec = spec
+        self.inputs = inputs
         self.nodes: dict[str, Node] = {}
         self.multi_model = len(spec.models) > 1
         # the same load/perturb is asked for once per variant and seed: build its node once
@@ -53,6 +58,7 @@ class _Lowering:
     # -- node makers --------------------------------------------------------------------------
 
     def model(self, name: str, source: dict) -> str:
+        source = self.inputs.hub_source(source) if source.get("source") == "hf" else source
         return self.add(Node.make("model", f"model:{name}", {"source": source}, resources=self.resources("model"),
                                   labels={"model": name}))
 
@@ -70,10 +76,11 @@ class _Lowering:
             start = rows[0] if rows else 0
             stop = min(rows[1], start + limit) if rows else start + limit
             rows = (start, stop)
+        split_name = ref.split if ref.split is not None else split
         params = {
             "task_type": task.type,
-            "source": with_language(ref.source, language),
-            "split": ref.split if ref.split is not None else split,
+            "source": self.inputs.data_source(with_language(ref.source, language), split_name),
+            "split": split_name,
             "rows": list(rows) if rows else None,
             "language": language,
         }
@@ -103,7 +110,7 @@ class _Lowering:
         return self.memo[memo]
 
     def _perturb(self, data: str, p: PerturbationDef, lang: str, seed: int) -> str:
-        params = {"perturbation": p.entry, "params": with_language(p.params, lang), "field": p.field,
+        params = {"perturbation": p.entry, "params": self.inputs.lexicons(with_language(p.params, lang)), "field": p.field,
                   "language": lang, "seed": seed, "description": with_language(p.description, lang)}
         return self.add(Node.make("perturb", f"perturb:{p.name}/{lang}/seed{seed}", params, {"data": data},
                                   self.resources("perturb"),
@@ -156,7 +163,8 @@ class _Lowering:
 
     def attack(self, tuned: str, clean: str, p: PerturbationDef, model: str, variant: str, chain: str, lang: str,
                seed: int, target: TaskDef) -> dict:
-        params = {"attack": p.entry, "params": with_language(p.params, lang), "field": p.field, "language": lang,
+        params = {"attack": p.entry, "params": self.inputs.lexicons(with_language(p.params, lang)), "field": p.field,
+                  "language": lang,
                   "seed": seed, "description": with_language(p.description, lang), "task_type": target.type,
                   "batch": self.spec.evaluate.batch, "max_len": self.spec.evaluate.max_len}
         labels = {"model": model, "variant": variant, "language": lang, "condition": p.name, "seed": seed,
@@ -202,5 +210,10 @@ class _Lowering:
         return out
 
 
-def lower(spec: Spec) -> Graph:
-    return _Lowering(spec).lower()
+def lower(spec: Spec, base_dir: str | os.PathLike | None = None) -> Graph:
+    """The graph of a spec; relative local paths resolve against `base_dir` (the spec's folder;
+    the current directory when None). A spec without local files touches no file."""
+    inputs = LocalInputs(base_dir)
+    graph = _Lowering(spec, inputs).lower()
+    inputs.cache.save()
+    return graph

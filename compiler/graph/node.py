@@ -2,6 +2,8 @@
 
 A node's key is the sha256 of the canonical JSON of (kind, kind version, params, input keys),
 so equal keys are the same work wherever they come from: two variants, two specs, two runs.
+A local file enters by content: a parameter dict that carries the `sha256` of the file(s) it
+names (compiler/inputs.py adds it) is keyed by that digest and the file's name, not its folder.
 Everything that only *describes* a node (its readable name, its resources, the report labels)
 stays out of the key, so renaming a task or giving training more GPUs never redoes work.
 """
@@ -28,11 +30,23 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def keyed(value: Any) -> Any:
+    """What of a parameter value enters a key: a file known by its `sha256` keeps only its
+    name (which picks the reader and, for a lexicon, the language), not the folder it lies in."""
+    if isinstance(value, dict):
+        if "sha256" in value and isinstance(value.get("path"), str):
+            value = {**value, "path": value["path"].replace("\\", "/").rsplit("/", 1)[-1]}
+        return {k: keyed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [keyed(v) for v in value]
+    return value
+
+
 def node_key(kind: str, params: dict, inputs: dict[str, str], version: int | None = None) -> str:
     payload = {
         "kind": kind,
         "version": KIND_VERSIONS[kind] if version is None else version,
-        "params": params,
+        "params": keyed(params),
         "inputs": inputs,
     }
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()

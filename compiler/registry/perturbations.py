@@ -155,6 +155,7 @@ class LexiconRef(BaseModel):
 
     kind: Literal["muse", "synthetic"]
     path: str | None = None
+    sha256: str | None = None  # the file's content, filled in by lowering (compiler/inputs.py)
 
     @model_validator(mode="after")
     def _path_matches_kind(self) -> "LexiconRef":
