@@ -169,7 +169,7 @@ def test_hf_source_keeps_hub_ids_and_resolves_local_directories(tiny_dir, tmp_pa
     hub = materialize_model({"source": "hf", "id": "FacebookAI/xlm-roberta-large",
                              "revision": "abc123", "trust_remote_code": False}, tmp_path / "unused")
     assert hub == {"source": "hf", "path_or_id": "FacebookAI/xlm-roberta-large",
-                   "revision": "abc123", "trust_remote_code": False}
+                   "revision": "abc123", "resolved_revision": None, "trust_remote_code": False}
     assert not (tmp_path / "unused").exists(), "an hf source must not write anything"
     monkeypatch.chdir(tiny_dir.parent)
     local = materialize_model({"source": "hf", "id": tiny_dir.name}, tmp_path / "unused")

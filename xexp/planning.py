@@ -11,6 +11,11 @@ from xexp.compiler.graph import Graph, Node
 KIND_ORDER = ("model", "load", "perturb", "train", "attack", "evaluate", "report")
 
 
+#: How many of the store's latest runs are searched for a node's previous parameters.
+PREVIOUS_RUNS = 20
+FILE_CHANGED = "input file changed: "
+
+
 def node_states(graph: Graph, store: str | Path | None, force=()) -> dict[str, tuple[str, str]]:
     """(state, reason) per node key; without a store on disk every node runs."""
     if store is None or not Path(str(store).removeprefix("file://")).exists():
@@ -18,7 +23,67 @@ def node_states(graph: Graph, store: str | Path | None, force=()) -> dict[str, t
     from xexp.runtime.scheduler import plan_status  # light: reads completion records only
     from xexp.runtime.store import Store
 
-    return plan_status(graph, Store(store), force=force)
+    opened = Store(store)
+    states = plan_status(graph, opened, force=force)
+    states.update(changed_inputs(graph, opened, states))
+    return states
+
+
+def changed_inputs(graph: Graph, store, states: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """("run", "input file changed: PATH") for nodes that have no record only because a file
+    they read has new content: the same node (kind, name and parameters but the files' sha256)
+    was in one of the store's recent runs."""
+    from xexp.compiler.inputs import content_paths, without_content
+
+    candidates = [n for n in graph.nodes
+                  if states[n.key][0] == "run" and states[n.key][1].startswith("no completion record")
+                  and content_paths(n.params)]
+    if not candidates:
+        return {}
+    before = previous_params(store, {(n.kind, n.name) for n in candidates})
+    reasons = {}
+    for node in candidates:
+        old = before.get((node.kind, node.name))
+        if old is None or without_content(old) != without_content(node.params):
+            continue
+        was, now = content_paths(old), content_paths(node.params)
+        changed = [path for path, digest in now.items() if was.get(path) != digest]
+        if changed:
+            reasons[node.key] = ("run", FILE_CHANGED + ", ".join(changed))
+    return reasons
+
+
+def previous_params(store, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """(kind, name) -> parameters of that node in the newest of the store's recent runs that had it."""
+    runs = sorted((p for p in store.runs_dir().glob("*/run.json")), key=lambda p: p.parent.name, reverse=True)
+    found: dict[tuple[str, str], dict] = {}
+    for path in runs[:PREVIOUS_RUNS]:
+        try:
+            nodes = json.loads(path.read_text(encoding="utf-8"))["graph"]["nodes"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a run record being written or damaged says nothing about inputs
+        for node in nodes:
+            ident = (node.get("kind"), node.get("name"))
+            if ident in wanted and ident not in found:
+                found[ident] = node.get("params", {})
+        if len(found) == len(wanted):
+            break
+    return found
+
+
+def plan_notes(graph: Graph) -> list[str]:
+    """Warnings about what the plan cannot promise: hub sources without a pinned revision."""
+    from xexp.compiler.inputs import is_hub_source
+
+    unpinned: dict[str, None] = {}
+    for node in graph.nodes:
+        source = node.params.get("source") if node.kind in ("model", "load") else None
+        if isinstance(source, dict) and is_hub_source(source) and not source.get("revision"):
+            unpinned.setdefault(str(source.get("id")), None)
+    if not unpinned:
+        return []
+    return [f"note: unpinned hub source{'s' if len(unpinned) > 1 else ''} {', '.join(unpinned)}: each run "
+            "reads the hub's latest commit (recorded in the node's manifest); pin one with revision=\"<commit>\""]
 
 
 def resources_text(node: Node) -> str:
@@ -67,6 +132,9 @@ def render_table(graph: Graph, rows: list[dict]) -> str:
             deps = ", ".join(row["inputs"].values()) if kind != "report" else f"{len(row['inputs'])} inputs"
             lines.append(f"  {row['short_key']}  {row['name']:<{width}}  {row['state']:<6}  "
                          f"{resources_text(node):<14}  {row['reason']}" + (f"  <- {deps}" if deps else ""))
+    notes = plan_notes(graph)
+    if notes:
+        lines += ["", *notes]
     return "\n".join(lines)
 
 

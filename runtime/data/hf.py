@@ -29,11 +29,17 @@ def read_hf(source: dict, *, split: str | None, language: str | None) -> RawSour
         raise DataError(name, f"split {split!r}: give the plain split name and select rows with rows=")
 
     local = Path(dataset_id)
+    commit = None
     try:
         if local.is_dir() and ((local / "dataset_dict.json").exists() or (local / "state.json").exists()):
             loaded = datasets.load_from_disk(str(local))
-        else:
+        elif local.is_dir():
             loaded = datasets.load_dataset(dataset_id, config, revision=source.get("revision"))
+        else:  # a hub id: read the commit the revision resolves to now, and record it
+            from xexp.runtime.hub_revision import hub_commit
+
+            commit = hub_commit(dataset_id, source.get("revision"), "dataset")
+            loaded = datasets.load_dataset(dataset_id, config, revision=commit or source.get("revision"))
     except (FileNotFoundError, ValueError, ConnectionError, OSError) as exc:
         raise DataError(name, f"cannot load the dataset: {exc}") from exc
 
@@ -61,6 +67,7 @@ def read_hf(source: dict, *, split: str | None, language: str | None) -> RawSour
         fetch=fetch,
         where=lambda i: f"{name} [{shown_split}], row {i + 1}",
         class_labels=class_labels,
+        revision=commit,
     )
 
 

@@ -37,6 +37,8 @@ def read_local(source: dict, *, task_type: str, split: str | None, language: str
             raise DataError(pattern, "the path contains {lang} but no language was given")
         pattern = pattern.replace("{lang}", language)
     files = _expand(pattern)
+    if source.get("sha256") is not None:
+        _check_content(files, source["sha256"], pattern)
     fmt = source.get("format")
     if fmt is not None and fmt not in FORMATS:
         raise DataError(pattern, f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -94,6 +96,25 @@ def _expand(pattern: str) -> list[Path]:
     if not path.is_file():
         raise DataError(pattern, "file not found")
     return [path]
+
+
+def _check_content(files: list[Path], planned: list[str] | str, pattern: str) -> None:
+    """The files must still hold what the node's key says (their sha256 at planning time):
+    an artifact stored under a key must never come from other content."""
+    from xexp.compiler.inputs import DigestCache
+
+    planned = [planned] if isinstance(planned, str) else list(planned)
+    cache = DigestCache()
+    now = [cache.digest(path) for path in files]
+    cache.save()
+    if now == planned:
+        return
+    if len(now) != len(planned):
+        raise DataError(pattern, f"matched {len(planned)} file(s) when the run was planned and {len(now)} now: "
+                        "run again to plan with the files as they are")
+    changed = next(path for path, a, b in zip(files, now, planned) if a != b)
+    raise DataError(str(changed), "the file changed after the run was planned: run again to plan with "
+                    "its new content")
 
 
 def _infer_format(path: Path) -> str:

@@ -39,6 +39,11 @@ class RawSource:
     fetch: Callable[[range], list[dict[str, Any]]]
     where: Callable[[int], str]
     class_labels: dict[str, list[str]] = field(default_factory=dict)
+    revision: str | None = None  # the hub commit the records came from (hf sources)
+
+
+#: Schema metadata of a loaded table naming the hub commit its rows came from.
+REVISION_METADATA = b"xexp.source_revision"
 
 
 def load_rows(
@@ -63,10 +68,14 @@ def load_rows(
     if rows is not None:
         start, stop = rows
         indices = indices[slice(start, stop)]
-    return normalize(
+    table = normalize(
         raw, indices, task_type=task_type,
         columns=source.get("columns"), labels=source.get("labels"),
     )
+    if raw.revision is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               REVISION_METADATA: raw.revision.encode()})
+    return table
 
 
 def read_source(source: dict, *, task_type: str, split: str | None, language: str | None) -> RawSource:

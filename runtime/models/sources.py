@@ -1,7 +1,9 @@
 """The `model` node's work: turn a model source into a manifest, and load from a manifest.
 
 A manifest is the small dict passed between Ray tasks instead of a model:
-``{"source", "path_or_id", "revision", "trust_remote_code"}``. Loading goes through the
+``{"source", "path_or_id", "revision", "resolved_revision", "trust_remote_code"}``. A hub id's
+revision is resolved to a commit here, once (runtime/hub_revision.py), and consumers load that
+commit, so one run never mixes two commits of a moving branch. Loading goes through the
 Hugging Face Auto classes; remote code is trusted only when the manifest says so explicitly.
 """
 
@@ -46,9 +48,14 @@ def materialize_model(source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         if not isinstance(trust, bool):
             raise ValueError(f"model source 'hf': trust_remote_code must be true or false, got {trust!r}")
         local = Path(model_id).expanduser()
-        path_or_id = str(local.resolve()) if local.is_dir() else model_id
-        return {"source": "hf", "path_or_id": path_or_id,
-                "revision": source.get("revision"), "trust_remote_code": trust}
+        if local.is_dir():
+            return {"source": "hf", "path_or_id": str(local.resolve()), "revision": source.get("revision"),
+                    "resolved_revision": None, "trust_remote_code": trust}
+        from xexp.runtime.hub_revision import hub_commit
+
+        commit = hub_commit(model_id, source.get("revision"))
+        return {"source": "hf", "path_or_id": model_id, "revision": commit or source.get("revision"),
+                "resolved_revision": commit, "trust_remote_code": trust}
     if kind == "packaged":
         from xexp.runtime.models.packaged import prepare_packaged
 

@@ -9,7 +9,7 @@ from xexp.runtime.ops.common import write_table
 
 
 def run(node: Node, ctx: NodeContext) -> dict:
-    from xexp.runtime.data.sources import load_rows
+    from xexp.runtime.data.sources import REVISION_METADATA, load_rows
 
     p = node.params
     rows = tuple(p["rows"]) if p.get("rows") else None
@@ -18,4 +18,8 @@ def run(node: Node, ctx: NodeContext) -> dict:
         raise ValueError(f"{node.name}: the source gave no rows (source {p['source']}, split {p['split']}, rows {rows})")
     write_table(table, ctx.out_dir / DATA_FILE)
     ctx.logger.info("%s: %d rows", node.name, table.num_rows)
-    return {"file": DATA_FILE, "rows": table.num_rows, "columns": table.column_names}
+    manifest = {"file": DATA_FILE, "rows": table.num_rows, "columns": table.column_names}
+    revision = (table.schema.metadata or {}).get(REVISION_METADATA)
+    if revision is not None:  # the hub commit the rows came from (runtime/hub_revision.py)
+        manifest["source_revision"] = revision.decode()
+    return manifest
