@@ -140,6 +140,19 @@ def test_the_same_spec_planned_from_two_working_directories_has_the_same_keys(st
     assert load.params["source"]["path"] == str(study.parent / "data" / "xnli" / "dev.de.jsonl")
 
 
+def test_a_relative_path_given_with_set_means_the_current_directory(study, tmp_path, capsys, monkeypatch):
+    """On the command line `--set data=./elsewhere/data` is where the user stands, not the spec's folder."""
+    shutil.copytree(study.parent / "data", tmp_path / "elsewhere" / "data")
+    flip_labels(tmp_path / "elsewhere" / "data" / "xnli" / "dev.de.jsonl")  # other content, other keys
+    monkeypatch.chdir(tmp_path)
+    assert xexp_main(["plan", "--json", str(study), "--set", "data=./elsewhere/data"]) == 0
+    nodes = json.loads(capsys.readouterr().out)["nodes"]
+    load = next(n for n in compile_file(study, {"data": str(tmp_path / "elsewhere" / "data")}).nodes
+                if n.name == "load:xnli/test/de")
+    assert next(n["key"] for n in nodes if n["name"] == "load:xnli/test/de") == load.key
+    assert load.params["source"]["path"] == str(tmp_path / "elsewhere" / "data" / "xnli" / "dev.de.jsonl")
+
+
 def test_keys_follow_content_not_the_folder_a_file_lies_in(study, tmp_path):
     """A copy of the study in another folder has the same keys; the same text beside other
     content does not."""

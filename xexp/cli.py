@@ -24,8 +24,21 @@ def _variables(pairs: list[str] | None) -> dict[str, str]:
         if "=" not in pair:
             raise SpecError(f"--set expects NAME=VALUE, got `{pair}`")
         name, value = pair.split("=", 1)
-        out[name.strip()] = value
+        out[name.strip()] = _from_here(value)
     return out
+
+
+def _from_here(value: str) -> str:
+    """A relative path typed on the command line means the current directory (paths written in
+    the spec mean the spec's folder): `--set data=../shared/data` is made absolute when it
+    exists here. Values that do not look like an existing path are left alone."""
+    import os
+
+    looks_like_path = value.startswith((".", "~")) or os.sep in value
+    expanded = os.path.expanduser(value)
+    if looks_like_path and not os.path.isabs(expanded) and os.path.exists(expanded):
+        return os.path.abspath(expanded)
+    return value
 
 
 def _compile(path: str, sets: list[str] | None):
@@ -125,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_sets(p):
         p.add_argument("--set", action="append", metavar="NAME=VALUE",
-                       help="override a `var` of the spec (repeatable), e.g. --set data=/path/to/data")
+                       help="override a `var` of the spec (repeatable), e.g. --set data=/path/to/data; a "
+                            "relative path that exists here is taken from the current directory")
         return p
 
     p = with_sets(sub.add_parser("check", help="parse and validate specs; errors point at line:column",
