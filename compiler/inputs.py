@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 CACHE_NAME = "sha256-v1.json"
+#: Files remembered at most; the earliest hashed are forgotten first (and simply hashed again).
+CACHE_ENTRIES = 20_000
 #: Read files in chunks of this size: hashing never holds a whole file in memory.
 CHUNK = 1 << 20
 GLOB_CHARS = "*?["
@@ -69,6 +71,7 @@ class DigestCache:
         if isinstance(known, list) and len(known) == 5 and known[:4] == stamp:
             return known[4]
         digest = sha256_of(path)
+        entries.pop(str(path), None)  # re-inserted last: the newest entries are kept longest
         entries[str(path)] = [*stamp, digest]
         self.dirty = True
         return digest
@@ -77,6 +80,8 @@ class DigestCache:
         """Write the cache atomically; a cache that cannot be written is simply not kept."""
         if not self.dirty or self.entries is None:
             return
+        for stale in list(self.entries)[:max(0, len(self.entries) - CACHE_ENTRIES)]:
+            del self.entries[stale]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")

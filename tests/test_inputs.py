@@ -320,3 +320,19 @@ def test_digest_cache_survives_an_unwritable_folder(tmp_path):
     assert cache.digest(target) == hashlib.sha256(b"content").hexdigest()
     cache.save()
     assert blocked.is_file()
+
+
+def test_the_digest_cache_keeps_the_newest_entries(tmp_path, monkeypatch):
+    from xexp.compiler import inputs
+
+    monkeypatch.setattr(inputs, "CACHE_ENTRIES", 2)
+    files = []
+    for i in range(3):
+        files.append(tmp_path / f"f{i}.txt")
+        files[-1].write_text(f"file {i}", encoding="utf-8")
+    cache = inputs.DigestCache(tmp_path / "cache" / "sha256-v1.json")
+    for path in files:
+        cache.digest(path)
+    cache.save()
+    kept = json.loads((tmp_path / "cache" / "sha256-v1.json").read_text())
+    assert list(kept) == [str(files[1]), str(files[2])]

@@ -281,3 +281,24 @@ def test_report_cells_have_one_description_per_condition_even_with_lang_placehol
     perturb_paths = {n.params["params"]["lexicon"]["path"] for n in graph.nodes
                      if n.kind == "perturb" and n.params["perturbation"] == "code_switch"}
     assert "/data/muse/en-de.txt" in perturb_paths and len(perturb_paths) == 12  # per language
+
+
+def test_a_file_known_by_its_sha256_is_keyed_by_content_and_name_not_folder():
+    """Lowering adds `sha256` to every local file reference (compiler/inputs.py): the key then
+    holds the digest and the file's name, so moving the data keeps keys and editing it does not."""
+    def load(path: str, digest: str | None) -> Node:
+        source = {"source": "local", "path": path, "format": None}
+        if digest is not None:
+            source["sha256"] = [digest]
+        return Node.make("load", "load:x", {"task_type": "nli", "source": source, "split": "test"})
+
+    here, moved = load("/a/data/dev.de.jsonl", "1" * 64), load("/b/elsewhere/dev.de.jsonl", "1" * 64)
+    assert here.key == moved.key
+    assert load("/a/data/dev.de.jsonl", "2" * 64).key != here.key  # other content
+    assert load("/a/data/dev.fr.jsonl", "1" * 64).key != here.key  # other name (it picks reader, language)
+    # without a digest (a file missing when planned) the whole path stays in the key
+    assert load("/a/data/dev.de.jsonl", None).key != load("/b/data/dev.de.jsonl", None).key
+    keyed_params = {**here.params, "source": {**here.params["source"], "path": "dev.de.jsonl"}}
+    payload = {"kind": "load", "version": here.version, "params": keyed_params, "inputs": {}}
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert here.key == hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -70,7 +70,10 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     _spec, graph = compile_text(text, str(spec_path), variables)
     st = _store(Path(store) if store else None, spec_path)
     if dry_run:
+        from xexp.planning import changed_inputs
+
         states = plan_status(graph, st, force=force or ())
+        states.update(changed_inputs(graph, st, states))
         for node in graph.nodes:
             state, reason = states[node.key]
             print(f"{node.short_key}  {node.name:<50}  {state:<6}  {reason}", file=stream)
