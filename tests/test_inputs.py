@@ -94,9 +94,9 @@ def flip_labels(path: Path) -> None:
 
 
 def replace_lexicon(path: Path) -> None:
-    """Another en-de dictionary: every English word now translates to a made-up German word."""
-    words = {line.split("\t")[0] for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line}
-    path.write_text("".join(f"{w}\tXx{w}zz\n" for w in sorted(words)), encoding="utf-8")
+    """Another en-de dictionary: every German word now translates back to a made-up English one."""
+    pairs = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line]
+    path.write_text("".join(f"zz{english}\t{german}\n" for english, german in pairs), encoding="utf-8")
 
 
 # --- keys ------------------------------------------------------------------------------------
@@ -336,3 +336,36 @@ def test_the_digest_cache_keeps_the_newest_entries(tmp_path, monkeypatch):
     cache.save()
     kept = json.loads((tmp_path / "cache" / "sha256-v1.json").read_text())
     assert list(kept) == [str(files[1]), str(files[2])]
+
+
+def german_table(spec: Path):
+    from xexp.runtime.data.sources import load_rows
+
+    p = next(n for n in compile_file(spec).nodes if n.name == "load:xnli/test/de").params
+    return load_rows(p["source"], task_type=p["task_type"], split=p["split"], rows=None, language=p["language"])
+
+
+def codemixed(spec: Path, params: dict | None = None) -> tuple[list[str], dict]:
+    """The German rows code-switched as the spec's perturb node would (by default its own params)."""
+    from xexp.runtime.perturbations import perturb_table
+
+    q = params or next(n for n in compile_file(spec).nodes if n.name == "perturb:codemix/de/seed1").params
+    out = perturb_table(q["perturbation"], q["params"], q["field"], german_table(spec), q["language"], q["seed"])
+    return out.column("premise").to_pylist() + out.column("hypothesis").to_pylist(), q
+
+
+def test_a_lexicon_is_served_by_content_in_a_long_lived_process(study):
+    """A worker outlives a run: after the lexicon is replaced, a perturbation keyed by the new
+    content reads the new file; one keyed by the old content gets the old lexicon it was keyed
+    by from memory, and a fresh process refuses to serve it from the new file."""
+    from xexp.runtime.perturbations import lexicon
+
+    before, old_params = codemixed(study)
+    replace_lexicon(study.parent / "data" / "muse" / "en-de.txt")
+    after, _ = codemixed(study)
+    assert after != before and any("zz" in text for text in after)
+    assert codemixed(study, old_params)[0] == before
+    lexicon.load_muse.cache_clear()
+    lexicon._reverse_cached.cache_clear()
+    with pytest.raises(ValueError, match="changed after the run was planned"):
+        codemixed(study, old_params)

@@ -105,13 +105,14 @@ def _translator(refs_key: tuple, source: str, targets: tuple[str, ...]) -> Trans
 
 
 def _refs_key(refs: Sequence[Mapping]) -> tuple:
-    """Hashable, with MUSE paths made absolute so that equal files share one cache entry."""
+    """Hashable, with MUSE paths made absolute so that equal files share one cache entry, and
+    their content digest so that an edited file gets a new one."""
     key = []
     for ref in refs:
         path = ref.get("path")
         if path is not None:
             path = os.path.abspath(path)
-        key.append(tuple(sorted({"kind": ref["kind"], "path": path}.items())))
+        key.append(tuple(sorted({"kind": ref["kind"], "path": path, "sha256": ref.get("sha256")}.items())))
     return tuple(key)
 
 

@@ -1,13 +1,18 @@
 """Bilingual lexicons for code-switching, loaded once per process.
 
-A lexicon reference is what the compiler hands over: `{"kind": "muse", "path": ...}` for a
-MUSE dictionary (`english<TAB>foreign` per line, a word may have several lines) or
+A lexicon reference is what the compiler hands over: `{"kind": "muse", "path": ...,
+"sha256": ...}` for a MUSE dictionary (`english<TAB>foreign` per line, a word may have several lines) or
 `{"kind": "synthetic"}` for the demo's generated lexicons. Both give English -> foreign; the
 reverse direction (foreign -> English, used on non-English text) is derived and cached too.
+Caches are keyed by the file's content (the `sha256` lowering recorded, checked against the bytes
+read), not by its path alone: a worker process outlives a run, and an edited file must never be
+served from the memory of the old one, nor stored under a key that promised other content.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import re
 from functools import lru_cache
@@ -25,13 +30,22 @@ def muse_language(path: str) -> str | None:
 
 
 @lru_cache(maxsize=64)
-def load_muse(path: str) -> Lexicon:
-    """English -> foreign translations of one MUSE file, in file order, without duplicates."""
+def load_muse(path: str, sha256: str | None = None) -> Lexicon:
+    """English -> foreign translations of one MUSE file, in file order, without duplicates.
+    With `sha256` (the content the node's key promises) the bytes read must have that digest."""
     pairs: dict[str, list[str]] = {}
     try:
-        handle = open(path, encoding="utf-8")
+        with open(path, "rb") as raw:
+            data = raw.read()
     except OSError as exc:
         raise ValueError(f"code_switch: cannot read MUSE lexicon {path!r}: {exc}") from exc
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"code_switch: lexicon {path!r} changed after the run was planned: "
+                         "run again to plan with its new content")
+    try:
+        handle = io.StringIO(data.decode("utf-8"), newline=None)  # universal newlines, as open() reads
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"code_switch: MUSE lexicon {path!r} is not valid UTF-8 ({exc.reason})") from exc
     with handle:
         for number, line in enumerate(handle, 1):
             line = line.strip()
@@ -73,7 +87,7 @@ def english_to(ref: Mapping, foreign: str) -> Lexicon:
             f"code_switch: lexicon {ref.get('path')!r} is English-{named}, but the text needs "
             f"English-{foreign}"
         )
-    return load_muse(path)
+    return load_muse(path, ref.get("sha256"))
 
 
 def _reverse(forward: Lexicon) -> Lexicon:
@@ -86,8 +100,8 @@ def _reverse(forward: Lexicon) -> Lexicon:
 
 @lru_cache(maxsize=64)
 def _reverse_cached(key: tuple) -> Lexicon:
-    kind, foreign, path = key
-    ref = {"kind": kind, "path": path}
+    kind, foreign, path, sha256 = key
+    ref = {"kind": kind, "path": path, "sha256": sha256}
     return _reverse(english_to(ref, foreign))
 
 
@@ -95,4 +109,4 @@ def to_english(ref: Mapping, foreign: str) -> Lexicon:
     """The `foreign` -> English lexicon (the reference read backwards)."""
     path = ref.get("path")
     path = os.path.abspath(str(path)) if path is not None else None
-    return _reverse_cached((ref.get("kind"), foreign, path))
+    return _reverse_cached((ref.get("kind"), foreign, path, ref.get("sha256")))
