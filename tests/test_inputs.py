@@ -208,6 +208,15 @@ def test_the_plan_notes_unpinned_hub_sources():
     assert "note: unpinned" not in render_table(pinned, plan_rows(pinned, None))
 
 
+def test_plan_json_carries_the_notes(tmp_path, capsys):
+    spec = tmp_path / "hub.xexp"
+    spec.write_text(HUB_SPEC.format(model_revision="", data_revision=""), encoding="utf-8")
+    capsys.readouterr()
+    assert xexp_main(["plan", "--json", str(spec)]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert len(notes) == 1 and notes[0].startswith("note: unpinned hub sources FacebookAI/xlm-roberta-base")
+
+
 def test_a_hub_model_records_the_commit_its_revision_resolved_to(tmp_path):
     """Offline, from the local hub cache's refs: `main` and a branch name resolve to commits."""
     cache = tmp_path / "hub"

@@ -61,13 +61,14 @@ def cmd_check(args) -> int:
 
 
 def cmd_plan(args) -> int:
-    from xexp.planning import plan_rows, render_dot, render_mermaid, render_table
+    from xexp.planning import plan_notes, plan_rows, render_dot, render_mermaid, render_table
 
     _spec, graph = _compile(args.file, args.set)
     store = args.store or default_store(args.file)
     rows = plan_rows(graph, store, force=args.force or ())
     if args.format == "json":
-        print(json.dumps({"experiment": graph.experiment, "nodes": rows}, indent=2, ensure_ascii=False))
+        print(json.dumps({"experiment": graph.experiment, "nodes": rows, "notes": plan_notes(graph)}, indent=2,
+                         ensure_ascii=False))
     elif args.format == "dot":
         print(render_dot(graph, rows))
     elif args.format == "mermaid":
