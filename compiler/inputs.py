@@ -177,11 +177,6 @@ def is_hub_source(source: dict[str, Any]) -> bool:
     return source.get("source") == "hf" and not (isinstance(ident, str) and os.path.isabs(ident))
 
 
-def unpinned(sources: dict[str, dict[str, Any]]) -> list[str]:
-    """Names (model or task) whose hub source has no `revision=`: a rerun may read other files."""
-    return [name for name, source in sources.items() if is_hub_source(source) and not source.get("revision")]
-
-
 def content_paths(value: Any) -> dict[str, Any]:
     """path -> sha256 of every fingerprinted file reference in a node's parameters."""
     found: dict[str, Any] = {}

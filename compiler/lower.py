@@ -110,8 +110,8 @@ class _Lowering:
         return self.memo[memo]
 
     def _perturb(self, data: str, p: PerturbationDef, lang: str, seed: int) -> str:
-        params = {"perturbation": p.entry, "params": self.inputs.lexicons(with_language(p.params, lang)), "field": p.field,
-                  "language": lang, "seed": seed, "description": with_language(p.description, lang)}
+        params = {"perturbation": p.entry, "params": self.inputs.lexicons(with_language(p.params, lang)),
+                  "field": p.field, "language": lang, "seed": seed, "description": with_language(p.description, lang)}
         return self.add(Node.make("perturb", f"perturb:{p.name}/{lang}/seed{seed}", params, {"data": data},
                                   self.resources("perturb"),
                                   labels={"perturbation": p.name, "language": lang, "seed": seed}))
@@ -164,9 +164,8 @@ class _Lowering:
     def attack(self, tuned: str, clean: str, p: PerturbationDef, model: str, variant: str, chain: str, lang: str,
                seed: int, target: TaskDef) -> dict:
         params = {"attack": p.entry, "params": self.inputs.lexicons(with_language(p.params, lang)), "field": p.field,
-                  "language": lang,
-                  "seed": seed, "description": with_language(p.description, lang), "task_type": target.type,
-                  "batch": self.spec.evaluate.batch, "max_len": self.spec.evaluate.max_len}
+                  "language": lang, "seed": seed, "description": with_language(p.description, lang),
+                  "task_type": target.type, "batch": self.spec.evaluate.batch, "max_len": self.spec.evaluate.max_len}
         labels = {"model": model, "variant": variant, "language": lang, "condition": p.name, "seed": seed,
                   "description": p.description}  # one per condition in the report: `{lang}` kept
         key = self.add(Node.make("attack", f"attack:{self.prefix(model)}{chain}/{lang}/{p.name}/seed{seed}",

@@ -83,7 +83,8 @@ def plan_notes(graph: Graph) -> list[str]:
     if not unpinned:
         return []
     return [f"note: unpinned hub source{'s' if len(unpinned) > 1 else ''} {', '.join(unpinned)}: each run "
-            "reads the hub's latest commit (recorded in the node's manifest); pin one with revision=\"<commit>\""]
+            "reads the hub's latest commit (recorded in the node's manifest); "
+            "pin one with revision=\"<commit>\""]
 
 
 def resources_text(node: Node) -> str:
