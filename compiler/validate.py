@@ -356,7 +356,7 @@ class _Validator(BlockRules):
             if p.category == "attack":
                 self.sink.error(f"`{p.entry}` is an attack on sentence-pair classifiers; the target "
                                 f"`{target}` is {task.type}", span,
-                                f"drop it, or use a perturbation that keeps tokens: {keeping}")
+                                f"drop it; perturbations that keep tokens: {keeping}")
             elif not reg.extra.get("keeps_tokens"):
                 self.sink.error(f"`{p.entry}` adds, removes or reorders tokens, so the tags of the "
                                 f"{task.type} target `{target}` would no longer line up", span,
