@@ -131,6 +131,27 @@ def test_only_the_first_subword_of_a_word_is_labelled(tiny_dir):
     assert short["first"][0] is not None and short["first"][-1] is None
 
 
+def test_a_bare_sentencepiece_boundary_is_not_the_labelled_subword():
+    """XLM-R-style SentencePiece writes `然而` as `▁` + `然而`: the label goes on `然而`."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    pieces = [("<unk>", 0.0), ("<s>", 0.0), ("</s>", 0.0), ("<pad>", 0.0), ("▁", -1.0),
+              ("然而", -2.0), ("問題", -2.0), (",", -2.0), ("▁Der", -1.0)]
+    core = Tokenizer(models.Unigram(pieces, unk_id=0))
+    core.pre_tokenizer = pre_tokenizers.Metaspace()
+    core.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 2)])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<s>", eos_token="</s>",
+                                        unk_token="<unk>", pad_token="<pad>")
+    table = pa.table({"id": ["z"], "tokens": [["Der", "然而", ",", "問題"]], "tags": [["DET", "SCONJ", "PUNCT", "NOUN"]]})
+    task = get_task("token_classification").for_data(table)
+    (item,) = task.featurize(table, tokenizer, 32, training=True).items
+    tokens = tokenizer.convert_ids_to_tokens(item["input_ids"])
+    assert tokens == ["<s>", "▁Der", "▁", "然而", "▁", ",", "▁", "問題", "</s>"]
+    assert [tokens[p] for p in item["first"]] == ["▁Der", "然而", ",", "問題"]
+    assert [label for label in item["labels"] if label != -100] == [task.label_index[t] for t in ["DET", "SCONJ", "PUNCT", "NOUN"]]
+
+
 def test_scores_accuracy_macro_and_entity_f1():
     gold = ["B-PER", "I-PER", "O", "B-ORG", "O"]
     predicted = ["B-PER", "I-PER", "O", "O", "O"]
