@@ -102,6 +102,18 @@ def test_hf_tag_ids_are_mapped_by_their_classlabel_names(tmp_path):
     assert table.column("tags").to_pylist() == [["B-PER", "I-PER", "O"]]
 
 
+def test_integer_tags_need_names(tmp_path):
+    path = tmp_path / "ner.jsonl"
+    path.write_text(json.dumps({"tokens": ["Ada", "wrote"], "tags": [1, 0]}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"ner\.jsonl, line 1, field 'tags': tag 0 is a raw id 1"):
+        load(path)
+    table = load(path, labels={"0": "O", "1": "B-PER"})
+    assert table.column("tags").to_pylist() == [["B-PER", "O"]]
+    path.write_text(json.dumps({"tokens": ["Ada", "wrote"], "tags": ["B-PER"]}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="one tag per token"):
+        load(path)
+
+
 # --- features, decoding, metrics ------------------------------------------------------------------
 
 
