@@ -12,6 +12,7 @@ from xexp.compiler import ast
 from xexp.compiler.binding import bind
 from xexp.compiler.errors import ErrorSink, did_you_mean
 from xexp.compiler.languages import KNOWN_LANGUAGES, XNLI_LANGUAGES
+from xexp.compiler.registry.base import REGISTRY
 from xexp.compiler.registry.sources import SPLIT_ARGUMENTS
 from xexp.compiler.spec import DataRef, EvaluateSettings, ModelDef, ReportSettings, Spec, TaskDef
 from xexp.compiler.validate_blocks import BLOCKS, BlockRules
@@ -328,6 +329,7 @@ class _Validator(BlockRules):
             self.sink.error("the spec declares no model", hint="e.g. `model xlmr = hf(\"FacebookAI/xlm-roberta-large\")`")
         if target is not None:
             self.check_languages_reachable(target[0], languages)
+            self.check_per_token_perturbations(target[0], perturbations)
         if self.sink.errors or target is None or self.experiment is None:
             return None
         return Spec(
@@ -336,6 +338,32 @@ class _Validator(BlockRules):
             seeds=seeds, perturbations=perturbations, train=train, evaluate=evaluate,
             resources=resources, report=report,
         )
+
+    def check_per_token_perturbations(self, target: str, perturbations: list) -> None:
+        """A tagging target keeps one tag per token: only perturbations that change characters
+        inside tokens apply (word by word), on the one text there is."""
+        task = self.tasks[target]
+        entry = REGISTRY.get("task_type", task.type)
+        if entry is None or not entry.extra.get("per_token"):
+            return
+        block = self.blocks.get(("perturbations", None))
+        spans = {e.key: e for e in block.entries} if block else {}
+        keeping = ", ".join(e.name for e in REGISTRY.of("perturbation") if e.extra.get("keeps_tokens"))
+        for p in perturbations:
+            where = spans.get(p.name)
+            span = where.value.name_span if where is not None else ast.NO_SPAN
+            reg = REGISTRY.get(p.category, p.entry)
+            if p.category == "attack":
+                self.sink.error(f"`{p.entry}` is an attack on sentence-pair classifiers; the target "
+                                f"`{target}` is {task.type}", span,
+                                f"drop it; perturbations that keep tokens: {keeping}")
+            elif not reg.extra.get("keeps_tokens"):
+                self.sink.error(f"`{p.entry}` adds, removes or reorders tokens, so the tags of the "
+                                f"{task.type} target `{target}` would no longer line up", span,
+                                f"perturbations that keep tokens: {keeping}")
+            elif where is not None and where.on is not None:
+                self.sink.error(f"a {task.type} target has one text, its tokens: `on {where.on.name}` "
+                                "does not apply", where.on.span, f"write `{p.name} = {p.entry}(…)`")
 
     def check_languages_reachable(self, target: str, languages: list[str]) -> None:
         task = self.tasks[target]

@@ -14,6 +14,9 @@ Normalized datasets (written by `load`, tokenizer-independent), one row per exam
   {``text``: str, ``start``: int}; empty list = unanswerable, SQuAD v2 style).
 * ``multiple_choice``: ``context`` (str), ``endings`` (list[str]), ``label`` (int, index
   of the right ending).
+* ``token_classification``: ``tokens`` (list[str], the words), ``tags`` (list[str], one tag
+  name per word). Its predictions have one row per *word*, id ``<sentence id>:<word index>``,
+  plus ``sentence``; a perturbed copy adds ``changed_tokens`` (list[bool], per word).
 
 A perturbed dataset (written by `perturb`) has the same columns plus ``changed`` (bool: the
 perturbation really altered at least one touched field of this example).

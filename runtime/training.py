@@ -50,7 +50,7 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
     out_dir, scratch_dir = Path(out_dir), Path(scratch_dir)
     scratch_dir.mkdir(parents=True, exist_ok=True)
     hp = resolve_hparams(hparams)
-    task = get_task(task_type)
+    task = get_task(task_type).for_data(train_table)
     seed_everything(seed)
     device = pick_device()
 

@@ -4,7 +4,9 @@ Each `Params` subclass is the parameter schema of one registered perturbation; i
 the user-facing documentation and names every parameter. Language lists are honest: a
 perturbation is declared only for languages where it does something meaningful, so the compiler
 can reject e.g. `case_noise` on Thai before anything runs. Implementations live in
-`xexp.runtime.perturbations` and are imported by the runtime only.
+`xexp.runtime.perturbations` and are imported by the runtime only. `keeps_tokens=True` marks
+the ones that only change characters inside words, so they apply to tagged text word by word
+with the tags kept (token_classification targets accept only these).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def _split_ops(value):
 
 
 @register("char_noise", "perturbation", implementation=f"{_RUNTIME}.char_noise:CharNoise",
-          positional=("p",))
+          positional=("p",), keeps_tokens=True)
 class CharNoiseParams(Params):
     """Character noise at the grapheme level: each grapheme of a word is, with probability `p`,
     edited by one operation drawn from `ops` (insert, delete, substitute, swap with the next
@@ -57,7 +59,7 @@ class CharNoiseParams(Params):
 
 
 @register("keyboard_typo", "perturbation", implementation=f"{_RUNTIME}.keyboard:KeyboardTypo",
-          positional=("p",), languages=KEYBOARD_LANGUAGES)
+          positional=("p",), keeps_tokens=True, languages=KEYBOARD_LANGUAGES)
 class KeyboardTypoParams(Params):
     """Keyboard typos: each grapheme that can be typed on the language's usual layout is, with
     probability `p`, replaced by a neighbouring key of the same kind (a letter by a letter, a
@@ -67,7 +69,7 @@ class KeyboardTypoParams(Params):
 
 
 @register("homoglyph", "perturbation", implementation=f"{_RUNTIME}.homoglyph:Homoglyph",
-          positional=("p",), languages=HOMOGLYPH_LANGUAGES)
+          positional=("p",), keeps_tokens=True, languages=HOMOGLYPH_LANGUAGES)
 class HomoglyphParams(Params):
     """Homoglyphs: each grapheme that has a visually confusable counterpart (Latin/Cyrillic/
     Greek lookalikes, Arabic/Persian letter variants, look-alike Devanagari and Thai letters)
@@ -77,7 +79,7 @@ class HomoglyphParams(Params):
 
 
 @register("strip_diacritics", "perturbation",
-          implementation=f"{_RUNTIME}.diacritics:StripDiacritics", positional=("p",),
+          implementation=f"{_RUNTIME}.diacritics:StripDiacritics", positional=("p",), keeps_tokens=True,
           languages=DIACRITIC_LANGUAGES)
 class StripDiacriticsParams(Params):
     """Diacritic stripping: each grapheme carrying a strippable mark loses its marks with
@@ -89,7 +91,7 @@ class StripDiacriticsParams(Params):
 
 
 @register("case_noise", "perturbation", implementation=f"{_RUNTIME}.casing:CaseNoise",
-          positional=("p",), languages=CASEFUL_LANGUAGES)
+          positional=("p",), keeps_tokens=True, languages=CASEFUL_LANGUAGES)
 class CaseNoiseParams(Params):
     """Case noise: each cased grapheme has its case flipped with probability `p` (Turkish
     dotted/dotless i handled). Only for languages whose script has case."""

@@ -26,11 +26,11 @@ class HfData(Params):
 
 @register("local", "data_source", implementation="xexp.runtime.data.local:load", positional=("path",))
 class LocalData(Params):
-    """Local files: `local(path, format=jsonl|csv|tsv|parquet|squad_json)`. The path may be a glob
-    and may contain `{lang}` and `{split}`; `columns` and `labels` as for `hf`."""
+    """Local files: `local(path, format=jsonl|csv|tsv|parquet|squad_json|conllu|conll)`. The path
+    may be a glob and may contain `{lang}` and `{split}`; `columns` and `labels` as for `hf`."""
 
     path: str
-    format: Literal["jsonl", "csv", "tsv", "parquet", "squad_json"] | None = None
+    format: Literal["jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll"] | None = None
     columns: dict[str, str] | None = None
     labels: dict[str, str] | None = None
 
@@ -126,3 +126,12 @@ class ExtractiveQaTask(Params):
 @register("multiple_choice", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",))
 class MultipleChoiceTask(Params):
     """Multiple choice (HellaSwag, CosmosQA, CommonsenseQA): a context and N endings."""
+
+
+@register("token_classification", "task_type", implementation="xexp.runtime.tasks:get_task",
+          positional=("source",), per_token=True)
+class TokenClassificationTask(Params):
+    """Token tagging (POS, NER, CCG supertags): one label per word, predicted from the word's
+    first subword. Reads CoNLL-U (UPOS by default; `columns={tags="xpos"}`), CoNLL-2003/WikiANN
+    column files (the last column) or an hf dataset with `tokens` and a tag-list column; the
+    label set is the training split's tags, by name. Perturbations must keep tokens intact."""

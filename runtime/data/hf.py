@@ -44,11 +44,11 @@ def read_hf(source: dict, *, split: str | None, language: str | None) -> RawSour
         raise DataError(name, f"cannot load the dataset: {exc}") from exc
 
     dataset = _pick_split(loaded, split, name)
-    class_labels = {
-        column: list(feature.names)
-        for column, feature in dataset.features.items()
-        if isinstance(feature, datasets.ClassLabel)
-    }
+    class_labels = {}
+    for column, feature in dataset.features.items():
+        inner = getattr(feature, "feature", None)  # a Sequence/List of ClassLabel: per-token tags
+        if isinstance(feature, datasets.ClassLabel) or isinstance(inner, datasets.ClassLabel):
+            class_labels[column] = list((inner if inner is not None else feature).names)
     if split:
         shown_split = split
     else:

@@ -15,12 +15,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from xexp.runtime.data.conll import read_conll, read_conllu
 from xexp.runtime.data.sources import DataError, RawSource
 
-FORMATS = ("jsonl", "csv", "tsv", "parquet", "squad_json")
+FORMATS = ("jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll")
 _EXTENSIONS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
-    ".pq": "parquet", ".json": "squad_json",
+    ".pq": "parquet", ".json": "squad_json", ".conllu": "conllu", ".conll": "conll",
 }
 
 
@@ -66,7 +67,8 @@ def read_local(source: dict, *, task_type: str, split: str | None, language: str
             records.extend(found)
             segments.append((first, str(path), paths, "squad"))
         else:
-            reader = _read_jsonl if file_format == "jsonl" else _read_delimited
+            reader = {"jsonl": _read_jsonl, "conllu": read_conllu, "conll": read_conll}.get(
+                file_format, _read_delimited)
             found, lines = reader(path, file_format)
             records.extend(found)
             segments.append((first, str(path), lines, "line"))

@@ -15,6 +15,8 @@ Accepted spellings (case-insensitive; '-' and ' ' count as '_'):
   not an arbitrary class id.
 * multiple_choice: the index of the right ending (int or digit string), or a single capital
   letter (A = 0, as in CommonsenseQA's answerKey).
+* token_classification: a list of tag names, one per token; integers only through the
+  dataset's ClassLabel names (HF `ner_tags`, `upos`) or a `labels` mapping.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from typing import Any
 from xexp.runtime.data.sources import DataError, RawSource
 from xexp.runtime.formats import NLI_LABELS, PARAPHRASE_LABELS
 
-TASK_FAMILIES = {"nli": "pair", "paraphrase": "pair", "extractive_qa": "qa", "multiple_choice": "mc"}
+TASK_FAMILIES = {"nli": "pair", "paraphrase": "pair", "extractive_qa": "qa", "multiple_choice": "mc",
+                 "token_classification": "tagging"}
 FAMILY_FIELDS = {
     "pair": ("premise", "hypothesis", "label"),
     "qa": ("context", "question", "answers"),
     "mc": ("context", "endings", "label"),
+    "tagging": ("tokens", "tags"),
 }
 #: Source columns tried, in order, for a field the `columns` mapping does not name.
 DEFAULT_COLUMNS = {
@@ -40,6 +44,8 @@ DEFAULT_COLUMNS = {
     "question": ("question",),
     "answers": ("answers",),
     "endings": ("endings",),
+    "tokens": ("tokens", "words"),
+    "tags": ("tags", "upos", "ner_tags", "pos_tags"),
 }
 
 _NLI_ALIASES = {
@@ -111,6 +117,9 @@ def normalize(raw: RawSource, indices: range, *, task_type: str, columns: dict |
                         f"use (its fields: id, {', '.join(fields)})")
     label_map = _check_label_map(labels, task_type, raw.name) if labels else None
     label_column = columns.get("label") or DEFAULT_COLUMNS["label"][0]
+    if family == "tagging":
+        label_column = columns.get("tags") or next(
+            (c for c in DEFAULT_COLUMNS["tags"] if c in raw.class_labels), None)
     class_names = raw.class_labels.get(label_column) if isinstance(label_column, str) else None
 
     out: dict[str, list] = {"id": [], **{f: [] for f in fields}}
@@ -140,6 +149,8 @@ def _schema(family: str):
     elif family == "qa":
         answer = pa.struct([("text", pa.string()), ("start", pa.int64())])
         rest = [("context", pa.string()), ("question", pa.string()), ("answers", pa.list_(answer))]
+    elif family == "tagging":
+        rest = [("tokens", pa.list_(pa.string())), ("tags", pa.list_(pa.string()))]
     else:
         rest = [("context", pa.string()), ("endings", pa.list_(pa.string())), ("label", pa.int64())]
     return pa.schema(base + rest)
@@ -153,6 +164,8 @@ def _check_label_map(labels: dict, task_type: str, name: str) -> dict[str, Any]:
                 checked[str(raw_value)] = int(target)
             elif task_type in ("nli", "paraphrase"):
                 checked[str(raw_value)] = canonical_label(target, task_type)
+            elif task_type == "token_classification" and str(target).strip():
+                checked[_key(raw_value)] = str(target).strip()
             else:
                 raise ValueError(f"{task_type} has no labels to map")
         except ValueError as exc:
@@ -241,6 +254,9 @@ def _normalize_row(record, family, task_type, columns, label_map, class_names) -
             "question": _text("question", _field_value(record, "question", columns)),
             "answers": _answers(_field_value(record, "answers", columns), context),
         }
+    if family == "tagging":
+        return _tagged(_field_value(record, "tokens", columns), _field_value(record, "tags", columns),
+                       label_map, class_names)
     endings = _field_value(record, "endings", columns)
     if not isinstance(endings, (list, tuple)) or len(endings) < 2:
         raise _Bad("endings", f"expected a list of at least two endings, got {endings!r}")
@@ -316,3 +332,33 @@ def _answers(raw, context: str) -> list[dict]:
                        f"(found {context[start:start + len(text)]!r})")
         answers.append({"text": text, "start": start})
     return answers
+
+
+def _tagged(tokens, tags, label_map, class_names) -> dict:
+    """A token list and its tag list of equal length; tags become names (see module doc)."""
+    if not isinstance(tokens, (list, tuple)) or not tokens:
+        raise _Bad("tokens", f"expected a non-empty list of tokens, got {tokens!r}")
+    if not isinstance(tags, (list, tuple)) or len(tags) != len(tokens):
+        shown = len(tags) if isinstance(tags, (list, tuple)) else repr(tags)
+        raise _Bad("tags", f"expected one tag per token ({len(tokens)} tokens), got {shown}")
+    for k, token in enumerate(tokens):
+        if not isinstance(token, str) or not token.strip():
+            raise _Bad("tokens", f"token {k} is empty or not text: {token!r}")
+    names = []
+    for k, raw in enumerate(tags):
+        key = _key(raw).strip() if raw is not None else ""
+        if label_map is not None:
+            if key not in label_map:
+                raise _Bad("tags", f"tag {k} {key!r} is not in the labels mapping {sorted(label_map)}")
+            names.append(label_map[key])
+        elif isinstance(raw, int) and not isinstance(raw, bool):
+            if class_names is None:
+                raise _Bad("tags", f"tag {k} is a raw id {raw}: map ids to names with labels={{...}}")
+            if not 0 <= raw < len(class_names):
+                raise _Bad("tags", f"tag {k} id {raw} is outside the dataset's classes {class_names}")
+            names.append(class_names[raw])
+        elif not key or key == "_":
+            raise _Bad("tags", f"tag {k} (token {tokens[k]!r}) is missing")
+        else:
+            names.append(key)
+    return {"tokens": list(tokens), "tags": names}

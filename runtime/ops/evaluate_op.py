@@ -10,6 +10,7 @@ from xexp.runtime.ops.common import input_data, model_manifest, write_table
 
 def run(node: Node, ctx: NodeContext) -> dict:
     from xexp.runtime.evaluation import evaluate
+    from xexp.runtime.tasks import get_task
 
     p = node.params
     model = model_manifest(ctx.inputs["model"])
@@ -19,5 +20,6 @@ def run(node: Node, ctx: NodeContext) -> dict:
     write_table(predictions, ctx.out_dir / PREDICTIONS_FILE)
     correct = predictions.column("correct").to_pylist()
     accuracy = sum(correct) / len(correct) if correct else 0.0
-    ctx.logger.info("%s: accuracy %.4f on %d", node.name, accuracy, len(correct))
-    return {"file": PREDICTIONS_FILE, "n": len(correct), "accuracy": accuracy}
+    scores = get_task(p["task_type"]).summary(predictions)
+    ctx.logger.info("%s: accuracy %.4f on %d %s", node.name, accuracy, len(correct), scores or "")
+    return {"file": PREDICTIONS_FILE, "n": len(correct), "accuracy": accuracy, **scores}

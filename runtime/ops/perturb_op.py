@@ -14,7 +14,12 @@ def run(node: Node, ctx: NodeContext) -> dict:
 
     p = node.params
     table = input_data(ctx.inputs["data"])
-    out = perturb_table(p["perturbation"], p["params"], p["field"], table, p["language"], p["seed"])
+    if "tokens" in table.column_names:  # a tagged table: tokens perturbed one by one, tags kept
+        from xexp.runtime.tasks.tagging import perturb_tagged_table
+
+        out = perturb_tagged_table(p["perturbation"], p["params"], table, p["language"], p["seed"])
+    else:
+        out = perturb_table(p["perturbation"], p["params"], p["field"], table, p["language"], p["seed"])
     write_table(out, ctx.out_dir / DATA_FILE)
     changed = int(sum(out.column("changed").to_pylist()))
     ctx.logger.info("%s: %d of %d examples changed", p["description"], changed, out.num_rows)

@@ -108,8 +108,8 @@ def select_examples(cells: list[ReportCell], settings: ReportSettings,
     chosen: dict[str, list[Example]] = {}
     for condition in conditions:
         mine = [c for c in cells if c.model == model and c.condition == condition]
-        if not mine or condition == CLEAN:
-            continue
+        if not mine or condition == CLEAN or _tagged(mine):
+            continue  # tagging: predictions are per token, not per dataset row (no examples yet)
         seed = min(c.seed for c in mine)
         mine = [c for c in mine if c.seed == seed]
         clean = {(c.variant, c.language): c for c in cells if c.model == model
@@ -122,6 +122,12 @@ def select_examples(cells: list[ReportCell], settings: ReportSettings,
         if examples:
             chosen[condition] = examples
     return chosen
+
+
+def _tagged(cells: list[ReportCell]) -> bool:
+    import pyarrow.parquet as pq
+
+    return any(c.dataset is not None and "tokens" in pq.read_schema(c.dataset).names for c in cells)
 
 
 def _clean_text(language: str, clean: dict, files: _Files) -> _Indexed | None:

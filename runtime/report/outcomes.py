@@ -174,10 +174,17 @@ class _OutcomeReader:
             return None
         if cell.dataset not in self._changed:
             what = f"perturbed dataset of {cell.label}"
-            table = read_table(cell.dataset, ("id", "changed"), what, required=PAIR_COLUMNS)
-            all_ids, order = self._sorted_ids(cell.language, table.column("id"), cell.dataset, what)
-            flags = table.column("changed").to_numpy(zero_copy_only=False).astype(bool)[order]
-            self._changed[cell.dataset] = (all_ids, flags)
+            if "changed_tokens" in pq.read_schema(cell.dataset).names:  # tagging: one row per token
+                from xexp.runtime.tasks.tagging import token_changed_flags
+
+                ids, flags = token_changed_flags(read_table(cell.dataset, ("id", "changed_tokens"), what))
+                all_ids, order = _sorted_by_id(ids, cell.dataset, what)
+                self._changed[cell.dataset] = (all_ids, flags[order])
+            else:
+                table = read_table(cell.dataset, ("id", "changed"), what, required=PAIR_COLUMNS)
+                all_ids, order = self._sorted_ids(cell.language, table.column("id"), cell.dataset, what)
+                flags = table.column("changed").to_numpy(zero_copy_only=False).astype(bool)[order]
+                self._changed[cell.dataset] = (all_ids, flags)
         all_ids, flags = self._changed[cell.dataset]
         return flags[locate(ids, all_ids, f"{cell.label}: predictions vs dataset {cell.dataset}")]
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-TASK_TYPES = ("nli", "paraphrase", "extractive_qa", "multiple_choice")
+TASK_TYPES = ("nli", "paraphrase", "extractive_qa", "multiple_choice", "token_classification")
 
 
 def get_task(task_type: str):
@@ -26,4 +26,8 @@ def get_task(task_type: str):
         from xexp.runtime.tasks.mc import MULTIPLE_CHOICE
 
         return MULTIPLE_CHOICE
+    if task_type == "token_classification":
+        from xexp.runtime.tasks.tagging import TOKEN_CLASSIFICATION
+
+        return TOKEN_CLASSIFICATION
     raise ValueError(f"unknown task type {task_type!r}: expected one of {', '.join(TASK_TYPES)}")

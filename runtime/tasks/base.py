@@ -50,6 +50,14 @@ class Task:
     def check_model(self, config) -> None:
         """Raise if a trained checkpoint's head does not fit this task (e.g. other label names)."""
 
+    def for_data(self, table) -> "Task":
+        """The task as set up for this training table (tagging takes its label set from it)."""
+        return self
+
+    def summary(self, predictions) -> dict:
+        """Further metrics of a predictions table for the evaluate manifest (tagging: F1s)."""
+        return {}
+
     def featurize(self, table, tokenizer, max_len: int, *, training: bool, **options) -> Features:
         raise NotImplementedError
 
