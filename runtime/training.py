@@ -94,7 +94,7 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
         loop.last_eval_step = loop.step
         if loop.best_metric is None or metric > loop.best_metric:
             loop.best_metric, loop.best_step = metric, loop.step
-            loop.best_file = save_best(scratch_dir, model, loop.step)
+            loop.best_file, loop.best_sha256 = save_best(scratch_dir, model, loop.step)
 
     trained_examples, train_seconds = 0, 0.0
     last_checkpoint = time.monotonic()
@@ -140,7 +140,7 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
     score_dev()  # the final model always competes (max_steps may stop mid-epoch)
 
     if loop.best_file is not None:
-        load_best(scratch_dir, loop.best_file, model)
+        load_best(scratch_dir, loop.best_file, loop.best_sha256, model)
     shared_from = _write_outputs(out_dir, model, tokenizer, task, loop, base)
     seconds = time.perf_counter() - started
     return {

@@ -21,6 +21,7 @@ files no longer referenced are removed after each checkpoint.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -50,6 +51,7 @@ class LoopState:
     best_metric: float | None = None
     best_step: int | None = None
     best_file: str | None = None
+    best_sha256: str | None = None
     loss_curve: list[dict] = field(default_factory=list)
     dev_curve: list[dict] = field(default_factory=list)
 
@@ -154,25 +156,37 @@ def trained_state(model) -> dict:
             for k, v in model.state_dict().items() if k not in frozen}
 
 
+def check_fits(model, state: dict, source: Path) -> None:
+    """`state` has exactly the model's trained tensors, with their shapes and dtypes."""
+    expected = {k: v for k, v in model.state_dict().items()
+                if k not in {n for n, p in model.named_parameters() if not p.requires_grad}}
+    if state.keys() != expected.keys():
+        missing, unexpected = sorted(expected.keys() - state.keys()), sorted(state.keys() - expected.keys())
+        raise ResumeStateInvalid(f"{source} does not fit this model (missing {missing[:3]}, "
+                                 f"unexpected {unexpected[:3]})")
+    for name, tensor in state.items():
+        if tensor.shape != expected[name].shape or tensor.dtype != expected[name].dtype:
+            raise ResumeStateInvalid(f"{source}: {name} is {tuple(tensor.shape)} {tensor.dtype}, "
+                                     f"the model's {tuple(expected[name].shape)} {expected[name].dtype}")
+
+
 def load_trained_state(model, state: dict, source: Path) -> None:
-    frozen = {name for name, param in model.named_parameters() if not param.requires_grad}
-    result = model.load_state_dict(state, strict=False)
-    missing = set(result.missing_keys) - frozen
-    if missing or result.unexpected_keys:
-        raise ResumeStateInvalid(f"{source} does not fit this model (missing {sorted(missing)[:3]}, "
-                                 f"unexpected {sorted(result.unexpected_keys)[:3]})")
+    check_fits(model, state, source)
+    model.load_state_dict(state, strict=False)
 
 
-def save_best(scratch: Path, model, step: int) -> str:
+def save_best(scratch: Path, model, step: int) -> tuple[str, str]:
+    """Write the best model so far; returns its file name and sha256."""
     name = f"best-{step}.safetensors"
-    _atomic_save_tensors(trained_state(model), scratch / name)
-    return name
+    return name, _atomic_save_tensors(trained_state(model), scratch / name)
 
 
-def load_best(scratch: Path, name: str, model) -> None:
+def load_best(scratch: Path, name: str, sha256: str, model) -> None:
     from safetensors.torch import load_file
 
     path = scratch / name
+    if _sha256(path) != sha256:
+        raise ResumeStateInvalid(f"{path} changed since it was written (sha256 mismatch)")
     load_trained_state(model, load_file(path, device="cpu"), path)
 
 
@@ -250,10 +264,23 @@ def _load_checkpoint(scratch: Path, *, model, optimizer, scheduler, fingerprint:
     if loop.best_file and (Path(loop.best_file).name != loop.best_file
                            or not (scratch / loop.best_file).is_file()):
         raise ResumeStateInvalid(f"{path} refers to {loop.best_file}, which is missing from {scratch}")
+    if loop.best_file and _sha256(scratch / loop.best_file) != loop.best_sha256:
+        raise ResumeStateInvalid(f"{scratch / loop.best_file} does not match its sha256 in {path}")
+    check_fits(model, model_state, tensor_path)
+    # All or nothing: a state that fails half-way is rolled back, so that "start afresh" really
+    # starts from the fresh optimizer, schedule and RNG (they are small before training).
+    fresh = copy.deepcopy((optimizer.state_dict(), scheduler.state_dict())), rng_states()
+    try:
+        optimizer.load_state_dict(optimizer_state)
+        scheduler.load_state_dict(scheduler_state)
+        restore_rng_states(rng)
+    except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as error:
+        (optimizer_fresh, scheduler_fresh), rng_fresh = fresh
+        optimizer.load_state_dict(optimizer_fresh)
+        scheduler.load_state_dict(scheduler_fresh)
+        restore_rng_states(rng_fresh)
+        raise ResumeStateInvalid(f"{path}: {type(error).__name__}: {error}") from None
     load_trained_state(model, model_state, tensor_path)
-    optimizer.load_state_dict(optimizer_state)
-    scheduler.load_state_dict(scheduler_state)
-    restore_rng_states(rng)
     return loop
 
 

@@ -230,7 +230,7 @@ sys.stdout.buffer.write(pickle.dumps(Payload()))
 """
 
 
-@pytest.mark.parametrize("planted", ["resume.pt", "resume.json", "tensor file"])
+@pytest.mark.parametrize("planted", ["resume.pt", "resume.json", "tensor file", "best file"])
 def test_a_malicious_resume_file_is_never_executed(base, tmp_path, caplog, planted):
     marker = tmp_path / "pwned"
     payload = subprocess.run([sys.executable, "-c", EXPLOIT, str(marker)], check=True,
@@ -242,6 +242,9 @@ def test_a_malicious_resume_file_is_never_executed(base, tmp_path, caplog, plant
         (scratch / "resume.pt").write_bytes(payload)
     elif planted == "resume.json":
         (scratch / "resume.json").write_bytes(payload)
+    elif planted == "best file":
+        best = json.loads((scratch / "resume.json").read_text())["loop"]["best_file"]
+        (scratch / best).write_bytes(payload)
     else:  # a matching fingerprint and sha256 (both computable by anyone), pickle bytes inside
         state = json.loads((scratch / "resume.json").read_text())
         (scratch / state["tensor_file"]).write_bytes(payload)
