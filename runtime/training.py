@@ -33,6 +33,8 @@ from xexp.runtime.training_state import (
 
 CHECKPOINT_DIR = "checkpoint"
 CURVE_FILE = "curve.json"
+#: A checkpoint at least this often (besides every `checkpoint_every` steps and every epoch).
+CHECKPOINT_SECONDS = 600.0
 
 
 def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, seed: int,
@@ -40,7 +42,8 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
           progress: Callable[[dict], None] | None = None) -> dict:
     """Train `base` (a model manifest) on `train_table`, keep the best dev checkpoint.
 
-    Writes `checkpoint/` (model + tokenizer, `from_pretrained`-loadable) and `curve.json` into
+    Writes `checkpoint/` (model + tokenizer, loadable with models.sources.load_model; tensors
+    left unchanged from a base in the store are shared with it) and `curve.json` into
     `out_dir`; periodic resumable state goes to `scratch_dir`. `dev_table` may be None (then
     the final model is kept and `dev_metric` is None). `train_examples` counts table rows;
     batches are made of features (for QA, context windows). `examples_per_second` is measured
@@ -91,13 +94,17 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
         loop.last_eval_step = loop.step
         if loop.best_metric is None or metric > loop.best_metric:
             loop.best_metric, loop.best_step = metric, loop.step
-            loop.best_file = save_best(scratch_dir, model, loop.step)
+            loop.best_file, loop.best_sha256 = save_best(scratch_dir, model, loop.step)
 
     trained_examples, train_seconds = 0, 0.0
+    last_checkpoint = time.monotonic()
     model.train()
     while loop.step < total and loop.epoch < hp.epochs:
+        # Each epoch has its own order, a function of (seed, epoch) alone: an uninterrupted run
+        # and one resumed at any position of any epoch walk through the same batches.
         order = training_batches(features.lengths, hp.batch, seed=seed, epoch=loop.epoch)
-        while loop.batch_in_epoch < len(order) and loop.step < total:
+        epoch_ended = False
+        while not epoch_ended and loop.step < total:
             tick = time.perf_counter()
             group = order[loop.batch_in_epoch: loop.batch_in_epoch + hp.grad_accum]
             loss_value, n = _optimisation_step(model, task, features, group, hp, optimizer,
@@ -115,23 +122,30 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
                 loop.log_loss_sum, loop.log_steps = 0.0, 0
                 if progress is not None:
                     progress({"step": loop.step, "total": total, "loss": mean})
-            if loop.batch_in_epoch >= len(order):
+            epoch_ended = loop.batch_in_epoch >= len(order)
+            if epoch_ended:
                 loop.epoch, loop.batch_in_epoch = loop.epoch + 1, 0
                 if hp.eval_every is None:
                     score_dev()
             if hp.eval_every is not None and loop.step % hp.eval_every == 0:
                 score_dev()
-            if loop.step % hp.checkpoint_every == 0 and loop.step < total:
+            # At least one checkpoint per epoch or per CHECKPOINT_SECONDS, so short trainings
+            # resume too; checkpoints read no RNG, so when they happen changes no result.
+            due = (epoch_ended or loop.step % hp.checkpoint_every == 0
+                   or time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS)
+            if due and loop.step < total:
                 save_checkpoint(scratch_dir, model=model, optimizer=optimizer, scheduler=scheduler,
                                 loop=loop, fingerprint=fingerprint)
+                last_checkpoint = time.monotonic()
     score_dev()  # the final model always competes (max_steps may stop mid-epoch)
 
     if loop.best_file is not None:
-        load_best(scratch_dir, loop.best_file, model)
-    _write_outputs(out_dir, model, tokenizer, task, loop)
+        load_best(scratch_dir, loop.best_file, loop.best_sha256, model)
+    shared_from = _write_outputs(out_dir, model, tokenizer, task, loop, base)
     seconds = time.perf_counter() - started
     return {
         "checkpoint": CHECKPOINT_DIR,
+        "shared_from": shared_from,
         "dev_metric": loop.best_metric,
         "best_step": loop.best_step if loop.best_step is not None else loop.step,
         "steps": loop.step,
@@ -165,17 +179,22 @@ def _optimisation_step(model, task, features, group, hp: Hparams, optimizer, sch
     return total_loss, size
 
 
-def _write_outputs(out_dir: Path, model, tokenizer, task, loop: LoopState) -> None:
+def _write_outputs(out_dir: Path, model, tokenizer, task, loop: LoopState, base: dict) -> list[dict]:
+    """The checkpoint (only the tensors training changed, see models/shared_weights.py) and
+    the curves; returns the store nodes the checkpoint shares tensors with."""
+    from xexp.runtime.models.shared_weights import save_trained
+
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / CHECKPOINT_DIR
     if target.exists():
         shutil.rmtree(target)
     with quiet_loading():
-        model.save_pretrained(str(target))
+        shared_from = save_trained(model, target, base)
         tokenizer.save_pretrained(str(target))
     curve = {"metric": task.metric_name, "loss": loop.loss_curve, "dev": loop.dev_curve,
              "best_step": loop.best_step}
     (out_dir / CURVE_FILE).write_text(json.dumps(curve, indent=1))
+    return shared_from
 
 
 def _fingerprint(base, task_type, hp: Hparams, seed, train_table, dev_table) -> str:

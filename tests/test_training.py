@@ -3,14 +3,18 @@ after SIGKILL, determinism, frozen embeddings, dev-based checkpoint selection, l
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -129,9 +133,41 @@ train(base=args["base"], task_type="nli", train_table=table, dev_table=table.sli
 
 RESUME_HPARAMS = {"batch": 8, "epochs": 3, "max_len": 64, "lr": 3e-3, "checkpoint_every": 4,
                   "eval_every": 5, "log_every": 1}
+STEPS_PER_EPOCH = 6  # 48 rows, batches of 8
 
 
-def test_killed_training_resumes_and_equals_an_uninterrupted_run(base, tmp_path):
+def resume_kwargs(base) -> dict:
+    table = rows(MNLI, "nli", 0, 48)
+    return dict(base=base, task_type="nli", train_table=table, dev_table=table.slice(0, 16),
+                hparams=RESUME_HPARAMS, seed=3)
+
+
+def saved_position(scratch: Path) -> tuple[int, int] | None:
+    """(epoch, batch) of the last checkpoint, read from its JSON (never unpickled)."""
+    try:
+        loop = json.loads((scratch / "resume.json").read_text())["loop"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return None
+    return loop["epoch"], loop["batch_in_epoch"]
+
+
+def predictions_of(checkpoint: Path):
+    from xexp.runtime.evaluation import evaluate
+
+    return evaluate(model_dir=str(checkpoint), task_type="nli", table=rows(MNLI, "nli", 48, 80),
+                    batch=16, max_len=64)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(base, tmp_path_factory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("uninterrupted")
+    return train(**resume_kwargs(base), out_dir=out, scratch_dir=out / "scratch"), out
+
+
+@pytest.mark.parametrize("kill_epoch", [0, 1, 2])
+def test_training_killed_in_any_epoch_resumes_byte_identical(base, uninterrupted, tmp_path, kill_epoch):
+    """SIGKILL once a checkpoint inside epoch `kill_epoch` stands; resuming must give the very
+    bytes of an uninterrupted run (each epoch reshuffled from (seed, epoch) in both)."""
     scratch, out = tmp_path / "scratch", tmp_path / "out"
     args = {"data": MNLI, "base": base, "hparams": RESUME_HPARAMS, "out": str(out), "scratch": str(scratch)}
     env = dict(os.environ, OMP_NUM_THREADS="1")
@@ -139,9 +175,12 @@ def test_killed_training_resumes_and_equals_an_uninterrupted_run(base, tmp_path)
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     try:
-        while not (scratch / "resume.pt").exists():
-            assert child.poll() is None, f"training died early: {child.stderr.read().decode()[-2000:]}"
-            assert time.monotonic() < deadline, "no checkpoint within 120 s"
+        while True:
+            position = saved_position(scratch)
+            if position and position[0] == kill_epoch and position[1] > 0:
+                break
+            assert child.poll() is None, f"training ended before the kill: {child.stderr.read().decode()[-2000:]}"
+            assert time.monotonic() < deadline, f"no checkpoint in epoch {kill_epoch} within 120 s"
             time.sleep(0.02)
         child.send_signal(signal.SIGKILL)
     finally:
@@ -151,23 +190,74 @@ def test_killed_training_resumes_and_equals_an_uninterrupted_run(base, tmp_path)
     assert child.returncode == -signal.SIGKILL
     assert not (out / "checkpoint").exists(), "the killed run must not have finished"
 
-    table = rows(MNLI, "nli", 0, 48)
-    kwargs = dict(base=base, task_type="nli", train_table=table, dev_table=table.slice(0, 16),
-                  hparams=RESUME_HPARAMS, seed=3)
-    resumed = train(**kwargs, out_dir=out, scratch_dir=scratch)
-    reference = train(**kwargs, out_dir=tmp_path / "ref", scratch_dir=tmp_path / "ref-scratch")
-
+    resumed = train(**resume_kwargs(base), out_dir=out, scratch_dir=scratch)
+    reference, reference_out = uninterrupted
     assert reference["resumed_from_step"] is None
-    assert resumed["resumed_from_step"] and resumed["resumed_from_step"] % 4 == 0
-    assert resumed["resumed_from_step"] < resumed["steps"] == reference["steps"] == 18
+    first, last = kill_epoch * STEPS_PER_EPOCH, (kill_epoch + 1) * STEPS_PER_EPOCH
+    assert first < resumed["resumed_from_step"] < last, resumed["resumed_from_step"]
+    assert resumed["steps"] == reference["steps"] == 3 * STEPS_PER_EPOCH
     for key in ("dev_metric", "best_step", "train_examples"):
         assert resumed[key] == reference[key], key
-    assert json.loads((out / "curve.json").read_text()) == json.loads((tmp_path / "ref" / "curve.json").read_text())
-    mine = load_file(out / "checkpoint" / "model.safetensors")
-    theirs = load_file(tmp_path / "ref" / "checkpoint" / "model.safetensors")
-    assert mine.keys() == theirs.keys()
-    for name in mine:
-        assert torch.equal(mine[name], theirs[name]), f"{name} differs after resume"
+    for name in ("curve.json", "checkpoint/model.safetensors", "checkpoint/config.json"):
+        assert (out / name).read_bytes() == (reference_out / name).read_bytes(), f"{name} differs after resume"
+    assert predictions_of(out / "checkpoint").equals(predictions_of(reference_out / "checkpoint"))
+
+
+def test_each_epoch_has_its_own_order_and_a_checkpoint(base, uninterrupted):
+    """Epoch orders differ (the kill tests above show the loop really uses each one: the old
+    loop kept epoch 0's order), and short trainings checkpoint at every epoch end even when
+    `checkpoint_every` is larger than the whole training."""
+    from xexp.runtime.tasks.batching import training_batches
+
+    orders = [training_batches(np.arange(48), 8, seed=3, epoch=e) for e in range(3)]
+    assert not all(np.array_equal(a, b) for a, b in zip(orders[0], orders[1]))
+    hparams = {**RESUME_HPARAMS, "checkpoint_every": 1000, "max_steps": 13}
+    table = rows(MNLI, "nli", 0, 48)
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder) / "scratch"
+        train(base=base, task_type="nli", train_table=table, dev_table=None, hparams=hparams, seed=3,
+              out_dir=Path(folder) / "out", scratch_dir=scratch)
+        assert saved_position(scratch) == (2, 0), "the last epoch end (step 12) must be checkpointed"
+
+
+# A pickle whose loading runs a shell command that leaves a marker file.
+EXPLOIT = """
+import os, pickle, sys
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch " + sys.argv[1],))
+sys.stdout.buffer.write(pickle.dumps(Payload()))
+"""
+
+
+@pytest.mark.parametrize("planted", ["resume.pt", "resume.json", "tensor file", "best file"])
+def test_a_malicious_resume_file_is_never_executed(base, tmp_path, caplog, planted):
+    marker = tmp_path / "pwned"
+    payload = subprocess.run([sys.executable, "-c", EXPLOIT, str(marker)], check=True,
+                             capture_output=True).stdout
+    out = tmp_path / "out"
+    first = quick_train(base, "nli", out, data=MNLI, max_steps=3, checkpoint_every=1)
+    scratch = out / "scratch"
+    if planted == "resume.pt":  # where older versions read a pickled checkpoint from
+        (scratch / "resume.pt").write_bytes(payload)
+    elif planted == "resume.json":
+        (scratch / "resume.json").write_bytes(payload)
+    elif planted == "best file":
+        best = json.loads((scratch / "resume.json").read_text())["loop"]["best_file"]
+        (scratch / best).write_bytes(payload)
+    else:  # a matching fingerprint and sha256 (both computable by anyone), pickle bytes inside
+        state = json.loads((scratch / "resume.json").read_text())
+        (scratch / state["tensor_file"]).write_bytes(payload)
+        state["tensor_sha256"] = hashlib.sha256(payload).hexdigest()
+        (scratch / "resume.json").write_text(json.dumps(state))
+    caplog.set_level(logging.WARNING, logger="xexp.runtime.training_state")
+    again = quick_train(base, "nli", out, data=MNLI, max_steps=3, checkpoint_every=1)
+    assert not marker.exists(), "the pickle in the store was executed"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and str(scratch) in warnings[0], warnings
+    # A legacy file is ignored beside a sound checkpoint; a bad checkpoint means a fresh start.
+    assert again["resumed_from_step"] == (2 if planted == "resume.pt" else None)
+    assert again["dev_metric"] == first["dev_metric"] and again["steps"] == 3
 
 
 def test_seed_and_fingerprint_decide_what_is_resumed(base, tmp_path):
@@ -205,7 +295,7 @@ def test_periodic_dev_scoring_keeps_the_best_step(base, tmp_path):
     scores = [d["accuracy"] for d in curve["dev"]]
     assert result["dev_metric"] == max(scores)
     assert result["best_step"] == curve["dev"][scores.index(max(scores))]["step"] == curve["best_step"]
-    assert list((tmp_path / "scratch").glob("best-*.pt")), "best weights are kept in scratch"
+    assert list((tmp_path / "scratch").glob("best-*.safetensors")), "best weights are kept in scratch"
 
 
 def test_hparams_are_checked():
@@ -219,11 +309,12 @@ def test_hparams_are_checked():
 def test_tiny_model_learns_mnli_pairs(base, tmp_path):
     """Memorising 64 real MNLI pairs: the loss must fall far below chance (ln 3 = 1.10) and
     accuracy on those pairs far above a third. (Generalising to held-out MNLI is beyond a
-    random-init byte-level model trained for seconds.)"""
+    random-init byte-level model trained for seconds. Each epoch is reshuffled, so memorising
+    takes more epochs than with one order repeated.)"""
     table = rows(MNLI, "nli", 0, 64)
     result = train(base=base, task_type="nli", train_table=table, dev_table=table, seed=0,
-                   hparams={"batch": 16, "epochs": 30, "max_len": 64, "lr": 1e-2, "warmup": 0.05,
-                            "log_every": 10, "eval_every": 40},
+                   hparams={"batch": 16, "epochs": 45, "max_len": 64, "lr": 5e-3, "warmup": 0.05,
+                            "log_every": 15, "eval_every": 40},
                    out_dir=tmp_path, scratch_dir=tmp_path / "scratch")
     losses = [point["loss"] for point in json.loads((tmp_path / "curve.json").read_text())["loss"]]
     assert len(losses) == 12 and losses[0] > 1.0 and min(losses[-3:]) < 0.5

@@ -1,4 +1,4 @@
-"""The `xexp` command line: check, plan, fmt, run, status, report, perturb, models.
+"""The `xexp` command line: check, plan, fmt, run, status, report, gc, perturb, models.
 
 Spec problems exit with status 2 and a compiler-style message; nothing here prints a lark or
 pydantic traceback. Only `run`, `report`, `perturb` and `models` import the heavy runtime.
@@ -114,6 +114,25 @@ def cmd_report(args) -> int:
     return report_from_cli(args)
 
 
+def cmd_gc(args) -> int:
+    from xexp.runtime.store import Store, StoreError
+    from xexp.runtime.store_gc import GcRefused, collect, delete, describe
+
+    if args.keep_last is not None and args.keep_last < 1:
+        print("xexp gc: --keep-last must be at least 1", file=sys.stderr)
+        return EXIT_SPEC
+    try:
+        store = Store(args.store)
+        garbage = collect(store, keep_last=args.keep_last)
+        if args.apply:
+            delete(store, garbage)
+    except (StoreError, GcRefused, OSError) as error:
+        print(f"xexp gc: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(describe(store, garbage, applied=args.apply))
+    return EXIT_OK
+
+
 def cmd_perturb(args) -> int:
     from xexp.perturb_cli import perturb_from_cli
 
@@ -193,6 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", nargs="?", help="run id (default: the latest)")
     p.add_argument("--store", default=".xexp", help="artifact store (default: ./.xexp)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("gc", help="remove store artifacts that no kept run references (dry run by default)",
+                       description="Find node folders, scratch folders and run records that no kept run "
+                                   "references and print what deleting them would free; --apply deletes.")
+    p.add_argument("--store", default=".xexp", help="artifact store (default: ./.xexp)")
+    p.add_argument("--keep-last", type=int, metavar="N",
+                   help="keep only the N latest runs (and running ones); default: every run")
+    p.add_argument("--apply", "--yes", dest="apply", action="store_true", help="delete (default: dry run)")
+    p.add_argument("--dry-run", dest="apply", action="store_false", help="only print (the default)")
+    p.set_defaults(func=cmd_gc)
 
     p = sub.add_parser("perturb", help="try a perturbation on a text or a JSONL file",
                        description="Apply a model-agnostic perturbation, as a run would.")

@@ -92,9 +92,19 @@ def load_model(manifest: dict[str, Any], auto_class, **model_kwargs: Any):
     """The manifest's model through `auto_class` (e.g. AutoModelForSequenceClassification).
 
     `model_kwargs` go to `from_pretrained` (e.g. num_labels); they may not override the
-    manifest's revision or trust_remote_code.
+    manifest's revision or trust_remote_code. A trained checkpoint that shares unchanged tensors
+    with its base (models/shared_weights.py) is completed from the verified shared files.
     """
     path_or_id, kwargs = _load_kwargs(manifest)
-    if clash := {"revision", "trust_remote_code"} & set(model_kwargs):
+    if clash := {"revision", "trust_remote_code", "use_safetensors"} & set(model_kwargs):
         raise ValueError(f"load_model: {', '.join(sorted(clash))} come from the manifest only")
-    return auto_class.from_pretrained(path_or_id, **kwargs, **model_kwargs)
+    local = Path(path_or_id)
+    if not (local.is_dir() and any(local.glob("*.safetensors*"))):
+        return auto_class.from_pretrained(path_or_id, **kwargs, **model_kwargs)
+    # Weights in the store (trained checkpoints, converted and tiny models) are safetensors:
+    # never let a pickled `pytorch_model.bin` placed beside them be loaded instead.
+    from xexp.runtime.models.shared_weights import fill_shared
+
+    model = auto_class.from_pretrained(path_or_id, use_safetensors=True, **kwargs, **model_kwargs)
+    fill_shared(model, local)
+    return model

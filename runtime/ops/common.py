@@ -40,7 +40,9 @@ def model_manifest(artifact: InputArtifact) -> dict:
     else:
         raise ValueError(f"a {artifact.kind} node does not provide a model")
     return {"path_or_id": path_or_id, "revision": m.get("revision"),
-            "trust_remote_code": bool(m.get("trust_remote_code", False))}
+            "trust_remote_code": bool(m.get("trust_remote_code", False)),
+            # Which store node the model is: a training may share its unchanged tensors.
+            "origin": {"kind": artifact.kind, "key": artifact.key, "dir": str(artifact.dir)}}
 
 
 __all__ = ["DATA_FILE", "PREDICTIONS_FILE", "input_data", "model_manifest", "read_table", "write_table"]

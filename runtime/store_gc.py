@@ -1,0 +1,157 @@
+"""`xexp gc`: find (and, when asked, delete) what no kept run references.
+
+A store only grows: every changed spec, kind version or seed adds node folders, and runs that
+nobody looks at any more keep theirs alive. What is kept:
+
+- the kept runs: every run record in `runs/`, or with `keep_last=N` the N latest (by start)
+  plus every run whose driver is still alive;
+- every node in the graph of a kept run, and, following completion records, every node such a
+  node read (`inputs`) or shares weights with (the `shared_from` of a training's manifest,
+  see models/shared_weights.py), transitively;
+- the scratch folder (resume checkpoints) of every kept node.
+
+Everything else under `<kind>/<key>/` and `scratch/<kind>/<key>/` is garbage, and so are the
+run records that are not kept. Folders the store does not know (not a node kind) are never
+touched. `collect` only looks; `delete` removes, and refuses while a run is going, because a
+run started after the look could be relying on a folder about to go.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xexp.compiler.spec import NODE_KINDS
+from xexp.runtime.runs import driver_alive, read_run
+from xexp.runtime.store import Store
+
+
+class GcRefused(Exception):
+    """Deleting now could remove something a live run needs."""
+
+
+@dataclass
+class Garbage:
+    kept_runs: list[str]
+    live_runs: list[str]
+    kept_nodes: int
+    nodes: list[tuple[str, str, Path]] = field(default_factory=list)  # (kind, key, folder)
+    scratch: list[Path] = field(default_factory=list)
+    runs: list[Path] = field(default_factory=list)
+    sizes: dict[Path, int] = field(default_factory=dict)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [path for *_, path in self.nodes] + self.scratch + self.runs
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self.sizes.values())
+
+
+def collect(store: Store, *, keep_last: int | None = None) -> Garbage:
+    """What `delete` would remove, with sizes; nothing is changed."""
+    runs = _runs(store)
+    live = _live(store, runs)
+    kept = [run_id for run_id, _ in runs] if keep_last is None else \
+        sorted({run_id for run_id, _ in runs[-keep_last:] if keep_last > 0} | set(live))
+    records = dict(runs)
+    roots = {(node["kind"], node["key"]) for run_id in kept
+             for node in (records[run_id].get("graph") or {}).get("nodes", [])}
+    alive = _references(store, roots)
+    garbage = Garbage(kept_runs=kept, live_runs=live, kept_nodes=len(alive))
+    for kind in NODE_KINDS:
+        for folder in _children(store.root / kind):
+            if (kind, folder.name) not in alive:
+                garbage.nodes.append((kind, folder.name, folder))
+        for folder in _children(store.root / "scratch" / kind):
+            if (kind, folder.name) not in alive:
+                garbage.scratch.append(folder)
+    garbage.runs = [store.runs_dir() / run_id for run_id, _ in runs if run_id not in kept]
+    garbage.sizes = {path: _size(path) for path in garbage.paths}
+    return garbage
+
+
+def delete(store: Store, garbage: Garbage) -> int:
+    """Remove `garbage` (as found by `collect`); returns the bytes freed."""
+    live = _live(store, _runs(store))
+    if live:
+        raise GcRefused(f"run {', '.join(live)} is going on in {store.root}; run gc when no run is")
+    freed = 0
+    for path in garbage.paths:
+        freed += garbage.sizes.get(path, 0)
+        shutil.rmtree(path, ignore_errors=True)
+    return freed
+
+
+def describe(store: Store, garbage: Garbage, *, applied: bool) -> str:
+    """The human summary: one line per folder, then the total."""
+    verb = "removed" if applied else "would remove"
+    lines = []
+    for kind, key, path in garbage.nodes:
+        record = store.read_record(kind, key) or {}
+        name = record.get("name") or ("(incomplete)" if not (path / "_complete.json").exists() else "")
+        lines.append(f"{verb} {kind}/{key[:12]} {name} {_human(garbage.sizes[path])}")
+    lines += [f"{verb} scratch/{p.parent.name}/{p.name[:12]} {_human(garbage.sizes[p])}" for p in garbage.scratch]
+    lines += [f"{verb} run record {p.name} {_human(garbage.sizes[p])}" for p in garbage.runs]
+    total = (f"{'freed' if applied else 'would free'} {_human(garbage.total_bytes)} in "
+             f"{len(garbage.nodes)} node folders, {len(garbage.scratch)} scratch folders and "
+             f"{len(garbage.runs)} run records; keeping {len(garbage.kept_runs)} runs and their "
+             f"{garbage.kept_nodes} nodes")
+    if not applied and garbage.paths:
+        total += " (dry run: add --apply to delete)"
+    return "\n".join([*lines, total])
+
+
+def _runs(store: Store) -> list[tuple[str, dict]]:
+    """Every readable run record, oldest first."""
+    runs = []
+    for folder in _children(store.runs_dir()):
+        try:
+            record = read_run(store, folder.name)
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            continue  # not a run record (or a torn one): neither kept nor removed
+        runs.append((folder.name, record))
+    return sorted(runs, key=lambda item: (item[1].get("started") or 0, item[0]))
+
+
+def _live(store: Store, runs: list[tuple[str, dict]]) -> list[str]:
+    """Runs still going: marked running and with a driver alive (a killed one is not)."""
+    return [run_id for run_id, record in runs
+            if record.get("status") == "running" and driver_alive(store, run_id, record)[0]]
+
+
+def _references(store: Store, roots: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    alive, todo = set(), list(roots)
+    while todo:
+        kind, key = todo.pop()
+        if (kind, key) in alive:
+            continue
+        alive.add((kind, key))
+        record = store.read_record(kind, key) or {}
+        for ref in (record.get("inputs") or {}).values():
+            todo.append((ref["kind"], ref["key"]))
+        for ref in (record.get("manifest") or {}).get("shared_from") or []:
+            todo.append((ref["kind"], ref["key"]))
+    return alive
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _size(path: Path) -> int:
+    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _human(size: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"

@@ -1,0 +1,114 @@
+"""`xexp gc`: what no kept run references goes (only with --apply), what one does stays.
+
+The store is written through its own API with the graphs of the real smoke spec (two seeds,
+two runs); the node work itself is irrelevant to what is referenced, so it is not run here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from xexp.cli import main
+from xexp.compiler import compile_text
+from xexp.runtime.runs import RunLog, create_run
+from xexp.runtime.store import Store
+from xexp.runtime.store_gc import collect
+
+SMOKE = (Path(__file__).resolve().parents[1] / "specs" / "smoke.xexp").read_text()
+
+
+def graph_with_seed(seed: int):
+    return compile_text(SMOKE.replace("seeds        = [1]", f"seeds        = [{seed}]"), "smoke.xexp", {})[1]
+
+
+def complete(store: Store, graph, run_id: str, extra: dict | None = None) -> None:
+    """Every node of `graph` done, with a 1 KiB artifact and a scratch file."""
+    kinds = {n.key: n.kind for n in graph.nodes}
+    for node in graph.nodes:
+        if store.is_done(node.kind, node.key):
+            continue
+        attempt = store.begin_attempt(node.kind, node.key)
+        (store.artifact_dir(node.kind, node.key) / "data.bin").write_bytes(os.urandom(1024))
+        manifest = dict((extra or {}).get(node.kind, {}))
+        store.write_record(node, manifest=manifest, started=0.0, ended=1.0, attempt=attempt,
+                           inputs={r: {"key": k, "kind": kinds[k]} for r, k in node.inputs.items()},
+                           run_id=run_id, ray_node_id=None)
+
+
+def finished_run(store: Store, graph) -> str:
+    run_id = create_run(store, graph)
+    complete(store, graph, run_id)
+    RunLog(store, run_id).finish("done")
+    time.sleep(0.01)  # distinct start times
+    return run_id
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    return Store(tmp_path / "store")
+
+
+def test_gc_dry_run_then_apply(store, capsys):
+    old, new = graph_with_seed(1), graph_with_seed(2)
+    old_run = finished_run(store, old)
+    finished_run(store, new)
+    # An orphan (its run record deleted by hand) and a scratch folder left by a failed attempt.
+    orphan = store.artifact_dir("evaluate", "f" * 64)
+    orphan.mkdir(parents=True)
+    (orphan / "predictions.parquet").write_bytes(b"x" * 5000)
+    (store.scratch_dir("train", "e" * 64) / "resume.json").parent.mkdir(parents=True)
+    (store.scratch_dir("train", "e" * 64) / "resume.json").write_bytes(b"y" * 3000)
+    unknown = store.root / "somebody-elses-folder"
+    unknown.mkdir()
+
+    # Every run kept: only the orphans are garbage.
+    garbage = collect(store)
+    assert [(k, key) for k, key, _ in garbage.nodes] == [("evaluate", "f" * 64)]
+    assert garbage.scratch == [store.scratch_dir("train", "e" * 64)] and garbage.runs == []
+
+    # Only the newest run kept: the old seed's own nodes go with its run record; the nodes both
+    # seeds share (the model, the data) stay.
+    assert main(["gc", "--store", str(store.root), "--keep-last", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "would free" in printed and "--apply" in printed
+    assert orphan.exists() and (store.runs_dir() / old_run).exists(), "a dry run deletes nothing"
+    only_old = {n.key for n in old.nodes} - {n.key for n in new.nodes}
+    shared = {n.key for n in old.nodes} - only_old
+    assert only_old and {n.kind for n in old.nodes if n.key in shared} >= {"model", "load"}
+    assert main(["gc", "--store", str(store.root), "--keep-last", "1", "--apply"]) == 0
+    assert "freed" in capsys.readouterr().out
+    for node in old.nodes:
+        assert store.is_done(node.kind, node.key) == (node.key not in only_old), node.name
+    for node in new.nodes:
+        assert store.verify(node.kind, node.key) == [], node.name
+    assert not orphan.exists() and not (store.runs_dir() / old_run).exists()
+    assert not store.scratch_dir("train", "e" * 64).exists() and unknown.exists()
+    assert collect(store).paths == []
+
+
+def test_gc_keeps_what_a_kept_training_shares_weights_with(store):
+    graph = graph_with_seed(1)
+    run_id = create_run(store, graph)
+    shared_model = store.artifact_dir("model", "a" * 64)
+    shared_model.mkdir(parents=True)
+    (shared_model / "model.safetensors").write_bytes(b"w" * 100)
+    complete(store, graph, run_id, extra={"train": {"shared_from": [{"kind": "model", "key": "a" * 64}]}})
+    RunLog(store, run_id).finish("done")
+    assert collect(store).paths == []
+
+
+def test_gc_refuses_to_delete_while_a_run_is_going(store, capsys):
+    finished_run(store, graph_with_seed(1))
+    going = create_run(store, graph_with_seed(2))
+    log = RunLog(store, going)  # heartbeat of this (live) process
+    orphan = store.artifact_dir("report", "d" * 64)
+    orphan.mkdir(parents=True)
+    try:
+        assert main(["gc", "--store", str(store.root), "--apply"]) == 1
+        assert "is going on" in capsys.readouterr().err and orphan.exists()
+    finally:
+        log.close()
