@@ -11,10 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import needs
 from xexp.runtime.data.sources import DataError, load_rows
 from xexp.runtime.formats import MC_COLUMNS, NLI_LABELS, PAIR_COLUMNS, QA_COLUMNS
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = needs.DATA
 MNLI = DATA / "mnli" / "dev_matched.jsonl"
 XQUAD = DATA / "xquad" / "xquad.en.json"
 HELLASWAG = DATA / "hellaswag" / "val.jsonl"
@@ -22,7 +23,7 @@ HELLASWAG = DATA / "hellaswag" / "val.jsonl"
 
 def test_real_data_is_present():
     for path in (MNLI, XQUAD, HELLASWAG, DATA / "xnli" / "dev.en.jsonl"):
-        assert path.is_file(), f"missing real test data {path}: the shared data folder must sit beside the repo"
+        assert needs.data(path).is_file()
 
 
 def load(source: dict, task_type: str = "nli", *, split=None, rows=None, language=None):
@@ -41,6 +42,7 @@ def write_jsonl(path: Path, records: list) -> Path:
 
 # --- real files ---------------------------------------------------------------------------
 
+@pytest.mark.needs_data
 def test_mnli_jsonl_loads_with_names_and_row_ids():
     table = load({"source": "local", "path": str(MNLI)})
     first = mnli_records(3)
@@ -51,6 +53,7 @@ def test_mnli_jsonl_loads_with_names_and_row_ids():
     assert set(table.column("label").to_pylist()) == set(NLI_LABELS)
 
 
+@pytest.mark.needs_data
 def test_rows_slice_keeps_source_row_ids():
     full = load({"source": "local", "path": str(MNLI)}, rows=(0, 50))
     part = load({"source": "local", "path": str(MNLI)}, rows=(10, 20))
@@ -61,6 +64,7 @@ def test_rows_slice_keeps_source_row_ids():
     assert tail.column("id").to_pylist() == [str(total - 2), str(total - 1)]
 
 
+@pytest.mark.needs_data
 def test_glob_and_lang_placeholder(tmp_path):
     one = load({"source": "local", "path": str(DATA / "xnli" / "dev.{lang}.jsonl")}, language="de")
     assert one.num_rows == 2490
@@ -83,6 +87,7 @@ def test_split_placeholder(tmp_path):
         load(source)
 
 
+@pytest.mark.needs_data
 def test_squad_json_reads_xquad():
     table = load({"source": "local", "path": str(XQUAD)}, "extractive_qa")
     assert tuple(table.column_names) == QA_COLUMNS
@@ -108,6 +113,7 @@ def test_squad_v2_unanswerable_has_no_answers(tmp_path):
     assert table.column("answers").to_pylist() == [[{"text": "France", "start": 12}], []]
 
 
+@pytest.mark.needs_data
 def test_hellaswag_multiple_choice_uses_ctx_column():
     table = load({"source": "local", "path": str(HELLASWAG)}, "multiple_choice", rows=(0, 20))
     assert tuple(table.column_names) == MC_COLUMNS

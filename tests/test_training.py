@@ -15,6 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+import needs
 from xexp.runtime.data.sources import load_rows
 from xexp.runtime.models.tiny import build_tiny
 from xexp.runtime.tasks import get_task
@@ -25,13 +26,13 @@ from xexp.runtime.training_setup import build_model, resolve_hparams
 # and the killed subprocess below runs with the same setting so that its steps match ours.
 torch.set_num_threads(1)
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = needs.DATA
 MNLI = str(DATA / "mnli" / "dev_matched.jsonl")
 XQUAD = str(DATA / "xquad" / "xquad.en.json")
 
 
 def rows(path: str, task_type: str, start: int, stop: int):
-    return load_rows({"source": "local", "path": path}, task_type=task_type, split=None,
+    return load_rows({"source": "local", "path": str(needs.data(path))}, task_type=task_type, split=None,
                      rows=(start, stop), language=None)
 
 
@@ -131,6 +132,7 @@ RESUME_HPARAMS = {"batch": 8, "epochs": 3, "max_len": 64, "lr": 3e-3, "checkpoin
                   "eval_every": 5, "log_every": 1}
 
 
+@pytest.mark.needs_data
 def test_killed_training_resumes_and_equals_an_uninterrupted_run(base, tmp_path):
     scratch, out = tmp_path / "scratch", tmp_path / "out"
     args = {"data": MNLI, "base": base, "hparams": RESUME_HPARAMS, "out": str(out), "scratch": str(scratch)}
