@@ -31,7 +31,7 @@ def load(source: dict, task_type: str = "nli", *, split=None, rows=None, languag
 
 
 def mnli_records(n: int) -> list[dict]:
-    with open(MNLI, encoding="utf-8") as handle:
+    with needs.data(MNLI).open(encoding="utf-8") as handle:
         return [json.loads(next(handle)) for _ in range(n)]
 
 
@@ -322,6 +322,7 @@ def test_duplicate_ids(tmp_path):
         load({"source": "local", "path": str(path)})
 
 
+@pytest.mark.needs_data
 def test_source_level_errors(tmp_path):
     with pytest.raises(DataError, match="file not found"):
         load({"source": "local", "path": str(tmp_path / "nope.jsonl")})
