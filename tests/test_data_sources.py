@@ -295,6 +295,7 @@ def test_bad_parquet_row_and_missing_column(tmp_path):
         load({"source": "local", "path": str(tmp_path / "d.parquet"), "columns": {"premise": "text"}})
 
 
+@pytest.mark.needs_data
 def test_bad_squad_answer_offset(tmp_path):
     doc = json.loads(XQUAD.read_text(encoding="utf-8"))
     qa = doc["data"][0]["paragraphs"][1]["qas"][2]
@@ -307,6 +308,7 @@ def test_bad_squad_answer_offset(tmp_path):
     assert "is not at offset" in str(err.value)
 
 
+@pytest.mark.needs_data
 def test_bad_multiple_choice_label(tmp_path):
     records = [json.loads(line) for _, line in zip(range(3), open(HELLASWAG, encoding="utf-8"))]
     records[1]["label"] = 4
