@@ -9,6 +9,8 @@ import pytest
 
 import needs
 
+pytest_plugins = ["pytester"]  # tests/test_needs.py runs the hooks below in an inner session
+
 # One BLAS/OpenMP thread per test process: on 2 shared cores, oversubscribed torch threads make
 # small models many times slower, and single-threaded runs are bit-reproducible.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -58,5 +60,5 @@ def pytest_terminal_summary(terminalreporter):
     if no_data or no_browser:
         terminalreporter.write_line(
             f"xexp: left out {no_data} tests that need the real data and {no_browser} that need "
-            f"chromium; to run them put the data at {needs.DATA} and install chromium "
+            f"chromium; to run them put the data at {needs.DATA} (or set XEXP_TEST_DATA) and install chromium "
             f"(apt-get install chromium), or run .ci/run, which requires both")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: ../shared/data beside the clone; XEXP_TEST_DATA names another folder
+DATA = Path(os.environ.get("XEXP_TEST_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 #: skip reasons start with these; conftest.py counts the skips by them
 DATA_REASON = "needs real data"
 BROWSER_REASON = "needs chromium"
