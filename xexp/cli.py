@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_sets(p):
         p.add_argument("--set", action="append", metavar="NAME=VALUE",
-                       help="override a `var` of the spec (repeatable), e.g. --set data=/path/to/data")
+                       help="override a `var` or any setting (repeatable), e.g. --set data=/path/to/data, "
+                            "--set seeds=[1,2,3], --set train.target.lr=2e-5")
         return p
 
     p = with_sets(sub.add_parser("check", help="parse and validate specs; errors point at line:column",
