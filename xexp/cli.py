@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 import xexp
-from xexp import default_store
+from xexp import STORE_ENV, default_store
 from xexp.compiler import SpecError, compile_text, read_spec
 
 EXIT_OK, EXIT_FAILED, EXIT_SPEC = 0, 1, 2
@@ -139,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                                              "each node's short key, name, resources, inputs, and whether it is "
                                              "cached in the store or would run (and why)."))
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--store", help="artifact store (default: .xexp/ beside the spec)")
+    p.add_argument("--store", help="artifact store (default: $XEXP_STORE, else .xexp/ beside the spec)")
     p.add_argument("--force", action="append", metavar="KIND|KEY", help="plan as if these were forced to rerun")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--dot", dest="format", action="store_const", const="dot", help="Graphviz output")
@@ -157,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Execute a spec on Ray: embedded local Ray by default, a cluster with "
                                              "--address or RAY_ADDRESS. Finished nodes are never redone."))
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--store", help="artifact store: a path or file:// URL (default: .xexp/ beside the spec)")
+    p.add_argument("--store", help="artifact store: a path or file:// URL (default: $XEXP_STORE, else .xexp/ beside the spec)")
     p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
     p.add_argument("--keep-going", action="store_true", help="finish every node that does not depend on a failure")
     p.add_argument("--force", action="append", metavar="KIND|KEY", help="redo nodes of this kind or key (prefix)")
@@ -171,13 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="progress of a run, read from the store (also while it runs)")
     p.add_argument("run", nargs="?", help="run id (default: the latest)")
-    p.add_argument("--store", default=".xexp", help="artifact store (default: ./.xexp)")
+    p.add_argument("--store", default=os.environ.get(STORE_ENV) or ".xexp",
+                   help="artifact store (default: $XEXP_STORE, else ./.xexp)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("report", help="(re)build the robustness report of a run")
     p.add_argument("run", nargs="?", help="run id (default: the latest)")
-    p.add_argument("--store", default=".xexp", help="artifact store (default: ./.xexp)")
+    p.add_argument("--store", default=os.environ.get(STORE_ENV) or ".xexp",
+                   help="artifact store (default: $XEXP_STORE, else ./.xexp)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("perturb", help="try a perturbation on a text or a JSONL file",
