@@ -57,8 +57,10 @@ def terminal_summary(published: Path | None) -> str:
 def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str | None = None,
              keep_going: bool = False, force=(), dry_run: bool = False, dashboard: bool = False,
              max_retries: int = 3, variables: dict[str, str] | None = None, num_cpus: float | None = None,
-             num_gpus: float | None = None, show_progress: bool = True, stream=None) -> dict[str, Any]:
-    """Run a spec and return the JSON summary that `xexp run --json` prints."""
+             num_gpus: float | None = None, show_progress: bool = True, stream=None,
+             summary_stream=None) -> dict[str, Any]:
+    """Run a spec and return the JSON summary that `xexp run --json` prints. Progress goes to
+    `stream` (stderr), the report's summary to `summary_stream` (stdout: the result is output)."""
     from xexp.runtime.ops.report_op import HTML_FILE
     from xexp.runtime.progress import ProgressDisplay
     from xexp.runtime.ray_session import connect
@@ -94,7 +96,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     published = publish_report(st, run_id, graph)
     summary = terminal_summary(published)
     if summary:
-        print(summary, file=stream)
+        print(summary, file=summary_stream or sys.stdout)
     by_key = graph.by_key()
     for key in result.keys("failed"):
         node = by_key[key]
@@ -114,7 +116,7 @@ def run_from_cli(args) -> int:
     summary = run_spec(Path(args.file), store=args.store, address=args.address, keep_going=args.keep_going,
                        force=args.force or (), dry_run=args.dry_run, dashboard=args.dashboard,
                        max_retries=args.max_retries, variables=_variables(args.set), num_cpus=args.num_cpus,
-                       num_gpus=args.num_gpus)
+                       num_gpus=args.num_gpus, summary_stream=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(summary))
     return EXIT_OK if summary["failed"] == 0 else EXIT_FAILED
