@@ -58,7 +58,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
              keep_going: bool = False, force=(), dry_run: bool = False, dashboard: bool = False,
              max_retries: int = 3, variables: dict[str, str] | None = None, num_cpus: float | None = None,
              num_gpus: float | None = None, show_progress: bool = True, stream=None,
-             summary_stream=None) -> dict[str, Any]:
+             summary_stream=None, track: tuple[str, ...] = ()) -> dict[str, Any]:
     """Run a spec and return the JSON summary that `xexp run --json` prints. Progress goes to
     `stream` (stderr), the report's summary to `summary_stream` (stdout: the result is output)."""
     from xexp.runtime.ops.report_op import HTML_FILE
@@ -66,10 +66,13 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     from xexp.runtime.ray_session import connect
     from xexp.runtime.runs import create_run
     from xexp.runtime.scheduler import execute_graph, plan_status
+    from xexp.runtime.tracking import after_run, check_trackers, with_tune_loggers
 
     stream = stream or sys.stderr
     text = read_spec(spec_path)
     _spec, graph = compile_text(text, str(spec_path), variables)
+    trackers = check_trackers(track)
+    graph = with_tune_loggers(graph, trackers)
     st = _store(Path(store) if store else None, spec_path)
     if dry_run:
         states = plan_status(graph, st, force=force or ())
@@ -94,6 +97,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
         if display is not None:
             display.close()
     published = publish_report(st, run_id, graph)
+    after_run(trackers, st, run_id, graph, published, result.failed, stream)
     summary = terminal_summary(published)
     if summary:
         print(summary, file=summary_stream or sys.stdout)
@@ -112,11 +116,18 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
 
 def run_from_cli(args) -> int:
     from xexp.cli import _variables
+    from xexp.runtime.tracking import TrackingError, check_trackers
 
+    try:
+        check_trackers(args.track or ())
+    except TrackingError as err:
+        print(f"xexp run: {err}", file=sys.stderr)
+        return EXIT_FAILED
     summary = run_spec(Path(args.file), store=args.store, address=args.address, keep_going=args.keep_going,
                        force=args.force or (), dry_run=args.dry_run, dashboard=args.dashboard,
                        max_retries=args.max_retries, variables=_variables(args.set), num_cpus=args.num_cpus,
-                       num_gpus=args.num_gpus, summary_stream=sys.stderr if args.json else sys.stdout)
+                       num_gpus=args.num_gpus, summary_stream=sys.stderr if args.json else sys.stdout,
+                       track=tuple(args.track or ()))
     if args.json:
         print(json.dumps(summary))
     return EXIT_OK if summary["failed"] == 0 else EXIT_FAILED
