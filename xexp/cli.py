@@ -107,6 +107,12 @@ def cmd_perturb(args) -> int:
     return perturb_from_cli(args)
 
 
+def cmd_fetch(args) -> int:
+    from xexp.fetch_cli import fetch_from_cli
+
+    return fetch_from_cli(args)
+
+
 def cmd_models(args) -> int:
     from xexp.runtime.models.packaged import prepare_packaged
 
@@ -165,12 +171,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would run and why, run nothing")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("--dashboard", action="store_true", help="start the local Ray dashboard on 127.0.0.1")
+    p.add_argument("--only", action="append", metavar="KIND[,KIND]",
+                   help="run only these kinds of nodes and what they need, e.g. --only model,load")
     p.add_argument("--track", action="append", choices=["mlflow", "tensorboard"],
                    help="log the run to MLflow (<store>/mlflow.db) and/or Tune sweeps to TensorBoard")
     p.add_argument("--max-retries", type=int, default=3, help="retries of a node after a system failure")
     p.add_argument("--num-cpus", type=float, help="CPUs of the local Ray (default: all)")
     p.add_argument("--num-gpus", type=float, help="GPUs of the local Ray (default: detected)")
     p.set_defaults(func=cmd_run)
+
+    p = with_sets(sub.add_parser("fetch", help="download hub models and datasets into the store, for offline runs",
+                                 description="Download the spec's hub models into <store>/hub and run its model and "
+                                             "load nodes, so a later run (e.g. HF_HUB_OFFLINE=1) needs no network."))
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--store", help="artifact store (default: $XEXP_STORE, else .xexp/ beside the spec)")
+    p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("status", help="progress of a run, read from the store (also while it runs)")
     p.add_argument("run", nargs="?", help="run id (default: the latest)")
