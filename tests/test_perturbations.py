@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import needs
 from xexp.compiler.languages import SCRIPTS, XNLI_LANGUAGES
 from xexp.compiler.registry.base import REGISTRY
 from xexp.runtime import perturbations as P
@@ -22,7 +23,6 @@ from xexp.runtime.perturbations.keyboard import typo_options
 from xexp.runtime.perturbations.stress import TAUTOLOGIES
 from xexp.runtime.perturbations.text import graphemes, script_of_text, words
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 N_SENTENCES = 50
 RATE = 0.2
 
@@ -43,10 +43,7 @@ RATED = {name: params["p"] for name, params in GENERIC.items() if "p" in params}
 
 
 def _data(*parts: str) -> Path:
-    path = DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.fail(f"real data missing: {path} (tests need ../shared/data beside the repo)")
-    return path
+    return needs.data(*parts)
 
 
 @lru_cache(maxsize=None)

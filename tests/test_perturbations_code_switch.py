@@ -9,19 +9,16 @@ from pathlib import Path
 
 import pytest
 
+import needs
 from xexp.runtime import perturbations as P
 from xexp.runtime.perturbations import lexicon as lexicons
 from xexp.runtime.perturbations.text import graphemes, script_of_text, words
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MUSE_LANGUAGES = ("ar", "bg", "de", "el", "es", "fr", "hi", "ru", "th", "tr", "vi", "zh")
 
 
 def _data(*parts: str) -> Path:
-    path = DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.fail(f"real data missing: {path} (tests need ../shared/data beside the repo)")
-    return path
+    return needs.data(*parts)
 
 
 def _sentences(lang: str, n: int = 50) -> list[str]:

@@ -10,16 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import needs
 from xexp.compiler.languages import SCRIPTS, XNLI_LANGUAGES
 from xexp.runtime.perturbations.text import Piece, graphemes, script_of_text, tokenize, words
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def _sentences(lang: str, n: int = 50) -> list[str]:
-    path = DATA / "xnli" / f"dev.{lang}.jsonl"
-    if not path.exists():
-        pytest.fail(f"real data missing: {path} (tests need ../shared/data beside the repo)")
+    path = needs.data("xnli", f"dev.{lang}.jsonl")
     with path.open(encoding="utf-8") as handle:
         rows = [json.loads(line) for _, line in zip(range(n), handle)]
     return [text for row in rows for text in (row["premise"], row["hypothesis"])]

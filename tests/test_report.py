@@ -25,12 +25,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import needs
 from xexp.runtime.attacks.summary import summarize
 from xexp.runtime.formats import NLI_LABELS
 from xexp.runtime.report import REPORT_FILES, ReportCell, ReportSettings, build_report
 from xexp.runtime.report.textdiff import diff_html, diff_segments
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 LANGUAGES = ("en", "hi")
 VARIANTS = ("none", "mnli")
 SEEDS = (1, 2)
@@ -59,9 +59,7 @@ def _rng(*labels: object) -> np.random.Generator:
 
 
 def _xnli(language: str) -> pd.DataFrame:
-    path = DATA / "xnli" / f"dev.{language}.jsonl"
-    if not path.is_file():
-        pytest.fail(f"real XNLI data missing at {path}: the tests need ../shared/data beside the repo")
+    path = needs.data("xnli", f"dev.{language}.jsonl")
     lines = path.read_text(encoding="utf-8").splitlines()[:N_EXAMPLES]
     frame = pd.DataFrame([json.loads(line) for line in lines])
     frame.insert(0, "id", [f"{language}-{i}" for i in range(len(frame))])
@@ -477,11 +475,7 @@ def test_a_perturbation_covering_fewer_examples_is_reported(report, tmp_path):
 # ---------------------------------------------------------------- the page in a real browser
 
 def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        pytest.fail("chromium is not installed; install it with `apt-get install -y chromium` "
-                    "(Debian package) to run the report rendering test")
-    return found
+    return needs.chromium()
 
 
 class _DevTools:

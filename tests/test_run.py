@@ -59,9 +59,9 @@ def test_changing_one_perturbation_reruns_only_its_downstream(smoke, tmp_path):
     assert result["cached"] == first["nodes"] - 7
 
 
+@pytest.mark.needs_data
 def test_real_files_tiny_model_zero_shot(tmp_path, ray_local):
     """A tiny model trained on a slice of real MNLI, evaluated on XNLI dev in 3 languages."""
-    assert SHARED_DATA.exists(), f"real data missing: {SHARED_DATA} (CI must have ../shared/data)"
     spec = tmp_path / "real_tiny.xexp"
     shutil.copy(REPO / "tests" / "specs" / "real_tiny.xexp", spec)
     summary = run_spec(spec, variables={"data": str(SHARED_DATA)}, show_progress=False)

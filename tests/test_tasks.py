@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 import torch
 
+import needs
 from xexp.runtime.data.sources import load_rows
 from xexp.runtime.evaluation import evaluate, predictor
 from xexp.runtime.formats import NLI_LABELS, PREDICTION_COLUMNS
@@ -23,11 +24,10 @@ from xexp.runtime.training import train
 # Two cores shared by many: one intra-op thread avoids OpenMP oversubscription (20x slower).
 torch.set_num_threads(1)
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def rows(path: str, task_type: str, start: int, stop: int):
-    return load_rows({"source": "local", "path": str(DATA / path)}, task_type=task_type,
+    return load_rows({"source": "local", "path": str(needs.data(path))}, task_type=task_type,
                      split=None, rows=(start, stop), language=None)
 
 

@@ -19,6 +19,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+import needs
 from xexp.runtime.data.sources import load_rows
 from xexp.runtime.models.tiny import build_tiny
 from xexp.runtime.tasks import get_task
@@ -29,13 +30,13 @@ from xexp.runtime.training_setup import build_model, resolve_hparams
 # and the killed subprocess below runs with the same setting so that its steps match ours.
 torch.set_num_threads(1)
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = needs.DATA
 MNLI = str(DATA / "mnli" / "dev_matched.jsonl")
 XQUAD = str(DATA / "xquad" / "xquad.en.json")
 
 
 def rows(path: str, task_type: str, start: int, stop: int):
-    return load_rows({"source": "local", "path": path}, task_type=task_type, split=None,
+    return load_rows({"source": "local", "path": str(needs.data(path))}, task_type=task_type, split=None,
                      rows=(start, stop), language=None)
 
 
@@ -164,6 +165,7 @@ def uninterrupted(base, tmp_path_factory) -> tuple[dict, Path]:
     return train(**resume_kwargs(base), out_dir=out, scratch_dir=out / "scratch"), out
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("kill_epoch", [0, 1, 2])
 def test_training_killed_in_any_epoch_resumes_byte_identical(base, uninterrupted, tmp_path, kill_epoch):
     """SIGKILL once a checkpoint inside epoch `kill_epoch` stands; resuming must give the very

@@ -51,9 +51,15 @@ def perturb(name: str, text: str, *, lang: str, seed: int = 0, **params: Any) ->
     return apply(name, text, lang=lang, seed=seed, **params)
 
 
-def default_store(spec_path: str | Path) -> Path:
-    """`.xexp/` beside the spec: where artifacts live unless --store says otherwise."""
-    return Path(spec_path).resolve().parent / ".xexp"
+STORE_ENV = "XEXP_STORE"
+
+
+def default_store(spec_path: str | Path) -> str | Path:
+    """Where artifacts live unless --store says otherwise: $XEXP_STORE (a path or URL, so one
+    store can serve every spec and command), else `.xexp/` beside the spec."""
+    import os
+
+    return os.environ.get(STORE_ENV) or Path(spec_path).resolve().parent / ".xexp"
 
 
 __all__ = ["__version__", "compile", "default_store", "perturb", "plan", "run"]

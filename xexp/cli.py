@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 import xexp
-from xexp import default_store
+from xexp import STORE_ENV, default_store
 from xexp.compiler import SpecError, compile_text, read_spec
 
 EXIT_OK, EXIT_FAILED, EXIT_SPEC = 0, 1, 2
@@ -139,6 +140,12 @@ def cmd_perturb(args) -> int:
     return perturb_from_cli(args)
 
 
+def cmd_fetch(args) -> int:
+    from xexp.fetch_cli import fetch_from_cli
+
+    return fetch_from_cli(args)
+
+
 def cmd_models(args) -> int:
     from xexp.runtime.models.packaged import prepare_packaged
 
@@ -158,8 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_sets(p):
         p.add_argument("--set", action="append", metavar="NAME=VALUE",
-                       help="override a `var` of the spec (repeatable), e.g. --set data=/path/to/data; a "
-                            "relative path that exists here is taken from the current directory")
+                       help="override a `var` or any setting (repeatable), e.g. --set data=/path/to/data, "
+                            "--set seeds=[1,2,3], --set train.target.lr=2e-5; a relative path that exists here is taken from the current directory")
         return p
 
     p = with_sets(sub.add_parser("check", help="parse and validate specs; errors point at line:column",
@@ -172,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
                                              "each node's short key, name, resources, inputs, and whether it is "
                                              "cached in the store or would run (and why)."))
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--store", help="artifact store (default: .xexp/ beside the spec)")
+    p.add_argument("--store", help="artifact store (default: $XEXP_STORE, else .xexp/ beside the spec)")
     p.add_argument("--force", action="append", metavar="KIND|KEY", help="plan as if these were forced to rerun")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--dot", dest="format", action="store_const", const="dot", help="Graphviz output")
@@ -190,33 +197,47 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Execute a spec on Ray: embedded local Ray by default, a cluster with "
                                              "--address or RAY_ADDRESS. Finished nodes are never redone."))
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--store", help="artifact store: a path or file:// URL (default: .xexp/ beside the spec)")
+    p.add_argument("--store", help="artifact store: a path or file:// URL (default: $XEXP_STORE, else .xexp/ beside the spec)")
     p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
     p.add_argument("--keep-going", action="store_true", help="finish every node that does not depend on a failure")
     p.add_argument("--force", action="append", metavar="KIND|KEY", help="redo nodes of this kind or key (prefix)")
     p.add_argument("--dry-run", action="store_true", help="say what would run and why, run nothing")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("--dashboard", action="store_true", help="start the local Ray dashboard on 127.0.0.1")
+    p.add_argument("--only", action="append", metavar="KIND[,KIND]",
+                   help="run only these kinds of nodes and what they need, e.g. --only model,load")
+    p.add_argument("--track", action="append", choices=["mlflow", "tensorboard"],
+                   help="log the run to MLflow (<store>/mlflow.db) and/or Tune sweeps to TensorBoard")
     p.add_argument("--max-retries", type=int, default=3, help="retries of a node after a system failure")
     p.add_argument("--num-cpus", type=float, help="CPUs of the local Ray (default: all)")
     p.add_argument("--num-gpus", type=float, help="GPUs of the local Ray (default: detected)")
     p.set_defaults(func=cmd_run)
 
+    p = with_sets(sub.add_parser("fetch", help="download hub models and datasets into the store, for offline runs",
+                                 description="Download the spec's hub models into <store>/hub and run its model and "
+                                             "load nodes, so a later run (e.g. HF_HUB_OFFLINE=1) needs no network."))
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--store", help="artifact store (default: $XEXP_STORE, else .xexp/ beside the spec)")
+    p.set_defaults(func=cmd_fetch)
+
     p = sub.add_parser("status", help="progress of a run, read from the store (also while it runs)")
     p.add_argument("run", nargs="?", help="run id (default: the latest)")
-    p.add_argument("--store", default=".xexp", help="artifact store (default: ./.xexp)")
+    p.add_argument("--store", default=os.environ.get(STORE_ENV) or ".xexp",
+                   help="artifact store (default: $XEXP_STORE, else ./.xexp)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("report", help="(re)build the robustness report of a run")
     p.add_argument("run", nargs="?", help="run id (default: the latest)")
-    p.add_argument("--store", default=".xexp", help="artifact store (default: ./.xexp)")
+    p.add_argument("--store", default=os.environ.get(STORE_ENV) or ".xexp",
+                   help="artifact store (default: $XEXP_STORE, else ./.xexp)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("gc", help="remove store artifacts that no kept run references (dry run by default)",
                        description="Find node folders, scratch folders and run records that no kept run "
                                    "references and print what deleting them would free; --apply deletes.")
-    p.add_argument("--store", default=".xexp", help="artifact store (default: ./.xexp)")
+    p.add_argument("--store", default=os.environ.get(STORE_ENV) or ".xexp",
+                   help="artifact store (default: $XEXP_STORE, else ./.xexp)")
     p.add_argument("--keep-last", type=int, metavar="N",
                    help="keep only the N latest runs (and running ones); default: every run")
     p.add_argument("--apply", "--yes", dest="apply", action="store_true", help="delete (default: dry run)")

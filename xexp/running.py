@@ -57,28 +57,36 @@ def terminal_summary(published: Path | None) -> str:
 def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str | None = None,
              keep_going: bool = False, force=(), dry_run: bool = False, dashboard: bool = False,
              max_retries: int = 3, variables: dict[str, str] | None = None, num_cpus: float | None = None,
-             num_gpus: float | None = None, show_progress: bool = True, stream=None) -> dict[str, Any]:
-    """Run a spec and return the JSON summary that `xexp run --json` prints."""
+             num_gpus: float | None = None, show_progress: bool = True, stream=None,
+             summary_stream=None, track: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Run a spec and return the JSON summary that `xexp run --json` prints. Progress goes to
+    `stream` (stderr), the report's summary to `summary_stream` (stdout: the result is output)."""
     from xexp.runtime.ops.report_op import HTML_FILE
     from xexp.runtime.progress import ProgressDisplay
     from xexp.runtime.ray_session import connect
     from xexp.runtime.runs import create_run
     from xexp.runtime.scheduler import execute_graph, plan_status
+    from xexp.runtime.prefetch import only_kinds, use_store_hub_cache
+    from xexp.runtime.tracking import after_run, check_trackers, with_tune_loggers
 
     stream = stream or sys.stderr
     text = read_spec(spec_path)
     _spec, graph = compile_text(text, str(spec_path), variables)
+    trackers = check_trackers(track)
+    graph = with_tune_loggers(graph, trackers)
     st = _store(Path(store) if store else None, spec_path)
+    use_store_hub_cache(st.root)  # models prefetched by `xexp fetch`, before Ray starts workers
+    work = only_kinds(graph, list(only)) if only else graph
     if dry_run:
         from xexp.planning import changed_inputs
 
-        states = plan_status(graph, st, force=force or ())
-        states.update(changed_inputs(graph, st, states))
-        for node in graph.nodes:
+        states = plan_status(work, st, force=force or ())
+        states.update(changed_inputs(work, st, states))
+        for node in work.nodes:
             state, reason = states[node.key]
             print(f"{node.short_key}  {node.name:<50}  {state:<6}  {reason}", file=stream)
         run = sum(s == "run" for s, _ in states.values())
-        return {"run_id": None, "nodes": len(graph.nodes), "executed": 0, "cached": len(graph.nodes) - run,
+        return {"run_id": None, "nodes": len(work.nodes), "executed": 0, "cached": len(work.nodes) - run,
                 "failed": 0, "would_run": run, "store": str(st.root), "report": None}
     info = connect(address, num_cpus=num_cpus, num_gpus=num_gpus, dashboard=dashboard)
     if dashboard:
@@ -86,18 +94,19 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
         print(f"Ray dashboard: {url} (log in with the token in ~/.ray/auth_token)" if url
               else "Ray dashboard: not available (is ray[default] installed?)", file=stream)
     run_id = create_run(st, graph, spec_path=str(spec_path), spec_text=text)
-    print(f"run {run_id}: {len(graph.nodes)} nodes, store {st.root}", file=stream)
-    display = ProgressDisplay(graph, stream=stream, store=st) if show_progress else None
+    print(f"run {run_id}: {len(work.nodes)} nodes, store {st.root}", file=stream)
+    display = ProgressDisplay(work, stream=stream, store=st) if show_progress else None
     try:
-        result = execute_graph(graph, st, run_id=run_id, keep_going=keep_going, force=force or (),
+        result = execute_graph(work, st, run_id=run_id, keep_going=keep_going, force=force or (),
                                max_retries=max_retries, progress=display)
     finally:
         if display is not None:
             display.close()
     published = publish_report(st, run_id, graph)
+    after_run(trackers, st, run_id, graph, published, result.failed, stream)
     summary = terminal_summary(published)
     if summary:
-        print(summary, file=stream)
+        print(summary, file=summary_stream or sys.stdout)
     by_key = graph.by_key()
     for key in result.keys("failed"):
         node = by_key[key]
@@ -113,11 +122,18 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
 
 def run_from_cli(args) -> int:
     from xexp.cli import _variables
+    from xexp.runtime.tracking import TrackingError, check_trackers
 
+    try:
+        check_trackers(args.track or ())
+    except TrackingError as err:
+        print(f"xexp run: {err}", file=sys.stderr)
+        return EXIT_FAILED
     summary = run_spec(Path(args.file), store=args.store, address=args.address, keep_going=args.keep_going,
                        force=args.force or (), dry_run=args.dry_run, dashboard=args.dashboard,
                        max_retries=args.max_retries, variables=_variables(args.set), num_cpus=args.num_cpus,
-                       num_gpus=args.num_gpus)
+                       num_gpus=args.num_gpus, summary_stream=sys.stderr if args.json else sys.stdout,
+                       track=tuple(args.track or ()), only=tuple(k for o in args.only or () for k in o.split(",") if k))
     if args.json:
         print(json.dumps(summary))
     return EXIT_OK if summary["failed"] == 0 else EXIT_FAILED

@@ -35,6 +35,7 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
+    from xexp.runtime.tracking import keep_tune_logs, tune_callbacks
     from xexp.runtime.training import train
 
     if dev_table is None:
@@ -69,9 +70,10 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
         tune_config=tune.TuneConfig(metric="dev_metric", mode="max",
                                     scheduler=ASHAScheduler(grace_period=1, reduction_factor=2)),
         run_config=tune.RunConfig(name=node.key[:16], storage_path=str((ctx.scratch_dir / "tune").resolve()),
-                                  verbose=0),
+                                  verbose=0, callbacks=tune_callbacks(node)),
     )
     results = tuner.fit()
+    keep_tune_logs(node, ctx.scratch_dir / "tune", ctx.out_dir)
     rows = []
     for result in results:
         trial_id = result.config["trial_id"]

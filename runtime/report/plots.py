@@ -111,8 +111,8 @@ def scatter(index: RowIndex) -> str | None:
     with rc_context(_STYLE):
         figure = Figure(figsize=(7.5, 6.0), layout="constrained")
         ax = figure.subplots()
-        low = max(0.0, math.floor(min(min(r["clean_acc"], r["perturbed_acc"]) for r in rows) / 5) * 5)
-        ax.plot([low, 100], [low, 100], linestyle="--", color="grey", linewidth=1)
+        low, high = _fitted_range([v for r in rows for v in (r["clean_acc"], r["perturbed_acc"])])
+        ax.plot([low, high], [low, high], linestyle="--", color="grey", linewidth=1)
         for name in series:
             for condition in conditions:
                 chosen = [r for r in rows if _series(r, several_models) == name
@@ -121,8 +121,11 @@ def scatter(index: RowIndex) -> str | None:
                     ax.scatter([r["clean_acc"] for r in chosen], [r["perturbed_acc"] for r in chosen],
                                color=colour[name], marker=marker[condition], s=26, alpha=0.85,
                                linewidths=0)
-        ax.set_xlim(low, 100)
-        ax.set_ylim(low, 100)
+                for r in chosen:  # which language a point is: the question is cross-lingual
+                    ax.annotate(r["language"], (r["clean_acc"], r["perturbed_acc"]), xytext=(3, 2),
+                                textcoords="offset points", fontsize=6, color=colour[name])
+        ax.set_xlim(low, high)
+        ax.set_ylim(low, high)
         ax.set_aspect("equal")
         ax.set_xlabel("clean accuracy (%)")
         ax.set_ylabel("perturbed accuracy (%)")
@@ -135,6 +138,15 @@ def scatter(index: RowIndex) -> str | None:
                   title="condition", loc="upper left", bbox_to_anchor=(0.3, 1.0), fontsize=8,
                   frameon=False)  # both legends above the diagonal, where points are rare
         return _svg(figure)
+
+
+def _fitted_range(values: list[float], step: float = 5.0) -> tuple[float, float]:
+    """One range for both axes (so y = x stays the diagonal) around the data, on multiples of
+    `step` within 0..100: points spread over the plot instead of crowding one corner."""
+    finite = [v for v in values if not math.isnan(v)] or [0.0, 100.0]
+    low = max(0.0, math.floor((min(finite) - 1) / step) * step)
+    high = min(100.0, math.ceil((max(finite) + 1) / step) * step)
+    return low, max(high, low + step)
 
 
 def _series(row: dict, several_models: bool) -> str:

@@ -1,0 +1,89 @@
+"""report.tex: the clean accuracy per language and the robustness deltas with CIs, as booktabs
+tables a paper can `\\input` (its preamble needs `\\usepackage{booktabs}`).
+
+Written by hand, not with pandas' `Styler.to_latex`: that would make pandas and jinja2 hard
+dependencies of the report for a few dozen lines, and its LaTeX escaping leaves the report's own
+Unicode (Δ, −, –) to the reader's TeX engine. Here every cell goes through `escape`, and the
+numbers are the strings the other report files show (views.py), so no file can disagree.
+"""
+
+from __future__ import annotations
+
+import re
+
+from xexp.runtime.report.model import CLEAN, ReportSettings
+from xexp.runtime.report.views import DASH, RowIndex, Table, delta_rows, robustness_table, with_ci
+
+#: TeX's special characters and the report's non-ASCII symbols, each with a form any engine reads
+LATEX_ESCAPES = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "Δ": r"$\Delta$", "−": "$-$", "–": "--",
+}
+
+
+def escape(text: str) -> str:
+    """Text that TeX typesets as written (user names included: a variant may be `mnli_v2`)."""
+    return "".join(LATEX_ESCAPES.get(ch, ch) for ch in str(text))
+
+
+def _label(*parts: str) -> str:
+    return "tab:" + "-".join(re.sub(r"[^A-Za-z0-9]+", "-", p).strip("-") or "x" for p in parts)
+
+
+def _tabular(table: Table, caption: str, label: str) -> list[str]:
+    # A cell that starts with `[` right after `\\` would be read as the row's spacing argument.
+    def cell(text: str, numeric: bool = False) -> str:
+        out = escape(text)
+        if numeric:  # a number's minus sign, not a hyphen
+            out = re.sub(r"(?<![\w$])-(?=\d)", "$-$", out)
+        return "{}" + out if out.startswith("[") else out
+
+    columns = "".join("r" if numeric else "l" for numeric in table.numeric)
+    lines = [r"\begin{table}[ht]", r"\centering", rf"\caption{{{caption}}}", rf"\label{{{label}}}",
+             rf"\begin{{tabular}}{{{columns}}}", r"\toprule",
+             " & ".join(cell(h) for h in table.headers) + r" \\", r"\midrule"]
+    lines += [" & ".join(cell(c, n) for c, n in zip(row, table.numeric)) + r" \\" for row in table.rows]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if table.note:
+        lines.append(rf"\par\smallskip{{\footnotesize {escape(table.note)}}}")
+    return lines + [r"\end{table}", ""]
+
+
+def clean_by_language(index: RowIndex) -> Table:
+    """Model × variant rows, one column per language (macro average last), seeds pooled."""
+    languages: list[str] = []
+    for model in index.models():
+        languages += [lang for lang in index.languages(model) if lang not in languages]
+    rows = []
+    for model in index.models():
+        variants = sorted({r["variant"] for r in index.pooled if r["model"] == model})
+        for variant in variants:
+            cells = [model, variant]
+            for language in languages:
+                r = index.get(model, variant, language, CLEAN)
+                cells.append(DASH if r is None else
+                             with_ci(r["clean_acc"], r["clean_ci_low"], r["clean_ci_high"], sign=False))
+            rows.append(tuple(cells))
+    return Table("Clean accuracy by language", ("model", "variant", *languages), rows,
+                 (False, False) + (True,) * len(languages),
+                 note="Accuracy in % with its bootstrap CI in brackets; seeds pooled.")
+
+
+def latex_report(index: RowIndex, settings: ReportSettings, meta: dict) -> str:
+    experiment = str(meta.get("experiment", "experiment"))
+    ci = f"{settings.ci:.0%} bootstrap CI, {settings.bootstrap} replicates"
+    lines = [f"% report.tex written by xexp for experiment {experiment}"
+             + (f", run {meta['run_id']}" if meta.get("run_id") else "") + ".",
+             r"% \input{report.tex} in a document whose preamble has \usepackage{booktabs}.", ""]
+    lines += _tabular(clean_by_language(index),
+                      f"Clean accuracy (\\%) by language, {escape(ci)}: {escape(experiment)}",
+                      _label(experiment, "clean"))
+    deltas = delta_rows(index)
+    if deltas:
+        table = robustness_table(index, deltas, "Robustness delta",
+                                 note=f"delta = drop({settings.baseline}) − drop(variant), in points; "
+                                      "> 0: the variant is more robust. p: sign-flip test, Holm-corrected.")
+        lines += _tabular(table, f"Robustness delta vs {escape(settings.baseline)}, {escape(ci)}: "
+                                 f"{escape(experiment)}", _label(experiment, "robustness"))
+    return "\n".join(lines)

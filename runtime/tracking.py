@@ -1,0 +1,211 @@
+"""Experiment trackers, off unless a run asks: `xexp run --track mlflow` (and/or `tensorboard`).
+
+MLflow is filled from the store after the run, not from inside the nodes: the store already
+holds everything worth tracking (each training's hyperparameters and `curve.json`, the report),
+so tracking cannot slow, break or change a node, cached nodes are tracked like fresh ones, and
+a tracker failure costs one warning line, never a result. One MLflow run per xexp run, one
+nested run per training (params, per-step loss and dev curves, final dev metric), the report's
+pooled numbers as final metrics and its files as artifacts. The default tracking store is
+MLflow's embedded SQLite database beside the xexp store (`<store>/mlflow.db`, artifacts in
+`<store>/mlflow-artifacts/`); `MLFLOW_TRACKING_URI` names another. `mlflow ui
+--backend-store-uri sqlite:///<store>/mlflow.db` shows it.
+
+TensorBoard is for Ray Tune sweeps: Tune's own `TBXLoggerCallback` writes each trial's event
+files, which the train node keeps under `tensorboard/` in its artifact. The request travels as
+a node label, which is not part of the node's key, so asking for it never redoes work (and a
+sweep already in the store is not re-run to produce event files).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+TRACKERS = ("mlflow", "tensorboard")
+TUNE_LOGGERS = ("tensorboard",)
+#: the train-node label that carries the Tune loggers a run asked for (labels are not in keys)
+TUNE_LOGGERS_LABEL = "tune_loggers"
+TENSORBOARD_DIR = "tensorboard"
+MLFLOW_DB = "mlflow.db"
+MLFLOW_ARTIFACTS = "mlflow-artifacts"
+
+
+class TrackingError(RuntimeError):
+    """A tracker that cannot be used: the one line a user sees."""
+
+
+def check_trackers(names: list[str] | tuple[str, ...]) -> list[str]:
+    """The requested trackers, each known and importable; otherwise one clear error line."""
+    chosen = list(dict.fromkeys(names))
+    for name in chosen:
+        if name not in TRACKERS:
+            raise TrackingError(f"--track {name}: unknown tracker (known: {', '.join(TRACKERS)})")
+    if "mlflow" in chosen:
+        try:
+            import mlflow  # noqa: F401
+            import sqlalchemy  # noqa: F401
+        except ImportError:
+            raise TrackingError("--track mlflow needs MLflow: pip install 'xexp[mlflow]'") from None
+    if "tensorboard" in chosen:
+        try:
+            import tensorboardX  # noqa: F401
+        except ImportError:
+            raise TrackingError("--track tensorboard needs tensorboardX: pip install tensorboardX") from None
+    return chosen
+
+
+# ------------------------------------------------------------------------------ Ray Tune sweeps
+
+def with_tune_loggers(graph, trackers: list[str]):
+    """The graph with each train node labelled with the Tune loggers asked for (keys unchanged)."""
+    loggers = [t for t in trackers if t in TUNE_LOGGERS]
+    if not loggers:
+        return graph
+    nodes = [n.model_copy(update={"labels": {**n.labels, TUNE_LOGGERS_LABEL: loggers}}) if n.kind == "train" else n
+             for n in graph.nodes]
+    return graph.model_copy(update={"nodes": nodes})
+
+
+def tune_callbacks(node) -> list:
+    """Ray Tune logger callbacks for a sweep of this train node."""
+    loggers = node.labels.get(TUNE_LOGGERS_LABEL) or []
+    callbacks = []
+    if "tensorboard" in loggers:
+        from ray.tune.logger import TBXLoggerCallback
+
+        callbacks.append(TBXLoggerCallback())
+    return callbacks
+
+
+def keep_tune_logs(node, tune_dir: Path, out_dir: Path) -> None:
+    """Copy the sweep's TensorBoard event files into the node's artifact, one folder per trial."""
+    if "tensorboard" not in (node.labels.get(TUNE_LOGGERS_LABEL) or []):
+        return
+    for event_file in sorted(Path(tune_dir).rglob("events.out.tfevents.*")):
+        target = out_dir / TENSORBOARD_DIR / event_file.parent.name / event_file.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(event_file, target)
+
+
+# ------------------------------------------------------------------------------ MLflow
+
+def mlflow_uri(store_root: Path) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(store_root).resolve() / MLFLOW_DB}"
+
+
+def after_run(trackers: list[str], store, run_id: str, graph, report_dir: Path | None, failed: int,
+              stream) -> str | None:
+    """Log a finished run to MLflow when asked; a tracker failure is one line on `stream`."""
+    if "mlflow" not in trackers:
+        return None
+    try:
+        mlflow_run = log_to_mlflow(store, run_id, graph, report_dir, failed=failed)
+    except Exception as err:  # the run's results are in the store whatever the tracker does
+        print(f"warning: MLflow logging failed ({type(err).__name__}: {err}); the run itself is complete",
+              file=stream)
+        return None
+    print(f"MLflow: run {mlflow_run} in {mlflow_uri(store.root)}", file=stream)
+    return mlflow_run
+
+
+def log_to_mlflow(store, run_id: str, graph, report_dir: Path | None, *, failed: int = 0,
+                  uri: str | None = None) -> str:
+    """Log one xexp run; returns the MLflow run id of the parent run."""
+    from mlflow.tracking import MlflowClient
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    client = MlflowClient(tracking_uri=uri or mlflow_uri(store.root))
+    experiment = client.get_experiment_by_name(graph.experiment)
+    experiment_id = experiment.experiment_id if experiment else client.create_experiment(
+        graph.experiment, artifact_location=(Path(store.root).resolve() / MLFLOW_ARTIFACTS).as_uri())
+    parent = client.create_run(experiment_id, run_name=run_id,
+                               tags={"xexp.run_id": run_id, "xexp.store": str(store.root)}).info.run_id
+    status = "FAILED" if failed else "FINISHED"
+    try:
+        client.log_batch(parent, params=_params(_run_params(graph)))
+        for node in graph.nodes:
+            if node.kind == "train" and store.is_done("train", node.key):
+                _log_training(client, experiment_id, parent, MLFLOW_PARENT_RUN_ID, store, node)
+        if report_dir is not None and (Path(report_dir) / "results.json").is_file():
+            _log_metrics(client, parent, _report_metrics(Path(report_dir) / "results.json"))
+            client.log_artifacts(parent, str(report_dir), artifact_path="report")
+    except Exception:
+        status = "FAILED"
+        raise
+    finally:
+        client.set_terminated(parent, status=status)
+    return parent
+
+
+def _run_params(graph) -> dict[str, Any]:
+    def values(kind: str, label: str) -> str:
+        return ",".join(sorted({str(n.labels[label]) for n in graph.nodes if n.kind == kind and label in n.labels}))
+
+    return {"experiment": graph.experiment, "nodes": len(graph.nodes),
+            "variants": values("evaluate", "variant"), "languages": values("evaluate", "language"),
+            "conditions": values("evaluate", "condition"), "seeds": values("train", "seed")}
+
+
+def _log_training(client, experiment_id: str, parent: str, parent_tag: str, store, node) -> None:
+    params = {"task_type": node.params.get("task_type"), "seed": node.params.get("seed"),
+              "phase": node.labels.get("phase"), "task": node.labels.get("task"), "xexp.key": node.key,
+              **{f"hparams.{k}": v for k, v in (node.params.get("hparams") or {}).items()}}
+    child = client.create_run(experiment_id, run_name=node.name,
+                              tags={parent_tag: parent, "xexp.key": node.key}).info.run_id
+    try:
+        client.log_batch(child, params=_params(params))
+        folder = store.artifact_dir("train", node.key)
+        curve_file = folder / "curve.json"
+        if curve_file.is_file():
+            curve = json.loads(curve_file.read_text(encoding="utf-8"))
+            metric = curve.get("metric", "dev")
+            points = [("loss", p["step"], p["loss"]) for p in curve.get("loss", [])]
+            points += [(f"dev_{metric}", p["step"], p[metric]) for p in curve.get("dev", []) if metric in p]
+            _log_points(client, child, points)
+        manifest = (store.read_record("train", node.key) or {}).get("manifest", {})
+        finals = [("final_dev_metric", manifest.get("dev_metric")), ("steps", manifest.get("steps"))]
+        _log_points(client, child, [(name, 0, value) for name, value in finals if value is not None])
+    finally:
+        client.set_terminated(child)
+
+
+def _report_metrics(results_json: Path) -> dict[str, float]:
+    """The report's pooled numbers: clean accuracy and the robustness delta per cell."""
+    rows = json.loads(results_json.read_text(encoding="utf-8"))["rows"]
+    out: dict[str, float] = {}
+    for r in rows:
+        if str(r.get("seed")) != "all":
+            continue
+        where = f"{r['model']}/{r['variant']}/{r['language']}"
+        if r["perturbation"] == "clean":
+            out[f"clean_acc/{where}"] = r["clean_acc"]
+        else:
+            out[f"perturbed_acc/{where}/{r['perturbation']}"] = r["perturbed_acc"]
+            out[f"delta/{where}/{r['perturbation']}"] = r["delta_vs_baseline"]
+    return {k: float(v) for k, v in out.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+
+
+def _params(values: dict[str, Any]) -> list:
+    from mlflow.entities import Param
+
+    return [Param(k, json.dumps(v) if isinstance(v, (dict, list)) else str(v)) for k, v in values.items()
+            if v is not None]
+
+
+def _log_metrics(client, run: str, metrics: dict[str, float]) -> None:
+    _log_points(client, run, [(name, 0, value) for name, value in metrics.items()])
+
+
+def _log_points(client, run: str, points: list[tuple[str, int, float]]) -> None:
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    metrics = [Metric(name, float(value), now, int(step)) for name, step, value in points
+               if value is not None and math.isfinite(float(value))]
+    for start in range(0, len(metrics), 1000):  # MLflow's batch limit
+        client.log_batch(run, metrics=metrics[start:start + 1000])

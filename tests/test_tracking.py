@@ -1,0 +1,96 @@
+"""`xexp run --track mlflow|tensorboard`: a real MLflow store and real Tune event files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from xexp.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tracked(tmp_path_factory, ray_local):
+    """tests/specs/tracked_tiny.xexp run through the CLI with --track mlflow; stdout and stderr kept."""
+    folder = tmp_path_factory.mktemp("tracked")
+    spec = folder / "tracked_tiny.xexp"
+    shutil.copy(REPO / "tests" / "specs" / "tracked_tiny.xexp", spec)
+    store = folder / "store"
+    capture = pytest.MonkeyPatch()
+    import io
+    import sys
+
+    out, err = io.StringIO(), io.StringIO()
+    capture.setattr(sys, "stdout", out)
+    capture.setattr(sys, "stderr", err)
+    try:
+        code = main(["run", str(spec), "--store", str(store), "--track", "mlflow"])
+    finally:
+        capture.undo()
+    assert code == 0, err.getvalue()[-3000:]
+    return {"store": store, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+
+def test_the_final_summary_is_on_stdout_and_progress_is_not(tracked):
+    assert tracked["stdout"].startswith("xexp report: tracked_tiny"), tracked["stdout"][:500]
+    assert "xexp report:" not in tracked["stderr"] and "nodes" in tracked["stderr"]
+
+
+def test_mlflow_holds_one_run_with_a_nested_run_per_training(tracked):
+    from mlflow.tracking import MlflowClient
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    store = tracked["store"]
+    client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("tracked_tiny")
+    runs = client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in runs if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+    run_dir = store / "runs" / parent.info.run_name
+    assert (run_dir / "run.json").is_file() and parent.info.status == "FINISHED"
+    assert parent.data.params["languages"] == "de,en" and parent.data.params["seeds"] == "1,2"
+
+    children = [r for r in runs if r.data.tags.get(MLFLOW_PARENT_RUN_ID) == parent.info.run_id]
+    trainings = [p.parent for p in store.glob("train/*/_complete.json")]
+    assert len(children) == len(trainings) == 2
+    for child in children:
+        key = child.data.tags["xexp.key"]
+        curve = json.loads((store / "train" / key / "curve.json").read_text())
+        assert child.data.params["hparams.lr"] == "0.001" and child.data.params["hparams.batch"] == "16"
+        history = client.get_metric_history(child.info.run_id, "loss")
+        assert [(m.step, m.value) for m in history] == [(p["step"], p["loss"]) for p in curve["loss"]]
+        assert len(history) >= 1
+        dev = client.get_metric_history(child.info.run_id, "dev_accuracy")
+        assert [(m.step, m.value) for m in dev] == [(p["step"], p["accuracy"]) for p in curve["dev"]] and dev
+
+    results = json.loads((run_dir / "report" / "results.json").read_text())
+    pooled = {(r["variant"], r["language"]): r["clean_acc"] for r in results["rows"]
+              if r["seed"] == "all" and r["perturbation"] == "clean"}
+    for (variant, language), value in pooled.items():
+        assert parent.data.metrics[f"clean_acc/tiny/{variant}/{language}"] == pytest.approx(value)
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert {"report/report.html", "report/results.json", "report/report.tex"} <= artifacts
+
+
+def test_a_tracker_that_is_unknown_is_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["run", str(REPO / "specs" / "smoke.xexp"), "--track", "neptune"])
+    assert "invalid choice: 'neptune'" in capsys.readouterr().err
+
+
+def test_a_tune_sweep_writes_tensorboard_event_files(tmp_path, ray_local):
+    from xexp.running import run_spec
+
+    spec = tmp_path / "sweep_tiny.xexp"
+    shutil.copy(REPO / "tests" / "specs" / "sweep_tiny.xexp", spec)
+    summary = run_spec(spec, show_progress=False, track=("tensorboard",))
+    assert summary["failed"] == 0
+    (train_dir,) = [p.parent for p in Path(summary["store"]).glob("train/*/_complete.json")]
+    events = sorted((train_dir / "tensorboard").glob("*/events.out.tfevents.*"))
+    assert len({e.parent for e in events}) == 2  # one folder per trial of the lr grid
+    assert all(b"dev_metric" in e.read_bytes() for e in events)
+    recorded = {f["path"] for f in json.loads((train_dir / "_complete.json").read_text())["files"]}
+    assert any(path.startswith("tensorboard/") for path in recorded)  # part of the checked artifact
