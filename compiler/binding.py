@@ -112,7 +112,7 @@ def validate_params(entry: Entry, raw: dict[str, Any], args: dict[str, ast.Argum
                 sink.error(f"parameter `{where}` of `{entry.name}`{context}: {problem.get('msg', 'invalid')}"
                            f" (got {shown} {_short(problem.get('input'))})", value_span, _signature_hint(entry))
         return None
-    return model.model_dump(mode="json")
+    return model.as_params()
 
 
 def _short(value: Any) -> str:

@@ -8,20 +8,35 @@ the dotted path of its implementation (imported lazily, only when a node runs).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
 Category = Literal[
     "task_type", "data_source", "model_source", "perturbation", "attack", "lexicon"
 ]
-Field_ = Literal["premise", "hypothesis", "both"]
+#: The fields of a pair example a perturbation or attack may touch ("both": premise and hypothesis).
+FieldName = Literal["premise", "hypothesis", "both"]
+FIELDS: tuple[str, ...] = get_args(FieldName)
+Field_ = FieldName
 
 
 class Params(BaseModel):
     """Base of every parameter schema: unknown parameters are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    #: Parameters added after specs were first compiled: left out of the node params (so out of
+    #: node keys) while they hold their default, so adding one redoes no finished work.
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ()
+
+    def as_params(self) -> dict[str, Any]:
+        """The validated parameters as they enter a node's params."""
+        out = self.model_dump(mode="json")
+        for name in self.ADDED_LATER:
+            if getattr(self, name) == type(self).model_fields[name].default:
+                out.pop(name)
+        return out
 
 
 @dataclass(frozen=True)

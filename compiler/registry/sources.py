@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from xexp.compiler.registry.base import Params, register
 
@@ -71,13 +71,23 @@ class PackagedModel(Params):
 @register("tiny", "model_source", implementation="xexp.runtime.models.sources:materialize_model")
 class TinyModel(Params):
     """A tiny randomly initialised BERT with a byte-level tokenizer, for fast checks:
-    `tiny(layers=2, hidden=64, heads=2, intermediate=128, seed=0)`."""
+    `tiny(layers=2, hidden=64, heads=2, intermediate=128, max_positions=512, seed=0)`;
+    `max_positions` bounds the sequence length (`max_len`) it can read."""
 
     layers: int = Field(2, ge=1, le=24)
     hidden: int = Field(64, ge=8, le=4096)
     heads: int = Field(2, ge=1, le=64)
     intermediate: int = Field(128, ge=8, le=16384)
+    max_positions: int = Field(512, ge=16, le=8192)
     seed: int = 0
+
+    ADDED_LATER = ("max_positions",)
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> "TinyModel":
+        if self.hidden % self.heads:
+            raise ValueError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
+        return self
 
 
 # --- lexicons (bilingual dictionaries for code-switching) --------------------------------

@@ -10,29 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-SOURCE_KEYS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required, optional) keys
-    "hf": ({"id"}, {"revision", "trust_remote_code"}),
-    "packaged": (set(), {"name"}),
-    "tiny": (set(), {"layers", "hidden", "heads", "intermediate", "max_positions", "seed"}),
-}
-
-
 def _check_source(source: dict[str, Any]) -> str:
-    if not isinstance(source, dict) or "source" not in source:
+    """The source's kind, its parameters checked against the registry's schema (the one
+    description of each model source, compiler/registry/sources.py)."""
+    from pydantic import ValidationError
+
+    from xexp.compiler.graph.contracts import check_source
+
+    if not isinstance(source, dict):
         raise ValueError(f"model source must be a dict with a 'source' key, got {source!r}")
-    kind = source["source"]
-    if kind not in SOURCE_KEYS:
-        raise ValueError(
-            f"unknown model source {kind!r}; known model sources: {', '.join(sorted(SOURCE_KEYS))}")
-    required, optional = SOURCE_KEYS[kind]
-    given = set(source) - {"source"}
-    if missing := required - given:
-        raise ValueError(f"model source {kind!r}: missing {', '.join(sorted(missing))}")
-    if unknown := given - required - optional:
-        raise ValueError(
-            f"model source {kind!r}: unknown parameter(s) {', '.join(sorted(unknown))}; "
-            f"allowed: {', '.join(sorted(required | optional))}")
-    return kind
+    try:
+        check_source("model_source", source)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'source'}: {e['msg']}" for e in err.errors())
+        raise ValueError(f"model source {source.get('source')!r}: {problems}") from None
+    return source["source"]
 
 
 def materialize_model(source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
