@@ -15,6 +15,7 @@ from xexp.compiler.languages import KNOWN_LANGUAGES, XNLI_LANGUAGES
 from xexp.compiler.registry.sources import SPLIT_ARGUMENTS
 from xexp.compiler.spec import DataRef, EvaluateSettings, ModelDef, ReportSettings, Spec, TaskDef
 from xexp.compiler.validate_blocks import BLOCKS, BlockRules
+from xexp.compiler.validate_compat import CrossChecks
 from xexp.compiler.values import describe_value, substitute
 
 HEADERS = ("experiment",)
@@ -23,7 +24,7 @@ ASSIGNMENTS = ("intermediate", "target", "languages", "seeds")
 SPLIT_PATTERN = re.compile(r"^(?P<name>[^\[\]]*)(\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
 
 
-class _Validator(BlockRules):
+class _Validator(BlockRules, CrossChecks):
     def __init__(self, module: ast.Module, overrides: dict[str, str] | None, sink: ErrorSink):
         self.module = module
         self.sink = sink
@@ -36,6 +37,8 @@ class _Validator(BlockRules):
         self.task_spans: dict[str, ast.Span] = {}
         self.assignments: dict[str, ast.Assignment] = {}
         self.blocks: dict[tuple[str, str | None], ast.Block] = {}
+        self.source_spans: dict[str, ast.Span] = {}  # task -> its data source call
+        self.entry_spans: dict[str, ast.Span] = {}  # perturbation -> its registry name
 
     # -- statements ------------------------------------------------------------------------
 
@@ -139,6 +142,7 @@ class _Validator(BlockRules):
         default_source = None
         if "source" in args:
             default_source = self.data_source(args["source"].value)
+            self.source_spans[name] = ast.span_of(args["source"].value)
         else:
             self.sink.error(f"task `{name}` needs a data source as first argument", call.name_span,
                             f"e.g. {entry.name}(local(\"data/{name}.jsonl\"))")
@@ -328,6 +332,8 @@ class _Validator(BlockRules):
             self.sink.error("the spec declares no model", hint="e.g. `model xlmr = hf(\"FacebookAI/xlm-roberta-large\")`")
         if target is not None:
             self.check_languages_reachable(target[0], languages)
+            if not self.sink.errors:  # the parts are sound: do they fit together?
+                self.cross_check(target, intermediate, languages, perturbations, train, evaluate)
         if self.sink.errors or target is None or self.experiment is None:
             return None
         return Spec(

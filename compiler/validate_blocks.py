@@ -53,6 +53,7 @@ class BlockRules:
             if bound is None:
                 continue
             reg, params, _ = bound
+            self.entry_spans[entry.key] = entry.value.name_span
             default = default_field(reg, params)
             field = default
             if entry.on is not None:

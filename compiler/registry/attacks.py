@@ -20,6 +20,7 @@ from pydantic import BeforeValidator, Field, field_validator
 
 from xexp.compiler.languages import KNOWN_LANGUAGES
 from xexp.compiler.registry.base import Params, register
+from xexp.compiler.registry.sources import PAIR_TASKS
 from xexp.compiler.registry.perturbations import LexiconRef
 
 _RUNTIME = "xexp.runtime.attacks"
@@ -29,7 +30,7 @@ _RUNTIME = "xexp.runtime.attacks"
 EXAMPLES_DOC = "attack only the first `examples` examples (by id) of each eval set; all by default"
 
 
-@register("char_attack", "attack", implementation=f"{_RUNTIME}.char:char_attack",
+@register("char_attack", "attack", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.char:char_attack",
           positional=("max_edits",), default_field="hypothesis")
 class CharAttackParams(Params):
     """Greedy character-level attack in the style of DeepWordBug (Gao et al. 2018): words are
@@ -57,7 +58,8 @@ def _as_tuple(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-@register("codeswitch_attack", "attack", implementation=f"{_RUNTIME}.codeswitch:codeswitch_attack",
+@register("codeswitch_attack", "attack", task_types=PAIR_TASKS,
+          implementation=f"{_RUNTIME}.codeswitch:codeswitch_attack",
           positional=("languages",), default_field="hypothesis")
 class CodeSwitchAttackParams(Params):
     """Greedy code-switching attack in the style of PolyGloss (Tan & Joty 2021): the words that

@@ -18,6 +18,10 @@ Category = Literal[
 #: The fields of a pair example a perturbation or attack may touch ("both": premise and hypothesis).
 FieldName = Literal["premise", "hypothesis", "both"]
 FIELDS: tuple[str, ...] = get_args(FieldName)
+#: The columns of a pair example each field names.
+FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "premise": ("premise",), "hypothesis": ("hypothesis",), "both": ("premise", "hypothesis"),
+}
 Field_ = FieldName
 
 
@@ -44,9 +48,13 @@ class Entry:
     """One registered name.
 
     `positional` lists the parameter names that may be given without `name=`, in order.
-    `languages` is None when every language is supported. `fields` is the set of fields a
-    perturbation may touch and `default_field` the one it touches when the spec says nothing.
-    `implementation` is "module:attribute", resolved by the runtime only.
+    `languages` is None when every language is supported (for a data source: the languages
+    it has data in, where it knows them). `fields` is the set of fields a perturbation may
+    touch and `default_field` the one it touches when the spec says nothing; `task_types` the
+    target task types it works on (None: every one). `version` enters the keys of the nodes
+    that apply the entry: bump it when the implementation changes what it writes.
+    `implementation` is "module:attribute", resolved by the runtime only
+    (runtime/implementations.py).
     """
 
     name: str
@@ -57,6 +65,7 @@ class Entry:
     languages: frozenset[str] | None = None
     fields: tuple[Field_, ...] = ("premise", "hypothesis", "both")
     default_field: Field_ = "both"
+    task_types: tuple[str, ...] | None = None
     version: int = 1
     implementation: str = ""
     extra: dict = field(default_factory=dict)
@@ -97,6 +106,7 @@ def register(
     languages: frozenset[str] | None = None,
     fields: tuple[Field_, ...] = ("premise", "hypothesis", "both"),
     default_field: Field_ = "both",
+    task_types: tuple[str, ...] | None = None,
     version: int = 1,
     **extra,
 ):
@@ -116,6 +126,7 @@ def register(
                 languages=languages,
                 fields=fields,
                 default_field=default_field,
+                task_types=task_types,
                 version=version,
                 implementation=implementation,
                 extra=extra,

@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from xexp.compiler.languages import ALL_XNLI, KNOWN_LANGUAGES
 from xexp.compiler.registry.base import Params, register
+from xexp.compiler.registry.sources import PAIR_TASKS
 
 _RUNTIME = "xexp.runtime.perturbations"
 
@@ -43,7 +44,7 @@ def _split_ops(value):
     return value
 
 
-@register("char_noise", "perturbation", implementation=f"{_RUNTIME}.char_noise:CharNoise",
+@register("char_noise", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.char_noise:CharNoise",
           positional=("p",))
 class CharNoiseParams(Params):
     """Character noise at the grapheme level: each grapheme of a word is, with probability `p`,
@@ -56,7 +57,7 @@ class CharNoiseParams(Params):
         "insert", "delete", "substitute", "swap")
 
 
-@register("keyboard_typo", "perturbation", implementation=f"{_RUNTIME}.keyboard:KeyboardTypo",
+@register("keyboard_typo", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.keyboard:KeyboardTypo",
           positional=("p",), languages=KEYBOARD_LANGUAGES)
 class KeyboardTypoParams(Params):
     """Keyboard typos: each grapheme that can be typed on the language's usual layout is, with
@@ -66,7 +67,7 @@ class KeyboardTypoParams(Params):
     p: float = Field(0.05, ge=0, le=1)
 
 
-@register("homoglyph", "perturbation", implementation=f"{_RUNTIME}.homoglyph:Homoglyph",
+@register("homoglyph", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.homoglyph:Homoglyph",
           positional=("p",), languages=HOMOGLYPH_LANGUAGES)
 class HomoglyphParams(Params):
     """Homoglyphs: each grapheme that has a visually confusable counterpart (Latin/Cyrillic/
@@ -76,7 +77,7 @@ class HomoglyphParams(Params):
     p: float = Field(0.1, ge=0, le=1)
 
 
-@register("strip_diacritics", "perturbation",
+@register("strip_diacritics", "perturbation", task_types=PAIR_TASKS,
           implementation=f"{_RUNTIME}.diacritics:StripDiacritics", positional=("p",),
           languages=DIACRITIC_LANGUAGES)
 class StripDiacriticsParams(Params):
@@ -88,7 +89,7 @@ class StripDiacriticsParams(Params):
     p: float = Field(1.0, ge=0, le=1)
 
 
-@register("case_noise", "perturbation", implementation=f"{_RUNTIME}.casing:CaseNoise",
+@register("case_noise", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.casing:CaseNoise",
           positional=("p",), languages=CASEFUL_LANGUAGES)
 class CaseNoiseParams(Params):
     """Case noise: each cased grapheme has its case flipped with probability `p` (Turkish
@@ -97,7 +98,7 @@ class CaseNoiseParams(Params):
     p: float = Field(0.1, ge=0, le=1)
 
 
-@register("space_noise", "perturbation", implementation=f"{_RUNTIME}.spacing:SpaceNoise",
+@register("space_noise", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.spacing:SpaceNoise",
           positional=("p",))
 class SpaceNoiseParams(Params):
     """Whitespace noise: each word is, with probability `p`, either split by an inserted space
@@ -108,7 +109,7 @@ class SpaceNoiseParams(Params):
     ops: Annotated[tuple[SpaceOp, ...], BeforeValidator(_split_ops)] = ("insert", "remove")
 
 
-@register("word_shuffle", "perturbation", implementation=f"{_RUNTIME}.word_order:WordShuffle",
+@register("word_shuffle", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.word_order:WordShuffle",
           positional=("window",))
 class WordShuffleParams(Params):
     """Local word shuffle: words are permuted inside consecutive windows of `window` words
@@ -117,7 +118,7 @@ class WordShuffleParams(Params):
     window: int = Field(3, ge=2, le=100)
 
 
-@register("word_drop", "perturbation", implementation=f"{_RUNTIME}.word_order:WordDrop",
+@register("word_drop", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.word_order:WordDrop",
           positional=("p",))
 class WordDropParams(Params):
     """Word dropout: each word is deleted with probability `p` (with one adjacent space); at
@@ -126,7 +127,7 @@ class WordDropParams(Params):
     p: float = Field(0.1, ge=0, le=1)
 
 
-@register("word_repeat", "perturbation", implementation=f"{_RUNTIME}.word_order:WordRepeat",
+@register("word_repeat", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.word_order:WordRepeat",
           positional=("p",))
 class WordRepeatParams(Params):
     """Word repetition: each word is doubled with probability `p`."""
@@ -134,11 +135,11 @@ class WordRepeatParams(Params):
     p: float = Field(0.1, ge=0, le=1)
 
 
-@register("stress", "perturbation", implementation=f"{_RUNTIME}.stress:StressTest",
+@register("stress", "perturbation", task_types=("nli",), implementation=f"{_RUNTIME}.stress:StressTest",
           positional=("test",), languages=ALL_XNLI, default_field="hypothesis",
           default_field_by_param={"test": {"length_mismatch": "premise"}})
 class StressParams(Params):
-    """NLI distraction stress tests of Naik et al. (2018): `test` is "negation" (append "and
+    """NLI distraction stress tests of Naik et al. (2018), for NLI targets only: `test` is "negation" (append "and
     false is not true"), "word_overlap" (append "and true is true") or "length_mismatch"
     (append "and true is true" five times; the paper appends it to the premise); `language`
     is "own" (the tautology translated into the example's language) or "en"."""
@@ -165,7 +166,7 @@ class LexiconRef(BaseModel):
         return self
 
 
-@register("code_switch", "perturbation", implementation=f"{_RUNTIME}.code_switch:CodeSwitch",
+@register("code_switch", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.code_switch:CodeSwitch",
           positional=("p",))
 class CodeSwitchParams(Params):
     """Code-switching: each word found in the bilingual `lexicon` is replaced, with probability

@@ -6,12 +6,12 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from xexp.compiler.registry.base import Params, register
+from xexp.compiler.registry.base import REGISTRY, Params, register
 
 # --- data sources -------------------------------------------------------------------------
 
 
-@register("hf", "data_source", implementation="xexp.runtime.data.hf:load", positional=("id", "config"))
+@register("hf", "data_source", implementation="xexp.runtime.data.hf:read_hf", positional=("id", "config"))
 class HfData(Params):
     """A Hugging Face hub dataset: `hf(id, config)`; `revision` pins a commit; `columns` maps
     normalized fields to the dataset's columns ({premise="sentence1"}); `labels` maps raw label
@@ -24,7 +24,7 @@ class HfData(Params):
     labels: dict[str, str] | None = None
 
 
-@register("local", "data_source", implementation="xexp.runtime.data.local:load", positional=("path",))
+@register("local", "data_source", implementation="xexp.runtime.data.local:read_local", positional=("path",))
 class LocalData(Params):
     """Local files: `local(path, format=jsonl|csv|tsv|parquet|squad_json)`. The path may be a glob
     and may contain `{lang}` and `{split}`; `columns` and `labels` as for `hf`."""
@@ -35,11 +35,17 @@ class LocalData(Params):
     labels: dict[str, str] | None = None
 
 
-@register("synthetic", "data_source", implementation="xexp.runtime.data.synthetic:generate", positional=("task",))
+#: The languages the synthetic generator realises every item in (runtime/data/synthetic/realise.py).
+SYNTHETIC_LANGUAGES = ("en", "de", "es", "fr", "ru", "hi", "zh", "ar")
+
+
+@register("synthetic", "data_source", implementation="xexp.runtime.data.synthetic:generate", positional=("task",),
+          languages=frozenset(SYNTHETIC_LANGUAGES))
 class SyntheticData(Params):
     """The built-in offline generator of small multilingual data: `synthetic(task, size=…, seed=…)`
-    with task nli|multiple_choice (8 languages: en de es fr ru hi zh ar); `size` examples per split; `families` selects
-    template families (all by default)."""
+    with task nli|multiple_choice, in 8 languages: en de es fr ru hi zh ar; `size` examples per
+    split; `families` selects template families (all by default). The task must be the task
+    type it feeds (`multiple_choice(synthetic("multiple_choice"))`)."""
 
     task: Literal["nli", "multiple_choice"] = "nli"
     size: int = Field(600, ge=3, le=1_000_000)
@@ -93,7 +99,7 @@ class TinyModel(Params):
 # --- lexicons (bilingual dictionaries for code-switching) --------------------------------
 
 
-@register("muse", "lexicon", implementation="xexp.runtime.perturbations", positional=("path",))
+@register("muse", "lexicon", implementation="xexp.runtime.perturbations.lexicon:load_muse", positional=("path",))
 class MuseLexicon(Params):
     """A MUSE-format bilingual dictionary, `english<TAB>foreign` per line: `muse(path)`.
     The path usually contains `{lang}`, e.g. muse("{data}/muse/en-{lang}.txt")."""
@@ -127,12 +133,19 @@ class ParaphraseTask(Params):
 
 @register("extractive_qa", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",))
 class ExtractiveQaTask(Params):
-    """Extractive question answering (SQuAD v1/v2): answer spans in a context; `doc_stride`
-    is the overlap of windows over long contexts; EM/F1."""
+    """Extractive question answering (SQuAD v1/v2): answer spans in a context; EM/F1.
+    `doc_stride` is the overlap, in tokens, of the windows a long context is cut into (default:
+    a quarter of `max_len`); it must leave room for new tokens in every window, so it is below
+    half of the training and evaluation `max_len` (the check says the exact bound)."""
 
-    doc_stride: int = Field(128, ge=1)
+    doc_stride: int | None = Field(None, ge=1)
 
 
 @register("multiple_choice", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",))
 class MultipleChoiceTask(Params):
     """Multiple choice (HellaSwag, CosmosQA, CommonsenseQA): a context and N endings."""
+
+
+#: The sentence-pair task types: their examples have the premise and hypothesis fields that
+#: perturbations and attacks touch.
+PAIR_TASKS: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type") if e.extra.get("pair"))
