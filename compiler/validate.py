@@ -39,6 +39,7 @@ class _Validator(BlockRules, CrossChecks):
         self.blocks: dict[tuple[str, str | None], ast.Block] = {}
         self.source_spans: dict[str, ast.Span] = {}  # task -> its data source call
         self.entry_spans: dict[str, ast.Span] = {}  # perturbation -> its registry name
+        self.split_spans: dict[tuple[str, str], ast.Span] = {}  # (task, split) -> the source it reads
 
     # -- statements ------------------------------------------------------------------------
 
@@ -152,8 +153,12 @@ class _Validator(BlockRules, CrossChecks):
                 ref = self.split_ref(args[split].value, default_source)
                 if ref is not None:
                     splits[split] = ref
+                    value = args[split].value
+                    self.split_spans[(name, split)] = (ast.span_of(value) if isinstance(value, ast.Call)
+                                                       else self.source_spans.get(name, ast.NO_SPAN))
         if "source" in args and not splits and default_source is not None:
             splits = {"train": DataRef(source=default_source, split="train")}
+            self.split_spans[(name, "train")] = self.source_spans[name]
         if len(self.sink.errors) > errors_before:
             return  # reported; later uses of the task would only repeat the problem
         self.tasks[name] = TaskDef(name=name, type=entry.name, params=params, splits=splits,
@@ -355,11 +360,19 @@ class _Validator(BlockRules, CrossChecks):
 
 
 def validate(module: ast.Module, variables: dict[str, str] | None = None, *,
-             syntax_errors: list | None = None) -> Spec:
-    """Validate a parsed module. Raises SpecError/SpecErrors with every problem found."""
+             syntax_errors: list | None = None, spans: dict | None = None) -> Spec:
+    """Validate a parsed module. Raises SpecError/SpecErrors with every problem found.
+
+    `spans`, when given, receives where each ("split", task, split) names its data source and
+    each ("entry", perturbation) its registry name, for the checks of local inputs
+    (compiler/inputs.py)."""
     sink = ErrorSink(module.filename, module.source)
     sink.errors.extend(syntax_errors or [])
-    spec = _Validator(module, variables, sink).run(bool(syntax_errors))
+    validator = _Validator(module, variables, sink)
+    spec = validator.run(bool(syntax_errors))
+    if spans is not None:
+        spans.update({("split", *key): span for key, span in validator.split_spans.items()})
+        spans.update({("entry", name): span for name, span in validator.entry_spans.items()})
     sink.raise_if_any()
     assert spec is not None
     return spec

@@ -34,9 +34,11 @@ def _compile(path: str, sets: list[str] | None):
 
 def cmd_check(args) -> int:
     status = EXIT_OK
+    from xexp.preflight import compile_checked
+
     for path in args.files:
         try:
-            spec, graph = _compile(path, args.set)
+            spec, graph = compile_checked(read_spec(path), path, _variables(args.set))
         except SpecError as err:
             print(err.render(), file=sys.stderr)
             status = EXIT_SPEC
