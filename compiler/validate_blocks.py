@@ -74,10 +74,11 @@ class BlockRules:
                 unsupported = [lang for lang in applied if lang not in reg.languages]
                 if unsupported:
                     supported = [lang for lang in applied if lang in reg.languages]
+                    fix = (f"restrict it: `{entry.key} = {reg.name}(…) in [{' '.join(supported)}]`" if supported
+                           else f"none of its languages is evaluated here: remove `{entry.key}`")
                     self.sink.error(f"`{reg.name}` does not support language{'s' if len(unsupported) > 1 else ''} "
                                     f"{' '.join(unsupported)}", entry.value.name_span,
-                                    f"restrict it: `{entry.key} = {reg.name}(…) in [{' '.join(supported)}]`"
-                                    f" (it supports: {' '.join(sorted(reg.languages))})")
+                                    f"{fix} (it supports: {' '.join(sorted(reg.languages))})")
                     continue
             description = describe(reg.name, params, field, default)
             out.append(PerturbationDef(name=entry.key, entry=reg.name, category=reg.category, params=params,
