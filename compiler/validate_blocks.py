@@ -80,6 +80,15 @@ class BlockRules:
                                     f"{' '.join(unsupported)}", entry.value.name_span,
                                     f"{fix} (it supports: {' '.join(sorted(reg.languages))})")
                     continue
+            problems = [(lang, reg.params.model_validate(params).language_problem(lang)) for lang in applied]
+            problems = [(lang, problem) for lang, problem in problems if problem]
+            if problems:
+                fine = [lang for lang in applied if lang not in {bad for bad, _ in problems}]
+                lang, problem = problems[0]
+                self.sink.error(f"`{reg.name}` cannot be applied to {lang}: {problem}", entry.value.name_span,
+                                f"restrict it: `{entry.key} = {reg.name}(…) in [{' '.join(fine)}]`" if fine
+                                else "change its parameters")
+                continue
             description = describe(reg.name, params, field, default)
             out.append(PerturbationDef(name=entry.key, entry=reg.name, category=reg.category, params=params,
                                        field=field, description=description, languages=only))

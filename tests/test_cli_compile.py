@@ -26,11 +26,25 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           env=env, timeout=120)
 
 
+def write_features_data(root: Path) -> Path:
+    """The local files the features spec reads (`xexp check` looks at them), under `root`."""
+    pair = {"premise": "A man sleeps.", "hypothesis": "A man rests.", "label": "entailment"}
+    (root / "xnli").mkdir(parents=True)
+    (root / "muse").mkdir()
+    (root / "pairs.jsonl").write_text(json.dumps({"s1": "A b.", "s2": "A.", "label": "0"}) + "\n")
+    for lang in ("en", "de", "hi", "zh"):
+        (root / "xnli" / f"dev.{lang}.jsonl").write_text(json.dumps(pair) + "\n")
+        (root / "muse" / f"en-{lang}.txt").write_text("man\tMann\n")
+    return root
+
+
 @pytest.fixture
 def spec_copy(tmp_path) -> Path:
-    """The features spec in a fresh folder (so no store sits beside it)."""
+    """The features spec in a fresh folder (so no store sits beside it), its data beside it."""
     path = tmp_path / "features.xexp"
-    path.write_text(FEATURES.read_text(encoding="utf-8"), encoding="utf-8")
+    data = write_features_data(tmp_path / "data")
+    path.write_text(FEATURES.read_text(encoding="utf-8").replace('var data = "data"', f'var data = "{data}"'),
+                    encoding="utf-8")
     return path
 
 
@@ -68,8 +82,12 @@ def test_check_several_files_reports_each(spec_copy, tmp_path, capsys):
     assert f"{bad}:2:17: error: unknown language code `xx`" in err
 
 
-def test_check_with_set_overrides_a_variable(spec_copy, capsys):
-    assert main(["check", str(spec_copy), "--set", "data=/mnt/data"]) == 0
+def test_check_with_set_overrides_a_variable(spec_copy, tmp_path, capsys):
+    elsewhere = write_features_data(tmp_path / "elsewhere")
+    assert main(["check", str(spec_copy), "--set", f"data={elsewhere}"]) == 0
+    assert main(["check", str(spec_copy), "--set", "data=/mnt/data"]) == 2  # no files there
+    assert "no such file: /mnt/data/pairs.jsonl" in capsys.readouterr().err
+    assert main(["check", str(spec_copy), "--set", "data=/mnt/data", "--no-inputs"]) == 0
     assert main(["check", str(spec_copy), "--set", "dta=/mnt/data"]) == 2
     assert "the spec declares no variable `dta`" in capsys.readouterr().err
     assert main(["check", str(spec_copy), "--set", "novalue"]) == 2
@@ -204,6 +222,9 @@ if attempts:
 def test_the_paper_spec_checks_and_plans_offline(tmp_path):
     spec = tmp_path / "xnli_robustness.xexp"
     spec.write_text(PAPER.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "muse").mkdir()  # `var muse = "muse"`: check finds the lexicons the spec names
+    for lang in ("ar", "bg", "de", "el", "es", "fr", "hi", "ru", "th", "tr", "vi", "zh"):
+        (tmp_path / "muse" / f"en-{lang}.txt").write_text("dog\tHund\n", encoding="utf-8")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     code = NETWORK_GUARD.replace("SPEC", repr(str(spec)))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,

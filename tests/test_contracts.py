@@ -295,3 +295,15 @@ def test_an_entry_version_redoes_only_that_entrys_nodes(monkeypatch):
     changed = [n for n in after.nodes if n.key not in {m.key for m in before.nodes}]
     assert sorted(n.kind for n in changed) == ["evaluate", "evaluate", "perturb", "perturb", "report"]
     assert all(n.labels.get("condition", n.labels.get("perturbation")) == "typo" for n in changed if n.kind != "report")
+
+
+def test_code_switching_needs_a_target_language_and_lexicons_for_every_language_it_meets():
+    text = BASE + "perturbations { cs = code_switch(lexicon=synthetic()) }\n"
+    err = only_error(text)
+    assert "cannot be applied to en" in err.message and "to=<language>" in err.message
+    assert "in [de]" in err.hint
+    compile_text(text.replace("lexicon=synthetic()", 'lexicon=synthetic(), to="fr"'), "c.xexp")
+    text = BASE.replace("[en de]", "[en de]") + (
+        'perturbations { atk = codeswitch_attack(lexicon=muse("x/en-fr.txt"), languages=[fr]) }\n')
+    err = only_error(text)
+    assert "cannot be applied to de" in err.message and "English-de" in err.message

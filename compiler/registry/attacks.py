@@ -87,3 +87,15 @@ class CodeSwitchAttackParams(Params):
         if unknown:
             raise ValueError(f"unknown language code(s) {unknown} in 'languages'")
         return tuple(dict.fromkeys(value))
+
+    def language_problem(self, lang: str) -> str | None:
+        """Text in `lang` is switched into every other language of `languages`; each needs an
+        English-X lexicon, and non-English text its own (runtime/attacks/codeswitch.py)."""
+        targets = [t for t in self.languages if t != lang]
+        if not targets:
+            return f"languages={list(self.languages)} leave nothing to switch {lang} text into"
+        needed = [t for t in targets if t != "en"] + ([lang] if lang != "en" else [])
+        for foreign in needed:
+            if not any(ref.holds(foreign, lang, by_name_only=True) for ref in self.lexicon):
+                return f"no lexicon holds English-{foreign} pairs (a MUSE file is named en-{foreign}.txt)"
+        return None

@@ -34,6 +34,12 @@ class Params(BaseModel):
     #: node keys) while they hold their default, so adding one redoes no finished work.
     ADDED_LATER: ClassVar[tuple[str, ...]] = ()
 
+    def language_problem(self, lang: str) -> str | None:
+        """Why these parameters cannot be applied to text in `lang` (None: they can). The
+        compiler asks for every language an entry is applied in; most entries need nothing
+        beyond their declared `languages`."""
+        return None
+
     def as_params(self) -> dict[str, Any]:
         """The validated parameters as they enter a node's params."""
         out = self.model_dump(mode="json")

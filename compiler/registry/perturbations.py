@@ -9,13 +9,15 @@ can reject e.g. `case_noise` on Thai before anything runs. Implementations live 
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from xexp.compiler.languages import ALL_XNLI, KNOWN_LANGUAGES
 from xexp.compiler.registry.base import Params, register
-from xexp.compiler.registry.sources import PAIR_TASKS
+from xexp.compiler.registry.sources import PAIR_TASKS, SYNTHETIC_LANGUAGES
 
 _RUNTIME = "xexp.runtime.perturbations"
 
@@ -148,6 +150,15 @@ class StressParams(Params):
     language: Literal["own", "en"] = "own"
 
 
+_MUSE_NAME = re.compile(r"^en-([a-z]{2,3})\.txt$")
+
+
+def muse_language(path: str) -> str | None:
+    """The foreign language a MUSE file is named for (en-de.txt -> "de"), if its name says."""
+    match = _MUSE_NAME.match(os.path.basename(path))
+    return match.group(1) if match else None
+
+
 class LexiconRef(BaseModel):
     """A bilingual lexicon: `{"kind": "muse", "path": "en-de.txt"}` (MUSE format, one
     `english<TAB>foreign` pair a line) or `{"kind": "synthetic"}` (the demo's generator)."""
@@ -164,6 +175,15 @@ class LexiconRef(BaseModel):
         if self.kind == "synthetic" and self.path is not None:
             raise ValueError("a synthetic lexicon takes no 'path'")
         return self
+
+    def holds(self, foreign: str, lang: str, *, by_name_only: bool = False) -> bool:
+        """Whether this lexicon (its path's `{lang}` filled with `lang`) has English-`foreign`
+        pairs: the synthetic one for its languages, a MUSE file when its name says so (or, with
+        `by_name_only` False, when its name says nothing)."""
+        if self.kind == "synthetic":
+            return foreign in SYNTHETIC_LANGUAGES
+        named = muse_language(str(self.path).replace("{lang}", lang))
+        return named == foreign or (named is None and not by_name_only)
 
 
 @register("code_switch", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.code_switch:CodeSwitch",
@@ -184,3 +204,12 @@ class CodeSwitchParams(Params):
         if value is not None and value not in KNOWN_LANGUAGES:
             raise ValueError(f"unknown language code {value!r} for 'to'")
         return value
+
+    def language_problem(self, lang: str) -> str | None:
+        if lang == "en" and self.to in (None, "en"):
+            return "on English text it needs to=<language> (the language to switch into)"
+        foreign = self.to if lang == "en" else lang
+        assert foreign is not None
+        if not self.lexicon.holds(foreign, lang):
+            return f"its lexicon has no English-{foreign} pairs for {lang} text"
+        return None
