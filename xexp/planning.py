@@ -7,14 +7,14 @@ from collections import Counter
 from pathlib import Path
 
 from xexp.compiler.graph import Graph, Node
+from xexp.compiler.graph.node import NODE_KINDS
+from xexp.runtime.states import PlanState
 
-KIND_ORDER = ("model", "load", "perturb", "train", "attack", "evaluate", "report")
 
-
-def node_states(graph: Graph, store: str | Path | None, force=()) -> dict[str, tuple[str, str]]:
-    """(state, reason) per node key; without a store on disk every node runs."""
+def node_states(graph: Graph, store: str | Path | None, force=()) -> dict[str, PlanState]:
+    """What will happen to each node and why; without a store on disk every node runs."""
     if store is None or not Path(str(store).removeprefix("file://")).exists():
-        return {n.key: ("run", "no store yet") for n in graph.nodes}
+        return {n.key: PlanState("run", "no store yet") for n in graph.nodes}
     from xexp.runtime.scheduler import plan_status  # light: reads completion records only
     from xexp.runtime.store import Store
 
@@ -52,9 +52,9 @@ def render_table(graph: Graph, rows: list[dict]) -> str:
     nodes_by_key = graph.by_key()
     total_run = sum(r["state"] == "run" for r in rows)
     lines = [f"experiment {graph.experiment}: {len(rows)} nodes, {total_run} to run, {len(rows) - total_run} cached"]
-    summary = ", ".join(f"{kind} {len(by_kind[kind])}" for kind in KIND_ORDER if kind in by_kind)
+    summary = ", ".join(f"{kind} {len(by_kind[kind])}" for kind in NODE_KINDS if kind in by_kind)
     lines.append(f"  {summary}")
-    for kind in KIND_ORDER:
+    for kind in NODE_KINDS:
         group = by_kind.get(kind)
         if not group:
             continue

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 
 from xexp.compiler.graph.node import NODE_KINDS, Node
 from xexp.compiler.registry import REGISTRY, Entry
-from xexp.compiler.registry.base import FieldName
+from xexp.compiler.registry.base import FieldName, dump_params
 
 Number = float | int
 
@@ -146,11 +146,7 @@ class NodeParams(Frozen):
     OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ()
 
     def to_params(self) -> dict[str, Any]:
-        out = self.model_dump(mode="json")
-        for name in self.OMITTED_AT_DEFAULT:
-            if getattr(self, name) == type(self).model_fields[name].default:
-                out.pop(name)
-        return out
+        return dump_params(self, self.OMITTED_AT_DEFAULT)
 
 
 class ModelParams(NodeParams):

@@ -25,6 +25,16 @@ FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
 Field_ = FieldName
 
 
+def dump_params(model: BaseModel, added_later: tuple[str, ...]) -> dict[str, Any]:
+    """`model` as JSON values, leaving out the `added_later` fields while they hold their default:
+    a field added to a schema then changes no existing node key."""
+    out = model.model_dump(mode="json")
+    for name in added_later:
+        if getattr(model, name) == type(model).model_fields[name].default:
+            out.pop(name)
+    return out
+
+
 class Params(BaseModel):
     """Base of every parameter schema: unknown parameters are errors, values are immutable."""
 
@@ -42,11 +52,7 @@ class Params(BaseModel):
 
     def as_params(self) -> dict[str, Any]:
         """The validated parameters as they enter a node's params."""
-        out = self.model_dump(mode="json")
-        for name in self.ADDED_LATER:
-            if getattr(self, name) == type(self).model_fields[name].default:
-                out.pop(name)
-        return out
+        return dump_params(self, self.ADDED_LATER)
 
 
 @dataclass(frozen=True)

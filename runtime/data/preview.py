@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import csv
 import itertools
-import json
 from pathlib import Path
 from typing import Any
 
-from xexp.runtime.data.local import FORMATS, _infer_format
+from xexp.runtime.data.local import FORMATS, _infer_format, _read_jsonl
 from xexp.runtime.data.normalize import normalize
 from xexp.runtime.data.sources import DataError, RawSource
 
@@ -43,23 +42,8 @@ def preview_problem(source: dict[str, Any], task_type: str, path: Path) -> str |
     return None
 
 
-def _jsonl_head(path: Path, _fmt: str) -> tuple[list[dict], list[int]]:
-    records, lines = [], []
-    with open(path, encoding="utf-8") as handle:
-        for number, text in enumerate(handle, 1):
-            if not text.strip():
-                continue
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}, line {number}", f"malformed JSON ({exc.msg} at column {exc.colno})") from exc
-            if not isinstance(record, dict):
-                raise DataError(f"{path}, line {number}", f"expected a JSON object per line, got {type(record).__name__}")
-            records.append(record)
-            lines.append(number)
-            if len(records) == PREVIEW_ROWS:
-                break
-    return records, lines
+def _jsonl_head(path: Path, fmt: str) -> tuple[list[dict], list[int]]:
+    return _read_jsonl(path, fmt, limit=PREVIEW_ROWS)
 
 
 def _delimited_head(path: Path, fmt: str) -> tuple[list[dict], list[int]]:
