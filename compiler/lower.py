@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from xexp.compiler.graph.contracts import (
-    AttackParams, EvaluateParams, LoadParams, ModelParams, PerturbParams, ReportCellRef, ReportParams, TrainParams,
+    CLEAN, AttackParams, EvaluateParams, LoadParams, ModelParams, PerturbParams, ReportCellRef, ReportParams, TrainParams,
 )
 from xexp.compiler.graph.node import Graph, Node, Resources
 from xexp.compiler.registry import REGISTRY
@@ -141,7 +141,7 @@ class _Lowering:
                     for lang in spec.languages:
                         clean = self.load(target, eval_split, lang, spec.evaluate.limit)
                         cells.append(self.evaluate(tuned, clean, model.name, variant, chain, lang, seed,
-                                                   "clean", "", target))
+                                                   CLEAN, "", target))
                         for p in spec.perturbations:
                             if p.languages is not None and lang not in p.languages:
                                 continue

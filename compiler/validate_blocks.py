@@ -16,7 +16,9 @@ from pydantic import ValidationError
 from xexp.compiler import ast
 from xexp.compiler.binding import bind
 from xexp.compiler.errors import did_you_mean
+from xexp.compiler.graph.contracts import RESERVED_CONDITIONS  # names the report gives its own rows
 from xexp.compiler.graph.node import Resources
+from xexp.compiler.registry.base import FIELDS
 from xexp.compiler.spec import (
     INTERMEDIATE_DEFAULTS, NODE_KINDS, TARGET_DEFAULTS, PerturbationDef, Sweep, TrainSettings,
 )
@@ -24,7 +26,6 @@ from xexp.compiler.values import Unconvertible, describe_value, plain
 
 BLOCKS = ("perturbations", "train", "evaluate", "resources", "report")
 PHASES = ("intermediate", "target")
-RESERVED_CONDITIONS = ("clean", "worst_case")  # names the report gives its own rows
 RESOURCE_KEYS = ("cpus", "gpus", "memory")
 MAX_MEMORY = 2**60  # bytes; larger sizes are typos
 MEMORY_PATTERN = re.compile(r"^\s*(\d+(\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
@@ -54,12 +55,12 @@ class BlockRules:
                 continue
             reg, params, _ = bound
             self.entry_spans[entry.key] = entry.value.name_span
-            default = default_field(reg, params)
+            default = reg.default_field_for(params)
             field = default
             if entry.on is not None:
-                if entry.on.name not in ("premise", "hypothesis", "both"):
+                if entry.on.name not in FIELDS:
                     self.sink.error(f"unknown field `{entry.on.name}`", entry.on.span,
-                                    did_you_mean(entry.on.name, ("premise", "hypothesis", "both")))
+                                    did_you_mean(entry.on.name, FIELDS))
                     continue
                 if entry.on.name not in reg.fields:
                     self.sink.error(f"`{reg.name}` cannot be applied to `{entry.on.name}`", entry.on.span,
@@ -234,16 +235,6 @@ class BlockRules:
         return {kind: Resources(**values) for kind, values in per_kind.items()}
 
     # -- assembly ---------------------------------------------------------------------------
-
-
-def default_field(reg, params: dict) -> str:
-    """The field touched when the spec says no `on`: `default_field_by_param` may pick it from a
-    parameter's value (a length-mismatch stress test goes on the premise), else `default_field`."""
-    for param, by_value in reg.extra.get("default_field_by_param", {}).items():
-        value = params.get(param)
-        if isinstance(value, str) and value in by_value:
-            return by_value[value]
-    return reg.default_field
 
 
 def describe(name: str, params: dict, field: str, default_field: str) -> str:

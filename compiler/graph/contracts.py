@@ -257,6 +257,13 @@ class EvaluateParams(NodeParams):
     doc_stride: int | None = Field(None, ge=1)
 
 
+#: The condition of unperturbed evaluation, and the derived condition of HELM's robustness
+#: metric (the worst over perturbations); neither is a name a spec may give a perturbation.
+CLEAN = "clean"
+WORST_CASE = "worst_case"
+RESERVED_CONDITIONS = (CLEAN, WORST_CASE)
+
+
 class ReportCellRef(Frozen):
     """One cell of the report as the graph names it; its files are the node's inputs cell{i}/data{i}."""
 

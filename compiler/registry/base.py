@@ -17,7 +17,7 @@ Category = Literal[
 ]
 #: The fields of a pair example a perturbation or attack may touch ("both": premise and hypothesis).
 FieldName = Literal["premise", "hypothesis", "both"]
-FIELDS: tuple[str, ...] = get_args(FieldName)
+FIELDS: tuple[FieldName, ...] = get_args(FieldName)
 #: The columns of a pair example each field names.
 FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "premise": ("premise",), "hypothesis": ("hypothesis",), "both": ("premise", "hypothesis"),
@@ -75,12 +75,22 @@ class Entry:
     doc: str
     positional: tuple[str, ...] = ()
     languages: frozenset[str] | None = None
-    fields: tuple[Field_, ...] = ("premise", "hypothesis", "both")
+    fields: tuple[Field_, ...] = FIELDS
     default_field: Field_ = "both"
     task_types: tuple[str, ...] | None = None
     version: int = 1
     implementation: str = ""
     extra: dict = field(default_factory=dict)
+
+    def default_field_for(self, params: dict[str, Any]) -> str:
+        """The field touched when the spec says no `on`: `default_field_by_param` may pick it from
+        a parameter's value (a length-mismatch stress test goes on the premise), else
+        `default_field`."""
+        for param, by_value in self.extra.get("default_field_by_param", {}).items():
+            value = params.get(param)
+            if isinstance(value, str) and value in by_value:
+                return by_value[value]
+        return self.default_field
 
 
 class Registry:
@@ -116,7 +126,7 @@ def register(
     implementation: str,
     positional: tuple[str, ...] = (),
     languages: frozenset[str] | None = None,
-    fields: tuple[Field_, ...] = ("premise", "hypothesis", "both"),
+    fields: tuple[Field_, ...] = FIELDS,
     default_field: Field_ = "both",
     task_types: tuple[str, ...] | None = None,
     version: int = 1,

@@ -9,14 +9,13 @@ can reject e.g. `case_noise` on Thai before anything runs. Implementations live 
 
 from __future__ import annotations
 
-import os
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from xexp.compiler.languages import ALL_XNLI, KNOWN_LANGUAGES
 from xexp.compiler.registry.base import Params, register
+from xexp.compiler.registry.muse import muse_language
 from xexp.compiler.registry.sources import PAIR_TASKS, SYNTHETIC_LANGUAGES
 
 _RUNTIME = "xexp.runtime.perturbations"
@@ -148,15 +147,6 @@ class StressParams(Params):
 
     test: Literal["negation", "length_mismatch", "word_overlap"]
     language: Literal["own", "en"] = "own"
-
-
-_MUSE_NAME = re.compile(r"^en-([a-z]{2,3})\.txt$")
-
-
-def muse_language(path: str) -> str | None:
-    """The foreign language a MUSE file is named for (en-de.txt -> "de"), if its name says."""
-    match = _MUSE_NAME.match(os.path.basename(path))
-    return match.group(1) if match else None
 
 
 class LexiconRef(BaseModel):

@@ -118,20 +118,21 @@ SPLIT_ARGUMENTS = ("train", "dev", "test")
 
 
 @register("nli", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
-          labels=("entailment", "neutral", "contradiction"), pair=True)
+          labels=("entailment", "neutral", "contradiction"), pair=True, family="pair")
 class NliTask(Params):
     """Natural language inference, a sentence-pair classification (premise, hypothesis) with
     labels entailment / neutral / contradiction, mapped by name."""
 
 
 @register("paraphrase", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
-          labels=("not_paraphrase", "paraphrase"), pair=True)
+          labels=("not_paraphrase", "paraphrase"), pair=True, family="pair")
 class ParaphraseTask(Params):
     """Paraphrase identification, a sentence-pair classification with labels
     not_paraphrase / paraphrase."""
 
 
-@register("extractive_qa", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",))
+@register("extractive_qa", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+          family="qa")
 class ExtractiveQaTask(Params):
     """Extractive question answering (SQuAD v1/v2): answer spans in a context; EM/F1.
     `doc_stride` is the overlap, in tokens, of the windows a long context is cut into (default:
@@ -141,7 +142,8 @@ class ExtractiveQaTask(Params):
     doc_stride: int | None = Field(None, ge=1)
 
 
-@register("multiple_choice", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",))
+@register("multiple_choice", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+          family="mc")
 class MultipleChoiceTask(Params):
     """Multiple choice (HellaSwag, CosmosQA, CommonsenseQA): a context and N endings."""
 

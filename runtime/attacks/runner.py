@@ -46,7 +46,7 @@ def _check_example(index: int, example: dict, label_names: Sequence[str]) -> Non
     for column in ("id", "premise", "hypothesis", "label"):
         if column not in example:
             raise ValueError(f"attack: example #{index} has no {column!r} field")
-    for column in ("premise", "hypothesis"):
+    for column in FIELD_COLUMNS["both"]:
         if not isinstance(example[column], str):
             raise ValueError(f"attack: example {example['id']!r} field {column!r} is not a string")
     if example["label"] not in label_names:

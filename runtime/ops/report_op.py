@@ -11,10 +11,7 @@ from pathlib import Path
 from xexp.compiler.graph.contracts import ReportParams
 from xexp.compiler.graph.node import Graph, Node
 from xexp.runtime.context import NodeContext
-from xexp.runtime.formats import DATA_FILE, PREDICTIONS_FILE
-
-SUMMARY_FILE = "summary.txt"
-HTML_FILE = "report.html"
+from xexp.runtime.formats import DATA_FILE, HTML_FILE, PREDICTIONS_FILE, SUMMARY_FILE
 
 
 def _cells(node: Node, locate) -> list:

@@ -54,13 +54,7 @@ def describe(name: str, params: Mapping[str, Any] | None = None) -> str:
 
 def default_field(name: str, params: Mapping[str, Any] | None = None) -> str:
     """The field touched when a spec names none (stress length_mismatch: the premise)."""
-    entry = registry_entry(name)
-    by_param = entry.extra.get("default_field_by_param", {})
-    values = get(name, params).params.model_dump()
-    for param, table in by_param.items():
-        if values.get(param) in table:
-            return table[values[param]]
-    return entry.default_field
+    return registry_entry(name).default_field_for(get(name, params).params.model_dump())
 
 
 def touched_fields(name: str, field: str) -> tuple[str, ...]:

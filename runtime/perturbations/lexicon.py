@@ -14,7 +14,7 @@ from typing import Mapping
 
 Lexicon = Mapping[str, tuple[str, ...]]
 
-from xexp.compiler.registry.perturbations import muse_language  # noqa: F401  (one reading of a MUSE name)
+from xexp.compiler.registry.muse import muse_language  # noqa: F401  (one reading of a MUSE name)
 
 
 @lru_cache(maxsize=64)

@@ -12,13 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from xexp.compiler.graph.contracts import ReportSettings  # the spec's `report { … }` block, defined once
+# the spec's `report { … }` block and the condition names, defined once with the node contracts
+from xexp.compiler.graph.contracts import CLEAN, WORST_CASE, ReportSettings
 
 __all__ = ["CLEAN", "WORST_CASE", "ReportCell", "ReportSettings"]
 
-CLEAN = "clean"
-#: The derived condition of HELM's robustness metric; not a name a spec may use for a cell.
-WORST_CASE = "worst_case"
 
 
 class ReportCell(BaseModel):
