@@ -157,7 +157,7 @@ class _Printer:
 
 
 def shape(st: ast.Statement) -> str | None:
-    """Statements of one shape in one paragraph align their `=` (or `{`), as in DESIGN's sketch."""
+    """Statements of one shape in one paragraph align their `=` (or `{`), as the README's examples do."""
     if isinstance(st, ast.Declaration):
         return f"declaration:{st.keyword.name}"
     if isinstance(st, ast.Assignment):
