@@ -1,8 +1,8 @@
 """The compiler and the check/plan commands stay light: no torch, transformers, datasets or ray.
 
-docs/architecture.md promises that `xexp check` and `xexp plan` start in well under a second; one stray
-import of a heavy library breaks that silently, so each case runs in a fresh interpreter and
-reads `sys.modules`.
+docs/architecture.md promises that `xexp check` and `xexp plan` start in well under a second;
+one stray import of a heavy library breaks that silently, so each case runs in a fresh
+interpreter and reads `sys.modules`.
 """
 
 from __future__ import annotations
