@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Literal, cast
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from xexp.compiler import ast
 from xexp.compiler.binding import bind
 from xexp.compiler.errors import did_you_mean
 from xexp.compiler.graph.contracts import RESERVED_CONDITIONS  # names the report gives its own rows
 from xexp.compiler.graph.node import Resources
-from xexp.compiler.registry.base import FIELDS
+from xexp.compiler.registry.base import FIELDS, FieldName
 from xexp.compiler.spec import (
     INTERMEDIATE_DEFAULTS, NODE_KINDS, TARGET_DEFAULTS, PerturbationDef, Sweep, TrainSettings,
 )
+from xexp.compiler.validator_state import ValidatorState
 from xexp.compiler.values import Unconvertible, describe_value, plain
 
 BLOCKS = ("perturbations", "train", "evaluate", "resources", "report")
@@ -31,7 +32,7 @@ MAX_MEMORY = 2**60  # bytes; larger sizes are typos
 MEMORY_PATTERN = re.compile(r"^\s*(\d+(\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
 
 
-class BlockRules:
+class BlockRules(ValidatorState):
     """Methods of `_Validator` for blocks; see validate.py for the state they use."""
 
     def perturbations(self, languages: list[str]) -> list[PerturbationDef]:
@@ -66,7 +67,7 @@ class BlockRules:
                     self.sink.error(f"`{reg.name}` cannot be applied to `{entry.on.name}`", entry.on.span,
                                     "it supports: " + ", ".join(reg.fields))
                     continue
-                field = entry.on.name
+                field = cast(FieldName, entry.on.name)
             only = self.restricted_languages(entry, languages)
             if only is False:
                 continue
@@ -91,11 +92,12 @@ class BlockRules:
                                 else "change its parameters")
                 continue
             description = describe(reg.name, params, field, default)
-            out.append(PerturbationDef(name=entry.key, entry=reg.name, category=reg.category, params=params,
+            category = cast(Literal["perturbation", "attack"], reg.category)  # what `bind` was asked for
+            out.append(PerturbationDef(name=entry.key, entry=reg.name, category=category, params=params,
                                        field=field, description=description, languages=only))
         return out
 
-    def restricted_languages(self, entry: ast.Entry, languages: list[str]) -> list[str] | None | bool:
+    def restricted_languages(self, entry: ast.Entry, languages: list[str]) -> list[str] | None | Literal[False]:
         """The languages of an `… in [de fr]` clause (None without one, False on error)."""
         if entry.languages is None:
             return None
@@ -112,7 +114,7 @@ class BlockRules:
             return False
         return out
 
-    def settings_block(self, keyword: str, label: str | None, model: type, allow_sweep: bool = False,
+    def settings_block(self, keyword: str, label: str | None, model: type[BaseModel], allow_sweep: bool = False,
                        base: dict | None = None) -> Any:
         block = self.blocks.get((keyword, label))
         values: dict[str, Any] = dict(base or {})
@@ -147,14 +149,14 @@ class BlockRules:
                 if key in reported:  # a union reports each alternative; one message is enough
                     continue
                 reported.add(key)
-                entry = spans.get(key)
+                given = spans.get(key)
                 title = f"{keyword} {label}" if label else keyword
                 if problem.get("type") == "extra_forbidden":
-                    self.sink.error(f"`{title}` has no setting `{key}`", entry.key_span if entry else (block.span if block else ast.NO_SPAN),
+                    self.sink.error(f"`{title}` has no setting `{key}`", given.key_span if given else (block.span if block else ast.NO_SPAN),
                                     did_you_mean(key, model.model_fields) or "settings: " + ", ".join(model.model_fields))
                 else:
                     self.sink.error(f"setting `{key}` in `{title}`: {problem.get('msg')}",
-                                    ast.span_of(entry.value) if entry else ast.NO_SPAN)
+                                    ast.span_of(given.value) if given else ast.NO_SPAN)
             return model(**{k: v for k, v in (base or {}).items()}) if base is not None else model()
 
     def plain_entry(self, entry: ast.Entry) -> bool:
@@ -174,10 +176,10 @@ class BlockRules:
                 if label is None:
                     self.sink.error("`train` needs a phase or a task: `train intermediate { … }`", block.keyword.span)
                 elif label not in self.task_spans:
-                    self.sink.error(f"`train {label}`: no phase or task named `{label}`", block.label.span,
+                    self.sink.error(f"`train {label}`: no phase or task named `{label}`", ast.span_of(block.label),
                                     did_you_mean(label, list(PHASES) + list(self.task_spans)))
             if keyword in ("evaluate", "resources", "report", "perturbations") and label is not None:
-                self.sink.error(f"`{keyword}` takes no label", block.label.span)
+                self.sink.error(f"`{keyword}` takes no label", ast.span_of(block.label))
         phases = {
             "intermediate": self.settings_block("train", "intermediate", TrainSettings, True, INTERMEDIATE_DEFAULTS),
             "target": self.settings_block("train", "target", TrainSettings, True, TARGET_DEFAULTS),

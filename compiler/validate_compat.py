@@ -13,6 +13,7 @@ from typing import get_args
 
 from xexp.compiler import ast
 from xexp.compiler.registry import REGISTRY
+from xexp.compiler.validator_state import ValidatorState
 from xexp.compiler.spec import DataRef, EvaluateSettings, PerturbationDef, TaskDef, TrainSettings
 
 #: Where English-only work happens: training and its dev set are loaded in English.
@@ -30,7 +31,7 @@ def doc_stride_limit(max_len: int) -> int:
     return max_len - max(1, max_len // 2 - 2) - QA_SPECIAL_TOKENS - 1
 
 
-class CrossChecks:
+class CrossChecks(ValidatorState):
     """Methods of `_Validator`; see validate.py for the state they use."""
 
     def cross_check(self, target: tuple[str, str], intermediate: list[str], languages: list[str],

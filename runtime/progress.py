@@ -61,7 +61,7 @@ class ProgressDisplay:
         if key not in self.kind_of:
             return
         kind = self.kind_of[key]
-        state = EVENT_STATES.get(name)
+        state = EVENT_STATES.get(str(name))
         if state is None or (name == "started" and self.state.get(key) in FINAL_STATES):
             return
         self.state[key] = state
@@ -72,7 +72,7 @@ class ProgressDisplay:
         self.refresh()
 
     def counts(self) -> dict[str, dict[str, int]]:
-        table = {k: {c: 0 for c in COLUMNS} for k in self.kinds}
+        table: dict[str, dict[str, int]] = {k: {c: 0 for c in COLUMNS} for k in self.kinds}
         for key, state in self.state.items():
             if state in COLUMNS:  # a queued node is shown as pending
                 table[self.kind_of[key]][state] += 1

@@ -153,7 +153,7 @@ class _Execution:
     """The state of one execute_graph call: which nodes wait, which run, what happened."""
 
     def __init__(self, graph: Graph, store: Store, *, run_id: str, work: str, keep_going: bool,
-                 plan: dict[str, tuple[str, str]], max_retries: int,
+                 plan: dict[str, PlanState], max_retries: int,
                  progress: Callable[[dict], None] | None) -> None:
         import ray
 
@@ -215,8 +215,8 @@ class _Execution:
             self.log.event("interrupted")
             self.log.finish("interrupted", None)
             raise
-        for key, state in self.states.items():
-            if state == "pending":
+        for key, node_state in self.states.items():
+            if node_state == "pending":
                 self.states[key] = "not_run"
         result = RunResult(run_id=self.run_id, nodes=len(self.graph.nodes), states=self.states,
                            errors=self.errors, wall_seconds=time.time() - started)

@@ -8,7 +8,7 @@ the dotted path of its implementation (imported lazily, only when a node runs).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar, Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -82,14 +82,14 @@ class Entry:
     implementation: str = ""
     extra: dict = field(default_factory=dict)
 
-    def default_field_for(self, params: dict[str, Any]) -> str:
+    def default_field_for(self, params: dict[str, Any]) -> FieldName:
         """The field touched when the spec says no `on`: `default_field_by_param` may pick it from
         a parameter's value (a length-mismatch stress test goes on the premise), else
         `default_field`."""
         for param, by_value in self.extra.get("default_field_by_param", {}).items():
             value = params.get(param)
             if isinstance(value, str) and value in by_value:
-                return by_value[value]
+                return cast(FieldName, by_value[value])
         return self.default_field
 
 

@@ -81,8 +81,9 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
     )
     results = tuner.fit()
     rows = []
-    for result in results:
-        trial_id = result.config["trial_id"]
+    for index in range(len(results)):
+        result = results[index]
+        trial_id = (result.config or {})["trial_id"]
         finished = (trials_root / trial_id / "manifest.json").exists()
         metrics = result.metrics or {}
         rows.append({"trial": trial_id, **{k: by_id[trial_id][k] for k in names},
