@@ -240,3 +240,33 @@ def test_the_paper_spec_checks_and_plans_offline(tmp_path):
     conditions = sum(1 + sum(1 for p in study.perturbations if p.languages is None or lang in p.languages)
                      for lang in study.languages)
     assert counts["evaluate"] + counts["attack"] == len(study.seeds) * len(study.intermediate) * conditions
+
+
+# --- issue 13: plan --dot in real Unicode, perturb --list in full ----------------------------------
+
+
+def test_plan_dot_writes_real_unicode(spec_copy, capsys):
+    assert main(["plan", str(spec_copy), "--dot"]) == 0
+    out = capsys.readouterr().out
+    assert "→" in out and "\\u2192" not in out  # the variant chain `none→xnli`, as Graphviz shows it
+
+
+def test_perturb_list_prints_whole_descriptions_and_one_entry(capsys):
+    from xexp.compiler.registry import REGISTRY
+
+    assert main(["perturb", "--list", "char_attack"]) == 0
+    out = capsys.readouterr().out
+    entry = REGISTRY.get("attack", "char_attack")
+    assert " ".join(out.split()).count(" ".join(entry.doc.split())) == 1  # the whole text, once
+    assert "char_noise" not in out
+    assert main(["perturb", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(f"  {e.name}(" in listed for c in ("perturbation", "attack") for e in REGISTRY.of(c))
+    assert main(["perturb", "--list", "char_nose"]) == 2
+    assert "did you mean `char_noise`" in capsys.readouterr().err
+
+
+def test_perturb_explains_that_an_attack_needs_a_model(capsys):
+    assert main(["perturb", "char_attack", "a text", "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert "is an attack" in err and "xexp run" in err and "{{" not in err

@@ -79,7 +79,7 @@ def render_dot(graph: Graph, rows: list[dict]) -> str:
     colours = {"run": "#fde68a", "cached": "#bbf7d0"}
     lines = [f'digraph "{graph.experiment}" {{', "  rankdir=LR;", '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
     for n in graph.nodes:
-        label = json.dumps(f"{n.name}\n{n.short_key}")
+        label = json.dumps(f"{n.name}\n{n.short_key}", ensure_ascii=False)  # Graphviz reads UTF-8, not \u escapes
         lines.append(f'  {_node_id(n.key)} [label={label}, fillcolor="{colours[state[n.key]]}"];')
     for n in graph.nodes:
         for role, key in n.inputs.items():
