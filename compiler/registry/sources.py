@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from xexp.compiler.registry.base import REGISTRY, Params, register
 
@@ -63,7 +63,7 @@ class HfModel(Params):
 
     id: str
     revision: str | None = None
-    trust_remote_code: bool = False
+    trust_remote_code: StrictBool = False  # never "yes" or 1: trusting remote code is said in words
 
 
 @register("packaged", "model_source", implementation="xexp.runtime.models.sources:materialize_model", positional=("name",))

@@ -15,16 +15,32 @@ def _check_source(source: dict[str, Any]) -> str:
     description of each model source, compiler/registry/sources.py)."""
     from pydantic import ValidationError
 
-    from xexp.compiler.graph.contracts import check_source
+    from xexp.compiler.registry import REGISTRY
 
-    if not isinstance(source, dict):
+    if not isinstance(source, dict) or "source" not in source:
         raise ValueError(f"model source must be a dict with a 'source' key, got {source!r}")
+    kind = source["source"]
+    entry = REGISTRY.get("model_source", kind)
+    if entry is None:
+        raise ValueError(f"unknown model source {kind!r}; known model sources: "
+                         f"{', '.join(REGISTRY.names('model_source'))}")
     try:
-        check_source("model_source", source)
+        entry.params.model_validate({k: v for k, v in source.items() if k != "source"})
     except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'source'}: {e['msg']}" for e in err.errors())
-        raise ValueError(f"model source {source.get('source')!r}: {problems}") from None
-    return source["source"]
+        raise ValueError(f"model source {kind!r}: {_problems(err, entry.params.model_fields)}") from None
+    return kind
+
+
+def _problems(err, fields) -> str:
+    """A schema's validation errors in a sentence: missing and unknown parameters by name."""
+    missing = [str(e["loc"][0]) for e in err.errors() if e["type"] == "missing"]
+    unknown = [str(e["loc"][0]) for e in err.errors() if e["type"] == "extra_forbidden"]
+    parts = [f"missing {', '.join(missing)}"] if missing else []
+    if unknown:
+        parts.append(f"unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(fields)}")
+    parts += [f"{'.'.join(map(str, e['loc'])) or 'parameters'} {e['msg'].replace('Input should be', 'must be')}"
+              for e in err.errors() if e["type"] not in ("missing", "extra_forbidden")]
+    return "; ".join(parts)
 
 
 def materialize_model(source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
