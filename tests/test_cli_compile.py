@@ -270,3 +270,10 @@ def test_perturb_explains_that_an_attack_needs_a_model(capsys):
     assert main(["perturb", "char_attack", "a text", "--lang", "en"]) == 2
     err = capsys.readouterr().err
     assert "is an attack" in err and "xexp run" in err and "{{" not in err
+
+
+def test_plan_with_an_unknown_force_item_is_one_line_and_exit_2(spec_copy, tmp_path, capsys):
+    for store in ([], ["--store", str(tmp_path)]):  # with and without a store on disk
+        assert main(["plan", str(spec_copy), *store, "--force", "nonsense"]) == 2
+        err = capsys.readouterr().err
+        assert err.strip().count("\n") == 0 and "--force 'nonsense'" in err and "Traceback" not in err

@@ -6,13 +6,21 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from xexp.compiler.errors import SpecError
 from xexp.compiler.graph import Graph, Node
 from xexp.compiler.graph.node import NODE_KINDS
 from xexp.runtime.states import PlanState
 
 
 def node_states(graph: Graph, store: str | Path | None, force=()) -> dict[str, PlanState]:
-    """What will happen to each node and why; without a store on disk every node runs."""
+    """What will happen to each node and why; without a store on disk every node runs. An
+    unknown `--force` item is a SpecError (one line, exit status 2), store or no store."""
+    from xexp.runtime.scheduler import resolve_force  # light, as plan_status
+
+    try:
+        resolve_force(graph, force)
+    except ValueError as err:
+        raise SpecError(str(err), file="xexp plan") from None
     if store is None or not Path(str(store).removeprefix("file://")).exists():
         return {n.key: PlanState("run", "no store yet") for n in graph.nodes}
     from xexp.runtime.scheduler import plan_status  # light: reads completion records only
