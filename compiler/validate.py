@@ -48,6 +48,11 @@ class _Validator(BlockRules, CrossChecks):
         for st in statements:  # variables first: later statements may use them anywhere
             if isinstance(st, ast.Declaration) and st.keyword.name == "var":
                 self.declare_variable(st)
+        for name, value in list(self.overrides.items()):
+            if not _is_text(value):  # argv bytes that are not UTF-8 arrive as lone surrogates
+                self.sink.error(f"--set {name}=…: the value is not valid UTF-8 text",
+                                hint="give paths and values in UTF-8 (the encoding of spec files)")
+                del self.overrides[name]
         for name in self.overrides:
             if name not in self.variables:
                 self.sink.error(f"--set {name}=…: the spec declares no variable `{name}`", hint=did_you_mean(
@@ -357,6 +362,14 @@ class _Validator(BlockRules, CrossChecks):
             self.sink.error(f"the target task `{target}` is evaluated in {len(languages)} languages but its "
                             "source does not depend on `{lang}`", self.task_spans.get(target, ast.NO_SPAN),
                             "put `{lang}` in the path or config, e.g. local(\"data/xnli/dev.{lang}.jsonl\")")
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def validate(module: ast.Module, variables: dict[str, str] | None = None, *,

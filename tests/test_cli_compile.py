@@ -277,3 +277,10 @@ def test_plan_with_an_unknown_force_item_is_one_line_and_exit_2(spec_copy, tmp_p
         assert main(["plan", str(spec_copy), *store, "--force", "nonsense"]) == 2
         err = capsys.readouterr().err
         assert err.strip().count("\n") == 0 and "--force 'nonsense'" in err and "Traceback" not in err
+
+
+def test_a_set_value_that_is_not_utf8_is_one_spec_error(spec_copy, capsys):
+    value = b"/data/\xff".decode("utf-8", "surrogateescape")  # what argv holds for such bytes
+    assert main(["plan", str(spec_copy), "--set", f"data={value}"]) == 2
+    err = capsys.readouterr().err
+    assert "--set data=…: the value is not valid UTF-8 text" in err and "Traceback" not in err
