@@ -1,7 +1,7 @@
 """Benchmark of the compiler: how long `xexp plan` takes from a cold interpreter, and how long
 compiling a ~10,000-node graph takes in-process.
 
-Figures are printed, not asserted (DESIGN.md, "Performance"). Budgets: `xexp plan` of
+Figures are printed, not asserted (docs/architecture.md, "Performance"). Budgets: `xexp plan` of
 specs/xnli_robustness.xexp under 0.5 s including interpreter start; the 10k-node spec under 1 s.
 The machine this runs on may be shared: each figure is the median (and best) of several runs.
 

@@ -99,7 +99,10 @@ def validate_params(entry: Entry, raw: dict[str, Any], args: dict[str, ast.Argum
             arg = args.get(param)
             span = (arg.key_span if arg is not None and arg.key else ast.span_of(arg.value)) if arg else call.name_span
             kind = problem.get("type", "")
-            if kind == "extra_forbidden":
+            if not loc:  # a rule across parameters (a model validator)
+                message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
+                sink.error(f"`{entry.name}`{context}: {message}", call.name_span, _signature_hint(entry))
+            elif kind == "extra_forbidden":
                 fields = list(entry.params.model_fields)
                 sink.error(f"`{entry.name}` has no parameter `{param}`", span,
                            did_you_mean(param, fields) or _signature_hint(entry))
@@ -112,7 +115,7 @@ def validate_params(entry: Entry, raw: dict[str, Any], args: dict[str, ast.Argum
                 sink.error(f"parameter `{where}` of `{entry.name}`{context}: {problem.get('msg', 'invalid')}"
                            f" (got {shown} {_short(problem.get('input'))})", value_span, _signature_hint(entry))
         return None
-    return model.model_dump(mode="json")
+    return model.as_params()
 
 
 def _short(value: Any) -> str:

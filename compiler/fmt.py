@@ -157,7 +157,7 @@ class _Printer:
 
 
 def shape(st: ast.Statement) -> str | None:
-    """Statements of one shape in one paragraph align their `=` (or `{`), as in DESIGN's sketch."""
+    """Statements of one shape in one paragraph align their `=` (or `{`), as the README's examples do."""
     if isinstance(st, ast.Declaration):
         return f"declaration:{st.keyword.name}"
     if isinstance(st, ast.Assignment):
@@ -172,7 +172,9 @@ def head_text(st: ast.Statement) -> str:
         return f"{st.keyword.name} {st.name.name}"
     if isinstance(st, ast.Assignment):
         return st.name.name
-    return st.keyword.name + (f" {st.label.name}" if st.label else "")
+    if isinstance(st, ast.Block):
+        return st.keyword.name + (f" {st.label.name}" if st.label else "")
+    return st.keyword.name
 
 
 def alignment_widths(statements, breaks: list[bool]) -> list[int]:

@@ -12,8 +12,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from xexp.compiler.graph.contracts import (
+    CLEAN, AttackParams, EvaluateParams, LoadParams, ModelParams, PerturbParams, ReportCellRef, ReportParams, TrainParams,
+)
 from xexp.compiler.graph.node import Graph, Node, Resources
 from xexp.compiler.inputs import LocalInputs
+from xexp.compiler.registry import REGISTRY
 from xexp.compiler.spec import PerturbationDef, Spec, TaskDef
 
 BASELINE = "none"
@@ -59,7 +63,8 @@ class _Lowering:
 
     def model(self, name: str, source: dict) -> str:
         source = self.inputs.hub_source(source) if source.get("source") == "hf" else source
-        return self.add(Node.make("model", f"model:{name}", {"source": source}, resources=self.resources("model"),
+        params = ModelParams(source=source).to_params()
+        return self.add(Node.make("model", f"model:{name}", params, resources=self.resources("model"),
                                   labels={"model": name}))
 
     def load(self, task: TaskDef, split: str, lang: str | None, limit: int | None = None) -> str:
@@ -77,13 +82,8 @@ class _Lowering:
             stop = min(rows[1], start + limit) if rows else start + limit
             rows = (start, stop)
         split_name = ref.split if ref.split is not None else split
-        params = {
-            "task_type": task.type,
-            "source": self.inputs.data_source(with_language(ref.source, language), split_name),
-            "split": split_name,
-            "rows": list(rows) if rows else None,
-            "language": language,
-        }
+        params = LoadParams(task_type=task.type, source=self.inputs.data_source(with_language(ref.source, language), split_name),
+                            split=split_name, rows=rows, language=language).to_params()
         where = f"{task.name}/{split}" + (f"/{language}" if language else "")
         return self.add(Node.make("load", f"load:{where}", params, resources=self.resources("load"),
                                   labels={"task": task.name, "split": split, "language": language}))
@@ -93,15 +93,16 @@ class _Lowering:
         inputs = {"base": base, "train": self.load(task, "train", "en")}
         if "dev" in task.splits:
             inputs["dev"] = self.load(task, "dev", "en")
-        params = {"task_type": task.type, "task_params": task.params, "hparams": settings.model_dump(mode="json"),
-                  "seed": seed}
+        params = TrainParams(task_type=task.type, task_params=task.params, hparams=settings, seed=seed).to_params()
         resources = self.resources("train")
         labels = {"phase": phase, "task": task.name, "seed": seed, **labels}
+        trial_resources = None
         if settings.sweeps():
             # the node only coordinates a Ray Tune search; each trial gets the training resources
-            labels["trial_resources"] = {"cpu": resources.num_cpus, "gpu": resources.num_gpus}
+            trial_resources = resources
             resources = Resources(num_cpus=0, memory=resources.memory, custom=resources.custom)
-        return self.add(Node.make("train", name, params, inputs, resources, labels=labels))
+        return self.add(Node.make("train", name, params, inputs, resources, labels=labels,
+                                  trial_resources=trial_resources))
 
     def perturb(self, data: str, p: PerturbationDef, lang: str, seed: int) -> str:
         memo = ("perturb", data, p.name, lang, seed)
@@ -110,11 +111,18 @@ class _Lowering:
         return self.memo[memo]
 
     def _perturb(self, data: str, p: PerturbationDef, lang: str, seed: int) -> str:
-        params = {"perturbation": p.entry, "params": self.inputs.lexicons(with_language(p.params, lang)),
-                  "field": p.field, "language": lang, "seed": seed, "description": with_language(p.description, lang)}
+        params = PerturbParams(perturbation=p.entry, params=self.inputs.lexicons(with_language(p.params, lang)),
+                               field=p.field, language=lang, seed=seed, description=with_language(p.description, lang),
+                               entry_version=self.entry_version(p)).to_params()
         return self.add(Node.make("perturb", f"perturb:{p.name}/{lang}/seed{seed}", params, {"data": data},
                                   self.resources("perturb"),
                                   labels={"perturbation": p.name, "language": lang, "seed": seed}))
+
+    @staticmethod
+    def entry_version(p: PerturbationDef) -> int:
+        entry = REGISTRY.get(p.category, p.entry)
+        assert entry is not None, p.entry  # the validator resolved it
+        return entry.version
 
     # -- the cross product ----------------------------------------------------------------------
 
@@ -139,7 +147,7 @@ class _Lowering:
                     for lang in spec.languages:
                         clean = self.load(target, eval_split, lang, spec.evaluate.limit)
                         cells.append(self.evaluate(tuned, clean, model.name, variant, chain, lang, seed,
-                                                   "clean", "", target))
+                                                   CLEAN, "", target))
                         for p in spec.perturbations:
                             if p.languages is not None and lang not in p.languages:
                                 continue
@@ -154,7 +162,9 @@ class _Lowering:
 
     def evaluate(self, tuned: str, data: str, model: str, variant: str, chain: str, lang: str,
                  seed: int, condition: str, description: str, target: TaskDef) -> dict:
-        params = {"task_type": target.type, "batch": self.spec.evaluate.batch, "max_len": self.spec.evaluate.max_len}
+        params = EvaluateParams(task_type=target.type, batch=self.spec.evaluate.batch,
+                                max_len=self.spec.evaluate.max_len,
+                                doc_stride=target.params.get("doc_stride")).to_params()
         labels = {"model": model, "variant": variant, "language": lang, "condition": condition, "seed": seed,
                   "description": description}
         key = self.add(Node.make("evaluate", f"evaluate:{self.prefix(model)}{chain}/{lang}/{condition}/seed{seed}",
@@ -163,9 +173,10 @@ class _Lowering:
 
     def attack(self, tuned: str, clean: str, p: PerturbationDef, model: str, variant: str, chain: str, lang: str,
                seed: int, target: TaskDef) -> dict:
-        params = {"attack": p.entry, "params": self.inputs.lexicons(with_language(p.params, lang)), "field": p.field,
-                  "language": lang, "seed": seed, "description": with_language(p.description, lang),
-                  "task_type": target.type, "batch": self.spec.evaluate.batch, "max_len": self.spec.evaluate.max_len}
+        params = AttackParams(attack=p.entry, params=self.inputs.lexicons(with_language(p.params, lang)), field=p.field,
+                              language=lang, seed=seed, description=with_language(p.description, lang),
+                              task_type=target.type, batch=self.spec.evaluate.batch, max_len=self.spec.evaluate.max_len,
+                              entry_version=self.entry_version(p)).to_params()
         labels = {"model": model, "variant": variant, "language": lang, "condition": p.name, "seed": seed,
                   "description": p.description}  # one per condition in the report: `{lang}` kept
         key = self.add(Node.make("attack", f"attack:{self.prefix(model)}{chain}/{lang}/{p.name}/seed{seed}",
@@ -178,9 +189,8 @@ class _Lowering:
         for i, cell in enumerate(cells):
             inputs[f"cell{i}"] = cell["node"]
             inputs[f"data{i}"] = cell["data"]
-            table.append({k: v for k, v in cell.items() if k not in ("node", "data")})
-        params = {"settings": self.spec.report.model_dump(mode="json"), "cells": table,
-                  "experiment": self.spec.experiment}
+            table.append(ReportCellRef(**{k: v for k, v in cell.items() if k not in ("node", "data")}))
+        params = ReportParams(settings=self.spec.report, cells=table, experiment=self.spec.experiment).to_params()
         return self.add(Node.make("report", f"report:{self.spec.experiment}", params, inputs,
                                   self.resources("report")))
 

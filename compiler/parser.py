@@ -70,6 +70,9 @@ def _lark() -> Lark:
 
 def _span(meta_or_token) -> ast.Span:
     if isinstance(meta_or_token, Token):
+        # lark sets every position of a token its lexer made
+        assert meta_or_token.line is not None and meta_or_token.column is not None
+        assert meta_or_token.end_line is not None and meta_or_token.end_column is not None
         return ast.Span(meta_or_token.line, meta_or_token.column,
                         meta_or_token.end_line, meta_or_token.end_column)
     m = meta_or_token

@@ -16,6 +16,7 @@ from xexp.compiler.registry.base import REGISTRY
 from xexp.compiler.registry.sources import SPLIT_ARGUMENTS
 from xexp.compiler.spec import DataRef, EvaluateSettings, ModelDef, ReportSettings, Spec, TaskDef
 from xexp.compiler.validate_blocks import BLOCKS, BlockRules
+from xexp.compiler.validate_compat import CrossChecks
 from xexp.compiler.values import describe_value, substitute
 
 HEADERS = ("experiment",)
@@ -24,7 +25,7 @@ ASSIGNMENTS = ("intermediate", "target", "languages", "seeds")
 SPLIT_PATTERN = re.compile(r"^(?P<name>[^\[\]]*)(\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
 
 
-class _Validator(BlockRules):
+class _Validator(BlockRules, CrossChecks):
     def __init__(self, module: ast.Module, overrides: dict[str, str] | None, sink: ErrorSink):
         self.module = module
         self.sink = sink
@@ -37,6 +38,9 @@ class _Validator(BlockRules):
         self.task_spans: dict[str, ast.Span] = {}
         self.assignments: dict[str, ast.Assignment] = {}
         self.blocks: dict[tuple[str, str | None], ast.Block] = {}
+        self.source_spans: dict[str, ast.Span] = {}  # task -> its data source call
+        self.entry_spans: dict[str, ast.Span] = {}  # perturbation -> its registry name
+        self.split_spans: dict[tuple[str, str], ast.Span] = {}  # (task, split) -> the source it reads
 
     # -- statements ------------------------------------------------------------------------
 
@@ -45,6 +49,11 @@ class _Validator(BlockRules):
         for st in statements:  # variables first: later statements may use them anywhere
             if isinstance(st, ast.Declaration) and st.keyword.name == "var":
                 self.declare_variable(st)
+        for name, value in list(self.overrides.items()):
+            if not _is_text(value):  # argv bytes that are not UTF-8 arrive as lone surrogates
+                self.sink.error(f"--set {name}=…: the value is not valid UTF-8 text",
+                                hint="give paths and values in UTF-8 (the encoding of spec files)")
+                del self.overrides[name]
         for name in self.overrides:
             if name not in self.variables:
                 self.sink.error(f"--set {name}=…: the spec declares no variable `{name}`", hint=did_you_mean(
@@ -140,6 +149,7 @@ class _Validator(BlockRules):
         default_source = None
         if "source" in args:
             default_source = self.data_source(args["source"].value)
+            self.source_spans[name] = ast.span_of(args["source"].value)
         else:
             self.sink.error(f"task `{name}` needs a data source as first argument", call.name_span,
                             f"e.g. {entry.name}(local(\"data/{name}.jsonl\"))")
@@ -149,8 +159,12 @@ class _Validator(BlockRules):
                 ref = self.split_ref(args[split].value, default_source)
                 if ref is not None:
                     splits[split] = ref
+                    value = args[split].value
+                    self.split_spans[(name, split)] = (ast.span_of(value) if isinstance(value, ast.Call)
+                                                       else self.source_spans.get(name, ast.NO_SPAN))
         if "source" in args and not splits and default_source is not None:
             splits = {"train": DataRef(source=default_source, split="train")}
+            self.split_spans[(name, "train")] = self.source_spans[name]
         if len(self.sink.errors) > errors_before:
             return  # reported; later uses of the task would only repeat the problem
         self.tasks[name] = TaskDef(name=name, type=entry.name, params=params, splits=splits,
@@ -330,6 +344,8 @@ class _Validator(BlockRules):
         if target is not None:
             self.check_languages_reachable(target[0], languages)
             self.check_per_token_perturbations(target[0], perturbations)
+            if not self.sink.errors:  # the parts are sound: do they fit together?
+                self.cross_check(target, intermediate, languages, perturbations, train, evaluate)
         if self.sink.errors or target is None or self.experiment is None:
             return None
         return Spec(
@@ -376,12 +392,28 @@ class _Validator(BlockRules):
                             "put `{lang}` in the path or config, e.g. local(\"data/xnli/dev.{lang}.jsonl\")")
 
 
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def validate(module: ast.Module, variables: dict[str, str] | None = None, *,
-             syntax_errors: list | None = None) -> Spec:
-    """Validate a parsed module. Raises SpecError/SpecErrors with every problem found."""
+             syntax_errors: list | None = None, spans: dict | None = None) -> Spec:
+    """Validate a parsed module. Raises SpecError/SpecErrors with every problem found.
+
+    `spans`, when given, receives where each ("split", task, split) names its data source and
+    each ("entry", perturbation) its registry name, for the checks of local inputs
+    (compiler/input_check.py)."""
     sink = ErrorSink(module.filename, module.source)
     sink.errors.extend(syntax_errors or [])
-    spec = _Validator(module, variables, sink).run(bool(syntax_errors))
+    validator = _Validator(module, variables, sink)
+    spec = validator.run(bool(syntax_errors))
+    if spans is not None:
+        spans.update({("split", *key): span for key, span in validator.split_spans.items()})
+        spans.update({("entry", name): span for name, span in validator.entry_spans.items()})
     sink.raise_if_any()
     assert spec is not None
     return spec

@@ -9,28 +9,30 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Literal, cast
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from xexp.compiler import ast
 from xexp.compiler.binding import bind
 from xexp.compiler.errors import did_you_mean
+from xexp.compiler.graph.contracts import RESERVED_CONDITIONS  # names the report gives its own rows
 from xexp.compiler.graph.node import Resources
+from xexp.compiler.registry.base import FIELDS, FieldName
 from xexp.compiler.spec import (
     INTERMEDIATE_DEFAULTS, NODE_KINDS, TARGET_DEFAULTS, PerturbationDef, Sweep, TrainSettings,
 )
+from xexp.compiler.validator_state import ValidatorState
 from xexp.compiler.values import Unconvertible, describe_value, plain
 
 BLOCKS = ("perturbations", "train", "evaluate", "resources", "report")
 PHASES = ("intermediate", "target")
-RESERVED_CONDITIONS = ("clean", "worst_case")  # names the report gives its own rows
 RESOURCE_KEYS = ("cpus", "gpus", "memory")
 MAX_MEMORY = 2**60  # bytes; larger sizes are typos
 MEMORY_PATTERN = re.compile(r"^\s*(\d+(\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
 
 
-class BlockRules:
+class BlockRules(ValidatorState):
     """Methods of `_Validator` for blocks; see validate.py for the state they use."""
 
     def perturbations(self, languages: list[str]) -> list[PerturbationDef]:
@@ -53,18 +55,19 @@ class BlockRules:
             if bound is None:
                 continue
             reg, params, _ = bound
-            default = default_field(reg, params)
+            self.entry_spans[entry.key] = entry.value.name_span
+            default = reg.default_field_for(params)
             field = default
             if entry.on is not None:
-                if entry.on.name not in ("premise", "hypothesis", "both"):
+                if entry.on.name not in FIELDS:
                     self.sink.error(f"unknown field `{entry.on.name}`", entry.on.span,
-                                    did_you_mean(entry.on.name, ("premise", "hypothesis", "both")))
+                                    did_you_mean(entry.on.name, FIELDS))
                     continue
                 if entry.on.name not in reg.fields:
                     self.sink.error(f"`{reg.name}` cannot be applied to `{entry.on.name}`", entry.on.span,
                                     "it supports: " + ", ".join(reg.fields))
                     continue
-                field = entry.on.name
+                field = cast(FieldName, entry.on.name)
             only = self.restricted_languages(entry, languages)
             if only is False:
                 continue
@@ -73,17 +76,28 @@ class BlockRules:
                 unsupported = [lang for lang in applied if lang not in reg.languages]
                 if unsupported:
                     supported = [lang for lang in applied if lang in reg.languages]
+                    fix = (f"restrict it: `{entry.key} = {reg.name}(…) in [{' '.join(supported)}]`" if supported
+                           else f"none of its languages is evaluated here: remove `{entry.key}`")
                     self.sink.error(f"`{reg.name}` does not support language{'s' if len(unsupported) > 1 else ''} "
                                     f"{' '.join(unsupported)}", entry.value.name_span,
-                                    f"restrict it: `{entry.key} = {reg.name}(…) in [{' '.join(supported)}]`"
-                                    f" (it supports: {' '.join(sorted(reg.languages))})")
+                                    f"{fix} (it supports: {' '.join(sorted(reg.languages))})")
                     continue
+            problems = [(lang, reg.params.model_validate(params).language_problem(lang)) for lang in applied]
+            problems = [(lang, problem) for lang, problem in problems if problem]
+            if problems:
+                fine = [lang for lang in applied if lang not in {bad for bad, _ in problems}]
+                lang, problem = problems[0]
+                self.sink.error(f"`{reg.name}` cannot be applied to {lang}: {problem}", entry.value.name_span,
+                                f"restrict it: `{entry.key} = {reg.name}(…) in [{' '.join(fine)}]`" if fine
+                                else "change its parameters")
+                continue
             description = describe(reg.name, params, field, default)
-            out.append(PerturbationDef(name=entry.key, entry=reg.name, category=reg.category, params=params,
+            category = cast(Literal["perturbation", "attack"], reg.category)  # what `bind` was asked for
+            out.append(PerturbationDef(name=entry.key, entry=reg.name, category=category, params=params,
                                        field=field, description=description, languages=only))
         return out
 
-    def restricted_languages(self, entry: ast.Entry, languages: list[str]) -> list[str] | None | bool:
+    def restricted_languages(self, entry: ast.Entry, languages: list[str]) -> list[str] | None | Literal[False]:
         """The languages of an `… in [de fr]` clause (None without one, False on error)."""
         if entry.languages is None:
             return None
@@ -100,7 +114,7 @@ class BlockRules:
             return False
         return out
 
-    def settings_block(self, keyword: str, label: str | None, model: type, allow_sweep: bool = False,
+    def settings_block(self, keyword: str, label: str | None, model: type[BaseModel], allow_sweep: bool = False,
                        base: dict | None = None) -> Any:
         block = self.blocks.get((keyword, label))
         values: dict[str, Any] = dict(base or {})
@@ -135,14 +149,14 @@ class BlockRules:
                 if key in reported:  # a union reports each alternative; one message is enough
                     continue
                 reported.add(key)
-                entry = spans.get(key)
+                given = spans.get(key)
                 title = f"{keyword} {label}" if label else keyword
                 if problem.get("type") == "extra_forbidden":
-                    self.sink.error(f"`{title}` has no setting `{key}`", entry.key_span if entry else (block.span if block else ast.NO_SPAN),
+                    self.sink.error(f"`{title}` has no setting `{key}`", given.key_span if given else (block.span if block else ast.NO_SPAN),
                                     did_you_mean(key, model.model_fields) or "settings: " + ", ".join(model.model_fields))
                 else:
                     self.sink.error(f"setting `{key}` in `{title}`: {problem.get('msg')}",
-                                    ast.span_of(entry.value) if entry else ast.NO_SPAN)
+                                    ast.span_of(given.value) if given else ast.NO_SPAN)
             return model(**{k: v for k, v in (base or {}).items()}) if base is not None else model()
 
     def plain_entry(self, entry: ast.Entry) -> bool:
@@ -162,10 +176,10 @@ class BlockRules:
                 if label is None:
                     self.sink.error("`train` needs a phase or a task: `train intermediate { … }`", block.keyword.span)
                 elif label not in self.task_spans:
-                    self.sink.error(f"`train {label}`: no phase or task named `{label}`", block.label.span,
+                    self.sink.error(f"`train {label}`: no phase or task named `{label}`", ast.span_of(block.label),
                                     did_you_mean(label, list(PHASES) + list(self.task_spans)))
             if keyword in ("evaluate", "resources", "report", "perturbations") and label is not None:
-                self.sink.error(f"`{keyword}` takes no label", block.label.span)
+                self.sink.error(f"`{keyword}` takes no label", ast.span_of(block.label))
         phases = {
             "intermediate": self.settings_block("train", "intermediate", TrainSettings, True, INTERMEDIATE_DEFAULTS),
             "target": self.settings_block("train", "target", TrainSettings, True, TARGET_DEFAULTS),
@@ -223,16 +237,6 @@ class BlockRules:
         return {kind: Resources(**values) for kind, values in per_kind.items()}
 
     # -- assembly ---------------------------------------------------------------------------
-
-
-def default_field(reg, params: dict) -> str:
-    """The field touched when the spec says no `on`: `default_field_by_param` may pick it from a
-    parameter's value (a length-mismatch stress test goes on the premise), else `default_field`."""
-    for param, by_value in reg.extra.get("default_field_by_param", {}).items():
-        value = params.get(param)
-        if isinstance(value, str) and value in by_value:
-            return by_value[value]
-    return reg.default_field
 
 
 def describe(name: str, params: dict, field: str, default_field: str) -> str:

@@ -1,6 +1,8 @@
 """AST values -> plain Python values, with `{variable}` substitution in strings.
 
-`{lang}` is left in place: it is filled per language when the graph is lowered.
+`{lang}` is left in place: it is filled per language when the graph is lowered; `{split}`
+too: a local path fills it with the split's name when the data is read
+(runtime/data/local.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from xexp.compiler import ast
 from xexp.compiler.errors import ErrorSink, did_you_mean
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-RUNTIME_PLACEHOLDERS = ("lang",)
+#: A `{` that starts a placeholder name and is never closed: `"{data/x.jsonl"`.
+UNCLOSED = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_}])")
+RUNTIME_PLACEHOLDERS = ("lang", "split")
 KEYWORD_VALUES = {"true": True, "false": False, "null": None}
 
 
@@ -21,6 +25,11 @@ class Unconvertible(Exception):
 
 
 def substitute(text: str, variables: dict[str, str], sink: ErrorSink, span: ast.Span) -> str:
+    unclosed = UNCLOSED.search(text)
+    if unclosed:
+        sink.error(f"placeholder `{unclosed.group(0)}` is never closed", span,
+                   f"write `{unclosed.group(0)}}}`, or remove the `{{`")
+
     def replace(match: re.Match) -> str:
         name = match.group(1)
         if name in RUNTIME_PLACEHOLDERS:

@@ -32,11 +32,24 @@ Attack records (written by `attack`): the prediction columns for the *clean* inp
 
 from __future__ import annotations
 
-NLI_LABELS: tuple[str, ...] = ("entailment", "neutral", "contradiction")
-PARAPHRASE_LABELS: tuple[str, ...] = ("not_paraphrase", "paraphrase")
+from xexp.compiler.registry import REGISTRY
+
+
+def _labels(task_type: str) -> tuple[str, ...]:
+    """The label names a task type declares (compiler/registry/sources.py), in head order."""
+    entry = REGISTRY.get("task_type", task_type)
+    assert entry is not None, task_type
+    return tuple(entry.extra["labels"])
+
+
+NLI_LABELS: tuple[str, ...] = _labels("nli")
+PARAPHRASE_LABELS: tuple[str, ...] = _labels("paraphrase")
 
 DATA_FILE = "data.parquet"
 PREDICTIONS_FILE = "predictions.parquet"
+#: The files of a report (written by runtime/report/build.py).
+HTML_FILE, SUMMARY_FILE = "report.html", "summary.txt"
+REPORT_FILES = (HTML_FILE, "report.md", "report.tex", "results.csv", "results.json", SUMMARY_FILE)
 
 PAIR_COLUMNS = ("id", "premise", "hypothesis", "label")
 QA_COLUMNS = ("id", "context", "question", "answers")

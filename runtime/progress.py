@@ -15,10 +15,10 @@ import time
 from typing import IO, Any
 
 from xexp.compiler.graph.node import Graph
+from xexp.runtime.states import EVENT_STATES, FINAL_STATES
 from xexp.runtime.store import PROGRESS_FILE
 
 COLUMNS = ("done", "running", "cached", "failed", "blocked", "pending")
-_FINAL = {"done", "cached", "failed", "blocked"}
 
 
 def _duration(seconds: float | None) -> str:
@@ -61,9 +61,8 @@ class ProgressDisplay:
         if key not in self.kind_of:
             return
         kind = self.kind_of[key]
-        state = {"queued": "pending", "started": "running", "finished": "done", "failed": "failed",
-                 "cached": "cached", "blocked": "blocked", "invalidated": "pending"}.get(name)
-        if state is None or (name == "started" and self.state.get(key) in _FINAL):
+        state = EVENT_STATES.get(str(name))
+        if state is None or (name == "started" and self.state.get(key) in FINAL_STATES):
             return
         self.state[key] = state
         if name == "finished" and event.get("seconds") is not None:
@@ -73,9 +72,10 @@ class ProgressDisplay:
         self.refresh()
 
     def counts(self) -> dict[str, dict[str, int]]:
-        table = {k: {c: 0 for c in COLUMNS} for k in self.kinds}
+        table: dict[str, dict[str, int]] = {k: {c: 0 for c in COLUMNS} for k in self.kinds}
         for key, state in self.state.items():
-            table[self.kind_of[key]][state] += 1
+            if state in COLUMNS:  # a queued node is shown as pending
+                table[self.kind_of[key]][state] += 1
         for kind in self.kinds:
             table[kind]["pending"] = self.total[kind] - sum(
                 table[kind][c] for c in COLUMNS if c != "pending")

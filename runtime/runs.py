@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from xexp.compiler.graph.node import Graph
+from xexp.runtime.states import EVENT_STATES, NODE_STATES
 from xexp.runtime.store import Store, write_json_atomic
 
 HEARTBEAT_INTERVAL_S = 3.0
 #: A running run whose heartbeat is older than this is reported as interrupted.
 HEARTBEAT_STALE_S = 30.0
-NODE_STATES = ("done", "running", "queued", "failed", "cached", "blocked", "pending")
 _VERSIONED = ("xexp", "torch", "transformers", "ray", "datasets")
 
 
@@ -193,12 +193,10 @@ def status(store: Store, run_id: str | None = None) -> dict:
     states: dict[str, str] = {key: "pending" for key in nodes}
     errors: dict[str, str] = {}
     events, _ = read_events(run_dir(store, run_id) / "events.jsonl")
-    mapping = {"queued": "queued", "started": "running", "finished": "done", "failed": "failed",
-               "cached": "cached", "blocked": "blocked", "invalidated": "pending"}
     for event in events:
         key = event.get("key")
-        if key in states and event.get("event") in mapping:
-            states[key] = mapping[event["event"]]
+        if key in states and event.get("event") in EVENT_STATES:
+            states[key] = EVENT_STATES[event["event"]]
             if event["event"] == "failed":
                 errors[key] = event.get("error", "")
     run_status = record["status"]

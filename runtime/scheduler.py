@@ -22,6 +22,7 @@ from typing import Any, Callable, Collection
 from xexp.compiler.graph.node import Graph, Node
 from xexp.runtime.context import InputArtifactInvalid, NodeFailed, execute_node
 from xexp.runtime.runs import RunLog, RunResult, create_run, read_events, run_dir
+from xexp.runtime.states import ArtifactProblems, PlanState
 from xexp.runtime.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,6 @@ KIND_COST = {"model": 0.1, "load": 0.2, "perturb": 0.3, "train": 10.0, "evaluate
 #: Submitted-but-unfinished demand may reach this multiple of the cluster's resources.
 OVERSUBSCRIBE = 2.0
 RESOURCE_REFRESH_S = 10.0
-ARTIFACT_CHECK_FAILED = "artifact check failed: "
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -68,18 +68,18 @@ def resolve_force(graph: Graph, force: Collection[str]) -> set[str]:
     return keys
 
 
-def plan_status(graph: Graph, store: Store, force: Collection[str] = ()) -> dict[str, tuple[str, str]]:
+def plan_status(graph: Graph, store: Store, force: Collection[str] = ()) -> dict[str, PlanState]:
     """For every node, ("cached" | "run", why). Checks sizes only: no file is hashed here."""
     check_graph(graph)
     forced = resolve_force(graph, force)
     by_key = graph.by_key()
-    plan: dict[str, tuple[str, str]] = {}
+    plan: dict[str, PlanState] = {}
     for node in graph.nodes:
         running_input = next((k for k in node.inputs.values() if plan[k][0] == "run"), None)
         if node.key in forced:
-            plan[node.key] = ("run", "forced")
+            plan[node.key] = PlanState("run", "forced")
         elif running_input is not None:
-            plan[node.key] = ("run", f"input {by_key[running_input].name} will run")
+            plan[node.key] = PlanState("run", f"input {by_key[running_input].name} will run")
         else:
             record = store.read_record(node.kind, node.key)
             problems = store.verify(node.kind, node.key, hashes=False, record=record) if record else []
@@ -88,13 +88,13 @@ def plan_status(graph: Graph, store: Store, force: Collection[str] = ()) -> dict
                 reason = "no completion record"
                 if failure:
                     reason += f" (failed before: {failure['error_type']}: {failure['message'][:80]})"
-                plan[node.key] = ("run", reason)
+                plan[node.key] = PlanState("run", reason)
             elif problems:
-                plan[node.key] = ("run", ARTIFACT_CHECK_FAILED + "; ".join(problems))
+                plan[node.key] = PlanState("run", ArtifactProblems(problems))
             else:
                 done = time.strftime("%Y-%m-%d %H:%M:%S",
                                      time.localtime(record["timings"]["end"]))
-                plan[node.key] = ("cached", f"done at {done}")
+                plan[node.key] = PlanState("cached", f"done at {done}")
     return plan
 
 
@@ -153,7 +153,7 @@ class _Execution:
     """The state of one execute_graph call: which nodes wait, which run, what happened."""
 
     def __init__(self, graph: Graph, store: Store, *, run_id: str, work: str, keep_going: bool,
-                 plan: dict[str, tuple[str, str]], max_retries: int,
+                 plan: dict[str, PlanState], max_retries: int,
                  progress: Callable[[dict], None] | None) -> None:
         import ray
 
@@ -196,8 +196,8 @@ class _Execution:
             if state == "cached":
                 self.states[node.key] = "cached"
                 self.emit("cached", node, reason=reason)
-            elif reason.startswith(ARTIFACT_CHECK_FAILED):
-                problems = reason[len(ARTIFACT_CHECK_FAILED):].split("; ")
+            elif isinstance(reason, ArtifactProblems):
+                problems = list(reason.problems)
                 log.warning("%s (%s): %s; redoing it", node.name, node.short_key, reason)
                 self.store.invalidate(node.kind, node.key, problems)
                 self.emit("invalidated", node, problems=problems, found_by="plan")
@@ -215,8 +215,8 @@ class _Execution:
             self.log.event("interrupted")
             self.log.finish("interrupted", None)
             raise
-        for key, state in self.states.items():
-            if state == "pending":
+        for key, node_state in self.states.items():
+            if node_state == "pending":
                 self.states[key] = "not_run"
         result = RunResult(run_id=self.run_id, nodes=len(self.graph.nodes), states=self.states,
                            errors=self.errors, wall_seconds=time.time() - started)
@@ -348,7 +348,7 @@ class _Execution:
                         node.name, bad_node.name, bad[:10], "; ".join(problems))
             self.store.invalidate(bad_node.kind, bad, problems)
             self.emit("invalidated", bad_node, problems=problems, found_by=node.key)
-            self.plan[bad] = ("run", ARTIFACT_CHECK_FAILED + "; ".join(problems))
+            self.plan[bad] = PlanState("run", ArtifactProblems(problems))
             for consumer in self.consumers[bad]:
                 if self.states[consumer] == "pending":
                     self.waiting[consumer] += 1

@@ -26,11 +26,25 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           env=env, timeout=120)
 
 
+def write_features_data(root: Path) -> Path:
+    """The local files the features spec reads (`xexp check` looks at them), under `root`."""
+    pair = {"premise": "A man sleeps.", "hypothesis": "A man rests.", "label": "entailment"}
+    (root / "xnli").mkdir(parents=True)
+    (root / "muse").mkdir()
+    (root / "pairs.jsonl").write_text(json.dumps({"s1": "A b.", "s2": "A.", "label": "0"}) + "\n")
+    for lang in ("en", "de", "hi", "zh"):
+        (root / "xnli" / f"dev.{lang}.jsonl").write_text(json.dumps(pair) + "\n")
+        (root / "muse" / f"en-{lang}.txt").write_text("man\tMann\n")
+    return root
+
+
 @pytest.fixture
 def spec_copy(tmp_path) -> Path:
-    """The features spec in a fresh folder (so no store sits beside it)."""
+    """The features spec in a fresh folder (so no store sits beside it), its data beside it."""
     path = tmp_path / "features.xexp"
-    path.write_text(FEATURES.read_text(encoding="utf-8"), encoding="utf-8")
+    data = write_features_data(tmp_path / "data")
+    path.write_text(FEATURES.read_text(encoding="utf-8").replace('var data = "data"', f'var data = "{data}"'),
+                    encoding="utf-8")
     return path
 
 
@@ -68,8 +82,12 @@ def test_check_several_files_reports_each(spec_copy, tmp_path, capsys):
     assert f"{bad}:2:17: error: unknown language code `xx`" in err
 
 
-def test_check_with_set_overrides_a_variable(spec_copy, capsys):
-    assert main(["check", str(spec_copy), "--set", "data=/mnt/data"]) == 0
+def test_check_with_set_overrides_a_variable(spec_copy, tmp_path, capsys):
+    elsewhere = write_features_data(tmp_path / "elsewhere")
+    assert main(["check", str(spec_copy), "--set", f"data={elsewhere}"]) == 0
+    assert main(["check", str(spec_copy), "--set", "data=/mnt/data"]) == 2  # no files there
+    assert "no such file: /mnt/data/pairs.jsonl" in capsys.readouterr().err
+    assert main(["check", str(spec_copy), "--set", "data=/mnt/data", "--no-inputs"]) == 0
     assert main(["check", str(spec_copy), "--set", "dta=/mnt/data"]) == 2
     assert "the spec declares no variable `dta`" in capsys.readouterr().err
     assert main(["check", str(spec_copy), "--set", "novalue"]) == 2
@@ -204,6 +222,9 @@ if attempts:
 def test_the_paper_spec_checks_and_plans_offline(tmp_path):
     spec = tmp_path / "xnli_robustness.xexp"
     spec.write_text(PAPER.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "muse").mkdir()  # `var muse = "muse"`: check finds the lexicons the spec names
+    for lang in ("ar", "bg", "de", "el", "es", "fr", "hi", "ru", "th", "tr", "vi", "zh"):
+        (tmp_path / "muse" / f"en-{lang}.txt").write_text("dog\tHund\n", encoding="utf-8")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     code = NETWORK_GUARD.replace("SPEC", repr(str(spec)))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
@@ -219,3 +240,47 @@ def test_the_paper_spec_checks_and_plans_offline(tmp_path):
     conditions = sum(1 + sum(1 for p in study.perturbations if p.languages is None or lang in p.languages)
                      for lang in study.languages)
     assert counts["evaluate"] + counts["attack"] == len(study.seeds) * len(study.intermediate) * conditions
+
+
+# --- issue 13: plan --dot in real Unicode, perturb --list in full ----------------------------------
+
+
+def test_plan_dot_writes_real_unicode(spec_copy, capsys):
+    assert main(["plan", str(spec_copy), "--dot"]) == 0
+    out = capsys.readouterr().out
+    assert "→" in out and "\\u2192" not in out  # the variant chain `none→xnli`, as Graphviz shows it
+
+
+def test_perturb_list_prints_whole_descriptions_and_one_entry(capsys):
+    from xexp.compiler.registry import REGISTRY
+
+    assert main(["perturb", "--list", "char_attack"]) == 0
+    out = capsys.readouterr().out
+    entry = REGISTRY.get("attack", "char_attack")
+    assert " ".join(out.split()).count(" ".join(entry.doc.split())) == 1  # the whole text, once
+    assert "char_noise" not in out
+    assert main(["perturb", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(f"  {e.name}(" in listed for c in ("perturbation", "attack") for e in REGISTRY.of(c))
+    assert main(["perturb", "--list", "char_nose"]) == 2
+    assert "did you mean `char_noise`" in capsys.readouterr().err
+
+
+def test_perturb_explains_that_an_attack_needs_a_model(capsys):
+    assert main(["perturb", "char_attack", "a text", "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert "is an attack" in err and "xexp run" in err and "{{" not in err
+
+
+def test_plan_with_an_unknown_force_item_is_one_line_and_exit_2(spec_copy, tmp_path, capsys):
+    for store in ([], ["--store", str(tmp_path)]):  # with and without a store on disk
+        assert main(["plan", str(spec_copy), *store, "--force", "nonsense"]) == 2
+        err = capsys.readouterr().err
+        assert err.strip().count("\n") == 0 and "--force 'nonsense'" in err and "Traceback" not in err
+
+
+def test_a_set_value_that_is_not_utf8_is_one_spec_error(spec_copy, capsys):
+    value = b"/data/\xff".decode("utf-8", "surrogateescape")  # what argv holds for such bytes
+    assert main(["plan", str(spec_copy), "--set", f"data={value}"]) == 2
+    err = capsys.readouterr().err
+    assert "--set data=…: the value is not valid UTF-8 text" in err and "Traceback" not in err

@@ -37,7 +37,7 @@ perturbations {
   typo = char_noise(p=0.1) in [en de]
   neg  = stress("negation") on hypothesis
   atk  = char_attack(max_edits=2)
-  cs   = code_switch(lexicon=muse("{data}/en-{lang}.txt"), p=.5)
+  cs   = code_switch(lexicon=muse("{data}/en-{lang}.txt"), p=.5) in [de hi]
 }
 train intermediate { lr=sweep[1e-5, 2e-5] epochs=1 }
 train target { batch=16 }

@@ -212,7 +212,7 @@ def test_load_model_refuses_to_override_the_manifest(tiny_dir):
     ({"source": "hf"}, "missing id"),
     ({"source": "hf", "id": "x", "trust_remote_code": "yes"}, "trust_remote_code must be"),
     ({"source": "tiny", "layers": 1, "width": 3}, "unknown parameter.*width"),
-    ({"source": "packaged", "name": "bert-base"}, "known packaged models: multilingual-e5-small"),
+    ({"source": "packaged", "name": "bert-base"}, "name must be 'multilingual-e5-small'"),
     ({"id": "x"}, "'source' key"),
 ])
 def test_bad_sources_are_clear_errors(source, message, tmp_path):

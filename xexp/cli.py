@@ -48,9 +48,11 @@ def _compile(path: str, sets: list[str] | None):
 
 def cmd_check(args) -> int:
     status = EXIT_OK
+    from xexp.preflight import compile_checked
+
     for path in args.files:
         try:
-            spec, graph = _compile(path, args.set)
+            spec, graph = compile_checked(read_spec(path), path, _variables(args.set), inputs=not args.no_inputs)
         except SpecError as err:
             print(err.render(), file=sys.stderr)
             status = EXIT_SPEC
@@ -172,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_sets(sub.add_parser("check", help="parse and validate specs; errors point at line:column",
                                  description="Parse and validate specs. Exit 0 when valid, 2 on spec errors."))
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--no-inputs", action="store_true",
+                   help="check the text only, not the local input files (e.g. where the data is not mounted)")
     p.set_defaults(func=cmd_check)
 
     p = with_sets(sub.add_parser("plan", help="show the execution graph: every node, cached or to run and why",

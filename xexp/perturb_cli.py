@@ -27,35 +27,59 @@ def _params(pairs: list[str] | None) -> dict:
     return out
 
 
-def list_all() -> str:
+def describe_entry(entry) -> list[str]:
+    """One entry: its signature, where it applies, and its whole documentation."""
+    import textwrap
+
+    params = ", ".join(
+        name if f.is_required() else f"{name}={f.get_default()!r}"
+        for name, f in entry.params.model_fields.items())
+    langs = "all languages" if entry.languages is None else " ".join(sorted(entry.languages))
+    tasks = "every task type" if entry.task_types is None else " ".join(entry.task_types)
+    lines = [f"  {entry.name}({params})",
+             f"      fields: {'/'.join(entry.fields)} (default {entry.default_field}); languages: {langs}; "
+             f"targets: {tasks}"]
+    doc = " ".join(entry.doc.split())
+    lines += textwrap.wrap(doc, width=100, initial_indent="      ", subsequent_indent="      ")
+    return lines
+
+
+def list_all(name: str | None = None) -> str:
+    """Every perturbation and attack, or only `name` (ValueError when no entry has that name)."""
     from xexp.compiler.registry import REGISTRY
 
     lines = []
     for category in ("perturbation", "attack"):
-        lines.append(f"{category}s:")
-        for entry in REGISTRY.of(category):
-            params = ", ".join(
-                name if f.is_required() else f"{name}={f.get_default()!r}"
-                for name, f in entry.params.model_fields.items())
-            langs = "all languages" if entry.languages is None else " ".join(sorted(entry.languages))
-            lines.append(f"  {entry.name}({params})")
-            lines.append(f"      fields: {'/'.join(entry.fields)} (default {entry.default_field}); languages: {langs}")
-            doc = " ".join(entry.doc.split())
-            if doc:
-                lines.append(f"      {doc[:200]}")
+        entries = [e for e in REGISTRY.of(category) if name in (None, e.name)]
+        if entries:
+            lines.append(f"{category}s:")
+        for entry in entries:
+            lines += describe_entry(entry)
+    if not lines:
+        known = REGISTRY.names("perturbation") + REGISTRY.names("attack")
+        hint = did_you_mean(name or "", known)
+        raise ValueError(f"no perturbation or attack named `{name}`" + (f"; {hint}" if hint else ""))
     return "\n".join(lines)
 
 
 def perturb_from_cli(args) -> int:
     from xexp.compiler.registry import REGISTRY
 
-    if args.list:
-        print(list_all())
+    if args.list:  # `--list NAME` shows one entry
+        try:
+            print(list_all(args.name))
+        except ValueError as err:
+            print(f"xexp perturb: {err}", file=sys.stderr)
+            return 2
         return 0
     if not args.name:
         print("xexp perturb: name a perturbation (see `xexp perturb --list`)", file=sys.stderr)
         return 2
     entry = REGISTRY.get("perturbation", args.name)
+    if entry is None and REGISTRY.get("attack", args.name) is not None:
+        print(f"xexp perturb: `{args.name}` is an attack: it searches against a trained model's predictions, so "
+              "it runs in `xexp run` (list it under `perturbations { … }` in a spec)", file=sys.stderr)
+        return 2
     if entry is None:
         hint = did_you_mean(args.name, REGISTRY.names("perturbation"))
         print(f"xexp perturb: unknown perturbation `{args.name}`" + (f"; {hint}" if hint else ""), file=sys.stderr)
@@ -68,7 +92,7 @@ def perturb_from_cli(args) -> int:
 
     try:
         if args.input:
-            field = args.field or entry.default_field
+            field = args.field or entry.default_field_for(params)
             out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
             changed = total = 0
             with Path(args.input).open(encoding="utf-8") as f:

@@ -6,20 +6,27 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from xexp.compiler.errors import SpecError
 from xexp.compiler.graph import Graph, Node
-
-KIND_ORDER = ("model", "load", "perturb", "train", "attack", "evaluate", "report")
-
+from xexp.compiler.graph.node import NODE_KINDS
+from xexp.runtime.states import PlanState
 
 #: How many of the store's latest runs are searched for a node's previous parameters.
 PREVIOUS_RUNS = 20
 FILE_CHANGED = "input file changed: "
 
 
-def node_states(graph: Graph, store: str | Path | None, force=()) -> dict[str, tuple[str, str]]:
-    """(state, reason) per node key; without a store on disk every node runs."""
+def node_states(graph: Graph, store: str | Path | None, force=()) -> dict[str, PlanState]:
+    """What will happen to each node and why; without a store on disk every node runs. An
+    unknown `--force` item is a SpecError (one line, exit status 2), store or no store."""
+    from xexp.runtime.scheduler import resolve_force  # light, as plan_status
+
+    try:
+        resolve_force(graph, force)
+    except ValueError as err:
+        raise SpecError(str(err), file="xexp plan") from None
     if store is None or not Path(str(store).removeprefix("file://")).exists():
-        return {n.key: ("run", "no store yet") for n in graph.nodes}
+        return {n.key: PlanState("run", "no store yet") for n in graph.nodes}
     from xexp.runtime.scheduler import plan_status  # light: reads completion records only
     from xexp.runtime.store import Store
 
@@ -29,14 +36,14 @@ def node_states(graph: Graph, store: str | Path | None, force=()) -> dict[str, t
     return states
 
 
-def changed_inputs(graph: Graph, store, states: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+def changed_inputs(graph: Graph, store, states: dict[str, PlanState]) -> dict[str, PlanState]:
     """("run", "input file changed: PATH") for nodes that have no record only because a file
     they read has new content: the same node (kind, name and parameters but the files' sha256)
     was in one of the store's recent runs."""
     from xexp.compiler.inputs import content_paths, without_content
 
     candidates = [n for n in graph.nodes
-                  if states[n.key][0] == "run" and states[n.key][1].startswith("no completion record")
+                  if states[n.key].state == "run" and states[n.key].reason.startswith("no completion record")
                   and content_paths(n.params)]
     if not candidates:
         return {}
@@ -49,7 +56,7 @@ def changed_inputs(graph: Graph, store, states: dict[str, tuple[str, str]]) -> d
         was, now = content_paths(old), content_paths(node.params)
         changed = [path for path, digest in now.items() if was.get(path) != digest]
         if changed:
-            reasons[node.key] = ("run", FILE_CHANGED + ", ".join(changed))
+            reasons[node.key] = PlanState("run", FILE_CHANGED + ", ".join(changed))
     return reasons
 
 
@@ -118,9 +125,9 @@ def render_table(graph: Graph, rows: list[dict]) -> str:
     nodes_by_key = graph.by_key()
     total_run = sum(r["state"] == "run" for r in rows)
     lines = [f"experiment {graph.experiment}: {len(rows)} nodes, {total_run} to run, {len(rows) - total_run} cached"]
-    summary = ", ".join(f"{kind} {len(by_kind[kind])}" for kind in KIND_ORDER if kind in by_kind)
+    summary = ", ".join(f"{kind} {len(by_kind[kind])}" for kind in NODE_KINDS if kind in by_kind)
     lines.append(f"  {summary}")
-    for kind in KIND_ORDER:
+    for kind in NODE_KINDS:
         group = by_kind.get(kind)
         if not group:
             continue
@@ -148,7 +155,7 @@ def render_dot(graph: Graph, rows: list[dict]) -> str:
     colours = {"run": "#fde68a", "cached": "#bbf7d0"}
     lines = [f'digraph "{graph.experiment}" {{', "  rankdir=LR;", '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
     for n in graph.nodes:
-        label = json.dumps(f"{n.name}\n{n.short_key}")
+        label = json.dumps(f"{n.name}\n{n.short_key}", ensure_ascii=False)  # Graphviz reads UTF-8, not \u escapes
         lines.append(f'  {_node_id(n.key)} [label={label}, fillcolor="{colours[state[n.key]]}"];')
     for n in graph.nodes:
         for role, key in n.inputs.items():

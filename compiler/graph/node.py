@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Kind = Literal["model", "load", "perturb", "train", "evaluate", "attack", "report"]
+#: The node kinds, in the order a graph runs them; every other list of kinds derives from this.
+NODE_KINDS: tuple[str, ...] = get_args(Kind)
 
 #: Bump a kind's version when its implementation changes what it writes: every key of that
 #: kind (and everything downstream) changes, so stale artifacts are never reused.
@@ -66,8 +68,11 @@ class Resources(BaseModel):
 class Node(BaseModel):
     """One unit of work.
 
-    `params` and `inputs` (role -> upstream key) define the key; `name`, `resources` and
-    `labels` (variant, language, condition, seed … used by plan and report) do not.
+    `params` and `inputs` (role -> upstream key) define the key; `name`, `resources`,
+    `trial_resources` and `labels` (variant, language, condition, seed … used by plan and
+    report) do not. `params` follow the kind's contract in graph/contracts.py.
+    `trial_resources` is set on a train node with a sweep: the node itself only coordinates
+    the Ray Tune search, and each trial asks for these.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -80,6 +85,7 @@ class Node(BaseModel):
     inputs: dict[str, str] = Field(default_factory=dict)
     resources: Resources = Field(default_factory=Resources)
     labels: dict[str, Any] = Field(default_factory=dict)
+    trial_resources: Resources | None = None
 
     @property
     def short_key(self) -> str:
@@ -87,12 +93,14 @@ class Node(BaseModel):
 
     @classmethod
     def make(cls, kind: Kind, name: str, params: dict, inputs: dict[str, str] | None = None,
-             resources: Resources | None = None, labels: dict | None = None) -> "Node":
+             resources: Resources | None = None, labels: dict | None = None,
+             trial_resources: Resources | None = None) -> "Node":
         inputs = dict(inputs or {})
         version = KIND_VERSIONS[kind]
         return cls(
             key=node_key(kind, params, inputs, version), kind=kind, version=version, name=name,
             params=params, inputs=inputs, resources=resources or Resources(), labels=labels or {},
+            trial_resources=trial_resources,
         )
 
 

@@ -20,6 +20,7 @@ from pydantic import BeforeValidator, Field, field_validator
 
 from xexp.compiler.languages import KNOWN_LANGUAGES
 from xexp.compiler.registry.base import Params, register
+from xexp.compiler.registry.sources import PAIR_TASKS
 from xexp.compiler.registry.perturbations import LexiconRef
 
 _RUNTIME = "xexp.runtime.attacks"
@@ -29,7 +30,7 @@ _RUNTIME = "xexp.runtime.attacks"
 EXAMPLES_DOC = "attack only the first `examples` examples (by id) of each eval set; all by default"
 
 
-@register("char_attack", "attack", implementation=f"{_RUNTIME}.char:char_attack",
+@register("char_attack", "attack", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.char:char_attack",
           positional=("max_edits",), default_field="hypothesis")
 class CharAttackParams(Params):
     """Greedy character-level attack in the style of DeepWordBug (Gao et al. 2018): words are
@@ -57,7 +58,8 @@ def _as_tuple(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-@register("codeswitch_attack", "attack", implementation=f"{_RUNTIME}.codeswitch:codeswitch_attack",
+@register("codeswitch_attack", "attack", task_types=PAIR_TASKS,
+          implementation=f"{_RUNTIME}.codeswitch:codeswitch_attack",
           positional=("languages",), default_field="hypothesis")
 class CodeSwitchAttackParams(Params):
     """Greedy code-switching attack in the style of PolyGloss (Tan & Joty 2021): the words that
@@ -85,3 +87,15 @@ class CodeSwitchAttackParams(Params):
         if unknown:
             raise ValueError(f"unknown language code(s) {unknown} in 'languages'")
         return tuple(dict.fromkeys(value))
+
+    def language_problem(self, lang: str) -> str | None:
+        """Text in `lang` is switched into every other language of `languages`; each needs an
+        English-X lexicon, and non-English text its own (runtime/attacks/codeswitch.py)."""
+        targets = [t for t in self.languages if t != lang]
+        if not targets:
+            return f"languages={list(self.languages)} leave nothing to switch {lang} text into"
+        needed = [t for t in targets if t != "en"] + ([lang] if lang != "en" else [])
+        for foreign in needed:
+            if not any(ref.holds(foreign, lang, by_name_only=True) for ref in self.lexicon):
+                return f"no lexicon holds English-{foreign} pairs (a MUSE file is named en-{foreign}.txt)"
+        return None

@@ -8,14 +8,31 @@ the dotted path of its implementation (imported lazily, only when a node runs).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, ClassVar, Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict
 
 Category = Literal[
     "task_type", "data_source", "model_source", "perturbation", "attack", "lexicon"
 ]
-Field_ = Literal["premise", "hypothesis", "both"]
+#: The fields of a pair example a perturbation or attack may touch ("both": premise and hypothesis).
+FieldName = Literal["premise", "hypothesis", "both"]
+FIELDS: tuple[FieldName, ...] = get_args(FieldName)
+#: The columns of a pair example each field names.
+FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "premise": ("premise",), "hypothesis": ("hypothesis",), "both": ("premise", "hypothesis"),
+}
+Field_ = FieldName
+
+
+def dump_params(model: BaseModel, added_later: tuple[str, ...]) -> dict[str, Any]:
+    """`model` as JSON values, leaving out the `added_later` fields while they hold their default:
+    a field added to a schema then changes no existing node key."""
+    out = model.model_dump(mode="json")
+    for name in added_later:
+        if getattr(model, name) == type(model).model_fields[name].default:
+            out.pop(name)
+    return out
 
 
 class Params(BaseModel):
@@ -23,15 +40,33 @@ class Params(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+    #: Parameters added after specs were first compiled: left out of the node params (so out of
+    #: node keys) while they hold their default, so adding one redoes no finished work.
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ()
+
+    def language_problem(self, lang: str) -> str | None:
+        """Why these parameters cannot be applied to text in `lang` (None: they can). The
+        compiler asks for every language an entry is applied in; most entries need nothing
+        beyond their declared `languages`."""
+        return None
+
+    def as_params(self) -> dict[str, Any]:
+        """The validated parameters as they enter a node's params."""
+        return dump_params(self, self.ADDED_LATER)
+
 
 @dataclass(frozen=True)
 class Entry:
     """One registered name.
 
     `positional` lists the parameter names that may be given without `name=`, in order.
-    `languages` is None when every language is supported. `fields` is the set of fields a
-    perturbation may touch and `default_field` the one it touches when the spec says nothing.
-    `implementation` is "module:attribute", resolved by the runtime only.
+    `languages` is None when every language is supported (for a data source: the languages
+    it has data in, where it knows them). `fields` is the set of fields a perturbation may
+    touch and `default_field` the one it touches when the spec says nothing; `task_types` the
+    target task types it works on (None: every one). `version` enters the keys of the nodes
+    that apply the entry: bump it when the implementation changes what it writes.
+    `implementation` is "module:attribute", resolved by the runtime only
+    (runtime/implementations.py).
     """
 
     name: str
@@ -40,11 +75,22 @@ class Entry:
     doc: str
     positional: tuple[str, ...] = ()
     languages: frozenset[str] | None = None
-    fields: tuple[Field_, ...] = ("premise", "hypothesis", "both")
+    fields: tuple[Field_, ...] = FIELDS
     default_field: Field_ = "both"
+    task_types: tuple[str, ...] | None = None
     version: int = 1
     implementation: str = ""
     extra: dict = field(default_factory=dict)
+
+    def default_field_for(self, params: dict[str, Any]) -> FieldName:
+        """The field touched when the spec says no `on`: `default_field_by_param` may pick it from
+        a parameter's value (a length-mismatch stress test goes on the premise), else
+        `default_field`."""
+        for param, by_value in self.extra.get("default_field_by_param", {}).items():
+            value = params.get(param)
+            if isinstance(value, str) and value in by_value:
+                return cast(FieldName, by_value[value])
+        return self.default_field
 
 
 class Registry:
@@ -80,8 +126,9 @@ def register(
     implementation: str,
     positional: tuple[str, ...] = (),
     languages: frozenset[str] | None = None,
-    fields: tuple[Field_, ...] = ("premise", "hypothesis", "both"),
+    fields: tuple[Field_, ...] = FIELDS,
     default_field: Field_ = "both",
+    task_types: tuple[str, ...] | None = None,
     version: int = 1,
     **extra,
 ):
@@ -101,6 +148,7 @@ def register(
                 languages=languages,
                 fields=fields,
                 default_field=default_field,
+                task_types=task_types,
                 version=version,
                 implementation=implementation,
                 extra=extra,

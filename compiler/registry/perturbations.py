@@ -17,8 +17,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from xexp.compiler.languages import ALL_XNLI, KNOWN_LANGUAGES
 from xexp.compiler.registry.base import Params, register
+from xexp.compiler.registry.muse import muse_language
+from xexp.compiler.registry.sources import PAIR_TASKS, SYNTHETIC_LANGUAGES
 
 _RUNTIME = "xexp.runtime.perturbations"
+#: Perturbations that only change characters inside words also apply to tagged text.
+TOKEN_KEEPING_TASKS = (*PAIR_TASKS, "token_classification")
 
 #: Languages whose script has upper and lower case.
 CASEFUL_LANGUAGES = frozenset({"bg", "de", "el", "en", "es", "fr", "ru", "sw", "tr", "vi"})
@@ -45,7 +49,7 @@ def _split_ops(value):
     return value
 
 
-@register("char_noise", "perturbation", implementation=f"{_RUNTIME}.char_noise:CharNoise",
+@register("char_noise", "perturbation", task_types=TOKEN_KEEPING_TASKS, implementation=f"{_RUNTIME}.char_noise:CharNoise",
           positional=("p",), keeps_tokens=True)
 class CharNoiseParams(Params):
     """Character noise at the grapheme level: each grapheme of a word is, with probability `p`,
@@ -58,7 +62,7 @@ class CharNoiseParams(Params):
         "insert", "delete", "substitute", "swap")
 
 
-@register("keyboard_typo", "perturbation", implementation=f"{_RUNTIME}.keyboard:KeyboardTypo",
+@register("keyboard_typo", "perturbation", task_types=TOKEN_KEEPING_TASKS, implementation=f"{_RUNTIME}.keyboard:KeyboardTypo",
           positional=("p",), keeps_tokens=True, languages=KEYBOARD_LANGUAGES)
 class KeyboardTypoParams(Params):
     """Keyboard typos: each grapheme that can be typed on the language's usual layout is, with
@@ -68,7 +72,7 @@ class KeyboardTypoParams(Params):
     p: float = Field(0.05, ge=0, le=1)
 
 
-@register("homoglyph", "perturbation", implementation=f"{_RUNTIME}.homoglyph:Homoglyph",
+@register("homoglyph", "perturbation", task_types=TOKEN_KEEPING_TASKS, implementation=f"{_RUNTIME}.homoglyph:Homoglyph",
           positional=("p",), keeps_tokens=True, languages=HOMOGLYPH_LANGUAGES)
 class HomoglyphParams(Params):
     """Homoglyphs: each grapheme that has a visually confusable counterpart (Latin/Cyrillic/
@@ -78,7 +82,7 @@ class HomoglyphParams(Params):
     p: float = Field(0.1, ge=0, le=1)
 
 
-@register("strip_diacritics", "perturbation",
+@register("strip_diacritics", "perturbation", task_types=TOKEN_KEEPING_TASKS,
           implementation=f"{_RUNTIME}.diacritics:StripDiacritics", positional=("p",), keeps_tokens=True,
           languages=DIACRITIC_LANGUAGES)
 class StripDiacriticsParams(Params):
@@ -90,7 +94,7 @@ class StripDiacriticsParams(Params):
     p: float = Field(1.0, ge=0, le=1)
 
 
-@register("case_noise", "perturbation", implementation=f"{_RUNTIME}.casing:CaseNoise",
+@register("case_noise", "perturbation", task_types=TOKEN_KEEPING_TASKS, implementation=f"{_RUNTIME}.casing:CaseNoise",
           positional=("p",), keeps_tokens=True, languages=CASEFUL_LANGUAGES)
 class CaseNoiseParams(Params):
     """Case noise: each cased grapheme has its case flipped with probability `p` (Turkish
@@ -99,7 +103,7 @@ class CaseNoiseParams(Params):
     p: float = Field(0.1, ge=0, le=1)
 
 
-@register("space_noise", "perturbation", implementation=f"{_RUNTIME}.spacing:SpaceNoise",
+@register("space_noise", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.spacing:SpaceNoise",
           positional=("p",))
 class SpaceNoiseParams(Params):
     """Whitespace noise: each word is, with probability `p`, either split by an inserted space
@@ -110,7 +114,7 @@ class SpaceNoiseParams(Params):
     ops: Annotated[tuple[SpaceOp, ...], BeforeValidator(_split_ops)] = ("insert", "remove")
 
 
-@register("word_shuffle", "perturbation", implementation=f"{_RUNTIME}.word_order:WordShuffle",
+@register("word_shuffle", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.word_order:WordShuffle",
           positional=("window",))
 class WordShuffleParams(Params):
     """Local word shuffle: words are permuted inside consecutive windows of `window` words
@@ -119,7 +123,7 @@ class WordShuffleParams(Params):
     window: int = Field(3, ge=2, le=100)
 
 
-@register("word_drop", "perturbation", implementation=f"{_RUNTIME}.word_order:WordDrop",
+@register("word_drop", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.word_order:WordDrop",
           positional=("p",))
 class WordDropParams(Params):
     """Word dropout: each word is deleted with probability `p` (with one adjacent space); at
@@ -128,7 +132,7 @@ class WordDropParams(Params):
     p: float = Field(0.1, ge=0, le=1)
 
 
-@register("word_repeat", "perturbation", implementation=f"{_RUNTIME}.word_order:WordRepeat",
+@register("word_repeat", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.word_order:WordRepeat",
           positional=("p",))
 class WordRepeatParams(Params):
     """Word repetition: each word is doubled with probability `p`."""
@@ -136,11 +140,11 @@ class WordRepeatParams(Params):
     p: float = Field(0.1, ge=0, le=1)
 
 
-@register("stress", "perturbation", implementation=f"{_RUNTIME}.stress:StressTest",
+@register("stress", "perturbation", task_types=("nli",), implementation=f"{_RUNTIME}.stress:StressTest",
           positional=("test",), languages=ALL_XNLI, default_field="hypothesis",
           default_field_by_param={"test": {"length_mismatch": "premise"}})
 class StressParams(Params):
-    """NLI distraction stress tests of Naik et al. (2018): `test` is "negation" (append "and
+    """NLI distraction stress tests of Naik et al. (2018), for NLI targets only: `test` is "negation" (append "and
     false is not true"), "word_overlap" (append "and true is true") or "length_mismatch"
     (append "and true is true" five times; the paper appends it to the premise); `language`
     is "own" (the tautology translated into the example's language) or "en"."""
@@ -167,8 +171,17 @@ class LexiconRef(BaseModel):
             raise ValueError("a synthetic lexicon takes no 'path'")
         return self
 
+    def holds(self, foreign: str, lang: str, *, by_name_only: bool = False) -> bool:
+        """Whether this lexicon (its path's `{lang}` filled with `lang`) has English-`foreign`
+        pairs: the synthetic one for its languages, a MUSE file when its name says so (or, with
+        `by_name_only` False, when its name says nothing)."""
+        if self.kind == "synthetic":
+            return foreign in SYNTHETIC_LANGUAGES
+        named = muse_language(str(self.path).replace("{lang}", lang))
+        return named == foreign or (named is None and not by_name_only)
 
-@register("code_switch", "perturbation", implementation=f"{_RUNTIME}.code_switch:CodeSwitch",
+
+@register("code_switch", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.code_switch:CodeSwitch",
           positional=("p",))
 class CodeSwitchParams(Params):
     """Code-switching: each word found in the bilingual `lexicon` is replaced, with probability
@@ -186,3 +199,12 @@ class CodeSwitchParams(Params):
         if value is not None and value not in KNOWN_LANGUAGES:
             raise ValueError(f"unknown language code {value!r} for 'to'")
         return value
+
+    def language_problem(self, lang: str) -> str | None:
+        if lang == "en" and self.to in (None, "en"):
+            return "on English text it needs to=<language> (the language to switch into)"
+        foreign = self.to if lang == "en" else lang
+        assert foreign is not None
+        if not self.lexicon.holds(foreign, lang):
+            return f"its lexicon has no English-{foreign} pairs for {lang} text"
+        return None

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool, model_validator
 
-from xexp.compiler.registry.base import Params, register
+from xexp.compiler.registry.base import REGISTRY, Params, register
 
 # --- data sources -------------------------------------------------------------------------
 
 
-@register("hf", "data_source", implementation="xexp.runtime.data.hf:load", positional=("id", "config"))
+@register("hf", "data_source", implementation="xexp.runtime.data.hf:read_hf", positional=("id", "config"))
 class HfData(Params):
     """A Hugging Face hub dataset: `hf(id, config)`; `revision` pins a commit; `columns` maps
     normalized fields to the dataset's columns ({premise="sentence1"}); `labels` maps raw label
@@ -24,7 +24,7 @@ class HfData(Params):
     labels: dict[str, str] | None = None
 
 
-@register("local", "data_source", implementation="xexp.runtime.data.local:load", positional=("path",))
+@register("local", "data_source", implementation="xexp.runtime.data.local:read_local", positional=("path",))
 class LocalData(Params):
     """Local files: `local(path, format=jsonl|csv|tsv|parquet|squad_json|conllu|conll)`. The path
     may be a glob and may contain `{lang}` and `{split}`; `columns` and `labels` as for `hf`."""
@@ -35,11 +35,17 @@ class LocalData(Params):
     labels: dict[str, str] | None = None
 
 
-@register("synthetic", "data_source", implementation="xexp.runtime.data.synthetic:generate", positional=("task",))
+#: The languages the synthetic generator realises every item in (runtime/data/synthetic/realise.py).
+SYNTHETIC_LANGUAGES = ("en", "de", "es", "fr", "ru", "hi", "zh", "ar")
+
+
+@register("synthetic", "data_source", implementation="xexp.runtime.data.synthetic:generate", positional=("task",),
+          languages=frozenset(SYNTHETIC_LANGUAGES))
 class SyntheticData(Params):
     """The built-in offline generator of small multilingual data: `synthetic(task, size=…, seed=…)`
-    with task nli|multiple_choice (8 languages: en de es fr ru hi zh ar); `size` examples per split; `families` selects
-    template families (all by default)."""
+    with task nli|multiple_choice, in 8 languages: en de es fr ru hi zh ar; `size` examples per
+    split; `families` selects template families (all by default). The task must be the task
+    type it feeds (`multiple_choice(synthetic("multiple_choice"))`)."""
 
     task: Literal["nli", "multiple_choice"] = "nli"
     size: int = Field(600, ge=3, le=1_000_000)
@@ -57,7 +63,7 @@ class HfModel(Params):
 
     id: str
     revision: str | None = None
-    trust_remote_code: bool = False
+    trust_remote_code: StrictBool = False  # never "yes" or 1: trusting remote code is said in words
 
 
 @register("packaged", "model_source", implementation="xexp.runtime.models.sources:materialize_model", positional=("name",))
@@ -71,19 +77,29 @@ class PackagedModel(Params):
 @register("tiny", "model_source", implementation="xexp.runtime.models.sources:materialize_model")
 class TinyModel(Params):
     """A tiny randomly initialised BERT with a byte-level tokenizer, for fast checks:
-    `tiny(layers=2, hidden=64, heads=2, intermediate=128, seed=0)`."""
+    `tiny(layers=2, hidden=64, heads=2, intermediate=128, max_positions=512, seed=0)`;
+    `max_positions` bounds the sequence length (`max_len`) it can read."""
 
     layers: int = Field(2, ge=1, le=24)
     hidden: int = Field(64, ge=8, le=4096)
     heads: int = Field(2, ge=1, le=64)
     intermediate: int = Field(128, ge=8, le=16384)
+    max_positions: int = Field(512, ge=16, le=8192)
     seed: int = 0
+
+    ADDED_LATER = ("max_positions",)
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> "TinyModel":
+        if self.hidden % self.heads:
+            raise ValueError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
+        return self
 
 
 # --- lexicons (bilingual dictionaries for code-switching) --------------------------------
 
 
-@register("muse", "lexicon", implementation="xexp.runtime.perturbations", positional=("path",))
+@register("muse", "lexicon", implementation="xexp.runtime.perturbations.lexicon:load_muse", positional=("path",))
 class MuseLexicon(Params):
     """A MUSE-format bilingual dictionary, `english<TAB>foreign` per line: `muse(path)`.
     The path usually contains `{lang}`, e.g. muse("{data}/muse/en-{lang}.txt")."""
@@ -102,36 +118,46 @@ SPLIT_ARGUMENTS = ("train", "dev", "test")
 
 
 @register("nli", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
-          labels=("entailment", "neutral", "contradiction"), pair=True)
+          labels=("entailment", "neutral", "contradiction"), pair=True, family="pair")
 class NliTask(Params):
     """Natural language inference, a sentence-pair classification (premise, hypothesis) with
     labels entailment / neutral / contradiction, mapped by name."""
 
 
 @register("paraphrase", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
-          labels=("not_paraphrase", "paraphrase"), pair=True)
+          labels=("not_paraphrase", "paraphrase"), pair=True, family="pair")
 class ParaphraseTask(Params):
     """Paraphrase identification, a sentence-pair classification with labels
     not_paraphrase / paraphrase."""
 
 
-@register("extractive_qa", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",))
+@register("extractive_qa", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+          family="qa")
 class ExtractiveQaTask(Params):
-    """Extractive question answering (SQuAD v1/v2): answer spans in a context; `doc_stride`
-    is the overlap of windows over long contexts; EM/F1."""
+    """Extractive question answering (SQuAD v1/v2): answer spans in a context; EM/F1.
+    `doc_stride` is the overlap, in tokens, of the windows a long context is cut into (default:
+    a quarter of `max_len`); it must leave room for new tokens in every window, so it is below
+    half of the training and evaluation `max_len` (the check says the exact bound)."""
 
-    doc_stride: int = Field(128, ge=1)
+    doc_stride: int | None = Field(None, ge=1)
 
 
-@register("multiple_choice", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",))
+@register("multiple_choice", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+          family="mc")
 class MultipleChoiceTask(Params):
     """Multiple choice (HellaSwag, CosmosQA, CommonsenseQA): a context and N endings."""
 
 
 @register("token_classification", "task_type", implementation="xexp.runtime.tasks:get_task",
-          positional=("source",), per_token=True)
+          positional=("source",),
+          per_token=True, family="tagging")
 class TokenClassificationTask(Params):
     """Token tagging (POS, NER, CCG supertags): one label per word, predicted from the word's
     first subword. Reads CoNLL-U (UPOS by default; `columns={tags="xpos"}`), CoNLL-2003/WikiANN
     column files (the last column) or an hf dataset with `tokens` and a tag-list column; the
     label set is the training split's tags, by name. Perturbations must keep tokens intact."""
+
+
+#: The sentence-pair task types: their examples have the premise and hypothesis fields that
+#: perturbations and attacks touch.
+PAIR_TASKS: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type") if e.extra.get("pair"))

@@ -72,6 +72,7 @@ class Translator:
         if self.source == "en":
             english: tuple[str, ...] = (key,)
         else:  # MUSE keys are lower case, but a lexicon may keep German nouns capitalised
+            assert self.backward is not None  # built for every source but English
             english = tuple(dict.fromkeys(self.backward.get(word, ()) + self.backward.get(key, ())))
         out: list[tuple[str, str]] = []
         for target in self.targets:

@@ -9,17 +9,17 @@ all examples through `driver.run_batched`, and writes records with `ATTACK_COLUM
 from __future__ import annotations
 
 import hashlib
-import importlib
 import random
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from xexp.compiler.registry.base import FIELD_COLUMNS
 from xexp.runtime.attacks.driver import DEFAULT_MAX_BATCH, PredictProba, run_batched
 from xexp.runtime.attacks.search import Outcome
 from xexp.runtime.formats import ATTACK_COLUMNS
+from xexp.runtime.implementations import resolve
 
-FIELDS = {"premise": ("premise",), "hypothesis": ("hypothesis",), "both": ("premise", "hypothesis")}
 
 
 def _entry(name: str):
@@ -34,11 +34,6 @@ def _entry(name: str):
     return entry
 
 
-def _load(implementation: str) -> Callable:
-    module, _, attribute = implementation.partition(":")
-    return getattr(importlib.import_module(module), attribute)
-
-
 def example_rng(seed: int, name: str, field: str, premise: str, hypothesis: str) -> random.Random:
     """Randomness of one example's attack: a function of the seed and the example's content."""
     digest = hashlib.sha256(
@@ -51,7 +46,7 @@ def _check_example(index: int, example: dict, label_names: Sequence[str]) -> Non
     for column in ("id", "premise", "hypothesis", "label"):
         if column not in example:
             raise ValueError(f"attack: example #{index} has no {column!r} field")
-    for column in ("premise", "hypothesis"):
+    for column in FIELD_COLUMNS["both"]:
         if not isinstance(example[column], str):
             raise ValueError(f"attack: example {example['id']!r} field {column!r} is not a string")
     if example["label"] not in label_names:
@@ -102,7 +97,7 @@ def run_attack(
     queries of many examples at once, at most `max_batch` pairs per call.
     """
     entry = _entry(name)
-    if field not in FIELDS:
+    if field not in FIELD_COLUMNS:
         raise ValueError(f"attack {name}: field must be premise, hypothesis or both, got {field!r}")
     if field not in entry.fields:
         raise ValueError(f"attack {name} cannot touch field {field!r}; it supports {list(entry.fields)}")
@@ -111,14 +106,14 @@ def run_attack(
     if len(set(label_names)) != len(label_names) or not label_names:
         raise ValueError(f"attack {name}: label_names must be distinct and non-empty, got {list(label_names)}")
     validated = entry.params(**params).model_dump()
-    attack_one = _load(entry.implementation)(validated, lang=lang)
+    attack_one = resolve(entry)(validated, lang=lang)
 
     for index, example in enumerate(examples):
         _check_example(index, example, label_names)
     gold_index = {label: i for i, label in enumerate(label_names)}
     generators = [
         attack_one(
-            ex["premise"], ex["hypothesis"], gold_index[ex["label"]], FIELDS[field],
+            ex["premise"], ex["hypothesis"], gold_index[ex["label"]], FIELD_COLUMNS[field],
             example_rng(seed, name, field, ex["premise"], ex["hypothesis"]),
         )
         for ex in examples

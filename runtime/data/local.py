@@ -127,8 +127,9 @@ def _infer_format(path: Path) -> str:
     return _EXTENSIONS[suffix]
 
 
-def _read_jsonl(path: Path, _fmt: str) -> tuple[list[dict], list[int]]:
-    """One JSON object per line; blank lines are skipped (but still counted as lines)."""
+def _read_jsonl(path: Path, _fmt: str, limit: int | None = None) -> tuple[list[dict], list[int]]:
+    """One JSON object per line; blank lines are skipped (but still counted as lines). With
+    `limit`, only the first `limit` records are read (`xexp check` previews a file)."""
     records, lines = [], []
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, 1):
@@ -147,6 +148,8 @@ def _read_jsonl(path: Path, _fmt: str) -> tuple[list[dict], list[int]]:
                                 f"expected a JSON object per line, got {type(record).__name__}")
             records.append(record)
             lines.append(number)
+            if limit is not None and len(records) >= limit:
+                break
     return records, lines
 
 

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from xexp.compiler.registry import REGISTRY
 from xexp.runtime.data.sources import DataError, RawSource
 from xexp.runtime.formats import NLI_LABELS, PARAPHRASE_LABELS
 
-TASK_FAMILIES = {"nli": "pair", "paraphrase": "pair", "extractive_qa": "qa", "multiple_choice": "mc",
-                 "token_classification": "tagging"}
+#: Task type -> the family of its normalized columns, as each task type declares it.
+TASK_FAMILIES = {entry.name: entry.extra["family"] for entry in REGISTRY.of("task_type")}
 FAMILY_FIELDS = {
     "pair": ("premise", "hypothesis", "label"),
     "qa": ("context", "question", "answers"),

@@ -12,29 +12,37 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-SOURCE_KEYS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required, optional) keys
-    "hf": ({"id"}, {"revision", "trust_remote_code"}),
-    "packaged": (set(), {"name"}),
-    "tiny": (set(), {"layers", "hidden", "heads", "intermediate", "max_positions", "seed"}),
-}
-
-
 def _check_source(source: dict[str, Any]) -> str:
+    """The source's kind, its parameters checked against the registry's schema (the one
+    description of each model source, compiler/registry/sources.py)."""
+    from pydantic import ValidationError
+
+    from xexp.compiler.registry import REGISTRY
+
     if not isinstance(source, dict) or "source" not in source:
         raise ValueError(f"model source must be a dict with a 'source' key, got {source!r}")
     kind = source["source"]
-    if kind not in SOURCE_KEYS:
-        raise ValueError(
-            f"unknown model source {kind!r}; known model sources: {', '.join(sorted(SOURCE_KEYS))}")
-    required, optional = SOURCE_KEYS[kind]
-    given = set(source) - {"source"}
-    if missing := required - given:
-        raise ValueError(f"model source {kind!r}: missing {', '.join(sorted(missing))}")
-    if unknown := given - required - optional:
-        raise ValueError(
-            f"model source {kind!r}: unknown parameter(s) {', '.join(sorted(unknown))}; "
-            f"allowed: {', '.join(sorted(required | optional))}")
+    entry = REGISTRY.get("model_source", kind)
+    if entry is None:
+        raise ValueError(f"unknown model source {kind!r}; known model sources: "
+                         f"{', '.join(REGISTRY.names('model_source'))}")
+    try:
+        entry.params.model_validate({k: v for k, v in source.items() if k != "source"})
+    except ValidationError as err:
+        raise ValueError(f"model source {kind!r}: {_problems(err, entry.params.model_fields)}") from None
     return kind
+
+
+def _problems(err, fields) -> str:
+    """A schema's validation errors in a sentence: missing and unknown parameters by name."""
+    missing = [str(e["loc"][0]) for e in err.errors() if e["type"] == "missing"]
+    unknown = [str(e["loc"][0]) for e in err.errors() if e["type"] == "extra_forbidden"]
+    parts = [f"missing {', '.join(missing)}"] if missing else []
+    if unknown:
+        parts.append(f"unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(fields)}")
+    parts += [f"{'.'.join(map(str, e['loc'])) or 'parameters'} {e['msg'].replace('Input should be', 'must be')}"
+              for e in err.errors() if e["type"] not in ("missing", "extra_forbidden")]
+    return "; ".join(parts)
 
 
 def materialize_model(source: dict[str, Any], out_dir: Path) -> dict[str, Any]:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from xexp.compiler.graph.node import Node
+from xexp.compiler.graph.node import NODE_KINDS, Node
 from xexp.runtime.context import NodeContext
-
-KINDS = ("model", "load", "perturb", "train", "evaluate", "attack", "report")
 
 
 def execute(node: Node, ctx: NodeContext) -> dict:
-    if node.kind not in KINDS:
+    if node.kind not in NODE_KINDS:
         raise ValueError(f"no implementation for node kind {node.kind!r}")
     return import_module(f"xexp.runtime.ops.{node.kind}_op").run(node, ctx)

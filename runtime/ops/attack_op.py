@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from xexp.compiler.graph.contracts import AttackParams
 from xexp.compiler.graph.node import Node
 from xexp.runtime.context import NodeContext
 from xexp.runtime.formats import PREDICTIONS_FILE
@@ -20,15 +21,15 @@ def run(node: Node, ctx: NodeContext) -> dict:
     from xexp.runtime.evaluation import predictor
     from xexp.runtime.tasks import get_task
 
-    p = node.params
+    p = AttackParams.model_validate(node.params)
     model = model_manifest(ctx.inputs["model"])
     examples = input_data(ctx.inputs["data"]).to_pylist()
-    if p["params"].get("examples"):
-        examples = sorted(examples, key=lambda e: _id_order(e["id"]))[: p["params"]["examples"]]
-    labels = list(get_task(p["task_type"]).labels)
-    predict = predictor(model["path_or_id"], p["task_type"], max_len=p["max_len"], batch=p["batch"])
-    records = run_attack(p["attack"], p["params"], examples, lang=p["language"], field=p["field"],
-                         predict_proba=predict, label_names=labels, seed=p["seed"])
+    if p.params.get("examples"):
+        examples = sorted(examples, key=lambda e: _id_order(e["id"]))[: p.params["examples"]]
+    labels = list(get_task(p.task_type).labels)
+    predict = predictor(model["path_or_id"], p.task_type, max_len=p.max_len, batch=p.batch)
+    records = run_attack(p.attack, p.params, examples, lang=p.language, field=p.field,
+                         predict_proba=predict, label_names=labels, seed=p.seed)
     write_table(pa.Table.from_pylist(records), ctx.out_dir / PREDICTIONS_FILE)
     summary = summarize(records)
     ctx.logger.info("%s: %s", node.name, summary)

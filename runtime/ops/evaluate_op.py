@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from xexp.compiler.graph.contracts import EvaluateParams
 from xexp.compiler.graph.node import Node
 from xexp.runtime.context import NodeContext
 from xexp.runtime.formats import PREDICTIONS_FILE
@@ -12,11 +13,11 @@ def run(node: Node, ctx: NodeContext) -> dict:
     from xexp.runtime.evaluation import evaluate
     from xexp.runtime.tasks import get_task
 
-    p = node.params
+    p = EvaluateParams.model_validate(node.params)
     model = model_manifest(ctx.inputs["model"])
     table = input_data(ctx.inputs["data"])
-    predictions = evaluate(model_dir=model["path_or_id"], task_type=p["task_type"], table=table,
-                           batch=p["batch"], max_len=p["max_len"])
+    predictions = evaluate(model_dir=model["path_or_id"], task_type=p.task_type, table=table,
+                           batch=p.batch, max_len=p.max_len, doc_stride=p.doc_stride)
     write_table(predictions, ctx.out_dir / PREDICTIONS_FILE)
     correct = predictions.column("correct").to_pylist()
     accuracy = sum(correct) / len(correct) if correct else 0.0

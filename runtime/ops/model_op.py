@@ -3,6 +3,7 @@ record a hub id (downloads happen where training runs, into the usual Hugging Fa
 
 from __future__ import annotations
 
+from xexp.compiler.graph.contracts import ModelParams
 from xexp.compiler.graph.node import Node
 from xexp.runtime.context import NodeContext
 
@@ -12,7 +13,7 @@ MODEL_DIR = "model"
 def run(node: Node, ctx: NodeContext) -> dict:
     from xexp.runtime.models.sources import materialize_model
 
-    source = node.params["source"]
+    source = ModelParams.model_validate(node.params).source
     ctx.logger.info("preparing model %s", source)
     manifest = materialize_model(source, ctx.out_dir / MODEL_DIR)
     if source["source"] != "hf":  # built into the store: consumers find it relative to the artifact

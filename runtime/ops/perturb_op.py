@@ -3,6 +3,7 @@ every variant), recording per example whether the text really changed."""
 
 from __future__ import annotations
 
+from xexp.compiler.graph.contracts import PerturbParams
 from xexp.compiler.graph.node import Node
 from xexp.runtime.context import NodeContext
 from xexp.runtime.formats import DATA_FILE
@@ -12,15 +13,15 @@ from xexp.runtime.ops.common import input_data, write_table
 def run(node: Node, ctx: NodeContext) -> dict:
     from xexp.runtime.perturbations import perturb_table
 
-    p = node.params
+    p = PerturbParams.model_validate(node.params)
     table = input_data(ctx.inputs["data"])
     if "tokens" in table.column_names:  # a tagged table: tokens perturbed one by one, tags kept
         from xexp.runtime.tasks.tagging import perturb_tagged_table
 
-        out = perturb_tagged_table(p["perturbation"], p["params"], table, p["language"], p["seed"])
+        out = perturb_tagged_table(p.perturbation, p.params, table, p.language, p.seed)
     else:
-        out = perturb_table(p["perturbation"], p["params"], p["field"], table, p["language"], p["seed"])
+        out = perturb_table(p.perturbation, p.params, p.field, table, p.language, p.seed)
     write_table(out, ctx.out_dir / DATA_FILE)
     changed = int(sum(out.column("changed").to_pylist()))
-    ctx.logger.info("%s: %d of %d examples changed", p["description"], changed, out.num_rows)
-    return {"file": DATA_FILE, "rows": out.num_rows, "changed": changed, "description": p["description"]}
+    ctx.logger.info("%s: %d of %d examples changed", p.description, changed, out.num_rows)
+    return {"file": DATA_FILE, "rows": out.num_rows, "changed": changed, "description": p.description}

@@ -8,24 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xexp.compiler.graph.contracts import ReportParams
 from xexp.compiler.graph.node import Graph, Node
 from xexp.runtime.context import NodeContext
-from xexp.runtime.formats import DATA_FILE, PREDICTIONS_FILE
-
-SUMMARY_FILE = "summary.txt"
-HTML_FILE = "report.html"
+from xexp.runtime.formats import DATA_FILE, HTML_FILE, PREDICTIONS_FILE, SUMMARY_FILE
 
 
 def _cells(node: Node, locate) -> list:
     from xexp.runtime.report.model import ReportCell
 
     cells = []
-    for i, cell in enumerate(node.params["cells"]):
+    for i, cell in enumerate(ReportParams.model_validate(node.params).cells):
         predictions_dir, predictions_manifest = locate(node.inputs[f"cell{i}"])
         data_dir, data_manifest = locate(node.inputs[f"data{i}"])
         cells.append(ReportCell(
-            model=cell["model"], variant=cell["variant"], language=cell["language"], condition=cell["condition"],
-            description=cell.get("description", ""), kind=cell["kind"], seed=cell["seed"],
+            model=cell.model, variant=cell.variant, language=cell.language, condition=cell.condition,
+            description=cell.description, kind=cell.kind, seed=cell.seed,
             predictions=predictions_dir / predictions_manifest.get("file", PREDICTIONS_FILE),
             dataset=data_dir / data_manifest.get("file", DATA_FILE),
         ))
@@ -34,11 +32,10 @@ def _cells(node: Node, locate) -> list:
 
 def _write(node: Node, cells: list, out_dir: Path) -> str:
     from xexp.runtime.report import build_report
-    from xexp.runtime.report.model import ReportSettings
 
-    settings = ReportSettings(**node.params["settings"])
-    meta = {"experiment": node.params["experiment"], "report_key": node.key}
-    return build_report(cells, settings, out_dir, meta)["summary"]  # it writes summary.txt too
+    p = ReportParams.model_validate(node.params)
+    meta = {"experiment": p.experiment, "report_key": node.key}
+    return build_report(cells, p.settings, out_dir, meta)["summary"]  # it writes summary.txt too
 
 
 def run(node: Node, ctx: NodeContext) -> dict:

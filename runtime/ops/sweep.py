@@ -13,22 +13,31 @@ import json
 import shutil
 from pathlib import Path
 
-from xexp.compiler.graph.node import Node
+from xexp.compiler.graph.contracts import TrainParams
+from xexp.compiler.graph.node import Node, Resources
 from xexp.runtime.context import NodeContext
 
 TRIALS_FILE = "trials.csv"
 
 
-def swept(hparams: dict) -> list[str]:
-    """Names of the hyperparameters given as `sweep[…]` (the compiler writes {"values": [...]})."""
-    return sorted(k for k, v in hparams.items() if isinstance(v, dict) and "values" in v)
+def grid(p: TrainParams) -> list[dict]:
+    """Every combination of the sweep values, as `train()` hyperparameters (others fixed)."""
+    from xexp.runtime.ops.train_op import training_hparams
+
+    sweeps = p.hparams.sweeps()
+    names = sorted(sweeps)
+    combos = itertools.product(*(sweeps[k] for k in names))
+    return [training_hparams(p, dict(zip(names, combo))) for combo in combos]
 
 
-def grid(hparams: dict) -> list[dict]:
-    """Every combination of the sweep values, other hyperparameters fixed."""
-    names = swept(hparams)
-    combos = itertools.product(*(hparams[k]["values"] for k in names))
-    return [{**hparams, **dict(zip(names, combo))} for combo in combos]
+def tune_resources(resources: Resources | None) -> dict[str, float]:
+    """What one trial asks of Ray Tune: the spec's training resources."""
+    if resources is None:
+        return {"cpu": 1}
+    out = {"cpu": resources.num_cpus, "gpu": resources.num_gpus, **resources.custom}
+    if resources.memory:
+        out["memory"] = resources.memory
+    return out
 
 
 def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) -> dict:
@@ -40,11 +49,11 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
 
     if dev_table is None:
         raise ValueError(f"{node.name}: a sweep needs a dev split to pick the best trial (add dev=… to the task)")
-    p = node.params
+    p = TrainParams.model_validate(node.params)
     trials_root = ctx.scratch_dir / "trials"
     trials_root.mkdir(parents=True, exist_ok=True)
-    configs = grid(p["hparams"])
-    names = swept(p["hparams"])
+    configs = grid(p)
+    names = sorted(p.hparams.sweeps())
 
     by_id = {f"trial{i}": c for i, c in enumerate(configs)}
 
@@ -57,15 +66,14 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
             if "dev_metric" in info:
                 tune.report({"dev_metric": float(info["dev_metric"]), "step": int(info.get("step", 0))})
 
-        manifest = train(base=base, task_type=p["task_type"], train_table=train_table, dev_table=dev_table,
-                         hparams=hparams, seed=p["seed"], out_dir=out / "out", scratch_dir=out / "scratch",
+        manifest = train(base=base, task_type=p.task_type, train_table=train_table, dev_table=dev_table,
+                         hparams=hparams, seed=p.seed, out_dir=out / "out", scratch_dir=out / "scratch",
                          progress=report)
         (out / "manifest.json").write_text(json.dumps(manifest))
         tune.report({"dev_metric": float(manifest["dev_metric"]), "step": int(manifest.get("steps", 0)), "done": 1})
 
-    resources = node.labels.get("trial_resources") or {"cpu": 1}
     tuner = tune.Tuner(
-        tune.with_resources(trial, resources),
+        tune.with_resources(trial, tune_resources(node.trial_resources)),
         param_space={"trial_id": tune.grid_search(list(by_id))},
         tune_config=tune.TuneConfig(metric="dev_metric", mode="max",
                                     scheduler=ASHAScheduler(grace_period=1, reduction_factor=2)),
@@ -75,8 +83,9 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
     results = tuner.fit()
     keep_tune_logs(node, ctx.scratch_dir / "tune", ctx.out_dir)
     rows = []
-    for result in results:
-        trial_id = result.config["trial_id"]
+    for index in range(len(results)):
+        result = results[index]
+        trial_id = (result.config or {})["trial_id"]
         finished = (trials_root / trial_id / "manifest.json").exists()
         metrics = result.metrics or {}
         rows.append({"trial": trial_id, **{k: by_id[trial_id][k] for k in names},

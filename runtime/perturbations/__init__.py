@@ -10,10 +10,9 @@ normalized dataset, adding the `changed` column), `describe`, `get`.
 
 from __future__ import annotations
 
-import importlib
-from functools import lru_cache
 from typing import Any, Mapping
 
+from xexp.compiler.registry.base import FIELD_COLUMNS, FIELDS
 from xexp.runtime.perturbations.base import Outcome, Perturbation, registry_entry
 
 __all__ = [
@@ -21,20 +20,16 @@ __all__ = [
     "describe", "get", "names", "default_field", "touched_fields",
 ]
 
-FIELDS = ("premise", "hypothesis", "both")
-
-
 def names() -> list[str]:
     from xexp.compiler.registry.base import REGISTRY
 
     return REGISTRY.names("perturbation")
 
 
-@lru_cache(maxsize=None)
 def _implementation(name: str) -> type[Perturbation]:
-    entry = registry_entry(name)
-    module_name, _, attribute = entry.implementation.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
+    from xexp.runtime.implementations import resolve
+
+    return resolve(registry_entry(name))
 
 
 def get(name: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Perturbation:
@@ -59,13 +54,7 @@ def describe(name: str, params: Mapping[str, Any] | None = None) -> str:
 
 def default_field(name: str, params: Mapping[str, Any] | None = None) -> str:
     """The field touched when a spec names none (stress length_mismatch: the premise)."""
-    entry = registry_entry(name)
-    by_param = entry.extra.get("default_field_by_param", {})
-    values = get(name, params).params.model_dump()
-    for param, table in by_param.items():
-        if values.get(param) in table:
-            return table[values[param]]
-    return entry.default_field
+    return registry_entry(name).default_field_for(get(name, params).params.model_dump())
 
 
 def touched_fields(name: str, field: str) -> tuple[str, ...]:
@@ -74,7 +63,7 @@ def touched_fields(name: str, field: str) -> tuple[str, ...]:
         raise ValueError(f"field must be one of {', '.join(FIELDS)}, got {field!r}")
     if field not in entry.fields:
         raise ValueError(f"perturbation {name!r} cannot touch field {field!r} (allowed: {entry.fields})")
-    return ("premise", "hypothesis") if field == "both" else (field,)
+    return FIELD_COLUMNS[field]
 
 
 def perturb_example(

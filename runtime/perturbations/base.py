@@ -12,7 +12,7 @@ import hashlib
 import os
 import random
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Generic, Sequence, TypeVar, cast
 
 from xexp.compiler.registry import perturbations as _declarations  # noqa: F401  (registers)
 from xexp.compiler.registry.base import REGISTRY, Entry, Params
@@ -58,21 +58,26 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-class Perturbation:
-    """Base class: subclasses set `name` and implement `_apply(text, lang, rng) -> Outcome`."""
+P = TypeVar("P", bound=Params)
+
+
+class Perturbation(Generic[P]):
+    """Base class: subclasses set `name` and implement `_apply(text, lang, rng) -> Outcome`;
+    `P` is the entry's parameter schema (compiler/registry/perturbations.py)."""
 
     name: ClassVar[str]
+    params: P
 
     def __init__(self, params: Params | dict | None = None, **kwargs: Any) -> None:
         self.entry = registry_entry(self.name)
         if isinstance(params, self.entry.params):
             if kwargs:
                 raise TypeError("give either a params object or keyword parameters, not both")
-            self.params = params
+            self.params = cast(P, params)
         else:
             values = {**(dict(params) if params else {}), **kwargs}
             try:
-                self.params = self.entry.params(**values)
+                self.params = cast(P, self.entry.params(**values))
             except ValueError as exc:  # pydantic.ValidationError is a ValueError
                 raise ValueError(f"{self.name}: invalid parameters {values!r}: {exc}") from exc
         self.description = self.name + "(" + ", ".join(

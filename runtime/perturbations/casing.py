@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 
+from xexp.compiler.registry.perturbations import CaseNoiseParams
 from xexp.runtime.perturbations.base import Outcome, Perturbation, substitute_clusters
 
 _DOTTED_LANGUAGES = frozenset({"tr", "az"})
@@ -56,7 +57,7 @@ def match_case(template: str, replacement: str, lang: str) -> str:
     return replacement
 
 
-class CaseNoise(Perturbation):
+class CaseNoise(Perturbation[CaseNoiseParams]):
     name = "case_noise"
 
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:

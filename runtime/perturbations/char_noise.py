@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import random
 
+from xexp.compiler.registry.perturbations import CharNoiseParams
 from xexp.runtime.perturbations.alphabets import alphabet_for
 from xexp.runtime.perturbations.base import Outcome, Perturbation
 from xexp.runtime.perturbations.casing import match_case
 from xexp.runtime.perturbations.text import graphemes, has_base, tokenize
 
 
-class CharNoise(Perturbation):
+class CharNoise(Perturbation[CharNoiseParams]):
     name = "char_noise"
 
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:

@@ -12,6 +12,7 @@ run gets spaces around it, as code-switched writing does.
 from __future__ import annotations
 
 import random
+from xexp.compiler.registry.perturbations import CodeSwitchParams
 from xexp.runtime.perturbations import lexicon as lexicons
 from xexp.runtime.perturbations.base import Outcome, Perturbation
 from xexp.runtime.perturbations.casing import lower, match_case
@@ -23,7 +24,7 @@ _LEXICON_SEGMENTED = frozenset({"Han", "Japanese"})
 MAX_MATCH_GRAPHEMES = 8
 
 
-class CodeSwitch(Perturbation):
+class CodeSwitch(Perturbation[CodeSwitchParams]):
     name = "code_switch"
 
     def lexicon_for(self, lang: str) -> lexicons.Lexicon:
@@ -41,7 +42,7 @@ class CodeSwitch(Perturbation):
 
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:
         table = self.lexicon_for(lang)
-        target = self.params.to if lang == "en" else "en"
+        target = (self.params.to if lang == "en" else "en") or "en"  # lexicon_for refused en without `to`
         out: list[str] = []
         units = changed = 0
         position = 0

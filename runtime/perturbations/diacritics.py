@@ -22,6 +22,7 @@ import random
 import unicodedata
 from functools import lru_cache
 
+from xexp.compiler.registry.perturbations import StripDiacriticsParams
 from xexp.runtime.perturbations.base import Outcome, Perturbation, substitute_clusters
 
 
@@ -51,7 +52,7 @@ def stripped(cluster: str) -> str | None:
     return None if result == unicodedata.normalize("NFC", cluster) else result
 
 
-class StripDiacritics(Perturbation):
+class StripDiacritics(Perturbation[StripDiacriticsParams]):
     name = "strip_diacritics"
 
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:

@@ -14,6 +14,7 @@ import random
 import unicodedata
 from functools import lru_cache
 
+from xexp.compiler.registry.perturbations import HomoglyphParams
 from xexp.runtime.perturbations.base import Outcome, Perturbation, substitute_clusters
 
 
@@ -52,7 +53,7 @@ def homoglyph_options(cluster: str) -> tuple[str, ...]:
     return tuple(unicodedata.normalize("NFC", other + rest) for other in CONFUSABLES[base])
 
 
-class Homoglyph(Perturbation):
+class Homoglyph(Perturbation[HomoglyphParams]):
     name = "homoglyph"
 
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:

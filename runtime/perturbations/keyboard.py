@@ -15,6 +15,7 @@ import unicodedata
 from functools import lru_cache
 from importlib import resources
 
+from xexp.compiler.registry.perturbations import KeyboardTypoParams
 from xexp.runtime.perturbations.base import Outcome, Perturbation, substitute_clusters
 from xexp.runtime.perturbations.casing import lower, match_case
 from xexp.runtime.perturbations.text import has_base
@@ -89,7 +90,7 @@ def typo_options(cluster: str, lang: str) -> tuple[str, ...]:
     return tuple(options)
 
 
-class KeyboardTypo(Perturbation):
+class KeyboardTypo(Perturbation[KeyboardTypoParams]):
     name = "keyboard_typo"
 
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:

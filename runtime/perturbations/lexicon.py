@@ -14,19 +14,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 from functools import lru_cache
 from typing import Mapping
 
 Lexicon = Mapping[str, tuple[str, ...]]
 
-_MUSE_NAME = re.compile(r"^en-([a-z]{2,3})\.txt$")
-
-
-def muse_language(path: str) -> str | None:
-    """The foreign language a MUSE file is named for (en-de.txt -> "de"), if its name says."""
-    match = _MUSE_NAME.match(os.path.basename(path))
-    return match.group(1) if match else None
+from xexp.compiler.registry.muse import muse_language  # noqa: F401  (one reading of a MUSE name)
 
 
 @lru_cache(maxsize=64)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import random
 
+from xexp.compiler.registry.perturbations import SpaceNoiseParams
 from xexp.runtime.perturbations.base import Outcome, Perturbation
 from xexp.runtime.perturbations.text import Piece, graphemes, tokenize
 
 
-class SpaceNoise(Perturbation):
+class SpaceNoise(Perturbation[SpaceNoiseParams]):
     name = "space_noise"
 
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:

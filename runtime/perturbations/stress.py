@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 
+from xexp.compiler.registry.perturbations import StressParams
 from xexp.runtime.perturbations.base import Outcome, Perturbation
 
 #: language -> (tautology "and true is true", negated tautology "and false is not true")
@@ -54,7 +55,7 @@ def suffix_for(test: str, lang: str) -> str:
     return "".join(joiner + true_is_true for _ in range(LENGTH_MISMATCH_REPEATS))
 
 
-class StressTest(Perturbation):
+class StressTest(Perturbation[StressParams]):
     name = "stress"
 
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import random
 
+from xexp.compiler.registry.perturbations import WordDropParams, WordRepeatParams, WordShuffleParams
 from xexp.runtime.perturbations.base import Outcome, Perturbation
 from xexp.runtime.perturbations.text import UNSPACED_SCRIPTS, Piece, script_of_text, tokenize
 
 
-class WordShuffle(Perturbation):
+class WordShuffle(Perturbation[WordShuffleParams]):
     """Permutes words inside consecutive windows; a window with two or more distinct words is
     never left in its original order (so `changed` means what it says)."""
 
@@ -39,7 +40,7 @@ class WordShuffle(Perturbation):
         return Outcome("".join(texts), len(slots), changed)
 
 
-class WordDrop(Perturbation):
+class WordDrop(Perturbation[WordDropParams]):
     """Deletes each word with probability p, with the whitespace after it (or before it, for the
     last word of a clause); one word always survives so the text never becomes empty."""
 
@@ -62,7 +63,7 @@ class WordDrop(Perturbation):
         return Outcome(text_out, len(slots), len(drop))
 
 
-class WordRepeat(Perturbation):
+class WordRepeat(Perturbation[WordRepeatParams]):
     """Doubles each word with probability p ("the the"; no space in Han or Thai runs)."""
 
     name = "word_repeat"

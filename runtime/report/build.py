@@ -9,6 +9,7 @@ from xexp.runtime.report.examples import select_examples
 from xexp.runtime.report.html import html_report
 from xexp.runtime.report.latex import latex_report
 from xexp.runtime.report.markdown import markdown_report
+from xexp.runtime.formats import HTML_FILE, REPORT_FILES, SUMMARY_FILE
 from xexp.runtime.report.model import ReportCell, ReportSettings
 from xexp.runtime.report.outcomes import collect_outcomes
 from xexp.runtime.report.rows import compute_rows, condition_order
@@ -16,7 +17,7 @@ from xexp.runtime.report.tables import csv_text, headline, json_text, write_text
 from xexp.runtime.report.terminal import terminal_summary
 from xexp.runtime.report.views import RowIndex
 
-REPORT_FILES = ("report.html", "report.md", "report.tex", "results.csv", "results.json", "summary.txt")
+
 
 
 def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | dict,
@@ -41,12 +42,12 @@ def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | 
     summary = terminal_summary(index, settings, meta, warnings)
 
     texts = {
-        "report.html": html_report(index, settings, meta, conditions, examples, warnings),
+        HTML_FILE: html_report(index, settings, meta, conditions, examples, warnings),
         "report.md": markdown_report(index, settings, meta, conditions, examples, warnings),
         "report.tex": latex_report(index, settings, meta),
         "results.csv": csv_text(rows),
         "results.json": json_text(rows, meta, settings.model_dump(), warnings),
-        "summary.txt": summary,
+        SUMMARY_FILE: summary,
     }
     for name in REPORT_FILES:
         write_text(out_dir / name, texts[name])

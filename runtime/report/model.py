@@ -12,9 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-CLEAN = "clean"
-#: The derived condition of HELM's robustness metric; not a name a spec may use for a cell.
-WORST_CASE = "worst_case"
+# the spec's `report { … }` block and the condition names, defined once with the node contracts
+from xexp.compiler.graph.contracts import CLEAN, WORST_CASE, ReportSettings
+
+__all__ = ["CLEAN", "WORST_CASE", "ReportCell", "ReportSettings"]
+
 
 
 class ReportCell(BaseModel):
@@ -44,15 +46,3 @@ class ReportCell(BaseModel):
     @property
     def label(self) -> str:
         return f"{self.model}/{self.variant}/{self.language}/{self.condition}/seed{self.seed}"
-
-
-class ReportSettings(BaseModel):
-    """The spec's `report { ... }` block."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    baseline: str = Field("none", min_length=1)
-    ci: float = Field(0.95, gt=0.0, lt=1.0)
-    bootstrap: int = Field(1000, ge=100, le=1_000_000)
-    seed: int = Field(0, ge=0)
-    examples: int = Field(5, ge=0, le=100)

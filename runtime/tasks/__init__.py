@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
-TASK_TYPES = ("nli", "paraphrase", "extractive_qa", "multiple_choice", "token_classification")
+from xexp.compiler.registry import REGISTRY
+
+TASK_TYPES = tuple(REGISTRY.names("task_type"))  # declared in compiler/registry/sources.py
 
 
 def get_task(task_type: str):

@@ -59,4 +59,4 @@ PERSON_VERBS = {
     "wait": ("is waiting for {obj}", "is not waiting for {obj}"),
 }
 
-LEXICON = {}  # English is the source language: no translations.
+LEXICON: dict[str, list[str]] = {}  # English is the source language: no translations.

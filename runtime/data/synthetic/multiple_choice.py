@@ -10,14 +10,14 @@ from __future__ import annotations
 import random
 
 from .realise import GENERAL, Act, sentence
-from .families import _ACTION_CORES, _maybe_placed
+from .families import _ACTION_CORES, Core, _maybe_placed
 from .sampling import CyclingPool, split_cores, split_rng
 from .vocabulary import CATEGORIES, SOMEONE, SUBJECTS, category_of
 
 ENDINGS = 4
 
 
-def _item(core: tuple[str, str], rng: random.Random) -> tuple[Act, list[Act], int]:
+def _item(core: Core, rng: random.Random) -> tuple[Act, list[Act], int]:
     subject, obj = core
     category = category_of(obj)
     context = _maybe_placed(Act(subject, category, obj), rng)

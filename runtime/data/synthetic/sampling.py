@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from typing import Sequence, TypeVar
+from typing import Generic, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -35,13 +35,14 @@ def _bucket(seed: int, core: object) -> int:
     return int.from_bytes(digest[:4], "big") % 20
 
 
-class CyclingPool:
+class CyclingPool(Generic[T]):
     """Draws cores without replacement, reshuffling when exhausted (small pools repeat)."""
 
     def __init__(self, cores: Sequence[T], rng: random.Random):
         if not cores:
             raise ValueError("synthetic data: a split has no items left for a family")
-        self._cores, self._rng, self._queue = list(cores), rng, []
+        self._cores, self._rng = list(cores), rng
+        self._queue: list[T] = []
 
     def draw(self) -> T:
         if not self._queue:

@@ -1,0 +1,300 @@
+"""The contract between compiler and runtime: one pydantic model per node kind's parameters.
+
+`lower.py` builds every `Node.params` through these models and every op reads them back with
+`<Kind>Params.model_validate(node.params)`, so a spec that passes `xexp check` carries
+parameters the ops accept: a value the runtime would refuse is refused here first, at compile
+time, with the spec's line and caret. The settings types of the spec's `train`, `evaluate` and
+`report` blocks are defined here once and shared by the validator, the graph and the runtime.
+
+A node's key is the hash of its params (graph/node.py), so `to_params` keeps the JSON exactly
+as the graph has always written it: optional fields added later (`content`, `entry_version`,
+`doc_stride`) are left out while they hold their default, and old keys stay valid.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from xexp.compiler.graph.node import NODE_KINDS, Node
+from xexp.compiler.registry import REGISTRY, Entry
+from xexp.compiler.registry.base import FieldName, dump_params
+
+Number = float | int
+
+
+class Frozen(BaseModel):
+    # inf/nan are refused here rather than failing later in the canonical JSON of a node key
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# --- settings shared by the spec, the graph and the runtime ----------------------------------
+
+
+class Sweep(Frozen):
+    """A hyperparameter searched over these values (a Ray Tune grid; best trial by dev metric)."""
+
+    values: list[float | int] = Field(min_length=1)
+
+
+#: Bounds of each training setting: (low, low allowed, high, high allowed); None = unbounded.
+#: They are the runtime's own limits (runtime/training_setup.py), checked here at compile time.
+TRAIN_BOUNDS: dict[str, tuple[float, bool, float | None, bool]] = {
+    "lr": (0, False, 1, False), "batch": (1, True, None, True), "epochs": (1, True, None, True),
+    "max_len": (8, True, None, True), "warmup": (0, True, 1, False), "weight_decay": (0, True, None, True),
+    "grad_accum": (1, True, None, True), "clip": (0, False, None, True), "eval_every": (1, True, None, True),
+    "checkpoint_every": (1, True, None, True), "max_steps": (1, True, None, True),
+}
+#: Settings that take whole numbers, also inside a sweep.
+INTEGER_SETTINGS = ("batch", "epochs")
+
+
+class TrainSettings(Frozen):
+    """Fine-tuning hyperparameters. Defaults follow Phang et al. (2020), the intermediate-task
+    study this tool reproduces (see docs/architecture.md)."""
+
+    lr: Number | Sweep = 1e-5
+    batch: int | Sweep = 32
+    epochs: int | Sweep = 2
+    max_len: int = 128
+    warmup: Number | Sweep = 0.1
+    weight_decay: Number | Sweep = 0.01
+    grad_accum: int = 1
+    clip: Number = 1.0
+    freeze_embeddings: bool = False
+    eval_every: int | None = None
+    checkpoint_every: int = 100
+    max_steps: int | None = None
+
+    @field_validator(*TRAIN_BOUNDS)
+    @classmethod
+    def _in_range(cls, value: Any, info: ValidationInfo) -> Any:
+        """A value (every value of a sweep) must lie inside the setting's bounds."""
+        assert info.field_name is not None
+        low, low_ok, high, high_ok = TRAIN_BOUNDS[info.field_name]
+        for v in value.values if isinstance(value, Sweep) else [value]:
+            if v is None:
+                continue
+            if info.field_name in INTEGER_SETTINGS and (isinstance(v, bool) or not isinstance(v, int)):
+                raise ValueError(f"must be a whole number, got {v}")
+            if v < low or (v == low and not low_ok):
+                raise ValueError(f"must be {'at least' if low_ok else 'above'} {low}, got {v}")
+            if high is not None and (v > high or (v == high and not high_ok)):
+                raise ValueError(f"must be {'at most' if high_ok else 'below'} {high}, got {v}")
+        return value
+
+    def sweeps(self) -> dict[str, list]:
+        """The settings given as `sweep[…]`, with their values."""
+        return {k: v.values for k, v in self if isinstance(v, Sweep)}
+
+
+INTERMEDIATE_DEFAULTS = {"max_len": 256}
+TARGET_DEFAULTS = {"max_len": 128}
+
+
+class EvaluateSettings(Frozen):
+    """Evaluation: batch size, max sequence length, and an optional cap of examples per language."""
+
+    batch: int = Field(64, ge=1)
+    max_len: int = Field(128, ge=8)
+    limit: int | None = Field(None, ge=1)
+
+
+class ReportSettings(Frozen):
+    """The robustness report: the baseline variant, CI level, bootstrap resamples, examples shown."""
+
+    baseline: str = Field("none", min_length=1)
+    ci: float = Field(0.95, gt=0, lt=1)
+    bootstrap: int = Field(1000, ge=100, le=1_000_000)
+    seed: int = Field(0, ge=0)  # numpy seeds the bootstrap: it refuses negative seeds
+    examples: int = Field(5, ge=0, le=100)
+
+
+# --- registry lookups -------------------------------------------------------------------------
+
+
+def registry_entry(category: str, name: str) -> Entry:
+    entry = REGISTRY.get(category, name)
+    if entry is None:
+        raise ValueError(f"no {category.replace('_', ' ')} named {name!r}; known: {', '.join(REGISTRY.names(category))}")
+    return entry
+
+
+def check_registry_params(category: str, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` must validate against the schema of the registered `name` (returned unchanged,
+    so a node's params hash exactly as lowering wrote them)."""
+    registry_entry(category, name).params.model_validate(params)
+    return params
+
+
+#: Keys lowering adds to a source the spec wrote: the content digests of its local files
+#: (compiler/inputs.py). They are not the user's parameters, so the registry schema never sees them.
+COMPILER_ADDED = ("sha256",)
+
+
+def check_source(category: str, source: dict[str, Any]) -> dict[str, Any]:
+    """A `{"source": NAME, **params}` dict of a registered data or model source."""
+    if not isinstance(source.get("source"), str):
+        raise ValueError(f"a {category.replace('_', ' ')} is a dict with a 'source' name, got {source!r}")
+    written = {k: v for k, v in source.items() if k not in ("source", *COMPILER_ADDED)}
+    check_registry_params(category, source["source"], written)
+    return source
+
+
+# --- one model per node kind -------------------------------------------------------------------
+
+
+class NodeParams(Frozen):
+    """Base of the params contracts. `OMITTED_AT_DEFAULT` fields stay out of the params (and so
+    out of the key) while they hold their default."""
+
+    OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ()
+
+    def to_params(self) -> dict[str, Any]:
+        return dump_params(self, self.OMITTED_AT_DEFAULT)
+
+
+class ModelParams(NodeParams):
+    source: dict[str, Any]
+
+    @field_validator("source")
+    @classmethod
+    def _registered(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_source("model_source", value)
+
+
+def _task_type(value: str) -> str:
+    registry_entry("task_type", value)
+    return value
+
+
+#: A registered task type (nli, paraphrase, extractive_qa, multiple_choice).
+TaskType = Annotated[str, AfterValidator(_task_type)]
+
+
+class LoadParams(NodeParams):
+    """One split of one data source, `{lang}` filled in; `{split}` may remain in a local path."""
+
+    OMITTED_AT_DEFAULT = ("content",)
+
+    task_type: TaskType
+    source: dict[str, Any]
+    split: str | None
+    rows: tuple[int, int] | None
+    language: str | None
+    #: a fingerprint of the input files' content, where the compiler computes one
+    content: str | dict[str, Any] | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _registered(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_source("data_source", value)
+
+
+class _AppliedEntry(NodeParams):
+    """What perturb and attack nodes share: a registry entry applied to a field in a language."""
+
+    CATEGORY: ClassVar[str]
+    OMITTED_AT_DEFAULT = ("entry_version", "content")
+
+    params: dict[str, Any]
+    field: FieldName
+    language: str
+    seed: int
+    description: str
+    #: the registry entry's own version: bumping it redoes only this entry's nodes
+    entry_version: int = 1
+    content: str | dict[str, Any] | None = None
+
+    def entry_name(self) -> str:
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _fits_entry(self) -> "_AppliedEntry":
+        entry = registry_entry(self.CATEGORY, self.entry_name())
+        entry.params.model_validate(self.params)
+        if self.field not in entry.fields:
+            raise ValueError(f"{entry.name} cannot be applied to {self.field!r} (it supports {', '.join(entry.fields)})")
+        return self
+
+
+class PerturbParams(_AppliedEntry):
+    CATEGORY = "perturbation"
+    perturbation: str
+
+    def entry_name(self) -> str:
+        return self.perturbation
+
+
+class AttackParams(_AppliedEntry):
+    CATEGORY = "attack"
+    attack: str
+    task_type: TaskType
+    batch: int = Field(ge=1)
+    max_len: int = Field(ge=8)
+
+    def entry_name(self) -> str:
+        return self.attack
+
+
+class TrainParams(NodeParams):
+    task_type: TaskType
+    task_params: dict[str, Any]
+    hparams: TrainSettings
+    seed: int
+
+    @model_validator(mode="after")
+    def _task_params_fit(self) -> "TrainParams":
+        check_registry_params("task_type", self.task_type, self.task_params)
+        return self
+
+    def doc_stride(self) -> int | None:
+        """The QA window overlap the task declares (None: the task's own default)."""
+        return self.task_params.get("doc_stride")
+
+
+class EvaluateParams(NodeParams):
+    OMITTED_AT_DEFAULT = ("doc_stride",)
+
+    task_type: TaskType
+    batch: int = Field(ge=1)
+    max_len: int = Field(ge=8)
+    doc_stride: int | None = Field(None, ge=1)
+
+
+#: The condition of unperturbed evaluation, and the derived condition of HELM's robustness
+#: metric (the worst over perturbations); neither is a name a spec may give a perturbation.
+CLEAN = "clean"
+WORST_CASE = "worst_case"
+RESERVED_CONDITIONS = (CLEAN, WORST_CASE)
+
+
+class ReportCellRef(Frozen):
+    """One cell of the report as the graph names it; its files are the node's inputs cell{i}/data{i}."""
+
+    kind: Literal["evaluate", "attack"]
+    model: str
+    variant: str
+    language: str
+    condition: str
+    seed: int
+    description: str = ""
+
+
+class ReportParams(NodeParams):
+    settings: ReportSettings
+    cells: list[ReportCellRef]
+    experiment: str
+
+
+CONTRACTS: dict[str, type[NodeParams]] = {
+    "model": ModelParams, "load": LoadParams, "perturb": PerturbParams, "train": TrainParams,
+    "evaluate": EvaluateParams, "attack": AttackParams, "report": ReportParams,
+}
+assert tuple(CONTRACTS) == NODE_KINDS, "one contract per node kind"
+
+
+def params_of(node: Node) -> NodeParams:
+    """A node's params, read back through its kind's contract (ValueError when they do not fit)."""
+    return CONTRACTS[node.kind].model_validate(node.params)

@@ -1,0 +1,124 @@
+"""Checks across statements: does every part of the spec fit the parts it meets at run time?
+
+Each rule here is one way a spec used to pass `xexp check` and then fail inside a node: a
+perturbation on a task whose examples lack the fields it changes, a language a data source has
+no data in, synthetic data of another task type, a QA window overlap as wide as the window, a
+sequence longer than a tiny model's positions. A mixin of the validator in validate.py: it
+reads the collected tasks, spans and settings and reports into the same error sink.
+"""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from xexp.compiler import ast
+from xexp.compiler.registry import REGISTRY
+from xexp.compiler.validator_state import ValidatorState
+from xexp.compiler.spec import DataRef, EvaluateSettings, PerturbationDef, TaskDef, TrainSettings
+
+#: Where English-only work happens: training and its dev set are loaded in English.
+TRAINING_LANGUAGE = "en"
+#: Special tokens of a question/context pair (RoBERTa-style `<s> q </s></s> c </s>`, BERT has 3).
+QA_SPECIAL_TOKENS = 4
+
+
+def doc_stride_limit(max_len: int) -> int:
+    """The largest `doc_stride` every window of `max_len` tokens has room for.
+
+    runtime/tasks/qa.py clips questions to `max(1, max_len // 2 - 2)` tokens, so a context
+    gets at least `max_len - that - QA_SPECIAL_TOKENS` tokens per window, and the tokenizer
+    needs the overlap strictly below that."""
+    return max_len - max(1, max_len // 2 - 2) - QA_SPECIAL_TOKENS - 1
+
+
+class CrossChecks(ValidatorState):
+    """Methods of `_Validator`; see validate.py for the state they use."""
+
+    def cross_check(self, target: tuple[str, str], intermediate: list[str], languages: list[str],
+                    perturbations: list[PerturbationDef], train: dict[str, TrainSettings],
+                    evaluate: EvaluateSettings) -> None:
+        target_task, source_task = self.tasks[target[0]], self.tasks[target[1]]
+        self.check_perturbations_fit(target_task, perturbations)
+        trained = [(self.tasks[name], "intermediate") for name in intermediate if name in self.tasks]
+        trained.append((source_task, "target"))
+        for task, _phase in trained:
+            for split in ("train", "dev"):
+                if split in task.splits:
+                    self.check_source_fits(task, task.splits[split], [TRAINING_LANGUAGE], None)
+        eval_split = "test" if "test" in target_task.splits else "dev"
+        if eval_split in target_task.splits:
+            self.check_source_fits(target_task, target_task.splits[eval_split], languages, languages)
+        lengths = [(task, settings.max_len, f"train {phase}") for task, phase in trained
+                   for settings in [train.get(f"{phase}:{task.name}") or train[phase]]]
+        lengths.append((target_task, evaluate.max_len, "evaluate"))
+        self.check_doc_stride(lengths)
+        self.check_model_positions(lengths)
+
+    def check_perturbations_fit(self, target: TaskDef, perturbations: list[PerturbationDef]) -> None:
+        for p in perturbations:
+            entry = REGISTRY.get(p.category, p.entry)
+            if entry is None or entry.task_types is None or target.type in entry.task_types:
+                continue
+            self.sink.error(f"`{p.entry}` does not work on {target.type} targets: the target `{target.name}` is "
+                            f"{target.type}", self.entry_spans.get(p.name, ast.NO_SPAN),
+                            f"`{p.entry}` works on {' and '.join(entry.task_types)} targets, whose examples have "
+                            f"the premise and hypothesis it changes; remove `{p.name}`")
+
+    def check_source_fits(self, task: TaskDef, ref: DataRef, loaded_in: list[str],
+                          spec_languages: list[str] | None) -> None:
+        """A source with declared languages has data in every language it is loaded in, and
+        synthetic data is generated for the task type it feeds."""
+        name = ref.source.get("source")
+        entry = REGISTRY.get("data_source", name) if isinstance(name, str) else None
+        if entry is None:
+            return
+        span = self.source_spans.get(task.name, self.task_spans.get(task.name, ast.NO_SPAN))
+        if name == "synthetic" and ref.source.get("task") != task.type:
+            self.sink.error(f"task `{task.name}` is {task.type} but its synthetic data is "
+                            f"{ref.source.get('task')}", span,
+                            f"write {task.type}(synthetic(\"{task.type}\"), …)" if task.type in _synthetic_tasks()
+                            else f"synthetic data exists for {' and '.join(_synthetic_tasks())}: give "
+                                 f"`{task.name}` local(…) or hf(…) data")
+            return
+        if entry.languages is None or not ref.depends_on_language:
+            return
+        missing = [lang for lang in loaded_in if lang not in entry.languages]
+        if not missing:
+            return
+        covered = " ".join(sorted(entry.languages))
+        spans = {n.name: n.span for n in (self.names_list("languages") or [])} if spec_languages else {}
+        for lang in missing:
+            self.sink.error(f"`{name}` data has no language `{lang}` (task `{task.name}`)",
+                            spans.get(lang, span), f"{name} data covers: {covered}")
+
+    def check_doc_stride(self, lengths: list[tuple[TaskDef, int, str]]) -> None:
+        reported: set[str] = set()
+        for task, max_len, where in lengths:
+            stride = task.params.get("doc_stride")
+            if stride is None or task.name in reported or stride <= doc_stride_limit(max_len):
+                continue
+            reported.add(task.name)
+            self.sink.error(f"task `{task.name}`: doc_stride={stride} leaves no room for new tokens in windows of "
+                            f"max_len={max_len} ({where})", self.task_spans.get(task.name, ast.NO_SPAN),
+                            f"with max_len={max_len}, doc_stride is at most {doc_stride_limit(max_len)}; "
+                            "lower it or raise max_len")
+
+    def check_model_positions(self, lengths: list[tuple[TaskDef, int, str]]) -> None:
+        tiny = REGISTRY.get("model_source", "tiny")
+        assert tiny is not None
+        for model in self.models:
+            if model.source.get("source") != "tiny":
+                continue  # a pretrained model's tokenizer truncates to its own limit
+            limit = model.source.get("max_positions", tiny.params.model_fields["max_positions"].default)
+            too_long = [(max_len, where) for _task, max_len, where in lengths if max_len > limit]
+            if too_long:
+                max_len, where = max(too_long)
+                self.sink.error(f"model `{model.name}` reads at most {limit} tokens, but `{where}` sets "
+                                f"max_len={max_len}", self.model_spans.get(model.name, ast.NO_SPAN),
+                                f"lower max_len or build the model with tiny(max_positions={max_len})")
+
+
+def _synthetic_tasks() -> tuple[str, ...]:
+    entry = REGISTRY.get("data_source", "synthetic")
+    assert entry is not None
+    return get_args(entry.params.model_fields["task"].annotation)  # the Literal's values

@@ -1,0 +1,163 @@
+"""`xexp check` passing means it will run (issue 13): every task type × every registered
+perturbation and attack × every field placement × every language restriction, on tiny real
+files. Each combination is either rejected by `xexp check` (exit 2, a caret, a hint) or runs
+end to end on a tiny model. Zero combinations pass check and then fail in a node.
+
+The accepted combinations of one task type run together in one spec: the graph shares every
+node two combinations have in common (a restriction `in [en]` is the unrestricted entry's
+English node), so the run does each distinct piece of work once.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from xexp.cli import main
+from xexp.compiler import SpecError
+from xexp.compiler.registry import REGISTRY
+from xexp.preflight import compile_checked
+
+TASK_TYPES = [e.name for e in REGISTRY.of("task_type")]
+ENTRIES = [e for category in ("perturbation", "attack") for e in REGISTRY.of(category)]
+FIELDS = [None, "premise", "hypothesis", "both"]
+LANGUAGES = ["en", "zh"]
+RESTRICTIONS = [None, ["en"], ["zh"]]
+#: Arguments an entry needs (or that keep an attack small); every other parameter keeps its default.
+ARGUMENTS = {
+    "stress": '"negation"',
+    "code_switch": 'lexicon=synthetic(), to="de"',
+    "char_attack": "max_queries=12, examples=2",
+    "codeswitch_attack": "lexicon=synthetic(), languages=[de], max_queries=12, examples=2",
+}
+
+PAIRS = {
+    "en": [("The cat sleeps on the warm mat.", "A cat is sleeping."),
+           ("The man reads a long book.", "Nobody is reading."),
+           ("Two children play football in the park.", "Kids are outside."),
+           ("She drinks hot coffee every morning.", "She dislikes coffee.")],
+    "zh": [("猫在温暖的垫子上睡觉。", "一只猫在睡觉。"), ("那个人在读一本很长的书。", "没有人在读书。"),
+           ("两个孩子在公园里踢足球。", "孩子们在外面。"), ("她每天早上喝热咖啡。", "她不喜欢咖啡。")],
+}
+LABELS = {"nli": ["entailment", "contradiction", "neutral", "contradiction"],
+          "paraphrase": ["paraphrase", "not_paraphrase", "paraphrase", "not_paraphrase"]}
+
+
+def rows(task_type: str, lang: str) -> list[dict]:
+    out = []
+    for i, (first, second) in enumerate(PAIRS[lang]):
+        if task_type in LABELS:
+            out.append({"premise": first, "hypothesis": second, "label": LABELS[task_type][i]})
+        elif task_type == "extractive_qa":
+            answer = second[:4]
+            context = f"{first} {second}"
+            out.append({"context": context, "question": first,
+                        "answers": {"text": [answer], "answer_start": [context.index(answer)]}})
+        else:
+            out.append({"context": first, "endings": [second, first[:6], "—"], "label": i % 3})
+    return out
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("matrix")
+    for task_type in TASK_TYPES:
+        folder = root / task_type
+        folder.mkdir()
+        train = rows(task_type, "en") * 2
+        (folder / "train.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in train))
+        for lang in LANGUAGES:
+            (folder / f"test.{lang}.jsonl").write_text(
+                "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows(task_type, lang)))
+    return root
+
+
+def spec_text(task_type: str, lines: list[str]) -> str:
+    return f"""\
+experiment matrix_{task_type}
+var d = "."
+model m = tiny(layers=1, hidden=16, heads=2, intermediate=32)
+task src = {task_type}(local("{{d}}/{task_type}/train.jsonl"), train="train")
+task tgt = {task_type}(local("{{d}}/{task_type}/test.{{lang}}.jsonl"), test="test")
+target = tgt trained_on src
+languages = [{' '.join(LANGUAGES)}]
+train target {{ epochs=1 batch=4 max_len=32 }}
+evaluate {{ batch=8 max_len=32 }}
+report {{ bootstrap=100 examples=0 }}
+perturbations {{
+{chr(10).join('  ' + line for line in lines)}
+}}
+"""
+
+
+def entry_line(name: str, entry, field, restriction) -> str:
+    line = f"{name} = {entry.name}({ARGUMENTS.get(entry.name, '')})"
+    if field:
+        line += f" on {field}"
+    if restriction:
+        line += f" in [{' '.join(restriction)}]"
+    return line
+
+
+def combinations():
+    for task_type in TASK_TYPES:
+        for entry in ENTRIES:
+            for field in FIELDS:
+                for restriction in RESTRICTIONS:
+                    yield task_type, entry, field, restriction
+
+
+@pytest.fixture(scope="module")
+def verdicts(data) -> dict[tuple, str | None]:
+    """Each combination's check verdict: None when accepted, else the rendered error."""
+    out = {}
+    for task_type, entry, field, restriction in combinations():
+        text = spec_text(task_type, [entry_line("c", entry, field, restriction)])
+        try:
+            compile_checked(text, "matrix.xexp", {"d": str(data)})
+            out[(task_type, entry.name, field, tuple(restriction or ()))] = None
+        except SpecError as err:
+            out[(task_type, entry.name, field, tuple(restriction or ()))] = err.render()
+    return out
+
+
+def test_every_rejection_is_a_check_error_with_caret_and_hint(data, verdicts, tmp_path, capsys):
+    rejected = [key for key, error in verdicts.items() if error is not None]
+    assert rejected, "the matrix rejects nothing: it tests nothing"
+    for task_type, name, field, restriction in rejected:
+        entry = next(e for e in ENTRIES if e.name == name)
+        spec = tmp_path / f"{task_type}_{name}_{field}_{'_'.join(restriction)}.xexp"
+        spec.write_text(spec_text(task_type, [entry_line("c", entry, field, list(restriction) or None)]))
+        assert main(["check", str(spec), "--set", f"d={data}"]) == 2
+        err = capsys.readouterr().err
+        assert "^" in err and "hint:" in err and "Traceback" not in err, err
+
+
+def test_perturbations_of_pair_fields_are_rejected_on_qa_and_multiple_choice(verdicts):
+    for (task_type, name, field, restriction), error in verdicts.items():
+        if task_type in ("extractive_qa", "multiple_choice"):
+            assert error is not None, (task_type, name, field, restriction)
+            if "does not support language" not in error:  # nothing else wrong: the task type is named
+                assert f"`{name}` does not work on {task_type} targets" in error, error
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_every_accepted_combination_runs_end_to_end(task_type, data, verdicts, tmp_path, ray_local):
+    from xexp.running import run_spec
+
+    accepted = [key for key, error in verdicts.items() if key[0] == task_type and error is None]
+    if task_type in ("nli", "paraphrase"):
+        assert len(accepted) > len(ENTRIES), "a pair task accepts most entries"
+    lines = []
+    for i, (_t, name, field, restriction) in enumerate(accepted):
+        entry = next(e for e in ENTRIES if e.name == name)
+        lines.append(entry_line(f"c{i}", entry, field, list(restriction) or None))
+    spec = tmp_path / "matrix.xexp"
+    spec.write_text(spec_text(task_type, lines) if lines else spec_text(task_type, []).replace(
+        "perturbations {\n\n}\n", ""))
+    summary = run_spec(spec, keep_going=True, variables={"d": str(data)}, show_progress=False)
+    assert summary["failed"] == 0, json.dumps(summary, indent=1, default=str)[:4000]
+    assert summary["executed"] == summary["nodes"]
