@@ -17,7 +17,8 @@ from xexp.compiler.spec import Spec
 from xexp.compiler.validate import validate
 
 
-def compile_spec(text: str, filename: str = "<spec>", variables: dict[str, str] | None = None) -> Spec:
+def compile_spec(text: str, filename: str = "<spec>", variables: dict[str, str] | None = None, *,
+                 spans: dict | None = None) -> Spec:
     """Parse and validate, reporting syntax and meaning errors of the whole file together.
 
     `variables` are the `--set NAME=VALUE` overrides: of a `var`, or of any setting (overrides.py).
@@ -26,11 +27,11 @@ def compile_spec(text: str, filename: str = "<spec>", variables: dict[str, str] 
     overrides = variables or {}
     settings = {name: value for name, value in overrides.items() if is_setting(name)}
     if not settings:
-        return validate(module, overrides, syntax_errors=syntax_errors)
+        return validate(module, overrides, syntax_errors=syntax_errors, spans=spans)
     module, override_errors, first_line = apply_overrides(module, settings)
     try:
         return validate(module, {n: v for n, v in overrides.items() if n not in settings},
-                        syntax_errors=syntax_errors + override_errors)
+                        syntax_errors=syntax_errors + override_errors, spans=spans)
     except SpecError as err:
         raise relabel(err, module, first_line) from None
 

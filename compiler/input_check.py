@@ -61,17 +61,19 @@ def local_reads(spec: Spec) -> Iterator[LocalRead]:
 
 
 def check_local_inputs(spec: Spec, spans: dict[tuple, ast.Span], sink: ErrorSink,
-                       preview: Preview | None = None) -> None:
+                       preview: Preview | None = None, base: Path | None = None) -> None:
     """Report (into `sink`) every local input that a run would fail to read; `spans` as
-    `validate(…, spans=…)` fills it."""
+    `validate(…, spans=…)` fills it. Relative paths mean `base`, the spec's folder (as lowering
+    reads them, compiler/inputs.py), or the current directory for a spec given as text."""
+    folder = Path(base) if base is not None else Path.cwd()
     for read in local_reads(spec):
         span = spans.get(("split", read.task.name, read.split), ast.NO_SPAN)
         where = f"task `{read.task.name}`, split {read.split}" + (f", language {read.language}" if read.language else "")
-        files = _files(read.pattern)
+        files = _files(_absolute(read.pattern, folder))
         if not files:
             what = "no file matches" if any(c in read.pattern for c in GLOB_CHARACTERS) else "no such file"
             sink.error(f"{what}: {read.pattern} ({where})", span,
-                       f"relative paths are read from the current directory ({Path.cwd()}); "
+                       f"relative paths are read from the spec's folder ({folder}); "
                        "check the path or pass the data folder with --set")
             continue
         if preview is not None:
@@ -84,11 +86,15 @@ def check_local_inputs(spec: Spec, spans: dict[tuple, ast.Span], sink: ErrorSink
         for lexicon in _lexicons(p.params):
             for lang in p.languages or spec.languages:
                 path = lexicon.replace("{lang}", lang)
-                if not Path(path).is_file():
+                if not Path(_absolute(path, folder)).is_file():
                     sink.error(f"no such lexicon file: {path} (perturbation `{p.name}`, language {lang})",
                                spans.get(("entry", p.name), ast.NO_SPAN), hint=f"give `{p.name}` only the languages that have a lexicon: "
                                     f"`{p.name} = {p.entry}(…) in [...]`")
                     break
+
+
+def _absolute(pattern: str, folder: Path) -> str:
+    return str(folder / Path(pattern).expanduser())  # an absolute pattern stays as it is
 
 
 def _files(pattern: str) -> list[Path]:

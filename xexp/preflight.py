@@ -3,7 +3,7 @@ with the runtime's reader of first rows. No network: hub data and models are lef
 
 from __future__ import annotations
 
-from xexp.compiler import Graph, Spec, lower, parse_recovering, validate
+from xexp.compiler import Graph, Spec, compile_spec, lower, spec_folder
 from xexp.compiler.errors import ErrorSink
 from xexp.compiler.input_check import check_local_inputs
 
@@ -14,11 +14,11 @@ def compile_checked(text: str, filename: str, variables: dict[str, str] | None =
     SpecError with a caret."""
     from xexp.runtime.data.preview import preview_problem  # light: stdlib readers and the normalizer
 
-    module, syntax_errors = parse_recovering(text, filename)
     spans: dict = {}
-    spec = validate(module, variables, syntax_errors=syntax_errors, spans=spans)
+    spec = compile_spec(text, filename, variables, spans=spans)
+    base = spec_folder(filename)
     sink = ErrorSink(filename, text)
     if inputs:
-        check_local_inputs(spec, spans, sink, preview_problem)
+        check_local_inputs(spec, spans, sink, preview_problem, base=base)
     sink.raise_if_any()
-    return spec, lower(spec)
+    return spec, lower(spec, base)
