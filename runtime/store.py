@@ -24,12 +24,14 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from xexp.compiler.graph.node import Node
 
@@ -88,19 +90,37 @@ def write_json_atomic(path: Path, value: Any) -> None:
     os.replace(tmp, path)
 
 
-def _local_root(root: str | Path) -> Path:
-    text = str(root)
-    if "://" in text:
-        protocol, rest = text.split("://", 1)
-        if protocol != "file":
+#: ``scheme:/…`` or ``scheme://…``: a URL, not a path (two letters at least, so ``C:/`` stays a path).
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/")
+
+
+def local_store_path(root: str | os.PathLike) -> Path:
+    """The local directory a store root names: a path or a ``file://`` URL, made absolute.
+
+    Callers must hand the original string, not ``Path(url)``: pathlib collapses ``file:///x`` to
+    ``file:/x`` and ``s3://b/x`` to ``s3:/b/x``, which is why both URL spellings are recognised.
+    Other schemes are refused until staging is implemented (see the module docstring).
+    """
+    text = os.fspath(root)
+    match = _URL.match(text)
+    if match:
+        scheme = match.group(1).lower()
+        if scheme != "file":
             raise StoreError(
-                f"store {text!r}: the {protocol}:// protocol is not supported yet; "
-                "use a local path, a shared filesystem path or a file:// URL"
-            )
-        text = rest
+                f"store {text!r}: {scheme}:// stores are not supported; use a local path, a "
+                "shared-filesystem path or a file:// URL")
+        parts = urlsplit(text)
+        if parts.netloc not in ("", "localhost"):
+            raise StoreError(f"store {text!r}: a file:// URL on host {parts.netloc!r} is not supported; "
+                             "mount that filesystem and give its local path")
+        if parts.query or parts.fragment:
+            raise StoreError(f"store {text!r}: a file:// URL cannot have a query or fragment")
+        text = unquote(parts.path)
+    if not text:
+        raise StoreError(f"store {os.fspath(root)!r}: empty path")
     path = Path(text).expanduser().resolve()
     if path.exists() and not path.is_dir():
-        raise StoreError(f"store {str(root)!r}: {path} exists and is not a directory")
+        raise StoreError(f"store {os.fspath(root)!r}: {path} exists and is not a directory")
     return path
 
 
@@ -108,7 +128,7 @@ class Store:
     """Artifacts, completion records and run records under one root."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = _local_root(root)
+        self.root = local_store_path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         #: What workers are given to open the same store: absolute, so a worker's own working
         #: directory never changes where a relative store path points.

@@ -13,10 +13,11 @@ KIND_ORDER = ("model", "load", "perturb", "train", "attack", "evaluate", "report
 
 def node_states(graph: Graph, store: str | Path | None, force=()) -> dict[str, tuple[str, str]]:
     """(state, reason) per node key; without a store on disk every node runs."""
-    if store is None or not Path(str(store).removeprefix("file://")).exists():
-        return {n.key: ("run", "no store yet") for n in graph.nodes}
     from xexp.runtime.scheduler import plan_status  # light: reads completion records only
-    from xexp.runtime.store import Store
+    from xexp.runtime.store import Store, local_store_path
+
+    if store is None or not local_store_path(store).exists():
+        return {n.key: ("run", "no store yet") for n in graph.nodes}
 
     return plan_status(graph, Store(store), force=force)
 

@@ -19,10 +19,11 @@ from xexp.compiler import compile_text, read_spec
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def _store(path: Path | None, spec_path: Path | None):
+def _store(root: str | Path | None, spec_path: Path | None):
+    """The run's store; ``root`` as the user typed it (``Path()`` would mangle a URL)."""
     from xexp.runtime.store import Store
 
-    return Store(str(path) if path is not None else default_store(spec_path))
+    return Store(root if root else default_store(spec_path))
 
 
 def publish_report(store, run_id: str, graph) -> Path | None:
@@ -68,7 +69,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     stream = stream or sys.stderr
     text = read_spec(spec_path)
     _spec, graph = compile_text(text, str(spec_path), variables)
-    st = _store(Path(store) if store else None, spec_path)
+    st = _store(store, spec_path)
     if dry_run:
         states = plan_status(graph, st, force=force or ())
         for node in graph.nodes:
