@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xexp.compiler.graph.node import Node
+from xexp.runtime.leases import Lease, read_owner, try_acquire
 from xexp.runtime.runs import append_event
 from xexp.runtime.store import PROGRESS_FILE, Store
 
@@ -190,15 +191,47 @@ def _checked_manifest(manifest: Any, work: str) -> dict:
     return manifest
 
 
-def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
-                 input_kinds: dict[str, str], events_path: str | None = None) -> dict:
-    """Run one node inside a Ray worker: prepare dirs, verify inputs, call the work, record.
+#: ``outcome`` of an ``execute_node`` summary.
+EXECUTED, ADOPTED, BUSY = "executed", "adopted", "busy"
 
-    Returns a small summary for the driver. Raises ``NodeFailed`` when the work raised (after
+
+def record_identity(record: dict | None) -> str | None:
+    """Which completion record this is (the run that wrote it and when), to tell a new one apart."""
+    if record is None:
+        return None
+    return f"{record.get('run_id')}@{(record.get('timings') or {}).get('end')}"
+
+
+def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
+                 input_kinds: dict[str, str], events_path: str | None = None,
+                 seen_record: str | None = None) -> dict:
+    """Run one node inside a Ray worker under its lease: verify inputs, call the work, record.
+
+    Returns a small summary for the driver whose ``outcome`` says what happened: ``executed``;
+    ``adopted`` when, once the lease was ours, the node turned out to be recorded by someone
+    else since the driver looked (its record is not ``seen_record``, the identity of the record
+    the driver saw, or None); ``busy`` when another process holds the lease (``owner``), so
+    the driver waits for that one instead. Raises ``NodeFailed`` when the work raised (after
     writing ``_failed.json``) and ``InputArtifactInvalid`` when an input failed verification.
     """
     node = Node.model_validate(node_data)
     store = _stores.get(store_url) or _stores.setdefault(store_url, Store(store_url))
+    lease = try_acquire(store.root, node.kind, node.key, run_id=run_id)
+    if not isinstance(lease, Lease):
+        return {"key": node.key, "outcome": BUSY, "owner": lease}
+    lease.start_heartbeat()
+    try:
+        record = store.read_record(node.kind, node.key)
+        if (record is not None and record_identity(record) != seen_record
+                and not store.verify(node.kind, node.key, hashes=False, record=record)):
+            return {"key": node.key, "outcome": ADOPTED, "run_id": record.get("run_id")}
+        return _execute_leased(node, store, lease, run_id, work, input_kinds, events_path)
+    finally:
+        lease.release()
+
+
+def _execute_leased(node: Node, store: Store, lease: Lease, run_id: str, work: str,
+                    input_kinds: dict[str, str], events_path: str | None) -> dict:
     attempt = store.begin_attempt(node.kind, node.key)
     started = time.time()
     hostname, ray_node_id = socket.gethostname(), _ray_node_id()
@@ -241,10 +274,14 @@ def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
         logger.removeHandler(handler)
         handler.close()
     input_refs = {role: {"key": key, "kind": input_kinds[key]} for role, key in node.inputs.items()}
+    if not lease.held():  # judged stale and taken over (a stalled worker): the new holder records
+        logging.getLogger(__name__).warning("%s: lease lost to %s; not recording", node.name,
+                                            read_owner(lease.path))
+        return {"key": node.key, "outcome": BUSY, "owner": read_owner(lease.path)}
     store.write_record(node, manifest=manifest, inputs=input_refs, started=started, ended=ended,
                        attempt=attempt, run_id=run_id, ray_node_id=ray_node_id)
     # Scratch only serves to resume a failed attempt (optimizer states, Tune trials: several
     # times a model's size); once the record stands it is dead weight.
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
-    return {"key": node.key, "seconds": round(ended - started, 6), "attempt": attempt,
+    return {"key": node.key, "outcome": EXECUTED, "seconds": round(ended - started, 6), "attempt": attempt,
             "hostname": hostname, "ray_node_id": ray_node_id}

@@ -194,7 +194,8 @@ def status(store: Store, run_id: str | None = None) -> dict:
     errors: dict[str, str] = {}
     events, _ = read_events(run_dir(store, run_id) / "events.jsonl")
     mapping = {"queued": "queued", "started": "running", "finished": "done", "failed": "failed",
-               "cached": "cached", "blocked": "blocked", "invalidated": "pending"}
+               "cached": "cached", "blocked": "blocked", "invalidated": "pending",
+               "waiting": "running"}  # waiting: another driver runs it
     for event in events:
         key = event.get("key")
         if key in states and event.get("event") in mapping:
