@@ -190,6 +190,11 @@ class _Execution:
         self.stopping = False
         self.events_offset = 0
         self.busy: dict[str, LeaseWatch] = {}  # nodes another process is running
+        #: Order of events: a node's submission and its inputs' completions, to tell whether an
+        #: input was redone after a consumer looked at it.
+        self.seq = 0
+        self.submitted_seq: dict[str, int] = {}
+        self.finished_seq: dict[str, int] = {}
         #: Records this run means to replace (forced, or an input runs again), as planned. A
         #: node planned for lack of a usable record replaces none: a record its worker finds
         #: was written by another driver since, and is adopted.
@@ -316,6 +321,7 @@ class _Execution:
             str(self.log.events_path), self.replaces.get(node.key))
         self.inflight[ref] = node.key
         self.submitted.add(node.key)
+        self.submitted_seq[node.key] = self.seq
         self.capacity.take(wanted)
         self.emit("queued", node, reason=self.plan[node.key][1])
 
@@ -340,6 +346,7 @@ class _Execution:
     def adopt(self, node: Node, run_id: str | None) -> None:
         """Another driver recorded this node: use it as if it had been cached."""
         self.states[node.key] = "cached"
+        self.finished_seq[node.key] = self.seq
         self.emit("cached", node, reason=f"done by run {run_id} (another driver)")
         self.release_consumers(node.key)
 
@@ -360,6 +367,7 @@ class _Execution:
 
     def collect(self, ref: Any, key: str) -> None:
         node = self.by_key[key]
+        self.seq += 1
         self.submitted.discard(key)
         self.capacity.release(dict(self.shapes[key]))
         RayTaskError, RayError = self.ray.exceptions.RayTaskError, self.ray.exceptions.RayError
@@ -387,21 +395,30 @@ class _Execution:
             self.adopt(node, summary.get("run_id"))
             return
         self.states[key] = "executed"
+        self.finished_seq[key] = self.seq
         self.emit("finished", node, seconds=summary["seconds"], attempt=summary["attempt"],
                   hostname=summary["hostname"], ray_node_id=summary["ray_node_id"])
         self.release_consumers(key)
 
     def redo_inputs(self, node: Node, error: InputArtifactInvalid) -> None:
-        """An input was altered after it was recorded: withdraw its record, run it, then us."""
+        """An input was altered after it was recorded: withdraw its record, run it, then us.
+
+        Consumers in flight together find the same altered input: the first sends it back to be
+        redone, the others wait for that one redo (or, if it finished after they were submitted,
+        just run again). Only a consumer submitted after the redo that still finds the input
+        altered fails.
+        """
+        if self.states[node.key] != "pending":  # blocked meanwhile by a failure upstream
+            return
         for bad, problems in error.problems.items():
             bad_node = self.by_key[bad]
+            if self.states[bad] == "pending" or self.finished_seq.get(bad, -1) > self.submitted_seq[node.key]:
+                continue  # being redone, or redone since this consumer looked
             if self.invalidated[bad] >= 1:
                 self.fail(node, "InputArtifactInvalid",
                           f"input {bad_node.name} still fails verification after being redone: "
                           + "; ".join(problems))
                 return
-        for bad, problems in error.problems.items():
-            bad_node = self.by_key[bad]
             self.invalidated[bad] += 1
             log.warning("%s: artifacts of input %s (%s) failed verification (%s); redoing it",
                         node.name, bad_node.name, bad[:10], "; ".join(problems))
@@ -409,13 +426,18 @@ class _Execution:
             self.emit("invalidated", bad_node, problems=problems, found_by=node.key)
             self.plan[bad] = ("run", ARTIFACT_CHECK_FAILED + "; ".join(problems))
             for consumer in self.consumers[bad]:
-                if self.states[consumer] == "pending":
+                if self.states[consumer] == "pending" and consumer != node.key:
                     self.waiting[consumer] += 1
             self.states[bad] = "pending"
-            self.waiting[bad] = sum(1 for k in bad_node.inputs.values()
-                                    if self.states[k] not in ("cached", "executed"))
+            self.waiting[bad] = self.unfinished_inputs(bad_node)
             if self.waiting[bad] == 0:
                 self.push_ready(bad)
+        self.waiting[node.key] = self.unfinished_inputs(node)
+        if self.waiting[node.key] == 0:
+            self.push_ready(node.key)
+
+    def unfinished_inputs(self, node: Node) -> int:
+        return sum(1 for k in node.inputs.values() if self.states[k] not in ("cached", "executed"))
 
     def fail(self, node: Node, error_type: str, message: str, *, recorded: bool = False,
              system: bool = False) -> None:

@@ -26,10 +26,15 @@ def _store(root: str | Path | None, spec_path: Path | None):
     return Store(root if root else default_store(spec_path))
 
 
-def publish_report(store, run_id: str, graph) -> Path | None:
-    """Copy the report node's files to runs/<run>/report/ (the place users look)."""
+def publish_report(store, run_id: str, graph, states: dict[str, str]) -> Path | None:
+    """Copy the report node's files to runs/<run>/report/ (the place users look).
+
+    Only when this run executed or reused the report (``states``: the run's node states): a
+    record left by an earlier run is not this run's report when this one failed before it.
+    """
     report = next((n for n in graph.nodes if n.kind == "report"), None)
-    if report is None or not store.is_done("report", report.key):
+    if (report is None or states.get(report.key) not in ("executed", "cached")
+            or not store.is_done("report", report.key)):
         return None
     source = store.artifact_dir("report", report.key)
     target = report_dir(store, run_id)
@@ -92,7 +97,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     finally:
         if display is not None:
             display.close()
-    published = publish_report(st, run_id, graph)
+    published = publish_report(st, run_id, graph, result.states)
     summary = terminal_summary(published)
     if summary:
         print(summary, file=stream)
