@@ -24,7 +24,7 @@ from typing import Any, Callable
 from xexp.compiler.graph.node import Node
 from xexp.runtime.leases import Lease, read_owner, try_acquire
 from xexp.runtime.runs import append_event
-from xexp.runtime.store import PROGRESS_FILE, Store
+from xexp.runtime.store import PROGRESS_FILE, Store, fault_message, store_fault
 
 #: Seconds between two writes of ``_progress.json``; progress reports in between are dropped.
 PROGRESS_MIN_INTERVAL_S = 1.0
@@ -216,7 +216,10 @@ def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
     """
     node = Node.model_validate(node_data)
     store = _stores.get(store_url) or _stores.setdefault(store_url, Store(store_url))
-    lease = try_acquire(store.root, node.kind, node.key, run_id=run_id)
+    try:
+        lease = try_acquire(store.root, node.kind, node.key, run_id=run_id)
+    except OSError as error:
+        raise _fault_or(error, store, node, run_id, attempt_started=False) from None
     if not isinstance(lease, Lease):
         return {"key": node.key, "outcome": BUSY, "owner": lease}
     lease.start_heartbeat()
@@ -226,8 +229,34 @@ def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
                 and not store.verify(node.kind, node.key, hashes=False, record=record)):
             return {"key": node.key, "outcome": ADOPTED, "run_id": record.get("run_id")}
         return _execute_leased(node, store, lease, run_id, work, input_kinds, events_path)
+    except (NodeFailed, InputArtifactInvalid):
+        raise
+    except Exception as error:
+        raise _fault_or(error, store, node, run_id, attempt_started=True) from None
     finally:
         lease.release()
+
+
+def _fault_or(error: Exception, store: Store, node: Node, run_id: str, *,
+              attempt_started: bool) -> Exception:
+    """A store fault becomes a one-line ``NodeFailed("StoreFault")``, its debris removed.
+
+    The partial attempt is dropped (it frees the space a full disk needs for the run's own
+    records) and the failure is recorded if the store still takes it. Anything else is
+    returned unchanged: execute_node itself broke.
+    """
+    fault = store_fault(error, store.root)
+    if fault is None:
+        return error
+    message = fault_message(store.root, fault)
+    if attempt_started:
+        store.abandon_attempt(node.kind, node.key)
+        try:
+            store.write_failure(node.kind, node.key, name=node.name, error_type="StoreFault",
+                                message=message, traceback_text="", attempt=None, run_id=run_id)
+        except OSError:
+            pass  # read-only or still full: the driver's events say it
+    return NodeFailed(node.key, "StoreFault", message)
 
 
 def _execute_leased(node: Node, store: Store, lease: Lease, run_id: str, work: str,
@@ -261,6 +290,8 @@ def _execute_leased(node: Node, store: Store, lease: Lease, run_id: str, work: s
                               _progress_sink=ThrottledProgressFile(out_dir / PROGRESS_FILE))
             manifest = _checked_manifest(function(node, ctx), work)
         except Exception as error:
+            if store_fault(error, store.root) is not None:
+                raise  # the store, not the work: execute_node ends it in one line
             logger.error("failed:\n%s", traceback.format_exc())
             store.write_failure(node.kind, node.key, name=node.name,
                                 error_type=type(error).__name__, message=str(error),

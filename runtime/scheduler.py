@@ -42,6 +42,7 @@ OVERSUBSCRIBE = 2.0
 RESOURCE_REFRESH_S = 10.0
 ARTIFACT_CHECK_FAILED = "artifact check failed: "
 NO_RECORD = "no completion record"
+STORE_FAULT = "StoreFault"
 #: Seconds between two looks at the leases of nodes another driver is running.
 LEASE_POLL_S = 0.5
 
@@ -379,6 +380,8 @@ class _Execution:
                 self.redo_inputs(node, cause)
             elif isinstance(cause, NodeFailed):
                 self.fail(node, cause.error_type, cause.message, recorded=True)
+                if cause.error_type == STORE_FAULT:  # every other node would meet it too
+                    self.stopping = True
             else:  # execute_node itself broke (e.g. the store is not writable)
                 self.fail(node, type(cause or error).__name__, str(cause or error))
             return

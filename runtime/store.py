@@ -20,6 +20,7 @@ downloaded (or read through fsspec) before verification. Until then they are ref
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
@@ -52,6 +53,67 @@ class StoreError(Exception):
     """The store's root cannot be used (unsupported URL, not a directory, …)."""
 
 
+class StoreFault(StoreError):
+    """The store's filesystem refused a write: full, read-only, or not ours to write."""
+
+
+#: errno values that mean the store cannot take writes: the run stops with one line, no retry.
+FAULT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+#: How libraries that wrap the OSError (safetensors, torch, arrow) still say what happened.
+_FAULT_TEXTS = {errno_value: re.compile(rf"(os error|errno) ?{errno_value}\b|{re.escape(os.strerror(errno_value))}",
+                                        re.IGNORECASE)
+                for errno_value in sorted(_SPACE_ERRNOS)}
+#: Below this many free bytes the store counts as full, whatever a failed write was called.
+FULL_BELOW_BYTES = 1 << 20
+
+
+def store_fault(error: BaseException | None, root: Path) -> OSError | None:
+    """The OSError in ``error``'s chain that says the store cannot be written, if any.
+
+    Full and read-only filesystems count wherever they are met (the work writes into the
+    store), also when a library re-raised them as its own error with the errno in its message,
+    or said nothing useful while the store has under ``FULL_BELOW_BYTES`` left; a permission
+    error only when it names a path under ``root``, so an unreadable input stays the work's.
+    """
+    first = error
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in FAULT_ERRNOS:
+            if error.errno in _SPACE_ERRNOS:
+                return error
+            if error.filename and Path(os.fsdecode(error.filename)).is_relative_to(root):
+                return error
+        for errno_value, pattern in _FAULT_TEXTS.items():
+            if pattern.search(str(error)):
+                return OSError(errno_value, os.strerror(errno_value))
+        error = error.__cause__ or error.__context__
+    if first is not None and not isinstance(first, (KeyboardInterrupt, SystemExit)):
+        try:
+            usage = os.statvfs(root)
+        except OSError:
+            return None
+        if usage.f_bavail * usage.f_frsize < FULL_BELOW_BYTES:
+            return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return None
+
+
+def fault_message(root: Path, error: OSError) -> str:
+    """One line: which store, what the filesystem said, and where."""
+    where = f" (writing {os.fsdecode(error.filename)})" if error.filename else ""
+    return f"store {root}: {os.strerror(error.errno).lower()}{where}"
+
+
+def remove_temp_files(*folders: Path) -> None:
+    """Delete the ``*.tmp`` files that writes cut short left behind (they are never artifacts)."""
+    for folder in folders:
+        for path in folder.rglob("*.tmp") if folder.is_dir() else ():
+            path.unlink(missing_ok=True)
+
+
 @functools.cache
 def xexp_version() -> str:
     try:
@@ -79,15 +141,42 @@ def sha256_file(path: Path) -> str:
     return _sha_cache[cache_key]
 
 
-def write_json_atomic(path: Path, value: Any) -> None:
-    """Write, fsync and rename into place: a reader sees the old file or the whole new one."""
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, indent=1, sort_keys=True, default=str).encode("utf-8")
+
+
+def write_json_atomic(path: Path, value: Any, *, room: int = 0) -> None:
+    """Write, fsync and rename into place: a reader sees the old file or the whole new one.
+
+    ``room``: trailing blanks (still valid JSON) kept for ``rewrite_json_in_place``.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    data = json.dumps(value, indent=1, sort_keys=True, default=str).encode("utf-8")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    data = _json_bytes(value) + b" " * room
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not also keep half a file
+        raise
+
+
+def rewrite_json_in_place(path: Path, value: Any) -> None:
+    """Overwrite a JSON file within its current size: needs no free block, so it works on a full
+    disk (the file was written with ``room``). Not atomic: only for a last word, e.g. a failed
+    run's status when the store is full."""
+    data = _json_bytes(value)
+    size = path.stat().st_size
+    if len(data) > size:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.pwrite(fd, data + b" " * (size - len(data)), 0)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 #: ``scheme:/…`` or ``scheme://…``: a URL, not a path (two letters at least, so ``C:/`` stays a path).
@@ -129,13 +218,43 @@ class Store:
 
     def __init__(self, root: str | Path) -> None:
         self.root = local_store_path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreFault(f"store {self.root} cannot be created: {os.strerror(error.errno).lower()}") from None
         #: What workers are given to open the same store: absolute, so a worker's own working
         #: directory never changes where a relative store path points.
         self.url = str(self.root)
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
+
+    def check_writable(self) -> None:
+        """Fail now, in one line, when the store cannot take a file (read-only, not ours, full)."""
+        probe = self.root / f".xexp-probe.{os.getpid()}.tmp"
+        try:
+            with open(probe, "wb") as f:
+                f.write(b"x")
+        except OSError as error:
+            raise StoreFault(f"store {self.root} is not writable: {os.strerror(error.errno).lower()}") from None
+        finally:
+            try:
+                probe.unlink()
+            except OSError:
+                pass
+
+    def abandon_attempt(self, kind: str, key: str) -> None:
+        """After a fault: drop the attempt's partial artifacts (keep its log) and temp files."""
+        out = self.artifact_dir(kind, key)
+        if out.is_dir():
+            for path in out.iterdir():
+                if path.name == LOG_FILE:
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        remove_temp_files(self.scratch_dir(kind, key))
 
     # --- paths --------------------------------------------------------------------------
     def artifact_dir(self, kind: str, key: str) -> Path:

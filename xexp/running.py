@@ -36,11 +36,20 @@ def publish_report(store, run_id: str, graph, states: dict[str, str]) -> Path | 
     if (report is None or states.get(report.key) not in ("executed", "cached")
             or not store.is_done("report", report.key)):
         return None
+    from xexp.runtime.store import StoreFault, fault_message, store_fault
+
     source = store.artifact_dir("report", report.key)
     target = report_dir(store, run_id)
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("_*", "log.txt"))
+    try:
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("_*", "log.txt"))
+    except OSError as error:
+        fault = store_fault(error, store.root)
+        if fault is None:
+            raise
+        shutil.rmtree(target, ignore_errors=True)  # no half report
+        raise StoreFault(fault_message(store.root, fault) + "; the report stays at " + str(source)) from None
     return target
 
 
@@ -83,6 +92,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
         run = sum(s == "run" for s, _ in states.values())
         return {"run_id": None, "nodes": len(graph.nodes), "executed": 0, "cached": len(graph.nodes) - run,
                 "failed": 0, "would_run": run, "store": str(st.root), "report": None}
+    st.check_writable()  # a read-only or foreign store fails here, in one line, before Ray starts
     info = connect(address, num_cpus=num_cpus, num_gpus=num_gpus, dashboard=dashboard)
     if dashboard:
         url = info.get("dashboard_url")
