@@ -24,7 +24,8 @@ from typing import Any, Callable
 from xexp.compiler.graph.node import Node
 from xexp.runtime.leases import Lease, read_owner, try_acquire
 from xexp.runtime.runs import append_event
-from xexp.runtime.store import PROGRESS_FILE, Store, fault_message, store_fault
+from xexp.runtime.faults import fault_message, store_fault
+from xexp.runtime.store import PROGRESS_FILE, Store
 
 #: Seconds between two writes of ``_progress.json``; progress reports in between are dropped.
 PROGRESS_MIN_INTERVAL_S = 1.0

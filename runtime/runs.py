@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from xexp.compiler.graph.node import Graph
-from xexp.runtime.store import (Store, StoreFault, fault_message, remove_temp_files, rewrite_json_in_place,
-                                store_fault, write_json_atomic)
+from xexp.runtime.faults import fault_message, remove_temp_files, store_fault
+from xexp.runtime.store import Store, StoreFault, rewrite_json_in_place, write_json_atomic
 
 HEARTBEAT_INTERVAL_S = 3.0
 #: Spare bytes in run.json, so a run can still be marked failed on a store that filled up.

@@ -18,10 +18,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from xexp.runtime import leases
-from xexp.runtime.leases import LeaseWatch, Lease, lease_path, try_acquire
+from xexp.runtime.leases import Lease, LeaseWatch, lease_path, try_acquire
 from xexp.running import run_spec
 
 REPO = Path(__file__).resolve().parents[1]

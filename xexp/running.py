@@ -36,7 +36,8 @@ def publish_report(store, run_id: str, graph, states: dict[str, str]) -> Path | 
     if (report is None or states.get(report.key) not in ("executed", "cached")
             or not store.is_done("report", report.key)):
         return None
-    from xexp.runtime.store import StoreFault, fault_message, store_fault
+    from xexp.runtime.faults import fault_message, store_fault
+    from xexp.runtime.store import StoreFault
 
     source = store.artifact_dir("report", report.key)
     target = report_dir(store, run_id)
