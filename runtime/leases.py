@@ -168,12 +168,12 @@ class LeaseWatch:
             stat = self.path.stat()
         except FileNotFoundError:
             return "free"
-        if owner is None:
-            return "held"  # being written
+        if owner is None:  # being written, or left empty by a holder that died creating it
+            owner = {}
         state = (owner.get("token"), stat.st_mtime_ns)
         now = time.monotonic()
         if state != self._seen:
             self._seen, self._since = state, now
-        if holder_dead_here(owner) or now - self._since >= self.stale_s:
+        if (owner and holder_dead_here(owner)) or now - self._since >= self.stale_s:
             return "broken" if break_stale(self.path, owner) else "held"
         return "held"

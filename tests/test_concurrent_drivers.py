@@ -72,6 +72,18 @@ def test_a_lease_from_another_machine_is_broken_only_once_its_heartbeat_stops(tm
     assert watch.check() == "free"
 
 
+def test_an_empty_lease_left_by_a_holder_that_died_creating_it_goes_stale_too(tmp_path):
+    path = lease_path(tmp_path, "load", "k")
+    path.parent.mkdir(parents=True)
+    path.touch()
+    assert isinstance(try_acquire(tmp_path, "load", "k", run_id="me"), dict)
+    watch = LeaseWatch(path, stale_s=0.3)
+    assert watch.check() == "held"
+    time.sleep(0.4)
+    assert watch.check() == "broken"
+    assert isinstance(try_acquire(tmp_path, "load", "k", run_id="me"), Lease)
+
+
 def test_breaking_a_stale_lease_never_removes_a_fresh_one(tmp_path):
     path = lease_path(tmp_path, "train", "k")
     stale = write_lease(path, run_id="old", host="another-machine", pid=1)
