@@ -18,6 +18,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from xexp.runtime import leases
 from xexp.runtime.leases import Lease, LeaseWatch, lease_path, try_acquire
 from xexp.running import run_spec
@@ -143,6 +145,7 @@ def check_concurrent_store(store: Path, outputs: list[tuple[int, str, str]], ref
         assert (Path(summary["report"]) / "results.csv").read_bytes() == reference_csv
 
 
+@pytest.mark.slow
 def test_three_drivers_at_once_run_each_node_exactly_once(ray_local, tmp_path):
     spec = tmp_path / SPEC.name
     shutil.copy(SPEC, spec)

@@ -47,6 +47,7 @@ def read_only_view(source: Path, target: Path, mounts: list[Path]) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_a_full_store_fails_the_run_in_one_line_and_a_rerun_finishes_it(ray_local, tmp_path, mounts, capsys):
     spec = tmp_path / SPEC.name
     shutil.copy(SPEC, spec)
