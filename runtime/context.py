@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xexp.compiler.graph.node import Node
+from xexp.runtime.leases import Lease, read_owner, try_acquire
 from xexp.runtime.runs import append_event
+from xexp.runtime.faults import fault_message, store_fault
 from xexp.runtime.store import PROGRESS_FILE, Store
 
 #: Seconds between two writes of ``_progress.json``; progress reports in between are dropped.
@@ -190,15 +192,76 @@ def _checked_manifest(manifest: Any, work: str) -> dict:
     return manifest
 
 
-def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
-                 input_kinds: dict[str, str], events_path: str | None = None) -> dict:
-    """Run one node inside a Ray worker: prepare dirs, verify inputs, call the work, record.
+#: ``outcome`` of an ``execute_node`` summary.
+EXECUTED, ADOPTED, BUSY = "executed", "adopted", "busy"
 
-    Returns a small summary for the driver. Raises ``NodeFailed`` when the work raised (after
+
+def record_identity(record: dict | None) -> str | None:
+    """Which completion record this is (the run that wrote it and when), to tell a new one apart."""
+    if record is None:
+        return None
+    return f"{record.get('run_id')}@{(record.get('timings') or {}).get('end')}"
+
+
+def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
+                 input_kinds: dict[str, str], events_path: str | None = None,
+                 seen_record: str | None = None) -> dict:
+    """Run one node inside a Ray worker under its lease: verify inputs, call the work, record.
+
+    Returns a small summary for the driver whose ``outcome`` says what happened: ``executed``;
+    ``adopted`` when, once the lease was ours, the node turned out to be recorded by someone
+    else since the driver looked (its record is not ``seen_record``, the identity of the record
+    the driver saw, or None); ``busy`` when another process holds the lease (``owner``), so
+    the driver waits for that one instead. Raises ``NodeFailed`` when the work raised (after
     writing ``_failed.json``) and ``InputArtifactInvalid`` when an input failed verification.
     """
     node = Node.model_validate(node_data)
     store = _stores.get(store_url) or _stores.setdefault(store_url, Store(store_url))
+    try:
+        lease = try_acquire(store.root, node.kind, node.key, run_id=run_id)
+    except OSError as error:
+        raise _fault_or(error, store, node, run_id, attempt_started=False) from None
+    if not isinstance(lease, Lease):
+        return {"key": node.key, "outcome": BUSY, "owner": lease}
+    lease.start_heartbeat()
+    try:
+        record = store.read_record(node.kind, node.key)
+        if (record is not None and record_identity(record) != seen_record
+                and not store.verify(node.kind, node.key, hashes=False, record=record)):
+            return {"key": node.key, "outcome": ADOPTED, "run_id": record.get("run_id")}
+        return _execute_leased(node, store, lease, run_id, work, input_kinds, events_path)
+    except (NodeFailed, InputArtifactInvalid):
+        raise
+    except Exception as error:
+        raise _fault_or(error, store, node, run_id, attempt_started=True) from None
+    finally:
+        lease.release()
+
+
+def _fault_or(error: Exception, store: Store, node: Node, run_id: str, *,
+              attempt_started: bool) -> Exception:
+    """A store fault becomes a one-line ``NodeFailed("StoreFault")``, its debris removed.
+
+    The partial attempt is dropped (it frees the space a full disk needs for the run's own
+    records) and the failure is recorded if the store still takes it. Anything else is
+    returned unchanged: execute_node itself broke.
+    """
+    fault = store_fault(error, store.root)
+    if fault is None:
+        return error
+    message = fault_message(store.root, fault)
+    if attempt_started:
+        store.abandon_attempt(node.kind, node.key)
+        try:
+            store.write_failure(node.kind, node.key, name=node.name, error_type="StoreFault",
+                                message=message, traceback_text="", attempt=None, run_id=run_id)
+        except OSError:
+            pass  # read-only or still full: the driver's events say it
+    return NodeFailed(node.key, "StoreFault", message)
+
+
+def _execute_leased(node: Node, store: Store, lease: Lease, run_id: str, work: str,
+                    input_kinds: dict[str, str], events_path: str | None) -> dict:
     attempt = store.begin_attempt(node.kind, node.key)
     started = time.time()
     hostname, ray_node_id = socket.gethostname(), _ray_node_id()
@@ -228,6 +291,8 @@ def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
                               _progress_sink=ThrottledProgressFile(out_dir / PROGRESS_FILE))
             manifest = _checked_manifest(function(node, ctx), work)
         except Exception as error:
+            if store_fault(error, store.root) is not None:
+                raise  # the store, not the work: execute_node ends it in one line
             logger.error("failed:\n%s", traceback.format_exc())
             store.write_failure(node.kind, node.key, name=node.name,
                                 error_type=type(error).__name__, message=str(error),
@@ -241,10 +306,14 @@ def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
         logger.removeHandler(handler)
         handler.close()
     input_refs = {role: {"key": key, "kind": input_kinds[key]} for role, key in node.inputs.items()}
+    if not lease.held():  # judged stale and taken over (a stalled worker): the new holder records
+        logging.getLogger(__name__).warning("%s: lease lost to %s; not recording", node.name,
+                                            read_owner(lease.path))
+        return {"key": node.key, "outcome": BUSY, "owner": read_owner(lease.path)}
     store.write_record(node, manifest=manifest, inputs=input_refs, started=started, ended=ended,
                        attempt=attempt, run_id=run_id, ray_node_id=ray_node_id)
     # Scratch only serves to resume a failed attempt (optimizer states, Tune trials: several
     # times a model's size); once the record stands it is dead weight.
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
-    return {"key": node.key, "seconds": round(ended - started, 6), "attempt": attempt,
+    return {"key": node.key, "outcome": EXECUTED, "seconds": round(ended - started, 6), "attempt": attempt,
             "hostname": hostname, "ray_node_id": ray_node_id}

@@ -1,19 +1,68 @@
 """Connecting the driver to Ray: an embedded local instance, or a cluster named by address.
 
-Ray 2.60 turns token authentication on by default (a token under ``~/.ray/``) and xexp keeps
-it: ray.init binds even an embedded local instance to the machine's network address, not to
-loopback, so without a token anyone on the network could submit work to it. Set
-``RAY_AUTH_MODE=disabled`` yourself only on a machine no one else can reach (the tests do).
-Joining a cluster leaves authentication to the cluster.
+The embedded instance is for this machine only, so it is bound to loopback: left to itself,
+ray.init advertises the machine's network address and its gcs_server, raylet and workers
+listen on every interface. Ray 2.60 has no bind-address option for those servers, but it has
+the single-machine mode it uses on macOS and Windows (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``):
+the node address becomes 127.0.0.1 and every server binds to it. The variable is set before
+Ray starts and is inherited by every Ray process of the instance.
+
+Ray's token authentication (on by default) stays on as a second line; the token file Ray
+writes is readable by everyone on the machine, so xexp creates it (or narrows it) owner-only.
+Set ``RAY_AUTH_MODE=disabled`` only where no one else has a login (the tests do). Joining a
+cluster (``address``) leaves binding and authentication to the cluster.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
+import stat
+from pathlib import Path
 from typing import Any
 
+#: Ray's switch for its single-machine mode (node address and servers on loopback).
+LOOPBACK_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
 _dashboard_url: str | None = None
+
+
+def token_path() -> Path | None:
+    """Where Ray reads its authentication token from, or None when auth is off or inline."""
+    if os.environ.get("RAY_AUTH_MODE", "token") == "disabled" or os.environ.get("RAY_AUTH_TOKEN"):
+        return None
+    configured = os.environ.get("RAY_AUTH_TOKEN_PATH")
+    return Path(configured).expanduser() if configured else Path.home() / ".ray" / "auth_token"
+
+
+def private_token() -> Path | None:
+    """Make sure the token file exists and only its owner can read it (before Ray starts).
+
+    Created here with mode 0600 and O_EXCL when missing (Ray would create it world-readable);
+    an existing one is narrowed to 0600. Returns its path.
+    """
+    path = token_path()
+    if path is None:
+        return None
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            os.chmod(path, 0o600)
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path
+
+
+def loopback_only() -> None:
+    """Put the embedded Ray in its single-machine mode: node address and servers on 127.0.0.1."""
+    os.environ[LOOPBACK_ONLY_ENV] = "0"
+    from ray._private import ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False  # read at import: Ray may be imported already
 
 
 def _info(local: bool) -> dict[str, Any]:
@@ -54,6 +103,8 @@ def connect(address: str | None = None, *, num_cpus: float | None = None,
     if dashboard:
         options["dashboard_host"] = "127.0.0.1"
     if address is None:
+        loopback_only()
+        private_token()
         if num_cpus is not None:
             options["num_cpus"] = num_cpus
         if num_gpus is not None:

@@ -26,10 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from xexp.compiler.graph.node import Graph
+from xexp.runtime.faults import fault_message, remove_temp_files, store_fault
 from xexp.runtime.states import EVENT_STATES, NODE_STATES
-from xexp.runtime.store import Store, write_json_atomic
+from xexp.runtime.store import Store, StoreFault, rewrite_json_in_place, write_json_atomic
 
 HEARTBEAT_INTERVAL_S = 3.0
+#: Spare bytes in run.json, so a run can still be marked failed on a store that filled up.
+RUN_RECORD_ROOM = 4096
 #: A running run whose heartbeat is older than this is reported as interrupted.
 HEARTBEAT_STALE_S = 30.0
 _VERSIONED = ("xexp", "torch", "transformers", "ray", "datasets")
@@ -61,6 +64,19 @@ def create_run(store: Store, graph: Graph, *, spec_path: str | None = None,
     """Write ``run.json`` for a new run, point ``runs/latest`` at it and return its id."""
     run_id = run_id or new_run_id()
     directory = run_dir(store, run_id)
+    try:
+        _write_run(store, directory, graph, run_id, spec_path, spec_text)
+    except OSError as error:
+        fault = store_fault(error, store.root)
+        if fault is None:
+            raise
+        remove_temp_files(directory)
+        raise StoreFault(fault_message(store.root, fault)) from None
+    return run_id
+
+
+def _write_run(store: Store, directory: Path, graph: Graph, run_id: str, spec_path: str | None,
+               spec_text: str | None) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     record = {
         "run_id": run_id,
@@ -75,10 +91,9 @@ def create_run(store: Store, graph: Graph, *, spec_path: str | None = None,
         "versions": package_versions(),
         "summary": None,
     }
-    write_json_atomic(directory / "run.json", record)
+    write_json_atomic(directory / "run.json", record, room=RUN_RECORD_ROOM)
     (directory / "events.jsonl").touch()
     write_json_atomic(store.runs_dir() / "latest", run_id)
-    return run_id
 
 
 def read_run(store: Store, run_id: str) -> dict:
@@ -137,22 +152,44 @@ class RunLog:
         self.heartbeat(force=True)
 
     def event(self, event: str, **fields: Any) -> dict:
+        """Append an event; on a store that stopped taking writes the run goes on without it
+        (the nodes meet the fault themselves and end the run)."""
         record = {"time": time.time(), "event": event, **fields}
-        os.write(self._fd, (json.dumps(record, default=str, separators=(",", ":")) + "\n").encode())
+        try:
+            os.write(self._fd, (json.dumps(record, default=str, separators=(",", ":")) + "\n").encode())
+        except OSError as error:
+            if store_fault(error, self.store.root) is None:
+                raise
         return record
 
     def heartbeat(self, force: bool = False) -> None:
         now = time.time()
         if force or now - self._last_beat >= HEARTBEAT_INTERVAL_S:
             self._last_beat = now
-            write_json_atomic(self.dir / "heartbeat", {"time": now, "pid": os.getpid()})
+            try:
+                write_json_atomic(self.dir / "heartbeat", {"time": now, "pid": os.getpid()})
+            except OSError as error:
+                if store_fault(error, self.store.root) is None:
+                    raise
 
     def finish(self, status: str, summary: dict | None = None) -> None:
+        """Write the final status; on a full store within the room run.json was given."""
         record = read_run(self.store, self.run_id)
         record.update(status=status, ended=time.time(), summary=summary)
-        write_json_atomic(self.dir / "run.json", record)
+        path = self.dir / "run.json"
+        try:
+            try:
+                write_json_atomic(path, record, room=RUN_RECORD_ROOM)
+            except OSError as error:
+                if store_fault(error, self.store.root) is None:
+                    raise
+                rewrite_json_in_place(path, record)
+        except OSError as error:
+            fault = store_fault(error, self.store.root)
+            raise (StoreFault(fault_message(self.store.root, fault)) if fault else error) from None
+        finally:
+            self.close()
         self.heartbeat(force=True)
-        self.close()
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -9,6 +9,11 @@ small summaries; artifacts stay on disk.
 System failures (a worker process or machine died) are retried by Ray (``max_retries``);
 application failures (the work raised) are recorded in the store with their traceback and not
 retried. A consumer that finds an input's files altered sends that input back to be redone.
+
+Other drivers may run on the same store at the same time. Each node runs under its lease
+(leases.py); a node whose lease another process holds comes back ``busy`` and waits here,
+watched, until that process records it (then it is adopted like a cached node), gives up (then
+it is submitted again), or dies (its lease goes stale, is broken, and the node is resubmitted).
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from collections import Counter
 from typing import Any, Callable, Collection
 
 from xexp.compiler.graph.node import Graph, Node
-from xexp.runtime.context import InputArtifactInvalid, NodeFailed, execute_node
+from xexp.runtime.context import (ADOPTED, BUSY, InputArtifactInvalid, NodeFailed, execute_node,
+                                  record_identity)
+from xexp.runtime.leases import LeaseWatch, lease_path
 from xexp.runtime.runs import RunLog, RunResult, create_run, read_events, run_dir
 from xexp.runtime.states import ArtifactProblems, PlanState
 from xexp.runtime.store import Store
@@ -34,6 +41,10 @@ KIND_COST = {"model": 0.1, "load": 0.2, "perturb": 0.3, "train": 10.0, "evaluate
 #: Submitted-but-unfinished demand may reach this multiple of the cluster's resources.
 OVERSUBSCRIBE = 2.0
 RESOURCE_REFRESH_S = 10.0
+NO_RECORD = "no completion record"
+STORE_FAULT = "StoreFault"
+#: Seconds between two looks at the leases of nodes another driver is running.
+LEASE_POLL_S = 0.5
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -85,7 +96,7 @@ def plan_status(graph: Graph, store: Store, force: Collection[str] = ()) -> dict
             problems = store.verify(node.kind, node.key, hashes=False, record=record) if record else []
             if record is None:
                 failure = store.read_failure(node.kind, node.key)
-                reason = "no completion record"
+                reason = NO_RECORD
                 if failure:
                     reason += f" (failed before: {failure['error_type']}: {failure['message'][:80]})"
                 plan[node.key] = PlanState("run", reason)
@@ -179,6 +190,18 @@ class _Execution:
         self.invalidated: Counter[str] = Counter()
         self.stopping = False
         self.events_offset = 0
+        self.busy: dict[str, LeaseWatch] = {}  # nodes another process is running
+        #: Order of events: a node's submission and its inputs' completions, to tell whether an
+        #: input was redone after a consumer looked at it.
+        self.seq = 0
+        self.submitted_seq: dict[str, int] = {}
+        self.finished_seq: dict[str, int] = {}
+        #: Records this run means to replace (forced, or an input runs again), as planned. A
+        #: node planned for lack of a usable record replaces none: a record its worker finds
+        #: was written by another driver since, and is adopted.
+        self.replaces = {key: record_identity(store.read_record(self.kinds[key], key))
+                         for key, (state, reason) in plan.items()
+                         if state == "run" and not (reason.startswith(NO_RECORD) or isinstance(reason, ArtifactProblems))}
 
     def emit(self, event: str, node: Node, **fields: Any) -> None:
         record = self.log.event(event, key=node.key, kind=node.kind, name=node.name, **fields)
@@ -228,13 +251,19 @@ class _Execution:
         while True:
             if not self.stopping:
                 self.submit_ready()
-            if not self.inflight:
+            if not self.inflight and (self.stopping or not self.busy):
                 return
-            refs = list(self.inflight)
-            done, rest = self.ray.wait(refs, num_returns=1, timeout=1.0)
-            if done and rest:
-                more, _ = self.ray.wait(rest, num_returns=len(rest), timeout=0)
-                done += more
+            done: list = []
+            if self.inflight:
+                refs = list(self.inflight)
+                timeout = LEASE_POLL_S if self.busy else 1.0
+                done, rest = self.ray.wait(refs, num_returns=1, timeout=timeout)
+                if done and rest:
+                    more, _ = self.ray.wait(rest, num_returns=len(rest), timeout=0)
+                    done += more
+            else:
+                time.sleep(LEASE_POLL_S)
+            self.watch_busy()
             self.log.heartbeat()
             self.forward_worker_events()
             if self.progress is not None:
@@ -290,11 +319,44 @@ class _Execution:
         input_kinds = {k: self.kinds[k] for k in node.inputs.values()}
         ref = _remote().options(**options).remote(
             node.model_dump(mode="json"), self.store.url, self.run_id, self.work, input_kinds,
-            str(self.log.events_path))
+            str(self.log.events_path), self.replaces.get(node.key))
         self.inflight[ref] = node.key
         self.submitted.add(node.key)
+        self.submitted_seq[node.key] = self.seq
         self.capacity.take(wanted)
         self.emit("queued", node, reason=self.plan[node.key][1])
+
+    def watch_busy(self) -> None:
+        """Nodes another process runs: adopt their record, or take them back when it gave up."""
+        for key, watch in list(self.busy.items()):
+            node = self.by_key[key]
+            record = self.store.read_record(node.kind, key)
+            if record is not None and not self.store.verify(node.kind, key, hashes=False, record=record):
+                del self.busy[key]
+                self.adopt(node, record.get("run_id"))
+                continue
+            state = watch.check()
+            if state == "held":
+                continue
+            del self.busy[key]
+            if state == "broken":
+                log.warning("%s (%s): the lease of a dead driver was broken; running it here",
+                            node.name, node.short_key)
+            self.push_ready(key)  # free: the other gave up (failed or was stopped); our turn
+
+    def adopt(self, node: Node, run_id: str | None) -> None:
+        """Another driver recorded this node: use it as if it had been cached."""
+        self.states[node.key] = "cached"
+        self.finished_seq[node.key] = self.seq
+        self.emit("cached", node, reason=f"done by run {run_id} (another driver)")
+        self.release_consumers(node.key)
+
+    def release_consumers(self, key: str) -> None:
+        for consumer in self.consumers[key]:
+            if self.states[consumer] == "pending":
+                self.waiting[consumer] -= 1
+                if self.waiting[consumer] == 0:
+                    self.push_ready(consumer)
 
     def forward_worker_events(self) -> None:
         events, self.events_offset = read_events(self.log.events_path, self.events_offset)
@@ -306,6 +368,7 @@ class _Execution:
 
     def collect(self, ref: Any, key: str) -> None:
         node = self.by_key[key]
+        self.seq += 1
         self.submitted.discard(key)
         self.capacity.release(dict(self.shapes[key]))
         RayTaskError, RayError = self.ray.exceptions.RayTaskError, self.ray.exceptions.RayError
@@ -317,32 +380,48 @@ class _Execution:
                 self.redo_inputs(node, cause)
             elif isinstance(cause, NodeFailed):
                 self.fail(node, cause.error_type, cause.message, recorded=True)
+                if cause.error_type == STORE_FAULT:  # every other node would meet it too
+                    self.stopping = True
             else:  # execute_node itself broke (e.g. the store is not writable)
                 self.fail(node, type(cause or error).__name__, str(cause or error))
             return
         except RayError as error:  # the worker or its machine died more often than max_retries
             self.fail(node, type(error).__name__, str(error).strip()[:2000], system=True)
             return
+        outcome = summary.get("outcome")
+        if outcome == BUSY:
+            owner = summary.get("owner") or {}
+            self.emit("waiting", node, owner=owner)
+            self.busy[key] = LeaseWatch(lease_path(self.store.root, node.kind, key))
+            return
+        if outcome == ADOPTED:
+            self.adopt(node, summary.get("run_id"))
+            return
         self.states[key] = "executed"
+        self.finished_seq[key] = self.seq
         self.emit("finished", node, seconds=summary["seconds"], attempt=summary["attempt"],
                   hostname=summary["hostname"], ray_node_id=summary["ray_node_id"])
-        for consumer in self.consumers[key]:
-            if self.states[consumer] == "pending":
-                self.waiting[consumer] -= 1
-                if self.waiting[consumer] == 0:
-                    self.push_ready(consumer)
+        self.release_consumers(key)
 
     def redo_inputs(self, node: Node, error: InputArtifactInvalid) -> None:
-        """An input was altered after it was recorded: withdraw its record, run it, then us."""
+        """An input was altered after it was recorded: withdraw its record, run it, then us.
+
+        Consumers in flight together find the same altered input: the first sends it back to be
+        redone, the others wait for that one redo (or, if it finished after they were submitted,
+        just run again). Only a consumer submitted after the redo that still finds the input
+        altered fails.
+        """
+        if self.states[node.key] != "pending":  # blocked meanwhile by a failure upstream
+            return
         for bad, problems in error.problems.items():
             bad_node = self.by_key[bad]
+            if self.states[bad] == "pending" or self.finished_seq.get(bad, -1) > self.submitted_seq[node.key]:
+                continue  # being redone, or redone since this consumer looked
             if self.invalidated[bad] >= 1:
                 self.fail(node, "InputArtifactInvalid",
                           f"input {bad_node.name} still fails verification after being redone: "
                           + "; ".join(problems))
                 return
-        for bad, problems in error.problems.items():
-            bad_node = self.by_key[bad]
             self.invalidated[bad] += 1
             log.warning("%s: artifacts of input %s (%s) failed verification (%s); redoing it",
                         node.name, bad_node.name, bad[:10], "; ".join(problems))
@@ -350,20 +429,28 @@ class _Execution:
             self.emit("invalidated", bad_node, problems=problems, found_by=node.key)
             self.plan[bad] = PlanState("run", ArtifactProblems(problems))
             for consumer in self.consumers[bad]:
-                if self.states[consumer] == "pending":
+                if self.states[consumer] == "pending" and consumer != node.key:
                     self.waiting[consumer] += 1
             self.states[bad] = "pending"
-            self.waiting[bad] = sum(1 for k in bad_node.inputs.values()
-                                    if self.states[k] not in ("cached", "executed"))
+            self.waiting[bad] = self.unfinished_inputs(bad_node)
             if self.waiting[bad] == 0:
                 self.push_ready(bad)
+        self.waiting[node.key] = self.unfinished_inputs(node)
+        if self.waiting[node.key] == 0:
+            self.push_ready(node.key)
+
+    def unfinished_inputs(self, node: Node) -> int:
+        return sum(1 for k in node.inputs.values() if self.states[k] not in ("cached", "executed"))
 
     def fail(self, node: Node, error_type: str, message: str, *, recorded: bool = False,
              system: bool = False) -> None:
-        if not recorded:
-            self.store.write_failure(node.kind, node.key, name=node.name, error_type=error_type,
-                                     message=message, traceback_text="", attempt=None,
-                                     run_id=self.run_id, system=system)
+        if not recorded and not self.store.is_done(node.kind, node.key):  # another driver's record
+            try:
+                self.store.write_failure(node.kind, node.key, name=node.name, error_type=error_type,
+                                         message=message, traceback_text="", attempt=None,
+                                         run_id=self.run_id, system=system)
+            except OSError as error:  # the store itself is failing: the run's events still say it
+                log.warning("%s: could not record the failure in the store: %s", node.name, error)
         self.states[node.key] = "failed"
         self.errors[node.key] = f"{error_type}: {message}"
         self.emit("failed", node, error=f"{error_type}: {message}", system=system)

@@ -18,6 +18,7 @@ FINAL_STATES = frozenset({"done", "cached", "failed", "blocked"})
 EVENT_STATES: dict[str, NodeState] = {
     "queued": "queued", "started": "running", "finished": "done", "failed": "failed",
     "cached": "cached", "blocked": "blocked", "invalidated": "pending",
+    "waiting": "running",  # another driver runs it (runtime/leases.py)
 }
 
 

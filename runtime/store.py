@@ -7,7 +7,11 @@ Layout under the root::
     <kind>/<key>/_failed.json     the last application failure (type, message, traceback)
     <kind>/<key>/log.txt          what the work logged
     scratch/<kind>/<key>/         survives failed attempts (checkpoints to resume from)
+    leases/<kind>/<key>.lease     who is running the node now, see leases.py
     runs/<run_id>/...             run records, see runs.py
+
+Writes that the filesystem refuses (full, read-only, not ours) are *store faults*: callers turn
+them into one line (``StoreFault``, ``fault_message``) and remove what the write left behind.
 
 Names starting with ``_`` and ``log.txt`` are bookkeeping, not artifacts: they are not listed in
 (or verified against) the completion record.
@@ -20,18 +24,22 @@ downloaded (or read through fsspec) before verification. Until then they are ref
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from xexp.compiler.graph.node import Node
+from xexp.runtime.faults import remove_temp_files
 
 RECORD_FILE = "_complete.json"
 FAILED_FILE = "_failed.json"
@@ -48,6 +56,10 @@ _sha_cache: dict[tuple[str, int, int], str] = {}
 
 class StoreError(Exception):
     """The store's root cannot be used (unsupported URL, not a directory, …)."""
+
+
+class StoreFault(StoreError):
+    """The store's filesystem refused a write: full, read-only, or not ours to write."""
 
 
 @functools.cache
@@ -77,30 +89,75 @@ def sha256_file(path: Path) -> str:
     return _sha_cache[cache_key]
 
 
-def write_json_atomic(path: Path, value: Any) -> None:
-    """Write, fsync and rename into place: a reader sees the old file or the whole new one."""
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, indent=1, sort_keys=True, default=str).encode("utf-8")
+
+
+def write_json_atomic(path: Path, value: Any, *, room: int = 0) -> None:
+    """Write, fsync and rename into place: a reader sees the old file or the whole new one.
+
+    ``room``: trailing blanks (still valid JSON) kept for ``rewrite_json_in_place``.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    data = json.dumps(value, indent=1, sort_keys=True, default=str).encode("utf-8")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    data = _json_bytes(value) + b" " * room
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not also keep half a file
+        raise
 
 
-def _local_root(root: str | Path) -> Path:
-    text = str(root)
-    if "://" in text:
-        protocol, rest = text.split("://", 1)
-        if protocol != "file":
+def rewrite_json_in_place(path: Path, value: Any) -> None:
+    """Overwrite a JSON file within its current size: needs no free block, so it works on a full
+    disk (the file was written with ``room``). Not atomic: only for a last word, e.g. a failed
+    run's status when the store is full."""
+    data = _json_bytes(value)
+    size = path.stat().st_size
+    if len(data) > size:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.pwrite(fd, data + b" " * (size - len(data)), 0)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+#: ``scheme:/…`` or ``scheme://…``: a URL, not a path (two letters at least, so ``C:/`` stays a path).
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/")
+
+
+def local_store_path(root: str | os.PathLike) -> Path:
+    """The local directory a store root names: a path or a ``file://`` URL, made absolute.
+
+    Callers must hand the original string, not ``Path(url)``: pathlib collapses ``file:///x`` to
+    ``file:/x`` and ``s3://b/x`` to ``s3:/b/x``, which is why both URL spellings are recognised.
+    Other schemes are refused until staging is implemented (see the module docstring).
+    """
+    text = os.fspath(root)
+    match = _URL.match(text)
+    if match:
+        scheme = match.group(1).lower()
+        if scheme != "file":
             raise StoreError(
-                f"store {text!r}: the {protocol}:// protocol is not supported yet; "
-                "use a local path, a shared filesystem path or a file:// URL"
-            )
-        text = rest
+                f"store {text!r}: {scheme}:// stores are not supported; use a local path, a "
+                "shared-filesystem path or a file:// URL")
+        parts = urlsplit(text)
+        if parts.netloc not in ("", "localhost"):
+            raise StoreError(f"store {text!r}: a file:// URL on host {parts.netloc!r} is not supported; "
+                             "mount that filesystem and give its local path")
+        if parts.query or parts.fragment:
+            raise StoreError(f"store {text!r}: a file:// URL cannot have a query or fragment")
+        text = unquote(parts.path)
+    if not text:
+        raise StoreError(f"store {os.fspath(root)!r}: empty path")
     path = Path(text).expanduser().resolve()
     if path.exists() and not path.is_dir():
-        raise StoreError(f"store {str(root)!r}: {path} exists and is not a directory")
+        raise StoreError(f"store {os.fspath(root)!r}: {path} exists and is not a directory")
     return path
 
 
@@ -108,14 +165,44 @@ class Store:
     """Artifacts, completion records and run records under one root."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = _local_root(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = local_store_path(root)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreFault(f"store {self.root} cannot be created: {os.strerror(error.errno).lower()}") from None
         #: What workers are given to open the same store: absolute, so a worker's own working
         #: directory never changes where a relative store path points.
         self.url = str(self.root)
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
+
+    def check_writable(self) -> None:
+        """Fail now, in one line, when the store cannot take a file (read-only, not ours, full)."""
+        probe = self.root / f".xexp-probe.{os.getpid()}.tmp"
+        try:
+            with open(probe, "wb") as f:
+                f.write(b"x")
+        except OSError as error:
+            raise StoreFault(f"store {self.root} is not writable: {os.strerror(error.errno).lower()}") from None
+        finally:
+            try:
+                probe.unlink()
+            except OSError:
+                pass
+
+    def abandon_attempt(self, kind: str, key: str) -> None:
+        """After a fault: drop the attempt's partial artifacts (keep its log) and temp files."""
+        out = self.artifact_dir(kind, key)
+        if out.is_dir():
+            for path in out.iterdir():
+                if path.name == LOG_FILE:
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        remove_temp_files(self.scratch_dir(kind, key))
 
     # --- paths --------------------------------------------------------------------------
     def artifact_dir(self, kind: str, key: str) -> Path:

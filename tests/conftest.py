@@ -22,6 +22,10 @@ def ray_local():
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
 
+    from xexp.runtime.ray_session import loopback_only
+
+    loopback_only()  # as `xexp run` does: node address and servers on 127.0.0.1
+
     tests_dir = str(Path(__file__).resolve().parent)
     python_path = os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")]))
     ray.init(num_cpus=2, num_gpus=4, include_dashboard=False, logging_level="ERROR",

@@ -41,7 +41,10 @@ def executions(root: Path) -> dict[str, int]:
 
 
 def run(node: Node, ctx) -> dict:
-    """Behaviours by ``params["behaviour"]``: value (default), die_once, raise, interval."""
+    """Behaviours by ``params["behaviour"]``: value (default), die_once, raise, interval.
+
+    A file ``<store>/_fail/<key>`` makes the node raise too (without changing its key).
+    """
     record_execution(node, ctx)
     behaviour = node.params.get("behaviour", "value")
     ctx.logger.info("behaviour %s", behaviour)
@@ -51,7 +54,7 @@ def run(node: Node, ctx) -> dict:
         if not marker.exists():
             marker.write_text("x")
             os._exit(1)  # the worker process dies: a system failure Ray must retry
-    if behaviour == "raise":
+    if behaviour == "raise" or (store_root(ctx) / "_fail" / node.key).exists():
         raise ValueError(f"boom in {node.name}")
     time.sleep(float(node.params.get("sleep", 0.0)))
     ctx.progress({"step": 1, "of": 1})

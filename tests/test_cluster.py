@@ -1,4 +1,10 @@
-"""A real two-node Ray cluster on this machine (loopback only), driven by a separate driver.
+"""A real two-node Ray cluster on this machine, driven by a separate driver; and the embedded Ray.
+
+The cluster's nodes are started with ``--node-ip-address=127.0.0.1`` and the driver dials
+127.0.0.1, but Ray 2.60 rewrites a loopback node address to the machine's own address unless it
+runs in its single-machine mode, which cannot join nodes into a cluster: between themselves the
+two nodes talk over the machine's address (traffic that never leaves the machine). The
+embedded Ray that `xexp run` starts is the single-machine mode: loopback only (last test).
 
 The cluster gets its own ``--temp-dir`` and its own ports, and is stopped by sending SIGTERM to
 the two ``ray start --block`` processes this test started (which then stop their children).
@@ -23,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from scheduler_work import two_node_graph
+from xexp.runtime.ray_session import LOOPBACK_ONLY_ENV
 from xexp.runtime.runs import new_run_id
 from xexp.runtime.store import Store
 
@@ -64,7 +71,9 @@ def processes_under(temp_dir: str) -> list[int]:
 def two_node_cluster():
     temp_dir = tempfile.mkdtemp(prefix="xr", dir="/tmp")  # short: Ray's socket paths have a limit
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | {"RAY_AUTH_MODE": "disabled"}
+    # not Ray's single-machine mode (tests/conftest.py turns it on): a worker node could not join
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", LOOPBACK_ONLY_ENV)}
+    env["RAY_AUTH_MODE"] = "disabled"
     common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--num-gpus=0", "--block",
               "--object-store-memory=80000000", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
     head = subprocess.Popen(
@@ -148,3 +157,53 @@ print(json.dumps({"info": info, "again": again, "ray_version": version["ray_vers
     assert report["ray_version"].startswith("2.")
     assert report["anonymous"] == 401
     assert again["address"] == info["address"] and again["resources"]["CPU"] == 1  # not restarted
+
+
+LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
+
+
+def test_embedded_ray_listens_on_loopback_only_and_its_token_is_private(tmp_path):
+    """What `xexp run` starts on one machine: every listening socket of every Ray process of
+    the instance (gcs_server, raylet, agents, workers), listed with psutil while a task runs,
+    is on loopback; the token file Ray authenticates with is readable by its owner only."""
+    code = """
+import json, os, psutil, ray
+from xexp.runtime.ray_session import connect
+info = connect(num_cpus=1)
+
+@ray.remote
+def busy():
+    import time
+    time.sleep(3)
+    return os.getpid()
+
+ref = busy.remote()
+ray.wait([ref], timeout=2)
+me = psutil.Process()
+sockets = []
+for process in [me, *me.children(recursive=True)]:
+    try:
+        for c in process.net_connections(kind="inet"):
+            if c.status == psutil.CONN_LISTEN:
+                sockets.append([process.name(), c.laddr.ip, c.laddr.port])
+    except psutil.NoSuchProcess:
+        pass
+worker = ray.get(ref)
+print(json.dumps({"address": info["address"], "sockets": sockets, "worker": worker,
+                  "node_ip": ray.util.get_node_ip_address()}))
+"""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE")}
+    env["HOME"] = str(home)  # a fresh token file, created by whoever comes first
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=240, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["address"].startswith("127.0.0.1:") and report["node_ip"] == "127.0.0.1"
+    names = {name for name, _, _ in report["sockets"]}
+    assert {"gcs_server", "raylet"} <= names, report["sockets"]  # the listing saw Ray's servers
+    exposed = [s for s in report["sockets"] if s[1] not in LOOPBACK]
+    assert exposed == [], exposed
+    token = home / ".ray" / "auth_token"
+    assert token.stat().st_mode & 0o777 == 0o600 and len(token.read_text()) == 64

@@ -192,6 +192,41 @@ def test_altered_input_of_same_size_is_caught_by_its_consumer(ray_local, tmp_pat
     assert "sha256 mismatch value.txt" in invalidated[0]["problems"][0]
 
 
+def test_consumers_in_flight_together_share_one_redo_of_an_altered_input(ray_local, tmp_path):
+    store = Store(tmp_path / "store")
+    load = node("load", "load:en", value="en")
+    consumers = [node("evaluate", f"evaluate:{i}", {"data": load.key}, value=i, sleep=0.3) for i in range(4)]
+    report = node("report", "report", {f"c{i}": c.key for i, c in enumerate(consumers)}, value="r")
+    graph = Graph(experiment="shared-input", nodes=[load, *consumers, report])
+    assert run(graph, store).ok
+    value_file = store.artifact_dir("load", load.key) / "value.txt"
+    original = value_file.read_text()
+    value_file.write_text(original[::-1])  # same size: each consumer's sha256 check finds it
+    result = run(graph, store, force=["evaluate"])  # all four consumers verify the input at once
+    assert result.ok, result.errors
+    assert executions(store.root)[load.key] == 2  # one redo, not one per consumer
+    assert value_file.read_text() == original
+    events, _ = read_events(run_dir(store, result.run_id) / "events.jsonl")
+    assert [e["key"] for e in events if e["event"] == "invalidated"] == [load.key]
+
+
+def test_a_failed_run_never_publishes_an_earlier_runs_report(ray_local, tmp_path):
+    from xexp.running import publish_report
+
+    store = Store(tmp_path / "store")
+    graph = diamond()
+    first = run(graph, store)
+    assert publish_report(store, first.run_id, graph, first.states) is not None
+    train, report = graph.nodes[3], graph.nodes[-1]
+    (store.root / "_fail").mkdir()
+    (store.root / "_fail" / train.key).write_text("")
+    second = run(graph, store, force=["train"])
+    assert not second.ok and second.states[report.key] == "blocked"
+    assert store.is_done("report", report.key)  # the first run's record still stands
+    assert publish_report(store, second.run_id, graph, second.states) is None
+    assert not (run_dir(store, second.run_id) / "report").exists()
+
+
 def test_progress_display_follows_a_run_on_stderr_only(ray_local, tmp_path, capsys):
     store = Store(tmp_path / "store")
     graph = diamond()

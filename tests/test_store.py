@@ -92,14 +92,40 @@ def test_begin_attempt_empties_artifacts_keeps_scratch_and_counts(tmp_path):
 
 def test_urls_local_and_refused(tmp_path, monkeypatch):
     assert Store(f"file://{tmp_path}/s").root == tmp_path / "s"
+    assert Store(f"file:{tmp_path}/t").root == tmp_path / "t"  # what Path("file:///…") leaves
+    assert Store(f"file://localhost{tmp_path}/u%20v").root == tmp_path / "u v"
     monkeypatch.chdir(tmp_path)
     relative = Store("rel/store")
     assert relative.url == str(tmp_path / "rel" / "store")  # what workers get: absolute
-    with pytest.raises(StoreError, match=r"s3:// protocol is not supported yet"):
-        Store("s3://bucket/prefix")
+    for url in ("s3://bucket/prefix", "s3:/bucket/prefix", "gs://b/x"):
+        with pytest.raises(StoreError, match=r"(s3|gs):// stores are not supported"):
+            Store(url)
+    with pytest.raises(StoreError, match="on host 'elsewhere' is not supported"):
+        Store("file://elsewhere/x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rel", "s", "t", "u v"]  # none for refused URLs
     (tmp_path / "file").write_text("x")
     with pytest.raises(StoreError, match="exists and is not a directory"):
         Store(tmp_path / "file")
+
+
+def test_cli_store_urls_land_where_they_point_or_are_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    from xexp.cli import main
+
+    spec = tmp_path / "smoke.xexp"
+    spec.write_text((HERE.parent / "specs" / "smoke.xexp").read_text())
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["run", str(spec), "--store", f"file://{tmp_path}/url-store", "--dry-run"]) == 0
+    assert (tmp_path / "url-store").is_dir() and list(work.iterdir()) == []
+    assert main(["plan", str(spec), "--store", f"file://{tmp_path}/url-store", "--json"]) == 0
+    capsys.readouterr()
+    for command in (["run", str(spec), "--dry-run"], ["plan", str(spec)], ["status"]):
+        assert main([*command, "--store", "s3://bucket/x"]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"xexp {command[0]}: store 's3://bucket/x': s3:// stores are not supported; "
+                       "use a local path, a shared-filesystem path or a file:// URL"]
+    assert list(work.iterdir()) == []  # no ./s3:/bucket/x
 
 
 def test_execute_node_records_failure_with_traceback_and_log(tmp_path):

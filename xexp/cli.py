@@ -15,6 +15,7 @@ from pathlib import Path
 import xexp
 from xexp import STORE_ENV, default_store
 from xexp.compiler import SpecError, compile_text, read_spec
+from xexp.runtime.store import StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_SPEC = 0, 1, 2
 
@@ -286,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as err:
         print(err.render(), file=sys.stderr)
         return EXIT_SPEC
+    except StoreError as err:  # an unusable store (unsupported URL, full or read-only disk, …)
+        print(f"xexp {args.command}: {err}", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:  # `xexp plan … | head`
         sys.stderr.close()
         return EXIT_OK

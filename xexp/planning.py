@@ -25,10 +25,11 @@ def node_states(graph: Graph, store: str | Path | None, force=()) -> dict[str, P
         resolve_force(graph, force)
     except ValueError as err:
         raise SpecError(str(err), file="xexp plan") from None
-    if store is None or not Path(str(store).removeprefix("file://")).exists():
-        return {n.key: PlanState("run", "no store yet") for n in graph.nodes}
     from xexp.runtime.scheduler import plan_status  # light: reads completion records only
-    from xexp.runtime.store import Store
+    from xexp.runtime.store import Store, local_store_path
+
+    if store is None or not local_store_path(store).exists():
+        return {n.key: PlanState("run", "no store yet") for n in graph.nodes}
 
     opened = Store(store)
     states = plan_status(graph, opened, force=force)

@@ -19,22 +19,38 @@ from xexp.compiler import compile_text, read_spec
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def _store(path: Path | None, spec_path: Path | None):
+def _store(root: str | Path | None, spec_path: Path | None):
+    """The run's store; ``root`` as the user typed it (``Path()`` would mangle a URL)."""
     from xexp.runtime.store import Store
 
-    return Store(str(path) if path is not None else default_store(spec_path))
+    return Store(root if root else default_store(spec_path))
 
 
-def publish_report(store, run_id: str, graph) -> Path | None:
-    """Copy the report node's files to runs/<run>/report/ (the place users look)."""
+def publish_report(store, run_id: str, graph, states: dict[str, str]) -> Path | None:
+    """Copy the report node's files to runs/<run>/report/ (the place users look).
+
+    Only when this run executed or reused the report (``states``: the run's node states): a
+    record left by an earlier run is not this run's report when this one failed before it.
+    """
     report = next((n for n in graph.nodes if n.kind == "report"), None)
-    if report is None or not store.is_done("report", report.key):
+    if (report is None or states.get(report.key) not in ("executed", "cached")
+            or not store.is_done("report", report.key)):
         return None
+    from xexp.runtime.faults import fault_message, store_fault
+    from xexp.runtime.store import StoreFault
+
     source = store.artifact_dir("report", report.key)
     target = report_dir(store, run_id)
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("_*", "log.txt"))
+    try:
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("_*", "log.txt"))
+    except OSError as error:
+        fault = store_fault(error, store.root)
+        if fault is None:
+            raise
+        shutil.rmtree(target, ignore_errors=True)  # no half report
+        raise StoreFault(fault_message(store.root, fault) + "; the report stays at " + str(source)) from None
     return target
 
 
@@ -74,7 +90,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     _spec, graph = compile_text(text, str(spec_path), variables)
     trackers = check_trackers(track)
     graph = with_tune_loggers(graph, trackers)
-    st = _store(Path(store) if store else None, spec_path)
+    st = _store(store, spec_path)
     use_store_hub_cache(st.root)  # models prefetched by `xexp fetch`, before Ray starts workers
     work = only_kinds(graph, list(only)) if only else graph
     if dry_run:
@@ -88,6 +104,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
         run = sum(s == "run" for s, _ in states.values())
         return {"run_id": None, "nodes": len(work.nodes), "executed": 0, "cached": len(work.nodes) - run,
                 "failed": 0, "would_run": run, "store": str(st.root), "report": None}
+    st.check_writable()  # a read-only or foreign store fails here, in one line, before Ray starts
     info = connect(address, num_cpus=num_cpus, num_gpus=num_gpus, dashboard=dashboard)
     if dashboard:
         url = info.get("dashboard_url")
@@ -102,7 +119,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     finally:
         if display is not None:
             display.close()
-    published = publish_report(st, run_id, graph)
+    published = publish_report(st, run_id, graph, result.states)
     after_run(trackers, st, run_id, graph, published, result.failed, stream)
     summary = terminal_summary(published)
     if summary:

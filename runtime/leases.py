@@ -1,0 +1,179 @@
+"""Per-node leases: one process at a time works on a node, whatever driver or machine it is on.
+
+Several drivers may run specs on one store (two terminals, two users of a shared filesystem):
+without a lease both would empty and rewrite the same ``<kind>/<key>/``. The process that runs
+a node first takes its lease, a file ``<root>/leases/<kind>/<key>.lease``:
+
+- taken with ``O_CREAT | O_EXCL``, atomic on local filesystems and on NFS (v3 and later), so
+  exactly one taker wins; it holds the owner (run, host, pid) and a random token;
+- its mtime is the heartbeat, refreshed by a thread of the holder every ``HEARTBEAT_S``;
+- released (unlinked) by the holder when the node is recorded or has failed.
+
+A lease whose holder died is stale and may be broken: at once when the holder was on this host
+and its pid is gone; otherwise when its heartbeat has not moved for ``STALE_S`` *as watched by
+the one judging* (its own monotonic clock), so clocks of other machines never matter and a pid
+alone never decides across machines. Breaking renames the file to a unique name (one breaker
+wins), checks that it is still the lease judged stale and puts it back otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LEASES_DIR = "leases"
+HEARTBEAT_S = float(os.environ.get("XEXP_LEASE_HEARTBEAT_S", 5.0))
+#: A heartbeat that has not moved for this long (seen by the watcher) marks a dead holder.
+STALE_S = float(os.environ.get("XEXP_LEASE_STALE_S", 60.0))
+
+
+def lease_path(root: Path, kind: str, key: str) -> Path:
+    return root / LEASES_DIR / kind / f"{key}.lease"
+
+
+def read_owner(path: Path) -> dict | None:
+    """The holder's description, or None when there is no lease (or it is being written)."""
+    try:
+        owner = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return owner if isinstance(owner, dict) else None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def holder_dead_here(owner: dict) -> bool:
+    """The holder ran on this host and its process is gone: no need to wait for the heartbeat."""
+    return owner.get("host") == socket.gethostname() and not _pid_alive(int(owner.get("pid", -1)))
+
+
+@dataclass
+class Lease:
+    """A lease this process holds; keep it alive with ``start_heartbeat`` and ``release`` it."""
+
+    path: Path
+    owner: dict
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def held(self) -> bool:
+        """Still ours: nobody judged it stale and took it over."""
+        current = read_owner(self.path)
+        return current is not None and current.get("token") == self.owner["token"]
+
+    def beat(self) -> None:
+        try:
+            os.utime(self.path)
+        except OSError:
+            pass  # gone or unwritable: held() tells the holder before it records anything
+
+    def start_heartbeat(self) -> None:
+        def run() -> None:
+            while not self._stop.wait(HEARTBEAT_S):
+                self.beat()
+
+        self._thread = threading.Thread(target=run, name="xexp-lease-heartbeat", daemon=True)
+        self._thread.start()
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self.held():
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def try_acquire(root: Path, kind: str, key: str, *, run_id: str) -> Lease | dict:
+    """Take the node's lease, or return its holder's description when someone else holds it.
+
+    A lease left by a dead process of this host is broken on the spot; one from another host
+    is left to ``LeaseWatch`` (only a watcher can tell that its heartbeat stopped).
+    """
+    path = lease_path(root, kind, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    owner = {"token": secrets.token_hex(16), "run_id": run_id, "host": socket.gethostname(),
+             "pid": os.getpid(), "since": time.time()}
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            current = read_owner(path)
+            if current is None:  # being written this instant, or just released
+                time.sleep(0.05)
+                continue
+            if holder_dead_here(current) and break_stale(path, current):
+                continue
+            return current
+        try:
+            os.write(fd, json.dumps(owner).encode("utf-8"))
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        return Lease(path, owner)
+    return read_owner(path) or {"token": None, "host": "?", "pid": -1, "run_id": "?"}
+
+
+def break_stale(path: Path, judged: dict) -> bool:
+    """Remove the lease judged stale, and only that one; True when it is gone."""
+    tomb = path.with_name(f".{path.name}.broken.{secrets.token_hex(4)}")
+    try:
+        os.rename(path, tomb)
+    except FileNotFoundError:
+        return True  # released or broken by someone else meanwhile
+    taken = read_owner(tomb)
+    if taken is not None and taken.get("token") != judged.get("token"):
+        try:  # a fresh lease replaced the stale one between our look and the rename
+            os.link(tomb, path)  # never overwrites: fails if yet another lease stands
+        except FileExistsError:
+            pass
+        tomb.unlink(missing_ok=True)
+        return False
+    tomb.unlink(missing_ok=True)
+    return True
+
+
+class LeaseWatch:
+    """A driver's view of a lease someone else holds: free, held, or stale (then broken)."""
+
+    def __init__(self, path: Path, stale_s: float | None = None) -> None:
+        self.path = path
+        self.stale_s = STALE_S if stale_s is None else stale_s
+        self._seen: tuple | None = None
+        self._since = time.monotonic()
+
+    def check(self) -> str:
+        """"free" (no lease: the node may be submitted again), "held", or "broken" (it was stale)."""
+        owner = read_owner(self.path)
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return "free"
+        if owner is None:  # being written, or left empty by a holder that died creating it
+            owner = {}
+        state = (owner.get("token"), stat.st_mtime_ns)
+        now = time.monotonic()
+        if state != self._seen:
+            self._seen, self._since = state, now
+        if (owner and holder_dead_here(owner)) or now - self._since >= self.stale_s:
+            return "broken" if break_stale(self.path, owner) else "held"
+        return "held"
