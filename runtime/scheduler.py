@@ -137,16 +137,18 @@ class Capacity:
 
 
 # --- execution ------------------------------------------------------------------------------
-_remote_execute_node = None
+_remote_execute_node: dict[bool, Any] = {}
 
 
-def _remote():
-    global _remote_execute_node
-    if _remote_execute_node is None:
+def _remote(gpu: bool = False):
+    """The Ray task that runs a node. GPU nodes get a fresh worker process each (Ray's own
+    default for functions declared with GPUs, lost when GPUs are given per call): a reused
+    worker would keep its CUDA context, its cached GPU memory and the card it was first given."""
+    if gpu not in _remote_execute_node:
         import ray
 
-        _remote_execute_node = ray.remote(execute_node)
-    return _remote_execute_node
+        _remote_execute_node[gpu] = ray.remote(max_calls=1)(execute_node) if gpu else ray.remote(execute_node)
+    return _remote_execute_node[gpu]
 
 
 class _Execution:
@@ -288,7 +290,7 @@ class _Execution:
         if r.custom:
             options["resources"] = dict(r.custom)
         input_kinds = {k: self.kinds[k] for k in node.inputs.values()}
-        ref = _remote().options(**options).remote(
+        ref = _remote(gpu=r.num_gpus > 0).options(**options).remote(
             node.model_dump(mode="json"), self.store.url, self.run_id, self.work, input_kinds,
             str(self.log.events_path))
         self.inflight[ref] = node.key

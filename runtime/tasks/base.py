@@ -79,7 +79,9 @@ MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 
 
 def model_inputs(batch: dict, device) -> dict:
-    return {k: batch[k].to(device) for k in MODEL_INPUTS if k in batch}
+    from xexp.runtime.device import to_device
+
+    return {k: to_device(batch[k], device) for k in MODEL_INPUTS if k in batch}
 
 
 def pad_sequences(items: list[dict], pad_id: int) -> dict:
