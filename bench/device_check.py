@@ -191,12 +191,14 @@ def per_kind(nodes: list[dict]) -> dict:
     kinds: dict[str, dict] = {}
     for node in nodes:
         entry = kinds.setdefault(node["kind"], {"n": 0, "node_s_total": 0.0, "node_s_max": 0.0,
-                                                "peak_rss_mb": None, "peak_gpu_mb": None})
+                                                "peak_rss_mb": None, "peak_gpu_mb": None,
+                                                "peak_gpu_reserved_mb": None})
         seconds = node["end"] - node["start"]
         entry["n"] += 1
         entry["node_s_total"] = round(entry["node_s_total"] + seconds, 2)
         entry["node_s_max"] = round(max(entry["node_s_max"], seconds), 2)
-        for field, key in (("peak_rss_mb", "peak_rss_bytes"), ("peak_gpu_mb", "peak_gpu_bytes")):
+        for field, key in (("peak_rss_mb", "peak_rss_bytes"), ("peak_gpu_mb", "peak_gpu_bytes"),
+                           ("peak_gpu_reserved_mb", "peak_gpu_reserved_bytes")):
             value = node["usage"].get(key)
             if value is not None:
                 entry[field] = max(entry[field] or 0, round(value / 2**20))

@@ -189,7 +189,9 @@ class NodeUsage:
             import torch
 
             usage["device"] = f"cuda:0 {torch.cuda.get_device_name(0)}"
-            usage["peak_gpu_bytes"] = int(torch.cuda.max_memory_allocated())
+            usage["peak_gpu_bytes"] = int(torch.cuda.max_memory_allocated())  # tensors
+            # what the card lost to this process's cache (the CUDA context comes on top)
+            usage["peak_gpu_reserved_bytes"] = int(torch.cuda.max_memory_reserved())
         return usage
 
 

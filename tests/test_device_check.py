@@ -31,7 +31,8 @@ def test_the_demo_variant_compiles_with_the_study_resources_and_whole_test_sets(
     evaluations = [n for n in graph.nodes if n.kind == "evaluate"]
     assert {n.resources.num_gpus for n in evaluations} == {0.5}
     assert {n.resources.num_gpus for n in graph.nodes if n.kind == "train"} == {1.0}
-    assert all(n.params.get("limit") in (None, 0) for n in evaluations)
+    test_sets = [n for n in graph.nodes if n.kind == "load" and n.labels.get("split") == "test"]
+    assert test_sets and all(n.params.get("rows") is None for n in test_sets)  # no `limit`
     languages = {n.labels.get("language") for n in evaluations}
     assert languages == set(profile.languages)
 
@@ -55,7 +56,7 @@ def test_gpu_sharing_needs_two_evaluations_overlapping_on_one_card():
 def test_per_kind_figures_take_the_peaks_and_sum_the_seconds():
     kinds = device_check.per_kind([_node(0, 5), _node(4, 6), _node(0, 10, device="cpu", kind="train")])
     assert kinds["evaluate"] == {"n": 2, "node_s_total": 7.0, "node_s_max": 5.0,
-                                 "peak_rss_mb": 1024, "peak_gpu_mb": 3072}
+                                 "peak_rss_mb": 1024, "peak_gpu_mb": 3072, "peak_gpu_reserved_mb": None}
     assert kinds["train"]["peak_gpu_mb"] is None and kinds["train"]["node_s_total"] == 10.0
 
 
