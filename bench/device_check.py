@@ -233,15 +233,14 @@ def throughput(profile: Profile, out: Path, device: str) -> dict:
     work.mkdir(parents=True)
     table = bench.load_pairs("synthetic", profile.bench_pairs)
     figures = bench.measure(prepare_packaged(), table, work, freeze_embeddings=True)
-    if device == "cuda":
-        figures.update(forward_flops(figures["checkpoint"], table))
+    figures.update(forward_flops(figures["checkpoint"], table))
     return figures
 
 
 def forward_flops(checkpoint: str, table) -> dict:
     """The evaluation forward pass alone (model loaded, text tokenized): examples/s, TFLOP/s of
     useful work (real tokens: 2 FLOPs per weight per token plus attention's 4·n²·width per
-    layer) and its fraction of the card's bf16 peak."""
+    layer) and, on a card in `BF16_PEAK_FLOPS`, its fraction of the bf16 peak."""
     import torch
 
     from xexp.runtime.device import inference_batch_size
@@ -252,20 +251,23 @@ def forward_flops(checkpoint: str, table) -> dict:
     task, tokenizer, model, device = load_for_inference(checkpoint, "nli")
     features = task.featurize(table, tokenizer, max_len, training=False)
     batch = inference_batch_size(model, 64, max_len, device)
+    cuda = device.type == "cuda"
     forward_features(model, task, features, batch_size=batch, pad_id=pad_id_of(tokenizer), device=device)
-    torch.cuda.synchronize()
+    if cuda:
+        torch.cuda.synchronize()
     started = time.perf_counter()
     forward_features(model, task, features, batch_size=batch, pad_id=pad_id_of(tokenizer), device=device)
-    torch.cuda.synchronize()
+    if cuda:
+        torch.cuda.synchronize()
     seconds = time.perf_counter() - started
     config = model.config
     linear = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
     lengths = features.lengths.astype("float64")
     flops = float((2 * linear * lengths + 4 * config.num_hidden_layers * config.hidden_size * lengths ** 2).sum())
-    name = torch.cuda.get_device_name(0)
+    name = torch.cuda.get_device_name(0) if cuda else ""
     peak = next((value for fragment, value in BF16_PEAK_FLOPS.items() if fragment in name), None)
     return {"eval_forward_ex_per_s": round(len(features) / seconds, 1), "eval_batch": batch,
-            "eval_forward_tflops": round(flops / seconds / 1e12, 2),
+            "eval_forward_tflops": float(f"{flops / seconds / 1e12:.4g}"),
             "eval_bf16_peak_fraction": round(flops / seconds / peak, 4) if peak else None}
 
 
@@ -292,7 +294,18 @@ def attack_batching(profile: Profile, checkpoint: str) -> dict:
     return {"attack_examples": len(examples), "attack_batched_s": round(batched_s, 2),
             "attack_unbatched_s": round(single_s, 2),
             "attack_speedup": round(single_s / batched_s, 2) if batched_s > 0 else None,
-            "attack_same_records": batched == single}
+            **compare_records(batched, single)}
+
+
+def compare_records(batched: list[dict], single: list[dict]) -> dict:
+    """Batching may move probabilities by float noise (other padding widths in a batch), but
+    must not change an outcome: every field but `probs` equal, and how far `probs` moved."""
+    same = len(batched) == len(single) and all(
+        {k: v for k, v in a.items() if k != "probs"} == {k: v for k, v in b.items() if k != "probs"}
+        for a, b in zip(batched, single))
+    drift = max((abs(x - y) for a, b in zip(batched, single) for x, y in zip(a["probs"], b["probs"])),
+                default=0.0)
+    return {"attack_same_outcomes": same, "attack_max_prob_diff": float(f"{drift:.3g}")}
 
 
 # --- driver ---------------------------------------------------------------------------------

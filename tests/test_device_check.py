@@ -66,3 +66,12 @@ def test_usage_is_read_back_from_a_node_log():
            "2026-12-01 02:00:01,000 INFO xexp.node: done in 1.000 s\n")
     assert usage_from_log(log) == {"device": "cpu", "peak_rss_bytes": 5}
     assert usage_from_log("2026-12-01 INFO xexp.node: usage of a word, not a record\n") is None
+
+
+def test_attack_comparison_tolerates_float_noise_in_probs_but_not_other_outcomes():
+    record = {"id": "1", "status": "succeeded", "adv_hypothesis": "a cat", "probs": [0.2, 0.3, 0.5]}
+    noisy = {**record, "probs": [0.2, 0.3 + 4e-9, 0.5 - 4e-9]}
+    assert device_check.compare_records([record], [noisy]) == {
+        "attack_same_outcomes": True, "attack_max_prob_diff": 4e-9}
+    other = {**noisy, "adv_hypothesis": "a cta"}
+    assert device_check.compare_records([record], [other])["attack_same_outcomes"] is False
