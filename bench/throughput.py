@@ -2,6 +2,7 @@
 and data (512 MNLI pairs by default). Figures are printed, not asserted.
 
     python bench/throughput.py [--model packaged|tiny] [--pairs 512] [--threads 1] [--repeats 1]
+                               [--device auto|cpu|cuda] [--data PATH|synthetic]
 
 Targets: evaluation >= 1.5x `Trainer.predict`, training >= 1.0x `Trainer.train`. Both sides are
 timed end to end: loading the model and tokenizer, tokenizing, the forward (and backward)
@@ -10,12 +11,17 @@ passes, and for training writing the final model. The same hyperparameters go to
 one epoch, no dev evaluation; for the packaged model the 250k x 384 word-embedding matrix is
 frozen on both sides, as on CPU in practice). Each measurement is the best of `--repeats` runs
 after a short warm-up on 64 pairs. Needs `accelerate` (Trainer's dependency; not one of xexp's).
+
+On CUDA both sides run bf16 autocast with fp32 weights (Trainer's `bf16=True`); our evaluation
+picks its batch from free memory (runtime/device.py) while Trainer keeps batch 64, as a user
+would leave it. bench/device_check.py calls `measure` for its summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import shutil
 import tempfile
 import time
@@ -30,31 +36,44 @@ def main() -> None:
                         help="tiny: random BERT 4x256 with a byte-level tokenizer; "
                              "packaged: multilingual-e5-small (12x384, XLM-R vocabulary)")
     parser.add_argument("--pairs", type=int, default=512)
-    parser.add_argument("--data", type=Path, default=DATA / "mnli" / "dev_matched.jsonl")
+    parser.add_argument("--data", default=str(DATA / "mnli" / "dev_matched.jsonl"),
+                        help="an NLI JSONL file, or 'synthetic' (xexp's generator, English)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--only", choices=("training", "evaluation"), default=None)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     args = parser.parse_args()
+    if args.device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before torch initialises CUDA
 
-    import datasets
     import torch
 
-    datasets.disable_progress_bars()
     if args.threads:
         torch.set_num_threads(args.threads)
-    from xexp.runtime.data.sources import load_rows
-
-    table = load_rows({"source": "local", "path": str(args.data)}, task_type="nli", split=None,
-                      rows=(0, args.pairs), language=None)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("throughput: --device cuda, but torch sees no CUDA device")
+    table = load_pairs(args.data, args.pairs)
     work = Path(tempfile.mkdtemp(prefix="xexp-bench-"))
     try:
         base_dir = prepare_model(args.model, work)
-        print(f"model {args.model} ({base_dir}), {table.num_rows} MNLI pairs, "
-              f"torch threads {torch.get_num_threads()}, device cpu")
-        HPARAMS["freeze_embeddings"] = args.model == "packaged"
-        run_benchmarks(base_dir, table, work, args.repeats, args.only)
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        print(f"model {args.model} ({base_dir}), {table.num_rows} pairs from {args.data}, "
+              f"torch threads {torch.get_num_threads()}, device {device}")
+        measure(base_dir, table, work, repeats=args.repeats, only=args.only,
+                freeze_embeddings=args.model == "packaged")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def load_pairs(data: str, pairs: int):
+    """`pairs` NLI rows: from a JSONL file, or from xexp's synthetic generator ('synthetic')."""
+    from xexp.runtime.data.sources import load_rows
+
+    if data == "synthetic":
+        source = {"source": "synthetic", "task": "nli", "size": pairs, "seed": 0}
+        return load_rows(source, task_type="nli", split="train", rows=None, language=None)
+    return load_rows({"source": "local", "path": data}, task_type="nli", split=None,
+                     rows=(0, pairs), language=None)
 
 
 def prepare_model(kind: str, work: Path) -> Path:
@@ -81,7 +100,17 @@ def best_alternating(ours, theirs, repeats: int) -> tuple[float, float]:
     return min(ours_times), min(their_times)
 
 
-def run_benchmarks(base_dir: Path, table, work: Path, repeats: int, only: str | None) -> None:
+def measure(base_dir: Path, table, work: Path, *, repeats: int = 1, only: str | None = None,
+            freeze_embeddings: bool = True) -> dict:
+    """Examples/s of both sides (printed as they come), and the checkpoint ours trained."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    HPARAMS["freeze_embeddings"] = freeze_embeddings
+    return run_benchmarks(base_dir, table, work, repeats, only)
+
+
+def run_benchmarks(base_dir: Path, table, work: Path, repeats: int, only: str | None) -> dict:
     from xexp.runtime.evaluation import evaluate
     from xexp.runtime.training import train
 
@@ -90,6 +119,7 @@ def run_benchmarks(base_dir: Path, table, work: Path, repeats: int, only: str | 
 
     warm = table.slice(0, 64)
     runs = itertools.count()
+    figures: dict = {}
 
     def ours_train(tag: str = "", rows=table) -> float:
         tag = tag or str(next(runs))  # a fresh scratch dir each time: nothing to resume from
@@ -108,12 +138,14 @@ def run_benchmarks(base_dir: Path, table, work: Path, repeats: int, only: str | 
         hf_train("warmup", warm)
         ours_t, hf_t = best_alternating(ours_train, hf_train, repeats)
         report("training", n, ours_t, hf_t, target=1.0)
+        figures.update(train_ex_per_s=n / ours_t, trainer_train_ex_per_s=n / hf_t)
         checkpoint = str(work / "ours-0" / "checkpoint")
     else:  # an untrained head scores as fast as a trained one
         ours_train("head", warm.slice(0, 8))
         checkpoint = str(work / "ours-head" / "checkpoint")
+    figures["checkpoint"] = checkpoint
     if only == "training":
-        return
+        return figures
 
     def ours_eval(rows=table) -> float:
         start = time.perf_counter()
@@ -129,6 +161,8 @@ def run_benchmarks(base_dir: Path, table, work: Path, repeats: int, only: str | 
     hf_eval(warm)
     ours_e, hf_e = best_alternating(ours_eval, hf_eval, repeats)
     report("evaluation", n, ours_e, hf_e, target=1.5)
+    figures.update(eval_ex_per_s=n / ours_e, trainer_eval_ex_per_s=n / hf_e)
+    return figures
 
 
 def report(what: str, n: int, ours: float, theirs: float, *, target: float) -> None:
@@ -154,7 +188,10 @@ def _hf_dataset(tokenizer, table, with_labels: bool):
 
 
 def _trainer(model, tokenizer, out: Path, train_dataset=None):
+    import torch
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    cuda = torch.cuda.is_available()
 
     arguments = TrainingArguments(
         output_dir=str(out), per_device_train_batch_size=HPARAMS["batch"],
@@ -162,7 +199,7 @@ def _trainer(model, tokenizer, out: Path, train_dataset=None):
         warmup_steps=HPARAMS["warmup"],  # transformers 5: a float below 1 is a ratio of the steps
         weight_decay=HPARAMS["weight_decay"], max_grad_norm=HPARAMS["clip"],
         num_train_epochs=HPARAMS["epochs"], lr_scheduler_type="linear", save_strategy="no",
-        eval_strategy="no", logging_strategy="no", report_to="none", use_cpu=True,
+        eval_strategy="no", logging_strategy="no", report_to="none", use_cpu=not cuda, bf16=cuda,
         disable_tqdm=True, seed=0, dataloader_num_workers=0,
     )
     return Trainer(model=model, args=arguments, train_dataset=train_dataset,

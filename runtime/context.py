@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xexp.compiler.graph.node import Node
+from xexp.runtime.device import USAGE_LOG_PREFIX, NodeUsage
 from xexp.runtime.leases import Lease, read_owner, try_acquire
 from xexp.runtime.runs import append_event
 from xexp.runtime.faults import fault_message, store_fault
@@ -284,6 +285,7 @@ def _execute_leased(node: Node, store: Store, lease: Lease, run_id: str, work: s
             logger.warning("%s", error)
             raise
         try:
+            usage = NodeUsage()
             function = resolve_work(work)
             ctx = NodeContext(node=node, out_dir=out_dir,
                               scratch_dir=store.scratch_dir(node.kind, node.key), inputs=inputs,
@@ -300,6 +302,7 @@ def _execute_leased(node: Node, store: Store, lease: Lease, run_id: str, work: s
                                 run_id=run_id)
             raise NodeFailed(node.key, type(error).__name__, str(error)) from None
         ended = time.time()
+        logger.info("%s%s", USAGE_LOG_PREFIX, json.dumps(usage.finish()))
         logger.info("done in %.3f s", ended - started)
     finally:
         root.removeHandler(handler)

@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from xexp.runtime.device import inference_batch_size
 from xexp.runtime.tasks import get_task
 from xexp.runtime.tasks.base import softmax
 from xexp.runtime.tasks.runner import forward_features, pad_id_of, pick_device, quiet_loading
@@ -42,8 +43,10 @@ def evaluate(*, model_dir: str, task_type: str, table, batch: int = 64, max_len:
 
 def predict_table(task, tokenizer, model, device, table, *, batch: int, max_len: int,
                   doc_stride: int | None = None):
-    """The predictions table of an already loaded model."""
+    """The predictions table of an already loaded model. On CUDA `batch` is only a floor: the
+    batch grows to what the free memory allows (runtime/device.py)."""
     features = task.featurize(table, tokenizer, max_len, training=False, doc_stride=doc_stride)
+    batch = inference_batch_size(model, batch, max_len, device)
     outputs = forward_features(model, task, features, batch_size=batch,
                                pad_id=pad_id_of(tokenizer), device=device)
     return task.decode(table, features, outputs, model.config)
@@ -60,6 +63,7 @@ def predictor(model_dir: str, task_type: str = "nli", *, max_len: int = 128,
         raise ValueError(f"predictor serves pair-classification tasks, not {task_type!r}")
     order = task.output_order(model.config)
     pad_id = pad_id_of(tokenizer)
+    batch = inference_batch_size(model, batch, max_len, device)
 
     def predict(pairs: list[tuple[str, str]]) -> np.ndarray:
         if not pairs:

@@ -148,16 +148,27 @@ class Capacity:
 
 
 # --- execution ------------------------------------------------------------------------------
-_remote_execute_node = None
+_remote_execute_node: dict[bool, Any] = {}
 
 
-def _remote():
-    global _remote_execute_node
-    if _remote_execute_node is None:
+def _remote(fresh_worker: bool = False):
+    """The Ray task that runs a node; `fresh_worker`: in a new worker process that exits after it."""
+    if fresh_worker not in _remote_execute_node:
         import ray
 
-        _remote_execute_node = ray.remote(execute_node)
-    return _remote_execute_node
+        _remote_execute_node[fresh_worker] = (ray.remote(max_calls=1)(execute_node) if fresh_worker
+                                              else ray.remote(execute_node))
+    return _remote_execute_node[fresh_worker]
+
+
+def needs_fresh_worker(num_gpus: float, cluster_totals: dict[str, float]) -> bool:
+    """Whether a node must not share its worker process with later nodes: when it holds real
+    GPUs (Ray's own default for functions declared with GPUs, lost when GPUs are given per
+    call). A reused worker would keep its CUDA context, its cached GPU memory and the card it
+    was first given, whatever card Ray assigns next. Ray reports detected NVIDIA cards as an
+    ``accelerator_type:<model>`` resource; logical GPUs (tests, simulations) have none, and
+    their nodes keep reusing workers, which starting a process per node would only slow down."""
+    return num_gpus > 0 and any(name.startswith("accelerator_type:") for name in cluster_totals)
 
 
 class _Execution:
@@ -317,7 +328,8 @@ class _Execution:
         if r.custom:
             options["resources"] = dict(r.custom)
         input_kinds = {k: self.kinds[k] for k in node.inputs.values()}
-        ref = _remote().options(**options).remote(
+        fresh = needs_fresh_worker(r.num_gpus, self.capacity.totals)
+        ref = _remote(fresh).options(**options).remote(
             node.model_dump(mode="json"), self.store.url, self.run_id, self.work, input_kinds,
             str(self.log.events_path), self.replaces.get(node.key))
         self.inflight[ref] = node.key

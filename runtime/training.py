@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from xexp.runtime.device import LossSum, batch_to_device, weighted_loss
 from xexp.runtime.tasks import get_task
 from xexp.runtime.tasks.base import model_inputs
 from xexp.runtime.tasks.batching import training_batches
@@ -98,6 +99,7 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
 
     trained_examples, train_seconds = 0, 0.0
     last_checkpoint = time.monotonic()
+    pending_loss = LossSum()  # on the device: read at log points and checkpoints only
     model.train()
     while loop.step < total and loop.epoch < hp.epochs:
         # Each epoch has its own order, a function of (seed, epoch) alone: an uninterrupted run
@@ -114,9 +116,10 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
             loop.step += 1
             loop.batch_in_epoch += len(group)
             loop.examples_seen += n
-            loop.log_loss_sum += loss_value
+            pending_loss.add(loss_value)
             loop.log_steps += 1
             if loop.step % hp.log_every == 0 or loop.step == total:
+                loop.log_loss_sum += pending_loss.take()
                 mean = loop.log_loss_sum / loop.log_steps
                 loop.loss_curve.append({"step": loop.step, "epoch": loop.epoch, "loss": mean})
                 loop.log_loss_sum, loop.log_steps = 0.0, 0
@@ -134,6 +137,7 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
             due = (epoch_ended or loop.step % hp.checkpoint_every == 0
                    or time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS)
             if due and loop.step < total:
+                loop.log_loss_sum += pending_loss.take()
                 save_checkpoint(scratch_dir, model=model, optimizer=optimizer, scheduler=scheduler,
                                 loop=loop, fingerprint=fingerprint)
                 last_checkpoint = time.monotonic()
@@ -157,20 +161,22 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
 
 
 def _optimisation_step(model, task, features, group, hp: Hparams, optimizer, scheduler,
-                       pad_id: int, device) -> tuple[float, int]:
-    """One optimizer step over `group` (grad_accum micro-batches); returns (mean loss, size)."""
+                       pad_id: int, device):
+    """One optimizer step over `group` (grad_accum micro-batches); returns (mean loss, size),
+    the loss a float64 tensor on the device (reading it would wait for the GPU)."""
     import torch
 
     size = sum(len(indices) for indices in group)
-    total_loss = 0.0
+    total_loss = None
     for indices in group:
-        batch = task.collate([features.items[i] for i in indices.tolist()], pad_id)
+        batch = batch_to_device(task.collate([features.items[i] for i in indices.tolist()], pad_id), device)
         with autocast(device):
             outputs = model(**model_inputs(batch, device))
         loss = task.loss(outputs, batch)
         # Weighted so that the accumulated gradient is the mean over the whole group.
         (loss * (len(indices) / size)).backward()
-        total_loss += loss.item() * len(indices) / size
+        part = weighted_loss(loss, len(indices) / size)
+        total_loss = part if total_loss is None else total_loss + part
     if hp.clip:
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], hp.clip)
     optimizer.step()

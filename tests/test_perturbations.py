@@ -346,7 +346,7 @@ def test_compiler_declarations_import_nothing_heavy():
     code = (
         "import sys, xexp.compiler.registry.perturbations\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in "
-        "('torch', 'ray', 'transformers', 'datasets', 'pyarrow', 'newmm_tokenizer')"
+        "('torch', 'ray', 'transformers', 'datasets', 'pyarrow', 'pythainlp')"
         " or m.startswith('xexp.runtime')]\n"
         "assert not heavy, heavy\n"
     )

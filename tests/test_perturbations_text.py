@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -71,6 +74,23 @@ def test_han_runs_are_two_character_chunks_and_thai_uses_a_dictionary():
     found = [p.text for p in words(thai, "th")]
     assert "".join(found) == thai
     assert {"ผม", "อยู่", "บ้าน"} <= set(found)
+
+
+def test_thai_segmentation_keeps_dictionary_words_whole():
+    # From the Thai XNLI dev set: "เมือง" (city) and a transliterated name. The unmaintained
+    # newmm-tokenizer package cut this as "เมือ|งอ|อร|์กัสต้า"; pythainlp's newmm does not.
+    found = [p.text for p in words("เมืองออร์กัสต้า", "th")]
+    assert found[0] == "เมือง" and "".join(found) == "เมืองออร์กัสต้า"
+
+
+def test_thai_segmentation_writes_nothing_to_the_home_directory(tmp_path):
+    # A Ray worker's home may be read-only or shared: segmenting Thai must not create files there.
+    code = "from xexp.runtime.perturbations.text import words; print(len(words('ผมอยู่บ้าน', 'th')))"
+    env = {**os.environ, "HOME": str(tmp_path)}
+    env.pop("PYTHAINLP_READ_ONLY", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "3"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_devanagari_and_thai_signs_stay_with_their_base():

@@ -15,9 +15,10 @@ import pytest
 from scheduler_work import WORK, executions, node, sleepy_graph
 from xexp.compiler.graph.node import Graph, Resources
 from xexp.runtime import runs
+from xexp.runtime.device import usage_from_log
 from xexp.runtime.progress import ProgressDisplay
 from xexp.runtime.runs import new_run_id, read_events, run_dir
-from xexp.runtime.scheduler import execute_graph, plan_status
+from xexp.runtime.scheduler import execute_graph, needs_fresh_worker, plan_status
 from xexp.runtime.store import Store
 
 HERE = Path(__file__).resolve().parent
@@ -150,6 +151,26 @@ def test_logical_gpus_are_never_oversubscribed(ray_local, tmp_path):
     in_use = [sum(m["gpus"] for m in intervals if m["start"] <= t < m["end"]) for t in points]
     assert max(in_use) <= 4.0, in_use
     assert max(in_use) > 2.0, f"the test saw too little concurrency to mean anything: {in_use}"
+
+
+def test_every_node_logs_its_peak_memory_and_real_gpu_nodes_get_a_fresh_worker(ray_local, tmp_path):
+    store = Store(tmp_path / "store")
+    gpu = Resources(num_cpus=0, num_gpus=0.5)
+    first = node("evaluate", "evaluate:first", value=1, resources=gpu)
+    second = node("load", "load:second", {"model": first.key}, value=2)
+    result = run(Graph(experiment="usage", nodes=[first, second]), store)
+    assert result.ok, result.errors
+    for n in (first, second):
+        usage = usage_from_log(store.log_path(n.kind, n.key).read_text(encoding="utf-8"))
+        assert usage is not None and usage["device"] == "cpu" and usage["peak_gpu_bytes"] is None
+        assert 10 * 2**20 < usage["peak_rss_bytes"] < 8 * 2**30, usage
+    # A worker that used a real card keeps its CUDA context, cache and card: never reuse it.
+    # The tests' GPUs are logical (no accelerator_type resource): their workers are reused.
+    totals = ray_local.cluster_resources()
+    assert not needs_fresh_worker(0.5, totals) and not needs_fresh_worker(0, totals)
+    real = {**totals, "accelerator_type:H200": 1.0}
+    assert needs_fresh_worker(0.5, real) and needs_fresh_worker(1, real)
+    assert not needs_fresh_worker(0, real)
 
 
 def test_truncated_artifact_is_detected_and_its_node_redone(ray_local, tmp_path):

@@ -1,4 +1,5 @@
-"""Running a model over features: device choice, precision, quiet loading, batched forward.
+"""Running a model over features: quiet loading, batched forward (device choice and precision
+come from runtime/device.py and are re-exported here).
 
 Shared by training (dev evaluation) and evaluation so both score a model the same way:
 length-sorted batches under `torch.inference_mode`, bf16 autocast on CUDA, fp32 on CPU.
@@ -7,27 +8,20 @@ length-sorted batches under `torch.inference_mode`, bf16 autocast on CUDA, fp32 
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from typing import Iterator
 
 import numpy as np
 
+from xexp.runtime.device import autocast, pick_device
 from xexp.runtime.tasks.base import Features, Task, model_inputs
 from xexp.runtime.tasks.batching import inference_batches
 
+__all__ = ["autocast", "forward_features", "pad_id_of", "pick_device", "quiet_loading"]
 
-def pick_device():
-    import torch
-
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def autocast(device):
-    """bf16 autocast on CUDA; a no-op on CPU, where bf16 matmuls are slower than fp32."""
-    import torch
-
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+#: Batches whose outputs may still be on the GPU when the next batch is sent: reading each
+#: batch's outputs at once would make the host wait for the GPU after every batch.
+PENDING_BATCHES = 16
 
 
 @contextlib.contextmanager
@@ -54,15 +48,25 @@ def forward_features(model, task: Task, features: Features, *, batch_size: int, 
     import torch
 
     outputs: list[np.ndarray | None] = [None] * len(features)
+    # A sliding window: the oldest batch is read back while the newer ones keep the GPU busy.
+    pending: deque[tuple[np.ndarray, object, dict]] = deque()
+    keep = PENDING_BATCHES if device.type == "cuda" else 0
+
+    def drain(limit: int) -> None:
+        while len(pending) > limit:
+            index, result, batch = pending.popleft()
+            for i, array in zip(index.tolist(), task.split_outputs(result, batch)):
+                outputs[i] = array
+
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode(), autocast(device):
             for index in inference_batches(features.lengths, batch_size):
                 batch = task.collate([features.items[i] for i in index], pad_id)
-                result = model(**model_inputs(batch, device))
-                for i, array in zip(index.tolist(), task.split_outputs(result, batch)):
-                    outputs[i] = array
+                pending.append((index, model(**model_inputs(batch, device)), batch))
+                drain(keep)
+            drain(0)
     finally:
         model.train(was_training)
     return outputs  # type: ignore[return-value]
