@@ -180,7 +180,9 @@ def _exact_sign_flip(magnitudes: np.ndarray, observed: int) -> float:
     The magnitude with the most examples is handled by the binomial tail function (exact in
     far tails); the others, few in practice, are convolved into a small exact pmf.
     """
-    levels, counts = np.unique(magnitudes, return_counts=True)
+    tally = np.bincount(magnitudes)  # magnitudes are small integers (|Δ| of 0/1 outcomes ≤ 2)
+    levels = np.flatnonzero(tally)
+    counts = tally[levels]
     main = int(np.argmax(counts))
     m0, k0 = int(levels[main]), int(counts[main])
     # Distribution of the rest R = Σ m (2X - k) on the integer grid -M..M.

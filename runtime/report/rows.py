@@ -120,8 +120,8 @@ class _RowBuilder:
         self.settings = settings
         self.warnings: list[str] = []
         self._without_baseline: set[str] = set()  # warned once per model, not per cell
-        ids = np.unique(np.concatenate([o.ids for o in self.outcomes.values()]))
-        self.weights = ExampleWeights(ids, settings.bootstrap,
+        distinct = {id(o.ids): o.ids for o in self.outcomes.values()}  # files share id arrays
+        self.weights = ExampleWeights(np.concatenate(list(distinct.values())), settings.bootstrap,
                                       derived_rng(settings.seed, "example-weights"))
 
     def build(self) -> list[dict]:
@@ -182,24 +182,46 @@ class _RowBuilder:
                   seeds: list[int]) -> dict[int | str, _Computed]:
         """Rows of every seed and of seed "all" for one language."""
         found: dict[int | str, _Computed] = {}
+        requests: list[tuple[np.ndarray, np.ndarray, _Computed, str]] = []
         for seed in seeds:
             o = self.outcomes[(model, variant, language, condition, seed)]
             row = self._new_row(model, variant, language, condition, seed)
             row.update(_own_values(o), n_seeds=1, n=int(o.ids.size))
-            values = np.stack([o.clean_correct, o.clean_correct.astype(np.int8)
-                               - o.perturbed_correct], axis=1)
-            found[seed] = _Computed(row, 100.0 * self.weights.means(o.ids, values))
+            found[seed] = _Computed(row, np.empty(0))
+            requests.append((o.ids, np.stack([o.clean_correct, o.clean_correct.astype(np.int8)
+                                              - o.perturbed_correct], axis=1), found[seed], "draws"))
         pooled = self._new_row(model, variant, language, condition, ALL_SEEDS)
         pooled.update({c: _mean(found[s].row[c] for s in seeds) for c in _OWN},
                       n_seeds=len(seeds), n=sum(found[s].row["n"] for s in seeds))
-        found[ALL_SEEDS] = _Computed(pooled, np.mean([found[s].draws for s in seeds], axis=0))
+        found[ALL_SEEDS] = _Computed(pooled, np.empty(0))
+        paired: list[int] = []
         if variant != self.settings.baseline and model not in self._without_baseline:
-            self._add_deltas(found, model, variant, language, condition, seeds)
+            paired = self._add_deltas(found, model, variant, language, condition, seeds, requests)
+        self._resample(requests)
+        found[ALL_SEEDS].draws = np.mean([found[s].draws for s in seeds], axis=0)
+        if paired:
+            found[ALL_SEEDS].delta_draws = np.mean([found[s].delta_draws for s in paired], axis=0)
         return found
 
+    def _resample(self, requests: list[tuple[np.ndarray, np.ndarray, _Computed, str]]) -> None:
+        """Bootstrap draws of every request, one matrix product per distinct id set (the
+        products are memory-bound, so batching the columns is what makes them cheap)."""
+        groups: dict[bytes, list] = defaultdict(list)
+        for request in requests:
+            ids = request[0]
+            groups[ids.dtype.str.encode() + ids.tobytes()].append(request)
+        for group in groups.values():
+            ids = group[0][0]
+            draws = 100.0 * self.weights.means(ids, np.concatenate([r[1] for r in group], axis=1))
+            start = 0
+            for _, values, computed, attribute in group:
+                setattr(computed, attribute, draws[:, start:start + values.shape[1]])
+                start += values.shape[1]
+
     def _add_deltas(self, found: dict[int | str, _Computed], model: str, variant: str,
-                    language: str, condition: str, seeds: list[int]) -> None:
-        """Pair each seed with the baseline's seed of the same label (never by position)."""
+                    language: str, condition: str, seeds: list[int], requests: list) -> list[int]:
+        """Pair each seed with the baseline's seed of the same label (never by position);
+        returns the paired seeds, and queues their per-example deltas for resampling."""
         metric = "clean_acc_delta" if condition == CLEAN else "robustness_delta"
         for computed in found.values():
             computed.row["delta_metric"] = metric
@@ -212,7 +234,7 @@ class _RowBuilder:
                                  f"{', '.join(str(s) for s in missing)}")
         paired = [s for s in seeds if baseline[s] is not None]
         if not paired:
-            return
+            return paired
         pooled = found[ALL_SEEDS]
         for seed in paired:
             variant_outcome = self.outcomes[(model, variant, language, condition, seed)]
@@ -222,13 +244,13 @@ class _RowBuilder:
             computed.row.update(values)
             computed.per_seed = {seed: values}
             computed.differences = [pair.primary]
-            computed.delta_draws = 100.0 * self.weights.means(
-                pair.ids, np.stack([pair.primary, pair.robustness], axis=1))
+            requests.append((pair.ids, np.stack([pair.primary, pair.robustness], axis=1),
+                             computed, "delta_draws"))
             pooled.per_seed[seed] = values
             pooled.differences.append(pair.primary)
         pooled.row.update({c: _mean(v[c] for v in pooled.per_seed.values()) for c in _PAIRED})
-        pooled.delta_draws = np.mean([found[s].delta_draws for s in paired], axis=0)
         pooled.row["p_value"] = sign_flip_p_value(np.concatenate(pooled.differences))
+        return paired
 
     def _method_level(self, computed: _Computed) -> None:
         """Seed-"all" rows: t over per-seed differences when there are two seeds or more."""
