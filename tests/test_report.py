@@ -373,7 +373,7 @@ def test_terminal_summary_fits_and_puts_the_biggest_effect_first(report):
     macro = results[(results.language == "macro") & (results.seed == "all")
                     & (results.delta_metric == "robustness_delta")]
     biggest = macro.loc[macro.perturbed_acc_delta.astype(float).abs().idxmax()]
-    start = next(i for i, line in enumerate(lines) if line.startswith("Robustness vs"))
+    start = next(i for i, line in enumerate(lines) if line.startswith("Robustness deltas vs"))
     first = lines[start + 3]
     assert biggest.perturbation in first and f"{float(biggest.perturbed_acc_delta):+.1f}" in first
 
