@@ -68,8 +68,8 @@ def terminal_summary(index: RowIndex, settings: ReportSettings, meta: dict,
         lines += ["Clean accuracy (seeds pooled)"] + text_table(clean, drop=single_model) + [""]
     summary = sorted(delta_rows(index), key=_effect_size, reverse=True)
     if summary:
-        lines.append(f"Robustness deltas vs {settings.baseline!r} (primary rows): Δ perturbed > 0 "
-                     f"and Δ flip < 0: the variant is more robust")
+        lines.append(f"Robustness deltas vs {settings.baseline!r} (primary rows; more robust: "
+                     f"Δ perturbed > 0, Δ flip < 0)")
         lines += text_table(robustness_table(index, summary, ""), drop=single_model + _SECONDARY)
         lines += [""]
     per_language = [r for r in index.pooled if r["language"] != MACRO
