@@ -1,34 +1,46 @@
-"""Resampling statistics for the robustness report: bootstrap intervals, sign-flip tests, Holm.
+"""Statistics for the robustness report: seed-level tests, example bootstrap intervals, Holm.
 
-Everything the report estimates is a mean of small integers per example (a 0/1 correctness,
-a difference of two of them, a robustness delta in {-2..2}). That lets the bootstrap resample
-*category counts* instead of example indices: drawing n examples with replacement from a
-sample whose values fall into K categories is exactly a multinomial(n, observed frequencies)
-draw, so one replicate costs O(K) instead of O(n). The resulting distribution is identical to
-the index bootstrap (only the random stream differs), and the report over thousands of
-examples × hundreds of cells runs in seconds.
+Two questions, two units of analysis:
 
-Seeds are the outer level of a hierarchical (two-stage) bootstrap: a replicate first draws
-seeds with replacement ("slots"), then, independently for every slot, examples within the
-chosen seed. Slot matrices are shared across the rows of a report (`seed_slots`), so averaging
-per-language replicates into a macro average keeps the correlation a training seed induces
-across languages.
+* **Does the method help?** The unit is the trained model (the seed). Each matched seed pair
+  gives one paired difference (variant − baseline, the same seed label); those k numbers get a
+  one-sample t-test and t-interval with k − 1 degrees of freedom (`seed_level`). This is the
+  report's primary inference. Why t and not a resampling scheme: with 3–5 seeds a sign-flip
+  test over seeds can never reach p < 0.05 (its smallest two-sided p is 2/2^k: 0.25 for 3 seeds,
+  0.0625 for 5), and a bootstrap over 3 seeds sees at most 10 distinct means and under-covers
+  (the two-level bootstrap this module had before covered 72–86% in simulation, see
+  bench/README.md). Each seed's score is a mean over thousands of examples, so it is close to
+  normal, and seed-to-seed variation of fine-tuned models is itself close to normal (Bouthillier
+  et al. 2021), which is the case where Dror et al. (2018) recommend the paired t-test. Almost
+  stochastic order (Dror et al. 2019, `deepsig`) answers a different question (a dominance
+  score, not a mean difference with an interval) and is not calibrated with 3 seeds; rliable's
+  stratified bootstrap (Agarwal et al. 2021) resamples runs, which is the under-covering case
+  above. scipy's `ttest_1samp` does the arithmetic; bench/stats_calibration.py measures the
+  false-positive rate and coverage through the report's own code path.
 
-Randomness is derived from a base seed and the *labels* of what is resampled
-(`derived_rng`), never from the position of a cell, so reordering the inputs of a report
-changes nothing.
+* **Do these trained models differ on these examples?** The unit is the example, conditional
+  on the checkpoints: percentile bootstrap intervals and the exact sign-flip test. These are
+  the report's secondary figures. The bootstrap is *parallel-aware*: every replicate draws one
+  weight per example id (`ExampleWeights`, a Poisson(1) bootstrap) and every language, seed,
+  variant and condition that contains that id uses the same weight. XNLI is parallel (row i is
+  the same pair in every language), so its languages are correlated; resampling them
+  independently made macro intervals far too narrow. Ids that differ across languages get
+  independent weights automatically, so nothing is assumed when files are not parallel.
+
+Randomness is derived from a base seed and labels (`derived_rng`), never from the position of a
+cell, so reordering the inputs of a report changes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom
+from scipy.stats import binom, ttest_1samp
 
-#: Above this many distinct values the count trick stops paying off; indices are resampled.
-_MAX_CATEGORIES = 64
+NAN = float("nan")
 #: Examples × replicates resampled per chunk on the index-resampling path (memory bound).
 _INDEX_CHUNK = 4_000_000
 
@@ -42,106 +54,80 @@ def derived_rng(seed: int, *labels: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, *words]))
 
 
-def seed_slots(n_boot: int, n_seeds: int, rng: np.random.Generator) -> np.ndarray:
-    """The outer level of the hierarchical bootstrap: seed index per (replicate, slot).
+class ExampleWeights:
+    """Poisson(1) bootstrap weights, one per (replicate, example id), shared by every row.
 
-    One seed gives a single always-zero slot, so the hierarchical bootstrap reduces to the
-    plain example bootstrap.
+    The universe of ids is fixed up front (every id the report contains); a row's bootstrap
+    mean of per-example values x over its ids is Σ w·x / Σ w with the weights of those ids.
+    The Poisson bootstrap (Hanley & MacGibbon 2006) is the multinomial bootstrap with the
+    sample size left free; it is what lets rows over different subsets of the same ids share
+    one draw. A replicate whose weights over a row's ids are all zero (only possible for a
+    handful of examples) counts every example once.
     """
-    if n_boot < 1 or n_seeds < 1:
-        raise ValueError(f"need n_boot >= 1 and n_seeds >= 1, got {n_boot} and {n_seeds}")
-    if n_seeds == 1:
-        return np.zeros((n_boot, 1), dtype=np.intp)
-    return rng.integers(0, n_seeds, size=(n_boot, n_seeds), dtype=np.intp)
+
+    def __init__(self, ids: np.ndarray, n_boot: int, rng: np.random.Generator) -> None:
+        if n_boot < 1:
+            raise ValueError(f"need n_boot >= 1, got {n_boot}")
+        self.universe = np.unique(np.asarray(ids).astype(str))
+        self.n_boot = n_boot
+        self._weights = rng.poisson(1.0, size=(n_boot, self.universe.size)).astype(np.uint8)
+        self._subsets: dict[bytes, np.ndarray] = {}
+
+    def weights(self, ids: np.ndarray) -> np.ndarray:
+        """Float weights (B, n) of these sorted, unique ids."""
+        key = hashlib.sha256(np.asarray(ids).astype(str).tobytes()).digest()
+        if key not in self._subsets:
+            positions = np.searchsorted(self.universe, ids)
+            clipped = np.minimum(positions, self.universe.size - 1)
+            if ids.size and (self.universe[clipped] != ids).any():
+                raise ValueError("ids outside the bootstrap universe")
+            chosen = self._weights[:, clipped].astype(np.float32)
+            empty = chosen.sum(axis=1) == 0
+            chosen[empty] = 1.0
+            self._subsets[key] = chosen
+        return self._subsets[key]
+
+    def means(self, ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Bootstrap replicates of the column means of `values` (n, m): shape (B, m)."""
+        w = self.weights(ids)
+        values = np.asarray(values, dtype=np.float32).reshape(ids.size, -1)
+        return (w @ values).astype(float) / w.sum(axis=1, keepdims=True)
 
 
-def bootstrap_frequencies(codes_by_seed: Sequence[np.ndarray], n_categories: int,
-                          slots: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap replicates of category frequencies, averaged over seed slots: shape (B, K).
+@dataclass(frozen=True)
+class SeedLevel:
+    """Method-level inference from per-seed paired differences."""
 
-    `codes_by_seed[s]` holds one category code in [0, K) per example of seed s. Any mean of a
-    per-example quantity that depends only on the category is then `frequencies @ values`,
-    so one resample serves several statistics (clean accuracy, drop, ...) consistently.
+    mean: float
+    low: float
+    high: float
+    p: float
+    n_seeds: int
+
+
+def seed_level(differences: Sequence[float], ci: float) -> SeedLevel:
+    """One-sample t-test and t-interval of per-seed differences (see the module docstring).
+
+    One seed: no variance estimate, so interval and p are NaN. Identical differences (zero
+    spread, e.g. deterministic training or a coincidence of small test sets): the interval
+    collapses onto the mean and p is NaN — t would be infinite, a claim two equal numbers
+    cannot support.
     """
-    return hierarchical_frequencies(codes_by_seed, n_categories, slots, rng)[0]
-
-
-def hierarchical_frequencies(codes_by_seed: Sequence[np.ndarray], n_categories: int,
-                             slots: np.ndarray, rng: np.random.Generator
-                             ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """`bootstrap_frequencies`, plus each seed's own plain-bootstrap replicates (B, K).
-
-    Every seed gets max(B, its slot count) example resamples; the pooled replicates use them
-    in the slots that chose the seed, the per-seed replicates use the first B. Sharing the
-    draws makes per-seed intervals free once the pooled ones are computed.
-    """
-    n_boot, n_slots = slots.shape
-    if n_slots != len(codes_by_seed):
-        raise ValueError(f"slots has {n_slots} columns for {len(codes_by_seed)} seeds")
-    picked = np.zeros((n_boot, n_slots, n_categories))
-    per_seed = []
-    for seed_index, codes in enumerate(codes_by_seed):
-        codes = np.asarray(codes)
-        if codes.size == 0:
-            raise ValueError(f"seed #{seed_index} has no examples to resample")
-        mask = slots == seed_index
-        n_draws = max(n_boot, int(mask.sum()))
-        counts = np.bincount(codes, minlength=n_categories)
-        if counts.size != n_categories:
-            raise ValueError(f"category code {int(codes.max())} out of range 0..{n_categories - 1}")
-        present = np.flatnonzero(counts)
-        drawn = np.zeros((n_draws, n_categories))
-        if present.size == 1:
-            drawn[:, present[0]] = 1.0
-        else:
-            drawn[:, present] = rng.multinomial(codes.size, counts[present] / codes.size,
-                                                size=n_draws) / codes.size
-        picked[mask] = drawn[: int(mask.sum())]
-        per_seed.append(drawn[:n_boot])
-    return picked.mean(axis=1), per_seed
-
-
-def bootstrap_means(values_by_seed: Sequence[np.ndarray], slots: np.ndarray,
-                    rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap replicates (B,) of the mean over seeds of the per-seed mean of `values`."""
-    return hierarchical_means(values_by_seed, slots, rng)[0]
-
-
-def hierarchical_means(values_by_seed: Sequence[np.ndarray], slots: np.ndarray,
-                       rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
-    """`bootstrap_means`, plus each seed's own plain-bootstrap replicates (B,)."""
-    arrays = [np.asarray(values, dtype=float).ravel() for values in values_by_seed]
-    if len(arrays) != slots.shape[1]:
-        raise ValueError(f"slots has {slots.shape[1]} columns for {len(arrays)} seeds")
-    if any(a.size == 0 for a in arrays):
-        raise ValueError("cannot bootstrap an empty sample")
-    categories, inverse = np.unique(np.concatenate(arrays), return_inverse=True)
-    if categories.size <= _MAX_CATEGORIES:
-        bounds = np.cumsum([a.size for a in arrays])[:-1]
-        codes = np.split(inverse, bounds)
-        pooled, per_seed = hierarchical_frequencies(codes, categories.size, slots, rng)
-        return pooled @ categories, [f @ categories for f in per_seed]
-    return _index_bootstrap_means(arrays, slots, rng)
-
-
-def _index_bootstrap_means(arrays: list[np.ndarray], slots: np.ndarray, rng: np.random.Generator
-                           ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Plain resampling of example indices, for values with many distinct levels."""
-    n_boot, n_slots = slots.shape
-    picked = np.zeros((n_boot, n_slots))
-    per_seed = []
-    for seed_index, values in enumerate(arrays):
-        mask = slots == seed_index
-        n_draws = max(n_boot, int(mask.sum()))
-        means = np.empty(n_draws)
-        chunk = max(1, _INDEX_CHUNK // values.size)
-        for start in range(0, n_draws, chunk):
-            size = min(chunk, n_draws - start)
-            means[start:start + size] = values[rng.integers(0, values.size,
-                                                            size=(size, values.size))].mean(axis=1)
-        picked[mask] = means[: int(mask.sum())]
-        per_seed.append(means[:n_boot])
-    return picked.mean(axis=1), per_seed
+    d = np.asarray(differences, dtype=float).ravel()
+    d = d[~np.isnan(d)]
+    if d.size == 0:
+        return SeedLevel(NAN, NAN, NAN, NAN, 0)
+    mean = float(d.mean())
+    if d.size < 2:
+        return SeedLevel(mean, NAN, NAN, NAN, 1)
+    if not 0.0 < ci < 1.0:
+        raise ValueError(f"ci must be in (0, 1), got {ci}")
+    if float(d.std(ddof=1)) == 0.0:
+        return SeedLevel(mean, mean, mean, NAN, int(d.size))
+    result = ttest_1samp(d, 0.0)
+    interval = result.confidence_interval(ci)
+    return SeedLevel(mean, float(interval.low), float(interval.high), float(result.pvalue),
+                     int(d.size))
 
 
 def percentile_interval(draws: np.ndarray, ci: float) -> tuple[float, float]:
@@ -194,7 +180,9 @@ def _exact_sign_flip(magnitudes: np.ndarray, observed: int) -> float:
     The magnitude with the most examples is handled by the binomial tail function (exact in
     far tails); the others, few in practice, are convolved into a small exact pmf.
     """
-    levels, counts = np.unique(magnitudes, return_counts=True)
+    tally = np.bincount(magnitudes)  # magnitudes are small integers (|Δ| of 0/1 outcomes ≤ 2)
+    levels = np.flatnonzero(tally)
+    counts = tally[levels]
     main = int(np.argmax(counts))
     m0, k0 = int(levels[main]), int(counts[main])
     # Distribution of the rest R = Σ m (2X - k) on the integer grid -M..M.

@@ -1,5 +1,5 @@
-"""The report's statistics against references: scipy's bootstrap, coverage under a known
-effect, a naive two-stage bootstrap, brute-force enumeration of sign flips, Holm by hand."""
+"""The report's statistics against references: scipy's bootstrap and t-test, coverage under a
+known effect, brute-force enumeration of sign flips, Holm by hand."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from xexp.runtime.stats import (
-    bootstrap_frequencies, bootstrap_means, derived_rng, hierarchical_frequencies,
-    hierarchical_means, holm, percentile_interval, percentile_intervals, seed_slots,
+    ExampleWeights, derived_rng, holm, percentile_interval, percentile_intervals, seed_level,
     sign_flip_p_value,
 )
 
@@ -64,8 +63,9 @@ def test_holm_against_a_hand_computed_case():
 def test_bootstrap_interval_agrees_with_scipy_percentile(n):
     cb, pb, cv, pv = _simulate(n, np.random.default_rng(n))
     n_boot, ci = 20_000, 0.95
-    mine = bootstrap_means([_delta(cb, pb, cv, pv)], seed_slots(n_boot, 1, None),
-                           derived_rng(0, "scipy", str(n)))
+    ids = np.array([f"{i:05d}" for i in range(n)])
+    weights = ExampleWeights(ids, n_boot, derived_rng(0, "scipy", str(n)))
+    mine = weights.means(ids, _delta(cb, pb, cv, pv))[:, 0]
     reference = scipy_stats.bootstrap(
         (cb, pb, cv, pv), lambda a, b, c, d, axis: _delta(a, b, c, d).mean(axis=axis),
         paired=True, vectorized=True, method="percentile", n_resamples=n_boot,
@@ -97,68 +97,53 @@ def test_confidence_intervals_cover_a_known_effect_about_95_percent():
     covered = []
     for dataset in range(200):
         delta = _delta(*_simulate(n, rng))
-        draws = bootstrap_means([delta], seed_slots(1000, 1, None), derived_rng(0, str(dataset)))
+        ids = np.arange(n).astype(str)
+        draws = ExampleWeights(ids, 1000, derived_rng(0, str(dataset))).means(np.sort(ids), delta)[:, 0]
         low, high = percentile_interval(draws, ci)
         covered.append(low <= truth <= high)
     coverage = float(np.mean(covered))
     assert 0.90 <= coverage <= 0.99, coverage
 
 
-def _naive_two_stage(groups: list[np.ndarray], n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """The textbook hierarchical bootstrap with explicit index resampling."""
-    n_seeds = len(groups)
-    out = np.empty(n_boot)
-    for b in range(n_boot):
-        chosen = rng.integers(0, n_seeds, n_seeds)
-        out[b] = np.mean([groups[s][rng.integers(0, groups[s].size, groups[s].size)].mean()
-                          for s in chosen])
-    return out
+def test_one_weight_per_example_id_is_shared_by_every_row_that_contains_it():
+    universe = np.array(["a", "b", "c", "d"])
+    weights = ExampleWeights(np.array(["d", "b", "a", "c", "a"]), 500, derived_rng(0, "shared"))
+    full = weights.weights(universe)
+    subset = weights.weights(np.array(["b", "d"]))
+    drawn = full[:, [1, 3]].sum(axis=1) > 0  # an all-zero replicate counts each example once
+    assert np.array_equal(subset[drawn], full[drawn][:, [1, 3]])  # the same draw, not a new one
+    assert (subset[~drawn] == 1).all()
+    assert full.mean() == pytest.approx(1.0, abs=0.1)  # Poisson(1)
+    assert (full.sum(axis=1) > 0).all()
+    # identical columns in two "languages" give identical replicates
+    x = np.array([1.0, 0.0, 1.0, 1.0])
+    assert np.array_equal(weights.means(universe, x), weights.means(universe, x.copy()))
+    with pytest.raises(ValueError, match="universe"):
+        weights.weights(np.array(["z"]))
+    # labels, not positions, decide the stream
+    again = ExampleWeights(universe, 500, derived_rng(0, "shared")).weights(universe)
+    other = ExampleWeights(universe, 500, derived_rng(0, "other")).weights(universe)
+    assert np.array_equal(again, full) and not np.array_equal(other, full)
 
 
-def test_hierarchical_bootstrap_matches_a_naive_two_stage_resampling():
-    rng = np.random.default_rng(5)
-    groups = [(rng.random(300) < p).astype(float) for p in (0.6, 0.7, 0.82)]
-    n_boot = 3000
-    naive = _naive_two_stage(groups, n_boot, np.random.default_rng(6))
-    rng_fast = derived_rng(0, "hierarchical")
-    fast = bootstrap_means(groups, seed_slots(n_boot, 3, rng_fast), rng_fast)
-    relative_sd_error = 1 / math.sqrt(2 * n_boot)
-    assert fast.std() == pytest.approx(naive.std(), rel=5 * math.sqrt(2) * relative_sd_error)
-    assert fast.mean() == pytest.approx(naive.mean(), abs=5 * naive.std() / math.sqrt(n_boot))
-    # seeds differ a lot here, so the outer level must dominate the spread
-    within_only = math.sqrt(sum(g.var() / g.size for g in groups)) / 3
-    assert fast.std() > 2 * within_only
+def test_seed_level_is_scipys_one_sample_t_test():
+    d = np.array([0.4, -0.1, 0.9, 0.3])
+    result = seed_level(d, 0.95)
+    reference = scipy_stats.ttest_1samp(d, 0.0)
+    half = scipy_stats.t.ppf(0.975, 3) * d.std(ddof=1) / 2
+    assert result.p == pytest.approx(reference.pvalue, rel=1e-12)
+    assert (result.low, result.high) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert result.n_seeds == 4
+    one = seed_level([0.7], 0.95)
+    assert one.mean == 0.7 and math.isnan(one.p) and math.isnan(one.low)
+    same = seed_level([0.5, 0.5, 0.5], 0.95)  # no spread: no test, not p = 0
+    assert math.isnan(same.p) and same.low == same.high == 0.5
 
 
-def test_per_seed_replicates_are_plain_bootstraps_of_each_seed():
-    rng = np.random.default_rng(8)
-    groups = [(rng.random(n) < p).astype(np.intp) for n, p in ((500, 0.3), (800, 0.7))]
-    slots = seed_slots(4000, 2, derived_rng(3, "slots"))
-    pooled, per_seed = hierarchical_frequencies(groups, 2, slots, derived_rng(3, "per-seed"))
-    assert pooled.shape == (4000, 2) and len(per_seed) == 2
-    for group, draws in zip(groups, per_seed):
-        p = group.mean()
-        assert draws[:, 1].mean() == pytest.approx(p, abs=4 * math.sqrt(p * (1 - p) / group.size / 4000))
-        assert draws[:, 1].std() == pytest.approx(math.sqrt(p * (1 - p) / group.size), rel=0.1)
-    means, per_seed_means = hierarchical_means(groups, slots, derived_rng(3, "per-seed"))
-    assert np.array_equal(means, pooled[:, 1]) and np.array_equal(per_seed_means[0], per_seed[0][:, 1])
-
-
-def test_many_distinct_values_use_index_resampling_with_the_same_answer():
-    rng = np.random.default_rng(11)
-    values = rng.normal(0.3, 1.0, 400)  # continuous: every value distinct
-    draws = bootstrap_means([values], seed_slots(3000, 1, None), derived_rng(0, "continuous"))
-    assert draws.mean() == pytest.approx(values.mean(), abs=4 * values.std() / 20 / math.sqrt(3000))
-    assert draws.std() == pytest.approx(values.std() / math.sqrt(values.size), rel=0.1)
-
-
-def test_same_inputs_same_draws_and_labels_decide_the_stream():
-    codes = [np.array([0, 1, 1, 2, 3, 3, 3])]
-    first = bootstrap_frequencies(codes, 4, seed_slots(200, 1, None), derived_rng(7, "a", "b"))
-    again = bootstrap_frequencies(codes, 4, seed_slots(200, 1, None), derived_rng(7, "a", "b"))
-    other = bootstrap_frequencies(codes, 4, seed_slots(200, 1, None), derived_rng(7, "a", "c"))
-    assert np.array_equal(first, again) and not np.array_equal(first, other)
-    assert np.allclose(first.sum(axis=1), 1.0)
+def test_seed_level_test_holds_its_level_with_three_seeds():
+    rng = np.random.default_rng(12)
+    p = np.array([seed_level(rng.normal(0.0, 0.5, 3), 0.95).p for _ in range(4000)])
+    assert 0.04 <= float((p < 0.05).mean()) <= 0.06
 
 
 def test_exact_sign_flip_equals_brute_force_enumeration():
@@ -189,11 +174,9 @@ def test_sign_flip_test_holds_its_level_and_finds_large_effects():
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="slots has 2 columns for 1 seeds"):
-        bootstrap_means([np.ones(3)], np.zeros((10, 2), dtype=int), np.random.default_rng(0))
-    with pytest.raises(ValueError, match="empty"):
-        bootstrap_means([np.array([])], seed_slots(10, 1, None), np.random.default_rng(0))
-    with pytest.raises(ValueError, match="ci must be in"):
-        percentile_intervals(np.ones((1, 10)), 1.5)
-    with pytest.raises(ValueError, match="seed must be >= 0"):
+    with pytest.raises(ValueError, match="n_boot"):
+        ExampleWeights(np.array(["a"]), 0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="ci"):
+        seed_level([0.1, 0.2], 1.5)
+    with pytest.raises(ValueError, match="seed"):
         derived_rng(-1, "x")

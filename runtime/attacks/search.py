@@ -96,9 +96,10 @@ class _Texts:
         self.pieces: dict[str, list[str]] = {}
         self.clusters: dict[str, list[list[str]]] = {}
         self.slots: list[tuple[str, int]] = []
-        # the share of words changed is reported against all words (TextAttack's measure), even
-        # when the attack can only replace some of them
-        self.words_total = sum(len(words(self.clean[name], lang)) for name in self.fields)
+        # the share of words changed is reported against all words of the input, premise and
+        # hypothesis (TextAttack's WordsPerturbed counts `original_text.words`, every column),
+        # even when the attack may only touch one field or some of its words
+        self.words_total = sum(len(words(text, lang)) for text in self.clean.values())
         for name in self.fields:
             tokens = segment(self.clean[name], lang)
             if "".join(text for text, _ in tokens) != self.clean[name]:

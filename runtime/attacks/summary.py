@@ -3,8 +3,10 @@
 Definitions as in TextAttack 0.3 (`AttackSuccessRate`, `WordsPerturbed`, `AttackQueries`):
 original accuracy = (total − skipped) / total; accuracy under attack = failed / total; attack
 success rate = succeeded / (succeeded + failed); the average share of words perturbed is taken
-over *successful* attacks only (as TextAttack does), and the average number of queries over
-attacked examples (succeeded + failed; skipped ones are not attacked).
+over *successful* attacks only (as TextAttack does), each as words changed over all words of the
+input (`words_total` counts premise and hypothesis even when one field is attacked, as
+TextAttack's `original_text.words` does), and the average number of queries over attacked
+examples (succeeded + failed; skipped ones are not attacked).
 """
 
 from __future__ import annotations

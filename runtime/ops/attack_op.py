@@ -9,23 +9,17 @@ from xexp.runtime.formats import PREDICTIONS_FILE
 from xexp.runtime.ops.common import input_data, model_manifest, write_table
 
 
-def _id_order(example_id: str):
-    """Row-number ids sort numerically, others as text: the subset is the same on every machine."""
-    return (0, int(example_id), "") if example_id.isdigit() else (1, 0, example_id)
-
-
 def run(node: Node, ctx: NodeContext) -> dict:
     import pyarrow as pa
 
     from xexp.runtime.attacks import run_attack, summarize
+    from xexp.runtime.attacks.subset import attack_subset
     from xexp.runtime.evaluation import predictor
     from xexp.runtime.tasks import get_task
 
     p = AttackParams.model_validate(node.params)
     model = model_manifest(ctx.inputs["model"])
-    examples = input_data(ctx.inputs["data"]).to_pylist()
-    if p.params.get("examples"):
-        examples = sorted(examples, key=lambda e: _id_order(e["id"]))[: p.params["examples"]]
+    examples = attack_subset(input_data(ctx.inputs["data"]).to_pylist(), p.params.get("examples"))
     labels = list(get_task(p.task_type).labels)
     predict = predictor(model["path_or_id"], p.task_type, max_len=p.max_len, batch=p.batch)
     records = run_attack(p.attack, p.params, examples, lang=p.language, field=p.field,

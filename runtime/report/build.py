@@ -36,7 +36,7 @@ def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | 
     collected = collect_outcomes(cells)
     rows, row_warnings = compute_rows(collected, settings)
     warnings = collected.warnings + row_warnings
-    index = RowIndex(rows, settings.baseline)
+    index = RowIndex(rows, settings.baseline, collected.caveats)
     conditions = condition_order(collected.condition_kinds)
     examples = select_examples(cells, settings, conditions, collected.descriptions)
     summary = terminal_summary(index, settings, meta, warnings)
@@ -46,7 +46,7 @@ def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | 
         "report.md": markdown_report(index, settings, meta, conditions, examples, warnings),
         "report.tex": latex_report(index, settings, meta),
         "results.csv": csv_text(rows),
-        "results.json": json_text(rows, meta, settings.model_dump(), warnings),
+        "results.json": json_text(rows, meta, settings.model_dump(), index.caveats + warnings),
         SUMMARY_FILE: summary,
     }
     for name in REPORT_FILES:
@@ -56,6 +56,6 @@ def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | 
         "rows": len(rows),
         "cells": len(cells),
         "headline": headline(rows),
-        "warnings": warnings,
+        "warnings": index.caveats + warnings,
         "summary": summary,
     }

@@ -13,8 +13,8 @@ from xexp.runtime.report.plots import bars, heatmaps, scatter
 from xexp.runtime.report.tables import METHOD
 from xexp.runtime.report.textdiff import diff_html
 from xexp.runtime.report.views import (
-    RowIndex, Table, attack_table, clean_table, delta_rows, full_table, language_matrix,
-    robustness_table, worst_case_table,
+    ROBUSTNESS_NOTE, RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
+    language_matrix, n_tests, robustness_table, worst_case_table,
 )
 
 _CSS = """
@@ -38,6 +38,8 @@ figcaption{color:#555;font-size:.85em}
 del{background:#ffd7d5;color:#82071e;text-decoration:line-through}
 ins{background:#ccf5d5;color:#055d20;text-decoration:none}
 .ok{color:#055d20}.bad{color:#82071e}ul.preds{margin:4px 0;padding-left:1.2em;font-size:.9em}
+.caveat{border:2px solid #b35900;background:#fff4e5;border-radius:6px;padding:8px 14px;
+margin:12px 0}.caveat b{color:#8a4500}
 pre{background:#f6f8fa;padding:8px;overflow:auto;font-size:.85em}
 details summary{cursor:pointer;font-weight:600;margin:.6em 0}
 """
@@ -104,17 +106,16 @@ def html_report(index: RowIndex, settings: ReportSettings, meta: dict, condition
     sections.append(("clean", "Clean accuracy", _table(replace(clean_table(index), title=""))))
     summary = delta_rows(index)
     if summary:
-        sections.append(("robustness", "Robustness delta", _table(robustness_table(
-            index, summary, "Summary (macro over languages, seeds pooled)",
-            f"delta = drop({settings.baseline}) − drop(variant) in points; > 0: the variant "
-            "is more robust. Coloured: p (Holm) < 0.05."))))
+        sections.append(("robustness", "Robustness", _table(robustness_table(
+            index, summary, "Summary (primary rows, seeds pooled)",
+            ROBUSTNESS_NOTE + " Coloured: p (Holm) < 0.05; † interval over examples (one seed)."))))
         maps = "".join(_figure(t, s) for t, s in heatmaps(index, conditions))
         matrices = "".join(
             _table(language_matrix(index, model, variant, [c for c in conditions if c != CLEAN]))
             for model in index.models()
             for variant in sorted({r["variant"] for r in index.pooled
                                    if r["model"] == model and r["variant"] != settings.baseline}))
-        sections.append(("heatmaps", "Robustness delta by language and perturbation",
+        sections.append(("heatmaps", "Perturbed-accuracy delta by language and perturbation",
                          maps + f"<details><summary>As tables</summary>{matrices}</details>"))
     plot = scatter(index)
     if plot:
@@ -147,15 +148,21 @@ def html_report(index: RowIndex, settings: ReportSettings, meta: dict, condition
                          "<ul>" + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul>"))
     nav = "".join(f'<a href="#{a}">{_e(h)}</a>' for a, h, _ in sections)
     body = "".join(f'<section id="{a}"><h2>{_e(h)}</h2>{b}</section>' for a, h, b in sections)
-    subtitle = (f"baseline <b>{_e(settings.baseline)}</b> · {settings.ci:.0%} percentile bootstrap "
-                f"CI ({settings.bootstrap} replicates) · p: exact sign-flip test, Holm-corrected")
+    subtitle = (f"baseline <b>{_e(settings.baseline)}</b> · p: t-test over seeds (the trained "
+                f"model is the unit), Holm over {n_tests(index)} primary rows · {settings.ci:.0%} "
+                f"intervals (over seeds for deltas; parallel-aware bootstrap over examples, "
+                f"{settings.bootstrap} replicates, otherwise)")
+    caveats = ""
+    if index.caveats:
+        caveats = ('<div class="caveat" role="alert"><b>Read first</b><ul>'
+                   + "".join(f"<li>{_e(c)}</li>" for c in index.caveats) + "</ul></div>")
     if meta.get("run_id"):
         subtitle = f"run <code>{_e(meta['run_id'])}</code> · " + subtitle
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>xexp report: {_e(experiment)}</title><style>{_CSS}</style></head><body>"
             f"<header><h1>Robustness report: {_e(experiment)}</h1><p class=\"meta\">{subtitle}"
-            f"</p><nav>{nav}</nav></header>{body}</body></html>\n")
+            f"</p><nav>{nav}</nav>{caveats}</header>{body}</body></html>\n")
 
 
 def _run_details(meta: dict) -> str:

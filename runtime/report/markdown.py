@@ -9,8 +9,8 @@ from xexp.runtime.report.model import CLEAN, ReportSettings
 from xexp.runtime.report.tables import METHOD
 from xexp.runtime.report.textdiff import diff_markdown, markdown_escape
 from xexp.runtime.report.views import (
-    RowIndex, Table, attack_table, clean_table, delta_rows, full_table, language_matrix,
-    robustness_table, worst_case_table,
+    ROBUSTNESS_NOTE, RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
+    language_matrix, n_tests, robustness_table, worst_case_table,
 )
 
 
@@ -54,16 +54,19 @@ def markdown_report(index: RowIndex, settings: ReportSettings, meta: dict, condi
     lines = [f"# Robustness report: {_cell(experiment)}", ""]
     if meta.get("run_id"):
         lines.append(f"Run `{meta['run_id']}`.")
-    lines += [f"Baseline `{settings.baseline}`; {settings.ci:.0%} percentile bootstrap CIs "
-              f"({settings.bootstrap} replicates); p-values: exact sign-flip test, Holm-corrected.",
-              "", "## Clean accuracy", ""]
+    lines += [f"Baseline `{settings.baseline}`; p-values: t-test over seeds (the trained model is "
+              f"the unit), Holm-corrected over the {n_tests(index)} primary rows; "
+              f"{settings.ci:.0%} intervals (over seeds for deltas, parallel-aware bootstrap over "
+              f"examples with {settings.bootstrap} replicates otherwise).", ""]
+    if index.caveats:
+        lines += ["> [!WARNING]", "> **Read first.**"] + [f"> - {_cell(c)}" for c in index.caveats]
+        lines.append("")
+    lines += ["## Clean accuracy", ""]
     lines += _table(replace(clean_table(index), title=""))
     summary = delta_rows(index)
     if summary:
-        lines += ["## Robustness delta", "",
-                  f"delta = drop({settings.baseline}) − drop(variant), in points; "
-                  "> 0: the variant is more robust.", ""]
-        lines += _table(robustness_table(index, summary, "Summary (seeds pooled)"))
+        lines += ["## Robustness", "", ROBUSTNESS_NOTE, ""]
+        lines += _table(robustness_table(index, summary, "Summary (primary rows, seeds pooled)"))
         for model in index.models():
             variants = sorted({r["variant"] for r in index.pooled
                                if r["model"] == model and r["variant"] != settings.baseline})

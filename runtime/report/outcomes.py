@@ -5,7 +5,10 @@ under the condition, prediction kept, text changed. Reducing each predictions fi
 (and dropping the strings) keeps a paper-scale report (thousands of files) small in memory.
 A perturbed cell is paired with the clean cell of the same model, variant, language and seed;
 an attack cell carries its own clean predictions; the HELM worst case is derived per
-(model, variant, language, seed) from all model-agnostic perturbations.
+(model, variant, language, seed) from the model-agnostic perturbations that *every* group has,
+so a macro average never mixes worst cases over different sets. Clean cells are also checked
+for a model at chance or predicting a single class (`caveats`): such a model's deltas are
+noise, and the report says so before any number.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from scipy.stats import binomtest
 
 from xexp.runtime.formats import ATTACK_COLUMNS, PAIR_COLUMNS, PREDICTION_COLUMNS
 from xexp.runtime.report.model import CLEAN, WORST_CASE, ReportCell
@@ -66,6 +70,7 @@ class Collected:
     descriptions: dict[str, str]  # condition -> description
     condition_kinds: dict[str, str]  # condition -> clean | perturbation | attack | worst_case
     warnings: list[str] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)  # shown first, in every report format
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class _Predictions:
     ids: np.ndarray
     correct: np.ndarray
     predicted: np.ndarray  # label codes, comparable across files
+    gold: np.ndarray | None = None  # label codes; read for clean cells only
 
 
 def read_table(path: Path, columns: Iterable[str], what: str,
@@ -158,16 +164,23 @@ class _OutcomeReader:
                             for u in encoded.dictionary.to_pylist()], dtype=np.int32)
         return mapping[encoded.indices.to_numpy(zero_copy_only=False)]
 
+    def label_name(self, code: int) -> str:
+        return next(name for name, c in self._labels.items() if c == code)
+
     def predictions(self, cell: ReportCell) -> tuple[_Predictions, dict]:
         what = f"{cell.kind} predictions of {cell.label}"
         attack = cell.kind == "attack"
-        table = read_table(cell.predictions, _ATTACK_READ if attack else _PREDICTION_READ, what,
+        clean = cell.condition == CLEAN
+        read = _ATTACK_READ if attack else _PREDICTION_READ + (("gold",) if clean else ())
+        table = read_table(cell.predictions, read, what,
                            required=ATTACK_COLUMNS if attack else PREDICTION_COLUMNS)
         ids, order = self._sorted_ids(cell.language, table.column("id"), cell.predictions, what)
         extra = {name: table.column(name).to_numpy(zero_copy_only=False)[order]
                  for name in _ATTACK_READ[3:]} if attack else {}
         correct = table.column("correct").to_numpy(zero_copy_only=False).astype(bool)[order]
-        return _Predictions(ids, correct, self._codes(table.column("predicted"))[order]), extra
+        gold = self._codes(table.column("gold"))[order] if clean else None
+        return _Predictions(ids, correct, self._codes(table.column("predicted"))[order], gold), extra
+
     def changed(self, cell: ReportCell, ids: np.ndarray) -> np.ndarray | None:
         """The perturbed dataset's `changed` flag for these ids; None without a dataset."""
         if cell.dataset is None:
@@ -264,6 +277,57 @@ def _check_cells(cells: list[ReportCell]) -> tuple[dict[str, str], dict[str, str
     return descriptions, kinds
 
 
+def _chance_caveats(clean_cells: dict[tuple[str, str, str, int], _Predictions],
+                    reader: _OutcomeReader) -> list[str]:
+    """One line per (model, variant) whose clean predictions are one class or within noise of
+    the best constant guess (the majority gold class; one-sided exact binomial test, 5%)."""
+    found: dict[tuple[str, str], list[str]] = defaultdict(list)
+    total: dict[tuple[str, str], int] = defaultdict(int)
+    for (model, variant, language, seed), p in sorted(clean_cells.items()):
+        total[(model, variant)] += 1
+        classes = np.unique(p.predicted)
+        if classes.size == 1:
+            found[(model, variant)].append(
+                f"{language} seed {seed}: predicts only {reader.label_name(int(classes[0]))!r}")
+            continue
+        majority = float(np.bincount(p.gold).max() / p.gold.size)
+        correct = int(p.correct.sum())
+        if binomtest(correct, p.correct.size, majority, alternative="greater").pvalue >= 0.05:
+            found[(model, variant)].append(
+                f"{language} seed {seed}: accuracy {100.0 * correct / p.correct.size:.1f}% vs "
+                f"majority class {100.0 * majority:.1f}%")
+    lines = []
+    for (model, variant), cases in sorted(found.items()):
+        lines.append(f"{model}/{variant} is at chance or predicts one class in {len(cases)} of "
+                     f"{total[(model, variant)]} clean cell(s) ({'; '.join(cases[:3])}"
+                     f"{'; …' if len(cases) > 3 else ''}): its deltas measure noise, not robustness")
+    return lines
+
+
+def _worst_cases(outcomes: dict[CellKey, Outcome], clean: dict[tuple[str, str, str, int], _Predictions],
+                 perturbed: dict[tuple[str, str, str, int], dict[str, Outcome]],
+                 descriptions: dict[str, str], kinds: dict[str, str], warnings: list[str]) -> None:
+    """The HELM worst case over the perturbations every (model, variant, language, seed) has."""
+    groups = {g: found for g, found in perturbed.items() if g in clean and found}
+    if not groups:
+        return
+    common = sorted(set.intersection(*(set(found) for found in groups.values())))
+    every = sorted(set.union(*(set(found) for found in groups.values())))
+    if not common:
+        warnings.append("no worst case: no perturbation is evaluated in every language, "
+                        "variant and seed")
+        return
+    if common != every:
+        left_out = [c for c in every if c not in common]
+        warnings.append(f"worst case uses {', '.join(common)} (the perturbations every language, "
+                        f"variant and seed has); left out: {', '.join(left_out)}")
+    for (model, variant, language, seed), found in groups.items():
+        outcomes[(model, variant, language, WORST_CASE, seed)] = _worst_case(
+            clean[(model, variant, language, seed)], [found[c] for c in common])
+    descriptions[WORST_CASE] = "worst case over " + ", ".join(common)
+    kinds[WORST_CASE] = WORST_CASE
+
+
 def collect_outcomes(cells: list[ReportCell]) -> Collected:
     """Read every cell's files and reduce them to paired per-example outcomes."""
     if not cells:
@@ -275,15 +339,19 @@ def collect_outcomes(cells: list[ReportCell]) -> Collected:
     groups: dict[tuple[str, str, str, int], list[ReportCell]] = defaultdict(list)
     for cell in cells:
         groups[(cell.model, cell.variant, cell.language, cell.seed)].append(cell)
-    for (model, variant, language, seed), group in sorted(groups.items()):
+    cleans: dict[tuple[str, str, str, int], _Predictions] = {}
+    perturbed: dict[tuple[str, str, str, int], dict[str, Outcome]] = {}
+    for group_key, group in sorted(groups.items()):
+        model, variant, language, seed = group_key
         clean_cell = next((c for c in group if c.condition == CLEAN), None)
         clean = None
         if clean_cell is not None:
             clean, _ = reader.predictions(clean_cell)
+            cleans[group_key] = clean
             outcomes[(model, variant, language, CLEAN, seed)] = Outcome(
                 clean.ids, clean.correct, clean.correct, np.ones(clean.ids.size, bool),
                 np.zeros(clean.ids.size, bool))
-        perturbed = []
+        perturbed[group_key] = {}
         for cell in sorted(group, key=lambda c: c.condition):
             key = (model, variant, language, cell.condition, seed)
             if cell.kind == "attack":
@@ -299,11 +367,6 @@ def collect_outcomes(cells: list[ReportCell]) -> Collected:
                     warnings.append(f"{cell.label}: only {outcome.ids.size} of the "
                                     f"{clean.ids.size} clean examples; metrics use those")
                 outcomes[key] = outcome
-                perturbed.append(outcome)
-        if clean is not None and perturbed:
-            outcomes[(model, variant, language, WORST_CASE, seed)] = _worst_case(clean, perturbed)
-    perturbation_names = sorted(c for c, k in kinds.items() if k == "perturbation")
-    if perturbation_names:
-        descriptions[WORST_CASE] = "worst case over " + ", ".join(perturbation_names)
-        kinds[WORST_CASE] = WORST_CASE
-    return Collected(outcomes, descriptions, kinds, warnings)
+                perturbed[group_key][cell.condition] = outcome
+    _worst_cases(outcomes, cleans, perturbed, descriptions, kinds, warnings)
+    return Collected(outcomes, descriptions, kinds, warnings, _chance_caveats(cleans, reader))

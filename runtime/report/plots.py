@@ -45,10 +45,10 @@ def _colours(names: list[str]) -> dict[str, tuple]:
 
 
 def heatmaps(index: RowIndex, conditions: list[str]) -> list[tuple[str, str]]:
-    """One language × condition heatmap of the robustness delta per (model, variant)."""
+    """One language × condition heatmap of the perturbed-accuracy delta per (model, variant)."""
     conditions = [c for c in conditions if c != CLEAN]
-    deltas = [r["delta_vs_baseline"] for r in index.pooled
-              if r["delta_metric"] == "robustness_delta" and not math.isnan(r["delta_vs_baseline"])]
+    deltas = [r["perturbed_acc_delta"] for r in index.pooled
+              if r["delta_metric"] == "robustness_delta" and not math.isnan(r["perturbed_acc_delta"])]
     if not deltas or not conditions:
         return []
     limit = max(1.0, max(abs(d) for d in deltas))
@@ -64,9 +64,9 @@ def heatmaps(index: RowIndex, conditions: list[str]) -> list[tuple[str, str]]:
                 for j, condition in enumerate(conditions):
                     row = index.get(model, variant, language, condition)
                     if row is not None:
-                        values[i, j] = row["delta_vs_baseline"]
+                        values[i, j] = row["perturbed_acc_delta"]
                         stars[i, j] = significant(row)
-            title = f"{model} / {variant}: drop({index.baseline}) − drop({variant})"
+            title = f"{model} / {variant}: perturbed accuracy, {variant} − {index.baseline}"
             figures.append((title, _heatmap(values, stars, languages, conditions, limit, title)))
     return figures
 

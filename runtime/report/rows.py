@@ -1,33 +1,46 @@
 """The report's numbers: one row per (model, variant, language, condition, seed).
 
-Every row has its own-cell metrics (clean and perturbed accuracy, drop, consistency, changed,
-the attack summary) and, for a non-baseline variant, its delta against the baseline evaluated
-on the same examples: the robustness delta drop(baseline) − drop(variant) for perturbations,
-attacks and the worst case, the clean accuracy delta variant − baseline for "clean".
-Seed "all" rows pool seeds (mean of per-seed values, hierarchical bootstrap over seeds then
-examples); language "macro" rows average languages (bootstrap replicates averaged across
-languages). p-values — an exact sign-flip permutation test over paired examples, pooled over
-seeds — are computed for the seed "all" rows, which form the Holm family.
+Every row has its own-cell metrics (clean and perturbed accuracy, drop, relative drop, drop on
+changed examples, flip rate, consistency, changed, the attack summary). A non-baseline row also
+compares with the baseline on the same examples and the same seed *label*:
+
+* primary: `perturbed_acc_delta` = perturbed accuracy (variant − baseline) — accuracy under
+  attack for attacks, clean accuracy for "clean" — and `flip_rate_delta`, the difference in the
+  share of examples both models got right clean that the condition made wrong. On seed "all"
+  rows with two or more seeds their intervals and `p_method` are method-level: a t-test over
+  the per-seed differences (xexp.runtime.stats.seed_level), the seed being the unit.
+* secondary: `delta_vs_baseline` = drop(baseline) − drop(variant) (clean rows: the clean
+  accuracy delta), `relative_drop_delta`, `drop_changed_delta`, `success_rate_delta`, with
+  per-example bootstrap intervals and the per-example sign-flip `p_value`, both conditional on
+  the trained checkpoints.
+
+Seed "all" rows average the per-seed values; language "macro" rows average languages. Holm runs
+over the declared primary family only: the seed "all" rows of each model's summary language
+(macro, or the only language) per variant and condition. Per-language rows are exploratory.
 All rates are percentages.
 """
 
 from __future__ import annotations
 
+import warnings as _warnings
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from xexp.runtime.report.model import CLEAN, WORST_CASE, ReportSettings
 from xexp.runtime.report.outcomes import Collected, Outcome
 from xexp.runtime.stats import (
-    derived_rng, hierarchical_frequencies, hierarchical_means, holm, percentile_intervals,
-    seed_slots, sign_flip_p_value,
+    ExampleWeights, derived_rng, holm, percentile_intervals, seed_level, sign_flip_p_value,
 )
 
 ALL_SEEDS = "all"
 MACRO = "macro"
 NAN = float("nan")
+PRIMARY = "primary"
+EXPLORATORY = "exploratory"
+#: `inference` of a row's primary interval: across seeds (method-level) or across examples.
+BY_SEEDS, BY_EXAMPLES = "seeds", "examples"
 
 COLUMNS = (
     "model", "variant", "language", "perturbation", "kind", "description", "seed", "n_seeds", "n",
@@ -35,22 +48,41 @@ COLUMNS = (
     "drop_ci_high", "consistency", "changed", "delta_metric", "delta_vs_baseline", "ci_low",
     "ci_high", "p_value", "p_holm", "attack_success_rate", "accuracy_under_attack",
     "pct_words_perturbed", "avg_queries",
+    # added with method-level inference (issue 12)
+    "family", "inference", "p_method", "perturbed_acc_delta", "perturbed_ci_low",
+    "perturbed_ci_high", "flip_rate", "flip_rate_delta", "flip_ci_low", "flip_ci_high",
+    "relative_drop", "relative_drop_delta", "drop_changed", "drop_changed_delta",
+    "success_rate_delta",
 )
 _ATTACK_FIELDS = ("success_rate", "accuracy_under_attack", "pct_words_perturbed", "avg_queries")
 _ATTACK_COLUMNS = ("attack_success_rate", "accuracy_under_attack", "pct_words_perturbed",
                    "avg_queries")
-_AVERAGED = ("clean_acc", "perturbed_acc", "drop", "consistency", "changed") + _ATTACK_COLUMNS
+_OWN = ("clean_acc", "perturbed_acc", "drop", "consistency", "changed", "flip_rate",
+        "relative_drop", "drop_changed") + _ATTACK_COLUMNS
+_PAIRED = ("perturbed_acc_delta", "delta_vs_baseline", "flip_rate_delta", "relative_drop_delta",
+           "drop_changed_delta", "success_rate_delta")
+#: Per-seed differences that get a method-level interval, and the columns it goes to.
+_SEED_TESTED = {"perturbed_acc_delta": ("perturbed_ci_low", "perturbed_ci_high"),
+                "flip_rate_delta": ("flip_ci_low", "flip_ci_high")}
+
+
+def _mean(values) -> float:
+    """Mean ignoring NaN; NaN when nothing is left (quietly: a missing metric is normal)."""
+    array = np.asarray(list(values), dtype=float)
+    if array.size == 0 or np.isnan(array).all():
+        return NAN
+    return float(np.nanmean(array))
 
 
 @dataclass
 class _Computed:
-    """One row plus the bootstrap replicates a macro average needs."""
+    """One row plus what a seed-"all" or macro row is built from."""
 
     row: dict
-    clean_draws: np.ndarray
-    drop_draws: np.ndarray
-    delta_draws: np.ndarray | None = None
-    differences: np.ndarray | None = None  # paired per-example deltas, all seeds
+    draws: np.ndarray  # (B, 2): clean accuracy, drop — per-example bootstrap
+    delta_draws: np.ndarray | None = None  # (B, 2): perturbed delta, delta_vs_baseline
+    per_seed: dict[int, dict[str, float]] = field(default_factory=dict)  # label -> paired values
+    differences: list[np.ndarray] = field(default_factory=list)  # per-example primary deltas
 
 
 def condition_order(kinds: dict[str, str]) -> list[str]:
@@ -63,21 +95,34 @@ def variant_order(variants: set[str], baseline: str) -> list[str]:
     return sorted(variants, key=lambda v: (v != baseline, v))
 
 
+def _own_values(o: Outcome) -> dict[str, float]:
+    clean, perturbed = 100.0 * o.rates["clean"], 100.0 * o.rates["perturbed"]
+    right = o.clean_correct
+    flip = 100.0 * float((~o.perturbed_correct[right]).mean()) if right.any() else NAN
+    drop_changed = NAN
+    if o.changed is not None and o.changed.any():
+        drop_changed = 100.0 * float(o.clean_correct[o.changed].mean()
+                                     - o.perturbed_correct[o.changed].mean())
+    values = {"clean_acc": clean, "perturbed_acc": perturbed, "drop": clean - perturbed,
+              "consistency": 100.0 * o.rates["kept"], "changed": 100.0 * o.rates["changed"],
+              "flip_rate": flip, "relative_drop": 100.0 * (clean - perturbed) / clean if clean else NAN,
+              "drop_changed": drop_changed}
+    if o.attack is not None:
+        for name, column in zip(_ATTACK_FIELDS, _ATTACK_COLUMNS):
+            values[column] = getattr(o.attack, name)
+    return values
+
+
 class _RowBuilder:
     def __init__(self, collected: Collected, settings: ReportSettings) -> None:
         self.outcomes = collected.outcomes
         self.collected = collected
         self.settings = settings
         self.warnings: list[str] = []
-        self._slots: dict[int, np.ndarray] = {}
         self._without_baseline: set[str] = set()  # warned once per model, not per cell
-
-    def slots(self, n_seeds: int) -> np.ndarray:
-        """One seed-slot matrix per seed count, shared by all rows (see xexp.runtime.stats)."""
-        if n_seeds not in self._slots:
-            rng = derived_rng(self.settings.seed, "seed-slots", str(n_seeds))
-            self._slots[n_seeds] = seed_slots(self.settings.bootstrap, n_seeds, rng)
-        return self._slots[n_seeds]
+        distinct = {id(o.ids): o.ids for o in self.outcomes.values()}  # files share id arrays
+        self.weights = ExampleWeights(np.concatenate(list(distinct.values())), settings.bootstrap,
+                                      derived_rng(settings.seed, "example-weights"))
 
     def build(self) -> list[dict]:
         index: dict[tuple[str, str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
@@ -97,11 +142,24 @@ class _RowBuilder:
                     seeds_by_language = index.get((model, variant, condition))
                     if seeds_by_language:
                         rows.extend(self._condition_rows(model, variant, condition, seeds_by_language))
-        family = [i for i, row in enumerate(rows)
-                  if row["seed"] == ALL_SEEDS and not np.isnan(row["p_value"])]
-        for i, adjusted in zip(family, holm([rows[i]["p_value"] for i in family])):
-            rows[i]["p_holm"] = float(adjusted)
+        self._families(rows)
         return rows
+
+    def _families(self, rows: list[dict]) -> None:
+        """Label primary / exploratory rows and Holm-adjust p_method over the primary ones."""
+        languages: dict[str, set[str]] = defaultdict(set)
+        for row in rows:
+            languages[row["model"]].add(row["language"])
+        summary = {m: MACRO if MACRO in found else min(found) for m, found in languages.items()}
+        family = []
+        for i, row in enumerate(rows):
+            if row["seed"] != ALL_SEEDS or not row["delta_metric"]:
+                continue
+            row["family"] = PRIMARY if row["language"] == summary[row["model"]] else EXPLORATORY
+            if row["family"] == PRIMARY and not np.isnan(row["p_method"]):
+                family.append(i)
+        for i, adjusted in zip(family, holm([rows[i]["p_method"] for i in family])):
+            rows[i]["p_holm"] = float(adjusted)
 
     def _condition_rows(self, model: str, variant: str, condition: str,
                         seeds_by_language: dict[str, list[int]]) -> list[dict]:
@@ -114,96 +172,133 @@ class _RowBuilder:
             ordered.extend(computed)
             if len(computed) > 1:
                 ordered.append(self._macro(computed, seed_label))
+        for c in ordered:
+            if c.row["seed"] == ALL_SEEDS and c.delta_draws is not None:
+                self._method_level(c)
         self._set_intervals(ordered)
         return [c.row for c in ordered]
 
     def _language(self, model: str, variant: str, language: str, condition: str,
                   seeds: list[int]) -> dict[int | str, _Computed]:
-        """Rows of every seed and of seed "all" for one language, from one set of draws."""
-        own = [self.outcomes[(model, variant, language, condition, s)] for s in seeds]
-        rng = derived_rng(self.settings.seed, model, variant, language, condition)
-        codes = [2 * o.clean_correct.astype(np.intp) + o.perturbed_correct for o in own]
-        pooled, per_seed = hierarchical_frequencies(codes, 4, self.slots(len(own)), rng)
-        groups = [(s, [o], f) for s, o, f in zip(seeds, own, per_seed)] + [(ALL_SEEDS, own, pooled)]
-        found = {label: self._own(model, variant, language, condition, label, chosen, frequencies)
-                 for label, chosen, frequencies in groups}
+        """Rows of every seed and of seed "all" for one language."""
+        found: dict[int | str, _Computed] = {}
+        requests: list[tuple[np.ndarray, np.ndarray, _Computed, str]] = []
+        for seed in seeds:
+            o = self.outcomes[(model, variant, language, condition, seed)]
+            row = self._new_row(model, variant, language, condition, seed)
+            row.update(_own_values(o), n_seeds=1, n=int(o.ids.size))
+            found[seed] = _Computed(row, np.empty(0))
+            requests.append((o.ids, np.stack([o.clean_correct, o.clean_correct.astype(np.int8)
+                                              - o.perturbed_correct], axis=1), found[seed], "draws"))
+        pooled = self._new_row(model, variant, language, condition, ALL_SEEDS)
+        pooled.update({c: _mean(found[s].row[c] for s in seeds) for c in _OWN},
+                      n_seeds=len(seeds), n=sum(found[s].row["n"] for s in seeds))
+        found[ALL_SEEDS] = _Computed(pooled, np.empty(0))
+        paired: list[int] = []
         if variant != self.settings.baseline and model not in self._without_baseline:
-            self._add_deltas(found, model, variant, language, condition, dict(zip(seeds, own)), rng)
+            paired = self._add_deltas(found, model, variant, language, condition, seeds, requests)
+        self._resample(requests)
+        found[ALL_SEEDS].draws = np.mean([found[s].draws for s in seeds], axis=0)
+        if paired:
+            found[ALL_SEEDS].delta_draws = np.mean([found[s].delta_draws for s in paired], axis=0)
         return found
 
-    def _own(self, model: str, variant: str, language: str, condition: str,
-             seed_label: int | str, own: list[Outcome], frequencies: np.ndarray) -> _Computed:
-        clean_draws = 100.0 * (frequencies[:, 2] + frequencies[:, 3])
-        drop_draws = clean_draws - 100.0 * (frequencies[:, 1] + frequencies[:, 3])
-        clean_acc = 100.0 * np.mean([o.rates["clean"] for o in own])
-        perturbed_acc = 100.0 * np.mean([o.rates["perturbed"] for o in own])
-        row = self._new_row(model, variant, language, condition, seed_label)
-        row.update(
-            n_seeds=len(own), n=int(sum(o.ids.size for o in own)),
-            clean_acc=float(clean_acc), perturbed_acc=float(perturbed_acc),
-            drop=float(clean_acc - perturbed_acc),
-            consistency=float(100.0 * np.mean([o.rates["kept"] for o in own])),
-            changed=float(100.0 * np.mean([o.rates["changed"] for o in own])),
-        )
-        attack = [o.attack for o in own if o.attack is not None]
-        if attack:
-            for name, column in zip(_ATTACK_FIELDS, _ATTACK_COLUMNS):
-                row[column] = float(np.mean([getattr(a, name) for a in attack]))
-        return _Computed(row, clean_draws, drop_draws)
+    def _resample(self, requests: list[tuple[np.ndarray, np.ndarray, _Computed, str]]) -> None:
+        """Bootstrap draws of every request, one matrix product per distinct id set (the
+        products are memory-bound, so batching the columns is what makes them cheap)."""
+        groups: dict[bytes, list] = defaultdict(list)
+        for request in requests:
+            ids = request[0]
+            groups[ids.dtype.str.encode() + ids.tobytes()].append(request)
+        for group in groups.values():
+            ids = group[0][0]
+            draws = 100.0 * self.weights.means(ids, np.concatenate([r[1] for r in group], axis=1))
+            start = 0
+            for _, values, computed, attribute in group:
+                setattr(computed, attribute, draws[:, start:start + values.shape[1]])
+                start += values.shape[1]
 
     def _add_deltas(self, found: dict[int | str, _Computed], model: str, variant: str,
-                    language: str, condition: str, own: dict[int, Outcome],
-                    rng: np.random.Generator) -> None:
-        baseline = {s: self.outcomes.get((model, self.settings.baseline, language, condition, s))
-                    for s in own}
-        paired = [s for s in own if baseline[s] is not None]
+                    language: str, condition: str, seeds: list[int], requests: list) -> list[int]:
+        """Pair each seed with the baseline's seed of the same label (never by position);
+        returns the paired seeds, and queues their per-example deltas for resampling."""
+        metric = "clean_acc_delta" if condition == CLEAN else "robustness_delta"
         for computed in found.values():
-            computed.row["delta_metric"] = "clean_acc_delta" if condition == CLEAN else "robustness_delta"
-        if len(paired) < len(own):
+            computed.row["delta_metric"] = metric
+        baseline = {s: self.outcomes.get((model, self.settings.baseline, language, condition, s))
+                    for s in seeds}
+        missing = [s for s in seeds if baseline[s] is None]
+        if missing:
             self.warnings.append(f"{model}/{variant}/{language}/{condition}: baseline "
                                  f"{self.settings.baseline!r} missing for seed(s) "
-                                 f"{', '.join(str(s) for s in own if baseline[s] is None)}")
+                                 f"{', '.join(str(s) for s in missing)}")
+        paired = [s for s in seeds if baseline[s] is not None]
         if not paired:
-            return
-        differences = [_paired_differences(own[s], baseline[s], condition) for s in paired]
-        pooled, per_seed = hierarchical_means(differences, self.slots(len(paired)), rng)
-        groups = [(s, [d], draws) for s, d, draws in zip(paired, differences, per_seed)]
-        for label, chosen, draws in groups + [(ALL_SEEDS, differences, pooled)]:
-            computed = found[label]
-            computed.row["delta_vs_baseline"] = float(100.0 * np.mean([d.mean() for d in chosen]))
-            computed.delta_draws = 100.0 * draws
-            computed.differences = np.concatenate(chosen)
-        found[ALL_SEEDS].row["p_value"] = sign_flip_p_value(found[ALL_SEEDS].differences)
+            return paired
+        pooled = found[ALL_SEEDS]
+        for seed in paired:
+            variant_outcome = self.outcomes[(model, variant, language, condition, seed)]
+            pair = _paired(variant_outcome, baseline[seed], condition)
+            values = _paired_values(found[seed].row, _own_values(baseline[seed]), pair, condition)
+            computed = found[seed]
+            computed.row.update(values)
+            computed.per_seed = {seed: values}
+            computed.differences = [pair.primary]
+            requests.append((pair.ids, np.stack([pair.primary, pair.robustness], axis=1),
+                             computed, "delta_draws"))
+            pooled.per_seed[seed] = values
+            pooled.differences.append(pair.primary)
+        pooled.row.update({c: _mean(v[c] for v in pooled.per_seed.values()) for c in _PAIRED})
+        pooled.row["p_value"] = sign_flip_p_value(np.concatenate(pooled.differences))
+        return paired
+
+    def _method_level(self, computed: _Computed) -> None:
+        """Seed-"all" rows: t over per-seed differences when there are two seeds or more."""
+        row = computed.row
+        for column, (low, high) in _SEED_TESTED.items():
+            result = seed_level([v[column] for v in computed.per_seed.values()], self.settings.ci)
+            row[low], row[high] = result.low, result.high
+            if column == "perturbed_acc_delta":
+                row["p_method"] = result.p
+                row["inference"] = BY_SEEDS if result.n_seeds >= 2 else BY_EXAMPLES
 
     def _set_intervals(self, computed: list[_Computed]) -> None:
         """All percentile intervals of a condition in one quantile call (it dominates otherwise)."""
         draws, targets = [], []
         for c in computed:
-            draws += [c.clean_draws, c.drop_draws]
+            draws += [c.draws[:, 0], c.draws[:, 1]]
             targets += [(c.row, "clean_ci_low", "clean_ci_high"), (c.row, "drop_ci_low", "drop_ci_high")]
             if c.delta_draws is not None:
-                draws.append(c.delta_draws)
+                draws.append(c.delta_draws[:, 1])
                 targets.append((c.row, "ci_low", "ci_high"))
+                if c.row["inference"] != BY_SEEDS:  # one seed: the per-example interval
+                    c.row["inference"] = BY_EXAMPLES
+                    draws.append(c.delta_draws[:, 0])
+                    targets.append((c.row, "perturbed_ci_low", "perturbed_ci_high"))
         intervals = percentile_intervals(np.stack(draws), self.settings.ci).tolist()
         for (row, low, high), (low_value, high_value) in zip(targets, intervals):
             row[low], row[high] = low_value, high_value
 
     def _macro(self, computed: list[_Computed], seed_label: int | str) -> _Computed:
+        """Average of languages; draws share example weights, so their correlation is kept."""
         first = computed[0].row
         row = self._new_row(first["model"], first["variant"], MACRO, first["perturbation"], seed_label)
         row["n_seeds"] = max(c.row["n_seeds"] for c in computed)
         row["n"] = sum(c.row["n"] for c in computed)
-        for column in _AVERAGED:
-            row[column] = float(np.mean([c.row[column] for c in computed]))
+        row.update({column: _mean(c.row[column] for c in computed) for column in _OWN})
         row["delta_metric"] = first["delta_metric"]
-        macro = _Computed(row, np.mean([c.clean_draws for c in computed], axis=0),
-                          np.mean([c.drop_draws for c in computed], axis=0))
+        macro = _Computed(row, np.mean([c.draws for c in computed], axis=0))
         with_delta = [c for c in computed if c.delta_draws is not None]
         if with_delta:
-            row["delta_vs_baseline"] = float(np.mean([c.row["delta_vs_baseline"] for c in with_delta]))
+            row.update({column: _mean(c.row[column] for c in with_delta) for column in _PAIRED})
             macro.delta_draws = np.mean([c.delta_draws for c in with_delta], axis=0)
+            labels = sorted({s for c in with_delta for s in c.per_seed})
+            macro.per_seed = {s: {column: _mean(c.per_seed[s][column] for c in with_delta
+                                                if s in c.per_seed) for column in _PAIRED}
+                              for s in labels}
+            macro.differences = [d for c in with_delta for d in c.differences]
             if seed_label == ALL_SEEDS:
-                row["p_value"] = sign_flip_p_value(np.concatenate([c.differences for c in with_delta]))
+                row["p_value"] = sign_flip_p_value(np.concatenate(macro.differences))
         return macro
 
     def _new_row(self, model: str, variant: str, language: str, condition: str,
@@ -212,30 +307,58 @@ class _RowBuilder:
         row.update(model=model, variant=variant, language=language, perturbation=condition,
                    kind=self.collected.condition_kinds[condition],
                    description=self.collected.descriptions[condition], seed=seed_label,
-                   delta_metric="")
+                   delta_metric="", family="", inference="")
         return row
 
 
-def _paired_differences(variant: Outcome, baseline: Outcome, condition: str) -> np.ndarray:
-    """Per-example delta on the examples both runs saw (identical ids in practice)."""
+@dataclass(frozen=True)
+class _Pair:
+    """One seed's per-example comparison on the examples both runs saw."""
+
+    ids: np.ndarray
+    primary: np.ndarray     # perturbed correctness, variant − baseline (clean: clean correctness)
+    robustness: np.ndarray  # drop(baseline) − drop(variant) per example (clean: = primary)
+    flip_rate_delta: float  # on the examples both got right clean; NaN for clean
+
+
+def _paired(variant: Outcome, baseline: Outcome, condition: str) -> _Pair:
+    """Pair by example id (identical ids in practice). Flip rates are taken on the examples
+    both models got right clean, so a more accurate model is not charged for the harder
+    examples only it keeps."""
     if variant.ids is baseline.ids or np.array_equal(variant.ids, baseline.ids):
-        at_v = at_b = slice(None)
+        ids, at_v, at_b = variant.ids, slice(None), slice(None)
     else:
-        _, at_v, at_b = np.intersect1d(variant.ids, baseline.ids, assume_unique=True,
-                                       return_indices=True)
-        if at_v.size == 0:
+        ids, at_v, at_b = np.intersect1d(variant.ids, baseline.ids, assume_unique=True,
+                                         return_indices=True)
+        if ids.size == 0:
             raise ValueError(f"condition {condition!r}: variant and baseline share no example id")
     cv = variant.clean_correct[at_v].astype(np.int8)
     cb = baseline.clean_correct[at_b].astype(np.int8)
     if condition == CLEAN:
-        return cv - cb
+        return _Pair(ids, cv - cb, cv - cb, NAN)
     pv = variant.perturbed_correct[at_v].astype(np.int8)
     pb = baseline.perturbed_correct[at_b].astype(np.int8)
-    return (cb - pb) - (cv - pv)
+    both = (cv & cb).astype(bool)
+    flip = 100.0 * float(pb[both].mean() - pv[both].mean()) if both.any() else NAN
+    return _Pair(ids, pv - pb, (cb - pb) - (cv - pv), flip)
+
+
+def _paired_values(own: dict, base: dict, pair: _Pair, condition: str) -> dict[str, float]:
+    clean = condition == CLEAN
+    return {"perturbed_acc_delta": 100.0 * float(pair.primary.mean()),
+            "delta_vs_baseline": (100.0 * float(pair.primary.mean()) if clean
+                                  else base["drop"] - own["drop"]),
+            "flip_rate_delta": pair.flip_rate_delta,
+            "relative_drop_delta": NAN if clean else base["relative_drop"] - own["relative_drop"],
+            "drop_changed_delta": base["drop_changed"] - own["drop_changed"],
+            "success_rate_delta": (own.get("attack_success_rate", NAN)
+                                   - base.get("attack_success_rate", NAN))}
 
 
 def compute_rows(collected: Collected, settings: ReportSettings) -> tuple[list[dict], list[str]]:
     """All rows in a stable order, and warnings about missing baselines."""
     builder = _RowBuilder(collected, settings)
-    rows = builder.build()
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", RuntimeWarning)  # NaN means of absent metrics
+        rows = builder.build()
     return rows, builder.warnings

@@ -17,25 +17,64 @@ from typing import Any
 from xexp.runtime.report.rows import ALL_SEEDS, COLUMNS, MACRO
 
 METHOD = {
-    "units": "all accuracies, drops, deltas, consistency, changed and attack rates are percentages "
-             "(points); avg_queries is a count",
+    "units": "all accuracies, drops, deltas, flip rates, consistency, changed and attack rates are "
+             "percentages (points); avg_queries is a count",
+    "perturbed_acc_delta": "the lead figure: accuracy under the condition, variant minus baseline, "
+                           "on the same examples and the same seed label (clean rows: clean "
+                           "accuracy; attacks: accuracy under attack). > 0: the variant gets more "
+                           "examples right when the input is perturbed. Unlike a difference of "
+                           "drops, it does not count against a model that is simply more accurate",
+    "flip_rate_delta": "flip rate = share of the examples both models got right clean that the "
+                       "condition made wrong; variant minus baseline. < 0: the variant's correct "
+                       "answers survive the perturbation more often. Same examples for both "
+                       "models, so accuracy differences cannot explain it",
+    "p_method": "method-level test, the seed (trained model) as the unit: one paired difference "
+                "per seed label (variant − baseline), a one-sample t-test over those k numbers "
+                "(k − 1 degrees of freedom). It asks whether the method helps, not whether two "
+                "particular checkpoints differ. Needs at least 2 seeds (NaN otherwise); with 2 "
+                "it rarely rejects",
+    "perturbed_ci / flip_ci": "t-interval over the per-seed differences (inference = seeds). "
+                              "With a single seed (inference = examples, marked †) the "
+                              "per-example bootstrap interval instead, which is conditional on "
+                              "that one model",
+    "family / p_holm": "the primary family is declared before looking at results: per model and "
+                       "variant, one row per condition in the summary language (macro when "
+                       "there are several languages, seeds pooled). p_holm is Holm's correction "
+                       "of p_method over exactly those rows. Per-language rows are exploratory: "
+                       "their p_method is shown unadjusted and never marked significant",
     "drop": "clean_acc - perturbed_acc on the same examples (paired by example id)",
-    "robustness_delta": "drop(baseline) - drop(variant); > 0 means the variant is more robust",
-    "clean_acc_delta": "clean_acc(variant) - clean_acc(baseline), on the 'clean' rows",
+    "delta_vs_baseline": "secondary: drop(baseline) - drop(variant) (clean rows: the clean "
+                         "accuracy delta); > 0 means the variant loses fewer points. It favours "
+                         "the less accurate model (fewer right answers to lose), so read it beside "
+                         "perturbed_acc_delta; ci_low/ci_high are per-example bootstrap intervals",
+    "relative_drop": "drop as a share of clean accuracy (100 × drop / clean_acc); "
+                     "relative_drop_delta = relative_drop(baseline) − relative_drop(variant)",
+    "drop_changed": "the drop on the examples the perturbation actually changed (a perturbation "
+                    "that leaves most inputs alone has a small drop for that reason alone); "
+                    "drop_changed_delta = baseline − variant",
+    "success_rate_delta": "attacks: attack success rate, variant − baseline (< 0: harder to "
+                          "attack); the accuracy-under-attack delta is perturbed_acc_delta",
     "worst_case": "HELM robustness: an example is correct only if correct on the clean input and "
-                  "under every model-agnostic perturbation",
+                  "under every perturbation of one set, the same set in every language, seed and "
+                  "variant (perturbations missing anywhere are left out, with a warning)",
     "attack": "TextAttack summary: accuracy under attack = failed/total, success rate = "
-              "succeeded/(succeeded+failed), % words perturbed over successful attacks, "
-              "avg queries over attacked examples; clean accuracy = original accuracy",
-    "seed_all": "seed 'all' rows average the per-seed values; n sums examples over seeds",
+              "succeeded/(succeeded+failed), % words perturbed = changed words over all words of "
+              "the input (premise and hypothesis, as TextAttack counts them) averaged over "
+              "successful attacks, avg queries over attacked examples; clean accuracy = original "
+              "accuracy; examples=N attacks a seeded random subset, the same ids for every model",
+    "seed_all": "seed 'all' rows average the per-seed values; n sums examples over seeds; seeds "
+                "are paired with the baseline by seed label, never by position",
     "macro": "language 'macro' rows average the languages; n sums over languages",
-    "ci": "percentile bootstrap; examples resampled jointly for baseline and variant, clean and "
-          "perturbed; with several seeds hierarchical (seeds, then examples within seed; seed "
-          "draws shared across languages); macro: per-language replicates averaged",
-    "p_value": "exact two-sided paired sign-flip permutation test over examples (all seeds "
-               "pooled), conditional on the trained models; only on seed 'all' rows",
-    "p_holm": "Holm correction across every seed 'all' row that has a p-value (all variants, "
-              "languages incl. macro, conditions incl. clean)",
+    "ci": "clean_ci, drop_ci and ci_low/ci_high: percentile bootstrap over examples, conditional "
+          "on the trained models. Parallel-aware: each replicate draws one weight per example id "
+          "and every language, seed and variant uses it, so a macro interval keeps the "
+          "correlation of translated copies of the same example",
+    "p_value": "secondary: exact two-sided paired sign-flip test over examples of the primary "
+               "difference (all seeds, and for macro all languages, pooled); conditional on the "
+               "trained models, so it says whether these checkpoints differ, not the method",
+    "warnings": "a model whose clean predictions are a single class, or whose accuracy is within "
+                "noise of the majority class (one-sided exact binomial test, 5%), is flagged "
+                "before any number: its deltas measure noise",
 }
 
 
@@ -68,7 +107,9 @@ def headline(rows: list[dict]) -> list[dict]:
     chosen = [r for r in pooled
               if (r["language"] == MACRO) == ((r["model"], r["variant"]) in has_macro)]
     keys = ("model", "variant", "language", "perturbation", "delta_metric", "clean_acc",
-            "perturbed_acc", "delta_vs_baseline", "ci_low", "ci_high", "p_holm")
+            "perturbed_acc", "delta_vs_baseline", "ci_low", "ci_high", "p_holm", "family",
+            "inference", "p_method", "perturbed_acc_delta", "perturbed_ci_low",
+            "perturbed_ci_high", "flip_rate_delta")
     return [{k: clean_number(r[k]) for k in keys} for r in chosen]
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+import textwrap
 
 from xexp.runtime.report.model import ReportSettings
 from xexp.runtime.report.rows import MACRO
 from xexp.runtime.report.views import (
-    RowIndex, Table, clean_table, delta_rows, robustness_table,
+    RowIndex, Table, clean_table, delta_rows, n_tests, robustness_table,
 )
 
 WIDTH = 100
 TOP_LANGUAGE_EFFECTS = 10
+#: Columns of the robustness table left to the files, so the terminal stays ≤ 100 columns.
+_SECONDARY = ("rel. drop Δ", "drop changed")
 
 
 def text_table(table: Table, width: int = WIDTH, drop: tuple[str, ...] = ()) -> list[str]:
@@ -38,33 +41,48 @@ def text_table(table: Table, width: int = WIDTH, drop: tuple[str, ...] = ()) -> 
     return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]
 
 
+def caveat_box(caveats: list[str], width: int = WIDTH) -> list[str]:
+    """The warnings a reader must see before any number, framed so they cannot be missed."""
+    if not caveats:
+        return []
+    lines = ["!" * width, "!! READ FIRST"]
+    for caveat in caveats:
+        lines += ["!! " + part for part in textwrap.wrap(caveat, width - 3)]
+    return lines + ["!" * width, ""]
+
+
 def terminal_summary(index: RowIndex, settings: ReportSettings, meta: dict,
                      warnings: list[str]) -> str:
     models = index.models()
     single_model = ("model",) if len(models) == 1 else ()
-    tested = [r for r in index.pooled if not math.isnan(r["p_value"])]
     title = f"xexp report: {meta.get('experiment', '?')}"
     if meta.get("run_id"):
         title += f"  (run {meta['run_id']})"
     lines = [title,
-             f"baseline {settings.baseline!r} | {settings.ci:.0%} bootstrap CI "
-             f"({settings.bootstrap} replicates) | p: sign-flip test, Holm over {len(tested)}",
+             f"baseline {settings.baseline!r} | p: t-test over seeds (seed = unit), Holm over "
+             f"{n_tests(index)} primary rows | {settings.ci:.0%} CIs",
              ""]
+    lines += caveat_box(index.caveats)
     clean = clean_table(index)
     if clean.rows:
         lines += ["Clean accuracy (seeds pooled)"] + text_table(clean, drop=single_model) + [""]
     summary = sorted(delta_rows(index), key=_effect_size, reverse=True)
     if summary:
-        lines.append(f"Robustness delta = drop({settings.baseline}) − drop(variant), points; "
-                     f"> 0: the variant is more robust")
-        lines += text_table(robustness_table(index, summary, ""), drop=single_model) + [""]
+        lines.append(f"Robustness deltas vs {settings.baseline!r} (primary rows; more robust: "
+                     f"Δ perturbed > 0, Δ flip < 0)")
+        lines += text_table(robustness_table(index, summary, ""), drop=single_model + _SECONDARY)
+        lines += [""]
     per_language = [r for r in index.pooled if r["language"] != MACRO
                     and r["delta_metric"] == "robustness_delta"
-                    and not math.isnan(r["delta_vs_baseline"])]
+                    and not math.isnan(r["perturbed_acc_delta"])]
     if any(r["language"] == MACRO for r in summary) and per_language:
         top = sorted(per_language, key=_effect_size, reverse=True)[:TOP_LANGUAGE_EFFECTS]
-        lines.append(f"Largest per-language robustness deltas (top {len(top)})")
-        lines += text_table(robustness_table(index, top, ""), drop=single_model) + [""]
+        lines.append(f"Largest per-language Δ perturbed (top {len(top)}; exploratory, p unadjusted)")
+        lines += text_table(robustness_table(index, top, ""), drop=single_model + _SECONDARY)
+        lines += [""]
+    if summary or clean.rows:
+        lines += ["† interval over examples (one seed); drop Δ = drop(baseline) − drop(variant), "
+                  "secondary", ""]
     if warnings:
         lines.append(f"Warnings ({len(warnings)}):")
         lines += [_cut("  " + w) for w in warnings[:5]]
@@ -74,7 +92,7 @@ def terminal_summary(index: RowIndex, settings: ReportSettings, meta: dict,
 
 
 def _effect_size(row: dict) -> float:
-    value = row["delta_vs_baseline"]
+    value = row["perturbed_acc_delta"]
     return -1.0 if math.isnan(value) else abs(value)
 
 

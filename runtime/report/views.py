@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 from xexp.runtime.report.model import CLEAN, WORST_CASE
-from xexp.runtime.report.rows import ALL_SEEDS, MACRO
+from xexp.runtime.report.rows import ALL_SEEDS, BY_EXAMPLES, MACRO, PRIMARY
 
 DASH = "–"
 
@@ -49,15 +49,56 @@ def p_text(p: float) -> str:
 
 
 def significant(row: dict, alpha: float = 0.05) -> bool:
+    """Only primary rows can be significant: Holm runs over them alone."""
     return not math.isnan(row["p_holm"]) and row["p_holm"] < alpha
 
 
-class RowIndex:
-    """Look-ups the views need: pooled rows by key, the baseline's row beside a variant's."""
+def p_shown(row: dict) -> str:
+    """The method-level p: Holm-adjusted on primary rows, unadjusted on exploratory ones."""
+    return p_text(row["p_holm"] if row["family"] == PRIMARY else row["p_method"])
 
-    def __init__(self, rows: list[dict], baseline: str) -> None:
+
+def primary_ci(row: dict, value: str = "perturbed_acc_delta", low: str = "perturbed_ci_low",
+               high: str = "perturbed_ci_high") -> str:
+    """The lead delta with its interval; † marks a per-example interval (one seed)."""
+    text = with_ci(row[value], row[low], row[high])
+    return text + "†" if row["inference"] == BY_EXAMPLES and not math.isnan(row[low]) else text
+
+
+def n_tests(index: "RowIndex") -> int:
+    return sum(1 for r in index.pooled if not math.isnan(r["p_holm"]))
+
+
+def seed_caveat(rows: list[dict]) -> str | None:
+    """Say when there are too few seeds for the method-level test to reject."""
+    primary = [r for r in rows if r["family"] == PRIMARY]
+    if not primary:
+        return None
+    fewest = min(r["n_seeds"] for r in primary)
+    if fewest < 2:
+        return ("one seed per variant: the method-level test needs at least 2 seeds, so nothing "
+                "here can be significant; intervals marked † and the per-example p are "
+                "conditional on the one trained model, not on the method")
+    if fewest == 2:
+        return ("2 seeds: the method-level t-test has 1 degree of freedom (critical |t| = 12.7) "
+                "and rarely rejects; 3–5 seeds are the minimum for a usable test")
+    return None
+
+
+class RowIndex:
+    """Look-ups the views need: pooled rows by key, the baseline's row beside a variant's.
+
+    `caveats` are the lines every format shows before any number (a model at chance, too few
+    seeds for the method-level test).
+    """
+
+    def __init__(self, rows: list[dict], baseline: str, caveats: list[str] | None = None) -> None:
         self.rows = rows
         self.baseline = baseline
+        self.caveats = list(caveats or [])
+        extra = seed_caveat(rows)
+        if extra:
+            self.caveats.append(extra)
         self.pooled = [r for r in rows if r["seed"] == ALL_SEEDS]
         self._by_key = {(r["model"], r["variant"], r["language"], r["perturbation"]): r
                         for r in self.pooled}
@@ -98,13 +139,13 @@ def clean_table(index: RowIndex) -> Table:
                 continue
             rows.append((model, r["variant"], r["language"], str(r["n_seeds"]),
                          with_ci(r["clean_acc"], r["clean_ci_low"], r["clean_ci_high"], sign=False),
-                         with_ci(r["delta_vs_baseline"], r["ci_low"], r["ci_high"]),
-                         p_text(r["p_holm"])))
+                         primary_ci(r), p_shown(r)))
             signs.append((0, 0, 0, 0, 0, _sign(r), 0))
     return Table("Clean accuracy", ("model", "variant", "language", "seeds", "clean acc [CI]",
-                                    f"Δ vs {index.baseline} [CI]", "p (Holm)"),
+                                    f"Δ vs {index.baseline} [CI]", "p"),
                  rows, (False, False, False, True, True, True, True),
-                 note="Clean accuracy and its difference from the baseline (variant − baseline).",
+                 note="Clean accuracy (interval over examples) and its difference from the "
+                      "baseline (variant − baseline; interval and p over seeds).",
                  signs=signs)
 
 
@@ -119,38 +160,47 @@ def delta_rows(index: RowIndex, language: str | None = None) -> list[dict]:
     return chosen
 
 
+ROBUSTNESS_NOTE = ("Δ perturbed = perturbed accuracy, variant − baseline (> 0: the variant is "
+                   "right more often under the condition); Δ flip = flip rate on examples both "
+                   "got right clean, variant − baseline (< 0: the variant flips less); intervals "
+                   "and p over seeds (Holm over the primary rows; per-language rows are "
+                   "exploratory and unadjusted); drop Δ = drop(baseline) − drop(variant) and "
+                   "rel. drop Δ are secondary.")
+
+
 def robustness_table(index: RowIndex, rows: list[dict], title: str, note: str = "") -> Table:
     out, signs = [], []
     for r in rows:
-        base = index.baseline_of(r)
         out.append((r["model"], r["variant"], r["language"], r["perturbation"],
-                    pct(r["changed"]), pct(base["drop"]) if base else DASH, pct(r["drop"]),
-                    with_ci(r["delta_vs_baseline"], r["ci_low"], r["ci_high"]),
-                    p_text(r["p_holm"])))
-        signs.append((0,) * 7 + (_sign(r), 0))
-    return Table(title, ("model", "variant", "language", "condition", "changed %",
-                         f"drop {index.baseline}", "drop variant", "delta [CI]", "p (Holm)"),
-                 out, (False, False, False, False, True, True, True, True, True), note, signs)
+                    primary_ci(r), primary_ci(r, "flip_rate_delta", "flip_ci_low", "flip_ci_high"),
+                    p_shown(r), signed(r["delta_vs_baseline"]), signed(r["relative_drop_delta"]),
+                    pct(r["changed"]), pct(r["drop_changed"])))
+        signs.append((0,) * 4 + (_sign(r),) + (0,) * 6)
+    return Table(title, ("model", "variant", "language", "condition", "Δ perturbed [CI]",
+                         "Δ flip [CI]", "p", "drop Δ", "rel. drop Δ", "changed %",
+                         "drop changed"),
+                 out, (False,) * 4 + (True,) * 7, note, signs)
 
 
 def language_matrix(index: RowIndex, model: str, variant: str, conditions: list[str]) -> Table:
-    """Language × condition robustness deltas; * marks p (Holm) < 0.05."""
+    """Language × condition perturbed-accuracy deltas; * marks p (Holm) < 0.05 (primary rows)."""
     rows, signs = [], []
     for language in index.languages(model):
         cells, cell_signs = [language], [0.0]
         for condition in conditions:
             r = index.get(model, variant, language, condition)
-            if r is None or math.isnan(r["delta_vs_baseline"]):
+            if r is None or math.isnan(r["perturbed_acc_delta"]):
                 cells.append(DASH)
                 cell_signs.append(0.0)
             else:
-                cells.append(signed(r["delta_vs_baseline"]) + ("*" if significant(r) else ""))
+                cells.append(signed(r["perturbed_acc_delta"]) + ("*" if significant(r) else ""))
                 cell_signs.append(_sign(r))
         rows.append(tuple(cells))
         signs.append(tuple(cell_signs))
-    return Table(f"Robustness delta by language: {model} / {variant} vs {index.baseline}",
+    return Table(f"Perturbed-accuracy delta by language: {model} / {variant} vs {index.baseline}",
                  ("language", *conditions), rows, (False,) + (True,) * len(conditions),
-                 note="* p (Holm) < 0.05", signs=signs)
+                 note="variant − baseline, points; * p (Holm) < 0.05 on the primary (macro) row; "
+                      "per-language cells are exploratory", signs=signs)
 
 
 def _summary_only(index: RowIndex, row: dict) -> bool:
@@ -165,14 +215,15 @@ def attack_table(index: RowIndex, summary_only: bool = False) -> Table:
         rows.append((r["model"], r["variant"], r["language"], r["perturbation"],
                      pct(r["clean_acc"]), pct(r["accuracy_under_attack"]),
                      pct(r["attack_success_rate"]), pct(r["pct_words_perturbed"]),
-                     pct(r["avg_queries"]),
-                     with_ci(r["delta_vs_baseline"], r["ci_low"], r["ci_high"])))
-        signs.append((0,) * 9 + (_sign(r),))
+                     pct(r["avg_queries"]), primary_ci(r), signed(r["success_rate_delta"]),
+                     p_shown(r)))
+        signs.append((0,) * 9 + (_sign(r), 0, 0))
     return Table("Attacks", ("model", "variant", "language", "attack", "original acc",
                              "acc under attack", "success rate", "% words", "avg queries",
-                             "delta [CI]"), rows,
-                 (False,) * 4 + (True,) * 6,
-                 note="TextAttack definitions; delta = drop(baseline) − drop(variant).",
+                             "Δ acc under attack [CI]", "Δ success rate", "p"), rows,
+                 (False,) * 4 + (True,) * 8,
+                 note="TextAttack definitions (% words: of all input words, over successful "
+                      "attacks); Δ = variant − baseline; interval and p over seeds.",
                  signs=signs)
 
 
@@ -182,15 +233,15 @@ def worst_case_table(index: RowIndex, summary_only: bool = False) -> Table:
         if r["perturbation"] != WORST_CASE or (summary_only and not _summary_only(index, r)):
             continue
         rows.append((r["model"], r["variant"], r["language"], pct(r["clean_acc"]),
-                     pct(r["perturbed_acc"]), pct(r["drop"]),
-                     with_ci(r["delta_vs_baseline"], r["ci_low"], r["ci_high"]),
-                     p_text(r["p_holm"])))
+                     pct(r["perturbed_acc"]), pct(r["drop"]), primary_ci(r), p_shown(r)))
         signs.append((0,) * 6 + (_sign(r), 0))
+    description = next((r["description"] for r in index.pooled if r["perturbation"] == WORST_CASE), "")
     return Table("Worst case over perturbations (HELM)",
                  ("model", "variant", "language", "clean acc", "worst-case acc", "drop",
-                  "delta [CI]", "p (Holm)"), rows, (False,) * 3 + (True,) * 5,
+                  "Δ worst-case acc [CI]", "p"), rows, (False,) * 3 + (True,) * 5,
                  note="An example counts as correct only if it is correct on the clean input "
-                      "and under every model-agnostic perturbation.", signs=signs)
+                      f"and under every perturbation of the same set in every language "
+                      f"({description}).", signs=signs)
 
 
 def full_table(index: RowIndex) -> Table:
@@ -199,18 +250,21 @@ def full_table(index: RowIndex) -> Table:
         rows.append((r["model"], r["variant"], r["language"], r["perturbation"], str(r["n"]),
                      pct(r["clean_acc"]), pct(r["perturbed_acc"]),
                      with_ci(r["drop"], r["drop_ci_low"], r["drop_ci_high"], sign=False),
-                     pct(r["consistency"]), pct(r["changed"]),
-                     with_ci(r["delta_vs_baseline"], r["ci_low"], r["ci_high"]),
-                     p_text(r["p_holm"])))
+                     pct(r["consistency"]), pct(r["changed"]), pct(r["drop_changed"]),
+                     primary_ci(r), primary_ci(r, "flip_rate_delta", "flip_ci_low", "flip_ci_high"),
+                     p_shown(r), with_ci(r["delta_vs_baseline"], r["ci_low"], r["ci_high"]),
+                     p_text(r["p_value"]), r["family"]))
     return Table("All cells (seeds pooled)",
                  ("model", "variant", "language", "condition", "n", "clean", "perturbed",
-                  "drop [CI]", "consistency", "changed", "delta [CI]", "p (Holm)"), rows,
-                 (False,) * 4 + (True,) * 8,
-                 note="Per-seed rows are in results.csv.")
+                  "drop [CI]", "consistency", "changed", "drop changed", "Δ perturbed [CI]",
+                  "Δ flip [CI]", "p", "drop Δ [CI, examples]", "p (examples)", "family"), rows,
+                 (False,) * 4 + (True,) * 12 + (False,),
+                 note="p: method-level (seeds); p (examples): sign-flip over examples, "
+                      "conditional on the trained models. Per-seed rows are in results.csv.")
 
 
 def _sign(row: dict) -> float:
     """+1 / −1 for a significant positive / negative delta, 0 otherwise (for colouring)."""
     if not significant(row):
         return 0.0
-    return 1.0 if row["delta_vs_baseline"] > 0 else -1.0
+    return 1.0 if row["perturbed_acc_delta"] > 0 else -1.0
