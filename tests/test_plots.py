@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from xexp.runtime.report.plots import scatter
-from xexp.runtime.report.rows import ALL_SEEDS
+from xexp.runtime.report.rows import ALL_SEEDS, EXPLORATORY
 from xexp.runtime.report.views import RowIndex
 
 POINTS = {  # (variant, language): (clean, perturbed)
@@ -16,7 +16,7 @@ POINTS = {  # (variant, language): (clean, perturbed)
 
 def _rows() -> list[dict]:
     return [{"model": "xlmr", "variant": variant, "language": language, "perturbation": "typo",
-             "kind": "perturbation", "seed": ALL_SEEDS, "clean_acc": clean, "perturbed_acc": perturbed}
+             "kind": "perturbation", "seed": ALL_SEEDS, "family": EXPLORATORY, "clean_acc": clean, "perturbed_acc": perturbed}
             for (variant, language), (clean, perturbed) in POINTS.items()]
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 from xexp.runtime.report.model import CLEAN, ReportSettings
-from xexp.runtime.report.views import DASH, RowIndex, Table, delta_rows, robustness_table, with_ci
+from xexp.runtime.report.views import (DASH, ROBUSTNESS_NOTE, RowIndex, Table, delta_rows, robustness_table,
+                                       with_ci)
 
 #: TeX's special characters and the report's non-ASCII symbols, each with a form any engine reads
 LATEX_ESCAPES = {
@@ -81,9 +82,7 @@ def latex_report(index: RowIndex, settings: ReportSettings, meta: dict) -> str:
                       _label(experiment, "clean"))
     deltas = delta_rows(index)
     if deltas:
-        table = robustness_table(index, deltas, "Robustness delta",
-                                 note=f"delta = drop({settings.baseline}) − drop(variant), in points; "
-                                      "> 0: the variant is more robust. p: sign-flip test, Holm-corrected.")
+        table = robustness_table(index, deltas, "Robustness delta", note=ROBUSTNESS_NOTE)
         lines += _tabular(table, f"Robustness delta vs {escape(settings.baseline)}, {escape(ci)}: "
                                  f"{escape(experiment)}", _label(experiment, "robustness"))
     return "\n".join(lines)
