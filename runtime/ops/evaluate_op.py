@@ -21,6 +21,6 @@ def run(node: Node, ctx: NodeContext) -> dict:
     write_table(predictions, ctx.out_dir / PREDICTIONS_FILE)
     correct = predictions.column("correct").to_pylist()
     accuracy = sum(correct) / len(correct) if correct else 0.0
-    scores = get_task(p["task_type"]).summary(predictions)
+    scores = get_task(p.task_type).summary(predictions)
     ctx.logger.info("%s: accuracy %.4f on %d %s", node.name, accuracy, len(correct), scores or "")
     return {"file": PREDICTIONS_FILE, "n": len(correct), "accuracy": accuracy, **scores}
