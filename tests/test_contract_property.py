@@ -30,7 +30,11 @@ SOURCES = {
     "paraphrase": ['local("{d}/{split}.{lang}.tsv", format="tsv")', 'hf("google-research-datasets/paws-x", "{lang}")'],
     "extractive_qa": ['local("{d}/squad.{lang}.json")', 'hf("google/xquad", "xquad.{lang}")'],
     "multiple_choice": ['synthetic("multiple_choice", size=SIZE)', 'local("{d}/mc.{lang}.jsonl")'],
+    "token_classification": ['local("{d}/ud/{lang}_gsd-ud-{split}.conllu")', 'local("{d}/ner.{lang}.txt", format="conll")',
+                             'hf("universal-dependencies/universal_dependencies", "{lang}_gsd")'],
 }
+#: Task types whose examples are word sequences: perturbations apply to the words, never `on` a field.
+WORD_TASKS = {e.name for e in REGISTRY.of("task_type") if e.extra.get("per_token")}
 TASK_TYPES = list(SOURCES)
 assert sorted(TASK_TYPES) == REGISTRY.names("task_type"), "a new task type needs sources here"
 
@@ -71,7 +75,7 @@ def perturbation_lines(draw, task_type: str, languages: list[str]) -> list[str]:
         if not supported:
             continue
         line = f"p{i} = {entry.name}({draw(st.sampled_from(ARGUMENTS.get(entry.name, ['', 'p=0.2'] if 'p' in entry.params.model_fields else [''])))})"
-        field = draw(st.sampled_from([None, *entry.fields]))
+        field = None if task_type in WORD_TASKS else draw(st.sampled_from([None, *entry.fields]))
         if field:
             line += f" on {field}"
         if len(supported) < len(languages) or draw(st.booleans()):
@@ -138,7 +142,7 @@ def test_the_generator_reaches_every_entry_and_task_type():
     """The property covers what the registry holds: each perturbation and attack, each task type."""
     seen_entries, seen_types = set(), set()
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=800, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
     @given(valid_specs())
     def collect(text):
         spec, _graph = compile_text(text, "generated.xexp")
