@@ -20,7 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+
+from xexp.runtime.runs import attempts_per_node
+from xexp.runtime.store import Store
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,19 +42,7 @@ def finish(process: subprocess.Popen) -> tuple[int, dict | None, str]:
     return process.returncode, (json.loads(lines[-1]) if lines else None), err
 
 
-def started_per_node(store: Path) -> Counter:
-    counts: Counter = Counter()
-    for events in (store / "runs").glob("*/events.jsonl"):
-        for line in events.read_text().splitlines():
-            event = json.loads(line)
-            if event.get("event") == "started":
-                counts[event["key"]] += 1
-    return counts
-
-
 def bad_records(store: Path) -> list[str]:
-    from xexp.runtime.store import Store
-
     st = Store(store)
     bad = []
     for path in store.glob("*/*/_complete.json"):
@@ -86,7 +76,7 @@ def main() -> int:
                                            for _ in range(args.drivers)]]
             wall = time.time() - began
             codes = [c for c, _, _ in results]
-            started = started_per_node(store)
+            started = attempts_per_node(Store(store))
             twice = sorted(k[:10] for k, n in started.items() if n > 1)
             same = [s is not None and s["report"] is not None
                     and (Path(s["report"]) / "results.csv").read_bytes() == reference for _, s, _ in results]

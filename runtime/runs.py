@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,17 @@ def append_event(path: Path, event: dict) -> None:
         os.write(fd, line)
     finally:
         os.close(fd)
+
+
+def attempts_per_node(store: Store) -> Counter:
+    """How often each node began an attempt, over every run the store holds ("started" events):
+    what tells a node that ran twice, e.g. under two drivers at once."""
+    counts: Counter = Counter()
+    for events in store.runs_dir().glob("*/events.jsonl"):
+        for event in read_events(events)[0]:
+            if event.get("event") == "started":
+                counts[event["key"]] += 1
+    return counts
 
 
 def read_events(path: Path, offset: int = 0) -> tuple[list[dict], int]:

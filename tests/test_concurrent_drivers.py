@@ -15,13 +15,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from xexp.runtime import leases
 from xexp.runtime.leases import Lease, LeaseWatch, lease_path, try_acquire
+from xexp.runtime.runs import attempts_per_node
+from xexp.runtime.store import Store
 from xexp.running import run_spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,17 +114,6 @@ def start_driver(spec: Path, store: Path, address: str) -> subprocess.Popen:
          "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def started_per_node(store: Path) -> Counter:
-    """How often each node really began an attempt, over every run of the store."""
-    counts: Counter = Counter()
-    for events in (store / "runs").glob("*/events.jsonl"):
-        for line in events.read_text().splitlines():
-            event = json.loads(line)
-            if event.get("event") == "started":
-                counts[event["key"]] += 1
-    return counts
-
-
 def check_concurrent_store(store: Path, outputs: list[tuple[int, str, str]], reference_csv: bytes,
                            node_count: int) -> None:
     from xexp.runtime.store import Store
@@ -133,7 +123,7 @@ def check_concurrent_store(store: Path, outputs: list[tuple[int, str, str]], ref
     summaries = [json.loads(out.strip().splitlines()[-1]) for _, out, _ in outputs]
     assert sum(s["executed"] for s in summaries) == node_count, summaries
     assert all(s["executed"] + s["cached"] == node_count and s["failed"] == 0 for s in summaries)
-    started = started_per_node(store)
+    started = attempts_per_node(Store(store))
     assert len(started) == node_count and set(started.values()) == {1}, started
     st = Store(store)
     records = [json.loads(p.read_text()) for p in store.glob("*/*/_complete.json")]

@@ -21,13 +21,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import needs
+
 import pytest
 
 from xexp.cli import main as xexp_main
 from xexp.compiler import compile_file, compile_text
 from xexp.planning import plan_rows, render_table
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = needs.DATA
 
 SPEC = """\
 experiment inputs_by_content
@@ -61,7 +63,7 @@ def lines_of(path: Path, count: int) -> str:
 @pytest.fixture
 def study(tmp_path, monkeypatch) -> Path:
     """A spec beside a small folder of real data: MNLI rows, XNLI en/de rows, an en-de lexicon."""
-    assert DATA.exists(), f"real data missing: {DATA} (CI must have ../shared/data)"
+    needs.data()
     monkeypatch.setenv("XEXP_CACHE", str(tmp_path / "cache"))
     folder = tmp_path / "study"
     (folder / "data" / "xnli").mkdir(parents=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import needs
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -19,7 +20,6 @@ from xexp.runtime.training import train
 
 torch.set_num_threads(1)
 
-MNLI = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnli" / "dev_matched.jsonl")
 EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
 HPARAMS = {"batch": 8, "max_len": 64, "lr": 1e-2, "max_steps": 3, "freeze_embeddings": True}
 
@@ -33,7 +33,7 @@ def store_node(root: Path, kind: str, key: str) -> dict:
 
 
 def run_training(base: dict, out: Path) -> dict:
-    table = load_rows({"source": "local", "path": MNLI}, task_type="nli", split=None, rows=(0, 16),
+    table = load_rows({"source": "local", "path": str(needs.data("mnli", "dev_matched.jsonl"))}, task_type="nli", split=None, rows=(0, 16),
                       language=None)
     return train(base=base, task_type="nli", train_table=table, dev_table=table.slice(0, 8),
                  hparams=HPARAMS, seed=0, out_dir=out, scratch_dir=out / "scratch")

@@ -17,8 +17,10 @@ from xexp.runtime.data.sources import DataError, load_rows
 from xexp.runtime.tasks import get_task
 from xexp.runtime.tasks.tagging import entity_spans, perturb_tagged_table, tagging_scores
 
+import needs
+
 REPO = Path(__file__).resolve().parents[1]
-UD = REPO.parent / "shared" / "data" / "ud"
+UD = needs.DATA / "ud"
 UPOS = {"ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
         "PUNCT", "SCONJ", "SYM", "VERB", "X"}
 
@@ -182,7 +184,7 @@ def test_scores_accuracy_macro_and_entity_f1():
 
 
 def test_char_level_perturbations_keep_every_tag_in_place():
-    assert UD.exists(), f"real data missing: {UD} (CI must have ../shared/data)"
+    needs.data("ud")
     table = load(UD / "de_gsd-ud-test.conllu").slice(0, 40)
     out = perturb_tagged_table("char_noise", {"p": 0.2}, table, "de", 1)
     assert out.column("tags").equals(table.column("tags"))
@@ -263,7 +265,7 @@ report             { bootstrap=200 }
 def test_tagging_as_intermediate_and_zero_shot_target_on_real_ud(tmp_path, ray_local):
     from xexp.running import run_spec
 
-    assert UD.exists(), f"real data missing: {UD} (CI must have ../shared/data)"
+    needs.data("ud")
     spec = tmp_path / "ud_tiny.xexp"
     spec.write_text(E2E)
     summary = run_spec(spec, variables={"data": str(UD)}, show_progress=False)

@@ -27,6 +27,12 @@ class Features:
     lengths: np.ndarray
     example: np.ndarray
 
+    @classmethod
+    def of(cls, items: list[dict[str, Any]], example: np.ndarray | None = None) -> "Features":
+        """Features whose lengths are their token counts; one per row unless `example` says."""
+        lengths = np.array([len(item["input_ids"]) for item in items], dtype=np.int64)
+        return cls(items, lengths, np.arange(len(items)) if example is None else example)
+
     def __len__(self) -> int:
         return len(self.items)
 

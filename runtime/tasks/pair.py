@@ -51,8 +51,7 @@ class PairClassification(Task):
             if labels is not None:
                 item["label"] = self.label_index[labels[i]]
             items.append(item)
-        lengths = np.array([len(item["input_ids"]) for item in items], dtype=np.int64)
-        return Features(items, lengths, np.arange(len(items)))
+        return Features.of(items)
 
     def collate(self, items: list[dict], pad_id: int) -> dict:
         import torch

@@ -62,8 +62,7 @@ class ExtractiveQA(Task):
                 item["start"], item["end"] = _target(answers[row], offsets, first, last)
             items.append(item)
             example.append(row)
-        lengths = np.array([len(item["input_ids"]) for item in items], dtype=np.int64)
-        return Features(items, lengths, np.array(example, dtype=np.int64))
+        return Features.of(items, np.array(example, dtype=np.int64))
 
     def collate(self, items: list[dict], pad_id: int) -> dict:
         import torch

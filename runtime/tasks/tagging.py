@@ -96,8 +96,7 @@ class TokenClassification(Task):
                         labels[position] = self.label_index[tags[i][word]]
                 item["labels"] = labels
             items.append(item)
-        lengths = np.array([len(item["input_ids"]) for item in items], dtype=np.int64)
-        return Features(items, lengths, np.arange(len(items)))
+        return Features.of(items)
 
     def collate(self, items: list[dict], pad_id: int) -> dict:
         import torch
