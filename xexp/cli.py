@@ -226,16 +226,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("status", help="progress of a run, read from the store (also while it runs)")
-    p.add_argument("run", nargs="?", help="run id (default: the latest)")
-    p.add_argument("--store", default=os.environ.get(STORE_ENV) or ".xexp",
-                   help="artifact store (default: $XEXP_STORE, else ./.xexp)")
+    p.add_argument("run", nargs="?", help="run id (default: the latest), or the spec file whose store to read")
+    p.add_argument("--store", default=None,
+                   help="artifact store (default: the spec's, else $XEXP_STORE, else ./.xexp)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("report", help="(re)build the robustness report of a run")
-    p.add_argument("run", nargs="?", help="run id (default: the latest)")
-    p.add_argument("--store", default=os.environ.get(STORE_ENV) or ".xexp",
-                   help="artifact store (default: $XEXP_STORE, else ./.xexp)")
+    p.add_argument("run", nargs="?", help="run id (default: the latest), or the spec file whose store to read")
+    p.add_argument("--store", default=None,
+                   help="artifact store (default: the spec's, else $XEXP_STORE, else ./.xexp)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("gc", help="remove store artifacts that no kept run references (dry run by default)",

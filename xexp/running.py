@@ -8,12 +8,13 @@ graph to the scheduler with a live progress display, then publish the report of 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from xexp import default_store
+from xexp import STORE_ENV, default_store
 from xexp.compiler import compile_text, read_spec
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -156,12 +157,40 @@ def run_from_cli(args) -> int:
     return EXIT_OK if summary["failed"] == 0 else EXIT_FAILED
 
 
+def existing_store(command: str, store_arg: str | None, run_arg: str | None):
+    """(store, run id) for `status` and `report`, or None after one line on stderr.
+
+    The run argument may be a spec file: its store is the one `xexp run SPEC` used (beside the
+    spec, or $XEXP_STORE). Without --store, ./.xexp is tried; when it does not exist the line
+    names the stores found one folder down (a run of specs/demo.xexp keeps specs/.xexp)."""
+    from xexp.runtime.store import Store, StoreError, local_store_path
+
+    run_id = run_arg
+    if run_arg and run_arg.endswith(".xexp") and Path(run_arg).is_file():
+        run_id = None
+        store_arg = store_arg or str(default_store(Path(run_arg)))
+    root = store_arg or os.environ.get(STORE_ENV) or ".xexp"
+    try:
+        path = local_store_path(root)
+    except StoreError as err:
+        print(f"xexp {command}: {err}", file=sys.stderr)
+        return None
+    if not path.is_dir():
+        nearby = sorted(str(p) for p in Path.cwd().glob("*/.xexp") if p.is_dir())
+        hint = f"; try --store {nearby[0]}" if nearby else "; pass --store or the spec file"
+        print(f"xexp {command}: no store at {path}{hint}", file=sys.stderr)
+        return None
+    return Store(path), run_id
+
+
 def status_from_cli(args) -> int:
     from xexp.runtime.runs import status
-    from xexp.runtime.store import Store
 
+    found = existing_store("status", args.store, args.run)
+    if found is None:
+        return EXIT_FAILED
     try:
-        info = status(Store(args.store), args.run)
+        info = status(*found)
     except FileNotFoundError as err:
         print(f"xexp status: {err}", file=sys.stderr)
         return EXIT_FAILED
@@ -185,14 +214,20 @@ def report_from_cli(args) -> int:
     from xexp.compiler.graph import Graph
     from xexp.runtime.ops.report_op import HTML_FILE, build_from_store
     from xexp.runtime.runs import latest_run_id, read_run
-    from xexp.runtime.store import Store
 
-    st = Store(args.store)
-    run_id = args.run or latest_run_id(st)
+    found = existing_store("report", args.store, args.run)
+    if found is None:
+        return EXIT_FAILED
+    st, run_id = found
+    run_id = run_id or latest_run_id(st)
     if run_id is None:
         print(f"xexp report: store {st.root} has no runs", file=sys.stderr)
         return EXIT_FAILED
-    record = read_run(st, run_id)
+    try:
+        record = read_run(st, run_id)
+    except FileNotFoundError as err:
+        print(f"xexp report: {err}", file=sys.stderr)
+        return EXIT_FAILED
     graph = Graph.model_validate(record["graph"])
     report = next(n for n in graph.nodes if n.kind == "report")
     by_key = graph.by_key()
