@@ -367,8 +367,13 @@ class _Validator(BlockRules, CrossChecks):
         keeping = ", ".join(e.name for e in REGISTRY.of("perturbation") if e.extra.get("keeps_tokens"))
         for p in perturbations:
             where = spans.get(p.name)
-            span = where.value.name_span if where is not None else ast.NO_SPAN
+            span = ast.NO_SPAN
+            if where is not None:
+                # A bare name (`typo`) has no separate name span, only a call has.
+                span = where.value.name_span if isinstance(where.value, ast.Call) else ast.span_of(where.value)
             reg = REGISTRY.get(p.category, p.entry)
+            if reg is None:
+                continue  # an unknown perturbation is reported where it is resolved
             if p.category == "attack":
                 self.sink.error(f"`{p.entry}` is an attack on sentence-pair classifiers; the target "
                                 f"`{target}` is {task.type}", span,

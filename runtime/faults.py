@@ -56,10 +56,18 @@ def store_fault(error: BaseException | None, root: Path) -> OSError | None:
     return None
 
 
+def os_reason(error: OSError) -> str:
+    """What the operating system said, in lower case; an OSError raised without an errno (by
+    Python code, not the OS) has only its message to say."""
+    if error.errno is None:
+        return str(error).lower() or type(error).__name__
+    return os.strerror(error.errno).lower()
+
+
 def fault_message(root: Path, error: OSError) -> str:
     """One line: which store, what the filesystem said, and where."""
     where = f" (writing {os.fsdecode(error.filename)})" if error.filename else ""
-    return f"store {root}: {os.strerror(error.errno).lower()}{where}"
+    return f"store {root}: {os_reason(error)}{where}"
 
 
 def remove_temp_files(*folders: Path) -> None:

@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from xexp.compiler.graph.node import Node
-from xexp.runtime.faults import remove_temp_files
+from xexp.runtime.faults import os_reason, remove_temp_files
 
 RECORD_FILE = "_complete.json"
 FAILED_FILE = "_failed.json"
@@ -169,7 +169,7 @@ class Store:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise StoreFault(f"store {self.root} cannot be created: {os.strerror(error.errno).lower()}") from None
+            raise StoreFault(f"store {self.root} cannot be created: {os_reason(error)}") from None
         #: What workers are given to open the same store: absolute, so a worker's own working
         #: directory never changes where a relative store path points.
         self.url = str(self.root)
@@ -184,7 +184,7 @@ class Store:
             with open(probe, "wb") as f:
                 f.write(b"x")
         except OSError as error:
-            raise StoreFault(f"store {self.root} is not writable: {os.strerror(error.errno).lower()}") from None
+            raise StoreFault(f"store {self.root} is not writable: {os_reason(error)}") from None
         finally:
             try:
                 probe.unlink()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_HPARAMS = {
     "lr": 1e-5, "batch": 32, "epochs": 2, "max_len": 128, "warmup": 0.1, "weight_decay": 0.01,
@@ -45,7 +46,7 @@ def resolve_hparams(given: dict) -> Hparams:
     if unknown:
         raise ValueError(f"unknown training hyperparameter(s) {unknown}; known: "
                          f"{', '.join(DEFAULT_HPARAMS)}")
-    values = dict(DEFAULT_HPARAMS)
+    values: dict[str, Any] = dict(DEFAULT_HPARAMS)  # checked one by one below
     values.update({k: v for k, v in given.items() if v is not None or DEFAULT_HPARAMS[k] is None})
     for name in ("batch", "epochs", "max_len", "grad_accum", "checkpoint_every", "log_every"):
         if isinstance(values[name], bool) or not isinstance(values[name], int) or values[name] < 1:
@@ -80,7 +81,7 @@ def build_model(base: dict, task, *, seed: int):
     return model
 
 
-def head_modules(model) -> list[tuple[str, object]]:
+def head_modules(model) -> list[tuple[str, Any]]:
     """The top-level modules that are not the encoder (`base_model_prefix`)."""
     prefix = model.base_model_prefix
     return [(name, module) for name, module in model.named_children() if name != prefix]
@@ -114,7 +115,8 @@ def make_optimizer(model, hp: Hparams, total_steps: int):
     """AdamW (no decay on biases and norms), linear warmup then linear decay to zero."""
     import torch
 
-    decay, no_decay = [], []
+    decay: list[Any] = []
+    no_decay: list[Any] = []
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue

@@ -181,7 +181,7 @@ def save_best(scratch: Path, model, step: int) -> tuple[str, str]:
     return name, _atomic_save_tensors(trained_state(model), scratch / name)
 
 
-def load_best(scratch: Path, name: str, sha256: str, model) -> None:
+def load_best(scratch: Path, name: str, sha256: str | None, model) -> None:
     from safetensors.torch import load_file
 
     path = scratch / name

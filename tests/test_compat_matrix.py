@@ -45,18 +45,35 @@ LABELS = {"nli": ["entailment", "contradiction", "neutral", "contradiction"],
           "paraphrase": ["paraphrase", "not_paraphrase", "paraphrase", "not_paraphrase"]}
 
 
+def words(sentence: str, lang: str) -> list[str]:
+    """Tokens of a tagged row: words split on spaces, or characters where the script has no
+    spaces (zh), with the final full stop a token of its own."""
+    body, stop = sentence[:-1], sentence[-1]
+    return [*(body.split() if lang != "zh" else list(body)), stop]
+
+
+def bio_tags(n: int) -> list[str]:
+    """A valid BIO sequence (B- then I-, others O) so the tagger is scored by entity F1."""
+    return ["B-ENT" if k % 4 == 1 else "I-ENT" if k % 4 == 2 else "O" for k in range(n)]
+
+
 def rows(task_type: str, lang: str) -> list[dict]:
     out = []
     for i, (first, second) in enumerate(PAIRS[lang]):
         if task_type in LABELS:
             out.append({"premise": first, "hypothesis": second, "label": LABELS[task_type][i]})
+        elif task_type == "token_classification":
+            tokens = words(first, lang)
+            out.append({"tokens": tokens, "tags": bio_tags(len(tokens))})
         elif task_type == "extractive_qa":
             answer = second[:4]
             context = f"{first} {second}"
             out.append({"context": context, "question": first,
                         "answers": {"text": [answer], "answer_start": [context.index(answer)]}})
-        else:
+        elif task_type == "multiple_choice":
             out.append({"context": first, "endings": [second, first[:6], "—"], "label": i % 3})
+        else:
+            raise ValueError(f"the matrix has no rows for task type {task_type!r}: add them")
     return out
 
 
@@ -109,6 +126,12 @@ def combinations():
                     yield task_type, entry, field, restriction
 
 
+def test_every_task_type_has_matrix_data():
+    """A new task type must get real rows here, not fall through to another type's shape."""
+    for task_type in TASK_TYPES:
+        assert rows(task_type, "en"), task_type
+
+
 @pytest.fixture(scope="module")
 def verdicts(data) -> dict[tuple, str | None]:
     """Each combination's check verdict: None when accepted, else the rendered error."""
@@ -141,6 +164,20 @@ def test_perturbations_of_pair_fields_are_rejected_on_qa_and_multiple_choice(ver
             assert error is not None, (task_type, name, field, restriction)
             if "does not support language" not in error:  # nothing else wrong: the task type is named
                 assert f"`{name}` does not work on {task_type} targets" in error, error
+
+
+def test_token_classification_rejects_fields_attacks_and_token_changes(verdicts):
+    """A tagged target has one text and one tag per token: a field placement, an attack, or a
+    perturbation that does not keep tokens is rejected; some character-level ones are accepted."""
+    keeping = {e.name for e in REGISTRY.of("perturbation") if e.extra.get("keeps_tokens")}
+    accepted = 0
+    for (task_type, name, field, restriction), error in verdicts.items():
+        if task_type != "token_classification":
+            continue
+        if field is not None or name not in keeping:
+            assert error is not None, (name, field, restriction)
+        accepted += error is None
+    assert accepted > 0, "no perturbation is accepted on a tagging target: the run tests nothing"
 
 
 @pytest.mark.slow

@@ -195,3 +195,11 @@ def test_versions_are_read_without_importing_torch(tmp_path):
             "assert v['torch'] and v['transformers'] and v['datasets'], v; "
             "assert 'torch' not in sys.modules and 'ray' not in sys.modules, 'imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_fault_message_names_an_os_error_raised_without_an_errno():
+    """Python code may raise OSError("...") with no errno: the one line still says what."""
+    from xexp.runtime.faults import fault_message
+
+    assert fault_message(Path("/s"), OSError("Disk Gone")) == "store /s: disk gone"
+    assert fault_message(Path("/s"), OSError(28, "No space left on device")).startswith("store /s: no space")

@@ -20,7 +20,7 @@ from xexp.compiler import compile_text, read_spec
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def _store(root: str | Path | None, spec_path: Path | None):
+def _store(root: str | Path | None, spec_path: Path):
     """The run's store; ``root`` as the user typed it (``Path()`` would mangle a URL)."""
     from xexp.runtime.store import Store
 

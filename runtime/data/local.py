@@ -13,7 +13,7 @@ import glob
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from xexp.runtime.data.conll import read_conll, read_conllu
 from xexp.runtime.data.sources import DataError, RawSource
@@ -46,7 +46,8 @@ def read_local(source: dict, *, task_type: str, split: str | None, language: str
 
     records: list[dict[str, Any]] = []
     # (first record index, file, per-record position labels or None, unit of those labels)
-    segments: list[tuple[int, str, list | None, str]] = []
+    # (first record, file, where each record came from: line numbers or SQuAD paths, unit)
+    segments: list[tuple[int, str, list, str]] = []
     for path in files:
         file_format = fmt or _infer_format(path)
         if file_format == "squad_json" and task_type != "extractive_qa":
@@ -61,14 +62,15 @@ def read_local(source: dict, *, task_type: str, split: str | None, language: str
             except Exception as exc:  # pyarrow raises several types for a corrupt file
                 raise DataError(str(path), f"unreadable parquet file: {exc}") from exc
             records.extend(table.to_pylist())
-            segments.append((first, str(path), None, "row"))
+            segments.append((first, str(path), [], "row"))  # a row is its own place
         elif file_format == "squad_json":
             found, paths = _read_squad(path)
             records.extend(found)
             segments.append((first, str(path), paths, "squad"))
         else:
-            reader = {"jsonl": _read_jsonl, "conllu": read_conllu, "conll": read_conll}.get(
-                file_format, _read_delimited)
+            readers: dict[str, Callable[[Path, str], tuple[list[dict], list[int]]]] = {
+                "jsonl": _read_jsonl, "conllu": read_conllu, "conll": read_conll}
+            reader = readers.get(file_format, _read_delimited)
             found, lines = reader(path, file_format)
             records.extend(found)
             segments.append((first, str(path), lines, "line"))

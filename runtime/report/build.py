@@ -28,17 +28,17 @@ def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | 
     also shown in the headers. Nothing time- or machine-dependent is added, so the same
     inputs give byte-identical files.
     """
-    cells = [c if isinstance(c, ReportCell) else ReportCell.model_validate(c) for c in cells]
+    report_cells = [c if isinstance(c, ReportCell) else ReportCell.model_validate(c) for c in cells]
     settings = settings if isinstance(settings, ReportSettings) else ReportSettings.model_validate(settings)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    collected = collect_outcomes(cells)
+    collected = collect_outcomes(report_cells)
     rows, row_warnings = compute_rows(collected, settings)
     warnings = collected.warnings + row_warnings
     index = RowIndex(rows, settings.baseline, collected.caveats)
     conditions = condition_order(collected.condition_kinds)
-    examples = select_examples(cells, settings, conditions, collected.descriptions)
+    examples = select_examples(report_cells, settings, conditions, collected.descriptions)
     summary = terminal_summary(index, settings, meta, warnings)
 
     texts = {
@@ -54,7 +54,7 @@ def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | 
     return {
         "files": list(REPORT_FILES),
         "rows": len(rows),
-        "cells": len(cells),
+        "cells": len(report_cells),
         "headline": headline(rows),
         "warnings": index.caveats + warnings,
         "summary": summary,

@@ -152,7 +152,7 @@ def _perturbation_groups(cells: list[ReportCell], clean: dict, files: _Files,
         group = sorted(by_language[language], key=lambda c: c.variant)
         perturbed_cell = next((c for c in group if c.dataset is not None), None)
         original = _clean_text(language, clean, files)
-        if perturbed_cell is None or original is None:
+        if perturbed_cell is None or perturbed_cell.dataset is None or original is None:
             return []
         perturbed = files.indexed(perturbed_cell.dataset, PAIR_COLUMNS + ("changed",),
                                   f"perturbed dataset of {perturbed_cell.label}")
@@ -170,7 +170,7 @@ def _perturbation_groups(cells: list[ReportCell], clean: dict, files: _Files,
             views[cell.variant] = (before, after)
             flips += before.aligned(ids, "predicted") != after.aligned(ids, "predicted")
         ranked = sorted(np.flatnonzero(usable).tolist(),
-                        key=lambda k: (-flips[k], _hash(condition, language, ids[k])))
+                        key=lambda k: (-flips[k], _hash(condition, language, str(ids[k]))))
         variants = [v for v in variant_order(set(views), settings.baseline)]
         examples = []
         for k in ranked[: settings.examples]:

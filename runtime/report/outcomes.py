@@ -251,7 +251,7 @@ def _worst_case(clean: _Predictions, perturbed: list[Outcome]) -> Outcome:
         at = locate(common, outcome.ids, "worst case")
         correct &= outcome.perturbed_correct[at]
         kept &= outcome.prediction_kept[at]
-        if changed is not None:
+        if changed is not None and outcome.changed is not None:  # all known when changed is
             changed |= outcome.changed[at]
     return Outcome(common, clean_correct, correct, kept, changed)
 
@@ -290,6 +290,7 @@ def _chance_caveats(clean_cells: dict[tuple[str, str, str, int], _Predictions],
             found[(model, variant)].append(
                 f"{language} seed {seed}: predicts only {reader.label_name(int(classes[0]))!r}")
             continue
+        assert p.gold is not None, "clean predictions are read with their gold labels"
         majority = float(np.bincount(p.gold).max() / p.gold.size)
         correct = int(p.correct.sum())
         if binomtest(correct, p.correct.size, majority, alternative="greater").pvalue >= 0.05:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib import rc_context
@@ -20,7 +21,10 @@ from matplotlib.patches import Patch
 from xexp.runtime.report.model import CLEAN
 from xexp.runtime.report.views import RowIndex, signed, significant
 
-_STYLE = {
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+_STYLE: dict[RcKeyType, Any] = {
     "svg.hashsalt": "xexp-report",
     "svg.fonttype": "none",
     "font.size": 9,
@@ -188,7 +192,9 @@ def _bars(index: RowIndex, model: str, languages: list[str], variants: list[str]
             low, high = ("clean_ci_low", "clean_ci_high") if condition == CLEAN else (
                 "drop_ci_low", "drop_ci_high")
             for k, variant in enumerate(variants):
-                xs, heights, errors = [], [], [[], []]
+                xs: list[float] = []
+                heights: list[float] = []
+                errors: list[list[float]] = [[], []]  # below, above
                 for i, language in enumerate(languages):
                     row = index.get(model, variant, language, condition)
                     if row is None or math.isnan(row[measure]):

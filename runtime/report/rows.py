@@ -85,6 +85,14 @@ class _Computed:
     differences: list[np.ndarray] = field(default_factory=list)  # per-example primary deltas
 
 
+def _delta_draws(computed: _Computed) -> np.ndarray:
+    """The resampled deltas of a row paired with its baseline (resampled before averaging)."""
+    if computed.delta_draws is None:
+        raise ValueError(f"row {computed.row['model']}/{computed.row['variant']}/"
+                         f"{computed.row['language']} has no baseline deltas to average")
+    return computed.delta_draws
+
+
 def condition_order(kinds: dict[str, str]) -> list[str]:
     """clean, then perturbations, attacks, the worst case; alphabetical within each."""
     rank = {CLEAN: 0, "perturbation": 1, "attack": 2, WORST_CASE: 3}
@@ -167,7 +175,8 @@ class _RowBuilder:
         by_language = [self._language(model, variant, language, condition, seeds)
                        for language, seeds in sorted(seeds_by_language.items())]
         ordered: list[_Computed] = []
-        for seed_label in [*all_seeds, ALL_SEEDS]:
+        seed_labels: list[int | str] = [*all_seeds, ALL_SEEDS]
+        for seed_label in seed_labels:
             computed = [found[seed_label] for found in by_language if seed_label in found]
             ordered.extend(computed)
             if len(computed) > 1:
@@ -200,7 +209,7 @@ class _RowBuilder:
         self._resample(requests)
         found[ALL_SEEDS].draws = np.mean([found[s].draws for s in seeds], axis=0)
         if paired:
-            found[ALL_SEEDS].delta_draws = np.mean([found[s].delta_draws for s in paired], axis=0)
+            found[ALL_SEEDS].delta_draws = np.mean([_delta_draws(found[s]) for s in paired], axis=0)
         return found
 
     def _resample(self, requests: list[tuple[np.ndarray, np.ndarray, _Computed, str]]) -> None:
@@ -232,14 +241,15 @@ class _RowBuilder:
             self.warnings.append(f"{model}/{variant}/{language}/{condition}: baseline "
                                  f"{self.settings.baseline!r} missing for seed(s) "
                                  f"{', '.join(str(s) for s in missing)}")
-        paired = [s for s in seeds if baseline[s] is not None]
+        found_baseline = {s: o for s, o in baseline.items() if o is not None}
+        paired = [s for s in seeds if s in found_baseline]
         if not paired:
             return paired
         pooled = found[ALL_SEEDS]
         for seed in paired:
             variant_outcome = self.outcomes[(model, variant, language, condition, seed)]
-            pair = _paired(variant_outcome, baseline[seed], condition)
-            values = _paired_values(found[seed].row, _own_values(baseline[seed]), pair, condition)
+            pair = _paired(variant_outcome, found_baseline[seed], condition)
+            values = _paired_values(found[seed].row, _own_values(found_baseline[seed]), pair, condition)
             computed = found[seed]
             computed.row.update(values)
             computed.per_seed = {seed: values}
@@ -291,7 +301,7 @@ class _RowBuilder:
         with_delta = [c for c in computed if c.delta_draws is not None]
         if with_delta:
             row.update({column: _mean(c.row[column] for c in with_delta) for column in _PAIRED})
-            macro.delta_draws = np.mean([c.delta_draws for c in with_delta], axis=0)
+            macro.delta_draws = np.mean([_delta_draws(c) for c in with_delta], axis=0)
             labels = sorted({s for c in with_delta for s in c.per_seed})
             macro.per_seed = {s: {column: _mean(c.per_seed[s][column] for c in with_delta
                                                 if s in c.per_seed) for column in _PAIRED}
@@ -325,6 +335,8 @@ def _paired(variant: Outcome, baseline: Outcome, condition: str) -> _Pair:
     """Pair by example id (identical ids in practice). Flip rates are taken on the examples
     both models got right clean, so a more accurate model is not charged for the harder
     examples only it keeps."""
+    at_v: slice | np.ndarray
+    at_b: slice | np.ndarray
     if variant.ids is baseline.ids or np.array_equal(variant.ids, baseline.ids):
         ids, at_v, at_b = variant.ids, slice(None), slice(None)
     else:

@@ -132,7 +132,8 @@ class RowIndex:
 
 
 def clean_table(index: RowIndex) -> Table:
-    rows, signs = [], []
+    rows: list[tuple[str, ...]] = []
+    signs: list[tuple[float, ...]] = []
     for model in index.models():
         for r in index.summary(model):
             if r["perturbation"] != CLEAN:
@@ -169,7 +170,8 @@ ROBUSTNESS_NOTE = ("Δ perturbed = perturbed accuracy, variant − baseline (> 0
 
 
 def robustness_table(index: RowIndex, rows: list[dict], title: str, note: str = "") -> Table:
-    out, signs = [], []
+    out: list[tuple[str, ...]] = []
+    signs: list[tuple[float, ...]] = []
     for r in rows:
         out.append((r["model"], r["variant"], r["language"], r["perturbation"],
                     primary_ci(r), primary_ci(r, "flip_rate_delta", "flip_ci_low", "flip_ci_high"),
@@ -184,7 +186,8 @@ def robustness_table(index: RowIndex, rows: list[dict], title: str, note: str = 
 
 def language_matrix(index: RowIndex, model: str, variant: str, conditions: list[str]) -> Table:
     """Language × condition perturbed-accuracy deltas; * marks p (Holm) < 0.05 (primary rows)."""
-    rows, signs = [], []
+    rows: list[tuple[str, ...]] = []
+    signs: list[tuple[float, ...]] = []
     for language in index.languages(model):
         cells, cell_signs = [language], [0.0]
         for condition in conditions:
@@ -208,7 +211,8 @@ def _summary_only(index: RowIndex, row: dict) -> bool:
 
 
 def attack_table(index: RowIndex, summary_only: bool = False) -> Table:
-    rows, signs = [], []
+    rows: list[tuple[str, ...]] = []
+    signs: list[tuple[float, ...]] = []
     for r in index.pooled:
         if r["kind"] != "attack" or (summary_only and not _summary_only(index, r)):
             continue
@@ -228,7 +232,8 @@ def attack_table(index: RowIndex, summary_only: bool = False) -> Table:
 
 
 def worst_case_table(index: RowIndex, summary_only: bool = False) -> Table:
-    rows, signs = [], []
+    rows: list[tuple[str, ...]] = []
+    signs: list[tuple[float, ...]] = []
     for r in index.pooled:
         if r["perturbation"] != WORST_CASE or (summary_only and not _summary_only(index, r)):
             continue
@@ -245,7 +250,7 @@ def worst_case_table(index: RowIndex, summary_only: bool = False) -> Table:
 
 
 def full_table(index: RowIndex) -> Table:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for r in index.pooled:
         rows.append((r["model"], r["variant"], r["language"], r["perturbation"], str(r["n"]),
                      pct(r["clean_acc"]), pct(r["perturbed_acc"]),

@@ -41,8 +41,13 @@ class Task:
     """Base of the task types; subclasses fill in the tokenization, head, loss and decoding."""
 
     name: str = ""
-    metric_name: str = ""
     auto_class_name: str = ""  # the transformers AutoModelFor... class holding this task's head
+
+    @property
+    def metric_name(self) -> str:
+        """The headline metric; a property so that a task whose metric depends on its labels
+        (token classification: entity F1 for BIO tags) can compute it."""
+        return ""
 
     def auto_class(self):
         import transformers

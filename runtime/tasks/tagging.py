@@ -91,9 +91,9 @@ class TokenClassification(Task):
             item["first"] = first
             if tags is not None:
                 labels = [IGNORE] * len(item["input_ids"])
-                for word, position in enumerate(first):
-                    if position is not None:
-                        labels[position] = self.label_index[tags[i][word]]
+                for word_index, word_start in enumerate(first):
+                    if word_start is not None:
+                        labels[word_start] = self.label_index[tags[i][word_index]]
                 item["labels"] = labels
             items.append(item)
         return Features.of(items)
@@ -216,7 +216,9 @@ def _spans_by_sentence(sentences, gold, predicted):
 def entity_spans(tags) -> set[tuple[int, int, str]]:
     """(start, end, type) chunks of a BIO sequence, conlleval style: an I- tag whose type differs
     from the previous tag's starts a new chunk, like a B- tag does."""
-    spans, start, kind = set(), None, None
+    spans: set[tuple[int, int, str]] = set()
+    start = 0
+    kind: str | None = None  # the type of the chunk that is open, if any
     for k, tag in enumerate(list(tags) + ["O"]):
         prefix, _, label = tag.partition("-") if tag[:2] in ("B-", "I-") else ("O", "", "")
         if kind is not None and (prefix != "I" or label != kind):
@@ -271,7 +273,8 @@ def _token_seed(seed: int, context: str, position: int) -> int:
 
 def token_changed_flags(table) -> tuple[np.ndarray, np.ndarray]:
     """(token ids, changed flags) of a perturbed tagged table, for pairing with predictions."""
-    ids, flags = [], []
+    ids: list[str] = []
+    flags: list[bool] = []
     for sentence, changed in zip(table.column("id").to_pylist(), table.column("changed_tokens").to_pylist()):
         ids.extend(token_id(sentence, k) for k in range(len(changed)))
         flags.extend(changed)
