@@ -32,7 +32,7 @@ def _variables(pairs: list[str] | None) -> dict[str, str]:
 
 def _from_here(value: str) -> str:
     """A relative path typed on the command line means the current directory (paths written in
-    the spec mean the spec's folder): `--set data=../shared/data` is made absolute when it
+    the spec mean the spec's folder): `--set data=../data` is made absolute when it
     exists here. Values that do not look like an existing path are left alone."""
     import os
 
