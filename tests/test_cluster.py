@@ -1,13 +1,14 @@
-"""A real two-node Ray cluster on this machine, driven by a separate driver; and the embedded Ray.
+"""A real two-node Ray cluster, driven by a separate driver; and the embedded Ray.
 
-The cluster's nodes are started with ``--node-ip-address=127.0.0.1`` and the driver dials
-127.0.0.1, but Ray 2.60 rewrites a loopback node address to the machine's own address unless it
-runs in its single-machine mode, which cannot join nodes into a cluster: between themselves the
-two nodes talk over the machine's address (traffic that never leaves the machine). The
-embedded Ray that `xexp run` starts is the single-machine mode: loopback only (last test).
+Ray 2.60 rewrites a loopback node address to the machine's own address unless it runs in its
+single-machine mode, which cannot join nodes into a cluster. Tests send traffic to 127.0.0.1
+only, so the cluster runs in a network namespace of its own (`ip netns`, made and removed by the
+fixture), whose only interface is its loopback: there Ray finds no other address, and the head,
+the worker node and the driver all talk over 127.0.0.1. The embedded Ray that `xexp run`
+starts is the single-machine mode: loopback only (last test).
 
-The cluster gets its own ``--temp-dir`` and its own ports, and is stopped by sending SIGTERM to
-the two ``ray start --block`` processes this test started (which then stop their children).
+The cluster gets its own ``--temp-dir`` and is stopped by sending SIGTERM to the two
+``ray start --block`` processes this test started (which then stop their children).
 ``ray stop`` is never used: it kills every Ray process of the user, including the shared local
 session of the other tests and other people's sessions. The driver runs in a subprocess, so
 this process's own Ray session (if any) is untouched; this test does not need ``ray_local``.
@@ -43,15 +44,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen, seconds: float) -> None:
+def wait_for_port(namespace: list[str], port: int, process: subprocess.Popen, seconds: float) -> None:
+    """Until the head listens on 127.0.0.1:`port` inside the namespace."""
+    probe = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=1)"
     deadline = time.time() + seconds
     while time.time() < deadline:
         assert process.poll() is None, f"ray start exited with {process.returncode}"
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if subprocess.run([*namespace, sys.executable, "-c", probe], capture_output=True).returncode == 0:
+            return
         time.sleep(0.3)
     raise AssertionError(f"the Ray head never listened on port {port}")
+
+
+@pytest.fixture
+def loopback_namespace():
+    """`ip netns exec NAME` for a fresh network namespace holding only a loopback interface."""
+    name = f"xexp-test-{os.getpid()}"
+    made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True) if shutil.which("ip") else None
+    if made is None or made.returncode != 0:
+        why = made.stderr.strip() if made is not None else "no `ip` command (iproute2)"
+        pytest.fail(f"cannot make a network namespace for the cluster test: {why}")
+    try:
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
+        yield ["ip", "netns", "exec", name]
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
 def processes_under(temp_dir: str) -> list[int]:
@@ -68,7 +85,7 @@ def processes_under(temp_dir: str) -> list[int]:
 
 
 @pytest.fixture
-def two_node_cluster():
+def two_node_cluster(loopback_namespace):
     temp_dir = tempfile.mkdtemp(prefix="xr", dir="/tmp")  # short: Ray's socket paths have a limit
     port = free_port()
     # not Ray's single-machine mode (tests/conftest.py turns it on): a worker node could not join
@@ -76,20 +93,21 @@ def two_node_cluster():
     env["RAY_AUTH_MODE"] = "disabled"
     common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--num-gpus=0", "--block",
               "--object-store-memory=80000000", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
+    ns = loopback_namespace
     head = subprocess.Popen(
-        [RAY, "start", "--head", f"--port={port}", '--resources={"head_node": 1}',
+        [*ns, RAY, "start", "--head", f"--port={port}", '--resources={"head_node": 1}',
          "--include-dashboard=false", f"--dashboard-port={free_port()}",
          f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}",
          *common], env=env, stdout=open(f"{temp_dir}/head.out", "w"), stderr=subprocess.STDOUT)
     started = [head]
     try:
-        wait_for_port(port, head, 90)
+        wait_for_port(ns, port, head, 90)
         worker = subprocess.Popen(
-            [RAY, "start", f"--address=127.0.0.1:{port}", '--resources={"worker_node": 1}',
+            [*ns, RAY, "start", f"--address=127.0.0.1:{port}", '--resources={"worker_node": 1}',
              f"--dashboard-agent-listen-port={free_port()}", *common],
             env=env, stdout=open(f"{temp_dir}/worker.out", "w"), stderr=subprocess.STDOUT)
         started.append(worker)
-        yield f"127.0.0.1:{port}", env
+        yield f"127.0.0.1:{port}", env, ns
     finally:
         for process in reversed(started):
             process.send_signal(signal.SIGTERM)
@@ -108,10 +126,10 @@ def two_node_cluster():
 
 
 def test_nodes_run_on_both_ray_nodes_of_a_real_cluster(two_node_cluster, tmp_path):
-    address, env = two_node_cluster
+    address, env, ns = two_node_cluster
     store = Store(tmp_path / "store")
     driver = subprocess.run(
-        [sys.executable, str(HERE / "scheduler_work.py"), str(store.root), address, new_run_id(),
+        [*ns, sys.executable, str(HERE / "scheduler_work.py"), str(store.root), address, new_run_id(),
          "two_node"], env=env, capture_output=True, text=True, timeout=300)
     assert driver.returncode == 0, driver.stdout + driver.stderr
     result = json.loads(driver.stdout.strip().splitlines()[-1])
@@ -123,6 +141,8 @@ def test_nodes_run_on_both_ray_nodes_of_a_real_cluster(two_node_cluster, tmp_pat
         where = next(iter(node.resources.custom))
         node_ids.setdefault(where, set()).add(record["ray_node_id"])
     assert len(node_ids["head_node"]) == 1 and len(node_ids["worker_node"]) == 1
+    interfaces = subprocess.run([*ns, "ip", "-brief", "addr"], capture_output=True, text=True).stdout
+    assert [line.split()[0] for line in interfaces.splitlines()] == ["lo"]  # no address but loopback
     assert node_ids["head_node"] != node_ids["worker_node"]  # two distinct Ray nodes did work
 
 
