@@ -93,7 +93,7 @@ def with_tune_loggers(graph, trackers: list[str]):
 def tune_callbacks(node, tune_dir: Path) -> list:
     """Ray Tune logger callbacks for a sweep of this train node, writing under `tune_dir`."""
     loggers = node.labels.get(TUNE_LOGGERS_LABEL) or []
-    callbacks = []
+    callbacks: list = []
     if "tensorboard" in loggers:
         from ray.tune.logger import TBXLoggerCallback
 
