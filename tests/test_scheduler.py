@@ -16,7 +16,7 @@ from scheduler_work import WORK, executions, node, sleepy_graph
 from xexp.compiler.graph.node import Graph, Resources
 from xexp.runtime import runs
 from xexp.runtime.device import usage_from_log
-from xexp.runtime.progress import ProgressDisplay
+from xexp.progress import ProgressDisplay
 from xexp.runtime.runs import new_run_id, read_events, run_dir
 from xexp.runtime.scheduler import execute_graph, needs_fresh_worker, plan_status
 from xexp.runtime.store import Store

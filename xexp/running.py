@@ -83,7 +83,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     With `inputs`, local inputs are looked at as `xexp check` does, before Ray starts: a missing
     file or a bad first row is a SpecError with a caret now, not a failed load node later."""
     from xexp.runtime.ops.report_op import HTML_FILE
-    from xexp.runtime.progress import ProgressDisplay
+    from xexp.progress import ProgressDisplay
     from xexp.runtime.ray_session import connect
     from xexp.runtime.runs import create_run
     from xexp.runtime.scheduler import execute_graph, plan_status
