@@ -181,8 +181,8 @@ def read_nodes(store: Path) -> list[dict]:
                 continue
             log = handle.log_path(kind_dir.name, node_dir.name)
             usage = usage_from_log(log.read_text(encoding="utf-8")) if log.exists() else None
-            nodes.append({"kind": record["kind"], "name": record["name"],
-                          "start": record["timings"]["start"], "end": record["timings"]["end"],
+            nodes.append({"kind": record.kind, "name": record.name,
+                          "start": record.timings.start, "end": record.timings.end,
                           "usage": usage or {}})
     return nodes
 

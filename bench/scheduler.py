@@ -180,7 +180,7 @@ def part_b(time_scale: float, gpus: int, cpus: int, oversubscribe: float) -> Non
         t0, t = time.time(), time.perf_counter()
         result = scheduler.execute_graph(graph, store, run_id=new_run_id(), work="scheduler:sleep_work")
         makespan = time.perf_counter() - t
-        timings = {n.key: store.read_record(n.kind, n.key)["timings"] for n in graph.nodes}
+        timings = {n.key: store.read_record(n.kind, n.key).timings.model_dump() for n in graph.nodes}
     assert result.ok, result.summary_line()
     best = max(bound.values())
     print(f"(b) {len(graph.nodes)} nodes of specs/xnli_robustness.xexp {graph.counts()}")

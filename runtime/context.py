@@ -26,6 +26,7 @@ from xexp.runtime.device import USAGE_LOG_PREFIX, NodeUsage
 from xexp.runtime.leases import Lease, read_owner, try_acquire
 from xexp.runtime.runs import append_event
 from xexp.runtime.faults import fault_message, store_fault
+from xexp.runtime.completion import CompletionRecord
 from xexp.runtime.store import PROGRESS_FILE, Store
 
 #: Seconds between two writes of ``_progress.json``; progress reports in between are dropped.
@@ -175,7 +176,7 @@ def _verified_inputs(store: Store, node: Node, input_kinds: dict[str, str]
             problems[key] = found or ["completion record vanished"]
             continue
         inputs[role] = InputArtifact(key=key, kind=kind, dir=store.artifact_dir(kind, key),
-                                     manifest=record.get("manifest") or {})
+                                     manifest=record.manifest)
     if problems:
         raise InputArtifactInvalid(node.key, problems)
     return inputs
@@ -197,11 +198,11 @@ def _checked_manifest(manifest: Any, work: str) -> dict:
 EXECUTED, ADOPTED, BUSY = "executed", "adopted", "busy"
 
 
-def record_identity(record: dict | None) -> str | None:
+def record_identity(record: CompletionRecord | None) -> str | None:
     """Which completion record this is (the run that wrote it and when), to tell a new one apart."""
     if record is None:
         return None
-    return f"{record.get('run_id')}@{(record.get('timings') or {}).get('end')}"
+    return f"{record.run_id}@{record.timings.end}"
 
 
 def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
@@ -229,7 +230,7 @@ def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
         record = store.read_record(node.kind, node.key)
         if (record is not None and record_identity(record) != seen_record
                 and not store.verify(node.kind, node.key, hashes=False, record=record)):
-            return {"key": node.key, "outcome": ADOPTED, "run_id": record.get("run_id")}
+            return {"key": node.key, "outcome": ADOPTED, "run_id": record.run_id}
         return _execute_leased(node, store, lease, run_id, work, input_kinds, events_path)
     except (NodeFailed, InputArtifactInvalid):
         raise

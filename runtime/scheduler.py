@@ -30,6 +30,7 @@ from xexp.runtime.context import (ADOPTED, BUSY, InputArtifactInvalid, NodeFaile
 from xexp.runtime.leases import LeaseWatch, lease_path
 from xexp.runtime.runs import RunLog, RunResult, create_run, read_events, run_dir
 from xexp.runtime.states import ArtifactProblems, PlanState
+from xexp.runtime.completion import CompletionRecord
 from xexp.runtime.store import Store
 
 log = logging.getLogger(__name__)
@@ -92,11 +93,12 @@ def plan_status(graph: Graph, store: Store, force: Collection[str] = ()) -> dict
         elif running_input is not None:
             plan[node.key] = PlanState("run", f"input {by_key[running_input].name} will run")
         else:
-            record = store.read_record(node.kind, node.key)
+            found = store.read_record_checked(node.kind, node.key)
+            record = found if isinstance(found, CompletionRecord) else None
             problems = store.verify(node.kind, node.key, hashes=False, record=record) if record else []
             if record is None:
                 failure = store.read_failure(node.kind, node.key)
-                reason = NO_RECORD
+                reason = NO_RECORD if found is None else f"{NO_RECORD} ({found})"
                 if failure:
                     reason += f" (failed before: {failure['error_type']}: {failure['message'][:80]})"
                 plan[node.key] = PlanState("run", reason)
@@ -104,7 +106,7 @@ def plan_status(graph: Graph, store: Store, force: Collection[str] = ()) -> dict
                 plan[node.key] = PlanState("run", ArtifactProblems(problems))
             else:
                 done = time.strftime("%Y-%m-%d %H:%M:%S",
-                                     time.localtime(record["timings"]["end"]))
+                                     time.localtime(record.timings.end))
                 plan[node.key] = PlanState("cached", f"done at {done}")
     return plan
 
@@ -345,7 +347,7 @@ class _Execution:
             record = self.store.read_record(node.kind, key)
             if record is not None and not self.store.verify(node.kind, key, hashes=False, record=record):
                 del self.busy[key]
-                self.adopt(node, record.get("run_id"))
+                self.adopt(node, record.run_id)
                 continue
             state = watch.check()
             if state == "held":

@@ -1,6 +1,6 @@
 """The states a node goes through, and what the scheduler plans for it, named once.
 
-The run's event log (runtime/runs.py) and the live progress display (runtime/progress.py) both
+The run's event log (runtime/runs.py) and the live progress display (xexp/progress.py) both
 turn events into node states through `EVENT_STATES`; `xexp plan`, `xexp run --dry-run` and the
 scheduler share `PlanState`.
 """

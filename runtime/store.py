@@ -39,6 +39,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from xexp.compiler.graph.node import Node
+from xexp.runtime.completion import CompletionRecord, parse_record
 from xexp.runtime.faults import os_reason, remove_temp_files
 
 RECORD_FILE = "_complete.json"
@@ -224,12 +225,23 @@ class Store:
         return self.root / "runs"
 
     # --- reading ------------------------------------------------------------------------
-    def read_record(self, kind: str, key: str) -> dict | None:
-        """The completion record, or None when the node is not done (or the record is unreadable)."""
+    def read_record(self, kind: str, key: str) -> CompletionRecord | None:
+        """The completion record, or None when the node is not done or its record is unusable
+        (unreadable, or not a valid ``CompletionRecord``: the node then runs again)."""
+        found = self.read_record_checked(kind, key)
+        return found if isinstance(found, CompletionRecord) else None
+
+    def read_record_checked(self, kind: str, key: str) -> CompletionRecord | str | None:
+        """The completion record; None when there is none; else why the one there is unusable."""
+        path = self.record_path(kind, key)
         try:
-            return json.loads(self.record_path(kind, key).read_text(encoding="utf-8"))
-        except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError, UnicodeDecodeError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            return f"unreadable completion record {path}: {err}"
+        found = parse_record(data)
+        return found if isinstance(found, CompletionRecord) else f"invalid completion record {path}: {found}"
 
     def read_failure(self, kind: str, key: str) -> dict | None:
         try:
@@ -237,7 +249,7 @@ class Store:
         except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError, UnicodeDecodeError):
             return None
 
-    def verify(self, kind: str, key: str, *, hashes: bool = True, record: dict | None = None) -> list[str]:
+    def verify(self, kind: str, key: str, *, hashes: bool = True, record: CompletionRecord | None = None) -> list[str]:
         """Problems with a node's artifacts against its completion record; [] means intact.
 
         Sizes are always checked; sha256 only with ``hashes`` (consumers reading an input).
@@ -247,22 +259,23 @@ class Store:
         if record is None:
             if not path.exists():
                 return [f"no completion record {RECORD_FILE}"]
-            record = self.read_record(kind, key)
-        if record is None or not isinstance(record.get("files"), list):
-            return [f"unreadable completion record {path}"]
+            found = self.read_record_checked(kind, key)
+            if not isinstance(found, CompletionRecord):
+                return [found or f"no completion record {RECORD_FILE}"]
+            record = found
         problems = []
         base = self.artifact_dir(kind, key)
-        for entry in record["files"]:
-            file = base / entry["path"]
+        for entry in record.files:
+            file = base / entry.path
             try:
                 size = file.stat().st_size
             except FileNotFoundError:
-                problems.append(f"missing file {entry['path']}")
+                problems.append(f"missing file {entry.path}")
                 continue
-            if size != entry["size"]:
-                problems.append(f"size mismatch {entry['path']}: {size} bytes, recorded {entry['size']}")
-            elif hashes and sha256_file(file) != entry["sha256"]:
-                problems.append(f"sha256 mismatch {entry['path']}")
+            if size != entry.size:
+                problems.append(f"size mismatch {entry.path}: {size} bytes, recorded {entry.size}")
+            elif hashes and sha256_file(file) != entry.sha256:
+                problems.append(f"sha256 mismatch {entry.path}")
         return problems
 
     def is_done(self, kind: str, key: str) -> bool:
@@ -302,9 +315,9 @@ class Store:
         return files
 
     def write_record(self, node: Node, *, manifest: dict, inputs: dict[str, dict], started: float,
-                     ended: float, attempt: int, run_id: str, ray_node_id: str | None) -> dict:
+                     ended: float, attempt: int, run_id: str, ray_node_id: str | None) -> CompletionRecord:
         """Write the completion record; call it only once every artifact file is in place."""
-        record = {
+        record = CompletionRecord.model_validate({
             "key": node.key,
             "kind": node.kind,
             "version": node.version,
@@ -319,12 +332,12 @@ class Store:
             "attempt": attempt,
             "run_id": run_id,
             "xexp_version": xexp_version(),
-        }
+        })
         try:
             (self.artifact_dir(node.kind, node.key) / PROGRESS_FILE).unlink()
         except FileNotFoundError:
             pass
-        write_json_atomic(self.record_path(node.kind, node.key), record)
+        write_json_atomic(self.record_path(node.kind, node.key), record.to_json())
         return record
 
     def write_failure(self, kind: str, key: str, *, name: str, error_type: str, message: str,
@@ -351,12 +364,12 @@ class Store:
 
     def invalidate(self, kind: str, key: str, problems: list[str]) -> None:
         """Withdraw a completion record whose artifacts failed verification, keeping why."""
-        record = self.read_record(kind, key) or {}
+        record = self.read_record(kind, key)
         out = self.artifact_dir(kind, key)
         if not out.exists():
             return
         write_json_atomic(out / INVALID_FILE, {"time": time.time(), "problems": problems,
-                                               "record": record})
+                                               "record": record.to_json() if record else {}})
         try:
             self.record_path(kind, key).unlink()
         except FileNotFoundError:

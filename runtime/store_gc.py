@@ -91,8 +91,8 @@ def describe(store: Store, garbage: Garbage, *, applied: bool) -> str:
     verb = "removed" if applied else "would remove"
     lines = []
     for kind, key, path in garbage.nodes:
-        record = store.read_record(kind, key) or {}
-        name = record.get("name") or ("(incomplete)" if not (path / "_complete.json").exists() else "")
+        record = store.read_record(kind, key)
+        name = record.name if record else ("(incomplete)" if not (path / "_complete.json").exists() else "")
         lines.append(f"{verb} {kind}/{key[:12]} {name} {_human(garbage.sizes[path])}")
     lines += [f"{verb} scratch/{p.parent.name}/{p.name[:12]} {_human(garbage.sizes[p])}" for p in garbage.scratch]
     lines += [f"{verb} run record {p.name} {_human(garbage.sizes[p])}" for p in garbage.runs]
@@ -130,10 +130,12 @@ def _references(store: Store, roots: set[tuple[str, str]]) -> set[tuple[str, str
         if (kind, key) in alive:
             continue
         alive.add((kind, key))
-        record = store.read_record(kind, key) or {}
-        for ref in (record.get("inputs") or {}).values():
-            todo.append((ref["kind"], ref["key"]))
-        for ref in (record.get("manifest") or {}).get("shared_from") or []:
+        record = store.read_record(kind, key)
+        if record is None:
+            continue
+        for ref in record.inputs.values():
+            todo.append((ref.kind, ref.key))
+        for ref in record.manifest.get("shared_from") or []:
             todo.append((ref["kind"], ref["key"]))
     return alive
 

@@ -216,7 +216,8 @@ def _log_training(client, experiment_id: str, parent: str, parent_tag: str, stor
             points = [("loss", p["step"], p["loss"]) for p in curve.get("loss", [])]
             points += [(f"dev_{metric}", p["step"], p[metric]) for p in curve.get("dev", []) if metric in p]
             _log_points(client, child, points)
-        manifest = (store.read_record("train", node.key) or {}).get("manifest", {})
+        record = store.read_record("train", node.key)
+        manifest = record.manifest if record else {}
         finals = [("final_dev_metric", manifest.get("dev_metric")), ("steps", manifest.get("steps"))]
         _log_points(client, child, [(name, 0, value) for name, value in finals if value is not None])
     finally:

@@ -116,7 +116,8 @@ def test_plan_prints_counts_per_kind(spec_copy, graph, capsys):
 
 
 def test_plan_set_changes_the_graph(spec_copy, capsys):
-    assert main(["plan", str(spec_copy), "--json", "--set", "data=/elsewhere"]) == 0
+    assert main(["plan", str(spec_copy), "--json", "--set", "data=/elsewhere"]) == 2  # no files there
+    assert main(["plan", str(spec_copy), "--json", "--set", "data=/elsewhere", "--no-inputs"]) == 0
     moved = json.loads(capsys.readouterr().out)
     assert main(["plan", str(spec_copy), "--json"]) == 0
     default = json.loads(capsys.readouterr().out)

@@ -139,7 +139,7 @@ def test_nodes_run_on_both_ray_nodes_of_a_real_cluster(two_node_cluster, tmp_pat
     for node in graph.nodes:
         record = store.read_record(node.kind, node.key)
         where = next(iter(node.resources.custom))
-        node_ids.setdefault(where, set()).add(record["ray_node_id"])
+        node_ids.setdefault(where, set()).add(record.ray_node_id)
     assert len(node_ids["head_node"]) == 1 and len(node_ids["worker_node"]) == 1
     interfaces = subprocess.run([*ns, "ip", "-brief", "addr"], capture_output=True, text=True).stdout
     assert [line.split()[0] for line in interfaces.splitlines()] == ["lo"]  # no address but loopback

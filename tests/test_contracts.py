@@ -275,6 +275,32 @@ def test_check_finds_a_missing_lexicon(tmp_path, capsys):
     assert status == 2 and f"no such lexicon file: {tmp_path}/en-de.txt" in err
 
 
+def run_cli_command(tmp_path: Path, command: str, capsys, *extra: str) -> tuple[int, str]:
+    spec = tmp_path / "s.xexp"
+    spec.write_text(LOCAL)
+    status = main([command, str(spec), "--set", f"d={tmp_path}", *extra])
+    return status, capsys.readouterr().err
+
+
+def test_run_and_plan_look_at_local_inputs_before_anything_starts(tmp_path, capsys):
+    """`xexp run` fails as `xexp check` does (exit 2, caret), before Ray or a run record."""
+    write_rows(tmp_path / "train.jsonl", label="maybe")
+    write_rows(tmp_path / "test.en.jsonl")
+    status, err = run_cli_command(tmp_path, "run", capsys)
+    assert status == 2
+    assert "train.jsonl, line 1, field 'label': unknown label 'maybe'" in err and "^" in err
+    assert f"no such file: {tmp_path}/test.de.jsonl" in err
+    assert not (tmp_path / ".xexp" / "runs").exists()
+    assert run_cli_command(tmp_path, "run", capsys, "--dry-run")[0] == 2
+    assert run_cli_command(tmp_path, "plan", capsys)[0] == 2
+
+
+def test_run_and_plan_can_skip_the_look_at_inputs(tmp_path, capsys):
+    status, err = run_cli_command(tmp_path, "run", capsys, "--dry-run", "--no-inputs")
+    assert status == 0 and "load:" in err
+    assert run_cli_command(tmp_path, "plan", capsys, "--no-inputs")[0] == 0
+
+
 # --- registry: implementations and versions -------------------------------------------------------
 
 

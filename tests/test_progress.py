@@ -6,7 +6,7 @@ import io
 import json
 
 from xexp.compiler.graph import Graph, Node
-from xexp.runtime.progress import ProgressDisplay
+from xexp.progress import ProgressDisplay
 from xexp.runtime.store import Store
 
 
@@ -48,3 +48,24 @@ def test_eta_is_a_lower_bound_while_a_kind_has_no_finished_node(tmp_path):
     display({"event": "started", "key": b.key})
     display({"event": "finished", "key": b.key, "seconds": 9.0})
     assert display.eta_text() == "0:00"
+
+
+def test_the_terminal_ui_lives_on_the_cli_side_and_rich_is_declared():
+    """The runtime only emits events; rendering them (with rich) is the CLI's job, and rich is
+    a dependency of its own, not something another package happens to bring."""
+    import ast
+    import tomllib
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    importing_rich = set()
+    for folder in ("runtime", "xexp"):
+        for path in (repo / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                if any(n == "rich" or n.startswith("rich.") for n in names):
+                    importing_rich.add(path.relative_to(repo).as_posix())
+    assert importing_rich == {"xexp/progress.py"}
+    dependencies = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(d.split(">")[0].split("=")[0].split("[")[0].strip() == "rich" for d in dependencies)

@@ -16,7 +16,7 @@ from scheduler_work import WORK, executions, node, sleepy_graph
 from xexp.compiler.graph.node import Graph, Resources
 from xexp.runtime import runs
 from xexp.runtime.device import usage_from_log
-from xexp.runtime.progress import ProgressDisplay
+from xexp.progress import ProgressDisplay
 from xexp.runtime.runs import new_run_id, read_events, run_dir
 from xexp.runtime.scheduler import execute_graph, needs_fresh_worker, plan_status
 from xexp.runtime.store import Store
@@ -61,11 +61,11 @@ def test_second_run_is_cached_and_a_param_change_redoes_only_downstream(ray_loca
     assert all(n == 1 for n in counts.values())
 
     record = store.read_record("report", changed.nodes[-1].key)
-    assert record["ray_node_id"] and record["hostname"] and record["attempt"] == 1
-    assert {f["path"] for f in record["files"]} == {"value.txt", "sub/payload.bin"}
-    assert record["inputs"]["a"]["kind"] == "evaluate"
-    assert record["timings"]["seconds"] >= 0
-    assert (store.log_path("report", record["key"])).read_text().count("behaviour value") == 1
+    assert record.ray_node_id and record.hostname and record.attempt == 1
+    assert {f.path for f in record.files} == {"value.txt", "sub/payload.bin"}
+    assert record.inputs["a"].kind == "evaluate"
+    assert record.timings.seconds >= 0
+    assert (store.log_path("report", record.key)).read_text().count("behaviour value") == 1
 
 
 def test_plan_status_reasons(ray_local, tmp_path):
@@ -93,7 +93,7 @@ def test_dead_worker_is_retried_and_the_run_succeeds(ray_local, tmp_path):
     result = run(Graph(experiment="retry", nodes=[dying, after]), store)
     assert result.ok, result.errors
     assert executions(store.root)[dying.key] == 2
-    assert store.read_record("train", dying.key)["attempt"] == 2
+    assert store.read_record("train", dying.key).attempt == 2
 
 
 def test_raising_node_is_recorded_not_retried_and_keep_going_finishes_the_rest(ray_local, tmp_path):
@@ -145,7 +145,7 @@ def test_logical_gpus_are_never_oversubscribed(ray_local, tmp_path):
                    resources=Resources(num_cpus=0, num_gpus=0.5)) for i in range(6)]
     result = run(Graph(experiment="gpus", nodes=nodes), store)
     assert result.ok, result.errors
-    intervals = [store.read_record(n.kind, n.key)["manifest"] for n in nodes]
+    intervals = [store.read_record(n.kind, n.key).manifest for n in nodes]
     assert all(m["cuda_visible_devices"] not in (None, "") for m in intervals)
     points = sorted({m["start"] for m in intervals})
     in_use = [sum(m["gpus"] for m in intervals if m["start"] <= t < m["end"]) for t in points]
@@ -320,5 +320,5 @@ def test_kill_9_of_the_driver_loses_only_running_nodes(ray_local, tmp_path):
     clean = Store(tmp_path / "clean")
     assert execute_graph(graph, clean, run_id=new_run_id(), work=WORK).executed == len(graph.nodes)
     for n in graph.nodes:
-        killed_files = store.read_record(n.kind, n.key)["files"]
-        assert killed_files == clean.read_record(n.kind, n.key)["files"], n.name
+        killed_files = store.read_record(n.kind, n.key).files
+        assert killed_files == clean.read_record(n.kind, n.key).files, n.name

@@ -27,13 +27,14 @@ def make_node(value: str = "v") -> Node:
 
 
 def finish(store: Store, node: Node, files: dict[str, bytes]) -> dict:
+    """Write `files` as the node's artifacts and complete it; the record as written to disk."""
     store.begin_attempt(node.kind, node.key)
     for relative, data in files.items():
         path = store.artifact_dir(node.kind, node.key) / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return store.write_record(node, manifest={"rows": 3}, inputs={}, started=1.0, ended=2.5,
-                              attempt=1, run_id="r", ray_node_id=None)
+                              attempt=1, run_id="r", ray_node_id=None).to_json()
 
 
 def test_record_lists_every_artifact_with_size_and_sha(tmp_path):
@@ -51,6 +52,48 @@ def test_record_lists_every_artifact_with_size_and_sha(tmp_path):
     assert record["manifest"] == {"rows": 3} and record["xexp_version"] != "unknown"
     assert not list(store.artifact_dir(node.kind, node.key).glob(".*tmp"))  # no temp file left
     assert store.verify(node.kind, node.key) == []
+
+
+#: A completion record as the store has always written it (sorted keys, indent 1).
+RECORD_ON_DISK = {
+    "attempt": 2, "files": [{"path": "data.parquet", "sha256": "ab" * 32, "size": 3}],
+    "hostname": "h", "inputs": {"source": {"key": "k" * 64, "kind": "model"}}, "key": "0" * 64,
+    "kind": "load", "manifest": {"rows": 3}, "name": "load:v", "params": {"value": "v"},
+    "ray_node_id": None, "run_id": "r1", "timings": {"end": 2.5, "seconds": 1.5, "start": 1.0},
+    "version": 1, "xexp_version": "0.1.0",
+}
+
+
+def test_a_record_written_before_the_model_reads_back_typed_and_writes_the_same_json(tmp_path):
+    store = Store(tmp_path)
+    path = store.record_path("load", "0" * 64)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(json.dumps(RECORD_ON_DISK, indent=1, sort_keys=True).encode())
+    record = store.read_record("load", "0" * 64)
+    assert record.timings.end == 2.5 and record.inputs["source"].kind == "model"
+    assert record.files[0].size == 3 and record.manifest == {"rows": 3}
+    assert store_module._json_bytes(record.to_json()) == path.read_bytes()
+
+
+@pytest.mark.parametrize("damage", [
+    lambda r: r.pop("timings"),
+    lambda r: r["files"][0].pop("sha256"),
+    lambda r: r.update(attempt="second"),
+])
+def test_a_record_that_is_not_a_valid_record_counts_as_none_and_the_plan_says_why(tmp_path, damage):
+    from xexp.runtime.scheduler import NO_RECORD, plan_status
+
+    store = Store(tmp_path)
+    node = make_node()
+    finish(store, node, {"data.parquet": b"abc"})
+    path = store.record_path(node.kind, node.key)
+    record = json.loads(path.read_text())
+    damage(record)
+    path.write_text(json.dumps(record))
+    assert store.read_record(node.kind, node.key) is None
+    state, reason = plan_status(Graph(experiment="e", nodes=[node]), store)[node.key]
+    assert state == "run" and reason.startswith(NO_RECORD) and f"invalid completion record {path}" in reason
+    assert store.verify(node.kind, node.key)[0].startswith("invalid completion record")
 
 
 def test_verify_names_missing_truncated_and_altered_files(tmp_path):

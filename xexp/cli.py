@@ -14,7 +14,7 @@ from pathlib import Path
 
 import xexp
 from xexp import STORE_ENV, default_store
-from xexp.compiler import SpecError, compile_text, read_spec
+from xexp.compiler import SpecError, read_spec
 from xexp.runtime.store import StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_SPEC = 0, 1, 2
@@ -43,8 +43,11 @@ def _from_here(value: str) -> str:
     return value
 
 
-def _compile(path: str, sets: list[str] | None):
-    return compile_text(read_spec(path), path, _variables(sets))
+def _compile(path: str, sets: list[str] | None, *, inputs: bool = True):
+    """The spec as `xexp check` sees it: local inputs looked at unless `inputs` is off."""
+    from xexp.preflight import compile_checked
+
+    return compile_checked(read_spec(path), path, _variables(sets), inputs=inputs)
 
 
 def cmd_check(args) -> int:
@@ -67,7 +70,7 @@ def cmd_check(args) -> int:
 def cmd_plan(args) -> int:
     from xexp.planning import plan_notes, plan_rows, render_dot, render_mermaid, render_table
 
-    _spec, graph = _compile(args.file, args.set)
+    _spec, graph = _compile(args.file, args.set, inputs=not args.no_inputs)
     store = args.store or default_store(args.file)
     rows = plan_rows(graph, store, force=args.force or ())
     if args.format == "json":
@@ -172,11 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "--set seeds=[1,2,3], --set train.target.lr=2e-5; a relative path that exists here is taken from the current directory")
         return p
 
+    def no_inputs(p):
+        p.add_argument("--no-inputs", action="store_true",
+                       help="check the text only, not the local input files (e.g. where the data is not mounted)")
+
     p = with_sets(sub.add_parser("check", help="parse and validate specs; errors point at line:column",
                                  description="Parse and validate specs. Exit 0 when valid, 2 on spec errors."))
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--no-inputs", action="store_true",
-                   help="check the text only, not the local input files (e.g. where the data is not mounted)")
+    no_inputs(p)
     p.set_defaults(func=cmd_check)
 
     p = with_sets(sub.add_parser("plan", help="show the execution graph: every node, cached or to run and why",
@@ -190,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--dot", dest="format", action="store_const", const="dot", help="Graphviz output")
     fmt.add_argument("--mermaid", dest="format", action="store_const", const="mermaid", help="Mermaid output")
     fmt.add_argument("--json", dest="format", action="store_const", const="json", help="JSON output")
+    no_inputs(p)
     p.set_defaults(func=cmd_plan, format="table")
 
     p = sub.add_parser("fmt", help="rewrite specs canonically (comments kept)",
@@ -217,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-retries", type=int, default=3, help="retries of a node after a system failure")
     p.add_argument("--num-cpus", type=float, help="CPUs of the local Ray (default: all)")
     p.add_argument("--num-gpus", type=float, help="GPUs of the local Ray (default: detected)")
+    no_inputs(p)
     p.set_defaults(func=cmd_run)
 
     p = with_sets(sub.add_parser("fetch", help="download hub models and datasets into the store, for offline runs",

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from xexp import STORE_ENV, default_store
-from xexp.compiler import compile_text, read_spec
+from xexp.compiler import read_spec
+from xexp.preflight import compile_checked
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -75,11 +76,14 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
              keep_going: bool = False, force=(), dry_run: bool = False, dashboard: bool = False,
              max_retries: int = 3, variables: dict[str, str] | None = None, num_cpus: float | None = None,
              num_gpus: float | None = None, show_progress: bool = True, stream=None,
-             summary_stream=None, track: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> dict[str, Any]:
+             summary_stream=None, track: tuple[str, ...] = (), only: tuple[str, ...] = (),
+             inputs: bool = True) -> dict[str, Any]:
     """Run a spec and return the JSON summary that `xexp run --json` prints. Progress goes to
-    `stream` (stderr), the report's summary to `summary_stream` (stdout: the result is output)."""
+    `stream` (stderr), the report's summary to `summary_stream` (stdout: the result is output).
+    With `inputs`, local inputs are looked at as `xexp check` does, before Ray starts: a missing
+    file or a bad first row is a SpecError with a caret now, not a failed load node later."""
     from xexp.runtime.ops.report_op import HTML_FILE
-    from xexp.runtime.progress import ProgressDisplay
+    from xexp.progress import ProgressDisplay
     from xexp.runtime.ray_session import connect
     from xexp.runtime.runs import create_run
     from xexp.runtime.scheduler import execute_graph, plan_status
@@ -88,7 +92,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
 
     stream = stream or sys.stderr
     text = read_spec(spec_path)
-    _spec, graph = compile_text(text, str(spec_path), variables)
+    _spec, graph = compile_checked(text, str(spec_path), variables, inputs=inputs)
     trackers = check_trackers(track)
     graph = with_tune_loggers(graph, trackers)
     st = _store(store, spec_path)
@@ -151,7 +155,8 @@ def run_from_cli(args) -> int:
                        force=args.force or (), dry_run=args.dry_run, dashboard=args.dashboard,
                        max_retries=args.max_retries, variables=_variables(args.set), num_cpus=args.num_cpus,
                        num_gpus=args.num_gpus, summary_stream=sys.stderr if args.json else sys.stdout,
-                       track=tuple(args.track or ()), only=tuple(k for o in args.only or () for k in o.split(",") if k))
+                       track=tuple(args.track or ()), only=tuple(k for o in args.only or () for k in o.split(",") if k),
+                       inputs=not args.no_inputs)
     if args.json:
         print(json.dumps(summary))
     return EXIT_OK if summary["failed"] == 0 else EXIT_FAILED

@@ -51,7 +51,7 @@ def build_from_store(node: Node, graph: Graph, store, out_dir: Path) -> str:
 
     def locate(key: str):
         record = store.read_record(kinds[key], key)
-        return store.artifact_dir(kinds[key], key), record.get("manifest", {})
+        return store.artifact_dir(kinds[key], key), record.manifest if record else {}
 
     out_dir.mkdir(parents=True, exist_ok=True)
     return _write(node, _cells(node, locate), out_dir)

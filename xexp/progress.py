@@ -1,5 +1,8 @@
 """The live terminal view of a run, fed by the scheduler's events.
 
+It lives in the CLI package: the runtime only emits events (``execute_graph(progress=...)``),
+and what a terminal shows of them, with rich, is the command line's business.
+
 Writes to stderr only, so ``--json`` output on stdout stays clean: a rich table that redraws in
 place when stderr is a terminal, otherwise one plain line whenever the counts change (at most
 every ``interval_s`` seconds) and a final line on close.
