@@ -1,4 +1,4 @@
-"""Experiment trackers, off unless a run asks: `xexp run --track mlflow` (and/or `tensorboard`, `wandb`).
+"""Experiment trackers, off unless a run asks: `xexp run --track mlflow` (and/or `tensorboard`).
 
 MLflow is filled from the store after the run, not from inside the nodes: the store already
 holds everything worth tracking (each training's hyperparameters and `curve.json`, the report),
@@ -14,12 +14,6 @@ TensorBoard is for Ray Tune sweeps: Tune's own `TBXLoggerCallback` writes each t
 files, which the train node keeps under `tensorboard/` in its artifact. The request travels as
 a node label, which is not part of the node's key, so asking for it never redoes work (and a
 sweep already in the store is not re-run to produce event files).
-
-Weights & Biases is for Ray Tune sweeps too, through Tune's own `WandbLoggerCallback`: one W&B
-run per trial in a project named after the experiment. It runs offline (`WANDB_MODE=offline`:
-no account, no network call) unless the user set `WANDB_MODE` themselves; the mode is read where
-`xexp run` starts, so it holds on cluster workers too. The offline run folders are kept in the
-train node's artifact under `wandb/`; `wandb sync <folder>` uploads one later if wanted.
 """
 
 from __future__ import annotations
@@ -29,19 +23,14 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-TRACKERS = ("mlflow", "tensorboard", "wandb")
-TUNE_LOGGERS = ("tensorboard", "wandb")
+TRACKERS = ("mlflow", "tensorboard")
+TUNE_LOGGERS = ("tensorboard",)
 #: the train-node label that carries the Tune loggers a run asked for (labels are not in keys)
 TUNE_LOGGERS_LABEL = "tune_loggers"
-#: the train-node label with the W&B project and mode, decided where `xexp run` starts
-WANDB_LABEL = "wandb"
 TENSORBOARD_DIR = "tensorboard"
-WANDB_DIR = "wandb"
 MLFLOW_DB = "mlflow.db"
 MLFLOW_ARTIFACTS = "mlflow-artifacts"
 
@@ -67,11 +56,6 @@ def check_trackers(names: list[str] | tuple[str, ...]) -> list[str]:
             import tensorboardX  # noqa: F401
         except ImportError:
             raise TrackingError("--track tensorboard needs tensorboardX: pip install tensorboardX") from None
-    if "wandb" in chosen:
-        try:
-            import wandb  # noqa: F401
-        except ImportError:
-            raise TrackingError("--track wandb needs Weights & Biases: pip install 'xexp[wandb]'") from None
     return chosen
 
 
@@ -82,63 +66,30 @@ def with_tune_loggers(graph, trackers: list[str]):
     loggers = [t for t in trackers if t in TUNE_LOGGERS]
     if not loggers:
         return graph
-    added: dict[str, Any] = {TUNE_LOGGERS_LABEL: loggers}
-    if "wandb" in loggers:  # offline unless the user chose a mode for W&B themselves
-        added[WANDB_LABEL] = {"project": graph.experiment, "mode": os.environ.get("WANDB_MODE") or "offline"}
-    nodes = [n.model_copy(update={"labels": {**n.labels, **added}}) if n.kind == "train" else n
+    nodes = [n.model_copy(update={"labels": {**n.labels, TUNE_LOGGERS_LABEL: loggers}}) if n.kind == "train" else n
              for n in graph.nodes]
     return graph.model_copy(update={"nodes": nodes})
 
 
-def tune_callbacks(node, tune_dir: Path) -> list:
-    """Ray Tune logger callbacks for a sweep of this train node, writing under `tune_dir`."""
+def tune_callbacks(node) -> list:
+    """Ray Tune logger callbacks for a sweep of this train node."""
     loggers = node.labels.get(TUNE_LOGGERS_LABEL) or []
-    callbacks: list = []
+    callbacks = []
     if "tensorboard" in loggers:
         from ray.tune.logger import TBXLoggerCallback
 
         callbacks.append(TBXLoggerCallback())
-    if "wandb" in loggers:
-        from ray.air.integrations.wandb import WandbLoggerCallback
-
-        wandb = node.labels[WANDB_LABEL]
-        # `mode` and `dir` go to each trial's wandb.init, in a logging actor that does not see
-        # this process's environment; runs land in <tune_dir>/wandb/<mode>-run-<time>-<trial id>
-        callbacks.append(WandbLoggerCallback(project=wandb["project"], mode=wandb["mode"], dir=str(tune_dir)))
     return callbacks
 
 
-@contextmanager
-def tune_environment(node) -> Iterator[None]:
-    """While a sweep runs: the W&B mode the run chose, which Tune's W&B callback reads from the
-    environment (offline needs no API key); the worker's environment is restored afterwards."""
-    wandb = node.labels.get(WANDB_LABEL) if "wandb" in (node.labels.get(TUNE_LOGGERS_LABEL) or []) else None
-    if not wandb:
-        yield
-        return
-    before = os.environ.get("WANDB_MODE")
-    os.environ["WANDB_MODE"] = wandb["mode"]
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("WANDB_MODE", None)
-        else:
-            os.environ["WANDB_MODE"] = before
-
-
 def keep_tune_logs(node, tune_dir: Path, out_dir: Path) -> None:
-    """Copy the sweep's TensorBoard event files and W&B offline runs into the node's artifact."""
-    loggers = node.labels.get(TUNE_LOGGERS_LABEL) or []
-    if "tensorboard" in loggers:
-        for event_file in sorted(Path(tune_dir).rglob("events.out.tfevents.*")):
-            target = out_dir / TENSORBOARD_DIR / event_file.parent.name / event_file.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(event_file, target)
-    if "wandb" in loggers:
-        for run_dir in sorted((Path(tune_dir) / WANDB_DIR).glob("*run-*")):
-            if run_dir.is_dir() and not run_dir.is_symlink():  # `latest-run` links to one of them
-                shutil.copytree(run_dir, out_dir / WANDB_DIR / run_dir.name, symlinks=False, dirs_exist_ok=True)
+    """Copy the sweep's TensorBoard event files into the node's artifact, one folder per trial."""
+    if "tensorboard" not in (node.labels.get(TUNE_LOGGERS_LABEL) or []):
+        return
+    for event_file in sorted(Path(tune_dir).rglob("events.out.tfevents.*")):
+        target = out_dir / TENSORBOARD_DIR / event_file.parent.name / event_file.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(event_file, target)
 
 
 # ------------------------------------------------------------------------------ MLflow

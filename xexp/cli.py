@@ -218,9 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dashboard", action="store_true", help="start the local Ray dashboard on 127.0.0.1")
     p.add_argument("--only", action="append", metavar="KIND[,KIND]",
                    help="run only these kinds of nodes and what they need, e.g. --only model,load")
-    p.add_argument("--track", action="append", choices=["mlflow", "tensorboard", "wandb"],
-                   help="log the run to MLflow (<store>/mlflow.db) and/or Tune sweeps to TensorBoard or "
-                        "W&B (offline unless WANDB_MODE is set)")
+    p.add_argument("--track", action="append", choices=["mlflow", "tensorboard"],
+                   help="log the run to MLflow (<store>/mlflow.db) and/or Tune sweeps to TensorBoard")
     p.add_argument("--max-retries", type=int, default=3, help="retries of a node after a system failure")
     p.add_argument("--num-cpus", type=float, help="CPUs of the local Ray (default: all)")
     p.add_argument("--num-gpus", type=float, help="GPUs of the local Ray (default: detected)")

@@ -44,7 +44,7 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
-    from xexp.runtime.tracking import keep_tune_logs, tune_callbacks, tune_environment
+    from xexp.runtime.tracking import keep_tune_logs, tune_callbacks
     from xexp.runtime.training import train
 
     if dev_table is None:
@@ -72,18 +72,16 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
         (out / "manifest.json").write_text(json.dumps(manifest))
         tune.report({"dev_metric": float(manifest["dev_metric"]), "step": int(manifest.get("steps", 0)), "done": 1})
 
-    tune_dir = (ctx.scratch_dir / "tune").resolve()
     tuner = tune.Tuner(
         tune.with_resources(trial, tune_resources(node.trial_resources)),
         param_space={"trial_id": tune.grid_search(list(by_id))},
         tune_config=tune.TuneConfig(metric="dev_metric", mode="max",
                                     scheduler=ASHAScheduler(grace_period=1, reduction_factor=2)),
-        run_config=tune.RunConfig(name=node.key[:16], storage_path=str(tune_dir),
-                                  verbose=0, callbacks=tune_callbacks(node, tune_dir)),
+        run_config=tune.RunConfig(name=node.key[:16], storage_path=str((ctx.scratch_dir / "tune").resolve()),
+                                  verbose=0, callbacks=tune_callbacks(node)),
     )
-    with tune_environment(node):
-        results = tuner.fit()
-    keep_tune_logs(node, tune_dir, ctx.out_dir)
+    results = tuner.fit()
+    keep_tune_logs(node, ctx.scratch_dir / "tune", ctx.out_dir)
     rows = []
     for index in range(len(results)):
         result = results[index]
