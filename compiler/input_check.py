@@ -11,18 +11,17 @@ and models are left to the run.
 
 from __future__ import annotations
 
-import glob
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from xexp.compiler import ast
 from xexp.compiler.errors import ErrorSink
+from xexp.compiler.inputs import is_glob, matching_files
 from xexp.compiler.spec import DataRef, Spec, TaskDef
 
 #: `preview(source, task_type, path)` -> None when the first rows are fine, else the problem.
 Preview = Callable[[dict[str, Any], str, Path], str | None]
-GLOB_CHARACTERS = "*?["
 TRAINING_LANGUAGE = "en"
 
 
@@ -69,9 +68,9 @@ def check_local_inputs(spec: Spec, spans: dict[tuple, ast.Span], sink: ErrorSink
     for read in local_reads(spec):
         span = spans.get(("split", read.task.name, read.split), ast.NO_SPAN)
         where = f"task `{read.task.name}`, split {read.split}" + (f", language {read.language}" if read.language else "")
-        files = _files(_absolute(read.pattern, folder))
+        files = matching_files(_absolute(read.pattern, folder))
         if not files:
-            what = "no file matches" if any(c in read.pattern for c in GLOB_CHARACTERS) else "no such file"
+            what = "no file matches" if is_glob(read.pattern) else "no such file"
             sink.error(f"{what}: {read.pattern} ({where})", span,
                        f"relative paths are read from the spec's folder ({folder}); "
                        "check the path or pass the data folder with --set")
@@ -95,13 +94,6 @@ def check_local_inputs(spec: Spec, spans: dict[tuple, ast.Span], sink: ErrorSink
 
 def _absolute(pattern: str, folder: Path) -> str:
     return str(folder / Path(pattern).expanduser())  # an absolute pattern stays as it is
-
-
-def _files(pattern: str) -> list[Path]:
-    if any(c in pattern for c in GLOB_CHARACTERS):
-        return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
-    path = Path(pattern)
-    return [path] if path.is_file() else []
 
 
 def _lexicons(params: dict[str, Any]) -> Iterator[str]:

@@ -33,6 +33,18 @@ GLOB_CHARS = "*?["
 PLACEHOLDERS = ("{lang}", "{split}")
 
 
+def is_glob(pattern: str) -> bool:
+    return any(ch in pattern for ch in GLOB_CHARS)
+
+
+def matching_files(pattern: str) -> list[Path]:
+    """The files a path or glob names now, sorted; [] when none. The one reading of a local
+    path: lowering hashes these, `xexp check` previews them, the load node reads them."""
+    if is_glob(pattern):
+        return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    return [Path(pattern)] if os.path.isfile(pattern) else []
+
+
 def cache_dir() -> Path:
     """The user's xexp cache folder (the parser cache and the packaged models live there too)."""
     return Path(os.environ.get("XEXP_CACHE") or Path.home() / ".cache" / "xexp")
@@ -114,10 +126,7 @@ class LocalInputs:
         """The files an absolute path or glob names now, sorted; None when there are none."""
         if any(p in pattern for p in PLACEHOLDERS):
             return None
-        if any(ch in pattern for ch in GLOB_CHARS):
-            found = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
-            return found or None
-        return [Path(pattern)] if os.path.isfile(pattern) else None
+        return matching_files(pattern) or None
 
     def fingerprint(self, entry: dict[str, Any], *, many: bool) -> dict[str, Any]:
         """`entry` with its `path` made absolute and the content's sha256 added when it exists

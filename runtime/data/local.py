@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import csv
-import glob
 import io
 import json
 from pathlib import Path
@@ -91,15 +90,12 @@ def read_local(source: dict, *, task_type: str, split: str | None, language: str
 
 
 def _expand(pattern: str) -> list[Path]:
-    if any(ch in pattern for ch in "*?["):
-        files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
-        if not files:
-            raise DataError(pattern, "no file matches this pattern")
-        return files
-    path = Path(pattern)
-    if not path.is_file():
-        raise DataError(pattern, "file not found")
-    return [path]
+    from xexp.compiler.inputs import is_glob, matching_files
+
+    files = matching_files(pattern)
+    if not files:
+        raise DataError(pattern, "no file matches this pattern" if is_glob(pattern) else "file not found")
+    return files
 
 
 def _check_content(files: list[Path], planned: list[str] | str, pattern: str) -> None:
