@@ -81,7 +81,7 @@ def test_a_record_written_before_the_model_reads_back_typed_and_writes_the_same_
     lambda r: r.update(attempt="second"),
 ])
 def test_a_record_that_is_not_a_valid_record_counts_as_none_and_the_plan_says_why(tmp_path, damage):
-    from xexp.runtime.scheduler import NO_RECORD, plan_status
+    from xexp.runtime.plan import NO_RECORD, plan_status
 
     store = Store(tmp_path)
     node = make_node()

@@ -19,13 +19,13 @@ FILE_CHANGED = "input file changed: "
 def node_states(graph: Graph, store: str | Path | None, force=()) -> dict[str, PlanState]:
     """What will happen to each node and why; without a store on disk every node runs. An
     unknown `--force` item is a SpecError (one line, exit status 2), store or no store."""
-    from xexp.runtime.scheduler import resolve_force  # light, as plan_status
+    from xexp.runtime.plan import resolve_force  # light: no Ray
 
     try:
         resolve_force(graph, force)
     except ValueError as err:
         raise SpecError(str(err), file="xexp plan") from None
-    from xexp.runtime.scheduler import plan_status  # light: reads completion records only
+    from xexp.runtime.plan import plan_status  # light: reads completion records only
     from xexp.runtime.store import Store, local_store_path
 
     if store is None or not local_store_path(store).exists():

@@ -86,7 +86,8 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     from xexp.progress import ProgressDisplay
     from xexp.runtime.ray_session import connect
     from xexp.runtime.runs import create_run
-    from xexp.runtime.scheduler import execute_graph, plan_status
+    from xexp.runtime.plan import plan_status
+    from xexp.runtime.scheduler import execute_graph
     from xexp.runtime.prefetch import only_kinds, use_store_hub_cache
     from xexp.runtime.tracking import after_run, check_trackers, with_tune_loggers
 
