@@ -38,7 +38,8 @@ def value_text(value: ast.Value) -> str:
     if isinstance(value, ast.Sweep):
         return "sweep[" + ", ".join(value_text(v) for v in value.items.items) + "]"
     if isinstance(value, ast.TrainedOn):
-        return f"{value.target.name} trained_on {value.source.name}"
+        languages = f" in {value_text(value.languages)}" if value.languages is not None else ""
+        return f"{value.target.name} trained_on {value.source.name}{languages}"
     raise TypeError(f"unknown value {value!r}")
 
 

@@ -147,7 +147,7 @@ def test_the_generator_reaches_every_entry_and_task_type():
     def collect(text):
         spec, _graph = compile_text(text, "generated.xexp")
         seen_entries.update(p.entry for p in spec.perturbations)
-        seen_types.add(spec.tasks[spec.target].type)
+        seen_types.update(spec.tasks[t.task].type for t in spec.targets)
 
     collect()
     assert seen_types == set(TASK_TYPES)
