@@ -1,0 +1,175 @@
+"""Several target tasks in one spec: `target = [A trained_on B, C trained_on D in [de fr]]`.
+
+Parsing and formatting of the list form, validation (languages per target, duplicates, unknown
+tasks and language codes, per-target language and perturbation checks, every error with a
+caret), lowering (one intermediate training shared by every target, each target evaluated in its
+own languages), and one-target specs keeping their keys. The end-to-end run is in
+tests/test_targets_run.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from xexp.compiler import SpecError, compile_text
+from xexp.compiler.fmt import format_text
+from xexp.compiler.parser import parse
+from xexp.compiler import ast
+
+HEAD = """\
+experiment several
+model tiny = tiny(layers=2, hidden=32, heads=2, intermediate=64, seed=0)
+task choice = multiple_choice(synthetic("multiple_choice", size=48), train="train", dev="dev", test="test")
+task nli    = nli(synthetic("nli", size=48), train="train", dev="dev", test="test")
+task mnli   = nli(synthetic("nli", size=48, seed=3), train="train", dev="dev")
+intermediate = [none choice]
+languages    = [en de]
+seeds        = [1 2]
+"""
+
+TWO = HEAD + "target = [nli trained_on mnli, choice trained_on choice in [en fr]]\n"
+
+
+def errors_of(text: str) -> list[SpecError]:
+    with pytest.raises(SpecError) as caught:
+        compile_text(text)
+    return caught.value.errors
+
+
+def caret_line(error: SpecError) -> str:
+    """The `^^^` line under the source line of a rendered error."""
+    lines = error.render().splitlines()
+    return next(line for line in lines if line.strip().startswith("|") and "^" in line)
+
+
+# --- syntax -----------------------------------------------------------------------------------------
+
+
+def test_a_list_of_trained_on_with_languages_parses_and_formats_back():
+    text = "target = [xnli trained_on mnli, pawsx trained_on paws in [de en ja] udpos trained_on ewt]\n"
+    (assignment,) = parse(text).statements
+    assert isinstance(assignment, ast.Assignment) and isinstance(assignment.value, ast.ListValue)
+    first, second, third = assignment.value.items
+    assert (first.target.name, first.source.name, first.languages) == ("xnli", "mnli", None)
+    assert [n.name for n in second.languages.items] == ["de", "en", "ja"]
+    assert third.target.name == "udpos"
+    formatted = format_text(text)
+    assert "pawsx trained_on paws in [de en ja]" in formatted
+    assert parse(formatted) == parse(text)
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+
+def test_each_target_has_its_languages_and_the_perturbations_that_fit_it():
+    spec, _ = compile_text(TWO + "perturbations {\n  typo = char_noise(p=0.1)\n}\n")
+    nli, choice = spec.targets
+    assert (nli.task, nli.trained_on, nli.languages) == ("nli", "mnli", ["en", "de"])
+    assert (choice.task, choice.trained_on, choice.languages) == ("choice", "choice", ["en", "fr"])
+    # char_noise works on sentence pairs only: it applies to the NLI target, not the MC one
+    assert nli.perturbations == ["typo"] and choice.perturbations == []
+
+
+def test_a_perturbation_restricted_to_languages_of_one_target_applies_only_there():
+    text = (HEAD + 'task other = nli(synthetic("nli", size=48, seed=5), test="test")\n'
+            "target = [nli trained_on mnli, other trained_on mnli in [fr es]]\n"
+            "perturbations {\n  typo = char_noise(p=0.1) in [de]\n  case = case_noise(p=0.2) in [de fr]\n}\n")
+    spec, graph = compile_text(text)
+    assert [t.perturbations for t in spec.targets] == [["typo", "case"], ["case"]]
+    evaluated = {(n.labels["target"], n.labels["language"], n.labels["condition"])
+                 for n in graph.nodes if n.kind == "evaluate" and n.labels["condition"] != "clean"}
+    assert evaluated == {("nli", "de", "typo"), ("nli", "de", "case"), ("other", "fr", "case")}
+
+
+@pytest.mark.parametrize("target, message, marked", [
+    ("[nli trained_on mnli, nli trained_on nli]", "target `nli` is listed twice", "nli trained_on nli"),
+    ("[nli trained_on mnli, pawsx trained_on mnli]", "unknown task `pawsx`", "pawsx"),
+    ("[nli trained_on mnli, choice trained_on choice in [en xx]]", "unknown language code `xx`", "xx"),
+    ("[nli trained_on mnli, choice trained_on choice in [en en]]", "language `en` is listed twice", "en"),
+    ("[nli trained_on mnli, choice trained_on choice in []]", "lists no language", "[]"),
+    ("[nli trained_on mnli, \"choice\"]", "write a target as `TASK trained_on TASK`", '"choice"'),
+    ("[]", "`target` is empty", "[]"),
+    ("[nli trained_on mnli, choice trained_on nli]", "cannot be trained on `nli`", "choice trained_on nli"),
+])
+def test_target_list_errors_point_at_the_culprit(target, message, marked):
+    text = HEAD + f"target = {target}\n"
+    (error,) = [e for e in errors_of(text) if message in e.message]
+    line = text.splitlines()[error.line - 1]
+    assert line[error.column - 1:error.column - 1 + len(marked)] == marked
+    assert "^" * len(marked) in caret_line(error)
+    if "twice" in message and "target" in message or "write a target" in message:
+        assert error.hint
+
+
+def test_a_target_language_the_synthetic_data_lacks_is_refused_at_its_code():
+    text = HEAD + "target = [nli trained_on mnli, choice trained_on choice in [en ja]]\n"
+    (error,) = errors_of(text)
+    assert "no language `ja`" in error.message and "choice" in error.message
+    line = text.splitlines()[error.line - 1]
+    assert line[error.column - 1:error.column + 1] == "ja"
+    assert "covers" in (error.hint or "")
+
+
+def test_a_perturbation_that_fits_no_target_is_an_error_per_target():
+    spec = TWO.replace("nli trained_on mnli, ", "")  # only the multiple-choice target is left
+    one = spec + "perturbations {\n  typo = char_noise(p=0.1)\n}\n"
+    assert any("does not work on multiple_choice targets" in e.message for e in errors_of(one))
+    several = TWO.replace("nli trained_on mnli", "nli trained_on mnli in [de]") + \
+        "perturbations {\n  typo = char_noise(p=0.1) in [en]\n}\n"
+    # `in [en]` misses the NLI target's languages, and char_noise does not fit multiple choice
+    errors = errors_of(several)
+    assert [e.message for e in errors] == [
+        "`char_noise` does not work on multiple_choice targets: the target `choice` is multiple_choice"]
+    assert "^" in caret_line(errors[0])
+
+
+# --- lowering ---------------------------------------------------------------------------------------
+
+
+def _nodes(graph, kind, **labels):
+    return [n for n in graph.nodes if n.kind == kind and all(n.labels.get(k) == v for k, v in labels.items())]
+
+
+def test_the_intermediate_training_is_built_once_and_shared_by_every_target():
+    _, graph = compile_text(TWO)
+    for seed in (1, 2):
+        (intermediate,) = _nodes(graph, "train", phase="intermediate", seed=seed)
+        targets = _nodes(graph, "train", phase="target", variant="choice", seed=seed)
+        assert {n.labels["target"] for n in targets} == {"nli", "choice"}
+        assert all(n.inputs["base"] == intermediate.key for n in targets)
+    # per seed: one intermediate training, and a target training per variant and target
+    assert len(_nodes(graph, "train")) == 2 * (1 + 2 * 2)
+
+
+def test_each_target_is_evaluated_in_its_own_languages_with_unique_names():
+    _, graph = compile_text(TWO + "perturbations {\n  typo = char_noise(p=0.1)\n}\n")
+    evaluated = {(n.labels["target"], n.labels["language"], n.labels["condition"])
+                 for n in graph.nodes if n.kind == "evaluate"}
+    assert evaluated == {("nli", lang, c) for lang in ("en", "de") for c in ("clean", "typo")} | \
+        {("choice", lang, "clean") for lang in ("en", "fr")}
+    names = [n.name for n in graph.nodes]
+    assert len(names) == len(set(names))
+    (report,) = _nodes(graph, "report")
+    cells = report.params["cells"]
+    assert {c["target"] for c in cells} == {"nli", "choice"}
+    assert [t["task"] for t in report.params["targets"]] == ["nli", "choice"]
+    assert report.params["targets"][1] == {"task": "choice", "trained_on": "choice",
+                                           "task_type": "multiple_choice", "languages": ["en", "fr"]}
+
+
+def test_one_target_in_a_list_has_exactly_the_keys_of_the_plain_form():
+    plain_spec, plain = compile_text(HEAD + "target = nli trained_on mnli\n"
+                                     "perturbations {\n  typo = char_noise(p=0.1)\n}\n")
+    listed_spec, listed = compile_text(HEAD + "target = [nli trained_on mnli]\n"
+                                       "perturbations {\n  typo = char_noise(p=0.1)\n}\n")
+    assert [(n.name, n.key) for n in plain.nodes] == [(n.name, n.key) for n in listed.nodes]
+    (report,) = _nodes(plain, "report")
+    assert "targets" not in report.params and all("target" not in c for c in report.params["cells"])
+    assert all("target" not in n.labels for n in plain.nodes)
+
+
+def test_a_second_target_adds_nodes_without_changing_the_first_targets_trainings():
+    _, one = compile_text(HEAD + "target = nli trained_on mnli\n")
+    _, two = compile_text(TWO)
+    keys_two = {n.key for n in two.nodes}
+    assert {n.key for n in one.nodes if n.kind in ("model", "load", "train", "evaluate")} <= keys_two
