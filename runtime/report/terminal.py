@@ -70,7 +70,8 @@ def terminal_summary_targets(parts: list, settings: ReportSettings, meta: dict, 
               f"target | {settings.ci:.0%} CIs", ""]
     lines += caveat_box([c for part in parts for c in part.index.caveats])
     for part in parts:
-        lines += [f"=== target {part.heading}; Holm over {n_tests(part.index)} primary rows", ""]
+        lines += [f"=== target {part.heading}",
+                  f"(Holm over the {n_tests(part.index)} primary rows of this target)", ""]
         lines += _body(part.index, settings, part.metric)
     return _finish(lines, warnings)
 
