@@ -9,6 +9,8 @@ tests/test_targets_run.py.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from xexp.compiler import SpecError, compile_text
@@ -173,3 +175,39 @@ def test_a_second_target_adds_nodes_without_changing_the_first_targets_trainings
     _, two = compile_text(TWO)
     keys_two = {n.key for n in two.nodes}
     assert {n.key for n in one.nodes if n.kind in ("model", "load", "train", "evaluate")} <= keys_two
+
+
+TAGGING = HEAD + """\
+task ewt  = token_classification(local("ud/en_ewt-ud-dev.conllu"), train="train")
+task upos = token_classification(local("ud/{lang}_*-ud-test.conllu"), test="test")
+target = [nli trained_on mnli, upos trained_on ewt in [en de zh]]
+"""
+
+
+def test_per_token_rules_decide_per_target_what_a_tagging_target_gets():
+    spec, graph = compile_text(TAGGING + "perturbations {\n  typo = char_noise(p=0.1)\n"
+                               "  shuffle = word_shuffle()\n  hyp = char_noise(p=0.1) on hypothesis\n"
+                               "  attack = char_attack(max_edits=2, max_queries=40)\n}\n")
+    nli, upos = spec.targets
+    assert nli.perturbations == ["typo", "shuffle", "hyp", "attack"]
+    assert upos.perturbations == ["typo"]  # the only one that keeps tokens and has no `on`
+    conditions = {n.labels["condition"] for n in graph.nodes
+                  if n.kind in ("evaluate", "attack") and n.labels["target"] == "upos"}
+    assert conditions == {"clean", "typo"}
+
+
+def test_plan_json_lists_each_target_with_its_languages_and_perturbations(tmp_path, capsys):
+    from xexp.cli import main
+
+    path = tmp_path / "several.xexp"
+    path.write_text(TAGGING + "perturbations {\n  typo = char_noise(p=0.1)\n  shuffle = word_shuffle()\n}\n")
+    assert main(["plan", str(path), "--json", "--no-inputs", "--store", str(tmp_path / "store")]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["targets"] == [
+        {"task": "nli", "task_type": "nli", "trained_on": "mnli", "languages": ["en", "de"],
+         "perturbations": ["typo", "shuffle"]},
+        {"task": "upos", "task_type": "token_classification", "trained_on": "ewt",
+         "languages": ["en", "de", "zh"], "perturbations": ["typo"]}]
+    assert main(["plan", str(path), "--no-inputs", "--store", str(tmp_path / "store")]) == 0
+    table = capsys.readouterr().out
+    assert "target upos (token_classification) trained_on ewt in [en de zh]; perturbations: typo" in table
