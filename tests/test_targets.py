@@ -211,3 +211,17 @@ def test_plan_json_lists_each_target_with_its_languages_and_perturbations(tmp_pa
     assert main(["plan", str(path), "--no-inputs", "--store", str(tmp_path / "store")]) == 0
     table = capsys.readouterr().out
     assert "target upos (token_classification) trained_on ewt in [en de zh]; perturbations: typo" in table
+
+
+def test_fmt_prints_a_long_or_commented_target_list_one_target_a_line():
+    text = ("experiment x\n# the XTREME targets\ntarget = [xnli trained_on mnli,   # 15 languages\n"
+            "  pawsx trained_on paws in [de en es fr ja ko zh],  # PAWS-X\n  # tagging\n"
+            "  udpos trained_on ewt in [en de zh]]\nlanguages = [en de]\n")
+    formatted = format_text(text)
+    assert formatted.splitlines()[2:6] == [
+        "target    = [xnli  trained_on mnli,  # 15 languages",
+        "             pawsx trained_on paws in [de en es fr ja ko zh],  # PAWS-X",
+        "             # tagging",
+        "             udpos trained_on ewt in [en de zh]]"]
+    assert format_text(formatted) == formatted and parse(formatted) == parse(text)
+    assert format_text("target = [a trained_on b, c trained_on d]\n") == "target = [a trained_on b, c trained_on d]\n"
