@@ -294,7 +294,8 @@ class _Validator(BlockRules, CrossChecks):
             if n.name not in self.tasks:
                 ok = False
                 if n.name not in self.task_spans:
-                    self.sink.error(f"unknown task `{n.name}`", n.span, did_you_mean(n.name, self.task_spans))
+                    self.sink.error(f"unknown task `{n.name}`", n.span, did_you_mean(n.name, self.task_spans)
+                                    or "declare it with `task NAME = …`")
         own = self.language_list(value.languages, f"target `{value.target.name}`") \
             if value.languages is not None else languages
         if not ok or own is None:
@@ -302,12 +303,14 @@ class _Validator(BlockRules, CrossChecks):
         target, source = self.tasks[value.target.name], self.tasks[value.source.name]
         if target.type != source.type:
             self.sink.error(f"the target `{target.name}` ({target.type}) cannot be trained on "
-                            f"`{source.name}` ({source.type}): the head must fit both", value.span)
+                            f"`{source.name}` ({source.type}): the head must fit both", value.span,
+                            f"train it on a {target.type} task")
         if "test" not in target.splits and "dev" not in target.splits:
             self.sink.error(f"the target task `{target.name}` has no `test=` or `dev=` split to evaluate on",
-                            value.target.span)
+                            value.target.span, f"give `{target.name}` a `test=` split")
         if "train" not in source.splits:
-            self.sink.error(f"task `{source.name}` has no `train=` split to train on", value.source.span)
+            self.sink.error(f"task `{source.name}` has no `train=` split to train on", value.source.span,
+                            f"give `{source.name}` a `train=` split")
         if value.languages is not None:
             self.target_language_spans[target.name] = {n.name: n.span for n in value.languages.items
                                                        if isinstance(n, ast.Name)}
@@ -322,14 +325,15 @@ class _Validator(BlockRules, CrossChecks):
         for item in value.items:
             name = item.name if isinstance(item, ast.Name) else None
             if name is None:
-                self.sink.error(f"`in [...]` lists language codes, got {describe_value(item)}", ast.span_of(item))
+                self.sink.error(f"`in [...]` lists language codes, got {describe_value(item)}", ast.span_of(item),
+                                "e.g. `in [de en fr]`")
                 return None
             if name not in KNOWN_LANGUAGES:
                 self.sink.error(f"unknown language code `{name}`", item.span,
                                 did_you_mean(name, KNOWN_LANGUAGES) or "XNLI languages: " + " ".join(XNLI_LANGUAGES))
                 return None
             if name in out:
-                self.sink.error(f"language `{name}` is listed twice", item.span)
+                self.sink.error(f"language `{name}` is listed twice", item.span, "list each language once")
                 return None
             out.append(name)
         return out

@@ -91,6 +91,7 @@ def test_a_perturbation_restricted_to_languages_of_one_target_applies_only_there
     ("[nli trained_on mnli, choice trained_on choice in []]", "lists no language", "[]"),
     ("[nli trained_on mnli, \"choice\"]", "write a target as `TASK trained_on TASK`", '"choice"'),
     ("[]", "`target` is empty", "[]"),
+    ("[nli trained_on mnli, choice trained_on choice in [en 3]]", "lists language codes", "3"),
     ("[nli trained_on mnli, choice trained_on nli]", "cannot be trained on `nli`", "choice trained_on nli"),
 ])
 def test_target_list_errors_point_at_the_culprit(target, message, marked):
@@ -99,8 +100,7 @@ def test_target_list_errors_point_at_the_culprit(target, message, marked):
     line = text.splitlines()[error.line - 1]
     assert line[error.column - 1:error.column - 1 + len(marked)] == marked
     assert "^" * len(marked) in caret_line(error)
-    if "twice" in message and "target" in message or "write a target" in message:
-        assert error.hint
+    assert error.hint
 
 
 def test_a_target_language_the_synthetic_data_lacks_is_refused_at_its_code():
