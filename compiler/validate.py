@@ -42,6 +42,7 @@ class _Validator(BlockRules, CrossChecks):
         self.entry_spans: dict[str, ast.Span] = {}  # perturbation -> its registry name
         self.split_spans: dict[tuple[str, str], ast.Span] = {}  # (task, split) -> the source it reads
         self.target_language_spans: dict[str, dict[str, ast.Span]] = {}  # target -> its `in [...]` codes
+        self.target_languages: list[str] = []  # every code of the targets' `in [...]` lists
 
     # -- statements ------------------------------------------------------------------------
 
@@ -298,6 +299,8 @@ class _Validator(BlockRules, CrossChecks):
                                     or "declare it with `task NAME = …`")
         own = self.language_list(value.languages, f"target `{value.target.name}`") \
             if value.languages is not None else languages
+        if own is not None and own is not languages:  # a perturbation's `in [...]` may name them
+            self.target_languages += [lang for lang in own if lang not in self.target_languages]
         if not ok or own is None:
             return None
         target, source = self.tasks[value.target.name], self.tasks[value.source.name]
@@ -382,7 +385,8 @@ class _Validator(BlockRules, CrossChecks):
         languages = self.languages() if not (syntax_failed and "languages" not in self.assignments) else []
         targets = self.targets(languages) if not (syntax_failed and "target" not in self.assignments) else None
         seeds = self.seeds()
-        perturbations = self.perturbations(evaluated_languages(languages, targets or []))
+        perturbations = self.perturbations(evaluated_languages(languages, targets) if targets is not None
+                                           else languages + [x for x in self.target_languages if x not in languages])
         train = self.train_settings()
         evaluate = self.settings_block("evaluate", None, EvaluateSettings)
         resources = self.resources()
@@ -492,7 +496,7 @@ class _Validator(BlockRules, CrossChecks):
 def evaluated_languages(languages: list[str], targets: list[TargetDef]) -> list[str]:
     """Every language some target is evaluated in: the spec's, then the targets' own, in order
     (a perturbation's `in [...]` may name any of them)."""
-    out = list(languages) if any(t.languages == languages for t in targets) or not targets else []
+    out = list(languages) if any(t.languages == languages for t in targets) else []
     for target in targets:
         out += [lang for lang in target.languages if lang not in out]
     return out

@@ -225,3 +225,9 @@ def test_fmt_prints_a_long_or_commented_target_list_one_target_a_line():
         "             udpos trained_on ewt in [en de zh]]"]
     assert format_text(formatted) == formatted and parse(formatted) == parse(text)
     assert format_text("target = [a trained_on b, c trained_on d]\n") == "target = [a trained_on b, c trained_on d]\n"
+
+
+def test_an_error_in_one_target_does_not_make_the_others_languages_errors_too():
+    text = (HEAD + "target = [nli trained_on mnlii, choice trained_on choice in [en fr]]\n"
+            "perturbations {\n  typo = char_noise(p=0.1) in [fr]\n}\n")
+    assert [e.message for e in errors_of(text)] == ["unknown task `mnlii`"]
