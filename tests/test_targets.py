@@ -231,3 +231,18 @@ def test_an_error_in_one_target_does_not_make_the_others_languages_errors_too():
     text = (HEAD + "target = [nli trained_on mnlii, choice trained_on choice in [en fr]]\n"
             "perturbations {\n  typo = char_noise(p=0.1) in [fr]\n}\n")
     assert [e.message for e in errors_of(text)] == ["unknown task `mnlii`"]
+
+
+def test_report_params_refuse_cells_of_a_target_they_do_not_declare():
+    from pydantic import ValidationError
+
+    from xexp.compiler.graph.contracts import ReportCellRef, ReportParams, ReportSettings, ReportTarget
+
+    cell = dict(kind="evaluate", model="m", variant="none", language="en", condition="clean", seed=1)
+    xnli = ReportTarget(task="xnli", trained_on="mnli", task_type="nli", languages=["en"])
+    ReportParams(settings=ReportSettings(), experiment="x", cells=[ReportCellRef(**cell, target="xnli")],
+                 targets=[xnli])
+    for target, targets in (("pawsx", [xnli]), (None, [xnli]), ("xnli", [])):
+        with pytest.raises(ValidationError, match="not one of the report's targets"):
+            ReportParams(settings=ReportSettings(), experiment="x", cells=[ReportCellRef(**cell, target=target)],
+                         targets=targets)
