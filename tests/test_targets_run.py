@@ -162,3 +162,14 @@ def test_peak_memory_is_read_when_the_process_name_is_cut_inside_a_character():
     comm, peak = done.stdout.split("\n")[:2]
     assert "\\xe2" in comm  # the name was really cut inside the character
     assert int(peak) > 0
+
+
+def test_tracked_metrics_keep_the_targets_apart(two_reports):
+    from xexp.runtime.tracking import _report_metrics
+
+    root, _ = two_reports
+    metrics = _report_metrics(root / "both" / "results.json")
+    clean = {k for k in metrics if k.startswith("clean_acc/")}
+    assert "clean_acc/xnli/xlmr/none/hi" in clean and "clean_acc/small/xlmr/none/hi" in clean
+    assert metrics["clean_acc/small/xlmr/none/hi"] == pytest.approx(
+        _report_metrics(root / "small" / "results.json")["clean_acc/xlmr/none/hi"])
