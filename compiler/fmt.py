@@ -123,8 +123,8 @@ class _Printer:
         span = st.span
         self.leading(span.line, "")
         if not isinstance(st, ast.Block):
-            if is_target_list(st) and (len(statement_head(st, width)) > ONE_LINE_LIMIT
-                                       or self.has_comments_inside(span)):
+            if isinstance(st, ast.Assignment) and is_target_list(st) and (
+                    len(statement_head(st, width)) > ONE_LINE_LIMIT or self.has_comments_inside(span)):
                 self.target_list(st, width)
                 return
             self.aligned(statement_head(st, width), span.line, span.end_line)

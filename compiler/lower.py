@@ -1,4 +1,4 @@
-"""Spec -> Graph: the explicit cross product of models × variants × seeds × languages × conditions.
+"""Spec -> Graph: the explicit cross product of models × variants × seeds × targets × languages × conditions.
 
 Keys carry only what determines a node's output (see graph/node.py), which is what makes
 work shared: every variant reads the same `load` and `perturb` nodes, an intermediate
