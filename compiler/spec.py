@@ -75,7 +75,7 @@ class Spec(Frozen):
     tasks: dict[str, TaskDef]
     intermediate: list[str]
     targets: list[TargetDef] = Field(min_length=1)
-    languages: list[str]  # the spec's `languages`: the targets' default
+    languages: list[str]  # the spec's `languages`, the targets' default (empty: every target has its own)
     seeds: list[int]
     perturbations: list[PerturbationDef] = Field(default_factory=list)
     train: dict[str, TrainSettings]  # "intermediate", "target", and "phase:task" refinements

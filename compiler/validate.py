@@ -43,6 +43,7 @@ class _Validator(BlockRules, CrossChecks):
         self.split_spans: dict[tuple[str, str], ast.Span] = {}  # (task, split) -> the source it reads
         self.target_language_spans: dict[str, dict[str, ast.Span]] = {}  # target -> its `in [...]` codes
         self.target_languages: list[str] = []  # every code of the targets' `in [...]` lists
+        self.default_languages_used = False  # a target without `in [...]`: it needs `languages`
 
     # -- statements ------------------------------------------------------------------------
 
@@ -299,6 +300,7 @@ class _Validator(BlockRules, CrossChecks):
                                     or "declare it with `task NAME = …`")
         own = self.language_list(value.languages, f"target `{value.target.name}`") \
             if value.languages is not None else languages
+        self.default_languages_used |= value.languages is None
         if own is not None and own is not languages:  # a perturbation's `in [...]` may name them
             self.target_languages += [lang for lang in own if lang not in self.target_languages]
         if not ok or own is None:
@@ -341,11 +343,12 @@ class _Validator(BlockRules, CrossChecks):
             out.append(name)
         return out
 
-    def languages(self) -> list[str]:
+    def languages(self) -> list[str] | None:
+        """The spec's `languages`, None without the line: then every target needs its own
+        `in [...]` (checked in `assemble`)."""
         names = self.names_list("languages")
         if names is None:
-            self.sink.error("the spec has no `languages = [...]` line", hint="e.g. `languages = [en de hi zh]`")
-            return []
+            return None
         st = self.assignments["languages"]
         if isinstance(st.value, ast.ListValue) and not st.value.items:
             self.sink.error("`languages` is empty", st.value.span, "e.g. `languages = [en de hi zh]`")
@@ -382,8 +385,12 @@ class _Validator(BlockRules, CrossChecks):
 
     def assemble(self, syntax_failed: bool) -> Spec | None:
         intermediate = self.intermediate()
-        languages = self.languages() if not (syntax_failed and "languages" not in self.assignments) else []
+        given = self.languages() if not (syntax_failed and "languages" not in self.assignments) else []
+        languages = given if given is not None else []
         targets = self.targets(languages) if not (syntax_failed and "target" not in self.assignments) else None
+        if given is None and (targets is None or self.default_languages_used):
+            self.sink.error("the spec has no `languages = [...]` line", hint="e.g. `languages = [en de hi zh]`, "
+                            "or give every target its own: `xnli trained_on mnli in [en de]`")
         seeds = self.seeds()
         perturbations = self.perturbations(evaluated_languages(languages, targets) if targets is not None
                                            else languages + [x for x in self.target_languages if x not in languages])

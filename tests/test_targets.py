@@ -246,3 +246,12 @@ def test_report_params_refuse_cells_of_a_target_they_do_not_declare():
         with pytest.raises(ValidationError, match="not one of the report's targets"):
             ReportParams(settings=ReportSettings(), experiment="x", cells=[ReportCellRef(**cell, target=target)],
                          targets=targets)
+
+
+def test_languages_may_be_left_out_when_every_target_has_its_own():
+    without = HEAD.replace("languages    = [en de]\n", "")
+    spec, graph = compile_text(without + "target = [nli trained_on mnli in [de], choice trained_on choice in [en fr]]\n")
+    assert spec.languages == [] and [t.languages for t in spec.targets] == [["de"], ["en", "fr"]]
+    assert {n.labels["language"] for n in graph.nodes if n.kind == "evaluate"} == {"de", "en", "fr"}
+    (error,) = errors_of(without + "target = [nli trained_on mnli, choice trained_on choice in [en fr]]\n")
+    assert error.message == "the spec has no `languages = [...]` line" and "in [en de]" in error.hint
