@@ -82,6 +82,7 @@ class TrainedOn:
     target: Name
     source: Name
     span: Span = field(compare=False, default=NO_SPAN)
+    languages: "ListValue | None" = None  # `… in [de fr]`: this target's languages
 
 
 Value = Union[Str, Num, Name, ListValue, Call, MapValue, Sweep, TrainedOn]

@@ -38,7 +38,8 @@ def value_text(value: ast.Value) -> str:
     if isinstance(value, ast.Sweep):
         return "sweep[" + ", ".join(value_text(v) for v in value.items.items) + "]"
     if isinstance(value, ast.TrainedOn):
-        return f"{value.target.name} trained_on {value.source.name}"
+        languages = f" in {value_text(value.languages)}" if value.languages is not None else ""
+        return f"{value.target.name} trained_on {value.source.name}{languages}"
     raise TypeError(f"unknown value {value!r}")
 
 
@@ -122,6 +123,10 @@ class _Printer:
         span = st.span
         self.leading(span.line, "")
         if not isinstance(st, ast.Block):
+            if isinstance(st, ast.Assignment) and is_target_list(st) and (
+                    len(statement_head(st, width)) > ONE_LINE_LIMIT or self.has_comments_inside(span)):
+                self.target_list(st, width)
+                return
             self.aligned(statement_head(st, width), span.line, span.end_line)
             return
         head = st.keyword.name + (f" {st.label.name}" if st.label else "")
@@ -138,6 +143,27 @@ class _Printer:
             self.out.append("  " + entry_text(entry, width=width) + self.trailing_for(entry.span.line, entry.span.end_line))
         self.leading(span.end_line, "  ")
         self.out.append("}" + self.trailing_for(span.end_line, span.end_line))
+
+    def target_list(self, st: ast.Assignment, width: int) -> None:
+        """A long (or commented) list of targets, one target a line, task names aligned:
+
+            target = [xnli  trained_on mnli,
+                      pawsx trained_on paws in [de en fr]]  # comments stay on their target's line
+        """
+        assert isinstance(st.value, ast.ListValue)
+        items = st.value.items
+        head = f"{st.name.name.ljust(width)} = ["
+        indent = " " * len(head)
+        name_width = max(len(item.target.name) for item in items if isinstance(item, ast.TrainedOn))
+        for k, item in enumerate(items):
+            if k:
+                self.leading(item.span.line, indent)
+            text = value_text(item)
+            if isinstance(item, ast.TrainedOn):
+                text = item.target.name.ljust(name_width) + text[len(item.target.name):]
+            last = items[k + 1].span.line - 1 if k + 1 < len(items) else st.span.end_line
+            end = "," if k + 1 < len(items) else "]"
+            self.out.append((head if k == 0 else indent) + text + end + self.trailing_for(item.span.line, last))
 
     def render(self, module: ast.Module) -> str:
         statements = module.statements
@@ -187,6 +213,12 @@ def alignment_widths(statements, breaks: list[bool]) -> list[int]:
                 widths[start:i] = [width] * (i - start)
             start = i
     return widths
+
+
+def is_target_list(st: ast.Statement) -> bool:
+    """`target = [A trained_on B, …]` with several targets (printed one a line when long)."""
+    return (isinstance(st, ast.Assignment) and isinstance(st.value, ast.ListValue) and len(st.value.items) > 1
+            and all(isinstance(item, ast.TrainedOn) for item in st.value.items))
 
 
 def is_one_line(st: ast.Block) -> bool:

@@ -38,13 +38,13 @@ class LocalRead:
 
 def local_reads(spec: Spec) -> Iterator[LocalRead]:
     """Every local data read of the spec's graph, each (task, split, language) once."""
-    target = spec.tasks[spec.target]
-    eval_split = "test" if "test" in target.splits else "dev"
     uses: list[tuple[TaskDef, str, list[str]]] = []
-    for name in [*(v for v in spec.intermediate if v != "none"), spec.trained_on]:
+    for name in [*(v for v in spec.intermediate if v != "none"), *(t.trained_on for t in spec.targets)]:
         task = spec.tasks[name]
         uses += [(task, split, [TRAINING_LANGUAGE]) for split in ("train", "dev") if split in task.splits]
-    uses.append((target, eval_split, spec.languages))
+    for target_def in spec.targets:
+        target = spec.tasks[target_def.task]
+        uses.append((target, "test" if "test" in target.splits else "dev", target_def.languages))
     seen: set[tuple[str, str, str | None]] = set()
     for task, split, languages in uses:
         ref = task.splits[split]

@@ -1,4 +1,4 @@
-"""Spec -> Graph: the explicit cross product of models × variants × seeds × languages × conditions.
+"""Spec -> Graph: the explicit cross product of models × variants × seeds × targets × languages × conditions.
 
 Keys carry only what determines a node's output (see graph/node.py), which is what makes
 work shared: every variant reads the same `load` and `perturb` nodes, an intermediate
@@ -13,12 +13,13 @@ import os
 from typing import Any
 
 from xexp.compiler.graph.contracts import (
-    CLEAN, AttackParams, EvaluateParams, LoadParams, ModelParams, PerturbParams, ReportCellRef, ReportParams, TrainParams,
+    CLEAN, AttackParams, EvaluateParams, LoadParams, ModelParams, PerturbParams, ReportCellRef, ReportParams, ReportTarget,
+    TrainParams,
 )
 from xexp.compiler.graph.node import Graph, Node, Resources
 from xexp.compiler.inputs import LocalInputs
 from xexp.compiler.registry import REGISTRY
-from xexp.compiler.spec import PerturbationDef, Spec, TaskDef
+from xexp.compiler.spec import PerturbationDef, Spec, TargetDef, TaskDef
 
 BASELINE = "none"
 ARROW = "→"
@@ -127,9 +128,10 @@ class _Lowering:
     # -- the cross product ----------------------------------------------------------------------
 
     def lower(self) -> Graph:
+        """Per model, seed and variant: the intermediate training once, shared by every target;
+        per target, its own target training and evaluations in its own languages."""
         spec = self.spec
-        target, source = spec.tasks[spec.target], spec.tasks[spec.trained_on]
-        eval_split = "test" if "test" in target.splits else "dev"
+        several = len(spec.targets) > 1
         cells: list[dict] = []
         for model in spec.models:
             model_key = self.model(model.name, model.source)
@@ -141,45 +143,57 @@ class _Lowering:
                         task = spec.tasks[variant]
                         base = self.train(task, "intermediate", model_key, seed, f"train:{pre}{variant}/seed{seed}",
                                           {"model": model.name, "variant": variant})
-                    chain = f"{variant}{ARROW}{target.name}"
-                    tuned = self.train(source, "target", base, seed, f"train:{pre}{chain}/seed{seed}",
-                                       {"model": model.name, "variant": variant})
-                    for lang in spec.languages:
-                        clean = self.load(target, eval_split, lang, spec.evaluate.limit)
-                        cells.append(self.evaluate(tuned, clean, model.name, variant, chain, lang, seed,
-                                                   CLEAN, "", target))
-                        for p in spec.perturbations:
-                            if p.languages is not None and lang not in p.languages:
-                                continue
-                            if p.category == "attack":
-                                cells.append(self.attack(tuned, clean, p, model.name, variant, chain, lang, seed, target))
-                            else:
-                                data = self.perturb(clean, p, lang, seed)
-                                cells.append(self.evaluate(tuned, data, model.name, variant, chain, lang, seed,
-                                                           p.name, p.description, target))
+                    for target_def in spec.targets:
+                        # a target's label enters only the labels and report cells of a spec with
+                        # several targets, so the report of a one-target spec keeps its key
+                        labels = {"model": model.name, "variant": variant,
+                                  **({"target": target_def.task} if several else {})}
+                        cells += self.target(target_def, base, seed, pre, labels)
         self.report(cells)
         return Graph(experiment=spec.experiment, nodes=self.ordered())
 
-    def evaluate(self, tuned: str, data: str, model: str, variant: str, chain: str, lang: str,
+    def target(self, target_def: TargetDef, base: str, seed: int, pre: str, labels: dict) -> list[dict]:
+        """One target's training on top of `base` and its evaluations; the report cells."""
+        spec = self.spec
+        target, source = spec.tasks[target_def.task], spec.tasks[target_def.trained_on]
+        eval_split = "test" if "test" in target.splits else "dev"
+        perturbations = [p for p in spec.perturbations if p.name in target_def.perturbations]
+        chain = f"{labels['variant']}{ARROW}{target.name}"
+        tuned = self.train(source, "target", base, seed, f"train:{pre}{chain}/seed{seed}", labels)
+        cells: list[dict] = []
+        for lang in target_def.languages:
+            clean = self.load(target, eval_split, lang, spec.evaluate.limit)
+            cells.append(self.evaluate(tuned, clean, labels, chain, lang, seed, CLEAN, "", target))
+            for p in perturbations:
+                if p.languages is not None and lang not in p.languages:
+                    continue
+                if p.category == "attack":
+                    cells.append(self.attack(tuned, clean, p, labels, chain, lang, seed, target))
+                else:
+                    data = self.perturb(clean, p, lang, seed)
+                    cells.append(self.evaluate(tuned, data, labels, chain, lang, seed, p.name, p.description,
+                                               target))
+        return cells
+
+    def evaluate(self, tuned: str, data: str, where: dict, chain: str, lang: str,
                  seed: int, condition: str, description: str, target: TaskDef) -> dict:
         params = EvaluateParams(task_type=target.type, batch=self.spec.evaluate.batch,
                                 max_len=self.spec.evaluate.max_len,
                                 doc_stride=target.params.get("doc_stride")).to_params()
-        labels = {"model": model, "variant": variant, "language": lang, "condition": condition, "seed": seed,
-                  "description": description}
-        key = self.add(Node.make("evaluate", f"evaluate:{self.prefix(model)}{chain}/{lang}/{condition}/seed{seed}",
+        labels = {**where, "language": lang, "condition": condition, "seed": seed, "description": description}
+        key = self.add(Node.make("evaluate", f"evaluate:{self.prefix(where['model'])}{chain}/{lang}/{condition}/seed{seed}",
                                  params, {"model": tuned, "data": data}, self.resources("evaluate"), labels))
         return {"node": key, "data": data, "kind": "evaluate", **labels}
 
-    def attack(self, tuned: str, clean: str, p: PerturbationDef, model: str, variant: str, chain: str, lang: str,
+    def attack(self, tuned: str, clean: str, p: PerturbationDef, where: dict, chain: str, lang: str,
                seed: int, target: TaskDef) -> dict:
         params = AttackParams(attack=p.entry, params=self.inputs.lexicons(with_language(p.params, lang)), field=p.field,
                               language=lang, seed=seed, description=with_language(p.description, lang),
                               task_type=target.type, batch=self.spec.evaluate.batch, max_len=self.spec.evaluate.max_len,
                               entry_version=self.entry_version(p)).to_params()
-        labels = {"model": model, "variant": variant, "language": lang, "condition": p.name, "seed": seed,
+        labels = {**where, "language": lang, "condition": p.name, "seed": seed,
                   "description": p.description}  # one per condition in the report: `{lang}` kept
-        key = self.add(Node.make("attack", f"attack:{self.prefix(model)}{chain}/{lang}/{p.name}/seed{seed}",
+        key = self.add(Node.make("attack", f"attack:{self.prefix(where['model'])}{chain}/{lang}/{p.name}/seed{seed}",
                                  params, {"model": tuned, "data": clean}, self.resources("attack"), labels))
         return {"node": key, "data": clean, "kind": "attack", **labels}
 
@@ -190,7 +204,10 @@ class _Lowering:
             inputs[f"cell{i}"] = cell["node"]
             inputs[f"data{i}"] = cell["data"]
             table.append(ReportCellRef(**{k: v for k, v in cell.items() if k not in ("node", "data")}))
-        params = ReportParams(settings=self.spec.report, cells=table, experiment=self.spec.experiment).to_params()
+        targets = [ReportTarget(task=t.task, trained_on=t.trained_on, task_type=self.spec.tasks[t.task].type,
+                                languages=t.languages) for t in self.spec.targets] if len(self.spec.targets) > 1 else []
+        params = ReportParams(settings=self.spec.report, cells=table, experiment=self.spec.experiment,
+                              targets=targets).to_params()
         return self.add(Node.make("report", f"report:{self.spec.experiment}", params, inputs,
                                   self.resources("report")))
 

@@ -180,8 +180,9 @@ class _ToAst(Transformer):
         return ast.Sweep(items[0], _span(meta))
 
     def trained_on(self, meta, items):
-        target, source = items
-        return ast.TrainedOn(ast.Name(str(target), _span(target)), ast.Name(str(source), _span(source)), _span(meta))
+        target, source, *languages = items
+        return ast.TrainedOn(ast.Name(str(target), _span(target)), ast.Name(str(source), _span(source)), _span(meta),
+                             languages[0] if languages else None)
 
 
 def _comments(text: str) -> tuple[ast.Comment, ...]:

@@ -55,15 +55,27 @@ class PerturbationDef(Frozen):
     languages: list[str] | None = None  # None: every language of the spec
 
 
+class TargetDef(Frozen):
+    """One target task: evaluated zero-shot in `languages` after fine-tuning on `trained_on`.
+
+    `languages` is the target's `in [...]` list, or the spec's `languages` without one;
+    `perturbations` names the spec's perturbations and attacks that apply to this target (its
+    task type supports them and their `in [...]` languages meet the target's)."""
+
+    task: str
+    trained_on: str
+    languages: list[str]
+    perturbations: list[str] = Field(default_factory=list)
+
+
 class Spec(Frozen):
     experiment: str
     variables: dict[str, str] = Field(default_factory=dict)
     models: list[ModelDef]
     tasks: dict[str, TaskDef]
     intermediate: list[str]
-    target: str
-    trained_on: str
-    languages: list[str]
+    targets: list[TargetDef] = Field(min_length=1)
+    languages: list[str]  # the spec's `languages`, the targets' default (empty: every target has its own)
     seeds: list[int]
     perturbations: list[PerturbationDef] = Field(default_factory=list)
     train: dict[str, TrainSettings]  # "intermediate", "target", and "phase:task" refinements

@@ -14,7 +14,7 @@ from xexp.compiler.errors import ErrorSink, did_you_mean
 from xexp.compiler.languages import KNOWN_LANGUAGES, XNLI_LANGUAGES
 from xexp.compiler.registry.base import REGISTRY
 from xexp.compiler.registry.sources import SPLIT_ARGUMENTS
-from xexp.compiler.spec import DataRef, EvaluateSettings, ModelDef, ReportSettings, Spec, TaskDef
+from xexp.compiler.spec import DataRef, EvaluateSettings, ModelDef, ReportSettings, Spec, TargetDef, TaskDef
 from xexp.compiler.validate_blocks import BLOCKS, BlockRules
 from xexp.compiler.validate_compat import CrossChecks
 from xexp.compiler.values import describe_value, substitute
@@ -41,6 +41,9 @@ class _Validator(BlockRules, CrossChecks):
         self.source_spans: dict[str, ast.Span] = {}  # task -> its data source call
         self.entry_spans: dict[str, ast.Span] = {}  # perturbation -> its registry name
         self.split_spans: dict[tuple[str, str], ast.Span] = {}  # (task, split) -> the source it reads
+        self.target_language_spans: dict[str, dict[str, ast.Span]] = {}  # target -> its `in [...]` codes
+        self.target_languages: list[str] = []  # every code of the targets' `in [...]` lists
+        self.default_languages_used = False  # a target without `in [...]`: it needs `languages`
 
     # -- statements ------------------------------------------------------------------------
 
@@ -251,42 +254,101 @@ class _Validator(BlockRules, CrossChecks):
             out.append(n.name)
         return out
 
-    def target(self) -> tuple[str, str] | None:
+    def targets(self, languages: list[str]) -> list[TargetDef] | None:
+        """`target = A trained_on B`, or a list of them; each target's languages are its
+        `in [...]` list or the spec's `languages`. A target task given twice is an error: its
+        nodes and report rows are named by the task."""
         st = self.assignments.get("target")
         if st is None:
             self.sink.error("the spec has no `target = TASK trained_on TASK` line",
                             hint="e.g. `target = xnli trained_on mnli`")
             return None
-        value = st.value
+        items = st.value.items if isinstance(st.value, ast.ListValue) else (st.value,)
+        if not items:
+            self.sink.error("`target` is empty", ast.span_of(st.value),
+                            "e.g. `target = [xnli trained_on mnli, pawsx trained_on paws]`")
+            return None
+        out: list[TargetDef] = []
+        ok = True
+        for item in items:
+            target = self.target(item, languages)
+            if target is None:
+                ok = False
+            elif any(t.task == target.task for t in out):
+                ok = False
+                self.sink.error(f"target `{target.task}` is listed twice", ast.span_of(item),
+                                "give each target task once; to compare trainings of one target, "
+                                "use intermediate variants")
+            else:
+                out.append(target)
+        return out if ok else None
+
+    def target(self, value: ast.Value, languages: list[str]) -> TargetDef | None:
         if isinstance(value, ast.Name):
             value = ast.TrainedOn(value, value, value.span)
         if not isinstance(value, ast.TrainedOn):
-            self.sink.error("write the target as `TASK trained_on TASK`", ast.span_of(value))
+            self.sink.error("write a target as `TASK trained_on TASK`", ast.span_of(value),
+                            "e.g. `target = xnli trained_on mnli`, or a list: "
+                            "`target = [xnli trained_on mnli, pawsx trained_on paws in [de fr]]`")
             return None
         ok = True
         for n in (value.target, value.source):
             if n.name not in self.tasks:
                 ok = False
                 if n.name not in self.task_spans:
-                    self.sink.error(f"unknown task `{n.name}`", n.span, did_you_mean(n.name, self.task_spans))
-        if not ok:
+                    self.sink.error(f"unknown task `{n.name}`", n.span, did_you_mean(n.name, self.task_spans)
+                                    or "declare it with `task NAME = …`")
+        own = self.language_list(value.languages, f"target `{value.target.name}`") \
+            if value.languages is not None else languages
+        self.default_languages_used |= value.languages is None
+        if own is not None and own is not languages:  # a perturbation's `in [...]` may name them
+            self.target_languages += [lang for lang in own if lang not in self.target_languages]
+        if not ok or own is None:
             return None
         target, source = self.tasks[value.target.name], self.tasks[value.source.name]
         if target.type != source.type:
             self.sink.error(f"the target `{target.name}` ({target.type}) cannot be trained on "
-                            f"`{source.name}` ({source.type}): the head must fit both", value.span)
+                            f"`{source.name}` ({source.type}): the head must fit both", value.span,
+                            f"train it on a {target.type} task")
         if "test" not in target.splits and "dev" not in target.splits:
             self.sink.error(f"the target task `{target.name}` has no `test=` or `dev=` split to evaluate on",
-                            value.target.span)
+                            value.target.span, f"give `{target.name}` a `test=` split")
         if "train" not in source.splits:
-            self.sink.error(f"task `{source.name}` has no `train=` split to train on", value.source.span)
-        return value.target.name, value.source.name
+            self.sink.error(f"task `{source.name}` has no `train=` split to train on", value.source.span,
+                            f"give `{source.name}` a `train=` split")
+        if value.languages is not None:
+            self.target_language_spans[target.name] = {n.name: n.span for n in value.languages.items
+                                                       if isinstance(n, ast.Name)}
+        return TargetDef(task=target.name, trained_on=source.name, languages=own)
 
-    def languages(self) -> list[str]:
+    def language_list(self, value: ast.ListValue, what: str) -> list[str] | None:
+        """The language codes of a target's `in [...]` (None after an error)."""
+        if not value.items:
+            self.sink.error(f"`in [...]` of {what} lists no language", value.span, "e.g. `in [de en fr]`")
+            return None
+        out: list[str] = []
+        for item in value.items:
+            name = item.name if isinstance(item, ast.Name) else None
+            if name is None:
+                self.sink.error(f"`in [...]` lists language codes, got {describe_value(item)}", ast.span_of(item),
+                                "e.g. `in [de en fr]`")
+                return None
+            if name not in KNOWN_LANGUAGES:
+                self.sink.error(f"unknown language code `{name}`", item.span,
+                                did_you_mean(name, KNOWN_LANGUAGES) or "XNLI languages: " + " ".join(XNLI_LANGUAGES))
+                return None
+            if name in out:
+                self.sink.error(f"language `{name}` is listed twice", item.span, "list each language once")
+                return None
+            out.append(name)
+        return out
+
+    def languages(self) -> list[str] | None:
+        """The spec's `languages`, None without the line: then every target needs its own
+        `in [...]` (checked in `assemble`)."""
         names = self.names_list("languages")
         if names is None:
-            self.sink.error("the spec has no `languages = [...]` line", hint="e.g. `languages = [en de hi zh]`")
-            return []
+            return None
         st = self.assignments["languages"]
         if isinstance(st.value, ast.ListValue) and not st.value.items:
             self.sink.error("`languages` is empty", st.value.span, "e.g. `languages = [en de hi zh]`")
@@ -323,10 +385,15 @@ class _Validator(BlockRules, CrossChecks):
 
     def assemble(self, syntax_failed: bool) -> Spec | None:
         intermediate = self.intermediate()
-        target = self.target() if not (syntax_failed and "target" not in self.assignments) else None
-        languages = self.languages() if not (syntax_failed and "languages" not in self.assignments) else []
+        given = self.languages() if not (syntax_failed and "languages" not in self.assignments) else []
+        languages = given if given is not None else []
+        targets = self.targets(languages) if not (syntax_failed and "target" not in self.assignments) else None
+        if given is None and (targets is None or self.default_languages_used):
+            self.sink.error("the spec has no `languages = [...]` line", hint="e.g. `languages = [en de hi zh]`, "
+                            "or give every target its own: `xnli trained_on mnli in [en de]`")
         seeds = self.seeds()
-        perturbations = self.perturbations(languages)
+        perturbations = self.perturbations(evaluated_languages(languages, targets) if targets is not None
+                                           else languages + [x for x in self.target_languages if x not in languages])
         train = self.train_settings()
         evaluate = self.settings_block("evaluate", None, EvaluateSettings)
         resources = self.resources()
@@ -341,19 +408,55 @@ class _Validator(BlockRules, CrossChecks):
                             "add it to `intermediate = [...]` (`none` is direct fine-tuning)")
         if not self.model_spans and not syntax_failed:
             self.sink.error("the spec declares no model", hint="e.g. `model xlmr = hf(\"FacebookAI/xlm-roberta-large\")`")
-        if target is not None:
-            self.check_languages_reachable(target[0], languages)
-            self.check_per_token_perturbations(target[0], perturbations)
+        if targets is not None:
+            for target in targets:
+                self.check_languages_reachable(target.task, target.languages)
+            targets = self.perturbations_by_target(targets, perturbations)
             if not self.sink.errors:  # the parts are sound: do they fit together?
-                self.cross_check(target, intermediate, languages, perturbations, train, evaluate)
-        if self.sink.errors or target is None or self.experiment is None:
+                self.cross_check(targets, intermediate, perturbations, train, evaluate)
+        if self.sink.errors or targets is None or self.experiment is None:
             return None
         return Spec(
             experiment=self.experiment, variables=self.variables, models=self.models, tasks=self.tasks,
-            intermediate=intermediate, target=target[0], trained_on=target[1], languages=languages,
+            intermediate=intermediate, targets=targets, languages=languages,
             seeds=seeds, perturbations=perturbations, train=train, evaluate=evaluate,
             resources=resources, report=report,
         )
+
+    def perturbations_by_target(self, targets: list[TargetDef], perturbations: list) -> list[TargetDef]:
+        """Each target with the perturbations that apply to it.
+
+        One target: every perturbation must fit it (an error otherwise, as always). Several
+        targets of different task types: a perturbation applies to the targets it fits (its
+        task types, a tagging target's token-keeping rule) and whose languages its `in [...]`
+        meets; it is an error only when it fits none of them, because a spec cannot otherwise
+        say "this sentence-pair perturbation, but not on the POS target". `xexp plan` lists
+        what applies where."""
+        if len(targets) == 1:
+            target = targets[0]
+            self.check_per_token_perturbations(target.task, perturbations)
+            return [target.model_copy(update={"perturbations": [
+                p.name for p in perturbations if p.languages is None or set(p.languages) & set(target.languages)]})]
+        applies: dict[str, list[str]] = {t.task: [] for t in targets}
+        for p in perturbations:
+            problems: list = []
+            fits_one = False
+            for target in targets:
+                if p.languages is not None and not set(p.languages) & set(target.languages):
+                    continue
+                before = len(self.sink.errors)
+                self.check_per_token_perturbations(target.task, [p])
+                self.check_perturbations_fit(self.tasks[target.task], [p])
+                found = self.sink.errors[before:]
+                del self.sink.errors[before:]
+                if found:
+                    problems += found
+                else:
+                    fits_one = True
+                    applies[target.task].append(p.name)
+            if not fits_one:
+                self.sink.errors.extend(problems)
+        return [t.model_copy(update={"perturbations": applies[t.task]}) for t in targets]
 
     def check_per_token_perturbations(self, target: str, perturbations: list) -> None:
         """A tagging target keeps one tag per token: only perturbations that change characters
@@ -395,6 +498,15 @@ class _Validator(BlockRules, CrossChecks):
             self.sink.error(f"the target task `{target}` is evaluated in {len(languages)} languages but its "
                             "source does not depend on `{lang}`", self.task_spans.get(target, ast.NO_SPAN),
                             "put `{lang}` in the path or config, e.g. local(\"data/xnli/dev.{lang}.jsonl\")")
+
+
+def evaluated_languages(languages: list[str], targets: list[TargetDef]) -> list[str]:
+    """Every language some target is evaluated in: the spec's, then the targets' own, in order
+    (a perturbation's `in [...]` may name any of them)."""
+    out = list(languages) if any(t.languages == languages for t in targets) else []
+    for target in targets:
+        out += [lang for lang in target.languages if lang not in out]
+    return out
 
 
 def _is_text(value: str) -> bool:

@@ -14,7 +14,7 @@ from typing import get_args
 from xexp.compiler import ast
 from xexp.compiler.registry import REGISTRY
 from xexp.compiler.validator_state import ValidatorState
-from xexp.compiler.spec import DataRef, EvaluateSettings, PerturbationDef, TaskDef, TrainSettings
+from xexp.compiler.spec import DataRef, EvaluateSettings, PerturbationDef, TargetDef, TaskDef, TrainSettings
 
 #: Where English-only work happens: training and its dev set are loaded in English.
 TRAINING_LANGUAGE = "en"
@@ -34,23 +34,29 @@ def doc_stride_limit(max_len: int) -> int:
 class CrossChecks(ValidatorState):
     """Methods of `_Validator`; see validate.py for the state they use."""
 
-    def cross_check(self, target: tuple[str, str], intermediate: list[str], languages: list[str],
+    def cross_check(self, targets: list[TargetDef], intermediate: list[str],
                     perturbations: list[PerturbationDef], train: dict[str, TrainSettings],
                     evaluate: EvaluateSettings) -> None:
-        target_task, source_task = self.tasks[target[0]], self.tasks[target[1]]
-        self.check_perturbations_fit(target_task, perturbations)
+        if len(targets) == 1:  # several targets: perturbations were matched to targets already
+            self.check_perturbations_fit(self.tasks[targets[0].task], perturbations)
         trained = [(self.tasks[name], "intermediate") for name in intermediate if name in self.tasks]
-        trained.append((source_task, "target"))
+        for target in targets:
+            if (self.tasks[target.trained_on], "target") not in trained:
+                trained.append((self.tasks[target.trained_on], "target"))
         for task, _phase in trained:
             for split in ("train", "dev"):
                 if split in task.splits:
                     self.check_source_fits(task, task.splits[split], [TRAINING_LANGUAGE], None)
-        eval_split = "test" if "test" in target_task.splits else "dev"
-        if eval_split in target_task.splits:
-            self.check_source_fits(target_task, target_task.splits[eval_split], languages, languages)
         lengths = [(task, settings.max_len, f"train {phase}") for task, phase in trained
                    for settings in [train.get(f"{phase}:{task.name}") or train[phase]]]
-        lengths.append((target_task, evaluate.max_len, "evaluate"))
+        for target in targets:
+            target_task = self.tasks[target.task]
+            eval_split = "test" if "test" in target_task.splits else "dev"
+            if eval_split in target_task.splits:
+                spans = self.target_language_spans.get(target.task) or {
+                    n.name: n.span for n in (self.names_list("languages") or [])}
+                self.check_source_fits(target_task, target_task.splits[eval_split], target.languages, spans)
+            lengths.append((target_task, evaluate.max_len, "evaluate"))
         self.check_doc_stride(lengths)
         self.check_model_positions(lengths)
 
@@ -65,7 +71,7 @@ class CrossChecks(ValidatorState):
                             f"the premise and hypothesis it changes; remove `{p.name}`")
 
     def check_source_fits(self, task: TaskDef, ref: DataRef, loaded_in: list[str],
-                          spec_languages: list[str] | None) -> None:
+                          language_spans: dict[str, ast.Span] | None) -> None:
         """A source with declared languages has data in every language it is loaded in, and
         synthetic data is generated for the task type it feeds."""
         name = ref.source.get("source")
@@ -86,7 +92,7 @@ class CrossChecks(ValidatorState):
         if not missing:
             return
         covered = " ".join(sorted(entry.languages))
-        spans = {n.name: n.span for n in (self.names_list("languages") or [])} if spec_languages else {}
+        spans = language_spans or {}
         for lang in missing:
             self.sink.error(f"`{name}` data has no language `{lang}` (task `{task.name}`)",
                             spans.get(lang, span), f"{name} data covers: {covered}")

@@ -19,6 +19,7 @@ class ValidatorState:
     source_spans: dict[str, ast.Span]  # task -> its data source call
     entry_spans: dict[str, ast.Span]  # perturbation -> its registry name
     split_spans: dict[tuple[str, str], ast.Span]  # (task, split) -> the source it reads
+    target_language_spans: dict[str, dict[str, ast.Span]]  # target -> the codes of its `in [...]`
 
     def names_list(self, key: str) -> list[ast.Name] | None:
         raise NotImplementedError  # validate.py

@@ -210,7 +210,9 @@ def _reset_peak_rss() -> None:
 
 def _peak_rss() -> int | None:
     try:
-        with open("/proc/self/status") as handle:
+        # errors="replace": Ray names the process after the node (`ray::train:nli→…`) and the
+        # kernel cuts that name at 15 bytes, possibly inside a UTF-8 character
+        with open("/proc/self/status", encoding="utf-8", errors="replace") as handle:
             for line in handle:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) * 1024

@@ -182,7 +182,8 @@ def _report_metrics(results_json: Path) -> dict[str, float]:
     for r in rows:
         if str(r.get("seed")) != "all":
             continue
-        where = f"{r['model']}/{r['variant']}/{r['language']}"
+        target = f"{r['target']}/" if r.get("target") else ""  # a report of several targets
+        where = f"{target}{r['model']}/{r['variant']}/{r['language']}"
         if r["perturbation"] == "clean":
             out[f"clean_acc/{where}"] = r["clean_acc"]
         else:

@@ -86,6 +86,16 @@ def perturbation_lines(draw, task_type: str, languages: list[str]) -> list[str]:
 
 
 @st.composite
+def target_line(draw, languages: list[str]) -> str:
+    """One target, or a list of two: the second NLI, on its own languages (docs/architecture.md)."""
+    if draw(st.booleans()):
+        return "target = tgt trained_on src"
+    own = draw(st.lists(st.sampled_from(languages), min_size=1, unique=True))
+    restricted = f" in [{' '.join(own)}]" if draw(st.booleans()) else ""
+    return f"target = [tgt trained_on src, xtgt trained_on mnli{restricted}]"
+
+
+@st.composite
 def valid_specs(draw) -> str:
     languages = draw(st.lists(st.sampled_from(SYNTHETIC_LANGUAGES), min_size=1, max_size=4, unique=True))
     task_type = draw(st.sampled_from(TASK_TYPES))
@@ -109,7 +119,8 @@ def valid_specs(draw) -> str:
         f'task src = {task_type}({train_source}, train="train"{stride})',
         f'task tgt = {task_type}({target_source}, test="test[:{draw(st.integers(1, 500))}]"{stride})',
         f"intermediate = [{' '.join(intermediate)}]",
-        "target = tgt trained_on src",
+        'task xtgt = nli(synthetic("nli", size=60), test="test")',
+        "TARGET",
         f"languages = [{' '.join(languages)}]",
         f"seeds = [{' '.join(str(s) for s in draw(st.lists(st.integers(0, 99), min_size=1, max_size=2, unique=True)))}]",
         draw(train_block("intermediate", max_lens["intermediate"])),
@@ -123,6 +134,7 @@ def valid_specs(draw) -> str:
     perturbations = draw(perturbation_lines(task_type, languages))
     if perturbations:
         lines.append("perturbations {\n  " + "\n  ".join(perturbations) + "\n}")
+    lines[lines.index("TARGET")] = draw(target_line(languages))  # drawn last: the earlier draws stay as they were
     return "\n".join(lines) + "\n"
 
 
@@ -147,7 +159,7 @@ def test_the_generator_reaches_every_entry_and_task_type():
     def collect(text):
         spec, _graph = compile_text(text, "generated.xexp")
         seen_entries.update(p.entry for p in spec.perturbations)
-        seen_types.add(spec.tasks[spec.target].type)
+        seen_types.update(spec.tasks[t.task].type for t in spec.targets)
 
     collect()
     assert seen_types == set(TASK_TYPES)

@@ -68,20 +68,20 @@ def cmd_check(args) -> int:
 
 
 def cmd_plan(args) -> int:
-    from xexp.planning import plan_notes, plan_rows, render_dot, render_mermaid, render_table
+    from xexp.planning import plan_notes, plan_rows, plan_targets, render_dot, render_mermaid, render_table
 
-    _spec, graph = _compile(args.file, args.set, inputs=not args.no_inputs)
+    spec, graph = _compile(args.file, args.set, inputs=not args.no_inputs)
     store = args.store or default_store(args.file)
     rows = plan_rows(graph, store, force=args.force or ())
     if args.format == "json":
-        print(json.dumps({"experiment": graph.experiment, "nodes": rows, "notes": plan_notes(graph)}, indent=2,
-                         ensure_ascii=False))
+        print(json.dumps({"experiment": graph.experiment, "targets": plan_targets(spec), "nodes": rows,
+                          "notes": plan_notes(graph)}, indent=2, ensure_ascii=False))
     elif args.format == "dot":
         print(render_dot(graph, rows))
     elif args.format == "mermaid":
         print(render_mermaid(graph, rows))
     else:
-        print(render_table(graph, rows))
+        print(render_table(graph, rows, plan_targets(spec)))
     return EXIT_OK
 
 

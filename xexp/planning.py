@@ -95,6 +95,22 @@ def plan_notes(graph: Graph) -> list[str]:
             "pin one with revision=\"<commit>\""]
 
 
+def plan_targets(spec) -> list[dict]:
+    """The spec's targets as `xexp plan` shows them: task, type, what it is trained on, the
+    languages it is evaluated in and the perturbations that apply to it."""
+    return [{"task": t.task, "task_type": spec.tasks[t.task].type, "trained_on": t.trained_on,
+             "languages": list(t.languages), "perturbations": list(t.perturbations)} for t in spec.targets]
+
+
+def targets_text(targets: list[dict]) -> list[str]:
+    lines = []
+    for t in targets:
+        applied = ", ".join(t["perturbations"]) or "none"
+        lines.append(f"  target {t['task']} ({t['task_type']}) trained_on {t['trained_on']} in "
+                     f"[{' '.join(t['languages'])}]; perturbations: {applied}")
+    return lines
+
+
 def resources_text(node: Node) -> str:
     r = node.resources
     parts = [f"cpu={r.num_cpus:g}"]
@@ -119,7 +135,7 @@ def plan_rows(graph: Graph, store: str | Path | None, force=()) -> list[dict]:
     return rows
 
 
-def render_table(graph: Graph, rows: list[dict]) -> str:
+def render_table(graph: Graph, rows: list[dict], targets: list[dict] | None = None) -> str:
     by_kind: dict[str, list[dict]] = {}
     for row in rows:
         by_kind.setdefault(row["kind"], []).append(row)
@@ -128,6 +144,7 @@ def render_table(graph: Graph, rows: list[dict]) -> str:
     lines = [f"experiment {graph.experiment}: {len(rows)} nodes, {total_run} to run, {len(rows) - total_run} cached"]
     summary = ", ".join(f"{kind} {len(by_kind[kind])}" for kind in NODE_KINDS if kind in by_kind)
     lines.append(f"  {summary}")
+    lines += targets_text(targets or [])
     for kind in NODE_KINDS:
         group = by_kind.get(kind)
         if not group:

@@ -271,7 +271,12 @@ RESERVED_CONDITIONS = (CLEAN, WORST_CASE)
 
 
 class ReportCellRef(Frozen):
-    """One cell of the report as the graph names it; its files are the node's inputs cell{i}/data{i}."""
+    """One cell of the report as the graph names it; its files are the node's inputs cell{i}/data{i}.
+
+    `target` names the target task of a spec with several targets; with one it stays None and
+    out of the params, so the report key of every one-target spec stands."""
+
+    OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ("target",)
 
     kind: Literal["evaluate", "attack"]
     model: str
@@ -280,12 +285,42 @@ class ReportCellRef(Frozen):
     condition: str
     seed: int
     description: str = ""
+    target: str | None = None
+
+
+class ReportTarget(Frozen):
+    """A target as the report shows it: what it was trained on, its task type (which names the
+    metric its per-example correctness measures) and its languages."""
+
+    task: str
+    trained_on: str
+    task_type: TaskType
+    languages: list[str]
 
 
 class ReportParams(NodeParams):
+    """`targets` is given only for a spec with several targets (left out while empty)."""
+
+    OMITTED_AT_DEFAULT = ("targets",)
+
     settings: ReportSettings
     cells: list[ReportCellRef]
     experiment: str
+    targets: list[ReportTarget] = []  # a plain default: OMITTED_AT_DEFAULT compares with it
+
+    @model_validator(mode="after")
+    def _cells_name_targets(self) -> "ReportParams":
+        known = {t.task for t in self.targets}
+        for cell in self.cells:
+            if (cell.target is None) != (not known) or (cell.target is not None and cell.target not in known):
+                raise ValueError(f"report cell {cell.model}/{cell.variant}/{cell.language}/{cell.condition}: "
+                                 f"target {cell.target!r} is not one of the report's targets ({', '.join(known) or 'none'})")
+        return self
+
+    def to_params(self) -> dict[str, Any]:
+        out = super().to_params()
+        out["cells"] = [dump_params(cell, cell.OMITTED_AT_DEFAULT) for cell in self.cells]
+        return out
 
 
 CONTRACTS: dict[str, type[NodeParams]] = {

@@ -23,7 +23,7 @@ def _cells(node: Node, locate) -> list:
         data_dir, data_manifest = locate(node.inputs[f"data{i}"])
         cells.append(ReportCell(
             model=cell.model, variant=cell.variant, language=cell.language, condition=cell.condition,
-            description=cell.description, kind=cell.kind, seed=cell.seed,
+            description=cell.description, kind=cell.kind, seed=cell.seed, target=cell.target,
             predictions=predictions_dir / predictions_manifest.get("file", PREDICTIONS_FILE),
             dataset=data_dir / data_manifest.get("file", DATA_FILE),
         ))
@@ -35,7 +35,7 @@ def _write(node: Node, cells: list, out_dir: Path) -> str:
 
     p = ReportParams.model_validate(node.params)
     meta = {"experiment": p.experiment, "report_key": node.key}
-    return build_report(cells, p.settings, out_dir, meta)["summary"]  # it writes summary.txt too
+    return build_report(cells, p.settings, out_dir, meta, targets=p.targets)["summary"]  # it writes summary.txt too
 
 
 def run(node: Node, ctx: NodeContext) -> dict:

@@ -5,50 +5,38 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from xexp.runtime.report.examples import select_examples
-from xexp.runtime.report.html import html_report
-from xexp.runtime.report.latex import latex_report
-from xexp.runtime.report.markdown import markdown_report
 from xexp.runtime.formats import HTML_FILE, REPORT_FILES, SUMMARY_FILE
+from xexp.runtime.report.html import html_report, html_report_targets
+from xexp.runtime.report.latex import latex_report, latex_report_targets
+from xexp.runtime.report.markdown import markdown_report, markdown_report_targets
 from xexp.runtime.report.model import ReportCell, ReportSettings
-from xexp.runtime.report.outcomes import collect_outcomes
-from xexp.runtime.report.rows import compute_rows, condition_order
-from xexp.runtime.report.tables import csv_text, headline, json_text, write_text
-from xexp.runtime.report.terminal import terminal_summary
-from xexp.runtime.report.views import RowIndex
-
-
+from xexp.runtime.report.tables import TARGET_COLUMNS, csv_text, headline, json_text, write_text
+from xexp.runtime.report.targets import ReportTarget, TargetSection, sections
+from xexp.runtime.report.terminal import terminal_summary, terminal_summary_targets
 
 
 def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | dict,
-                 out_dir: Path, meta: dict) -> dict:
+                 out_dir: Path, meta: dict, targets: Iterable[ReportTarget | dict] | None = None) -> dict:
     """Write the report into `out_dir` and return a JSON-able manifest.
 
     `meta` goes into results.json verbatim; the keys `experiment`, `run_id` and `spec` are
     also shown in the headers. Nothing time- or machine-dependent is added, so the same
-    inputs give byte-identical files.
+    inputs give byte-identical files. `targets` describes the targets of a spec with several
+    (each cell names its own): the report then has one section per target, with its own
+    statistics (runtime/report/targets.py says why Holm's family is per target).
     """
     report_cells = [c if isinstance(c, ReportCell) else ReportCell.model_validate(c) for c in cells]
     settings = settings if isinstance(settings, ReportSettings) else ReportSettings.model_validate(settings)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not report_cells:
+        raise ValueError("the report has no cells")
 
-    collected = collect_outcomes(report_cells)
-    rows, row_warnings = compute_rows(collected, settings)
-    warnings = collected.warnings + row_warnings
-    index = RowIndex(rows, settings.baseline, collected.caveats)
-    conditions = condition_order(collected.condition_kinds)
-    examples = select_examples(report_cells, settings, conditions, collected.descriptions)
-    summary = terminal_summary(index, settings, meta, warnings)
-
-    texts = {
-        HTML_FILE: html_report(index, settings, meta, conditions, examples, warnings),
-        "report.md": markdown_report(index, settings, meta, conditions, examples, warnings),
-        "report.tex": latex_report(index, settings, meta),
-        "results.csv": csv_text(rows),
-        "results.json": json_text(rows, meta, settings.model_dump(), index.caveats + warnings),
-        SUMMARY_FILE: summary,
-    }
+    parts = sections(report_cells, settings, targets)
+    if len(parts) == 1 and parts[0].target is None:
+        texts, rows, caveats, warnings, summary = _one_target(parts[0], settings, meta)
+    else:
+        texts, rows, caveats, warnings, summary = _several_targets(parts, settings, meta)
     for name in REPORT_FILES:
         write_text(out_dir / name, texts[name])
     return {
@@ -56,6 +44,38 @@ def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | 
         "rows": len(rows),
         "cells": len(report_cells),
         "headline": headline(rows),
-        "warnings": index.caveats + warnings,
+        "warnings": caveats + warnings,
         "summary": summary,
     }
+
+
+def _one_target(part: TargetSection, settings: ReportSettings, meta: dict):
+    index, rows, warnings = part.index, part.rows, part.warnings
+    summary = terminal_summary(index, settings, meta, warnings)
+    texts = {
+        HTML_FILE: html_report(index, settings, meta, part.conditions, part.examples, warnings),
+        "report.md": markdown_report(index, settings, meta, part.conditions, part.examples, warnings),
+        "report.tex": latex_report(index, settings, meta),
+        "results.csv": csv_text(rows),
+        "results.json": json_text(rows, meta, settings.model_dump(), index.caveats + warnings),
+        SUMMARY_FILE: summary,
+    }
+    return texts, rows, index.caveats, warnings, summary
+
+
+def _several_targets(parts: list[TargetSection], settings: ReportSettings, meta: dict):
+    rows = [row for part in parts for row in part.rows]
+    caveats = [c for part in parts for c in part.index.caveats]
+    warnings = [w for part in parts for w in part.warnings]
+    summary = terminal_summary_targets(parts, settings, meta, warnings)
+    targets = [part.target.model_dump() | {"metric": part.metric} for part in parts if part.target]
+    texts = {
+        HTML_FILE: html_report_targets(parts, settings, meta, warnings),
+        "report.md": markdown_report_targets(parts, settings, meta, warnings),
+        "report.tex": latex_report_targets(parts, settings, meta),
+        "results.csv": csv_text(rows, TARGET_COLUMNS),
+        "results.json": json_text(rows, meta, settings.model_dump(), caveats + warnings, TARGET_COLUMNS,
+                                  targets),
+        SUMMARY_FILE: summary,
+    }
+    return texts, rows, caveats, warnings, summary

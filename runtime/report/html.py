@@ -101,9 +101,42 @@ def _example(example: Example) -> str:
 
 def html_report(index: RowIndex, settings: ReportSettings, meta: dict, conditions: list[str],
                 examples: dict[str, list[Example]], warnings: list[str]) -> str:
-    experiment = meta.get("experiment", "experiment")
-    sections: list[tuple[str, str, str]] = []  # (anchor, heading, body)
-    sections.append(("clean", "Clean accuracy", _table(replace(clean_table(index), title=""))))
+    sections = _sections(index, settings, conditions, examples)
+    subtitle = (f"baseline <b>{_e(settings.baseline)}</b> · p: t-test over seeds (the trained "
+                f"model is the unit), Holm over {n_tests(index)} primary rows · {settings.ci:.0%} "
+                f"intervals (over seeds for deltas; parallel-aware bootstrap over examples, "
+                f"{settings.bootstrap} replicates, otherwise)")
+    return _document(sections, settings, meta, warnings, subtitle, index.caveats)
+
+
+def html_report_targets(parts: list, settings: ReportSettings, meta: dict, warnings: list[str]) -> str:
+    """Several targets (runtime/report/targets.py): each target's sections in turn, headed by
+    the target, its metric and its own Holm family."""
+    sections: list[tuple[str, str, str]] = []
+    for part in parts:
+        anchor = "target-" + _anchor(part.name)
+        intro = (f'<p class="note">metric: {_e(part.metric)}; Holm over the {n_tests(part.index)} '
+                 f"primary rows of this target</p>")
+        sections.append((anchor, f"Target {part.heading}", intro))
+        sections += [(f"{anchor}-{a}", f"{part.name}: {h}", b)
+                     for a, h, b in _sections(part.index, settings, part.conditions, part.examples, part.metric)]
+    subtitle = (f"baseline <b>{_e(settings.baseline)}</b> · {len(parts)} targets, each with its own "
+                f"metric and statistics · p: t-test over seeds (the trained model is the unit), Holm "
+                f"within each target · {settings.ci:.0%} intervals (over seeds for deltas; "
+                f"parallel-aware bootstrap over examples, {settings.bootstrap} replicates, otherwise)")
+    caveats = [c for part in parts for c in part.index.caveats]
+    return _document(sections, settings, meta, warnings, subtitle, caveats)
+
+
+def _anchor(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name) or "x"
+
+
+def _sections(index: RowIndex, settings: ReportSettings, conditions: list[str],
+              examples: dict[str, list[Example]], metric: str = "accuracy") -> list[tuple[str, str, str]]:
+    """(anchor, heading, body) of one target's part of the report."""
+    sections: list[tuple[str, str, str]] = []
+    sections.append(("clean", f"Clean {metric}", _table(replace(clean_table(index), title=""))))
     summary = delta_rows(index)
     if summary:
         sections.append(("robustness", "Robustness", _table(robustness_table(
@@ -140,6 +173,13 @@ def html_report(index: RowIndex, settings: ReportSettings, meta: dict, condition
         sections.append(("examples", "Examples", "".join(blocks)))
     sections.append(("all", "All cells", "<details><summary>Show all cells (seeds pooled)"
                      f"</summary>{_table(full_table(index))}</details>"))
+    return sections
+
+
+def _document(sections: list[tuple[str, str, str]], settings: ReportSettings, meta: dict,
+              warnings: list[str], subtitle: str, caveat_lines: list[str]) -> str:
+    experiment = meta.get("experiment", "experiment")
+    sections = list(sections)
     method = "".join(f"<li><b>{_e(k)}</b>: {_e(v)}</li>" for k, v in METHOD.items())
     run = _run_details(meta)
     sections.append(("method", "Method", f"<ul>{method}</ul>{run}"))
@@ -148,14 +188,10 @@ def html_report(index: RowIndex, settings: ReportSettings, meta: dict, condition
                          "<ul>" + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul>"))
     nav = "".join(f'<a href="#{a}">{_e(h)}</a>' for a, h, _ in sections)
     body = "".join(f'<section id="{a}"><h2>{_e(h)}</h2>{b}</section>' for a, h, b in sections)
-    subtitle = (f"baseline <b>{_e(settings.baseline)}</b> · p: t-test over seeds (the trained "
-                f"model is the unit), Holm over {n_tests(index)} primary rows · {settings.ci:.0%} "
-                f"intervals (over seeds for deltas; parallel-aware bootstrap over examples, "
-                f"{settings.bootstrap} replicates, otherwise)")
     caveats = ""
-    if index.caveats:
+    if caveat_lines:
         caveats = ('<div class="caveat" role="alert"><b>Read first</b><ul>'
-                   + "".join(f"<li>{_e(c)}</li>" for c in index.caveats) + "</ul></div>")
+                   + "".join(f"<li>{_e(c)}</li>" for c in caveat_lines) + "</ul></div>")
     if meta.get("run_id"):
         subtitle = f"run <code>{_e(meta['run_id'])}</code> · " + subtitle
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -51,7 +51,7 @@ def _tabular(table: Table, caption: str, label: str) -> list[str]:
     return lines + [r"\end{table}", ""]
 
 
-def clean_by_language(index: RowIndex) -> Table:
+def clean_by_language(index: RowIndex, metric: str = "accuracy") -> Table:
     """Model × variant rows, one column per language (macro average last), seeds pooled."""
     languages: list[str] = []
     for model in index.models():
@@ -66,23 +66,44 @@ def clean_by_language(index: RowIndex) -> Table:
                 cells.append(DASH if r is None else
                              with_ci(r["clean_acc"], r["clean_ci_low"], r["clean_ci_high"], sign=False))
             rows.append(tuple(cells))
-    return Table("Clean accuracy by language", ("model", "variant", *languages), rows,
+    return Table(f"Clean {metric} by language", ("model", "variant", *languages), rows,
                  (False, False) + (True,) * len(languages),
-                 note="Accuracy in % with its bootstrap CI in brackets; seeds pooled.")
+                 note=f"{metric[0].upper()}{metric[1:]} in % with its bootstrap CI in brackets; seeds pooled.")
 
 
 def latex_report(index: RowIndex, settings: ReportSettings, meta: dict) -> str:
     experiment = str(meta.get("experiment", "experiment"))
+    return "\n".join(_preamble(meta) + _tables(index, settings, experiment))
+
+
+def latex_report_targets(parts: list, settings: ReportSettings, meta: dict) -> str:
+    """Several targets (runtime/report/targets.py): each target's tables, captioned and labelled
+    with the target and its metric."""
+    experiment = str(meta.get("experiment", "experiment"))
+    lines = _preamble(meta)
+    for part in parts:
+        lines += _tables(part.index, settings, experiment, part.name, part.metric)
+    return "\n".join(lines)
+
+
+def _preamble(meta: dict) -> list[str]:
+    experiment = str(meta.get("experiment", "experiment"))
+    return [f"% report.tex written by xexp for experiment {experiment}"
+            + (f", run {meta['run_id']}" if meta.get("run_id") else "") + ".",
+            r"% \input{report.tex} in a document whose preamble has \usepackage{booktabs}.", ""]
+
+
+def _tables(index: RowIndex, settings: ReportSettings, experiment: str, target: str = "",
+            metric: str = "accuracy") -> list[str]:
     ci = f"{settings.ci:.0%} bootstrap CI, {settings.bootstrap} replicates"
-    lines = [f"% report.tex written by xexp for experiment {experiment}"
-             + (f", run {meta['run_id']}" if meta.get("run_id") else "") + ".",
-             r"% \input{report.tex} in a document whose preamble has \usepackage{booktabs}.", ""]
-    lines += _tabular(clean_by_language(index),
-                      f"Clean accuracy (\\%) by language, {escape(ci)}: {escape(experiment)}",
-                      _label(experiment, "clean"))
+    subject = f"{escape(experiment)}, target {escape(target)}" if target else escape(experiment)
+    label = (experiment, target) if target else (experiment,)
+    lines = _tabular(clean_by_language(index, metric),
+                     f"Clean {escape(metric)} (\\%) by language, {escape(ci)}: {subject}",
+                     _label(*label, "clean"))
     deltas = delta_rows(index)
     if deltas:
         table = robustness_table(index, deltas, "Robustness delta", note=ROBUSTNESS_NOTE)
         lines += _tabular(table, f"Robustness delta vs {escape(settings.baseline)}, {escape(ci)}: "
-                                 f"{escape(experiment)}", _label(experiment, "robustness"))
-    return "\n".join(lines)
+                                 f"{subject}", _label(*label, "robustness"))
+    return lines

@@ -50,44 +50,80 @@ def _example(example: Example) -> list[str]:
 
 def markdown_report(index: RowIndex, settings: ReportSettings, meta: dict, conditions: list[str],
                     examples: dict[str, list[Example]], warnings: list[str]) -> str:
-    experiment = meta.get("experiment", "experiment")
-    lines = [f"# Robustness report: {_cell(experiment)}", ""]
-    if meta.get("run_id"):
-        lines.append(f"Run `{meta['run_id']}`.")
+    lines = _header(meta)
     lines += [f"Baseline `{settings.baseline}`; p-values: t-test over seeds (the trained model is "
               f"the unit), Holm-corrected over the {n_tests(index)} primary rows; "
               f"{settings.ci:.0%} intervals (over seeds for deltas, parallel-aware bootstrap over "
               f"examples with {settings.bootstrap} replicates otherwise).", ""]
-    if index.caveats:
-        lines += ["> [!WARNING]", "> **Read first.**"] + [f"> - {_cell(c)}" for c in index.caveats]
-        lines.append("")
-    lines += ["## Clean accuracy", ""]
+    lines += _caveats(index.caveats)
+    lines += _body(index, settings, conditions, examples)
+    return _footer(lines, warnings)
+
+
+def markdown_report_targets(parts: list, settings: ReportSettings, meta: dict, warnings: list[str]) -> str:
+    """Several targets (runtime/report/targets.py): a `## Target …` section per target."""
+    lines = _header(meta)
+    lines += [f"Baseline `{settings.baseline}`; {len(parts)} targets, each with its own metric and "
+              f"statistics; p-values: t-test over seeds (the trained model is the unit), "
+              f"Holm-corrected within each target; {settings.ci:.0%} intervals (over seeds for "
+              f"deltas, parallel-aware bootstrap over examples with {settings.bootstrap} replicates "
+              f"otherwise).", ""]
+    lines += _caveats([c for part in parts for c in part.index.caveats])
+    for part in parts:
+        lines += [f"## Target {_cell(part.heading)}", "",
+                  f"Metric: {part.metric}; Holm over the {n_tests(part.index)} primary rows of this target.", ""]
+        lines += _body(part.index, settings, part.conditions, part.examples, "###", part.metric)
+    return _footer(lines, warnings)
+
+
+def _header(meta: dict) -> list[str]:
+    experiment = meta.get("experiment", "experiment")
+    lines = [f"# Robustness report: {_cell(experiment)}", ""]
+    if meta.get("run_id"):
+        lines.append(f"Run `{meta['run_id']}`.")
+    return lines
+
+
+def _caveats(caveats: list[str]) -> list[str]:
+    if not caveats:
+        return []
+    return ["> [!WARNING]", "> **Read first.**"] + [f"> - {_cell(c)}" for c in caveats] + [""]
+
+
+def _body(index: RowIndex, settings: ReportSettings, conditions: list[str],
+          examples: dict[str, list[Example]], level: str = "##", metric: str = "accuracy") -> list[str]:
+    """The tables and examples of one target; `level` is the heading of its sections."""
+    sub = level + "#"
+    lines = [f"{level} Clean {metric}", ""]
     lines += _table(replace(clean_table(index), title=""))
     summary = delta_rows(index)
     if summary:
-        lines += ["## Robustness", "", ROBUSTNESS_NOTE, ""]
-        lines += _table(robustness_table(index, summary, "Summary (primary rows, seeds pooled)"))
+        lines += [f"{level} Robustness", "", ROBUSTNESS_NOTE, ""]
+        lines += _table(robustness_table(index, summary, "Summary (primary rows, seeds pooled)"), sub)
         for model in index.models():
             variants = sorted({r["variant"] for r in index.pooled
                                if r["model"] == model and r["variant"] != settings.baseline})
             for variant in variants:
                 lines += _table(language_matrix(index, model, variant,
-                                                [c for c in conditions if c != CLEAN]))
+                                                [c for c in conditions if c != CLEAN]), sub)
     for table in (worst_case_table(index), attack_table(index)):
         if table.rows:
-            lines += [f"## {table.title}", ""] + _table(replace(table, title=""))
+            lines += [f"{level} {table.title}", ""] + _table(replace(table, title=""))
     if examples:
-        lines += ["## Examples", "",
+        lines += [f"{level} Examples", "",
                   "<del>removed</del> / <ins>added</ins> characters (grapheme diff).", ""]
         for condition, chosen in examples.items():
-            lines += [f"### {_cell(condition)}: `{chosen[0].description}`", ""]
+            lines += [f"{sub} {_cell(condition)}: `{chosen[0].description}`", ""]
             for example in chosen:
                 lines += _example(example)
-    lines += ["## All cells", ""] + _table(replace(full_table(index), title=""))
+    lines += [f"{level} All cells", ""] + _table(replace(full_table(index), title=""))
+    return lines
+
+
+def _footer(lines: list[str], warnings: list[str]) -> str:
     lines += ["## Method", ""]
     lines += [f"- **{key}**: {text}" for key, text in METHOD.items()]
     lines.append("")
     if warnings:
         lines += ["## Warnings", ""] + [f"- {_cell(w)}" for w in warnings] + [""]
     return "\n".join(lines).rstrip() + "\n"
-

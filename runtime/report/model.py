@@ -31,6 +31,7 @@ class ReportCell(BaseModel):
     seed: int
     predictions: Path
     dataset: Path | None = None
+    target: str | None = Field(None, description="the target task, in a report of several targets")
 
     @model_validator(mode="after")
     def _condition_matches_kind(self) -> "ReportCell":
@@ -45,4 +46,5 @@ class ReportCell(BaseModel):
 
     @property
     def label(self) -> str:
-        return f"{self.model}/{self.variant}/{self.language}/{self.condition}/seed{self.seed}"
+        where = f"{self.target}:" if self.target else ""
+        return f"{where}{self.model}/{self.variant}/{self.language}/{self.condition}/seed{self.seed}"

@@ -17,7 +17,8 @@ compares with the baseline on the same examples and the same seed *label*:
 Seed "all" rows average the per-seed values; language "macro" rows average languages. Holm runs
 over the declared primary family only: the seed "all" rows of each model's summary language
 (macro, or the only language) per variant and condition. Per-language rows are exploratory.
-All rates are percentages.
+A report of several targets builds these rows once per target, so each target is its own
+family (runtime/report/targets.py says why). All rates are percentages.
 """
 
 from __future__ import annotations

@@ -78,6 +78,12 @@ METHOD = {
 }
 
 
+TARGETS_METHOD = ("several targets: every statistic is computed per target (its own examples, "
+                  "bootstrap, seed-level tests and Holm family: each target is its own question); "
+                  "`clean_acc` and its kin are the target's metric: accuracy, exact match (QA) or "
+                  "token accuracy (tagging)")
+
+
 def clean_number(value: Any) -> Any:
     """Round floats to 6 significant digits; NaN becomes None."""
     if isinstance(value, float):
@@ -88,12 +94,17 @@ def clean_number(value: Any) -> Any:
     return value
 
 
-def csv_text(rows: list[dict]) -> str:
+#: The columns of a report of several targets: the target task first, rows grouped by it. A
+#: one-target report keeps COLUMNS, so its files read as they always have.
+TARGET_COLUMNS = ("target", *COLUMNS)
+
+
+def csv_text(rows: list[dict], columns: tuple[str, ...] = COLUMNS) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     for row in rows:
-        values = [clean_number(row[c]) for c in COLUMNS]
+        values = [clean_number(row[c]) for c in columns]
         writer.writerow(["" if v is None else (f"{v:.6g}" if isinstance(v, float) else v)
                          for v in values])
     return buffer.getvalue()
@@ -103,25 +114,30 @@ def headline(rows: list[dict]) -> list[dict]:
     """The pooled deltas the lead's CLI prints: macro rows, or the language rows of a
     single-language report."""
     pooled = [r for r in rows if r["seed"] == ALL_SEEDS and r["delta_metric"]]
-    has_macro = {(r["model"], r["variant"]) for r in pooled if r["language"] == MACRO}
+    has_macro = {(r.get("target"), r["model"], r["variant"]) for r in pooled if r["language"] == MACRO}
     chosen = [r for r in pooled
-              if (r["language"] == MACRO) == ((r["model"], r["variant"]) in has_macro)]
-    keys = ("model", "variant", "language", "perturbation", "delta_metric", "clean_acc",
+              if (r["language"] == MACRO) == ((r.get("target"), r["model"], r["variant"]) in has_macro)]
+    keys = (("target",) if any("target" in r for r in chosen) else ()) + (
+            "model", "variant", "language", "perturbation", "delta_metric", "clean_acc",
             "perturbed_acc", "delta_vs_baseline", "ci_low", "ci_high", "p_holm", "family",
             "inference", "p_method", "perturbed_acc_delta", "perturbed_ci_low",
             "perturbed_ci_high", "flip_rate_delta")
     return [{k: clean_number(r[k]) for k in keys} for r in chosen]
 
 
-def json_text(rows: list[dict], meta: dict, settings: dict, warnings: list[str]) -> str:
+def json_text(rows: list[dict], meta: dict, settings: dict, warnings: list[str],
+              columns: tuple[str, ...] = COLUMNS, targets: list[dict] | None = None) -> str:
+    """`targets` (several-target reports only): each target's task, training task, task type,
+    languages and the metric its rows measure."""
     document = {
         "meta": meta,
         "settings": settings,
-        "method": METHOD,
+        "method": METHOD | ({"targets": TARGETS_METHOD} if targets else {}),
+        **({"targets": targets} if targets else {}),
         "headline": headline(rows),
         "warnings": warnings,
-        "columns": list(COLUMNS),
-        "rows": [{c: clean_number(row[c]) for c in COLUMNS} for row in rows],
+        "columns": list(columns),
+        "rows": [{c: clean_number(row[c]) for c in columns} for row in rows],
     }
     return json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False, default=str) + "\n"
 

@@ -53,19 +53,42 @@ def caveat_box(caveats: list[str], width: int = WIDTH) -> list[str]:
 
 def terminal_summary(index: RowIndex, settings: ReportSettings, meta: dict,
                      warnings: list[str]) -> str:
-    models = index.models()
-    single_model = ("model",) if len(models) == 1 else ()
+    lines = _title(meta)
+    lines += [f"baseline {settings.baseline!r} | p: t-test over seeds (seed = unit), Holm over "
+              f"{n_tests(index)} primary rows | {settings.ci:.0%} CIs",
+              ""]
+    lines += caveat_box(index.caveats)
+    lines += _body(index, settings)
+    return _finish(lines, warnings)
+
+
+def terminal_summary_targets(parts: list, settings: ReportSettings, meta: dict, warnings: list[str]) -> str:
+    """Several targets (runtime/report/targets.py): one block per target, each with its metric
+    and its own Holm family."""
+    lines = _title(meta)
+    lines += [f"baseline {settings.baseline!r} | p: t-test over seeds (seed = unit), Holm within each "
+              f"target | {settings.ci:.0%} CIs", ""]
+    lines += caveat_box([c for part in parts for c in part.index.caveats])
+    for part in parts:
+        lines += [f"=== target {part.heading}",
+                  f"(Holm over the {n_tests(part.index)} primary rows of this target)", ""]
+        lines += _body(part.index, settings, part.metric)
+    return _finish(lines, warnings)
+
+
+def _title(meta: dict) -> list[str]:
     title = f"xexp report: {meta.get('experiment', '?')}"
     if meta.get("run_id"):
         title += f"  (run {meta['run_id']})"
-    lines = [title,
-             f"baseline {settings.baseline!r} | p: t-test over seeds (seed = unit), Holm over "
-             f"{n_tests(index)} primary rows | {settings.ci:.0%} CIs",
-             ""]
-    lines += caveat_box(index.caveats)
+    return [title]
+
+
+def _body(index: RowIndex, settings: ReportSettings, metric: str = "accuracy") -> list[str]:
+    lines: list[str] = []
+    single_model = ("model",) if len(index.models()) == 1 else ()
     clean = clean_table(index)
     if clean.rows:
-        lines += ["Clean accuracy (seeds pooled)"] + text_table(clean, drop=single_model) + [""]
+        lines += [f"Clean {metric} (seeds pooled)"] + text_table(clean, drop=single_model) + [""]
     summary = sorted(delta_rows(index), key=_effect_size, reverse=True)
     if summary:
         lines.append(f"Robustness deltas vs {settings.baseline!r} (primary rows; more robust: "
@@ -83,6 +106,10 @@ def terminal_summary(index: RowIndex, settings: ReportSettings, meta: dict,
     if summary or clean.rows:
         lines += ["† interval over examples (one seed); drop Δ = drop(baseline) − drop(variant), "
                   "secondary", ""]
+    return lines
+
+
+def _finish(lines: list[str], warnings: list[str]) -> str:
     if warnings:
         lines.append(f"Warnings ({len(warnings)}):")
         lines += [_cut("  " + w) for w in warnings[:5]]

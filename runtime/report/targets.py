@@ -1,0 +1,102 @@
+"""A report of several targets: one section per target, each with its own rows and statistics.
+
+A spec may evaluate several target tasks (`target = [xnli trained_on mnli, udpos trained_on ewt]`);
+the report keeps them apart. Each target is its own research question (does intermediate
+training make *this* task's transfer more robust?), measured on its own examples with its own
+metric, so everything statistical is computed per target: the bootstrap, the seed-level tests,
+and Holm's family. Holm over all targets at once would make the answer for XNLI depend on how
+many other tasks the spec happened to list; a reader who wants a study-wide family can apply
+Holm to the `p_method` column of results.csv over the primary rows of every target.
+
+The metric a target's rows measure is the share of correct per-example decisions its task type
+writes (`correct` in the predictions, runtime/formats.py): accuracy for sentence-pair and
+multiple-choice tasks, exact match for extractive QA, token accuracy (UPOS accuracy for POS) for
+tagging, where each word is one example. Its name comes from the task type's family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from xexp.compiler.graph.contracts import ReportTarget
+from xexp.compiler.registry import REGISTRY
+from xexp.runtime.report.examples import Example, select_examples
+from xexp.runtime.report.model import ReportCell, ReportSettings
+from xexp.runtime.report.outcomes import collect_outcomes
+from xexp.runtime.report.rows import compute_rows, condition_order
+from xexp.runtime.report.views import RowIndex
+
+__all__ = ["ReportTarget", "TargetSection", "metric_of", "sections"]
+
+#: What a per-example `correct` flag adds up to, per task family (registry `family`).
+FAMILY_METRICS = {"pair": "accuracy", "mc": "accuracy", "qa": "exact match", "tagging": "token accuracy"}
+DEFAULT_METRIC = "accuracy"
+
+
+def metric_of(task_type: str) -> str:
+    entry = REGISTRY.get("task_type", task_type)
+    family = entry.extra.get("family") if entry is not None else None
+    return FAMILY_METRICS.get(str(family), DEFAULT_METRIC)
+
+
+@dataclass
+class TargetSection:
+    """One target's part of the report (`target` None: the one target of a one-target report)."""
+
+    target: ReportTarget | None
+    rows: list[dict]
+    index: RowIndex
+    conditions: list[str]
+    examples: dict[str, list[Example]]
+    warnings: list[str]
+
+    @property
+    def name(self) -> str:
+        return self.target.task if self.target else ""
+
+    @property
+    def metric(self) -> str:
+        return metric_of(self.target.task_type) if self.target else DEFAULT_METRIC
+
+    @property
+    def heading(self) -> str:
+        """e.g. `udpos (token_classification, trained on ewt; token accuracy; en de zh)`."""
+        t = self.target
+        if t is None:
+            return ""
+        return (f"{t.task} ({t.task_type}, trained on {t.trained_on}; {self.metric}; "
+                f"{' '.join(t.languages)})")
+
+
+def _section(target: ReportTarget | None, cells: list[ReportCell], settings: ReportSettings) -> TargetSection:
+    collected = collect_outcomes(cells)
+    rows, row_warnings = compute_rows(collected, settings)
+    caveats = collected.caveats
+    warnings = collected.warnings + row_warnings
+    if target is not None:  # say which target a line is about
+        caveats = [f"{target.task}: {c}" for c in caveats]
+        warnings = [f"{target.task}: {w}" for w in warnings]
+        for row in rows:
+            row["target"] = target.task
+    index = RowIndex(rows, settings.baseline, caveats)
+    conditions = condition_order(collected.condition_kinds)
+    examples = select_examples(cells, settings, conditions, collected.descriptions)
+    return TargetSection(target, rows, index, conditions, examples, warnings)
+
+
+def sections(cells: list[ReportCell], settings: ReportSettings,
+             targets: Iterable[ReportTarget | dict] | None) -> list[TargetSection]:
+    """One section per target, in the spec's order; a single section without a target when
+    no cell names one (every one-target report)."""
+    declared = [t if isinstance(t, ReportTarget) else ReportTarget.model_validate(t) for t in targets or ()]
+    named = {c.target for c in cells}
+    if named == {None} and not declared:
+        return [_section(None, cells, settings)]
+    by_name = {t.task: t for t in declared}
+    unknown = sorted(str(n) for n in named if n not in by_name)
+    if unknown:
+        raise ValueError(f"report cells name target(s) {', '.join(unknown)} that the report does not "
+                         f"declare (declared: {', '.join(by_name) or 'none'})")
+    return [_section(t, [c for c in cells if c.target == t.task], settings)
+            for t in declared if any(c.target == t.task for c in cells)]
