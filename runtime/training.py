@@ -96,17 +96,24 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
         if loop.best_metric is None or metric > loop.best_metric:
             loop.best_metric, loop.best_step = metric, loop.step
             loop.best_file, loop.best_sha256 = save_best(scratch_dir, model, loop.step)
+            loop.evals_since_best = 0
+        else:
+            loop.evals_since_best += 1
+
+    def out_of_patience() -> bool:
+        """jiant's early stopping: `patience` dev evaluations in a row without a new best."""
+        return hp.patience is not None and loop.evals_since_best >= hp.patience
 
     trained_examples, train_seconds = 0, 0.0
     last_checkpoint = time.monotonic()
     pending_loss = LossSum()  # on the device: read at log points and checkpoints only
     model.train()
-    while loop.step < total and loop.epoch < hp.epochs:
+    while loop.step < total and loop.epoch < hp.epochs and not out_of_patience():
         # Each epoch has its own order, a function of (seed, epoch) alone: an uninterrupted run
         # and one resumed at any position of any epoch walk through the same batches.
         order = training_batches(features.lengths, hp.batch, seed=seed, epoch=loop.epoch)
         epoch_ended = False
-        while not epoch_ended and loop.step < total:
+        while not epoch_ended and loop.step < total and not out_of_patience():
             tick = time.perf_counter()
             group = order[loop.batch_in_epoch: loop.batch_in_epoch + hp.grad_accum]
             loss_value, n = _optimisation_step(model, task, features, group, hp, optimizer,
@@ -136,11 +143,12 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
             # resume too; checkpoints read no RNG, so when they happen changes no result.
             due = (epoch_ended or loop.step % hp.checkpoint_every == 0
                    or time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS)
-            if due and loop.step < total:
+            if due and loop.step < total and not out_of_patience():
                 loop.log_loss_sum += pending_loss.take()
                 save_checkpoint(scratch_dir, model=model, optimizer=optimizer, scheduler=scheduler,
                                 loop=loop, fingerprint=fingerprint)
                 last_checkpoint = time.monotonic()
+    stopped_early = out_of_patience()
     score_dev()  # the final model always competes (max_steps may stop mid-epoch)
 
     if loop.best_file is not None:
@@ -157,6 +165,7 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
         "seconds": seconds,
         "examples_per_second": trained_examples / train_seconds if train_seconds > 0 else 0.0,
         "resumed_from_step": resumed_from,
+        "stopped_early": stopped_early,
     }
 
 
@@ -207,7 +216,9 @@ def _fingerprint(base, task_type, hp: Hparams, seed, train_table, dev_table) -> 
     """What must match for a scratch checkpoint to belong to this training."""
     payload = {
         "base": {k: base.get(k) for k in ("path_or_id", "revision")}, "task": task_type,
-        "hparams": hp.__dict__, "seed": seed,
+        # a setting added later enters only when set, so older checkpoints still resume
+        "hparams": {k: v for k, v in hp.__dict__.items() if not (k == "patience" and v is None)},
+        "seed": seed,
         "train": _table_digest(train_table), "dev": _table_digest(dev_table),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()

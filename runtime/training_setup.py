@@ -19,6 +19,7 @@ DEFAULT_HPARAMS = {
     "lr": 1e-5, "batch": 32, "epochs": 2, "max_len": 128, "warmup": 0.1, "weight_decay": 0.01,
     "grad_accum": 1, "clip": 1.0, "freeze_embeddings": False, "eval_every": None,
     "checkpoint_every": 100, "max_steps": None, "doc_stride": None, "log_every": 10,
+    "patience": None,
 }
 
 
@@ -38,6 +39,7 @@ class Hparams:
     max_steps: int | None
     doc_stride: int | None
     log_every: int
+    patience: int | None
 
 
 def resolve_hparams(given: dict) -> Hparams:
@@ -51,7 +53,7 @@ def resolve_hparams(given: dict) -> Hparams:
     for name in ("batch", "epochs", "max_len", "grad_accum", "checkpoint_every", "log_every"):
         if isinstance(values[name], bool) or not isinstance(values[name], int) or values[name] < 1:
             raise ValueError(f"hyperparameter {name} must be a positive integer, got {values[name]!r}")
-    for name in ("eval_every", "max_steps", "doc_stride"):
+    for name in ("eval_every", "max_steps", "doc_stride", "patience"):
         v = values[name]
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise ValueError(f"hyperparameter {name} must be a positive integer or None, got {v!r}")

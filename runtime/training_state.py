@@ -52,6 +52,8 @@ class LoopState:
     best_step: int | None = None
     best_file: str | None = None
     best_sha256: str | None = None
+    #: dev evaluations since the best one (the `patience` counter): part of the resumable state
+    evals_since_best: int = 0
     loss_curve: list[dict] = field(default_factory=list)
     dev_curve: list[dict] = field(default_factory=list)
 

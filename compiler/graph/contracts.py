@@ -45,6 +45,7 @@ TRAIN_BOUNDS: dict[str, tuple[float, bool, float | None, bool]] = {
     "max_len": (8, True, None, True), "warmup": (0, True, 1, False), "weight_decay": (0, True, None, True),
     "grad_accum": (1, True, None, True), "clip": (0, False, None, True), "eval_every": (1, True, None, True),
     "checkpoint_every": (1, True, None, True), "max_steps": (1, True, None, True),
+    "patience": (1, True, None, True),
 }
 #: Settings that take whole numbers, also inside a sweep.
 INTEGER_SETTINGS = ("batch", "epochs")
@@ -66,6 +67,13 @@ class TrainSettings(Frozen):
     eval_every: int | None = None
     checkpoint_every: int = 100
     max_steps: int | None = None
+    #: stop after this many dev evaluations in a row without a new best (jiant's
+    #: `no_improvements_for_n_evals`); the best checkpoint is kept either way. None: never stop early.
+    patience: int | None = None
+
+    #: Settings added after train keys were first written: left out of a train node's params
+    #: while unset, so adding one redoes no finished training (TrainParams.to_params).
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("patience",)
 
     @field_validator(*TRAIN_BOUNDS)
     @classmethod
@@ -248,6 +256,11 @@ class TrainParams(NodeParams):
     def _task_params_fit(self) -> "TrainParams":
         check_registry_params("task_type", self.task_type, self.task_params)
         return self
+
+    def to_params(self) -> dict[str, Any]:
+        params = super().to_params()
+        params["hparams"] = dump_params(self.hparams, TrainSettings.ADDED_LATER)
+        return params
 
     def doc_stride(self) -> int | None:
         """The QA window overlap the task declares (None: the task's own default)."""

@@ -11,16 +11,23 @@ from xexp.compiler.registry.base import REGISTRY, Params, register
 # --- data sources -------------------------------------------------------------------------
 
 
+#: A normalized field's source: one column (`a.b` reaches into nested ones), or a list of columns
+#: (runtime/data/normalize.py joins text columns with spaces, and keeps endings one per column).
+ColumnSpec = str | list[str]
+
+
 @register("hf", "data_source", implementation="xexp.runtime.data.hf:read_hf", positional=("id", "config"))
 class HfData(Params):
     """A Hugging Face hub dataset: `hf(id, config)`; `revision` pins a commit; `columns` maps
-    normalized fields to the dataset's columns ({premise="sentence1"}); `labels` maps raw label
-    values to names ({"0"="entailment"}) when the dataset has no ClassLabel names."""
+    normalized fields to the dataset's columns ({premise="sentence1"}; a list joins several
+    columns with spaces, or gives multiple-choice endings one column each:
+    {endings=["answer0" "answer1"]}); `labels` maps raw label values to names
+    ({"0"="entailment"}) when the dataset has no ClassLabel names."""
 
     id: str
     config: str | None = None
     revision: str | None = None
-    columns: dict[str, str] | None = None
+    columns: dict[str, ColumnSpec] | None = None
     labels: dict[str, str] | None = None
 
 
@@ -31,7 +38,7 @@ class LocalData(Params):
 
     path: str
     format: Literal["jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll"] | None = None
-    columns: dict[str, str] | None = None
+    columns: dict[str, ColumnSpec] | None = None
     labels: dict[str, str] | None = None
 
 
