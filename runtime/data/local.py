@@ -17,10 +17,11 @@ from typing import Any, Callable
 from xexp.runtime.data.conll import read_conll, read_conllu
 from xexp.runtime.data.sources import DataError, RawSource
 
-FORMATS = ("jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll")
+FORMATS = ("jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll", "text")
 _EXTENSIONS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
     ".pq": "parquet", ".json": "squad_json", ".conllu": "conllu", ".conll": "conll",
+    ".txt": "text",
 }
 
 
@@ -68,7 +69,7 @@ def read_local(source: dict, *, task_type: str, split: str | None, language: str
             segments.append((first, str(path), paths, "squad"))
         else:
             readers: dict[str, Callable[[Path, str], tuple[list[dict], list[int]]]] = {
-                "jsonl": _read_jsonl, "conllu": read_conllu, "conll": read_conll}
+                "jsonl": _read_jsonl, "conllu": read_conllu, "conll": read_conll, "text": read_text}
             reader = readers.get(file_format, _read_delimited)
             found, lines = reader(path, file_format)
             records.extend(found)
@@ -145,6 +146,28 @@ def _read_jsonl(path: Path, _fmt: str, limit: int | None = None) -> tuple[list[d
                 raise DataError(f"{path}, line {number}",
                                 f"expected a JSON object per line, got {type(record).__name__}")
             records.append(record)
+            lines.append(number)
+            if limit is not None and len(records) >= limit:
+                break
+    return records, lines
+
+
+def read_text(path: Path, _fmt: str = "text", limit: int | None = None) -> tuple[list[dict], list[int]]:
+    """Plain text, one example per non-empty line (`{"text": line}`, the line ending removed);
+    blank lines are skipped but counted, so a line number is the one an editor shows. With
+    `limit`, only the first `limit` examples are read (`xexp check` previews a file)."""
+    records, lines = [], []
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                text = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}, line {number}", f"not valid UTF-8 ({exc.reason})") from exc
+            if number == 1:
+                text = text.removeprefix("\ufeff")  # a byte-order mark is not text
+            if not text.strip():
+                continue
+            records.append({"text": text})
             lines.append(number)
             if limit is not None and len(records) >= limit:
                 break
