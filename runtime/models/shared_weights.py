@@ -107,15 +107,17 @@ def save_trained(model, target: Path, base: dict[str, Any]) -> list[dict[str, st
     return [{"kind": s["kind"], "key": s["key"]} for s in shared]
 
 
-def fill_shared(model, checkpoint_dir: Path) -> None:
+def fill_shared(model, checkpoint_dir: Path) -> set[str]:
     """Put the shared tensors of `checkpoint_dir` into `model` (loaded from that checkpoint
-    with those tensors missing); nothing to do for a checkpoint that shares nothing."""
+    with those tensors missing); nothing to do for a checkpoint that shares nothing. Returns
+    the names (in `model`) of the tensors filled."""
     import torch
     from safetensors import safe_open
 
     checkpoint_dir = Path(checkpoint_dir)
     own = model.state_dict()
     prefix = f"{model.base_model_prefix}."
+    filled: set[str] = set()
     with torch.no_grad():
         for source in _read_sidecar(checkpoint_dir):
             file = _resolve(checkpoint_dir, source)
@@ -126,6 +128,8 @@ def fill_shared(model, checkpoint_dir: Path) -> None:
                         raise SharedWeightsError(f"{checkpoint_dir / SHARED_FILE}: the model has no "
                                                  f"tensor {name!r}")
                     own[target].copy_(handle.get_tensor(in_file))
+                    filled.add(target)
+    return filled
 
 
 def _read_sidecar(model_dir: Path) -> list[dict[str, Any]]:
