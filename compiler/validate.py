@@ -272,6 +272,8 @@ class _Validator(BlockRules, CrossChecks):
         if not ok:
             return None
         target, source = self.tasks[value.target.name], self.tasks[value.source.name]
+        if not self.trainable_as_target([value.target, value.source]):
+            return None
         if target.type != source.type:
             self.sink.error(f"the target `{target.name}` ({target.type}) cannot be trained on "
                             f"`{source.name}` ({source.type}): the head must fit both", value.span)
@@ -281,6 +283,19 @@ class _Validator(BlockRules, CrossChecks):
         if "train" not in source.splits:
             self.sink.error(f"task `{source.name}` has no `train=` split to train on", value.source.span)
         return value.target.name, value.source.name
+
+    def trainable_as_target(self, names: list[ast.Name]) -> bool:
+        """A task type declared `intermediate_only` (masked_lm) has no head to evaluate: it may
+        not be a target nor what a target is trained on. Reports each such name; True if none."""
+        refused: set[str] = set()
+        for n in names:
+            task = self.tasks[n.name]
+            entry = REGISTRY.get("task_type", task.type)
+            if entry is not None and entry.extra.get("intermediate_only") and n.name not in refused:
+                refused.add(n.name)
+                self.sink.error(f"task `{n.name}` is {task.type}, which cannot be a target or `trained_on`", n.span,
+                                f"{task.type} is for intermediate training: list `{n.name}` in `intermediate = [...]`")
+        return not refused
 
     def languages(self) -> list[str]:
         names = self.names_list("languages")
