@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from xexp.compiler.registry import REGISTRY
 from xexp.runtime.data.conll import read_conll, read_conllu
 from xexp.runtime.data.sources import DataError, RawSource
 
@@ -21,8 +22,10 @@ FORMATS = ("jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll", "t
 _EXTENSIONS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
     ".pq": "parquet", ".json": "squad_json", ".conllu": "conllu", ".conll": "conll",
-    ".txt": "text",
 }
+#: `.txt` says only "text": plain lines for a task type of the `text` family (masked_lm), while
+#: a CoNLL-2003 file is often a `.txt` too, so other task types must name their format.
+_PLAIN_TEXT_TASKS = tuple(e.name for e in REGISTRY.of("task_type") if e.extra.get("family") == "text")
 
 
 def read_local(source: dict, *, task_type: str, split: str | None, language: str | None) -> RawSource:
@@ -49,7 +52,7 @@ def read_local(source: dict, *, task_type: str, split: str | None, language: str
     # (first record, file, where each record came from: line numbers or SQuAD paths, unit)
     segments: list[tuple[int, str, list, str]] = []
     for path in files:
-        file_format = fmt or _infer_format(path)
+        file_format = fmt or _infer_format(path, task_type)
         if file_format == "squad_json" and task_type != "extractive_qa":
             raise DataError(str(path), f"a SQuAD JSON file holds extractive QA data, not {task_type!r} "
                             "(give format= if this .json is something else)")
@@ -118,8 +121,10 @@ def _check_content(files: list[Path], planned: list[str] | str, pattern: str) ->
                     "its new content")
 
 
-def _infer_format(path: Path) -> str:
+def _infer_format(path: Path, task_type: str | None = None) -> str:
     suffix = path.suffix.lower()
+    if suffix == ".txt" and task_type in _PLAIN_TEXT_TASKS:
+        return "text"
     if suffix not in _EXTENSIONS:
         raise DataError(str(path), f"cannot tell the format from the extension {suffix!r}: "
                         f"give format= (one of {', '.join(FORMATS)})")

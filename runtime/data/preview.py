@@ -24,7 +24,7 @@ PREVIEW_ROWS = 5
 def preview_problem(source: dict[str, Any], task_type: str, path: Path) -> str | None:
     """None when the first rows of `path` normalize for `task_type`, else the problem in one line."""
     try:
-        fmt = source.get("format") or _infer_format(path)
+        fmt = source.get("format") or _infer_format(path, task_type)
         if fmt not in FORMATS:
             return f"{path}: unknown format {fmt!r}"
         if fmt in ("parquet", "squad_json"):
