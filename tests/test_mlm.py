@@ -205,10 +205,12 @@ def test_build_model_keeps_a_pretrained_mlm_head(tiny, tmp_path):
         assert torch.equal(model.state_dict()[name], tensor), name
 
 
-def test_training_then_a_target_on_the_mlm_checkpoint(tiny, tokenizer, tmp_path):
-    """A short MLM training scores masked-token accuracy on dev, changes the embeddings only by
-    training, and its checkpoint loads as the encoder of a classification model."""
+def test_mlm_training_resumes_to_the_uninterrupted_weights(tiny, tmp_path):
+    """A short MLM training scores masked-token accuracy on dev; one interrupted after a
+    checkpoint and run again resumes there and ends with the very weights of an uninterrupted
+    one (the masks are the same on both runs); the checkpoint loads as a classifier's encoder."""
     import torch
+    from safetensors.torch import load_file
     from transformers import AutoModelForSequenceClassification
 
     from xexp.runtime.models.sources import load_model
@@ -216,19 +218,39 @@ def test_training_then_a_target_on_the_mlm_checkpoint(tiny, tokenizer, tmp_path)
 
     lines = english_lines(48)
     table = pa.table({"id": [str(i) for i in range(len(lines))], "text": lines, "language": ["en"] * len(lines)})
-    runs = []
-    for name in ("a", "b"):
-        manifest = train(base=tiny, task_type="masked_lm", train_table=table, dev_table=table.slice(0, 8),
-                         hparams={"lr": 1e-3, "batch": 8, "epochs": 2, "max_len": 64}, seed=2,
-                         out_dir=tmp_path / name, scratch_dir=tmp_path / f"scratch_{name}",
-                         task_params={"mask_prob": 0.15})
-        curve = json.loads((tmp_path / name / "curve.json").read_text())
-        assert curve["metric"] == "masked_accuracy" and len(curve["dev"]) == 2
-        assert 0 <= manifest["dev_metric"] <= 1
-        runs.append(load_model({**tiny, "path_or_id": str(tmp_path / name / "checkpoint")},
-                               AutoModelForSequenceClassification, num_labels=3))
-    first, second = (dict(m.bert.named_parameters()) for m in runs)
-    assert all(torch.equal(first[k], second[k]) for k in first)  # same seed, same weights
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(event: dict) -> None:
+        if event["step"] == 5:
+            raise Interrupted
+
+    def run(name: str, progress=None) -> dict:
+        return train(base=tiny, task_type="masked_lm", train_table=table, dev_table=table.slice(0, 8),
+                     hparams={"lr": 1e-3, "batch": 8, "epochs": 2, "max_len": 64, "checkpoint_every": 2,
+                              "log_every": 1},
+                     seed=2, out_dir=tmp_path / name, scratch_dir=tmp_path / f"scratch_{name}",
+                     progress=progress, task_params={"mask_prob": 0.15})
+
+    whole = run("whole")
+    with pytest.raises(Interrupted):
+        run("resumed", interrupt)
+    resumed = run("resumed")
+    assert whole["resumed_from_step"] is None and resumed["resumed_from_step"] == 4
+    curve = json.loads((tmp_path / "whole" / "curve.json").read_text())
+    assert curve["metric"] == "masked_accuracy" and len(curve["dev"]) == 2
+    assert 0 <= whole["dev_metric"] <= 1 and resumed["dev_metric"] == whole["dev_metric"]
+    weights = [load_file(tmp_path / name / "checkpoint" / "model.safetensors") for name in ("whole", "resumed")]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    # the target task reads the MLM-trained encoder (embeddings moved by training), not the base's
+    classifier = load_model({**tiny, "path_or_id": str(tmp_path / "whole" / "checkpoint")},
+                            AutoModelForSequenceClassification, num_labels=3)
+    trained = classifier.get_input_embeddings().weight
+    assert torch.equal(trained, weights[0]["bert.embeddings.word_embeddings.weight"])
+    base = load_model(tiny, AutoModelForSequenceClassification, num_labels=3)
+    assert not torch.equal(base.get_input_embeddings().weight, trained)
 
 
 # --- check --------------------------------------------------------------------------------------
