@@ -211,7 +211,7 @@ def test_mlm_training_resumes_to_the_uninterrupted_weights(tiny, tmp_path):
     one (the masks are the same on both runs); the checkpoint loads as a classifier's encoder."""
     import torch
     from safetensors.torch import load_file
-    from transformers import AutoModelForSequenceClassification
+    from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
 
     from xexp.runtime.models.sources import load_model
     from xexp.runtime.training import train
@@ -244,6 +244,12 @@ def test_mlm_training_resumes_to_the_uninterrupted_weights(tiny, tmp_path):
     weights = [load_file(tmp_path / name / "checkpoint" / "model.safetensors") for name in ("whole", "resumed")]
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    # the decoder tied to the embeddings is written once, and tied again on loading
+    assert "cls.predictions.decoder.weight" not in weights[0]
+    mlm = load_model({**tiny, "path_or_id": str(tmp_path / "whole" / "checkpoint")}, AutoModelForMaskedLM)
+    assert mlm.get_output_embeddings().weight.data_ptr() == mlm.get_input_embeddings().weight.data_ptr()
+    assert torch.equal(mlm.get_input_embeddings().weight, weights[0]["bert.embeddings.word_embeddings.weight"])
+    assert torch.equal(mlm.cls.predictions.transform.dense.weight, weights[0]["cls.predictions.transform.dense.weight"])
     # the target task reads the MLM-trained encoder (embeddings moved by training), not the base's
     classifier = load_model({**tiny, "path_or_id": str(tmp_path / "whole" / "checkpoint")},
                             AutoModelForSequenceClassification, num_labels=3)

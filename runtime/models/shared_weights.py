@@ -75,6 +75,8 @@ def save_trained(model, target: Path, base: dict[str, Any]) -> list[dict[str, st
     from safetensors.torch import save_file
 
     state = model.state_dict()
+    aliases = tied_aliases(state)
+    state = {name: tensor for name, tensor in state.items() if name not in aliases}
     prefix = f"{model.base_model_prefix}."
     shared: list[dict[str, Any]] = []
     taken: set[str] = set()
@@ -105,6 +107,23 @@ def save_trained(model, target: Path, base: dict[str, Any]) -> list[dict[str, st
     if shared:
         (target / SHARED_FILE).write_text(json.dumps({"format": FORMAT, "sources": shared}, indent=1))
     return [{"kind": s["kind"], "key": s["key"]} for s in shared]
+
+
+def tied_aliases(state: dict) -> set[str]:
+    """Names under which a state dict holds a tensor it already holds under an earlier name: a
+    tied weight (an MLM decoder *is* the input embeddings). Written once, under the first name;
+    loading ties the other again (transformers' tie_weights), so the checkpoint is the same model
+    at half the size for e5-small (its embeddings are 96M of its 118M parameters)."""
+    seen: set[tuple] = set()
+    aliases: set[str] = set()
+    for name, tensor in state.items():
+        if tensor.numel() == 0:
+            continue
+        key = (tensor.data_ptr(), tensor.dtype, tuple(tensor.shape), tuple(tensor.stride()))
+        if key in seen:
+            aliases.add(name)
+        seen.add(key)
+    return aliases
 
 
 def fill_shared(model, checkpoint_dir: Path) -> set[str]:
