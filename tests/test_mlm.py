@@ -322,3 +322,28 @@ def test_mlm_as_an_intermediate_variant_end_to_end(tmp_path, ray_local):
         rows = list(csv.DictReader(f))
     variants = {r.get("variant") or r.get("intermediate") for r in rows}
     assert {"none", "wiki"} <= variants, variants
+
+
+@pytest.mark.slow
+def test_packaged_e5_small_gets_a_fresh_mlm_head_over_its_own_embeddings(tmp_path):
+    """multilingual-e5-small is an embedding model: its checkpoint has no MLM head. Loaded for
+    masked_lm it gets a fresh transform and bias, its decoder is its word embeddings, unchanged."""
+    import torch
+    from safetensors import safe_open
+
+    from xexp.runtime.models.sources import load_tokenizer, materialize_model
+    from xexp.runtime.training_setup import build_model
+
+    manifest = materialize_model({"source": "packaged", "name": "multilingual-e5-small"}, tmp_path / "e5")
+    weights = Path(manifest["path_or_id"]) / "model.safetensors"
+    with safe_open(str(weights), framework="pt") as handle:
+        assert not any("predictions" in name or "lm_head" in name for name in handle.keys())
+        name = next(n for n in handle.keys() if n.endswith("word_embeddings.weight"))
+        stored = handle.get_tensor(name)
+    model = build_model(manifest, get_task("masked_lm"), seed=0)
+    assert torch.equal(model.get_input_embeddings().weight, stored)
+    assert model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+    tokenizer = load_tokenizer(manifest)
+    table = pa.table({"id": ["0"], "text": ["Der schnelle braune Fuchs springt über den faulen Hund."], "language": ["de"]})
+    item = get_task("masked_lm").featurize(table, tokenizer, 64, training=True, seed=0).items[0]
+    assert tokenizer.mask_token_id is not None and any(l != IGNORE for l in item["labels"])
