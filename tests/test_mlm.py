@@ -259,6 +259,40 @@ def test_mlm_training_resumes_to_the_uninterrupted_weights(tiny, tmp_path):
     assert not torch.equal(base.get_input_embeddings().weight, trained)
 
 
+def test_dev_metric_is_masked_token_accuracy_and_loss_only_masked_positions(tiny, tokenizer):
+    """Decoding yields one row per chosen position; its accuracy and the loss agree with a
+    direct computation on the padded batch (the loss ignores every unchosen position)."""
+    import torch
+    import torch.nn.functional as F
+
+    from xexp.runtime.tasks.base import model_inputs
+    from xexp.runtime.tasks.runner import forward_features
+    from xexp.runtime.training_setup import build_model
+
+    lines = english_lines(20)
+    table = pa.table({"id": [str(i) for i in range(len(lines))], "text": lines, "language": ["en"] * len(lines)})
+    task = get_task("masked_lm")
+    model = build_model(tiny, task, seed=1).eval()
+    features = task.featurize(table, tokenizer, 64, training=False, seed=1)
+    predictions = task.decode(table, features, forward_features(model, task, features, batch_size=7, pad_id=0,
+                                                                device=torch.device("cpu")), model.config)
+    chosen = sum(sum(l != IGNORE for l in item["labels"]) for item in features.items)
+    assert predictions.num_rows == chosen and len(set(predictions.column("id").to_pylist())) == chosen
+
+    batch = task.collate(features.items, 0)
+    with torch.no_grad():
+        outputs = model(**model_inputs(batch, torch.device("cpu")))
+    mask = batch["labels"] != IGNORE
+    expected = (outputs.logits.argmax(-1)[mask] == batch["labels"][mask]).float().mean().item()
+    assert task.metric(predictions) == pytest.approx(expected)
+    assert task.loss(outputs, batch).item() == pytest.approx(
+        F.cross_entropy(outputs.logits.reshape(-1, outputs.logits.shape[-1]), batch["labels"].reshape(-1),
+                        ignore_index=IGNORE).item(), rel=1e-5)
+    gold_probs = torch.softmax(outputs.logits[mask], -1).gather(1, batch["labels"][mask][:, None]).squeeze(1)
+    assert sorted(p[0] for p in predictions.column("probs").to_pylist()) == pytest.approx(
+        sorted(gold_probs.tolist()), rel=1e-4)
+
+
 # --- check --------------------------------------------------------------------------------------
 
 SPEC = """\

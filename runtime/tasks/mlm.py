@@ -79,6 +79,9 @@ class MaskedLm(Task):
     auto_class_name = "AutoModelForMaskedLM"
     metric_name = "masked_accuracy"
     reinitialise_head = False
+    #: Dev batches whose outputs may wait on the GPU (runtime/tasks/runner.py): an MLM output is
+    #: batch x length x vocabulary logits (4 GiB in bf16 for 64 x 128 x 250k), not 64 x 3.
+    pending_batches = 1
 
     def __init__(self, mask_prob: float = DEFAULT_MASK_PROB) -> None:
         if not 0 < mask_prob < 1:
@@ -129,20 +132,17 @@ class MaskedLm(Task):
 
     def split_outputs(self, outputs, batch: dict) -> list[np.ndarray]:
         """Per feature, one row (position, predicted id, probability of the gold id) per chosen
-        position: everything the metric needs, without the vocabulary-wide logits."""
+        position: everything the metric needs, without the vocabulary-wide logits (only the
+        chosen positions' logits are ever copied or upcast)."""
         import torch
 
-        logits = outputs.logits.float()
-        labels = batch["labels"].to(logits.device)
-        out = []
-        for row in range(labels.shape[0]):
-            positions = torch.nonzero(labels[row] != IGNORE).flatten()
-            log_probs = torch.log_softmax(logits[row, positions], dim=-1)
-            gold = labels[row, positions]
-            rows = torch.stack([positions.double(), log_probs.argmax(dim=-1).double(),
-                                log_probs.gather(1, gold[:, None]).squeeze(1).exp().double()], dim=1)
-            out.append(rows.cpu().numpy())
-        return out
+        labels = batch["labels"].to(outputs.logits.device)
+        chosen = labels != IGNORE
+        log_probs = torch.log_softmax(outputs.logits[chosen].float(), dim=-1)
+        gold = labels[chosen]
+        rows = torch.stack([torch.nonzero(chosen)[:, 1].double(), log_probs.argmax(dim=-1).double(),
+                            log_probs.gather(1, gold[:, None]).squeeze(1).exp().double()], dim=1).cpu().numpy()
+        return np.split(rows, np.cumsum(chosen.sum(dim=1).cpu().numpy())[:-1])
 
     def decode(self, table, features: Features, outputs: list[np.ndarray], config):
         """One prediction row per masked token (id `<example id>:<position>`); gold and
