@@ -9,10 +9,10 @@ crosslingual-wiki task) read one example per line and mask with probability 0.15
   a generator seeded by (training seed, sha256 of the example's id and text): the same seed gives
   the same masks on every machine, the masks do not depend on batching or on which other
   examples are in the table, and a resumed training equals the uninterrupted one without any
-  state to save. jiant and HF draw new masks per batch (dynamic masking, RoBERTa's finding over
-  40 pretraining epochs); intermediate training passes over its text a few times at most, so
-  little is lost, and the training loop (and a multi-task mix around it) needs no knowledge of
-  masking at all.
+  state to save. jiant and HF draw new masks per batch (dynamic masking, which RoBERTa found
+  as good as or slightly better than static masks over 40 pretraining epochs); intermediate
+  training passes over its text a few times at most, so little is lost, and the training loop
+  (and a multi-task mix around it) needs no knowledge of masking at all.
 * **At least one masked token per example.** Tokens are chosen independently with `mask_prob`
   (as jiant and HF do); a short line that draws none gets one position chosen uniformly, so
   every example contributes to the loss and a batch never has an empty loss.
@@ -20,7 +20,8 @@ crosslingual-wiki task) read one example per line and mask with probability 0.15
   vocabulary without the special tokens (jiant draws from all of `len(tokenizer)`), so the
   model never sees a stray `[CLS]` or `<pad>` inside a sentence.
 
-Special tokens ([CLS], [SEP], <s>, </s>) are never chosen. The loss is cross-entropy on the
+A line is one example, truncated to `max_len` tokens (a long `text` value, a whole article,
+contributes its beginning only). Special tokens ([CLS], [SEP], <s>, </s>) are never chosen. The loss is cross-entropy on the
 chosen positions only. The dev metric is masked-token accuracy: the share of chosen positions
 whose original token is the model's top prediction. Decoding keeps, per chosen position, only
 the predicted id and the gold token's probability: a full row of logits over a 250k vocabulary
