@@ -280,14 +280,15 @@ def _normalize_row(record, family, task_type, columns, label_map, class_names) -
 
 def _text_row(record: dict, columns: dict, language: str | None) -> dict:
     """A plain-text row: its text, and its language (own column, else where it was read)."""
+    text = _text("text", _field_value(record, "text", columns))
     spec = columns.get("language")
-    found, value = _lookup(record, spec) if spec else next(
-        ((True, v) for c in DEFAULT_COLUMNS["language"] for found, v in [_lookup(record, c)] if found),
-        (False, None))
-    if spec and not found:
+    for column in [spec] if spec else DEFAULT_COLUMNS["language"]:
+        found, value = _lookup(record, column)
+        if found:
+            return {"text": text, "language": _text("language", value, column)}
+    if spec:
         raise _Bad("language", f"missing: no column {spec!r}")
-    row_language = _text("language", value) if found else (language or "")
-    return {"text": _text("text", _field_value(record, "text", columns)), "language": row_language}
+    return {"text": text, "language": language or ""}
 
 
 def _pair_label(raw, task_type, label_map, class_names) -> str:
