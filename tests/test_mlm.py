@@ -381,3 +381,24 @@ def test_packaged_e5_small_gets_a_fresh_mlm_head_over_its_own_embeddings(tmp_pat
     table = pa.table({"id": ["0"], "text": ["Der schnelle braune Fuchs springt über den faulen Hund."], "language": ["de"]})
     item = get_task("masked_lm").featurize(table, tokenizer, 64, training=True, seed=0).items[0]
     assert tokenizer.mask_token_id is not None and any(l != IGNORE for l in item["labels"])
+
+
+def test_an_xlm_r_style_encoder_without_a_head_keeps_its_embeddings(tmp_path):
+    """The same for XLM-R's architecture (its head is `lm_head`, its encoder `roberta`)."""
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    from xexp.runtime.training_setup import build_model
+
+    config = XLMRobertaConfig(vocab_size=300, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                              intermediate_size=32, max_position_embeddings=64)
+    torch.manual_seed(0)
+    XLMRobertaModel(config).save_pretrained(tmp_path / "xlmr")
+    manifest = {"path_or_id": str(tmp_path / "xlmr"), "revision": None, "trust_remote_code": False}
+    stored = XLMRobertaModel.from_pretrained(tmp_path / "xlmr").get_input_embeddings().weight
+    model = build_model(manifest, get_task("masked_lm"), seed=0)
+    assert type(model).__name__ == "XLMRobertaForMaskedLM"
+    assert torch.equal(model.get_input_embeddings().weight, stored)
+    assert model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+    assert torch.count_nonzero(model.lm_head.bias) == 0
+    assert torch.equal(model.lm_head.layer_norm.weight, torch.ones_like(model.lm_head.layer_norm.weight))
