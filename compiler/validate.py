@@ -306,6 +306,8 @@ class _Validator(BlockRules, CrossChecks):
         if not ok or own is None:
             return None
         target, source = self.tasks[value.target.name], self.tasks[value.source.name]
+        if not self.trainable_as_target([value.target, value.source]):
+            return None
         if target.type != source.type:
             self.sink.error(f"the target `{target.name}` ({target.type}) cannot be trained on "
                             f"`{source.name}` ({source.type}): the head must fit both", value.span,
@@ -320,6 +322,19 @@ class _Validator(BlockRules, CrossChecks):
             self.target_language_spans[target.name] = {n.name: n.span for n in value.languages.items
                                                        if isinstance(n, ast.Name)}
         return TargetDef(task=target.name, trained_on=source.name, languages=own)
+
+    def trainable_as_target(self, names: list[ast.Name]) -> bool:
+        """A task type declared `intermediate_only` (masked_lm) has no head to evaluate: it may
+        not be a target nor what a target is trained on. Reports each such name; True if none."""
+        refused: set[str] = set()
+        for n in names:
+            task = self.tasks[n.name]
+            entry = REGISTRY.get("task_type", task.type)
+            if entry is not None and entry.extra.get("intermediate_only") and n.name not in refused:
+                refused.add(n.name)
+                self.sink.error(f"task `{n.name}` is {task.type}, which cannot be a target or `trained_on`", n.span,
+                                f"{task.type} is for intermediate training: list `{n.name}` in `intermediate = [...]`")
+        return not refused
 
     def language_list(self, value: ast.ListValue, what: str) -> list[str] | None:
         """The language codes of a target's `in [...]` (None after an error)."""

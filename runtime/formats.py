@@ -17,6 +17,10 @@ Normalized datasets (written by `load`, tokenizer-independent), one row per exam
 * ``token_classification``: ``tokens`` (list[str], the words), ``tags`` (list[str], one tag
   name per word). Its predictions have one row per *word*, id ``<sentence id>:<word index>``,
   plus ``sentence``; a perturbed copy adds ``changed_tokens`` (list[bool], per word).
+* ``masked_lm`` (family ``text``): ``text`` (str, one line of plain text), ``language``
+  (str, the row's language where known, else ""). Never evaluated as a target: its dev
+  predictions (training only) have one row per masked token, id ``<example id>:<position>``,
+  gold and predicted token ids as strings.
 
 A perturbed dataset (written by `perturb`) has the same columns plus ``changed`` (bool: the
 perturbation really altered at least one touched field of this example).
@@ -54,6 +58,7 @@ REPORT_FILES = (HTML_FILE, "report.md", "report.tex", "results.csv", "results.js
 PAIR_COLUMNS = ("id", "premise", "hypothesis", "label")
 QA_COLUMNS = ("id", "context", "question", "answers")
 MC_COLUMNS = ("id", "context", "endings", "label")
+TEXT_COLUMNS = ("id", "text", "language")
 PREDICTION_COLUMNS = ("id", "gold", "predicted", "correct", "probs")
 ATTACK_COLUMNS = PREDICTION_COLUMNS + (
     "status", "adv_predicted", "adv_correct", "words_changed", "words_total", "queries",

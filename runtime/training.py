@@ -40,7 +40,7 @@ CHECKPOINT_SECONDS = 600.0
 
 def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, seed: int,
           out_dir: Path, scratch_dir: Path,
-          progress: Callable[[dict], None] | None = None) -> dict:
+          progress: Callable[[dict], None] | None = None, task_params: dict | None = None) -> dict:
     """Train `base` (a model manifest) on `train_table`, keep the best dev checkpoint.
 
     Writes `checkpoint/` (model + tokenizer, loadable with models.sources.load_model; tensors
@@ -54,7 +54,7 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
     out_dir, scratch_dir = Path(out_dir), Path(scratch_dir)
     scratch_dir.mkdir(parents=True, exist_ok=True)
     hp = resolve_hparams(hparams)
-    task = get_task(task_type).for_data(train_table)
+    task = get_task(task_type).configured(task_params or {}).for_data(train_table)
     seed_everything(seed)
     device = pick_device()
 
@@ -68,18 +68,19 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
         freeze_word_embeddings(model)
     model.to(device)
 
-    features = task.featurize(train_table, tokenizer, hp.max_len, training=True, doc_stride=hp.doc_stride)
+    features = task.featurize(train_table, tokenizer, hp.max_len, training=True, doc_stride=hp.doc_stride,
+                              seed=seed)
     if len(features) == 0:
         raise ValueError("the training table is empty")
     dev_features = (task.featurize(dev_table, tokenizer, hp.max_len, training=False,
-                                   doc_stride=hp.doc_stride) if dev_table is not None else None)
+                                   doc_stride=hp.doc_stride, seed=seed) if dev_table is not None else None)
     batches_per_epoch = math.ceil(len(features) / hp.batch)
     total = math.ceil(batches_per_epoch / hp.grad_accum) * hp.epochs
     if hp.max_steps is not None:
         total = min(total, hp.max_steps)
     optimizer, scheduler = make_optimizer(model, hp, total)
 
-    fingerprint = _fingerprint(base, task_type, hp, seed, train_table, dev_table)
+    fingerprint = _fingerprint(base, task_type, hp, seed, train_table, dev_table, task_params)
     loop = load_checkpoint(scratch_dir, model=model, optimizer=optimizer, scheduler=scheduler,
                            fingerprint=fingerprint)
     resumed_from = loop.step if loop is not None else None
@@ -212,7 +213,7 @@ def _write_outputs(out_dir: Path, model, tokenizer, task, loop: LoopState, base:
     return shared_from
 
 
-def _fingerprint(base, task_type, hp: Hparams, seed, train_table, dev_table) -> str:
+def _fingerprint(base, task_type, hp: Hparams, seed, train_table, dev_table, task_params=None) -> str:
     """What must match for a scratch checkpoint to belong to this training."""
     payload = {
         "base": {k: base.get(k) for k in ("path_or_id", "revision")}, "task": task_type,
@@ -221,6 +222,11 @@ def _fingerprint(base, task_type, hp: Hparams, seed, train_table, dev_table) -> 
         "seed": seed,
         "train": _table_digest(train_table), "dev": _table_digest(dev_table),
     }
+    # doc_stride is in the hparams already; other task parameters (mask_prob) only when given,
+    # so the scratch checkpoints of trainings without any stay valid.
+    extra = {k: v for k, v in (task_params or {}).items() if k != "doc_stride"}
+    if extra:
+        payload["task_params"] = extra
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -7,6 +7,13 @@ task's AutoModelFor... class, and then every parameter outside the encoder (the 
 `base_model`, e.g. `bert.*`) is re-initialised from the seed. So the old head is never reused,
 even when it has the right shape (an MNLI head before an MNLI target), as in Phang et al. 2020.
 A pooler that the base checkpoint lacks (a QA model has none) starts fresh too.
+
+A task that continues the base's own objective (masked_lm: `Task.reinitialise_head` False)
+keeps the head the checkpoint has. Re-initialising it would be worse than useless: the MLM
+decoder's weight is tied to the input word embeddings, so "a fresh head" would overwrite the
+embeddings with noise. Only the head weights the checkpoint lacks (an encoder-only checkpoint
+such as multilingual-e5-small has no MLM transform or bias) are initialised, from the seed,
+and a weight tied to the input embeddings never is.
 """
 
 from __future__ import annotations
@@ -69,17 +76,24 @@ def resolve_hparams(given: dict) -> Hparams:
 
 
 def build_model(base: dict, task, *, seed: int):
-    """The target task's model: the base's encoder weights, a freshly initialised head."""
+    """The task's model: the base's encoder weights, a freshly initialised head (or, for a task
+    that keeps its head, the base's head with only its missing weights initialised)."""
     import torch
 
     from xexp.runtime.models.sources import load_model
     from xexp.runtime.tasks.runner import quiet_loading
 
     with quiet_loading():
-        model = load_model(base, task.auto_class(), ignore_mismatched_sizes=True, **task.model_kwargs())
+        model, info = load_model(base, task.auto_class(), ignore_mismatched_sizes=True,
+                                 output_loading_info=True, **task.model_kwargs())
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        reinitialise_head(model)
+        if getattr(task, "reinitialise_head", True):
+            reinitialise_head(model)
+        else:
+            missing = set(info.get("missing_keys", ())) | {
+                m[0] if isinstance(m, (tuple, list)) else m for m in info.get("mismatched_keys", ())}
+            initialise_missing_head(model, missing)
     return model
 
 
@@ -107,6 +121,28 @@ def reinitialise_head(model) -> None:
                     module.bias.zero_()
                 elif isinstance(module, nn.Embedding):
                     module.weight.normal_(0.0, std)
+
+
+def initialise_missing_head(model, missing: set[str]) -> None:
+    """Initialise (as `reinitialise_head` would) the head parameters named in `missing`, the
+    ones the checkpoint did not have; never a parameter tied to the input embeddings."""
+    import torch
+    from torch import nn
+
+    std = float(getattr(model.config, "initializer_range", 0.02))
+    embeddings = model.get_input_embeddings().weight
+    with torch.no_grad():
+        for head_name, head in head_modules(model):
+            for module_name, module in head.named_modules(prefix=head_name):
+                for name, param in module.named_parameters(prefix=module_name, recurse=False):
+                    if name not in missing or param is embeddings or param.data_ptr() == embeddings.data_ptr():
+                        continue
+                    if isinstance(module, nn.LayerNorm):
+                        param.fill_(1.0 if name.endswith("weight") else 0.0)
+                    elif param.ndim >= 2:
+                        param.normal_(0.0, std)
+                    else:
+                        param.zero_()
 
 
 def freeze_word_embeddings(model) -> None:

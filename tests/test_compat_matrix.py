@@ -72,6 +72,8 @@ def rows(task_type: str, lang: str) -> list[dict]:
                         "answers": {"text": [answer], "answer_start": [context.index(answer)]}})
         elif task_type == "multiple_choice":
             out.append({"context": first, "endings": [second, first[:6], "—"], "label": i % 3})
+        elif task_type == "masked_lm":
+            out.append({"text": f"{first} {second}"})
         else:
             raise ValueError(f"the matrix has no rows for task type {task_type!r}: add them")
     return out
@@ -166,6 +168,15 @@ def test_perturbations_of_pair_fields_are_rejected_on_qa_and_multiple_choice(ver
                 assert f"`{name}` does not work on {task_type} targets" in error, error
 
 
+def test_intermediate_only_task_types_are_refused_as_targets(verdicts):
+    """masked_lm has no head to evaluate: every combination is refused, for that reason."""
+    only = [e.name for e in REGISTRY.of("task_type") if e.extra.get("intermediate_only")]
+    assert only, "no intermediate-only task type: the registry lost masked_lm"
+    for (task_type, name, field, restriction), error in verdicts.items():
+        if task_type in only:
+            assert error is not None and "cannot be a target or `trained_on`" in error, (task_type, name, error)
+
+
 def test_token_classification_rejects_fields_attacks_and_token_changes(verdicts):
     """A tagged target has one text and one tag per token: a field placement, an attack, or a
     perturbation that does not keep tokens is rejected; some character-level ones are accepted."""
@@ -186,6 +197,9 @@ def test_every_accepted_combination_runs_end_to_end(task_type, data, verdicts, t
     from xexp.running import run_spec
 
     accepted = [key for key, error in verdicts.items() if key[0] == task_type and error is None]
+    if REGISTRY.get("task_type", task_type).extra.get("intermediate_only"):
+        assert not accepted  # refused as a target: nothing to run (see the test above)
+        return
     if task_type in ("nli", "paraphrase"):
         assert len(accepted) > len(ENTRIES), "a pair task accepts most entries"
     lines = []

@@ -32,11 +32,14 @@ SOURCES = {
     "multiple_choice": ['synthetic("multiple_choice", size=SIZE)', 'local("{d}/mc.{lang}.jsonl")'],
     "token_classification": ['local("{d}/ud/{lang}_gsd-ud-{split}.conllu")', 'local("{d}/ner.{lang}.txt", format="conll")',
                              'hf("universal-dependencies/universal_dependencies", "{lang}_gsd")'],
+    "masked_lm": ['local("{d}/wiki/{lang}.txt")', 'local("{d}/text.jsonl")', 'hf("wikimedia/wikipedia", "20231101.{lang}")'],
 }
 #: Task types whose examples are word sequences: perturbations apply to the words, never `on` a field.
 WORD_TASKS = {e.name for e in REGISTRY.of("task_type") if e.extra.get("per_token")}
-TASK_TYPES = list(SOURCES)
-assert sorted(TASK_TYPES) == REGISTRY.names("task_type"), "a new task type needs sources here"
+assert sorted(SOURCES) == REGISTRY.names("task_type"), "a new task type needs sources here"
+#: Task types a target may have; the intermediate-only ones (masked_lm) enter as intermediate tasks.
+INTERMEDIATE_ONLY = [e.name for e in REGISTRY.of("task_type") if e.extra.get("intermediate_only")]
+TASK_TYPES = [t for t in SOURCES if t not in INTERMEDIATE_ONLY]
 
 
 @st.composite
@@ -107,7 +110,9 @@ def valid_specs(draw) -> str:
     stride = ""
     if task_type == "extractive_qa" and draw(st.booleans()):
         stride = f", doc_stride={draw(st.integers(1, doc_stride_limit(min(max_lens['target'], eval_len))))}"
-    intermediate = draw(st.lists(st.sampled_from(["none", "mnli", "squad"]), min_size=1, max_size=3, unique=True))
+    intermediate = draw(st.lists(st.sampled_from(["none", "mnli", "squad", "text"]), min_size=1, max_size=4, unique=True))
+    text_type = draw(st.sampled_from(INTERMEDIATE_ONLY))
+    text_source = draw(st.sampled_from(SOURCES[text_type]))
     model = draw(st.sampled_from(['tiny()', 'tiny(layers=1, hidden=32, heads=4, seed=3)', 'hf("FacebookAI/xlm-roberta-base")',
                                   'packaged("multilingual-e5-small")']))
     lines = [
@@ -116,6 +121,7 @@ def valid_specs(draw) -> str:
         f"model m = {model}",
         'task mnli = nli(hf("nyu-mll/glue", "mnli"), train="train[:1000]", dev="validation_matched")',
         'task squad = extractive_qa(local("{d}/squad.json"), train="train")',
+        f'task text = {text_type}({text_source}, train="train[:500]", dev="train[:50]")',
         f'task src = {task_type}({train_source}, train="train"{stride})',
         f'task tgt = {task_type}({target_source}, test="test[:{draw(st.integers(1, 500))}]"{stride})',
         f"intermediate = [{' '.join(intermediate)}]",
@@ -152,7 +158,7 @@ def test_every_node_of_a_valid_spec_fits_its_kinds_contract(text):
 
 def test_the_generator_reaches_every_entry_and_task_type():
     """The property covers what the registry holds: each perturbation and attack, each task type."""
-    seen_entries, seen_types = set(), set()
+    seen_entries, seen_types, seen_intermediate = set(), set(), set()
 
     @settings(max_examples=800, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
     @given(valid_specs())
@@ -160,7 +166,9 @@ def test_the_generator_reaches_every_entry_and_task_type():
         spec, _graph = compile_text(text, "generated.xexp")
         seen_entries.update(p.entry for p in spec.perturbations)
         seen_types.update(spec.tasks[t.task].type for t in spec.targets)
+        seen_intermediate.update(spec.tasks[name].type for name in spec.intermediate if name != "none")
 
     collect()
     assert seen_types == set(TASK_TYPES)
+    assert set(INTERMEDIATE_ONLY) <= seen_intermediate
     assert seen_entries == {e.name for e in ENTRIES if e.task_types is None or set(e.task_types) & set(PAIR_TASKS)}

@@ -33,11 +33,12 @@ class HfData(Params):
 
 @register("local", "data_source", implementation="xexp.runtime.data.local:read_local", positional=("path",))
 class LocalData(Params):
-    """Local files: `local(path, format=jsonl|csv|tsv|parquet|squad_json|conllu|conll)`. The path
-    may be a glob and may contain `{lang}` and `{split}`; `columns` and `labels` as for `hf`."""
+    """Local files: `local(path, format=jsonl|csv|tsv|parquet|squad_json|conllu|conll|text)`. The
+    path may be a glob and may contain `{lang}` and `{split}`; `columns` and `labels` as for `hf`.
+    `text` (or a `.txt` file): one example per non-empty line, for `masked_lm`."""
 
     path: str
-    format: Literal["jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll"] | None = None
+    format: Literal["jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll", "text"] | None = None
     columns: dict[str, ColumnSpec] | None = None
     labels: dict[str, str] | None = None
 
@@ -164,6 +165,24 @@ class TokenClassificationTask(Params):
     column files (the last column) or an hf dataset with `tokens` and a tag-list column; the
     label set is the training split's tags, by name. Perturbations must keep tokens intact."""
 
+
+@register("masked_lm", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+          family="text", intermediate_only=True)
+class MaskedLmTask(Params):
+    """Masked language modelling on plain text (continued pretraining during intermediate
+    training, Phang et al. 2020's MLM ablation): one example per line of a `format="text"` file,
+    or a `text` column of jsonl/csv/parquet/hf data (`columns={text="…"}`). Of the non-special
+    tokens, `mask_prob` (default 0.15, as BERT and jiant's MLM tasks) are chosen; of those 80%
+    become the mask token, 10% a random token, 10% stay. The encoder's pretrained MLM head is
+    kept when it has one (a base without one, such as multilingual-e5-small, gets a fresh head).
+    Only for intermediate training: never a target or `trained_on`; no perturbation applies."""
+
+    mask_prob: float = Field(0.15, gt=0, lt=1)
+
+
+#: Task types that are only ever trained as intermediate tasks (no target head, no evaluation).
+INTERMEDIATE_ONLY: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type")
+                                           if e.extra.get("intermediate_only"))
 
 #: The sentence-pair task types: their examples have the premise and hypothesis fields that
 #: perturbations and attacks touch.

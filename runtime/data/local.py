@@ -14,14 +14,18 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from xexp.compiler.registry import REGISTRY
 from xexp.runtime.data.conll import read_conll, read_conllu
 from xexp.runtime.data.sources import DataError, RawSource
 
-FORMATS = ("jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll")
+FORMATS = ("jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll", "text")
 _EXTENSIONS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
     ".pq": "parquet", ".json": "squad_json", ".conllu": "conllu", ".conll": "conll",
 }
+#: `.txt` says only "text": plain lines for a task type of the `text` family (masked_lm), while
+#: a CoNLL-2003 file is often a `.txt` too, so other task types must name their format.
+_PLAIN_TEXT_TASKS = tuple(e.name for e in REGISTRY.of("task_type") if e.extra.get("family") == "text")
 
 
 def read_local(source: dict, *, task_type: str, split: str | None, language: str | None) -> RawSource:
@@ -48,7 +52,7 @@ def read_local(source: dict, *, task_type: str, split: str | None, language: str
     # (first record, file, where each record came from: line numbers or SQuAD paths, unit)
     segments: list[tuple[int, str, list, str]] = []
     for path in files:
-        file_format = fmt or _infer_format(path)
+        file_format = fmt or _infer_format(path, task_type)
         if file_format == "squad_json" and task_type != "extractive_qa":
             raise DataError(str(path), f"a SQuAD JSON file holds extractive QA data, not {task_type!r} "
                             "(give format= if this .json is something else)")
@@ -68,7 +72,7 @@ def read_local(source: dict, *, task_type: str, split: str | None, language: str
             segments.append((first, str(path), paths, "squad"))
         else:
             readers: dict[str, Callable[[Path, str], tuple[list[dict], list[int]]]] = {
-                "jsonl": _read_jsonl, "conllu": read_conllu, "conll": read_conll}
+                "jsonl": _read_jsonl, "conllu": read_conllu, "conll": read_conll, "text": read_text}
             reader = readers.get(file_format, _read_delimited)
             found, lines = reader(path, file_format)
             records.extend(found)
@@ -117,8 +121,10 @@ def _check_content(files: list[Path], planned: list[str] | str, pattern: str) ->
                     "its new content")
 
 
-def _infer_format(path: Path) -> str:
+def _infer_format(path: Path, task_type: str | None = None) -> str:
     suffix = path.suffix.lower()
+    if suffix == ".txt" and task_type in _PLAIN_TEXT_TASKS:
+        return "text"
     if suffix not in _EXTENSIONS:
         raise DataError(str(path), f"cannot tell the format from the extension {suffix!r}: "
                         f"give format= (one of {', '.join(FORMATS)})")
@@ -145,6 +151,28 @@ def _read_jsonl(path: Path, _fmt: str, limit: int | None = None) -> tuple[list[d
                 raise DataError(f"{path}, line {number}",
                                 f"expected a JSON object per line, got {type(record).__name__}")
             records.append(record)
+            lines.append(number)
+            if limit is not None and len(records) >= limit:
+                break
+    return records, lines
+
+
+def read_text(path: Path, _fmt: str = "text", limit: int | None = None) -> tuple[list[dict], list[int]]:
+    """Plain text, one example per non-empty line (`{"text": line}`, the line ending removed);
+    blank lines are skipped but counted, so a line number is the one an editor shows. With
+    `limit`, only the first `limit` examples are read (`xexp check` previews a file)."""
+    records, lines = [], []
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                text = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}, line {number}", f"not valid UTF-8 ({exc.reason})") from exc
+            if number == 1:
+                text = text.removeprefix("\ufeff")  # a byte-order mark is not text
+            if not text.strip():
+                continue
+            records.append({"text": text})
             lines.append(number)
             if limit is not None and len(records) >= limit:
                 break

@@ -17,6 +17,8 @@ Accepted spellings (case-insensitive; '-' and ' ' count as '_'):
   letter (A = 0, as in CommonsenseQA's answerKey).
 * token_classification: a list of tag names, one per token; integers only through the
   dataset's ClassLabel names (HF `ner_tags`, `upos`) or a `labels` mapping.
+* masked_lm: no labels; `text` is the line, `language` the row's own `language`/`lang` column
+  when the source has one, else the language the source was loaded in (`{lang}`), else "".
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ FAMILY_FIELDS = {
     "qa": ("context", "question", "answers"),
     "mc": ("context", "endings", "label"),
     "tagging": ("tokens", "tags"),
+    "text": ("text", "language"),
 }
 #: Source columns tried, in order, for a field the `columns` mapping does not name.
 DEFAULT_COLUMNS = {
@@ -47,6 +50,8 @@ DEFAULT_COLUMNS = {
     "endings": ("endings",),
     "tokens": ("tokens", "words"),
     "tags": ("tags", "upos", "ner_tags", "pos_tags"),
+    "text": ("text",),
+    "language": ("language", "lang"),
 }
 
 _NLI_ALIASES = {
@@ -105,8 +110,9 @@ def canonical_label(raw: Any, task_type: str) -> str:
 
 
 def normalize(raw: RawSource, indices: range, *, task_type: str, columns: dict | None,
-              labels: dict | None):
-    """Map, validate and type the records at `indices` of `raw`; the first bad field raises."""
+              labels: dict | None, language: str | None = None):
+    """Map, validate and type the records at `indices` of `raw`; the first bad field raises.
+    `language` is the one the source was read in (plain text rows record it)."""
     import pyarrow as pa
 
     family = task_family(task_type)
@@ -127,7 +133,8 @@ def normalize(raw: RawSource, indices: range, *, task_type: str, columns: dict |
     seen_ids: dict[str, str] = {}
     for index, record in zip(indices, raw.fetch(indices)):
         try:
-            row = _normalize_row(record, family, task_type, columns, label_map, class_names)
+            row = (_text_row(record, columns, language) if family == "text" else
+                   _normalize_row(record, family, task_type, columns, label_map, class_names))
             row_id = _row_id(record, columns, index)
         except _Bad as bad:
             raise DataError(raw.where(index), bad.problem, field=bad.field) from None
@@ -152,6 +159,8 @@ def _schema(family: str):
         rest = [("context", pa.string()), ("question", pa.string()), ("answers", pa.list_(answer))]
     elif family == "tagging":
         rest = [("tokens", pa.list_(pa.string())), ("tags", pa.list_(pa.string()))]
+    elif family == "text":
+        rest = [("text", pa.string()), ("language", pa.string())]
     else:
         rest = [("context", pa.string()), ("endings", pa.list_(pa.string())), ("label", pa.int64())]
     return pa.schema(base + rest)
@@ -267,6 +276,19 @@ def _normalize_row(record, family, task_type, columns, label_map, class_names) -
         "endings": endings,
         "label": _choice_label(_field_value(record, "label", columns), len(endings), label_map),
     }
+
+
+def _text_row(record: dict, columns: dict, language: str | None) -> dict:
+    """A plain-text row: its text, and its language (own column, else where it was read)."""
+    text = _text("text", _field_value(record, "text", columns))
+    spec = columns.get("language")
+    for column in [spec] if spec else DEFAULT_COLUMNS["language"]:
+        found, value = _lookup(record, column)
+        if found:
+            return {"text": text, "language": _text("language", value, column)}
+    if spec:
+        raise _Bad("language", f"missing: no column {spec!r}")
+    return {"text": text, "language": language or ""}
 
 
 def _pair_label(raw, task_type, label_map, class_names) -> str:

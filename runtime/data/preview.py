@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xexp.runtime.data.conll import read_conll, read_conllu
-from xexp.runtime.data.local import FORMATS, _infer_format, _read_jsonl
+from xexp.runtime.data.local import FORMATS, _infer_format, _read_jsonl, read_text
 from xexp.runtime.data.normalize import normalize
 from xexp.runtime.data.sources import DataError, RawSource
 
@@ -24,7 +24,7 @@ PREVIEW_ROWS = 5
 def preview_problem(source: dict[str, Any], task_type: str, path: Path) -> str | None:
     """None when the first rows of `path` normalize for `task_type`, else the problem in one line."""
     try:
-        fmt = source.get("format") or _infer_format(path)
+        fmt = source.get("format") or _infer_format(path, task_type)
         if fmt not in FORMATS:
             return f"{path}: unknown format {fmt!r}"
         if fmt in ("parquet", "squad_json"):
@@ -32,6 +32,8 @@ def preview_problem(source: dict[str, Any], task_type: str, path: Path) -> str |
         if fmt in ("conllu", "conll"):  # sentences span lines: read the (small) file, keep the first
             records, lines = (read_conllu if fmt == "conllu" else read_conll)(path)
             records, lines = records[:PREVIEW_ROWS], lines[:PREVIEW_ROWS]
+        elif fmt == "text":
+            records, lines = read_text(path, fmt, limit=PREVIEW_ROWS)
         else:
             records, lines = (_jsonl_head if fmt == "jsonl" else _delimited_head)(path, fmt)
         if not records:

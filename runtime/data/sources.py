@@ -70,7 +70,7 @@ def load_rows(
         indices = indices[slice(start, stop)]
     table = normalize(
         raw, indices, task_type=task_type,
-        columns=source.get("columns"), labels=source.get("labels"),
+        columns=source.get("columns"), labels=source.get("labels"), language=language,
     )
     if raw.revision is not None:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),

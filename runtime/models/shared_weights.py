@@ -75,6 +75,8 @@ def save_trained(model, target: Path, base: dict[str, Any]) -> list[dict[str, st
     from safetensors.torch import save_file
 
     state = model.state_dict()
+    aliases = tied_aliases(state)
+    state = {name: tensor for name, tensor in state.items() if name not in aliases}
     prefix = f"{model.base_model_prefix}."
     shared: list[dict[str, Any]] = []
     taken: set[str] = set()
@@ -107,15 +109,34 @@ def save_trained(model, target: Path, base: dict[str, Any]) -> list[dict[str, st
     return [{"kind": s["kind"], "key": s["key"]} for s in shared]
 
 
-def fill_shared(model, checkpoint_dir: Path) -> None:
+def tied_aliases(state: dict) -> set[str]:
+    """Names under which a state dict holds a tensor it already holds under an earlier name: a
+    tied weight (an MLM decoder *is* the input embeddings). Written once, under the first name;
+    loading ties the other again (transformers' tie_weights), so the checkpoint is the same model
+    at half the size for e5-small (its embeddings are 96M of its 118M parameters)."""
+    seen: set[tuple] = set()
+    aliases: set[str] = set()
+    for name, tensor in state.items():
+        if tensor.numel() == 0:
+            continue
+        key = (tensor.data_ptr(), tensor.dtype, tuple(tensor.shape), tuple(tensor.stride()))
+        if key in seen:
+            aliases.add(name)
+        seen.add(key)
+    return aliases
+
+
+def fill_shared(model, checkpoint_dir: Path) -> set[str]:
     """Put the shared tensors of `checkpoint_dir` into `model` (loaded from that checkpoint
-    with those tensors missing); nothing to do for a checkpoint that shares nothing."""
+    with those tensors missing); nothing to do for a checkpoint that shares nothing. Returns
+    the names (in `model`) of the tensors filled."""
     import torch
     from safetensors import safe_open
 
     checkpoint_dir = Path(checkpoint_dir)
     own = model.state_dict()
     prefix = f"{model.base_model_prefix}."
+    filled: set[str] = set()
     with torch.no_grad():
         for source in _read_sidecar(checkpoint_dir):
             file = _resolve(checkpoint_dir, source)
@@ -126,6 +147,8 @@ def fill_shared(model, checkpoint_dir: Path) -> None:
                         raise SharedWeightsError(f"{checkpoint_dir / SHARED_FILE}: the model has no "
                                                  f"tensor {name!r}")
                     own[target].copy_(handle.get_tensor(in_file))
+                    filled.add(target)
+    return filled
 
 
 def _read_sidecar(model_dir: Path) -> list[dict[str, Any]]:

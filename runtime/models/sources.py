@@ -113,6 +113,10 @@ def load_model(manifest: dict[str, Any], auto_class, **model_kwargs: Any):
     # never let a pickled `pytorch_model.bin` placed beside them be loaded instead.
     from xexp.runtime.models.shared_weights import fill_shared
 
-    model = auto_class.from_pretrained(path_or_id, use_safetensors=True, **kwargs, **model_kwargs)
-    fill_shared(model, local)
-    return model
+    loaded = auto_class.from_pretrained(path_or_id, use_safetensors=True, **kwargs, **model_kwargs)
+    model, info = loaded if model_kwargs.get("output_loading_info") else (loaded, None)
+    filled = fill_shared(model, local)
+    if info is None:
+        return model
+    # Tensors filled from the store were missing from the file, not from the model.
+    return model, {**info, "missing_keys": set(info["missing_keys"]) - filled}

@@ -68,7 +68,7 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
 
         manifest = train(base=base, task_type=p.task_type, train_table=train_table, dev_table=dev_table,
                          hparams=hparams, seed=p.seed, out_dir=out / "out", scratch_dir=out / "scratch",
-                         progress=report)
+                         progress=report, task_params=p.task_params)
         (out / "manifest.json").write_text(json.dumps(manifest))
         tune.report({"dev_metric": float(manifest["dev_metric"]), "step": int(manifest.get("steps", 0)), "done": 1})
 

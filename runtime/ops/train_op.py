@@ -26,7 +26,7 @@ def run(node: Node, ctx: NodeContext) -> dict:
 
         manifest = train(base=base, task_type=p.task_type, train_table=train_table, dev_table=dev_table,
                          hparams=training_hparams(p), seed=p.seed, out_dir=ctx.out_dir,
-                         scratch_dir=ctx.scratch_dir, progress=ctx.progress)
+                         scratch_dir=ctx.scratch_dir, progress=ctx.progress, task_params=p.task_params)
     manifest["trust_remote_code"] = base["trust_remote_code"]
     manifest["revision"] = None
     return manifest

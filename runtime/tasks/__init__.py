@@ -32,4 +32,8 @@ def get_task(task_type: str):
         from xexp.runtime.tasks.tagging import TOKEN_CLASSIFICATION
 
         return TOKEN_CLASSIFICATION
+    if task_type == "masked_lm":
+        from xexp.runtime.tasks.mlm import MASKED_LM
+
+        return MASKED_LM
     raise ValueError(f"unknown task type {task_type!r}: expected one of {', '.join(TASK_TYPES)}")

@@ -42,6 +42,10 @@ class Task:
 
     name: str = ""
     auto_class_name: str = ""  # the transformers AutoModelFor... class holding this task's head
+    #: Whether training starts from a fresh head (runtime/training_setup.py build_model). False
+    #: keeps the head the base checkpoint has and initialises only what it lacks, never a
+    #: weight tied to the input embeddings (masked_lm: the LM decoder *is* the embeddings).
+    reinitialise_head: bool = True
 
     @property
     def metric_name(self) -> str:
@@ -60,6 +64,11 @@ class Task:
 
     def check_model(self, config) -> None:
         """Raise if a trained checkpoint's head does not fit this task (e.g. other label names)."""
+
+    def configured(self, params: dict) -> "Task":
+        """The task with the spec's task parameters (`masked_lm(…, mask_prob=…)`); tasks whose
+        parameters reach the runtime otherwise (QA's doc_stride) ignore them."""
+        return self
 
     def for_data(self, table) -> "Task":
         """The task as set up for this training table (tagging takes its label set from it)."""

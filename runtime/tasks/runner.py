@@ -50,7 +50,7 @@ def forward_features(model, task: Task, features: Features, *, batch_size: int, 
     outputs: list[np.ndarray | None] = [None] * len(features)
     # A sliding window: the oldest batch is read back while the newer ones keep the GPU busy.
     pending: deque[tuple[np.ndarray, object, dict]] = deque()
-    keep = PENDING_BATCHES if device.type == "cuda" else 0
+    keep = getattr(task, "pending_batches", PENDING_BATCHES) if device.type == "cuda" else 0
 
     def drain(limit: int) -> None:
         while len(pending) > limit:
