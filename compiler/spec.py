@@ -50,9 +50,10 @@ class PerturbationDef(Frozen):
     entry: str  # registry name, e.g. "char_noise"
     category: Literal["perturbation", "attack"]
     params: dict[str, Any]
-    field: FieldName
+    field: FieldName  # on the spec's target: `on`, else the default for its task family
     description: str
     languages: list[str] | None = None  # None: every language of the spec
+    on: FieldName | None = None  # the field the spec names with `on`; None: the default
 
 
 class Spec(Frozen):

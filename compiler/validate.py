@@ -326,7 +326,8 @@ class _Validator(BlockRules, CrossChecks):
         target = self.target() if not (syntax_failed and "target" not in self.assignments) else None
         languages = self.languages() if not (syntax_failed and "languages" not in self.assignments) else []
         seeds = self.seeds()
-        perturbations = self.perturbations(languages)
+        target_type = self.tasks[target[0]].type if target is not None and target[0] in self.tasks else None
+        perturbations = self.perturbations(languages, target_type)
         train = self.train_settings()
         evaluate = self.settings_block("evaluate", None, EvaluateSettings)
         resources = self.resources()

@@ -18,7 +18,8 @@ from xexp.compiler.binding import bind
 from xexp.compiler.errors import did_you_mean
 from xexp.compiler.graph.contracts import RESERVED_CONDITIONS  # names the report gives its own rows
 from xexp.compiler.graph.node import Resources
-from xexp.compiler.registry.base import FIELDS, FieldName
+from xexp.compiler.registry import REGISTRY
+from xexp.compiler.registry.base import FAMILY_FIELDS, FIELDS, FieldName
 from xexp.compiler.spec import (
     INTERMEDIATE_DEFAULTS, NODE_KINDS, TARGET_DEFAULTS, PerturbationDef, Sweep, TrainSettings,
 )
@@ -35,7 +36,11 @@ MEMORY_PATTERN = re.compile(r"^\s*(\d+(\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNOR
 class BlockRules(ValidatorState):
     """Methods of `_Validator` for blocks; see validate.py for the state they use."""
 
-    def perturbations(self, languages: list[str]) -> list[PerturbationDef]:
+    def perturbations(self, languages: list[str], target_type: str | None = None) -> list[PerturbationDef]:
+        """The perturbations block; `target_type` (the target's task type, when known) decides the
+        fields an `on` may name and the default field (compiler/registry/base.py FAMILY_FIELDS)."""
+        task_entry = REGISTRY.get("task_type", target_type) if target_type else None
+        family = task_entry.extra.get("family", "pair") if task_entry is not None else "pair"
         block = self.blocks.get(("perturbations", None))
         if block is None:
             return []
@@ -56,14 +61,23 @@ class BlockRules(ValidatorState):
                 continue
             reg, params, _ = bound
             self.entry_spans[entry.key] = entry.value.name_span
-            default = reg.default_field_for(params)
+            default = reg.default_field_for(params, family)
             field = default
             if entry.on is not None:
                 if entry.on.name not in FIELDS:
                     self.sink.error(f"unknown field `{entry.on.name}`", entry.on.span,
                                     did_you_mean(entry.on.name, FIELDS))
                     continue
-                if entry.on.name not in reg.fields:
+                # An entry that does not work on the target's task type at all is refused, with
+                # the task named, by the cross check (validate_compat.py); its field is moot.
+                fits_target = target_type is None or reg.task_types is None or target_type in reg.task_types
+                own_fields = FAMILY_FIELDS.get(family)
+                if fits_target and own_fields is not None and entry.on.name not in own_fields:
+                    self.sink.error(f"{target_type} examples have no field `{entry.on.name}`", entry.on.span,
+                                    f"the fields of {target_type} examples: {', '.join(own_fields)} "
+                                    f"(without `on`: {default})")
+                    continue
+                if fits_target and entry.on.name not in reg.fields:
                     self.sink.error(f"`{reg.name}` cannot be applied to `{entry.on.name}`", entry.on.span,
                                     "it supports: " + ", ".join(reg.fields))
                     continue
@@ -94,7 +108,8 @@ class BlockRules(ValidatorState):
             description = describe(reg.name, params, field, default)
             category = cast(Literal["perturbation", "attack"], reg.category)  # what `bind` was asked for
             out.append(PerturbationDef(name=entry.key, entry=reg.name, category=category, params=params,
-                                       field=field, description=description, languages=only))
+                                       field=field, description=description, languages=only,
+                                       on=cast(FieldName, entry.on.name) if entry.on is not None else None))
         return out
 
     def restricted_languages(self, entry: ast.Entry, languages: list[str]) -> list[str] | None | Literal[False]:

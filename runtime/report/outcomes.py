@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from scipy.stats import binomtest
 
-from xexp.runtime.formats import ATTACK_COLUMNS, PAIR_COLUMNS, PREDICTION_COLUMNS
+from xexp.runtime.formats import ATTACK_COLUMNS, PREDICTION_COLUMNS
 from xexp.runtime.report.model import CLEAN, WORST_CASE, ReportCell
 
 #: (model, variant, language, condition, seed)
@@ -194,7 +194,7 @@ class _OutcomeReader:
                 all_ids, order = _sorted_by_id(ids, cell.dataset, what)
                 self._changed[cell.dataset] = (all_ids, flags[order])
             else:
-                table = read_table(cell.dataset, ("id", "changed"), what, required=PAIR_COLUMNS)
+                table = read_table(cell.dataset, ("id", "changed"), what)
                 all_ids, order = self._sorted_ids(cell.language, table.column("id"), cell.dataset, what)
                 flags = table.column("changed").to_numpy(zero_copy_only=False).astype(bool)[order]
                 self._changed[cell.dataset] = (all_ids, flags)
