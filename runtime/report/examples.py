@@ -15,12 +15,34 @@ from pathlib import Path
 
 import numpy as np
 
+from xexp.compiler.registry.base import FAMILY_FIELDS
 from xexp.runtime.formats import PAIR_COLUMNS
 from xexp.runtime.report.model import CLEAN, ReportCell, ReportSettings
 from xexp.runtime.report.outcomes import read_columns
 from xexp.runtime.report.rows import variant_order
 
-TEXT_FIELDS = ("premise", "hypothesis")
+#: The text fields of a pair example, the ones an attack rewrites.
+TEXT_FIELDS = FAMILY_FIELDS["pair"]["both"]
+
+
+def _dataset_view(path: Path) -> tuple[tuple[str, ...], str]:
+    """The text columns of a dataset file (its family's two text fields: premise/hypothesis,
+    question/context, context/endings) and the column its gold is read from."""
+    import pyarrow.parquet as pq
+
+    from xexp.runtime.perturbations.fields import table_family
+
+    family = table_family(pq.read_schema(path).names)
+    return FAMILY_FIELDS[family]["both"], "answers" if family == "qa" else "label"
+
+
+def _shown(value) -> str:
+    """A cell as text: endings and answers (lists) joined with " | ", an answer by its text."""
+    if isinstance(value, dict):
+        return str(value.get("text", value))
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return " | ".join(_shown(v) for v in value)
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -133,7 +155,8 @@ def _tagged(cells: list[ReportCell]) -> bool:
 def _clean_text(language: str, clean: dict, files: _Files) -> _Indexed | None:
     for (variant, lang), cell in sorted(clean.items()):
         if lang == language and cell.dataset is not None:
-            return files.indexed(cell.dataset, PAIR_COLUMNS, f"clean dataset of {cell.label}")
+            texts, gold = _dataset_view(cell.dataset)
+            return files.indexed(cell.dataset, ("id", *texts, gold), f"clean dataset of {cell.label}")
     return None
 
 
@@ -154,7 +177,8 @@ def _perturbation_groups(cells: list[ReportCell], clean: dict, files: _Files,
         original = _clean_text(language, clean, files)
         if perturbed_cell is None or perturbed_cell.dataset is None or original is None:
             return []
-        perturbed = files.indexed(perturbed_cell.dataset, PAIR_COLUMNS + ("changed",),
+        texts, gold = _dataset_view(perturbed_cell.dataset)
+        perturbed = files.indexed(perturbed_cell.dataset, ("id", *texts, gold, "changed"),
                                   f"perturbed dataset of {perturbed_cell.label}")
         ids = perturbed.ids
         usable = perturbed.columns["changed"].astype(bool) & np.isin(ids, original.ids)
@@ -182,10 +206,11 @@ def _perturbation_groups(cells: list[ReportCell], clean: dict, files: _Files,
                                  bool(after.get(example_id, "correct")))
                 for v in variants for before, after in [views[v]]
                 if example_id in before.row and example_id in after.row)
-            fields = tuple((f, str(original.get(example_id, f)), str(perturbed.get(example_id, f)))
-                           for f in TEXT_FIELDS)
+            fields = tuple((f, _shown(original.get(example_id, f)), _shown(perturbed.get(example_id, f)))
+                           for f in texts)
+            # the perturbed gold: a QA answer perturbed with its context is the gold scored
             examples.append(Example(condition, description, language, example_id,
-                                    str(original.get(example_id, "label")), fields, changes))
+                                    _shown(perturbed.get(example_id, gold)), fields, changes))
         return examples
 
     return [lambda lang=lang: load(lang) for lang in order]

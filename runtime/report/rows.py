@@ -53,14 +53,16 @@ COLUMNS = (
     "perturbed_ci_high", "flip_rate", "flip_rate_delta", "flip_ci_low", "flip_ci_high",
     "relative_drop", "relative_drop_delta", "drop_changed", "drop_changed_delta",
     "success_rate_delta",
+    # extractive QA: token F1 beside the exact-match accuracy columns (NaN for other tasks)
+    "clean_f1", "perturbed_f1", "f1_drop", "perturbed_f1_delta",
 )
 _ATTACK_FIELDS = ("success_rate", "accuracy_under_attack", "pct_words_perturbed", "avg_queries")
 _ATTACK_COLUMNS = ("attack_success_rate", "accuracy_under_attack", "pct_words_perturbed",
                    "avg_queries")
 _OWN = ("clean_acc", "perturbed_acc", "drop", "consistency", "changed", "flip_rate",
-        "relative_drop", "drop_changed") + _ATTACK_COLUMNS
+        "relative_drop", "drop_changed", "clean_f1", "perturbed_f1", "f1_drop") + _ATTACK_COLUMNS
 _PAIRED = ("perturbed_acc_delta", "delta_vs_baseline", "flip_rate_delta", "relative_drop_delta",
-           "drop_changed_delta", "success_rate_delta")
+           "drop_changed_delta", "success_rate_delta", "perturbed_f1_delta")
 #: Per-seed differences that get a method-level interval, and the columns it goes to.
 _SEED_TESTED = {"perturbed_acc_delta": ("perturbed_ci_low", "perturbed_ci_high"),
                 "flip_rate_delta": ("flip_ci_low", "flip_ci_high")}
@@ -115,6 +117,9 @@ def _own_values(o: Outcome) -> dict[str, float]:
               "consistency": 100.0 * o.rates["kept"], "changed": 100.0 * o.rates["changed"],
               "flip_rate": flip, "relative_drop": 100.0 * (clean - perturbed) / clean if clean else NAN,
               "drop_changed": drop_changed}
+    if o.clean_f1 is not None and o.perturbed_f1 is not None:
+        clean_f1, perturbed_f1 = 100.0 * float(o.clean_f1.mean()), 100.0 * float(o.perturbed_f1.mean())
+        values.update(clean_f1=clean_f1, perturbed_f1=perturbed_f1, f1_drop=clean_f1 - perturbed_f1)
     if o.attack is not None:
         for name, column in zip(_ATTACK_FIELDS, _ATTACK_COLUMNS):
             values[column] = getattr(o.attack, name)
@@ -364,7 +369,8 @@ def _paired_values(own: dict, base: dict, pair: _Pair, condition: str) -> dict[s
             "relative_drop_delta": NAN if clean else base["relative_drop"] - own["relative_drop"],
             "drop_changed_delta": base["drop_changed"] - own["drop_changed"],
             "success_rate_delta": (own.get("attack_success_rate", NAN)
-                                   - base.get("attack_success_rate", NAN))}
+                                   - base.get("attack_success_rate", NAN)),
+            "perturbed_f1_delta": own.get("perturbed_f1", NAN) - base.get("perturbed_f1", NAN)}
 
 
 def compute_rows(collected: Collected, settings: ReportSettings) -> tuple[list[dict], list[str]]:
