@@ -14,7 +14,9 @@ compares with the baseline on the same examples and the same seed *label*:
   per-example bootstrap intervals and the per-example sign-flip `p_value`, both conditional on
   the trained checkpoints.
 
-Seed "all" rows average the per-seed values; language "macro" rows average languages. Holm runs
+Extractive QA rows: `correct` is exact match, so the accuracy columns are EM; token F1 is in
+`clean_f1`, `perturbed_f1`, `f1_drop` and `perturbed_f1_delta` (variant − baseline, point
+values without an interval). Seed "all" rows average the per-seed values; language "macro" rows average languages. Holm runs
 over the declared primary family only: the seed "all" rows of each model's summary language
 (macro, or the only language) per variant and condition. Per-language rows are exploratory.
 All rates are percentages.
