@@ -147,3 +147,22 @@ def test_a_field_of_another_family_is_refused():
     mc = pa.table({"id": ["0"], "context": ["A man"], "endings": [["runs.", "sits."]], "label": [0]})
     with pytest.raises(ValueError, match="a mc example has no field 'question'"):
         P.perturb_table("char_noise", {}, "question", mc, "en", 0)
+
+
+def test_xexp_perturb_on_a_qa_file_takes_the_qa_default_field_and_keeps_offsets(tmp_path, capsys):
+    import json
+
+    from xexp.cli import main
+
+    example = {"id": "1", "context": "The old cat sat on the warm mat in Paris.",
+               "question": "Where did the old cat sit today?", "answers": [{"text": "the warm mat", "start": 19}]}
+    source = tmp_path / "qa.jsonl"
+    source.write_text(json.dumps(example) + "\n")
+    assert main(["perturb", "word_shuffle", "--lang", "en", "--input", str(source)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["context"] == example["context"] and out["question"] != example["question"]
+    assert main(["perturb", "word_shuffle", "--lang", "en", "--input", str(source), "--field", "context"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    answer = out["answers"][0]
+    assert out["context"] != example["context"]
+    assert out["context"][answer["start"]:answer["start"] + len(answer["text"])] == answer["text"]
