@@ -34,6 +34,8 @@ CellKey = tuple[str, str, str, str, int]
 ATTACK_STATUSES = ("skipped", "succeeded", "failed")
 #: The per-example score column of extractive QA predictions (runtime/tasks/qa.py).
 QA_SCORE = "f1"
+#: The column of per-word (tagging) predictions naming the sentence, the resampled example.
+SENTENCE = "sentence"
 #: What the accuracy columns mean where predictions carry F1 (extractive QA), said before any number.
 QA_NOTE = ("extractive QA: a correct example is an exact match (SQuAD answer normalisation), so "
            "the accuracy, drop and flip-rate columns are exact-match figures (flip rate: exact "
@@ -82,6 +84,9 @@ class Collected:
     condition_kinds: dict[str, str]  # condition -> clean | perturbation | attack | worst_case
     warnings: list[str] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)  # shown first, in every report format
+    #: the example each prediction id belongs to, where a prediction is not an example (tagging:
+    #: id -> its sentence), for the bootstrap to resample examples; empty: every id is one
+    units: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,7 @@ class _OutcomeReader:
         self._labels: dict[str, int] = {}
         self._ids: dict[str, list[tuple[pa.ChunkedArray, np.ndarray, np.ndarray]]] = defaultdict(list)
         self._changed: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
+        self.units: dict[str, str] = {}  # prediction id -> its sentence (tagging)
 
     def _sorted_ids(self, language: str, raw: pa.ChunkedArray, path: Path,
                     what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -184,8 +190,8 @@ class _OutcomeReader:
         attack = cell.kind == "attack"
         clean = cell.condition == CLEAN
         read = _ATTACK_READ if attack else _PREDICTION_READ + (("gold",) if clean else ())
-        if not attack and QA_SCORE in pq.read_schema(cell.predictions).names:
-            read += (QA_SCORE,)
+        names = () if attack or not Path(cell.predictions).is_file() else pq.read_schema(cell.predictions).names
+        read += tuple(c for c in (QA_SCORE, SENTENCE) if c in names)
         table = read_table(cell.predictions, read, what,
                            required=ATTACK_COLUMNS if attack else PREDICTION_COLUMNS)
         ids, order = self._sorted_ids(cell.language, table.column("id"), cell.predictions, what)
@@ -195,6 +201,8 @@ class _OutcomeReader:
         gold = self._codes(table.column("gold"))[order] if clean else None
         f1 = (table.column(QA_SCORE).to_numpy(zero_copy_only=False).astype(float)[order]
               if QA_SCORE in table.column_names else None)
+        if SENTENCE in table.column_names:
+            self.units.update(zip(table.column("id").to_pylist(), table.column(SENTENCE).to_pylist()))
         return _Predictions(ids, correct, self._codes(table.column("predicted"))[order], gold, f1), extra
 
     def changed(self, cell: ReportCell, ids: np.ndarray) -> np.ndarray | None:
@@ -391,4 +399,5 @@ def collect_outcomes(cells: list[ReportCell]) -> Collected:
                 outcomes[key] = outcome
                 perturbed[group_key][cell.condition] = outcome
     _worst_cases(outcomes, cleans, perturbed, descriptions, kinds, warnings)
-    return Collected(outcomes, descriptions, kinds, warnings, caveats + _chance_caveats(cleans, reader))
+    return Collected(outcomes, descriptions, kinds, warnings, caveats + _chance_caveats(cleans, reader),
+                     reader.units)

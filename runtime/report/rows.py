@@ -136,8 +136,10 @@ class _RowBuilder:
         self.warnings: list[str] = []
         self._without_baseline: set[str] = set()  # warned once per model, not per cell
         distinct = {id(o.ids): o.ids for o in self.outcomes.values()}  # files share id arrays
-        self.weights = ExampleWeights(np.concatenate(list(distinct.values())), settings.bootstrap,
-                                      derived_rng(settings.seed, "example-weights"))
+        ids = np.concatenate(list(distinct.values()))
+        units = collected.units  # tagging: a sentence's words are resampled together
+        self.weights = ExampleWeights(ids, settings.bootstrap, derived_rng(settings.seed, "example-weights"),
+                                      np.array([units.get(i, i) for i in ids.tolist()]) if units else None)
 
     def build(self) -> list[dict]:
         index: dict[tuple[str, str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
