@@ -52,3 +52,45 @@ def test_rows_without_sentences_are_resampled_one_by_one(tmp_path):
     # 400 independent examples: about ±1.96·sqrt(.25/400) = ±4.9 points
     width = clean_interval_width(tmp_path, tagged=False)
     assert 6 < width < 14, width
+
+
+def test_a_perturbed_tagging_target_gets_examples_of_its_changed_words(tmp_path):
+    """Report examples of a tagging target: a sentence before and after, with the tags each
+    variant predicted for the changed words (they used to be skipped for tagging)."""
+    sentences = {"s0": (["The", "cat", "sleeps", "."], ["DET", "NOUN", "VERB", "PUNCT"]),
+                 "s1": (["A", "dog", "runs", "."], ["DET", "NOUN", "VERB", "PUNCT"])}
+    perturbed = {"s0": ["The", "cta", "sleeps", "."], "s1": ["A", "dog", "runs", "."]}
+    clean_data, perturbed_data = tmp_path / "clean.parquet", tmp_path / "perturbed.parquet"
+    pq.write_table(pa.table({"id": list(sentences), "tokens": [t for t, _ in sentences.values()],
+                             "tags": [g for _, g in sentences.values()]}), clean_data)
+    pq.write_table(pa.table({
+        "id": list(sentences), "tokens": list(perturbed.values()), "tags": [g for _, g in sentences.values()],
+        "changed": [True, False],
+        "changed_tokens": [[a != b for a, b in zip(sentences[s][0], perturbed[s])] for s in sentences]}),
+        perturbed_data)
+
+    def tagged(path, wrong: set[str]):
+        ids, sent, gold, predicted = [], [], [], []
+        for s, (tokens, tags) in sentences.items():
+            for k, tag in enumerate(tags):
+                ids.append(f"{s}:{k}"), sent.append(s), gold.append(tag)
+                predicted.append("VERB" if f"{s}:{k}" in wrong else tag)
+        pq.write_table(pa.table({"id": ids, "gold": gold, "predicted": predicted,
+                                 "correct": [p == g for p, g in zip(predicted, gold)],
+                                 "probs": pa.array([[] for _ in ids], pa.list_(pa.float64())),
+                                 "sentence": sent}), path)
+        return path
+
+    def cell(condition, predictions, dataset):
+        return ReportCell(model="m", variant="none", language="de", condition=condition, kind="evaluate",
+                          seed=1, predictions=predictions, dataset=dataset,
+                          description="" if condition == "clean" else "char_noise(p=0.1)")
+
+    cells = [cell("clean", tagged(tmp_path / "c.parquet", set()), clean_data),
+             cell("typo", tagged(tmp_path / "t.parquet", {"s0:1"}), perturbed_data)]
+    build_report(cells, ReportSettings(bootstrap=100, examples=2), tmp_path / "out", {"experiment": "tagged"})
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "id `s0`" in markdown and "id `s1`" not in markdown  # only the sentence that changed
+    assert "gold NOUN" in markdown
+    assert "- none: NOUN ✓ → VERB ✗" in markdown
+    assert "1 of 4 words changed" in markdown
