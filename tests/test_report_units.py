@@ -94,3 +94,28 @@ def test_a_perturbed_tagging_target_gets_examples_of_its_changed_words(tmp_path)
     assert "gold NOUN" in markdown
     assert "- none: NOUN ✓ → VERB ✗" in markdown
     assert "1 of 4 words changed" in markdown
+
+
+def test_tagging_p_value_counts_sentences_not_words(tmp_path):
+    """Variant right on every word of 7 sentences where the baseline is wrong, wrong on 3 where
+    the baseline is right (10 words each): the sign-flip test over the 10 sentences gives
+    P(|2B − 10| ≥ 4), B ~ Bin(10, ½) = 0.34375; over 100 words it would be below 0.001."""
+    def cell(variant: str, better: bool) -> ReportCell:
+        ids, sent, correct = [], [], []
+        for s in range(10):
+            right = (s < 7) == better
+            for w in range(10):
+                ids.append(f"s{s}:{w}"), sent.append(f"s{s}"), correct.append(right)
+        path = tmp_path / f"{variant}.parquet"
+        pq.write_table(pa.table({"id": ids, "gold": ["NOUN"] * 100,
+                                 "predicted": ["NOUN" if c else "VERB" for c in correct], "correct": correct,
+                                 "probs": pa.array([[] for _ in ids], pa.list_(pa.float64())),
+                                 "sentence": sent}), path)
+        return ReportCell(model="m", variant=variant, language="de", condition="clean", kind="evaluate",
+                          seed=1, predictions=path)
+
+    build_report([cell("none", False), cell("v", True)], ReportSettings(bootstrap=100, examples=0),
+                 tmp_path / "out", {"experiment": "p"})
+    row = next(r for r in json.loads((tmp_path / "out" / "results.json").read_text())["rows"]
+               if r["variant"] == "v" and r["seed"] == "all")
+    assert abs(row["p_value"] - 0.34375) < 1e-9, row["p_value"]

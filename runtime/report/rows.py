@@ -16,7 +16,8 @@ compares with the baseline on the same examples and the same seed *label*:
 
 Extractive QA rows: `correct` is exact match, so the accuracy columns are EM; token F1 is in
 `clean_f1`, `perturbed_f1`, `f1_drop` and `perturbed_f1_delta` (variant − baseline, point
-values without an interval). Seed "all" rows average the per-seed values; language "macro" rows average languages. Holm runs
+values without an interval). Tagging rows are one prediction per word; their bootstrap and
+sign-flip test resample and flip whole sentences, the examples (`Collected.units`). Seed "all" rows average the per-seed values; language "macro" rows average languages. Holm runs
 over the declared primary family only: the seed "all" rows of each model's summary language
 (macro, or the only language) per variant and condition. Per-language rows are exploratory.
 All rates are percentages.
@@ -137,7 +138,7 @@ class _RowBuilder:
         self._without_baseline: set[str] = set()  # warned once per model, not per cell
         distinct = {id(o.ids): o.ids for o in self.outcomes.values()}  # files share id arrays
         ids = np.concatenate(list(distinct.values()))
-        units = collected.units  # tagging: a sentence's words are resampled together
+        units = self.units = collected.units  # tagging: a sentence's words are resampled together
         self.weights = ExampleWeights(ids, settings.bootstrap, derived_rng(settings.seed, "example-weights"),
                                       np.array([units.get(i, i) for i in ids.tolist()]) if units else None)
 
@@ -262,14 +263,22 @@ class _RowBuilder:
             computed = found[seed]
             computed.row.update(values)
             computed.per_seed = {seed: values}
-            computed.differences = [pair.primary]
+            computed.differences = [self._per_unit(pair.ids, pair.primary)]
             requests.append((pair.ids, np.stack([pair.primary, pair.robustness], axis=1),
                              computed, "delta_draws"))
             pooled.per_seed[seed] = values
-            pooled.differences.append(pair.primary)
+            pooled.differences.append(computed.differences[0])
         pooled.row.update({c: _mean(v[c] for v in pooled.per_seed.values()) for c in _PAIRED})
         pooled.row["p_value"] = sign_flip_p_value(np.concatenate(pooled.differences))
         return paired
+
+    def _per_unit(self, ids: np.ndarray, differences: np.ndarray) -> np.ndarray:
+        """Per-example differences summed per example unit (tagging: per sentence), so the
+        sign-flip test flips whole sentences; unchanged where every id is its own example."""
+        if not self.units:
+            return differences
+        _, unit_of = np.unique([self.units.get(i, i) for i in ids.tolist()], return_inverse=True)
+        return np.bincount(unit_of, weights=differences).astype(np.int64)
 
     def _method_level(self, computed: _Computed) -> None:
         """Seed-"all" rows: t over per-seed differences when there are two seeds or more."""
