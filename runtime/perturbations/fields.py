@@ -45,15 +45,16 @@ def perturb_answered_context(perturb: Perturb, context: str, answers: list[dict]
     for keep_answers in (False, True):
         new = [piece if not piece or (keep_answers and within) else perturb(piece)
                for piece, within in zip(pieces, inside)]
-        offset, position = {}, 0
+        offset: dict[int, int] = {}
+        position = 0
         for cut, text in zip(cuts, new):
             offset[cut] = position
             position += len(text)
         offset[cuts[-1]] = position
         out = "".join(new)
-        moved = [{"text": out[offset[s]:offset[e]], "start": offset[s]} for s, e in spans]
-        if all(a["text"].strip() for a in moved):
-            return out, moved
+        texts = [out[offset[s]:offset[e]] for s, e in spans]
+        if all(text.strip() for text in texts):
+            return out, [{"text": text, "start": offset[s]} for text, (s, _e) in zip(texts, spans)]
     raise AssertionError("unreachable: the unperturbed answers are not blank")  # normalize.py checks
 
 

@@ -233,7 +233,8 @@ def _perturbed_outcome(clean: _Predictions, table: _Predictions, changed: np.nda
     scored = clean.f1 is not None and table.f1 is not None
     return Outcome(table.ids, clean.correct[at], table.correct,
                    clean.predicted[at] == table.predicted, changed,
-                   clean_f1=clean.f1[at] if scored else None, perturbed_f1=table.f1 if scored else None)
+                   clean_f1=clean.f1[at] if clean.f1 is not None and scored else None,
+                   perturbed_f1=table.f1 if scored else None)
 
 
 def _attack_outcome(table: _Predictions, data: dict, cell: ReportCell) -> Outcome:
