@@ -222,3 +222,12 @@ def test_every_accepted_combination_runs_end_to_end(task_type, data, verdicts, t
     summary = run_spec(spec, keep_going=True, variables={"d": str(data)}, show_progress=False)
     assert summary["failed"] == 0, json.dumps(summary, indent=1, default=str)[:4000]
     assert summary["executed"] == summary["nodes"]
+    if task_type == "extractive_qa":  # every perturbed context still holds each answer at its offset
+        import pyarrow.parquet as pq
+
+        perturbed = list(Path(summary["store"]).glob("perturb/*/data.parquet"))
+        assert perturbed
+        for path in perturbed:
+            for row in pq.read_table(path).to_pylist():
+                for answer in row["answers"]:
+                    assert row["context"][answer["start"]:answer["start"] + len(answer["text"])] == answer["text"]
