@@ -103,12 +103,12 @@ def test_qa_gold_is_the_perturbed_answer_span(squad):
 
 def test_overlapping_answers_stay_consistent_and_blank_answers_fall_back():
     table = pa.table({
-        "id": ["0", "1"],
-        "context": ["Denver Broncos won the Super Bowl in 2016.", "It was 5 or 6."],
-        "question": ["Who won?", "How many?"],
+        "id": ["0", "1", "2"],
+        "context": ["Denver Broncos won the Super Bowl in 2016.", "It was 5 or 6.", "Nobody knows the day."],
+        "question": ["Who won?", "How many?", "When?"],
         "answers": [[{"text": "Denver Broncos", "start": 0}, {"text": "Broncos won", "start": 7},
                      {"text": "the Super Bowl", "start": 19}],
-                    [{"text": "5", "start": 7}]],
+                    [{"text": "5", "start": 7}], []],  # the last one unanswerable (SQuAD v2)
     })
     out = P.perturb_table("word_shuffle", {"window": 5}, "context", table, "en", 0).to_pylist()
     for row in out:
@@ -118,6 +118,14 @@ def test_overlapping_answers_stay_consistent_and_blank_answers_fall_back():
     deleted = P.perturb_table("char_noise", {"p": 1.0, "ops": "delete"}, "context", table, "en", 0).to_pylist()
     assert deleted[1]["answers"][0]["text"] == "5"
     assert deleted[1]["context"][deleted[1]["answers"][0]["start"]] == "5"
+    assert deleted[2]["answers"] == [] and deleted[2]["context"] != table.column("context")[2].as_py()
+
+
+def test_answers_not_in_the_normalized_layout_are_a_clear_error():
+    example = {"id": "0", "context": "The cat sat.", "question": "Who sat?",
+               "answers": {"text": ["The cat"], "answer_start": [0]}}  # the raw HF layout
+    with pytest.raises(ValueError, match=r"answer 0 .* normalized layout"):
+        P.perturb_example("char_noise", {}, "context", example, "en", 0)
 
 
 @pytest.mark.needs_data

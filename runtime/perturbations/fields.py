@@ -38,6 +38,11 @@ def table_family(columns: list[str]) -> str:
 
 def perturb_answered_context(perturb: Perturb, context: str, answers: list[dict]) -> tuple[str, list[dict]]:
     """The perturbed context and its answers at their new offsets (see the module docstring)."""
+    for k, a in enumerate(answers):
+        if not (isinstance(a, dict) and isinstance(a.get("text"), str) and isinstance(a.get("start"), int)
+                and a["text"].strip() and context[a["start"]:a["start"] + len(a["text"])] == a["text"]):
+            raise ValueError(f"answer {k} {a!r} is not a non-blank {{text, start}} found at its offset of the "
+                             "context (the normalized layout of runtime/formats.py)")
     spans = [(a["start"], a["start"] + len(a["text"])) for a in answers]
     cuts = sorted({0, len(context), *(edge for span in spans for edge in span)})
     pieces = [context[a:b] for a, b in zip(cuts, cuts[1:])]
@@ -55,7 +60,7 @@ def perturb_answered_context(perturb: Perturb, context: str, answers: list[dict]
         texts = [out[offset[s]:offset[e]] for s, e in spans]
         if all(text.strip() for text in texts):
             return out, [{"text": text, "start": offset[s]} for text, (s, _e) in zip(texts, spans)]
-    raise AssertionError("unreachable: the unperturbed answers are not blank")  # normalize.py checks
+    raise AssertionError("unreachable: the unperturbed answers are not blank (checked above)")
 
 
 def perturb_field(family: str, field: FieldName, row: dict[str, Any], perturb: Perturb) -> tuple[dict, bool]:
