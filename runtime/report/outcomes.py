@@ -191,7 +191,8 @@ class _OutcomeReader:
         clean = cell.condition == CLEAN
         read = _ATTACK_READ if attack else _PREDICTION_READ + (("gold",) if clean else ())
         names = () if attack or not Path(cell.predictions).is_file() else pq.read_schema(cell.predictions).names
-        read += tuple(c for c in (QA_SCORE, SENTENCE) if c in names)
+        # a perturbed cell has its clean cell's ids, so the sentences are read from clean cells only
+        read += tuple(c for c in (QA_SCORE, SENTENCE) if c in names and (clean or c != SENTENCE))
         table = read_table(cell.predictions, read, what,
                            required=ATTACK_COLUMNS if attack else PREDICTION_COLUMNS)
         ids, order = self._sorted_ids(cell.language, table.column("id"), cell.predictions, what)
