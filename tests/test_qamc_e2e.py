@@ -95,6 +95,7 @@ def test_qa_target_with_a_perturbation_on_its_context(tmp_path, ray_local):
         row = rows[("none", condition, 1)]
         assert 0 <= row["clean_f1"] <= 100 and 0 <= row["perturbed_f1"] <= 100
         assert math.isclose(row["f1_drop"], row["clean_f1"] - row["perturbed_f1"], abs_tol=1e-9)
+        assert row["clean_f1_ci_low"] <= row["clean_f1"] <= row["clean_f1_ci_high"]
         assert row["clean_f1"] >= row["clean_acc"] - 1e-9  # F1 credits every exact match fully
         paired = rows[("squad", condition, 1)]
         assert math.isfinite(paired["perturbed_f1_delta"])

@@ -119,3 +119,28 @@ def test_tagging_p_value_counts_sentences_not_words(tmp_path):
     row = next(r for r in json.loads((tmp_path / "out" / "results.json").read_text())["rows"]
                if r["variant"] == "v" and r["seed"] == "all")
     assert abs(row["p_value"] - 0.34375) < 1e-9, row["p_value"]
+
+
+def test_qa_rows_get_f1_with_bootstrap_intervals_beside_exact_match(tmp_path):
+    """Extractive QA predictions carry per-example F1: the rows report it (clean, perturbed,
+    drop) with intervals resampled from the F1 values, not from exact match."""
+    def cell(condition: str, f1: list[float]) -> ReportCell:
+        ids = [f"q{k:03d}" for k in range(len(f1))]
+        path = tmp_path / f"{condition}.parquet"
+        pq.write_table(pa.table({"id": ids, "gold": ['["x"]'] * len(ids), "predicted": [str(v) for v in f1],
+                                 "correct": [False] * len(ids),
+                                 "probs": pa.array([[] for _ in ids], pa.list_(pa.float64())), "f1": f1}), path)
+        return ReportCell(model="m", variant="none", language="en", condition=condition, kind="evaluate", seed=1,
+                          predictions=path, description="" if condition == "clean" else "char_noise(p=0.1)")
+
+    clean = [1.0 if k % 2 else 0.0 for k in range(400)]  # 50% F1, no exact match at all
+    cells = [cell("clean", clean), cell("typo", [0.0] * 400)]
+    build_report(cells, ReportSettings(bootstrap=2000, examples=0), tmp_path / "out", {"experiment": "qa"})
+    rows = {r["perturbation"]: r for r in json.loads((tmp_path / "out" / "results.json").read_text())["rows"]
+            if r["seed"] == 1}
+    typo = rows["typo"]
+    assert typo["clean_acc"] == 0.0 and typo["clean_ci_high"] == 0.0
+    assert typo["clean_f1"] == 50.0 and typo["perturbed_f1"] == 0.0 and typo["f1_drop"] == 50.0
+    assert typo["clean_f1_ci_low"] < 50.0 < typo["clean_f1_ci_high"]
+    assert 6 < typo["clean_f1_ci_high"] - typo["clean_f1_ci_low"] < 14  # ±1.96·sqrt(.25/400) ≈ ±4.9
+    assert typo["f1_drop_ci_low"] < 50.0 < typo["f1_drop_ci_high"]

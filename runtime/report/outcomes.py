@@ -40,7 +40,7 @@ SENTENCE = "sentence"
 QA_NOTE = ("extractive QA: a correct example is an exact match (SQuAD answer normalisation), so "
            "the accuracy, drop and flip-rate columns are exact-match figures (flip rate: exact "
            "matches that the condition made wrong); token F1 is in clean_f1, perturbed_f1, f1_drop "
-           "and perturbed_f1_delta. On a perturbed context the gold answers are the perturbed spans.")
+           "(with intervals) and perturbed_f1_delta. On a perturbed context the gold answers are the perturbed spans.")
 _PREDICTION_READ = ("id", "predicted", "correct")
 _ATTACK_READ = _PREDICTION_READ + ("status", "words_changed", "words_total", "queries")
 

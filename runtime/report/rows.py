@@ -15,8 +15,8 @@ compares with the baseline on the same examples and the same seed *label*:
   the trained checkpoints.
 
 Extractive QA rows: `correct` is exact match, so the accuracy columns are EM; token F1 is in
-`clean_f1`, `perturbed_f1`, `f1_drop` and `perturbed_f1_delta` (variant − baseline, point
-values without an interval). Tagging rows are one prediction per word; their bootstrap and
+`clean_f1`, `perturbed_f1`, `f1_drop` (with per-example bootstrap intervals) and
+`perturbed_f1_delta` (variant − baseline, a point value). Tagging rows are one prediction per word; their bootstrap and
 sign-flip test resample and flip whole sentences, the examples (`Collected.units`). Seed "all" rows average the per-seed values; language "macro" rows average languages. Holm runs
 over the declared primary family only: the seed "all" rows of each model's summary language
 (macro, or the only language) per variant and condition. Per-language rows are exploratory.
@@ -58,6 +58,7 @@ COLUMNS = (
     "success_rate_delta",
     # extractive QA: token F1 beside the exact-match accuracy columns (NaN for other tasks)
     "clean_f1", "perturbed_f1", "f1_drop", "perturbed_f1_delta",
+    "clean_f1_ci_low", "clean_f1_ci_high", "f1_drop_ci_low", "f1_drop_ci_high",
 )
 _ATTACK_FIELDS = ("success_rate", "accuracy_under_attack", "pct_words_perturbed", "avg_queries")
 _ATTACK_COLUMNS = ("attack_success_rate", "accuracy_under_attack", "pct_words_perturbed",
@@ -86,8 +87,15 @@ class _Computed:
     row: dict
     draws: np.ndarray  # (B, 2): clean accuracy, drop — per-example bootstrap
     delta_draws: np.ndarray | None = None  # (B, 2): perturbed delta, delta_vs_baseline
+    f1_draws: np.ndarray | None = None  # (B, 2): clean F1, F1 drop — extractive QA only
     per_seed: dict[int, dict[str, float]] = field(default_factory=dict)  # label -> paired values
     differences: list[np.ndarray] = field(default_factory=list)  # per-example primary deltas
+
+
+def _mean_draws(draws: list[np.ndarray | None]) -> np.ndarray | None:
+    """The mean of optional draws (F1: QA rows only); None unless every one is there."""
+    present = [d for d in draws if d is not None]
+    return np.mean(present, axis=0) if present and len(present) == len(draws) else None
 
 
 def _delta_draws(computed: _Computed) -> np.ndarray:
@@ -209,6 +217,9 @@ class _RowBuilder:
             found[seed] = _Computed(row, np.empty(0))
             requests.append((o.ids, np.stack([o.clean_correct, o.clean_correct.astype(np.int8)
                                               - o.perturbed_correct], axis=1), found[seed], "draws"))
+            if o.clean_f1 is not None and o.perturbed_f1 is not None:
+                requests.append((o.ids, np.stack([o.clean_f1, o.clean_f1 - o.perturbed_f1], axis=1),
+                                 found[seed], "f1_draws"))
         pooled = self._new_row(model, variant, language, condition, ALL_SEEDS)
         pooled.update({c: _mean(found[s].row[c] for s in seeds) for c in _OWN},
                       n_seeds=len(seeds), n=sum(found[s].row["n"] for s in seeds))
@@ -218,6 +229,7 @@ class _RowBuilder:
             paired = self._add_deltas(found, model, variant, language, condition, seeds, requests)
         self._resample(requests)
         found[ALL_SEEDS].draws = np.mean([found[s].draws for s in seeds], axis=0)
+        found[ALL_SEEDS].f1_draws = _mean_draws([found[s].f1_draws for s in seeds])
         if paired:
             found[ALL_SEEDS].delta_draws = np.mean([_delta_draws(found[s]) for s in paired], axis=0)
         return found
@@ -296,6 +308,9 @@ class _RowBuilder:
         for c in computed:
             draws += [c.draws[:, 0], c.draws[:, 1]]
             targets += [(c.row, "clean_ci_low", "clean_ci_high"), (c.row, "drop_ci_low", "drop_ci_high")]
+            if c.f1_draws is not None:
+                draws += [c.f1_draws[:, 0], c.f1_draws[:, 1]]
+                targets += [(c.row, "clean_f1_ci_low", "clean_f1_ci_high"), (c.row, "f1_drop_ci_low", "f1_drop_ci_high")]
             if c.delta_draws is not None:
                 draws.append(c.delta_draws[:, 1])
                 targets.append((c.row, "ci_low", "ci_high"))
@@ -315,7 +330,8 @@ class _RowBuilder:
         row["n"] = sum(c.row["n"] for c in computed)
         row.update({column: _mean(c.row[column] for c in computed) for column in _OWN})
         row["delta_metric"] = first["delta_metric"]
-        macro = _Computed(row, np.mean([c.draws for c in computed], axis=0))
+        macro = _Computed(row, np.mean([c.draws for c in computed], axis=0),
+                          f1_draws=_mean_draws([c.f1_draws for c in computed]))
         with_delta = [c for c in computed if c.delta_draws is not None]
         if with_delta:
             row.update({column: _mean(c.row[column] for c in with_delta) for column in _PAIRED})
