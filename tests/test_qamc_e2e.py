@@ -10,9 +10,12 @@ import math
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 import needs
 from xexp.runtime.report.outcomes import QA_NOTE
+
+pytestmark = pytest.mark.slow  # two tiny-model runs, about half a minute each
 
 QA_SPEC = """\
 experiment qa_context
