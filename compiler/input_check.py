@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 from xexp.compiler import ast
 from xexp.compiler.errors import ErrorSink
-from xexp.compiler.inputs import is_glob, matching_files
+from xexp.compiler.inputs import absolute_path, is_glob, matching_files
 from xexp.compiler.spec import DataRef, Spec, TaskDef
 
 #: `preview(source, task_type, path)` -> None when the first rows are fine, else the problem.
@@ -68,7 +68,7 @@ def check_local_inputs(spec: Spec, spans: dict[tuple, ast.Span], sink: ErrorSink
     for read in local_reads(spec):
         span = spans.get(("split", read.task.name, read.split), ast.NO_SPAN)
         where = f"task `{read.task.name}`, split {read.split}" + (f", language {read.language}" if read.language else "")
-        files = matching_files(_absolute(read.pattern, folder))
+        files = matching_files(absolute_path(read.pattern, folder))
         if not files:
             what = "no file matches" if is_glob(read.pattern) else "no such file"
             sink.error(f"{what}: {read.pattern} ({where})", span,
@@ -85,15 +85,11 @@ def check_local_inputs(spec: Spec, spans: dict[tuple, ast.Span], sink: ErrorSink
         for lexicon in _lexicons(p.params):
             for lang in p.languages or spec.languages:
                 path = lexicon.replace("{lang}", lang)
-                if not Path(_absolute(path, folder)).is_file():
+                if not Path(absolute_path(path, folder)).is_file():
                     sink.error(f"no such lexicon file: {path} (perturbation `{p.name}`, language {lang})",
                                spans.get(("entry", p.name), ast.NO_SPAN), hint=f"give `{p.name}` only the languages that have a lexicon: "
                                     f"`{p.name} = {p.entry}(…) in [...]`")
                     break
-
-
-def _absolute(pattern: str, folder: Path) -> str:
-    return str(folder / Path(pattern).expanduser())  # an absolute pattern stays as it is
 
 
 def _lexicons(params: dict[str, Any]) -> Iterator[str]:

@@ -104,6 +104,16 @@ class DigestCache:
             pass
 
 
+def absolute_path(path: str, base: str | os.PathLike) -> str:
+    """`path` (a file or glob; `~` expanded) as an absolute path: a relative one is read from
+    `base`, the spec's folder. The one reading of a relative input path, for lowering, `xexp
+    check` (compiler/input_check.py) and lexicons alike."""
+    expanded = os.path.expanduser(path)
+    if os.path.isabs(expanded):
+        return os.path.normpath(expanded)
+    return os.path.normpath(os.path.join(base, expanded))
+
+
 class LocalInputs:
     """Resolves and fingerprints the local files of one spec (lowering holds one of these)."""
 
@@ -117,10 +127,7 @@ class LocalInputs:
         return (self._base or Path.cwd()).resolve()
 
     def absolute(self, path: str) -> str:
-        expanded = os.path.expanduser(path)
-        if os.path.isabs(expanded):
-            return os.path.normpath(expanded)
-        return os.path.normpath(os.path.join(self.base, expanded))
+        return absolute_path(path, self.base)
 
     def files(self, pattern: str) -> list[Path] | None:
         """The files an absolute path or glob names now, sorted; None when there are none."""

@@ -105,17 +105,19 @@ class _Lowering:
         return self.add(Node.make("train", name, params, inputs, resources, labels=labels,
                                   trial_resources=trial_resources))
 
-    def perturb(self, data: str, p: PerturbationDef, lang: str, seed: int) -> str:
+    def perturb(self, data: str, p: PerturbationDef, lang: str, seed: int, target: TaskDef) -> str:
         memo = ("perturb", data, p.name, lang, seed)
         if memo not in self.memo:
-            self.memo[memo] = self._perturb(data, p, lang, seed)
+            self.memo[memo] = self._perturb(data, p, lang, seed, target)
         return self.memo[memo]
 
-    def _perturb(self, data: str, p: PerturbationDef, lang: str, seed: int) -> str:
+    def _perturb(self, data: str, p: PerturbationDef, lang: str, seed: int, target: TaskDef) -> str:
         params = PerturbParams(perturbation=p.entry, params=self.inputs.lexicons(with_language(p.params, lang)),
-                               field=p.field, language=lang, seed=seed, description=with_language(p.description, lang),
+                               field=p.field_for(target.type), language=lang, seed=seed,
+                               description=with_language(p.description, lang),
                                entry_version=self.entry_version(p)).to_params()
-        return self.add(Node.make("perturb", f"perturb:{p.name}/{lang}/seed{seed}", params, {"data": data},
+        where = f"{target.name}/" if len(self.spec.targets) > 1 else ""  # names stay unique per target
+        return self.add(Node.make("perturb", f"perturb:{where}{p.name}/{lang}/seed{seed}", params, {"data": data},
                                   self.resources("perturb"),
                                   labels={"perturbation": p.name, "language": lang, "seed": seed}))
 
@@ -170,7 +172,7 @@ class _Lowering:
                 if p.category == "attack":
                     cells.append(self.attack(tuned, clean, p, labels, chain, lang, seed, target))
                 else:
-                    data = self.perturb(clean, p, lang, seed)
+                    data = self.perturb(clean, p, lang, seed, target)
                     cells.append(self.evaluate(tuned, data, labels, chain, lang, seed, p.name, p.description,
                                                target))
         return cells
@@ -187,7 +189,8 @@ class _Lowering:
 
     def attack(self, tuned: str, clean: str, p: PerturbationDef, where: dict, chain: str, lang: str,
                seed: int, target: TaskDef) -> dict:
-        params = AttackParams(attack=p.entry, params=self.inputs.lexicons(with_language(p.params, lang)), field=p.field,
+        params = AttackParams(attack=p.entry, params=self.inputs.lexicons(with_language(p.params, lang)),
+                              field=p.field_for(target.type),
                               language=lang, seed=seed, description=with_language(p.description, lang),
                               task_type=target.type, batch=self.spec.evaluate.batch, max_len=self.spec.evaluate.max_len,
                               entry_version=self.entry_version(p)).to_params()

@@ -16,7 +16,7 @@ from xexp.compiler.graph.contracts import (  # noqa: F401  (the settings types l
     ReportSettings, Sweep, TrainSettings,
 )
 from xexp.compiler.graph.node import NODE_KINDS, Resources  # noqa: F401
-from xexp.compiler.registry.base import FieldName
+from xexp.compiler.registry.base import REGISTRY, FieldName, task_family
 
 
 class DataRef(Frozen):
@@ -50,9 +50,19 @@ class PerturbationDef(Frozen):
     entry: str  # registry name, e.g. "char_noise"
     category: Literal["perturbation", "attack"]
     params: dict[str, Any]
-    field: FieldName
+    field: FieldName  # on the spec's target: `on`, else the default for its task family
     description: str
     languages: list[str] | None = None  # None: every language of the spec
+    on: FieldName | None = None  # the field the spec names with `on`; None: the default
+
+    def field_for(self, task_type: str) -> FieldName:
+        """The field this perturbation touches on a target of `task_type`: the spec's `on`, else
+        the entry's default for the task's family (a spec with several targets may have both an
+        NLI and a QA target, whose default fields differ)."""
+        if self.on is not None:
+            return self.on
+        entry = REGISTRY.get(self.category, self.entry)
+        return entry.default_field_for(self.params, task_family(task_type)) if entry is not None else self.field
 
 
 class TargetDef(Frozen):

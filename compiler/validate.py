@@ -12,7 +12,7 @@ from xexp.compiler import ast
 from xexp.compiler.binding import bind
 from xexp.compiler.errors import ErrorSink, did_you_mean
 from xexp.compiler.languages import KNOWN_LANGUAGES, XNLI_LANGUAGES
-from xexp.compiler.registry.base import REGISTRY
+from xexp.compiler.registry.base import FAMILY_FIELDS, REGISTRY, task_family
 from xexp.compiler.registry.sources import SPLIT_ARGUMENTS
 from xexp.compiler.spec import DataRef, EvaluateSettings, ModelDef, ReportSettings, Spec, TargetDef, TaskDef
 from xexp.compiler.validate_blocks import BLOCKS, BlockRules
@@ -407,8 +407,10 @@ class _Validator(BlockRules, CrossChecks):
             self.sink.error("the spec has no `languages = [...]` line", hint="e.g. `languages = [en de hi zh]`, "
                             "or give every target its own: `xnli trained_on mnli in [en de]`")
         seeds = self.seeds()
+        target_types = [self.tasks[t.task].type for t in targets or [] if t.task in self.tasks]
         perturbations = self.perturbations(evaluated_languages(languages, targets) if targets is not None
-                                           else languages + [x for x in self.target_languages if x not in languages])
+                                           else languages + [x for x in self.target_languages if x not in languages],
+                                           target_types)
         train = self.train_settings()
         evaluate = self.settings_block("evaluate", None, EvaluateSettings)
         resources = self.resources()
@@ -459,6 +461,9 @@ class _Validator(BlockRules, CrossChecks):
             for target in targets:
                 if p.languages is not None and not set(p.languages) & set(target.languages):
                     continue
+                fields = FAMILY_FIELDS.get(task_family(self.tasks[target.task].type))
+                if p.on is not None and fields is not None and p.on not in fields:
+                    continue  # `on context` is for the QA target, not the NLI one (checked in perturbations())
                 before = len(self.sink.errors)
                 self.check_per_token_perturbations(target.task, [p])
                 self.check_perturbations_fit(self.tasks[target.task], [p])

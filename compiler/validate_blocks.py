@@ -18,7 +18,8 @@ from xexp.compiler.binding import bind
 from xexp.compiler.errors import did_you_mean
 from xexp.compiler.graph.contracts import RESERVED_CONDITIONS  # names the report gives its own rows
 from xexp.compiler.graph.node import Resources
-from xexp.compiler.registry.base import FIELDS, FieldName
+from xexp.compiler.registry import REGISTRY
+from xexp.compiler.registry.base import FAMILY_FIELDS, FIELDS, FieldName, task_family
 from xexp.compiler.spec import (
     INTERMEDIATE_DEFAULTS, NODE_KINDS, TARGET_DEFAULTS, PerturbationDef, Sweep, TrainSettings,
 )
@@ -35,7 +36,11 @@ MEMORY_PATTERN = re.compile(r"^\s*(\d+(\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNOR
 class BlockRules(ValidatorState):
     """Methods of `_Validator` for blocks; see validate.py for the state they use."""
 
-    def perturbations(self, languages: list[str]) -> list[PerturbationDef]:
+    def perturbations(self, languages: list[str], target_types: list[str] = ()) -> list[PerturbationDef]:
+        """The perturbations block. The targets' task types decide the fields an `on` may name
+        (compiler/registry/base.py FAMILY_FIELDS: a field of some target the entry works on)
+        and the default field (that of the first such target; lowering resolves it again per
+        target, `PerturbationDef.field_for`)."""
         block = self.blocks.get(("perturbations", None))
         if block is None:
             return []
@@ -56,14 +61,26 @@ class BlockRules(ValidatorState):
                 continue
             reg, params, _ = bound
             self.entry_spans[entry.key] = entry.value.name_span
-            default = reg.default_field_for(params)
+            fitting = [t for t in target_types if reg.task_types is None or t in reg.task_types]
+            families = list(dict.fromkeys(task_family(t) for t in fitting)) or [task_family(None)]
+            default = reg.default_field_for(params, families[0])
             field = default
             if entry.on is not None:
                 if entry.on.name not in FIELDS:
                     self.sink.error(f"unknown field `{entry.on.name}`", entry.on.span,
                                     did_you_mean(entry.on.name, FIELDS))
                     continue
-                if entry.on.name not in reg.fields:
+                # An entry that works on no target's task type is refused, with the task named,
+                # by the cross check (validate_compat.py); its field is moot. A per-token target
+                # has no fields at all (validate.py says so).
+                own_fields = [f for family in families for f in FAMILY_FIELDS.get(family, ())]
+                if (fitting or not target_types) and own_fields and entry.on.name not in own_fields:
+                    what = " or ".join(dict.fromkeys(fitting)) if fitting else "pair"
+                    self.sink.error(f"{what} examples have no field `{entry.on.name}`", entry.on.span,
+                                    f"the fields of {what} examples: {', '.join(dict.fromkeys(own_fields))} "
+                                    f"(without `on`: {default})")
+                    continue
+                if (fitting or not target_types) and entry.on.name not in reg.fields:
                     self.sink.error(f"`{reg.name}` cannot be applied to `{entry.on.name}`", entry.on.span,
                                     "it supports: " + ", ".join(reg.fields))
                     continue
@@ -94,7 +111,8 @@ class BlockRules(ValidatorState):
             description = describe(reg.name, params, field, default)
             category = cast(Literal["perturbation", "attack"], reg.category)  # what `bind` was asked for
             out.append(PerturbationDef(name=entry.key, entry=reg.name, category=category, params=params,
-                                       field=field, description=description, languages=only))
+                                       field=field, description=description, languages=only,
+                                       on=cast(FieldName, entry.on.name) if entry.on is not None else None))
         return out
 
     def restricted_languages(self, entry: ast.Entry, languages: list[str]) -> list[str] | None | Literal[False]:

@@ -61,14 +61,24 @@ class CrossChecks(ValidatorState):
         self.check_model_positions(lengths)
 
     def check_perturbations_fit(self, target: TaskDef, perturbations: list[PerturbationDef]) -> None:
+        """Every perturbation and attack works on the target's task type (its registry
+        `task_types`); the hint names what does work there."""
         for p in perturbations:
             entry = REGISTRY.get(p.category, p.entry)
             if entry is None or entry.task_types is None or target.type in entry.task_types:
                 continue
+            usable = [e.name for e in REGISTRY.of("perturbation")
+                      if e.task_types is None or target.type in e.task_types]
+            if p.category == "attack":
+                why = (f"attacks search against a sentence-pair classifier's label probabilities "
+                       f"({' and '.join(entry.task_types)} targets)")
+            else:
+                why = f"`{p.entry}` works on {' and '.join(entry.task_types)} targets only"
+            example = "char_noise" if "char_noise" in usable else usable[0] if usable else ""
+            instead = (f"perturbations that work on {target.type}: {', '.join(usable)}, e.g. "
+                       f"`{p.name} = {example}(…)`" if usable else f"remove `{p.name}`")
             self.sink.error(f"`{p.entry}` does not work on {target.type} targets: the target `{target.name}` is "
-                            f"{target.type}", self.entry_spans.get(p.name, ast.NO_SPAN),
-                            f"`{p.entry}` works on {' and '.join(entry.task_types)} targets, whose examples have "
-                            f"the premise and hypothesis it changes; remove `{p.name}`")
+                            f"{target.type}", self.entry_spans.get(p.name, ast.NO_SPAN), f"{why}; {instead}")
 
     def check_source_fits(self, task: TaskDef, ref: DataRef, loaded_in: list[str],
                           language_spans: dict[str, ast.Span] | None) -> None:

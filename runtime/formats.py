@@ -23,10 +23,13 @@ Normalized datasets (written by `load`, tokenizer-independent), one row per exam
   gold and predicted token ids as strings.
 
 A perturbed dataset (written by `perturb`) has the same columns plus ``changed`` (bool: the
-perturbation really altered at least one touched field of this example).
+perturbation really altered at least one touched field of this example). A perturbed QA
+context carries its answers at their new offsets, the answer texts being the perturbed spans
+(runtime/perturbations/fields.py); multiple-choice endings keep their number and the label.
 
 Predictions (written by `evaluate`): ``id`` (str), ``gold`` (str), ``predicted`` (str),
-``correct`` (bool), ``probs`` (list[float], in the task's label order).
+``correct`` (bool), ``probs`` (list[float], in the task's label order); extractive QA adds
+``f1`` (float, token F1) and its ``correct`` is exact match.
 
 Attack records (written by `attack`): the prediction columns for the *clean* input plus
 ``status`` ("skipped" when the clean prediction was already wrong, "succeeded", "failed"),

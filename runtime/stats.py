@@ -63,14 +63,27 @@ class ExampleWeights:
     sample size left free; it is what lets rows over different subsets of the same ids share
     one draw. A replicate whose weights over a row's ids are all zero (only possible for a
     handful of examples) counts every example once.
+
+    `units` (aligned with `ids`) names the example each id belongs to when a row is not an
+    example: a tagging target's predictions are one row per word, and its examples are
+    sentences. The weight is then drawn per unit and shared by all of its ids (a cluster
+    bootstrap; the means become ratio estimates over the resampled sentences), so the words
+    of one sentence, which are not independent, are resampled together. Without `units` every
+    id is its own unit, and the draws are exactly those of a plain per-id bootstrap.
     """
 
-    def __init__(self, ids: np.ndarray, n_boot: int, rng: np.random.Generator) -> None:
+    def __init__(self, ids: np.ndarray, n_boot: int, rng: np.random.Generator,
+                 units: np.ndarray | None = None) -> None:
         if n_boot < 1:
             raise ValueError(f"need n_boot >= 1, got {n_boot}")
-        self.universe = np.unique(np.asarray(ids).astype(str))
+        ids = np.asarray(ids).astype(str)
+        self.universe, first = np.unique(ids, return_index=True)
         self.n_boot = n_boot
-        self._weights = rng.poisson(1.0, size=(n_boot, self.universe.size)).astype(np.uint8)
+        if units is None:
+            self._weights = rng.poisson(1.0, size=(n_boot, self.universe.size)).astype(np.uint8)
+        else:
+            names, unit_of = np.unique(np.asarray(units).astype(str)[first], return_inverse=True)
+            self._weights = rng.poisson(1.0, size=(n_boot, names.size)).astype(np.uint8)[:, unit_of]
         self._subsets: dict[bytes, np.ndarray] = {}
 
     def weights(self, ids: np.ndarray) -> np.ndarray:

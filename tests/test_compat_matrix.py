@@ -18,11 +18,12 @@ import pytest
 from xexp.cli import main
 from xexp.compiler import SpecError
 from xexp.compiler.registry import REGISTRY
+from xexp.compiler.registry.base import FAMILY_FIELDS, FIELDS as FIELD_NAMES
 from xexp.preflight import compile_checked
 
 TASK_TYPES = [e.name for e in REGISTRY.of("task_type")]
 ENTRIES = [e for category in ("perturbation", "attack") for e in REGISTRY.of(category)]
-FIELDS = [None, "premise", "hypothesis", "both"]
+FIELDS = [None, *FIELD_NAMES]
 LANGUAGES = ["en", "zh"]
 RESTRICTIONS = [None, ["en"], ["zh"]]
 #: Arguments an entry needs (or that keep an attack small); every other parameter keeps its default.
@@ -160,12 +161,35 @@ def test_every_rejection_is_a_check_error_with_caret_and_hint(data, verdicts, tm
         assert "^" in err and "hint:" in err and "Traceback" not in err, err
 
 
-def test_perturbations_of_pair_fields_are_rejected_on_qa_and_multiple_choice(verdicts):
+def family(task_type: str) -> str:
+    entry = REGISTRY.get("task_type", task_type)
+    assert entry is not None
+    return entry.extra["family"]
+
+
+def test_qa_and_multiple_choice_take_perturbations_on_their_own_fields_and_refuse_attacks(verdicts):
+    """On extractive_qa and multiple_choice targets a perturbation of text is accepted on the
+    task's own fields (or without `on`) in the languages it supports; a field of another family
+    is refused naming the target's fields; attacks and `stress` are refused naming the task type."""
+    accepted = {"extractive_qa": 0, "multiple_choice": 0}
     for (task_type, name, field, restriction), error in verdicts.items():
-        if task_type in ("extractive_qa", "multiple_choice"):
-            assert error is not None, (task_type, name, field, restriction)
-            if "does not support language" not in error:  # nothing else wrong: the task type is named
-                assert f"`{name}` does not work on {task_type} targets" in error, error
+        if task_type not in accepted:
+            continue
+        entry = next(e for e in ENTRIES if e.name == name)
+        own = FAMILY_FIELDS[family(task_type)]
+        if task_type not in (entry.task_types or ()):
+            assert error is not None and f"`{name}` does not work on {task_type} targets" in error, (name, error)
+            continue
+        if field is not None and field not in own:
+            assert error is not None and f"{task_type} examples have no field `{field}`" in error, error
+            continue
+        languages = restriction or ("en", "zh")
+        if entry.languages is not None and not set(languages) <= entry.languages:
+            assert error is not None and "does not support language" in error, error
+            continue
+        assert error is None, (task_type, name, field, restriction, error)
+        accepted[task_type] += 1
+    assert all(accepted.values()), accepted
 
 
 def test_intermediate_only_task_types_are_refused_as_targets(verdicts):
@@ -200,8 +224,8 @@ def test_every_accepted_combination_runs_end_to_end(task_type, data, verdicts, t
     if REGISTRY.get("task_type", task_type).extra.get("intermediate_only"):
         assert not accepted  # refused as a target: nothing to run (see the test above)
         return
-    if task_type in ("nli", "paraphrase"):
-        assert len(accepted) > len(ENTRIES), "a pair task accepts most entries"
+    if task_type in ("nli", "paraphrase", "extractive_qa", "multiple_choice"):
+        assert len(accepted) > len(ENTRIES), "a task with text fields accepts most entries"
     lines = []
     for i, (_t, name, field, restriction) in enumerate(accepted):
         entry = next(e for e in ENTRIES if e.name == name)
@@ -212,3 +236,12 @@ def test_every_accepted_combination_runs_end_to_end(task_type, data, verdicts, t
     summary = run_spec(spec, keep_going=True, variables={"d": str(data)}, show_progress=False)
     assert summary["failed"] == 0, json.dumps(summary, indent=1, default=str)[:4000]
     assert summary["executed"] == summary["nodes"]
+    if task_type == "extractive_qa":  # every perturbed context still holds each answer at its offset
+        import pyarrow.parquet as pq
+
+        perturbed = list(Path(summary["store"]).glob("perturb/*/data.parquet"))
+        assert perturbed
+        for path in perturbed:
+            for row in pq.read_table(path).to_pylist():
+                for answer in row["answers"]:
+                    assert row["context"][answer["start"]:answer["start"] + len(answer["text"])] == answer["text"]

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from xexp.compiler import compile_text
 from xexp.compiler.graph.contracts import CONTRACTS, params_of
 from xexp.compiler.registry import REGISTRY
+from xexp.compiler.registry.base import FAMILY_FIELDS
 from xexp.compiler.registry.sources import PAIR_TASKS, SYNTHETIC_LANGUAGES
 from xexp.compiler.validate_compat import doc_stride_limit
 
@@ -78,7 +79,8 @@ def perturbation_lines(draw, task_type: str, languages: list[str]) -> list[str]:
         if not supported:
             continue
         line = f"p{i} = {entry.name}({draw(st.sampled_from(ARGUMENTS.get(entry.name, ['', 'p=0.2'] if 'p' in entry.params.model_fields else [''])))})"
-        field = None if task_type in WORD_TASKS else draw(st.sampled_from([None, *entry.fields]))
+        own = FAMILY_FIELDS.get(REGISTRY.get("task_type", task_type).extra["family"], {})
+        field = None if task_type in WORD_TASKS else draw(st.sampled_from([None, *(f for f in entry.fields if f in own)]))
         if field:
             line += f" on {field}"
         if len(supported) < len(languages) or draw(st.booleans()):

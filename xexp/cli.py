@@ -264,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", help="language code of the text")
     p.add_argument("--param", action="append", metavar="K=V", help="a parameter (repeatable)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--field", default=None, help="premise|hypothesis|both (files only)")
+    p.add_argument("--field", default=None, help="the field of each example to perturb (files only): premise|hypothesis|both, question|context|both (QA), context|endings|both (multiple choice)")
     p.add_argument("--input", help="JSONL file of examples (premise, hypothesis, …)")
     p.add_argument("--output", help="where to write the perturbed JSONL")
     p.add_argument("--list", action="store_true", help="list every perturbation and attack")

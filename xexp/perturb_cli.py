@@ -27,6 +27,18 @@ def _params(pairs: list[str] | None) -> dict:
     return out
 
 
+def _fields(entry) -> str:
+    """The `on` fields of each task family the entry works on, with the default (registry/base.py)."""
+    from xexp.compiler.registry import REGISTRY
+    from xexp.compiler.registry.base import FAMILY_FIELDS
+
+    families = dict.fromkeys(t.extra.get("family") for t in REGISTRY.of("task_type")
+                             if entry.task_types is None or t.name in entry.task_types)
+    parts = [f"{family} {'/'.join(f for f in FAMILY_FIELDS[family] if f in entry.fields)} "
+             f"(default {entry.default_field_for({}, family)})" for family in families if family in FAMILY_FIELDS]
+    return ", ".join(parts)
+
+
 def describe_entry(entry) -> list[str]:
     """One entry: its signature, where it applies, and its whole documentation."""
     import textwrap
@@ -37,8 +49,7 @@ def describe_entry(entry) -> list[str]:
     langs = "all languages" if entry.languages is None else " ".join(sorted(entry.languages))
     tasks = "every task type" if entry.task_types is None else " ".join(entry.task_types)
     lines = [f"  {entry.name}({params})",
-             f"      fields: {'/'.join(entry.fields)} (default {entry.default_field}); languages: {langs}; "
-             f"targets: {tasks}"]
+             f"      fields: {_fields(entry)}; languages: {langs}; targets: {tasks}"]
     doc = " ".join(entry.doc.split())
     lines += textwrap.wrap(doc, width=100, initial_indent="      ", subsequent_indent="      ")
     return lines
@@ -92,7 +103,7 @@ def perturb_from_cli(args) -> int:
 
     try:
         if args.input:
-            field = args.field or entry.default_field_for(params)
+            from xexp.runtime.perturbations.fields import table_family
             out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
             changed = total = 0
             with Path(args.input).open(encoding="utf-8") as f:
@@ -103,6 +114,7 @@ def perturb_from_cli(args) -> int:
                         example = json.loads(line)
                     except json.JSONDecodeError as err:
                         raise ValueError(f"{args.input}:{number}: not JSON ({err.msg})") from None
+                    field = args.field or entry.default_field_for(params, table_family(list(example)))
                     new, did_change = perturb_example(args.name, params, field, example, args.lang, args.seed)
                     out.write(json.dumps({**new, "changed": did_change}, ensure_ascii=False) + "\n")
                     total += 1

@@ -10,6 +10,11 @@ TextAttack NLI recipes' `InputColumnModification`) keep the premise fixed and at
 hypothesis, so that the example still asks the same question about the same context. "premise"
 and "both" remain available; with "both", the hypothesis's words are ranked and tried first and
 the premise's only if that fails (`runtime/attacks/search.field_stages` says why).
+
+Task types: sentence-pair classification only (nli, paraphrase). The search is driven by the
+gold label's probability, which an extractive QA or multiple-choice head does not have in that
+form; `xexp check` refuses an attack on such a target and names the perturbations to use there
+(char_noise, keyboard_typo, code_switch … `on question`/`on context`/`on endings`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pydantic import BeforeValidator, Field, field_validator
 from xexp.compiler.languages import KNOWN_LANGUAGES
 from xexp.compiler.registry.base import Params, register
 from xexp.compiler.registry.sources import PAIR_TASKS
-from xexp.compiler.registry.perturbations import LexiconRef
+from xexp.compiler.registry.perturbations import PAIR_FIELDS, LexiconRef
 
 _RUNTIME = "xexp.runtime.attacks"
 
@@ -31,7 +36,7 @@ EXAMPLES_DOC = "attack only the first `examples` examples (by id) of each eval s
 
 
 @register("char_attack", "attack", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.char:char_attack",
-          positional=("max_edits",), default_field="hypothesis")
+          positional=("max_edits",), default_field="hypothesis", fields=PAIR_FIELDS)
 class CharAttackParams(Params):
     """Greedy character-level attack in the style of DeepWordBug (Gao et al. 2018): words are
     ranked by the drop in the gold label's probability when the word gets one of its edits
@@ -60,7 +65,7 @@ def _as_tuple(value):
 
 @register("codeswitch_attack", "attack", task_types=PAIR_TASKS,
           implementation=f"{_RUNTIME}.codeswitch:codeswitch_attack",
-          positional=("languages",), default_field="hypothesis")
+          positional=("languages",), default_field="hypothesis", fields=PAIR_FIELDS)
 class CodeSwitchAttackParams(Params):
     """Greedy code-switching attack in the style of PolyGloss (Tan & Joty 2021): the words that
     matter most to the prediction (ranked as in char_attack: `score` = "edit" probes each word

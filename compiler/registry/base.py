@@ -15,14 +15,33 @@ from pydantic import BaseModel, ConfigDict
 Category = Literal[
     "task_type", "data_source", "model_source", "perturbation", "attack", "lexicon"
 ]
-#: The fields of a pair example a perturbation or attack may touch ("both": premise and hypothesis).
-FieldName = Literal["premise", "hypothesis", "both"]
+#: The text fields a perturbation or attack may name with `on FIELD`, over every task family;
+#: "both" is the two text fields of the target's family.
+FieldName = Literal["premise", "hypothesis", "question", "context", "endings", "both"]
 FIELDS: tuple[FieldName, ...] = get_args(FieldName)
-#: The columns of a pair example each field names.
-FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
-    "premise": ("premise",), "hypothesis": ("hypothesis",), "both": ("premise", "hypothesis"),
+#: Per task family (compiler/registry/sources.py `family=`), the fields its examples have and the
+#: normalized columns (runtime/formats.py) each names. A tagged (per-token) example has one text,
+#: its tokens, and takes no `on`; a family missing here has no field a perturbation can touch.
+FAMILY_FIELDS: dict[str, dict[FieldName, tuple[str, ...]]] = {
+    "pair": {"premise": ("premise",), "hypothesis": ("hypothesis",), "both": ("premise", "hypothesis")},
+    "qa": {"question": ("question",), "context": ("context",), "both": ("question", "context")},
+    "mc": {"context": ("context",), "endings": ("endings",), "both": ("context", "endings")},
 }
+#: The field touched without `on`, for the families whose default does not depend on the entry.
+#: QA: the question (the document a question is asked about stays the one it was written for;
+#: `on context` perturbs the passage, answers kept aligned). Multiple choice: the endings, the
+#: per-choice text that plays the hypothesis's part, the shared context left as written.
+#: Pair tasks use the entry's own `default_field` (most: both; attacks and stress: hypothesis).
+FAMILY_DEFAULT_FIELD: dict[str, FieldName] = {"qa": "question", "mc": "endings"}
 Field_ = FieldName
+
+
+def family_columns(family: str, field: FieldName) -> tuple[str, ...]:
+    """The columns `field` names in an example of `family` (ValueError when it has none)."""
+    fields = FAMILY_FIELDS.get(family, {})
+    if field not in fields:
+        raise ValueError(f"a {family} example has no field {field!r} (its fields: {', '.join(fields) or 'none'})")
+    return fields[field]
 
 
 def dump_params(model: BaseModel, added_later: tuple[str, ...]) -> dict[str, Any]:
@@ -82,10 +101,13 @@ class Entry:
     implementation: str = ""
     extra: dict = field(default_factory=dict)
 
-    def default_field_for(self, params: dict[str, Any]) -> FieldName:
-        """The field touched when the spec says no `on`: `default_field_by_param` may pick it from
-        a parameter's value (a length-mismatch stress test goes on the premise), else
-        `default_field`."""
+    def default_field_for(self, params: dict[str, Any], family: str = "pair") -> FieldName:
+        """The field touched when the spec says no `on`, on a target of task `family`: the
+        family's own default (FAMILY_DEFAULT_FIELD) where it has one; on pair tasks
+        `default_field_by_param` may pick it from a parameter's value (a length-mismatch stress
+        test goes on the premise), else `default_field`."""
+        if family in FAMILY_DEFAULT_FIELD:
+            return FAMILY_DEFAULT_FIELD[family]
         for param, by_value in self.extra.get("default_field_by_param", {}).items():
             value = params.get(param)
             if isinstance(value, str) and value in by_value:
@@ -117,6 +139,13 @@ class Registry:
 
 
 REGISTRY = Registry()
+
+
+def task_family(task_type: str | None) -> str:
+    """The family of a task type (its normalized columns and its fields, FAMILY_FIELDS);
+    "pair" when none is known yet (no target, or an unknown type already reported)."""
+    entry = REGISTRY.get("task_type", task_type) if task_type else None
+    return entry.extra.get("family", "pair") if entry is not None else "pair"
 
 
 def register(

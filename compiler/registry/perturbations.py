@@ -7,6 +7,14 @@ can reject e.g. `case_noise` on Thai before anything runs. Implementations live 
 `xexp.runtime.perturbations` and are imported by the runtime only. `keeps_tokens=True` marks
 the ones that only change characters inside words, so they apply to tagged text word by word
 with the tags kept (token_classification targets accept only these).
+
+Fields (`on FIELD`, compiler/registry/base.py FAMILY_FIELDS): every perturbation but `stress`
+works on the text fields of any task family. nli and paraphrase: premise, hypothesis, both
+(default: both). extractive_qa: question, context, both (default: question); on the context
+the answer spans are perturbed consistently with the text around them, so every answer is
+still found at its (recomputed) offset and the gold answer is the perturbed span, what the
+perturbed context contains (runtime/perturbations/fields.py). multiple_choice: context,
+endings (each ending perturbed; the label kept), both (default: endings).
 """
 
 from __future__ import annotations
@@ -16,13 +24,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from xexp.compiler.languages import ALL_XNLI, KNOWN_LANGUAGES
-from xexp.compiler.registry.base import Params, register
+from xexp.compiler.registry.base import FAMILY_FIELDS, Params, register
 from xexp.compiler.registry.muse import muse_language
-from xexp.compiler.registry.sources import PAIR_TASKS, SYNTHETIC_LANGUAGES
+from xexp.compiler.registry.sources import SYNTHETIC_LANGUAGES, TEXT_TASKS
 
 _RUNTIME = "xexp.runtime.perturbations"
 #: Perturbations that only change characters inside words also apply to tagged text.
-TOKEN_KEEPING_TASKS = (*PAIR_TASKS, "token_classification")
+TOKEN_KEEPING_TASKS = (*TEXT_TASKS, "token_classification")
 
 #: Languages whose script has upper and lower case.
 CASEFUL_LANGUAGES = frozenset({"bg", "de", "el", "en", "es", "fr", "ru", "sw", "tr", "vi"})
@@ -33,6 +41,9 @@ KEYBOARD_LANGUAGES = ALL_XNLI - {"zh"}
 HOMOGLYPH_LANGUAGES = ALL_XNLI - {"zh"}
 #: Languages whose ordinary text carries strippable marks (English, Swahili and Chinese do not).
 DIACRITIC_LANGUAGES = ALL_XNLI - {"en", "sw", "zh"}
+
+#: The fields of a sentence pair: what the NLI-only and pair-only entries may touch.
+PAIR_FIELDS = tuple(FAMILY_FIELDS["pair"])
 
 CharOp = Literal["insert", "delete", "substitute", "swap"]
 SpaceOp = Literal["insert", "remove"]
@@ -103,7 +114,7 @@ class CaseNoiseParams(Params):
     p: float = Field(0.1, ge=0, le=1)
 
 
-@register("space_noise", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.spacing:SpaceNoise",
+@register("space_noise", "perturbation", task_types=TEXT_TASKS, implementation=f"{_RUNTIME}.spacing:SpaceNoise",
           positional=("p",))
 class SpaceNoiseParams(Params):
     """Whitespace noise: each word is, with probability `p`, either split by an inserted space
@@ -114,7 +125,7 @@ class SpaceNoiseParams(Params):
     ops: Annotated[tuple[SpaceOp, ...], BeforeValidator(_split_ops)] = ("insert", "remove")
 
 
-@register("word_shuffle", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.word_order:WordShuffle",
+@register("word_shuffle", "perturbation", task_types=TEXT_TASKS, implementation=f"{_RUNTIME}.word_order:WordShuffle",
           positional=("window",))
 class WordShuffleParams(Params):
     """Local word shuffle: words are permuted inside consecutive windows of `window` words
@@ -123,7 +134,7 @@ class WordShuffleParams(Params):
     window: int = Field(3, ge=2, le=100)
 
 
-@register("word_drop", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.word_order:WordDrop",
+@register("word_drop", "perturbation", task_types=TEXT_TASKS, implementation=f"{_RUNTIME}.word_order:WordDrop",
           positional=("p",))
 class WordDropParams(Params):
     """Word dropout: each word is deleted with probability `p` (with one adjacent space); at
@@ -132,7 +143,7 @@ class WordDropParams(Params):
     p: float = Field(0.1, ge=0, le=1)
 
 
-@register("word_repeat", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.word_order:WordRepeat",
+@register("word_repeat", "perturbation", task_types=TEXT_TASKS, implementation=f"{_RUNTIME}.word_order:WordRepeat",
           positional=("p",))
 class WordRepeatParams(Params):
     """Word repetition: each word is doubled with probability `p`."""
@@ -141,10 +152,12 @@ class WordRepeatParams(Params):
 
 
 @register("stress", "perturbation", task_types=("nli",), implementation=f"{_RUNTIME}.stress:StressTest",
-          positional=("test",), languages=ALL_XNLI, default_field="hypothesis",
+          positional=("test",), languages=ALL_XNLI, default_field="hypothesis", fields=PAIR_FIELDS,
           default_field_by_param={"test": {"length_mismatch": "premise"}})
 class StressParams(Params):
-    """NLI distraction stress tests of Naik et al. (2018), for NLI targets only: `test` is "negation" (append "and
+    """NLI distraction stress tests of Naik et al. (2018), for NLI targets only (a tautology
+    appended to a hypothesis tests inference; appended to a QA passage or an answer choice it
+    would test something else, and it would land inside answer spans): `test` is "negation" (append "and
     false is not true"), "word_overlap" (append "and true is true") or "length_mismatch"
     (append "and true is true" five times; the paper appends it to the premise); `language`
     is "own" (the tautology translated into the example's language) or "en"."""
@@ -181,7 +194,7 @@ class LexiconRef(BaseModel):
         return named == foreign or (named is None and not by_name_only)
 
 
-@register("code_switch", "perturbation", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.code_switch:CodeSwitch",
+@register("code_switch", "perturbation", task_types=TEXT_TASKS, implementation=f"{_RUNTIME}.code_switch:CodeSwitch",
           positional=("p",))
 class CodeSwitchParams(Params):
     """Code-switching: each word found in the bilingual `lexicon` is replaced, with probability

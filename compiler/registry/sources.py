@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, StrictBool, model_validator
 
-from xexp.compiler.registry.base import REGISTRY, Params, register
+from xexp.compiler.registry.base import FAMILY_FIELDS, REGISTRY, Params, register
 
 # --- data sources -------------------------------------------------------------------------
 
@@ -187,3 +187,6 @@ INTERMEDIATE_ONLY: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_typ
 #: The sentence-pair task types: their examples have the premise and hypothesis fields that
 #: perturbations and attacks touch.
 PAIR_TASKS: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type") if e.extra.get("pair"))
+#: The task types whose examples have named text fields (FAMILY_FIELDS: pair, QA, multiple
+#: choice): a perturbation of text applies to them field by field, `on FIELD` choosing which.
+TEXT_TASKS: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type") if e.extra.get("family") in FAMILY_FIELDS)

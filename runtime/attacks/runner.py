@@ -14,11 +14,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from xexp.compiler.registry.base import FIELD_COLUMNS
+from xexp.compiler.registry.base import FAMILY_FIELDS
 from xexp.runtime.attacks.driver import DEFAULT_MAX_BATCH, PredictProba, run_batched
 from xexp.runtime.attacks.search import Outcome
 from xexp.runtime.formats import ATTACK_COLUMNS
 from xexp.runtime.implementations import resolve
+
+#: Attacks work on sentence pairs (compiler/registry/attacks.py): the columns each field names.
+FIELD_COLUMNS = FAMILY_FIELDS["pair"]
 
 
 

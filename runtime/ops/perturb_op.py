@@ -1,5 +1,7 @@
 """`perturb`: apply one model-agnostic perturbation to a loaded eval set (cached, shared by
-every variant), recording per example whether the text really changed."""
+every variant), recording per example whether the text really changed. The table's columns say
+its family: tagged tokens are perturbed word by word (tags kept); pair, QA and multiple-choice
+fields through `perturb_table` (QA answers kept at valid offsets)."""
 
 from __future__ import annotations
 

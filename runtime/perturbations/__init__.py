@@ -4,15 +4,15 @@ Each registered perturbation (see `xexp.compiler.registry.perturbations`) is a s
 whose `description` names every parameter and is its identity. Everything here is a pure
 function of (text, language, params, seed); see `base` for how randomness is seeded.
 
-Entry points: `apply` (one text), `perturb_example` (one NLI example), `perturb_table` (a
-normalized dataset, adding the `changed` column), `describe`, `get`.
+Entry points: `apply` (one text), `perturb_example` (one example), `perturb_table` (a
+normalized pair, QA or multiple-choice dataset, adding the `changed` column), `describe`, `get`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
-from xexp.compiler.registry.base import FIELD_COLUMNS, FIELDS
+from xexp.compiler.registry.base import FIELDS, FieldName, family_columns
 from xexp.runtime.perturbations.base import Outcome, Perturbation, registry_entry
 
 __all__ = [
@@ -57,52 +57,40 @@ def default_field(name: str, params: Mapping[str, Any] | None = None) -> str:
     return registry_entry(name).default_field_for(get(name, params).params.model_dump())
 
 
-def touched_fields(name: str, field: str) -> tuple[str, ...]:
+def touched_fields(name: str, field: str, family: str = "pair") -> tuple[str, ...]:
+    """The columns `field` names in an example of `family`, checked against the entry."""
     entry = registry_entry(name)
     if field not in FIELDS:
         raise ValueError(f"field must be one of {', '.join(FIELDS)}, got {field!r}")
     if field not in entry.fields:
         raise ValueError(f"perturbation {name!r} cannot touch field {field!r} (allowed: {entry.fields})")
-    return FIELD_COLUMNS[field]
+    return family_columns(family, field)
 
 
 def perturb_example(
     name: str, params: Mapping[str, Any], field: str, example: Mapping[str, Any], lang: str, seed: int
 ) -> tuple[dict, bool]:
-    """A perturbed copy of an NLI example and whether a touched field really changed."""
+    """A perturbed copy of a pair, QA or multiple-choice example (its family read from its
+    fields) and whether a touched field really changed."""
+    from xexp.runtime.perturbations.fields import perturb_field, table_family
+
     perturbation = get(name, params)
-    result = dict(example)
-    changed = False
-    for column in touched_fields(name, field):
+    family = table_family(list(example))
+    for column in touched_fields(name, field, family):
         if column not in example:
             raise ValueError(f"perturb_example: example has no field {column!r} (has {sorted(example)})")
-        new = perturbation(example[column], lang, seed)
-        changed = changed or new != example[column]
-        result[column] = new
-    return result, changed
+    return perturb_field(family, cast(FieldName, field), dict(example), lambda text: perturbation(text, lang, seed))
 
 
 def perturb_table(name: str, params: Mapping[str, Any], field: str, table, lang: str, seed: int):
-    """A perturbed copy of a normalized pair-classification table, with a `changed` column."""
-    import pyarrow as pa
+    """A perturbed copy of a normalized pair, QA or multiple-choice table (runtime/formats.py),
+    with a `changed` column; QA answers stay at valid offsets (perturbations/fields.py)."""
+    from xexp.runtime.perturbations.fields import perturb_rows, table_family
 
     perturbation = get(name, params)
-    changed = [False] * table.num_rows
-    for column in touched_fields(name, field):
-        if column not in table.column_names:
-            raise ValueError(
-                f"perturb_table: table has no column {column!r} (has {table.column_names})"
-            )
-        old = table.column(column).to_pylist()
-        new = []
-        for row, text in enumerate(old):
-            if text is None:
-                raise ValueError(f"perturb_table: row {row} has a null {column!r}")
-            perturbed = perturbation(text, lang, seed)
-            changed[row] = changed[row] or perturbed != text
-            new.append(perturbed)
-        table = table.set_column(table.column_names.index(column), column, pa.array(new, pa.string()))
-    flags = pa.array(changed, pa.bool_())
-    if "changed" in table.column_names:
-        return table.set_column(table.column_names.index("changed"), "changed", flags)
-    return table.append_column("changed", flags)
+    try:
+        family = table_family(table.column_names)
+    except ValueError as exc:
+        raise ValueError(f"perturb_table: {exc}") from None
+    touched_fields(name, field, family)
+    return perturb_rows(table, cast(FieldName, field), lambda text: perturbation(text, lang, seed))

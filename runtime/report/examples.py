@@ -15,12 +15,34 @@ from pathlib import Path
 
 import numpy as np
 
+from xexp.compiler.registry.base import FAMILY_FIELDS
 from xexp.runtime.formats import PAIR_COLUMNS
 from xexp.runtime.report.model import CLEAN, ReportCell, ReportSettings
 from xexp.runtime.report.outcomes import read_columns
 from xexp.runtime.report.rows import variant_order
 
-TEXT_FIELDS = ("premise", "hypothesis")
+#: The text fields of a pair example, the ones an attack rewrites.
+TEXT_FIELDS = FAMILY_FIELDS["pair"]["both"]
+
+
+def _dataset_view(path: Path) -> tuple[tuple[str, ...], str]:
+    """The text columns of a dataset file (its family's two text fields: premise/hypothesis,
+    question/context, context/endings) and the column its gold is read from."""
+    import pyarrow.parquet as pq
+
+    from xexp.runtime.perturbations.fields import table_family
+
+    family = table_family(pq.read_schema(path).names)
+    return FAMILY_FIELDS[family]["both"], "answers" if family == "qa" else "label"
+
+
+def _shown(value) -> str:
+    """A cell as text: endings and answers (lists) joined with " | ", an answer by its text."""
+    if isinstance(value, dict):
+        return str(value.get("text", value))
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return " | ".join(_shown(v) for v in value)
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -108,13 +130,15 @@ def select_examples(cells: list[ReportCell], settings: ReportSettings,
     chosen: dict[str, list[Example]] = {}
     for condition in conditions:
         mine = [c for c in cells if c.model == model and c.condition == condition]
-        if not mine or condition == CLEAN or _tagged(mine):
-            continue  # tagging: predictions are per token, not per dataset row (no examples yet)
+        if not mine or condition == CLEAN:
+            continue
         seed = min(c.seed for c in mine)
         mine = [c for c in mine if c.seed == seed]
         clean = {(c.variant, c.language): c for c in cells if c.model == model
                  and c.condition == CLEAN and c.seed == seed}
-        if mine[0].kind == "attack":
+        if _tagged(mine):  # predictions are per word: an example is a sentence, shown by its changed words
+            groups = _tagged_groups(mine, clean, files, settings, descriptions[condition])
+        elif mine[0].kind == "attack":
             groups = _attack_groups(mine, clean, files, settings, descriptions[condition])
         else:
             groups = _perturbation_groups(mine, clean, files, settings, descriptions[condition])
@@ -133,7 +157,8 @@ def _tagged(cells: list[ReportCell]) -> bool:
 def _clean_text(language: str, clean: dict, files: _Files) -> _Indexed | None:
     for (variant, lang), cell in sorted(clean.items()):
         if lang == language and cell.dataset is not None:
-            return files.indexed(cell.dataset, PAIR_COLUMNS, f"clean dataset of {cell.label}")
+            texts, gold = _dataset_view(cell.dataset)
+            return files.indexed(cell.dataset, ("id", *texts, gold), f"clean dataset of {cell.label}")
     return None
 
 
@@ -154,7 +179,8 @@ def _perturbation_groups(cells: list[ReportCell], clean: dict, files: _Files,
         original = _clean_text(language, clean, files)
         if perturbed_cell is None or perturbed_cell.dataset is None or original is None:
             return []
-        perturbed = files.indexed(perturbed_cell.dataset, PAIR_COLUMNS + ("changed",),
+        texts, gold = _dataset_view(perturbed_cell.dataset)
+        perturbed = files.indexed(perturbed_cell.dataset, ("id", *texts, gold, "changed"),
                                   f"perturbed dataset of {perturbed_cell.label}")
         ids = perturbed.ids
         usable = perturbed.columns["changed"].astype(bool) & np.isin(ids, original.ids)
@@ -182,13 +208,80 @@ def _perturbation_groups(cells: list[ReportCell], clean: dict, files: _Files,
                                  bool(after.get(example_id, "correct")))
                 for v in variants for before, after in [views[v]]
                 if example_id in before.row and example_id in after.row)
-            fields = tuple((f, str(original.get(example_id, f)), str(perturbed.get(example_id, f)))
-                           for f in TEXT_FIELDS)
+            fields = tuple((f, _shown(original.get(example_id, f)), _shown(perturbed.get(example_id, f)))
+                           for f in texts)
+            # the perturbed gold: a QA answer perturbed with its context is the gold scored
             examples.append(Example(condition, description, language, example_id,
-                                    str(original.get(example_id, "label")), fields, changes))
+                                    _shown(perturbed.get(example_id, gold)), fields, changes))
         return examples
 
     return [lambda lang=lang: load(lang) for lang in order]
+
+
+_TAGGED_VIEW = ("id", "tokens", "tags", "changed", "changed_tokens")
+
+
+def _tagged_groups(cells: list[ReportCell], clean: dict, files: _Files,
+                   settings: ReportSettings, description: str) -> list[Callable]:
+    """Examples of a perturbed tagging target: a sentence whose words the perturbation changed,
+    its text before and after, and per variant the tags predicted for the changed words (right
+    when every changed word is tagged right), against their gold tags."""
+    from xexp.runtime.tasks.tagging import token_id
+
+    condition = cells[0].condition
+    by_language: dict[str, list[ReportCell]] = {}
+    for cell in cells:
+        by_language.setdefault(cell.language, []).append(cell)
+
+    def load(language: str) -> list[Example]:
+        group = sorted(by_language[language], key=lambda c: c.variant)
+        perturbed_cell = next((c for c in group if c.dataset is not None), None)
+        if perturbed_cell is None or perturbed_cell.dataset is None:
+            return []
+        data = files.indexed(perturbed_cell.dataset, _TAGGED_VIEW, f"perturbed dataset of {perturbed_cell.label}")
+        views = {}
+        for cell in group:
+            clean_cell = clean.get((cell.variant, language))
+            if clean_cell is not None:
+                views[cell.variant] = (
+                    files.indexed(clean_cell.predictions, _PREDICTION_VIEW, f"predictions of {clean_cell.label}"),
+                    files.indexed(cell.predictions, _PREDICTION_VIEW, f"predictions of {cell.label}"))
+        variants = variant_order(set(views), settings.baseline)
+        candidates = []
+        for k in np.flatnonzero(data.columns["changed"].astype(bool)).tolist():
+            sentence = str(data.ids[k])
+            words = [token_id(sentence, w) for w, flag in enumerate(data.columns["changed_tokens"][k]) if flag]
+            if not all(w in before.row and w in after.row for before, after in views.values() for w in words):
+                continue
+            changes = tuple(
+                PredictionChange(v, " ".join(str(before.get(w, "predicted")) for w in words),
+                                 " ".join(str(after.get(w, "predicted")) for w in words),
+                                 all(bool(before.get(w, "correct")) for w in words),
+                                 all(bool(after.get(w, "correct")) for w in words))
+                for v in variants for before, after in [views[v]])
+            flips = sum(c.before != c.after for c in changes)
+            candidates.append((-flips, _hash(condition, language, sentence), k, words, changes))
+        examples = []
+        for _, _, k, words, changes in sorted(candidates)[: settings.examples]:
+            flags = data.columns["changed_tokens"][k]
+            clean_tokens = _clean_tokens(language, clean, files, str(data.ids[k]))
+            gold = " ".join(str(tag) for tag, flag in zip(data.columns["tags"][k], flags) if flag)
+            text = (" ".join(clean_tokens or ()), " ".join(data.columns["tokens"][k]))
+            examples.append(Example(condition, description, language, str(data.ids[k]), gold,
+                                    (("tokens", *text),), changes,
+                                    f"{len(words)} of {len(flags)} words changed; tags of the changed words"))
+        return examples
+
+    order = sorted(by_language, key=lambda lang: _hash(condition, lang))
+    return [lambda lang=lang: load(lang) for lang in order]
+
+
+def _clean_tokens(language: str, clean: dict, files: _Files, sentence: str) -> list[str] | None:
+    for (_variant, lang), cell in sorted(clean.items()):
+        if lang == language and cell.dataset is not None:
+            table = files.indexed(cell.dataset, ("id", "tokens"), f"clean dataset of {cell.label}")
+            return list(table.get(sentence, "tokens")) if sentence in table.row else None
+    return None
 
 
 _ATTACK_VIEW = ("id", "gold", "predicted", "adv_predicted", "status", "words_changed",

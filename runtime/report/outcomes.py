@@ -25,13 +25,22 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from scipy.stats import binomtest
 
-from xexp.runtime.formats import ATTACK_COLUMNS, PAIR_COLUMNS, PREDICTION_COLUMNS
+from xexp.runtime.formats import ATTACK_COLUMNS, PREDICTION_COLUMNS
 from xexp.runtime.report.model import CLEAN, WORST_CASE, ReportCell
 
 #: (model, variant, language, condition, seed)
 CellKey = tuple[str, str, str, str, int]
 
 ATTACK_STATUSES = ("skipped", "succeeded", "failed")
+#: The per-example score column of extractive QA predictions (runtime/tasks/qa.py).
+QA_SCORE = "f1"
+#: The column of per-word (tagging) predictions naming the sentence, the resampled example.
+SENTENCE = "sentence"
+#: What the accuracy columns mean where predictions carry F1 (extractive QA), said before any number.
+QA_NOTE = ("extractive QA: a correct example is an exact match (SQuAD answer normalisation), so "
+           "the accuracy, drop and flip-rate columns are exact-match figures (flip rate: exact "
+           "matches that the condition made wrong); token F1 is in clean_f1, perturbed_f1, f1_drop "
+           "(with intervals) and perturbed_f1_delta. On a perturbed context the gold answers are the perturbed spans.")
 _PREDICTION_READ = ("id", "predicted", "correct")
 _ATTACK_READ = _PREDICTION_READ + ("status", "words_changed", "words_total", "queries")
 
@@ -54,6 +63,10 @@ class Outcome:
     prediction_kept: np.ndarray    # bool: the condition did not change the prediction
     changed: np.ndarray | None     # bool: the input text was altered; None if unknown
     attack: AttackStats | None = None
+    #: per-example F1 (in [0, 1]) clean and under the condition, for tasks scored by F1 as well
+    #: as by correctness (extractive QA: `correct` is exact match); None otherwise
+    clean_f1: np.ndarray | None = None
+    perturbed_f1: np.ndarray | None = None
 
     @cached_property
     def rates(self) -> dict[str, float]:
@@ -71,6 +84,9 @@ class Collected:
     condition_kinds: dict[str, str]  # condition -> clean | perturbation | attack | worst_case
     warnings: list[str] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)  # shown first, in every report format
+    #: the example each prediction id belongs to, where a prediction is not an example (tagging:
+    #: id -> its sentence), for the bootstrap to resample examples; empty: every id is one
+    units: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,7 @@ class _Predictions:
     correct: np.ndarray
     predicted: np.ndarray  # label codes, comparable across files
     gold: np.ndarray | None = None  # label codes; read for clean cells only
+    f1: np.ndarray | None = None  # per-example F1 where the predictions carry it (extractive QA)
 
 
 def read_table(path: Path, columns: Iterable[str], what: str,
@@ -148,6 +165,7 @@ class _OutcomeReader:
         self._labels: dict[str, int] = {}
         self._ids: dict[str, list[tuple[pa.ChunkedArray, np.ndarray, np.ndarray]]] = defaultdict(list)
         self._changed: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
+        self.units: dict[str, str] = {}  # prediction id -> its sentence (tagging)
 
     def _sorted_ids(self, language: str, raw: pa.ChunkedArray, path: Path,
                     what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -172,6 +190,9 @@ class _OutcomeReader:
         attack = cell.kind == "attack"
         clean = cell.condition == CLEAN
         read = _ATTACK_READ if attack else _PREDICTION_READ + (("gold",) if clean else ())
+        names = () if attack or not Path(cell.predictions).is_file() else pq.read_schema(cell.predictions).names
+        # a perturbed cell has its clean cell's ids, so the sentences are read from clean cells only
+        read += tuple(c for c in (QA_SCORE, SENTENCE) if c in names and (clean or c != SENTENCE))
         table = read_table(cell.predictions, read, what,
                            required=ATTACK_COLUMNS if attack else PREDICTION_COLUMNS)
         ids, order = self._sorted_ids(cell.language, table.column("id"), cell.predictions, what)
@@ -179,7 +200,11 @@ class _OutcomeReader:
                  for name in _ATTACK_READ[3:]} if attack else {}
         correct = table.column("correct").to_numpy(zero_copy_only=False).astype(bool)[order]
         gold = self._codes(table.column("gold"))[order] if clean else None
-        return _Predictions(ids, correct, self._codes(table.column("predicted"))[order], gold), extra
+        f1 = (table.column(QA_SCORE).to_numpy(zero_copy_only=False).astype(float)[order]
+              if QA_SCORE in table.column_names else None)
+        if SENTENCE in table.column_names:
+            self.units.update(zip(table.column("id").to_pylist(), table.column(SENTENCE).to_pylist()))
+        return _Predictions(ids, correct, self._codes(table.column("predicted"))[order], gold, f1), extra
 
     def changed(self, cell: ReportCell, ids: np.ndarray) -> np.ndarray | None:
         """The perturbed dataset's `changed` flag for these ids; None without a dataset."""
@@ -194,7 +219,7 @@ class _OutcomeReader:
                 all_ids, order = _sorted_by_id(ids, cell.dataset, what)
                 self._changed[cell.dataset] = (all_ids, flags[order])
             else:
-                table = read_table(cell.dataset, ("id", "changed"), what, required=PAIR_COLUMNS)
+                table = read_table(cell.dataset, ("id", "changed"), what)
                 all_ids, order = self._sorted_ids(cell.language, table.column("id"), cell.dataset, what)
                 flags = table.column("changed").to_numpy(zero_copy_only=False).astype(bool)[order]
                 self._changed[cell.dataset] = (all_ids, flags)
@@ -206,8 +231,11 @@ def _perturbed_outcome(clean: _Predictions, table: _Predictions, changed: np.nda
                        cell: ReportCell) -> Outcome:
     where = f"{cell.label}: predictions vs its clean cell"
     at = locate(table.ids, clean.ids, where)
+    scored = clean.f1 is not None and table.f1 is not None
     return Outcome(table.ids, clean.correct[at], table.correct,
-                   clean.predicted[at] == table.predicted, changed)
+                   clean.predicted[at] == table.predicted, changed,
+                   clean_f1=clean.f1[at] if clean.f1 is not None and scored else None,
+                   perturbed_f1=table.f1 if scored else None)
 
 
 def _attack_outcome(table: _Predictions, data: dict, cell: ReportCell) -> Outcome:
@@ -341,6 +369,7 @@ def collect_outcomes(cells: list[ReportCell]) -> Collected:
     for cell in cells:
         groups[(cell.model, cell.variant, cell.language, cell.seed)].append(cell)
     cleans: dict[tuple[str, str, str, int], _Predictions] = {}
+    caveats: list[str] = []
     perturbed: dict[tuple[str, str, str, int], dict[str, Outcome]] = {}
     for group_key, group in sorted(groups.items()):
         model, variant, language, seed = group_key
@@ -351,7 +380,9 @@ def collect_outcomes(cells: list[ReportCell]) -> Collected:
             cleans[group_key] = clean
             outcomes[(model, variant, language, CLEAN, seed)] = Outcome(
                 clean.ids, clean.correct, clean.correct, np.ones(clean.ids.size, bool),
-                np.zeros(clean.ids.size, bool))
+                np.zeros(clean.ids.size, bool), clean_f1=clean.f1, perturbed_f1=clean.f1)
+            if clean.f1 is not None and not any(QA_NOTE in c for c in caveats):
+                caveats.append(QA_NOTE)
         perturbed[group_key] = {}
         for cell in sorted(group, key=lambda c: c.condition):
             key = (model, variant, language, cell.condition, seed)
@@ -370,4 +401,5 @@ def collect_outcomes(cells: list[ReportCell]) -> Collected:
                 outcomes[key] = outcome
                 perturbed[group_key][cell.condition] = outcome
     _worst_cases(outcomes, cleans, perturbed, descriptions, kinds, warnings)
-    return Collected(outcomes, descriptions, kinds, warnings, _chance_caveats(cleans, reader))
+    return Collected(outcomes, descriptions, kinds, warnings, caveats + _chance_caveats(cleans, reader),
+                     reader.units)

@@ -14,7 +14,10 @@ compares with the baseline on the same examples and the same seed *label*:
   per-example bootstrap intervals and the per-example sign-flip `p_value`, both conditional on
   the trained checkpoints.
 
-Seed "all" rows average the per-seed values; language "macro" rows average languages. Holm runs
+Extractive QA rows: `correct` is exact match, so the accuracy columns are EM; token F1 is in
+`clean_f1`, `perturbed_f1`, `f1_drop` (with per-example bootstrap intervals) and
+`perturbed_f1_delta` (variant − baseline, a point value). Tagging rows are one prediction per word; their bootstrap and
+sign-flip test resample and flip whole sentences, the examples (`Collected.units`). Seed "all" rows average the per-seed values; language "macro" rows average languages. Holm runs
 over the declared primary family only: the seed "all" rows of each model's summary language
 (macro, or the only language) per variant and condition. Per-language rows are exploratory.
 A report of several targets builds these rows once per target, so each target is its own
@@ -54,14 +57,17 @@ COLUMNS = (
     "perturbed_ci_high", "flip_rate", "flip_rate_delta", "flip_ci_low", "flip_ci_high",
     "relative_drop", "relative_drop_delta", "drop_changed", "drop_changed_delta",
     "success_rate_delta",
+    # extractive QA: token F1 beside the exact-match accuracy columns (NaN for other tasks)
+    "clean_f1", "perturbed_f1", "f1_drop", "perturbed_f1_delta",
+    "clean_f1_ci_low", "clean_f1_ci_high", "f1_drop_ci_low", "f1_drop_ci_high",
 )
 _ATTACK_FIELDS = ("success_rate", "accuracy_under_attack", "pct_words_perturbed", "avg_queries")
 _ATTACK_COLUMNS = ("attack_success_rate", "accuracy_under_attack", "pct_words_perturbed",
                    "avg_queries")
 _OWN = ("clean_acc", "perturbed_acc", "drop", "consistency", "changed", "flip_rate",
-        "relative_drop", "drop_changed") + _ATTACK_COLUMNS
+        "relative_drop", "drop_changed", "clean_f1", "perturbed_f1", "f1_drop") + _ATTACK_COLUMNS
 _PAIRED = ("perturbed_acc_delta", "delta_vs_baseline", "flip_rate_delta", "relative_drop_delta",
-           "drop_changed_delta", "success_rate_delta")
+           "drop_changed_delta", "success_rate_delta", "perturbed_f1_delta")
 #: Per-seed differences that get a method-level interval, and the columns it goes to.
 _SEED_TESTED = {"perturbed_acc_delta": ("perturbed_ci_low", "perturbed_ci_high"),
                 "flip_rate_delta": ("flip_ci_low", "flip_ci_high")}
@@ -82,8 +88,15 @@ class _Computed:
     row: dict
     draws: np.ndarray  # (B, 2): clean accuracy, drop — per-example bootstrap
     delta_draws: np.ndarray | None = None  # (B, 2): perturbed delta, delta_vs_baseline
+    f1_draws: np.ndarray | None = None  # (B, 2): clean F1, F1 drop — extractive QA only
     per_seed: dict[int, dict[str, float]] = field(default_factory=dict)  # label -> paired values
     differences: list[np.ndarray] = field(default_factory=list)  # per-example primary deltas
+
+
+def _mean_draws(draws: list[np.ndarray | None]) -> np.ndarray | None:
+    """The mean of optional draws (F1: QA rows only); None unless every one is there."""
+    present = [d for d in draws if d is not None]
+    return np.mean(present, axis=0) if present and len(present) == len(draws) else None
 
 
 def _delta_draws(computed: _Computed) -> np.ndarray:
@@ -116,6 +129,9 @@ def _own_values(o: Outcome) -> dict[str, float]:
               "consistency": 100.0 * o.rates["kept"], "changed": 100.0 * o.rates["changed"],
               "flip_rate": flip, "relative_drop": 100.0 * (clean - perturbed) / clean if clean else NAN,
               "drop_changed": drop_changed}
+    if o.clean_f1 is not None and o.perturbed_f1 is not None:
+        clean_f1, perturbed_f1 = 100.0 * float(o.clean_f1.mean()), 100.0 * float(o.perturbed_f1.mean())
+        values.update(clean_f1=clean_f1, perturbed_f1=perturbed_f1, f1_drop=clean_f1 - perturbed_f1)
     if o.attack is not None:
         for name, column in zip(_ATTACK_FIELDS, _ATTACK_COLUMNS):
             values[column] = getattr(o.attack, name)
@@ -130,8 +146,10 @@ class _RowBuilder:
         self.warnings: list[str] = []
         self._without_baseline: set[str] = set()  # warned once per model, not per cell
         distinct = {id(o.ids): o.ids for o in self.outcomes.values()}  # files share id arrays
-        self.weights = ExampleWeights(np.concatenate(list(distinct.values())), settings.bootstrap,
-                                      derived_rng(settings.seed, "example-weights"))
+        ids = np.concatenate(list(distinct.values()))
+        units = self.units = collected.units  # tagging: a sentence's words are resampled together
+        self.weights = ExampleWeights(ids, settings.bootstrap, derived_rng(settings.seed, "example-weights"),
+                                      np.array([units.get(i, i) for i in ids.tolist()]) if units else None)
 
     def build(self) -> list[dict]:
         index: dict[tuple[str, str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
@@ -200,6 +218,9 @@ class _RowBuilder:
             found[seed] = _Computed(row, np.empty(0))
             requests.append((o.ids, np.stack([o.clean_correct, o.clean_correct.astype(np.int8)
                                               - o.perturbed_correct], axis=1), found[seed], "draws"))
+            if o.clean_f1 is not None and o.perturbed_f1 is not None:
+                requests.append((o.ids, np.stack([o.clean_f1, o.clean_f1 - o.perturbed_f1], axis=1),
+                                 found[seed], "f1_draws"))
         pooled = self._new_row(model, variant, language, condition, ALL_SEEDS)
         pooled.update({c: _mean(found[s].row[c] for s in seeds) for c in _OWN},
                       n_seeds=len(seeds), n=sum(found[s].row["n"] for s in seeds))
@@ -209,6 +230,7 @@ class _RowBuilder:
             paired = self._add_deltas(found, model, variant, language, condition, seeds, requests)
         self._resample(requests)
         found[ALL_SEEDS].draws = np.mean([found[s].draws for s in seeds], axis=0)
+        found[ALL_SEEDS].f1_draws = _mean_draws([found[s].f1_draws for s in seeds])
         if paired:
             found[ALL_SEEDS].delta_draws = np.mean([_delta_draws(found[s]) for s in paired], axis=0)
         return found
@@ -254,14 +276,22 @@ class _RowBuilder:
             computed = found[seed]
             computed.row.update(values)
             computed.per_seed = {seed: values}
-            computed.differences = [pair.primary]
+            computed.differences = [self._per_unit(pair.ids, pair.primary)]
             requests.append((pair.ids, np.stack([pair.primary, pair.robustness], axis=1),
                              computed, "delta_draws"))
             pooled.per_seed[seed] = values
-            pooled.differences.append(pair.primary)
+            pooled.differences.append(computed.differences[0])
         pooled.row.update({c: _mean(v[c] for v in pooled.per_seed.values()) for c in _PAIRED})
         pooled.row["p_value"] = sign_flip_p_value(np.concatenate(pooled.differences))
         return paired
+
+    def _per_unit(self, ids: np.ndarray, differences: np.ndarray) -> np.ndarray:
+        """Per-example differences summed per example unit (tagging: per sentence), so the
+        sign-flip test flips whole sentences; unchanged where every id is its own example."""
+        if not self.units:
+            return differences
+        _, unit_of = np.unique([self.units.get(i, i) for i in ids.tolist()], return_inverse=True)
+        return np.bincount(unit_of, weights=differences).astype(np.int64)
 
     def _method_level(self, computed: _Computed) -> None:
         """Seed-"all" rows: t over per-seed differences when there are two seeds or more."""
@@ -279,6 +309,9 @@ class _RowBuilder:
         for c in computed:
             draws += [c.draws[:, 0], c.draws[:, 1]]
             targets += [(c.row, "clean_ci_low", "clean_ci_high"), (c.row, "drop_ci_low", "drop_ci_high")]
+            if c.f1_draws is not None:
+                draws += [c.f1_draws[:, 0], c.f1_draws[:, 1]]
+                targets += [(c.row, "clean_f1_ci_low", "clean_f1_ci_high"), (c.row, "f1_drop_ci_low", "f1_drop_ci_high")]
             if c.delta_draws is not None:
                 draws.append(c.delta_draws[:, 1])
                 targets.append((c.row, "ci_low", "ci_high"))
@@ -298,7 +331,8 @@ class _RowBuilder:
         row["n"] = sum(c.row["n"] for c in computed)
         row.update({column: _mean(c.row[column] for c in computed) for column in _OWN})
         row["delta_metric"] = first["delta_metric"]
-        macro = _Computed(row, np.mean([c.draws for c in computed], axis=0))
+        macro = _Computed(row, np.mean([c.draws for c in computed], axis=0),
+                          f1_draws=_mean_draws([c.f1_draws for c in computed]))
         with_delta = [c for c in computed if c.delta_draws is not None]
         if with_delta:
             row.update({column: _mean(c.row[column] for c in with_delta) for column in _PAIRED})
@@ -365,7 +399,8 @@ def _paired_values(own: dict, base: dict, pair: _Pair, condition: str) -> dict[s
             "relative_drop_delta": NAN if clean else base["relative_drop"] - own["relative_drop"],
             "drop_changed_delta": base["drop_changed"] - own["drop_changed"],
             "success_rate_delta": (own.get("attack_success_rate", NAN)
-                                   - base.get("attack_success_rate", NAN))}
+                                   - base.get("attack_success_rate", NAN)),
+            "perturbed_f1_delta": own.get("perturbed_f1", NAN) - base.get("perturbed_f1", NAN)}
 
 
 def compute_rows(collected: Collected, settings: ReportSettings) -> tuple[list[dict], list[str]]:
