@@ -417,8 +417,8 @@ class _Validator(BlockRules, CrossChecks):
         report = self.settings_block("report", None, ReportSettings)
         if report.baseline not in intermediate and intermediate:
             block = self.blocks.get(("report", None))
-            given = self.assignments.get("intermediate")
-            fallback = ast.span_of(given.value) if given is not None else ast.NO_SPAN
+            listed = self.assignments.get("intermediate")
+            fallback = ast.span_of(listed.value) if listed is not None else ast.NO_SPAN
             span = next((ast.span_of(e.value) for e in block.entries if e.key == "baseline"), block.span) if block \
                 else fallback
             self.sink.error(f"the report baseline `{report.baseline}` is not in `intermediate`", span,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Literal, cast
+from typing import Any, Literal, Sequence, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -36,7 +36,7 @@ MEMORY_PATTERN = re.compile(r"^\s*(\d+(\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNOR
 class BlockRules(ValidatorState):
     """Methods of `_Validator` for blocks; see validate.py for the state they use."""
 
-    def perturbations(self, languages: list[str], target_types: list[str] = ()) -> list[PerturbationDef]:
+    def perturbations(self, languages: list[str], target_types: Sequence[str] = ()) -> list[PerturbationDef]:
         """The perturbations block. The targets' task types decide the fields an `on` may name
         (compiler/registry/base.py FAMILY_FIELDS: a field of some target the entry works on)
         and the default field (that of the first such target; lowering resolves it again per
