@@ -64,12 +64,15 @@ def test_a_list_of_trained_on_with_languages_parses_and_formats_back():
 
 
 def test_each_target_has_its_languages_and_the_perturbations_that_fit_it():
-    spec, _ = compile_text(TWO + "perturbations {\n  typo = char_noise(p=0.1)\n}\n")
+    spec, graph = compile_text(TWO + "perturbations {\n  typo = char_noise(p=0.1)\n  neg = stress(\"negation\")\n}\n")
     nli, choice = spec.targets
     assert (nli.task, nli.trained_on, nli.languages) == ("nli", "mnli", ["en", "de"])
     assert (choice.task, choice.trained_on, choice.languages) == ("choice", "choice", ["en", "fr"])
-    # char_noise works on sentence pairs only: it applies to the NLI target, not the MC one
-    assert nli.perturbations == ["typo"] and choice.perturbations == []
+    # char_noise works on any text; stress on NLI only: it skips the multiple-choice target
+    assert nli.perturbations == ["typo", "neg"] and choice.perturbations == ["typo"]
+    # and each target's perturb nodes touch that target's own default field
+    fields = {(n.name.split("/")[0], n.params["field"]) for n in graph.nodes if n.kind == "perturb"}
+    assert fields == {("perturb:nli", "both"), ("perturb:nli", "hypothesis"), ("perturb:choice", "endings")}
 
 
 def test_a_perturbation_restricted_to_languages_of_one_target_applies_only_there():
@@ -114,14 +117,14 @@ def test_a_target_language_the_synthetic_data_lacks_is_refused_at_its_code():
 
 def test_a_perturbation_that_fits_no_target_is_an_error_per_target():
     spec = TWO.replace("nli trained_on mnli, ", "")  # only the multiple-choice target is left
-    one = spec + "perturbations {\n  typo = char_noise(p=0.1)\n}\n"
+    one = spec + "perturbations {\n  neg = stress(\"negation\")\n}\n"
     assert any("does not work on multiple_choice targets" in e.message for e in errors_of(one))
     several = TWO.replace("nli trained_on mnli", "nli trained_on mnli in [de]") + \
-        "perturbations {\n  typo = char_noise(p=0.1) in [en]\n}\n"
-    # `in [en]` misses the NLI target's languages, and char_noise does not fit multiple choice
+        "perturbations {\n  neg = stress(\"negation\") in [en]\n}\n"
+    # `in [en]` misses the NLI target's languages, and stress does not fit multiple choice
     errors = errors_of(several)
     assert [e.message for e in errors] == [
-        "`char_noise` does not work on multiple_choice targets: the target `choice` is multiple_choice"]
+        "`stress` does not work on multiple_choice targets: the target `choice` is multiple_choice"]
     assert "^" in caret_line(errors[0])
 
 
@@ -148,8 +151,8 @@ def test_each_target_is_evaluated_in_its_own_languages_with_unique_names():
     evaluated = {(n.labels["target"], n.labels["language"], n.labels["condition"])
                  for n in graph.nodes if n.kind == "evaluate"}
     assert evaluated == {("nli", lang, c) for lang in ("en", "de") for c in ("clean", "typo")} | \
-        {("choice", lang, "clean") for lang in ("en", "fr")}
-    names = [n.name for n in graph.nodes]
+        {("choice", lang, c) for lang in ("en", "fr") for c in ("clean", "typo")}
+    names = [n.name for n in graph.nodes]  # perturb nodes of both targets in `en` included
     assert len(names) == len(set(names))
     (report,) = _nodes(graph, "report")
     cells = report.params["cells"]
