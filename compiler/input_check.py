@@ -42,8 +42,7 @@ def local_reads(spec: Spec) -> Iterator[LocalRead]:
     eval_split = "test" if "test" in target.splits else "dev"
     uses: list[tuple[TaskDef, str, list[str]]] = []
     for name in [*(v for v in spec.intermediate if v != "none"), spec.trained_on]:
-        task = spec.tasks[name]
-        uses += [(task, split, [TRAINING_LANGUAGE]) for split in ("train", "dev") if split in task.splits]
+        uses += spec.trained_reads(name)  # a variant's members, in the languages it reads them in
     uses.append((target, eval_split, spec.languages))
     seen: set[tuple[str, str, str | None]] = set()
     for task, split, languages in uses:

@@ -39,17 +39,23 @@ class CrossChecks(ValidatorState):
                     evaluate: EvaluateSettings) -> None:
         target_task, source_task = self.tasks[target[0]], self.tasks[target[1]]
         self.check_perturbations_fit(target_task, perturbations)
-        trained = [(self.tasks[name], "intermediate") for name in intermediate if name in self.tasks]
-        trained.append((source_task, "target"))
-        for task, _phase in trained:
+        # (task, phase, the name its `train NAME {…}` settings go by); a variant trains its members
+        trained = [(self.tasks[name], "intermediate", name) for name in intermediate if name in self.tasks]
+        trained += [(self.tasks[member], "intermediate", name) for name in intermediate if name in self.variants
+                    for member in self.variants[name].members]
+        trained.append((source_task, "target", source_task.name))
+        for task, _phase, name in trained:
+            variant = self.variants.get(name)
             for split in ("train", "dev"):
                 if split in task.splits:
-                    self.check_source_fits(task, task.splits[split], [TRAINING_LANGUAGE], None)
+                    ref = task.splits[split]
+                    self.check_source_fits(task, ref, variant.languages_of(ref) if variant else [TRAINING_LANGUAGE],
+                                           None)
         eval_split = "test" if "test" in target_task.splits else "dev"
         if eval_split in target_task.splits:
             self.check_source_fits(target_task, target_task.splits[eval_split], languages, languages)
-        lengths = [(task, settings.max_len, f"train {phase}") for task, phase in trained
-                   for settings in [train.get(f"{phase}:{task.name}") or train[phase]]]
+        lengths = [(task, settings.max_len, f"train {phase}") for task, phase, name in trained
+                   for settings in [train.get(f"{phase}:{name}") or train[phase]]]
         lengths.append((target_task, evaluate.max_len, "evaluate"))
         self.check_doc_stride(lengths)
         self.check_model_positions(lengths)
