@@ -246,11 +246,11 @@ class Sampling(Frozen):
     """How a multi-task (`mix`) training shares its batches among its members.
 
     The three rules of jiant's multi-task samplers (Phang et al. 2020 trained its multi-task
-    intermediate model with jiant): with n_i the training examples of member i, its share of
-    the batches is p_i ∝ n_i (`proportional`), ∝ min(n_i, cap) (`capped`, jiant's
-    `examples_cap`) or ∝ n_i^(1/T) (`temperature`; T = 1 is proportional, larger T flattens
-    the shares toward uniform). runtime/multitask.py turns the shares into each epoch's schedule.
-    """
+    intermediate model with jiant): with n_i the training examples of member i (its features
+    after tokenization: for QA, context windows), its share of the batches is p_i ∝ n_i
+    (`proportional`), ∝ min(n_i, cap) (`capped`, jiant's `examples_cap`) or ∝ n_i^(1/T)
+    (`temperature`; T = 1 is proportional, larger T flattens the shares toward uniform).
+    runtime/multitask.py turns the shares into each epoch's schedule."""
 
     kind: SamplingKind = "proportional"
     cap: int | None = Field(None, ge=1)
