@@ -250,7 +250,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
                 continue
             if n.name != "none" and n.name not in self.tasks:
                 if n.name not in self.task_spans:
-                    self.sink.error(f"unknown task or variant `{n.name}`", n.span,
+                    self.sink.error(f"unknown task `{n.name}`", n.span,
                                     did_you_mean(n.name, list(self.task_spans) + list(self.variant_spans) + ["none"])
                                     or "declare it with `task NAME = …` or `variant NAME = mix([…])`")
                 continue
@@ -348,7 +348,8 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
         evaluate = self.settings_block("evaluate", None, EvaluateSettings)
         resources = self.resources()
         report = self.settings_block("report", None, ReportSettings)
-        if report.baseline not in intermediate and intermediate:
+        failed_variants = set(self.variant_spans) - set(self.variants)  # reported where declared
+        if report.baseline not in intermediate and intermediate and report.baseline not in failed_variants:
             block = self.blocks.get(("report", None))
             given = self.assignments.get("intermediate")
             fallback = ast.span_of(given.value) if given is not None else ast.NO_SPAN

@@ -97,7 +97,7 @@ class VariantRules(ValidatorState):
             elif item.name in out:
                 self.sink.error(f"task `{item.name}` is listed twice in the mix", item.span)
                 ok = False
-            elif item.name in self.variant_spans or any(s.name.name == item.name for s in self.variant_statements):
+            elif item.name not in self.task_spans and any(s.name.name == item.name for s in self.variant_statements):
                 self.sink.error(f"`{item.name}` is a variant: a mix lists tasks, not other mixes", item.span,
                                 f"list the tasks of `{item.name}` here instead")
                 ok = False
