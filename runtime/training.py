@@ -166,6 +166,8 @@ def _fit(base: dict, members: list[Member], sampling: Sampling | None, hp: Hpara
     last_checkpoint = time.monotonic()
     pending_loss = LossSum()  # on the device: read at log points and checkpoints only
     model.train()
+    for member in members:  # a mix's member models hold their own flag, which dev scoring restores
+        member.model.train()
     while loop.step < total and loop.epoch < hp.epochs:
         # Each epoch has its own order, a function of (seed, epoch) alone: an uninterrupted run
         # and one resumed at any position of any epoch walk through the same batches.
