@@ -173,3 +173,13 @@ def test_train_block_of_an_unknown_variant_still_fails():
 def test_the_report_baseline_may_be_a_variant(baseline):
     spec, _ = compile_text(edit("report { baseline=multi }", f"report {{ baseline={baseline} }}"), FILE)
     assert spec.report.baseline == baseline
+
+
+def test_the_plan_lists_a_mix_with_its_members(tmp_path):
+    from xexp.planning import plan_rows
+
+    _, graph = compile_text(MIX, FILE)
+    rows = {row["name"]: row for row in plan_rows(graph, tmp_path / "store")}
+    assert rows["train:multi/seed1"]["members"] == ["mnli", "squad", "choice"]
+    assert rows["train:multi/seed1"]["inputs"]["train1.en"] == "load:squad/train"
+    assert "members" not in rows["train:mnli/seed1"]
