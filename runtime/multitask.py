@@ -126,7 +126,8 @@ def build_members(base: dict, tasks: Sequence[Any], *, seed: int) -> tuple[Any, 
     from xexp.runtime.training_setup import build_model, head_modules
 
     models: list[Any] = []
-    shared, owner = None, 0
+    shared: Any = None
+    owner = 0
     for index, task in enumerate(tasks):
         model = build_model(base, task, seed=seed + index)
         encoder = model.base_model
@@ -138,6 +139,7 @@ def build_members(base: dict, tasks: Sequence[Any], *, seed: int) -> tuple[Any, 
             task.share_encoder(model, shared)
         models.append(model)
     # The optimizer, state dicts and resume files see the shared encoder and each head once.
+    assert shared is not None, "a mix has at least one member"
     container = nn.Module()
     container.encoder = shared
     container.heads = nn.ModuleList(nn.ModuleDict(dict(head_modules(m))) for m in models)
