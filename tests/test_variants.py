@@ -183,3 +183,16 @@ def test_the_plan_lists_a_mix_with_its_members(tmp_path):
     assert rows["train:multi/seed1"]["members"] == ["mnli", "squad", "choice"]
     assert rows["train:multi/seed1"]["inputs"]["train1.en"] == "load:squad/train"
     assert "members" not in rows["train:mnli/seed1"]
+
+
+def test_check_looks_at_every_language_a_translated_member_is_read_in(tmp_path, capsys):
+    from xexp.cli import main
+
+    for name in ("mnli.en.jsonl", "mnli.de.jsonl", "xnli.en.jsonl", "xnli.de.jsonl"):  # no mnli.fr.jsonl
+        (tmp_path / name).write_text('{"premise": "a", "hypothesis": "b", "label": "neutral"}\n')
+    (tmp_path / "squad.json").write_text('{"data": []}')
+    spec = tmp_path / "mix.xexp"
+    spec.write_text(MIX)
+    status = main(["check", str(spec), "--set", f"data={tmp_path}"])
+    err = capsys.readouterr().err
+    assert status == 2 and f"no such file: {tmp_path}/mnli.fr.jsonl (task `mnli_mt`, split train, language fr)" in err
