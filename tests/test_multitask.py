@@ -16,6 +16,7 @@ from xexp.runtime.data.sources import load_rows
 from xexp.runtime.models.tiny import build_tiny
 from xexp.runtime.multitask import Schedule, apportion, build_members, epoch_quotas
 from xexp.runtime.tasks import get_task
+from xexp.runtime.tasks.base import Task
 from xexp.runtime.tasks.batching import training_batches
 from xexp.runtime.training import train, train_mix
 
@@ -168,3 +169,19 @@ def test_a_mix_training_resumed_after_a_crash_equals_the_uninterrupted_one(base,
         assert set(point["members"]) == {"0:nli", "2:multiple_choice"}
         assert point["mean_dev"] == pytest.approx(sum(point["members"].values()) / 2)
     assert [m["member"] for m in reference["members"]] == ["0:nli", "1:extractive_qa", "2:multiple_choice"]
+
+
+class MaskedLMProbe(Task):
+    """A task whose head is tied to the input embeddings, as a masked-LM head is (only what
+    building its model reads)."""
+
+    name = "masked_lm_probe"
+    auto_class_name = "AutoModelForMaskedLM"
+
+
+def test_sharing_the_encoder_reties_a_head_tied_to_the_embeddings(base):
+    container, models, owner = build_members(base, [MaskedLMProbe(), get_task("nli")], seed=0)
+    assert owner == 1  # the NLI encoder has a pooler: the MLM model is moved onto it
+    shared = container.encoder.get_input_embeddings().weight
+    assert models[0].base_model is container.encoder
+    assert models[0].get_output_embeddings().weight is shared
