@@ -53,7 +53,8 @@ class VariantDef(Frozen):
     """`variant NAME = mix([TASK ...], sampling=…, languages=[…])`: one intermediate training on
     several tasks at once, each with its own head (runtime/multitask.py). A member whose source
     depends on `{lang}` is read in every language of `languages` (translated data, multilingual
-    text), the others in English."""
+    text), the others in English. Its settings are `train intermediate {…}` refined by
+    `train NAME {…}`; a member's own `train TASK {…}` applies when that task trains alone."""
 
     name: str
     members: list[str] = Field(min_length=1)
