@@ -1,4 +1,7 @@
-"""Fine-tune a model for one task: the `train` node's work.
+"""Fine-tune a model for one task, or for the members of a `mix` at once: the `train` node's work.
+
+One loop (`_fit`) serves both: a single task is a schedule of one member, a mix a schedule of
+several around a shared encoder (runtime/multitask.py).
 
 A plain PyTorch loop rather than `transformers.Trainer`, for three reasons: resuming must be
 exact (model, optimizer, scheduler, every RNG and the position in the data order, see
@@ -23,9 +26,9 @@ from typing import Any, Callable
 
 from xexp.compiler.graph.contracts import Sampling
 from xexp.runtime.device import LossSum, batch_to_device, weighted_loss
+from xexp.runtime.multitask import Schedule
 from xexp.runtime.tasks import get_task
 from xexp.runtime.tasks.base import model_inputs
-from xexp.runtime.multitask import Schedule
 from xexp.runtime.tasks.runner import autocast, forward_features, pad_id_of, pick_device, quiet_loading
 from xexp.runtime.training_setup import (
     Hparams, build_model, freeze_word_embeddings, make_optimizer, resolve_hparams,
