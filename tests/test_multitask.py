@@ -1,9 +1,14 @@
 """Multi-task (`mix`) training: the sampling shares, each epoch's schedule, the shared encoder,
-and that a mix training resumed after a crash equals the uninterrupted one (runtime/multitask.py)."""
+and that a mix training killed and resumed equals the uninterrupted one (runtime/multitask.py)."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -88,21 +93,27 @@ def base(tmp_path_factory) -> dict:
     return {"path_or_id": str(path), "revision": None, "trust_remote_code": False}
 
 
-def rows(name: str, task_type: str, start: int, stop: int):
-    return load_rows({"source": "local", "path": str(needs.data(*name.split("/")))}, task_type=task_type,
-                     split=None, rows=(start, stop), language=None)
+#: Three task types on real data: MNLI pairs, SQuAD-style QA (XQuAD), HellaSwag endings; QA without dev.
+MEMBERS = (("nli", "mnli/dev_matched.jsonl", 24, True), ("extractive_qa", "xquad/xquad.en.json", 2, False),
+           ("multiple_choice", "hellaswag/val.jsonl", 8, True))
+MIX_HPARAMS = {"batch": 4, "epochs": 2, "max_len": 64, "lr": 3e-3, "checkpoint_every": 3, "eval_every": 4,
+               "log_every": 1}
+MIX_SAMPLING = {"kind": "temperature", "temperature": 2.0}
+
+
+def member_tables(data: Path) -> list[dict]:
+    out = []
+    for task_type, name, n, dev in MEMBERS:
+        table = load_rows({"source": "local", "path": str(data / name)}, task_type=task_type, split=None,
+                          rows=(0, n), language=None)
+        out.append({"task_type": task_type, "task_params": {}, "train_table": table,
+                    "dev_table": table.slice(0, 4) if dev else None})
+    return out
 
 
 @pytest.fixture(scope="module")
 def members() -> list[dict]:
-    """Three task types on real data: MNLI pairs, SQuAD-style QA (XQuAD), HellaSwag endings."""
-    out = []
-    for task_type, name, n in (("nli", "mnli/dev_matched.jsonl", 24), ("extractive_qa", "xquad/xquad.en.json", 2),
-                               ("multiple_choice", "hellaswag/val.jsonl", 8)):
-        table = rows(name, task_type, 0, n)
-        out.append({"task_type": task_type, "task_params": {}, "train_table": table,
-                    "dev_table": table.slice(0, 4) if task_type != "extractive_qa" else None})
-    return out
+    return member_tables(needs.data())
 
 
 def test_members_share_one_encoder_and_keep_their_heads(base):
@@ -131,38 +142,69 @@ def test_a_mix_of_one_member_is_the_single_task_training(base, members, tmp_path
         (tmp_path / "alone/checkpoint/model.safetensors").read_bytes()
 
 
-MIX_HPARAMS = {"batch": 4, "epochs": 2, "max_len": 64, "lr": 3e-3, "checkpoint_every": 3, "eval_every": 4,
-               "log_every": 1}
-MIX_SAMPLING = {"kind": "temperature", "temperature": 2.0}
+CHILD = """
+import json, sys, time
+from pathlib import Path
+import torch
+torch.set_num_threads(1)
+sys.path.insert(0, sys.argv[2])
+from test_multitask import MIX_HPARAMS, MIX_SAMPLING, member_tables
+from xexp.runtime.training import train_mix
+args = json.loads(sys.argv[1])
+def slow(event):  # gives the parent time to kill us between checkpoints
+    time.sleep(0.1)
+train_mix(base=args["base"], members=member_tables(Path(args["data"])), sampling=MIX_SAMPLING,
+          hparams=MIX_HPARAMS, seed=7, out_dir=Path(args["out"]), scratch_dir=Path(args["scratch"]), progress=slow)
+"""
 
 
-class Crash(Exception):
-    """Raised from the progress callback: the process dies between two checkpoints."""
-
-
-def mix_run(base, members, folder: Path, crash_at: int | None = None) -> dict:
-    def progress(info: dict) -> None:
-        if crash_at is not None and info["step"] == crash_at:
-            raise Crash
+def mix_run(base, members, folder: Path) -> dict:
     return train_mix(base=base, members=members, sampling=MIX_SAMPLING, hparams=MIX_HPARAMS, seed=7,
-                     out_dir=folder / "out", scratch_dir=folder / "scratch", progress=progress)
+                     out_dir=folder / "out", scratch_dir=folder / "scratch")
+
+
+def saved_position(scratch: Path) -> tuple[int, int, int] | None:
+    """(step, epoch, batch) of the last checkpoint, read from its JSON (never unpickled)."""
+    try:
+        loop = json.loads((scratch / "resume.json").read_text())["loop"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return None
+    return loop["step"], loop["epoch"], loop["batch_in_epoch"]
 
 
 @pytest.mark.needs_data
-def test_a_mix_training_resumed_after_a_crash_equals_the_uninterrupted_one(base, members, tmp_path):
+def test_a_mix_training_killed_and_resumed_equals_the_uninterrupted_one(base, members, tmp_path):
+    """SIGKILL once a checkpoint inside the second epoch stands; resuming must give the bytes of an
+    uninterrupted run (each epoch's schedule made again from (seed, epoch))."""
     reference = mix_run(base, members, tmp_path / "reference")
+    folder = tmp_path / "killed"
+    args = {"base": base, "data": str(needs.data()), "out": str(folder / "out"), "scratch": str(folder / "scratch")}
+    child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(args), str(Path(__file__).parent)],
+                             env=dict(os.environ, OMP_NUM_THREADS="1"), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            position = saved_position(folder / "scratch")
+            if position and position[1] == 1 and position[2] > 0:
+                break
+            assert child.poll() is None, f"training ended before the kill: {child.stderr.read().decode()[-2000:]}"
+            assert time.monotonic() < deadline, "no checkpoint in the second epoch within 120 s"
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+    assert not (folder / "out/checkpoint").exists(), "the killed run must not have finished"
+    resumed = mix_run(base, members, folder)
     per_epoch = sum(m["batches_per_epoch"] for m in reference["members"])
-    crash_at = per_epoch + 4  # inside the second epoch, after its first checkpoint (every 3 steps)
-    with pytest.raises(Crash):
-        mix_run(base, members, tmp_path / "resumed", crash_at=crash_at)
-    assert not (tmp_path / "resumed/out/checkpoint").exists()
-    resumed = mix_run(base, members, tmp_path / "resumed")
     assert reference["resumed_from_step"] is None
-    assert per_epoch < resumed["resumed_from_step"] < crash_at
+    assert per_epoch < resumed["resumed_from_step"] < 2 * per_epoch
     for key in ("dev_metric", "best_step", "steps", "train_examples", "members"):
         assert resumed[key] == reference[key], key
     for name in ("curve.json", "checkpoint/model.safetensors", "checkpoint/config.json"):
-        assert (tmp_path / "resumed/out" / name).read_bytes() == (tmp_path / "reference/out" / name).read_bytes(), name
+        assert (folder / "out" / name).read_bytes() == (tmp_path / "reference/out" / name).read_bytes(), name
     curve = json.loads((tmp_path / "reference/out/curve.json").read_text())
     assert curve["metric"] == "mean_dev"
     for point in curve["dev"]:  # the mean over the members with a dev split (QA has none here)
