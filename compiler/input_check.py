@@ -22,7 +22,6 @@ from xexp.compiler.spec import DataRef, Spec, TaskDef
 
 #: `preview(source, task_type, path)` -> None when the first rows are fine, else the problem.
 Preview = Callable[[dict[str, Any], str, Path], str | None]
-TRAINING_LANGUAGE = "en"
 
 
 @dataclass(frozen=True)

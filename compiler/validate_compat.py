@@ -14,10 +14,10 @@ from typing import get_args
 from xexp.compiler import ast
 from xexp.compiler.registry import REGISTRY
 from xexp.compiler.validator_state import ValidatorState
-from xexp.compiler.spec import DataRef, EvaluateSettings, PerturbationDef, TaskDef, TrainSettings
+from xexp.compiler.spec import (  # training and its dev set are loaded in English, a mix aside
+    TRAINING_LANGUAGE, DataRef, EvaluateSettings, PerturbationDef, TaskDef, TrainSettings,
+)
 
-#: Where English-only work happens: training and its dev set are loaded in English.
-TRAINING_LANGUAGE = "en"
 #: Special tokens of a question/context pair (RoBERTa-style `<s> q </s></s> c </s>`, BERT has 3).
 QA_SPECIAL_TOKENS = 4
 
