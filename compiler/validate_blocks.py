@@ -178,7 +178,7 @@ class BlockRules(ValidatorState):
                     self.sink.error("`train` needs a phase or a task: `train intermediate { … }`", block.keyword.span)
                 elif label not in self.task_spans:
                     self.sink.error(f"`train {label}`: no phase or task named `{label}`", ast.span_of(block.label),
-                                    did_you_mean(label, list(PHASES) + list(self.task_spans)))
+                                    did_you_mean(label, list(PHASES) + list(self.task_spans) + list(self.variant_spans)))
             if keyword in ("evaluate", "resources", "report", "perturbations") and label is not None:
                 self.sink.error(f"`{keyword}` takes no label", ast.span_of(block.label))
         phases = {

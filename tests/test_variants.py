@@ -167,6 +167,7 @@ def test_a_target_is_not_trained_on_a_variant():
 def test_train_block_of_an_unknown_variant_still_fails():
     errors = errors_of(MIX + "train mutli { epochs=1 }\n")
     assert [e.message for e in errors] == ["`train mutli`: no phase or task named `mutli`"]
+    assert errors[0].hint is not None and "`multi`" in errors[0].hint
 
 
 @pytest.mark.parametrize("baseline", ["translated", "none"])
