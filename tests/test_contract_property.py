@@ -97,7 +97,13 @@ def valid_specs(draw) -> str:
     stride = ""
     if task_type == "extractive_qa" and draw(st.booleans()):
         stride = f", doc_stride={draw(st.integers(1, doc_stride_limit(min(max_lens['target'], eval_len))))}"
-    intermediate = draw(st.lists(st.sampled_from(["none", "mnli", "squad"]), min_size=1, max_size=3, unique=True))
+    intermediate = draw(st.lists(st.sampled_from(["none", "mnli", "squad", "mixed"]), min_size=1, max_size=3,
+                                 unique=True))
+    members = ["mnli", "squad", *([] if stride else ["src"])]  # src's doc_stride fits the target's windows only
+    sampling = draw(st.sampled_from(["", f', sampling="capped", cap={draw(st.integers(1, 10**6))}',
+                                     f', sampling="temperature", temperature={draw(st.sampled_from(["0.5", "2.0", "5"]))}']))
+    if "src" in members and draw(st.booleans()):
+        sampling += f", languages=[{' '.join(draw(st.lists(st.sampled_from(languages), min_size=1, unique=True)))}]"
     model = draw(st.sampled_from(['tiny()', 'tiny(layers=1, hidden=32, heads=4, seed=3)', 'hf("FacebookAI/xlm-roberta-base")',
                                   'packaged("multilingual-e5-small")']))
     lines = [
@@ -108,6 +114,7 @@ def valid_specs(draw) -> str:
         'task squad = extractive_qa(local("{d}/squad.json"), train="train")',
         f'task src = {task_type}({train_source}, train="train"{stride})',
         f'task tgt = {task_type}({target_source}, test="test[:{draw(st.integers(1, 500))}]"{stride})',
+        f"variant mixed = mix([{' '.join(members)}]{sampling})",
         f"intermediate = [{' '.join(intermediate)}]",
         "target = tgt trained_on src",
         f"languages = [{' '.join(languages)}]",
@@ -141,14 +148,17 @@ def test_every_node_of_a_valid_spec_fits_its_kinds_contract(text):
 def test_the_generator_reaches_every_entry_and_task_type():
     """The property covers what the registry holds: each perturbation and attack, each task type."""
     seen_entries, seen_types = set(), set()
+    seen_sampling: set[str] = set()  # the sampling rules of the mix variant's train nodes
 
     @settings(max_examples=800, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
     @given(valid_specs())
     def collect(text):
-        spec, _graph = compile_text(text, "generated.xexp")
+        spec, graph = compile_text(text, "generated.xexp")
         seen_entries.update(p.entry for p in spec.perturbations)
+        seen_sampling.update(n.params["sampling"]["kind"] for n in graph.nodes if "sampling" in n.params)
         seen_types.add(spec.tasks[spec.target].type)
 
     collect()
     assert seen_types == set(TASK_TYPES)
+    assert seen_sampling == {"proportional", "capped", "temperature"}
     assert seen_entries == {e.name for e in ENTRIES if e.task_types is None or set(e.task_types) & set(PAIR_TASKS)}
