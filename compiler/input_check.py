@@ -22,7 +22,6 @@ from xexp.compiler.spec import DataRef, Spec, TaskDef
 
 #: `preview(source, task_type, path)` -> None when the first rows are fine, else the problem.
 Preview = Callable[[dict[str, Any], str, Path], str | None]
-TRAINING_LANGUAGE = "en"
 
 
 @dataclass(frozen=True)
@@ -40,8 +39,7 @@ def local_reads(spec: Spec) -> Iterator[LocalRead]:
     """Every local data read of the spec's graph, each (task, split, language) once."""
     uses: list[tuple[TaskDef, str, list[str]]] = []
     for name in [*(v for v in spec.intermediate if v != "none"), *(t.trained_on for t in spec.targets)]:
-        task = spec.tasks[name]
-        uses += [(task, split, [TRAINING_LANGUAGE]) for split in ("train", "dev") if split in task.splits]
+        uses += spec.trained_reads(name)  # a variant's members, in the languages it reads them in
     for target_def in spec.targets:
         target = spec.tasks[target_def.task]
         uses.append((target, "test" if "test" in target.splits else "dev", target_def.languages))

@@ -13,13 +13,13 @@ import os
 from typing import Any
 
 from xexp.compiler.graph.contracts import (
-    CLEAN, AttackParams, EvaluateParams, LoadParams, ModelParams, PerturbParams, ReportCellRef, ReportParams, ReportTarget,
-    TrainParams,
+    CLEAN, AttackParams, EvaluateParams, LoadParams, MixMember, ModelParams, PerturbParams, ReportCellRef, ReportParams,
+    ReportTarget, TrainParams, member_input,
 )
 from xexp.compiler.graph.node import Graph, Node, Resources
 from xexp.compiler.inputs import LocalInputs
 from xexp.compiler.registry import REGISTRY
-from xexp.compiler.spec import PerturbationDef, Spec, TargetDef, TaskDef
+from xexp.compiler.spec import PerturbationDef, Spec, TargetDef, TaskDef, VariantDef
 
 BASELINE = "none"
 ARROW = "→"
@@ -89,12 +89,17 @@ class _Lowering:
         return self.add(Node.make("load", f"load:{where}", params, resources=self.resources("load"),
                                   labels={"task": task.name, "split": split, "language": language}))
 
-    def train(self, task: TaskDef, phase: str, base: str, seed: int, name: str, labels: dict) -> str:
+    def train(self, task: TaskDef | VariantDef, phase: str, base: str, seed: int, name: str, labels: dict) -> str:
         settings = self.spec.train_settings(phase, task.name)
-        inputs = {"base": base, "train": self.load(task, "train", "en")}
-        if "dev" in task.splits:
-            inputs["dev"] = self.load(task, "dev", "en")
-        params = TrainParams(task_type=task.type, task_params=task.params, hparams=settings, seed=seed).to_params()
+        if isinstance(task, VariantDef):
+            params, inputs = self.mix(task, settings, seed)
+            labels = {**labels, "members": " ".join(task.members)}
+        else:
+            inputs = {"train": self.load(task, "train", "en")}
+            if "dev" in task.splits:
+                inputs["dev"] = self.load(task, "dev", "en")
+            params = TrainParams(task_type=task.type, task_params=task.params, hparams=settings, seed=seed).to_params()
+        inputs = {"base": base, **inputs}
         resources = self.resources("train")
         labels = {"phase": phase, "task": task.name, "seed": seed, **labels}
         trial_resources = None
@@ -104,6 +109,22 @@ class _Lowering:
             resources = Resources(num_cpus=0, memory=resources.memory, custom=resources.custom)
         return self.add(Node.make("train", name, params, inputs, resources, labels=labels,
                                   trial_resources=trial_resources))
+
+    def mix(self, variant: VariantDef, settings, seed: int) -> tuple[dict, dict[str, str]]:
+        """A variant's training params and inputs: per member, the same `load` nodes a training
+        on that task alone reads, once per language the member is read in."""
+        members, inputs = [], {}
+        for index, task in enumerate(self.spec.tasks[m] for m in variant.members):
+            read = {split: variant.languages_of(task.splits[split]) if split in task.splits else []
+                    for split in ("train", "dev")}
+            for split, languages in read.items():
+                for lang in languages:
+                    inputs[member_input(split, index, lang)] = self.load(task, split, lang)
+            members.append(MixMember(task_type=task.type, task_params=task.params, languages=read["train"],
+                                     dev_languages=read["dev"]))
+        params = TrainParams(task_params={}, hparams=settings, seed=seed, members=members,
+                             sampling=variant.sampling).to_params()
+        return params, inputs
 
     def perturb(self, data: str, p: PerturbationDef, lang: str, seed: int, target: TaskDef) -> str:
         memo = ("perturb", data, p.name, lang, seed)
@@ -142,7 +163,7 @@ class _Lowering:
                 for variant in spec.intermediate:
                     base = model_key
                     if variant != BASELINE:
-                        task = spec.tasks[variant]
+                        task = spec.variants.get(variant) or spec.tasks[variant]
                         base = self.train(task, "intermediate", model_key, seed, f"train:{pre}{variant}/seed{seed}",
                                           {"model": model.name, "variant": variant})
                     for target_def in spec.targets:

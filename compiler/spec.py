@@ -13,7 +13,7 @@ from pydantic import Field
 
 from xexp.compiler.graph.contracts import (  # noqa: F401  (the settings types live with the contracts)
     INTEGER_SETTINGS, INTERMEDIATE_DEFAULTS, TARGET_DEFAULTS, TRAIN_BOUNDS, EvaluateSettings, Frozen,
-    ReportSettings, Sweep, TrainSettings,
+    ReportSettings, Sampling, Sweep, TrainSettings,
 )
 from xexp.compiler.graph.node import NODE_KINDS, Resources  # noqa: F401
 from xexp.compiler.registry.base import REGISTRY, FieldName, task_family
@@ -43,6 +43,27 @@ class TaskDef(Frozen):
     params: dict[str, Any] = Field(default_factory=dict)
     splits: dict[str, DataRef]
     labels: tuple[str, ...] = ()
+
+
+#: The language a task is trained in when nothing says otherwise.
+TRAINING_LANGUAGE = "en"
+
+
+class VariantDef(Frozen):
+    """`variant NAME = mix([TASK ...], sampling=…, languages=[…])`: one intermediate training on
+    several tasks at once, each with its own head (runtime/multitask.py). A member whose source
+    depends on `{lang}` is read in every language of `languages` (translated data, multilingual
+    text), the others in English. Its settings are `train intermediate {…}` refined by
+    `train NAME {…}`; a member's own `train TASK {…}` applies when that task trains alone."""
+
+    name: str
+    members: list[str] = Field(min_length=1)
+    sampling: Sampling = Field(default_factory=Sampling)
+    languages: list[str] = Field(default_factory=lambda: [TRAINING_LANGUAGE], min_length=1)
+
+    def languages_of(self, ref: DataRef) -> list[str]:
+        """The languages one split of a member is read in."""
+        return list(self.languages) if ref.depends_on_language else [TRAINING_LANGUAGE]
 
 
 class PerturbationDef(Frozen):
@@ -83,7 +104,8 @@ class Spec(Frozen):
     variables: dict[str, str] = Field(default_factory=dict)
     models: list[ModelDef]
     tasks: dict[str, TaskDef]
-    intermediate: list[str]
+    variants: dict[str, VariantDef] = Field(default_factory=dict)  # names share the tasks' namespace
+    intermediate: list[str]  # "none", task names and variant names
     targets: list[TargetDef] = Field(min_length=1)
     languages: list[str]  # the spec's `languages`, the targets' default (empty: every target has its own)
     seeds: list[int]
@@ -96,6 +118,17 @@ class Spec(Frozen):
     def train_settings(self, phase: str, task: str) -> TrainSettings:
         """A task's own `train TASK {…}` refines the phase's settings (keyed "phase:task")."""
         return self.train.get(f"{phase}:{task}") or self.train[phase]
+
+    def trained_reads(self, name: str) -> list[tuple[TaskDef, str, list[str]]]:
+        """What the intermediate training `name` (a task or a variant) reads: (task, split,
+        languages) for its train and dev splits."""
+        variant = self.variants.get(name)
+        if variant is None:
+            task = self.tasks[name]
+            return [(task, split, [TRAINING_LANGUAGE]) for split in ("train", "dev") if split in task.splits]
+        return [(task, split, variant.languages_of(task.splits[split]))
+                for task in (self.tasks[m] for m in variant.members)
+                for split in ("train", "dev") if split in task.splits]
 
     def resources_for(self, kind: str) -> Resources:
         return self.resources.get(kind, Resources())

@@ -14,18 +14,19 @@ from xexp.compiler.errors import ErrorSink, did_you_mean
 from xexp.compiler.languages import KNOWN_LANGUAGES, XNLI_LANGUAGES
 from xexp.compiler.registry.base import FAMILY_FIELDS, REGISTRY, task_family
 from xexp.compiler.registry.sources import SPLIT_ARGUMENTS
-from xexp.compiler.spec import DataRef, EvaluateSettings, ModelDef, ReportSettings, Spec, TargetDef, TaskDef
+from xexp.compiler.spec import DataRef, EvaluateSettings, ModelDef, ReportSettings, Spec, TargetDef, TaskDef, VariantDef
 from xexp.compiler.validate_blocks import BLOCKS, BlockRules
 from xexp.compiler.validate_compat import CrossChecks
+from xexp.compiler.validate_variants import VariantRules
 from xexp.compiler.values import describe_value, substitute
 
 HEADERS = ("experiment",)
-DECLARATIONS = ("model", "task", "var")
+DECLARATIONS = ("model", "task", "var", "variant")
 ASSIGNMENTS = ("intermediate", "target", "languages", "seeds")
 SPLIT_PATTERN = re.compile(r"^(?P<name>[^\[\]]*)(\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
 
 
-class _Validator(BlockRules, CrossChecks):
+class _Validator(BlockRules, CrossChecks, VariantRules):
     def __init__(self, module: ast.Module, overrides: dict[str, str] | None, sink: ErrorSink):
         self.module = module
         self.sink = sink
@@ -44,6 +45,9 @@ class _Validator(BlockRules, CrossChecks):
         self.target_language_spans: dict[str, dict[str, ast.Span]] = {}  # target -> its `in [...]` codes
         self.target_languages: list[str] = []  # every code of the targets' `in [...]` lists
         self.default_languages_used = False  # a target without `in [...]`: it needs `languages`
+        self.variant_statements: list[ast.Declaration] = []  # resolved once every task is known
+        self.variants: dict[str, VariantDef] = {}
+        self.variant_spans: dict[str, ast.Span] = {}
 
     # -- statements ------------------------------------------------------------------------
 
@@ -82,6 +86,8 @@ class _Validator(BlockRules, CrossChecks):
                 self.declare_model(st)
             elif kw == "task":
                 self.declare_task(st)
+            elif kw == "variant":
+                self.variant_statements.append(st)
             elif kw != "var":
                 self.unknown_word(st.keyword, DECLARATIONS)
         elif isinstance(st, ast.Assignment):
@@ -239,10 +245,17 @@ class _Validator(BlockRules, CrossChecks):
             self.sink.error("`intermediate` is empty", st.value.span, "list `none` for direct fine-tuning alone")
         out = []
         for n in names:
+            if n.name in self.variant_spans:  # a variant (one that failed to validate is reported already)
+                if n.name in out:
+                    self.sink.error(f"`{n.name}` is listed twice", n.span)
+                elif n.name in self.variants:
+                    out.append(n.name)
+                continue
             if n.name != "none" and n.name not in self.tasks:
                 if n.name not in self.task_spans:
                     self.sink.error(f"unknown task `{n.name}`", n.span,
-                                    did_you_mean(n.name, list(self.task_spans) + ["none"]) or "declare it with `task NAME = …`")
+                                    did_you_mean(n.name, list(self.task_spans) + list(self.variant_spans) + ["none"])
+                                    or "declare it with `task NAME = …` or `variant NAME = mix([…])`")
                 continue
             if n.name in out:
                 self.sink.error(f"`{n.name}` is listed twice", n.span)
@@ -295,7 +308,10 @@ class _Validator(BlockRules, CrossChecks):
         for n in (value.target, value.source):
             if n.name not in self.tasks:
                 ok = False
-                if n.name not in self.task_spans:
+                if n.name in self.variant_spans:
+                    self.sink.error(f"`{n.name}` is a variant, an intermediate training: a target is trained "
+                                    "on one task", n.span, "list the variant in `intermediate = [...]`")
+                elif n.name not in self.task_spans:
                     self.sink.error(f"unknown task `{n.name}`", n.span, did_you_mean(n.name, self.task_spans)
                                     or "declare it with `task NAME = …`")
         own = self.language_list(value.languages, f"target `{value.target.name}`") \
@@ -399,6 +415,7 @@ class _Validator(BlockRules, CrossChecks):
         return out
 
     def assemble(self, syntax_failed: bool) -> Spec | None:
+        self.resolve_variants()
         intermediate = self.intermediate()
         given = self.languages() if not (syntax_failed and "languages" not in self.assignments) else []
         languages = given if given is not None else []
@@ -415,7 +432,8 @@ class _Validator(BlockRules, CrossChecks):
         evaluate = self.settings_block("evaluate", None, EvaluateSettings)
         resources = self.resources()
         report = self.settings_block("report", None, ReportSettings)
-        if report.baseline not in intermediate and intermediate:
+        failed_variants = set(self.variant_spans) - set(self.variants)  # reported where declared
+        if report.baseline not in intermediate and intermediate and report.baseline not in failed_variants:
             block = self.blocks.get(("report", None))
             listed = self.assignments.get("intermediate")
             fallback = ast.span_of(listed.value) if listed is not None else ast.NO_SPAN
@@ -435,7 +453,7 @@ class _Validator(BlockRules, CrossChecks):
             return None
         return Spec(
             experiment=self.experiment, variables=self.variables, models=self.models, tasks=self.tasks,
-            intermediate=intermediate, targets=targets, languages=languages,
+            variants=self.variants, intermediate=intermediate, targets=targets, languages=languages,
             seeds=seeds, perturbations=perturbations, train=train, evaluate=evaluate,
             resources=resources, report=report,
         )

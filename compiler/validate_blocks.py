@@ -190,12 +190,13 @@ class BlockRules(ValidatorState):
 
     def train_settings(self) -> dict[str, TrainSettings]:
         for (keyword, label), block in self.blocks.items():
-            if keyword == "train" and label not in PHASES and label not in self.tasks:
+            if keyword == "train" and label not in PHASES and label not in self.tasks \
+                    and label not in self.variant_spans:
                 if label is None:
                     self.sink.error("`train` needs a phase or a task: `train intermediate { … }`", block.keyword.span)
                 elif label not in self.task_spans:
                     self.sink.error(f"`train {label}`: no phase or task named `{label}`", ast.span_of(block.label),
-                                    did_you_mean(label, list(PHASES) + list(self.task_spans)))
+                                    did_you_mean(label, list(PHASES) + list(self.task_spans) + list(self.variant_spans)))
             if keyword in ("evaluate", "resources", "report", "perturbations") and label is not None:
                 self.sink.error(f"`{keyword}` takes no label", ast.span_of(block.label))
         phases = {
@@ -210,6 +211,10 @@ class BlockRules(ValidatorState):
                     merged = self.settings_block("train", task, TrainSettings, True,
                                                  settings.model_dump(exclude_unset=False))
                     out[f"{phase}:{task}"] = merged
+        for variant in self.variants:  # a variant is only ever an intermediate training
+            if ("train", variant) in self.blocks:
+                out[f"intermediate:{variant}"] = self.settings_block(
+                    "train", variant, TrainSettings, True, phases["intermediate"].model_dump(exclude_unset=False))
         return out
 
     def resources(self) -> dict[str, Resources]:

@@ -14,10 +14,10 @@ from typing import get_args
 from xexp.compiler import ast
 from xexp.compiler.registry import REGISTRY
 from xexp.compiler.validator_state import ValidatorState
-from xexp.compiler.spec import DataRef, EvaluateSettings, PerturbationDef, TargetDef, TaskDef, TrainSettings
+from xexp.compiler.spec import (  # training and its dev set are loaded in English, a mix aside
+    TRAINING_LANGUAGE, DataRef, EvaluateSettings, PerturbationDef, TargetDef, TaskDef, TrainSettings,
+)
 
-#: Where English-only work happens: training and its dev set are loaded in English.
-TRAINING_LANGUAGE = "en"
 #: Special tokens of a question/context pair (RoBERTa-style `<s> q </s></s> c </s>`, BERT has 3).
 QA_SPECIAL_TOKENS = 4
 
@@ -39,16 +39,23 @@ class CrossChecks(ValidatorState):
                     evaluate: EvaluateSettings) -> None:
         if len(targets) == 1:  # several targets: perturbations were matched to targets already
             self.check_perturbations_fit(self.tasks[targets[0].task], perturbations)
-        trained = [(self.tasks[name], "intermediate") for name in intermediate if name in self.tasks]
+        # (task, phase, the name its `train NAME {…}` settings go by); a variant trains its members
+        trained = [(self.tasks[name], "intermediate", name) for name in intermediate if name in self.tasks]
+        trained += [(self.tasks[member], "intermediate", name) for name in intermediate if name in self.variants
+                    for member in self.variants[name].members]
         for target in targets:
-            if (self.tasks[target.trained_on], "target") not in trained:
-                trained.append((self.tasks[target.trained_on], "target"))
-        for task, _phase in trained:
+            source = self.tasks[target.trained_on]
+            if (source, "target", source.name) not in trained:
+                trained.append((source, "target", source.name))
+        for task, _phase, name in trained:
+            variant = self.variants.get(name)
             for split in ("train", "dev"):
                 if split in task.splits:
-                    self.check_source_fits(task, task.splits[split], [TRAINING_LANGUAGE], None)
-        lengths = [(task, settings.max_len, f"train {phase}") for task, phase in trained
-                   for settings in [train.get(f"{phase}:{task.name}") or train[phase]]]
+                    ref = task.splits[split]
+                    self.check_source_fits(task, ref, variant.languages_of(ref) if variant else [TRAINING_LANGUAGE],
+                                           None)
+        lengths = [(task, settings.max_len, f"train {phase}") for task, phase, name in trained
+                   for settings in [train.get(f"{phase}:{name}") or train[phase]]]
         for target in targets:
             target_task = self.tasks[target.task]
             eval_split = "test" if "test" in target_task.splits else "dev"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from xexp.compiler import ast
 from xexp.compiler.errors import ErrorSink
-from xexp.compiler.spec import ModelDef, TaskDef
+from xexp.compiler.spec import ModelDef, TaskDef, VariantDef
 
 
 class ValidatorState:
@@ -20,6 +20,8 @@ class ValidatorState:
     entry_spans: dict[str, ast.Span]  # perturbation -> its registry name
     split_spans: dict[tuple[str, str], ast.Span]  # (task, split) -> the source it reads
     target_language_spans: dict[str, dict[str, ast.Span]]  # target -> the codes of its `in [...]`
+    variants: dict[str, VariantDef]
+    variant_spans: dict[str, ast.Span]
 
     def names_list(self, key: str) -> list[ast.Name] | None:
         raise NotImplementedError  # validate.py

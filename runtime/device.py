@@ -210,11 +210,11 @@ def _reset_peak_rss() -> None:
 
 def _peak_rss() -> int | None:
     try:
-        # errors="replace": Ray names the process after the node (`ray::train:nli→…`) and the
-        # kernel cuts that name at 15 bytes, possibly inside a UTF-8 character
-        with open("/proc/self/status", encoding="utf-8", errors="replace") as handle:
+        # Bytes, not text: the `Name:` line is the process name cut to 15 bytes, and Ray names a
+        # worker after its task (`ray::train:nli→…`), so the cut may split a UTF-8 character.
+        with open("/proc/self/status", "rb") as handle:
             for line in handle:
-                if line.startswith("VmHWM:"):
+                if line.startswith(b"VmHWM:"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass

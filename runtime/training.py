@@ -1,4 +1,7 @@
-"""Fine-tune a model for one task: the `train` node's work.
+"""Fine-tune a model for one task, or for the members of a `mix` at once: the `train` node's work.
+
+One loop (`_fit`) serves both: a single task is a schedule of one member, a mix a schedule of
+several around a shared encoder (runtime/multitask.py).
 
 A plain PyTorch loop rather than `transformers.Trainer`, for three reasons: resuming must be
 exact (model, optimizer, scheduler, every RNG and the position in the data order, see
@@ -17,13 +20,15 @@ import json
 import math
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
+from xexp.compiler.graph.contracts import Sampling
 from xexp.runtime.device import LossSum, batch_to_device, weighted_loss
+from xexp.runtime.multitask import Schedule
 from xexp.runtime.tasks import get_task
 from xexp.runtime.tasks.base import model_inputs
-from xexp.runtime.tasks.batching import training_batches
 from xexp.runtime.tasks.runner import autocast, forward_features, pad_id_of, pick_device, quiet_loading
 from xexp.runtime.training_setup import (
     Hparams, build_model, freeze_word_embeddings, make_optimizer, resolve_hparams,
@@ -36,6 +41,8 @@ CHECKPOINT_DIR = "checkpoint"
 CURVE_FILE = "curve.json"
 #: A checkpoint at least this often (besides every `checkpoint_every` steps and every epoch).
 CHECKPOINT_SECONDS = 600.0
+#: The dev metric of a mix: the mean of its members' dev metrics.
+MIX_METRIC = "mean_dev"
 
 
 def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, seed: int,
@@ -50,11 +57,65 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
     batches are made of features (for QA, context windows). `examples_per_second` is measured
     over the optimisation steps of this call only (no loading, tokenization or dev scoring).
     """
+    hp = resolve_hparams(hparams)
+    task = get_task(task_type).configured(task_params or {}).for_data(train_table)
+    fingerprint = _fingerprint(base, task_type, hp, seed, train_table, dev_table, task_params=task_params)
+    member = Member(task, train_table, dev_table, hp.doc_stride)
+    return _fit(base, [member], None, hp, seed, fingerprint, out_dir, scratch_dir, progress)
+
+
+def train_mix(*, base: dict, members: list[dict], sampling: dict, hparams: dict, seed: int,
+              out_dir: Path, scratch_dir: Path, progress: Callable[[dict], None] | None = None) -> dict:
+    """Train `base` on several tasks at once (a `mix` variant; see runtime/multitask.py for the
+    schedule and the shared encoder). Each of `members` is a dict of `task_type`,
+    `task_params`, `train_table` and `dev_table` (or None). The dev metric is the mean of the
+    members' dev metrics (those with a dev table); the best checkpoint by it is kept. Writes
+    what `train` writes; the checkpoint is the shared encoder with one member's head."""
+    hp = resolve_hparams(hparams)
+    rule = Sampling.model_validate(sampling)
+    parts = [Member(get_task(m["task_type"]).configured(m["task_params"]).for_data(m["train_table"]),
+                    m["train_table"], m["dev_table"],
+                    m["task_params"].get("doc_stride", hp.doc_stride)) for m in members]
+    fingerprint = _fingerprint(base, [[m["task_type"], m["task_params"]] for m in members], hp, seed,
+                               [m["train_table"] for m in members], [m["dev_table"] for m in members],
+                               sampling=rule.model_dump())
+    return _fit(base, parts, rule, hp, seed, fingerprint, out_dir, scratch_dir, progress)
+
+
+@dataclass
+class Member:
+    """One task of a training (the only one, or one member of a mix) and its data."""
+
+    task: Any
+    train_table: Any
+    dev_table: Any
+    doc_stride: int | None
+    model: Any = None
+    features: Any = None
+    dev_features: Any = None
+
+    def featurize(self, tokenizer, hp: Hparams, seed: int) -> None:
+        """Features of the member's tables; `seed` draws whatever featurizing draws (MLM masks)."""
+        self.features = self.task.featurize(self.train_table, tokenizer, hp.max_len, training=True,
+                                            doc_stride=self.doc_stride, seed=seed)
+        if len(self.features) == 0:
+            raise ValueError(f"the training table ({self.task.name}) is empty")
+        self.dev_features = (self.task.featurize(self.dev_table, tokenizer, hp.max_len, training=False,
+                                                 doc_stride=self.doc_stride, seed=seed)
+                             if self.dev_table is not None else None)
+
+    def dev_metric(self, hp: Hparams, pad_id: int, device) -> float:
+        outputs = forward_features(self.model, self.task, self.dev_features, batch_size=max(hp.batch, 64),
+                                   pad_id=pad_id, device=device)
+        return self.task.metric(self.task.decode(self.dev_table, self.dev_features, outputs, self.model.config))
+
+
+def _fit(base: dict, members: list[Member], sampling: Sampling | None, hp: Hparams, seed: int, fingerprint: str,
+         out_dir: Path, scratch_dir: Path, progress: Callable[[dict], None] | None) -> dict:
+    """The loop shared by single-task training (`sampling` None, one member) and a mix."""
     started = time.perf_counter()
     out_dir, scratch_dir = Path(out_dir), Path(scratch_dir)
     scratch_dir.mkdir(parents=True, exist_ok=True)
-    hp = resolve_hparams(hparams)
-    task = get_task(task_type).configured(task_params or {}).for_data(train_table)
     seed_everything(seed)
     device = pick_device()
 
@@ -63,36 +124,45 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
     with quiet_loading():
         tokenizer = load_tokenizer(base)
     pad_id = pad_id_of(tokenizer)
-    model = build_model(base, task, seed=seed)
+    if sampling is None:
+        model = saved = members[0].model = build_model(base, members[0].task, seed=seed)
+        metric_name = members[0].task.metric_name
+    else:
+        from xexp.runtime.multitask import build_members
+
+        model, models, owner = build_members(base, [m.task for m in members], seed=seed)
+        for member, member_model in zip(members, models):
+            member.model = member_model
+        saved, metric_name = models[owner], MIX_METRIC
     if hp.freeze_embeddings:
-        freeze_word_embeddings(model)
+        freeze_word_embeddings(saved)  # the shared encoder's, in a mix
     model.to(device)
 
-    features = task.featurize(train_table, tokenizer, hp.max_len, training=True, doc_stride=hp.doc_stride,
-                              seed=seed)
-    if len(features) == 0:
-        raise ValueError("the training table is empty")
-    dev_features = (task.featurize(dev_table, tokenizer, hp.max_len, training=False,
-                                   doc_stride=hp.doc_stride, seed=seed) if dev_table is not None else None)
-    batches_per_epoch = math.ceil(len(features) / hp.batch)
+    for member in members:
+        member.featurize(tokenizer, hp, seed)
+    schedule = Schedule([m.features.lengths for m in members], hp.batch, seed, sampling)
+    batches_per_epoch = schedule.batches_per_epoch
     total = math.ceil(batches_per_epoch / hp.grad_accum) * hp.epochs
     if hp.max_steps is not None:
         total = min(total, hp.max_steps)
     optimizer, scheduler = make_optimizer(model, hp, total)
 
-    fingerprint = _fingerprint(base, task_type, hp, seed, train_table, dev_table, task_params)
     loop = load_checkpoint(scratch_dir, model=model, optimizer=optimizer, scheduler=scheduler,
                            fingerprint=fingerprint)
     resumed_from = loop.step if loop is not None else None
     loop = loop or LoopState()
+    scored = [(i, m) for i, m in enumerate(members) if m.dev_features is not None]
 
     def score_dev() -> None:
-        if dev_features is None or loop.last_eval_step == loop.step:
+        if not scored or loop.last_eval_step == loop.step:
             return
-        outputs = forward_features(model, task, dev_features, batch_size=max(hp.batch, 64),
-                                   pad_id=pad_id, device=device)
-        metric = task.metric(task.decode(dev_table, dev_features, outputs, model.config))
-        loop.dev_curve.append({"step": loop.step, "epoch": loop.epoch, task.metric_name: metric})
+        metrics = {member_label(i, m.task): m.dev_metric(hp, pad_id, device) for i, m in scored}
+        if sampling is None:
+            metric = next(iter(metrics.values()))
+            loop.dev_curve.append({"step": loop.step, "epoch": loop.epoch, metric_name: metric})
+        else:  # the mean over the members that have a dev split
+            metric = sum(metrics.values()) / len(metrics)
+            loop.dev_curve.append({"step": loop.step, "epoch": loop.epoch, metric_name: metric, "members": metrics})
         loop.last_eval_step = loop.step
         if loop.best_metric is None or metric > loop.best_metric:
             loop.best_metric, loop.best_step = metric, loop.step
@@ -109,15 +179,17 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
     last_checkpoint = time.monotonic()
     pending_loss = LossSum()  # on the device: read at log points and checkpoints only
     model.train()
+    for member in members:  # a mix's member models hold their own flag, which dev scoring restores
+        member.model.train()
     while loop.step < total and loop.epoch < hp.epochs and not out_of_patience():
         # Each epoch has its own order, a function of (seed, epoch) alone: an uninterrupted run
         # and one resumed at any position of any epoch walk through the same batches.
-        order = training_batches(features.lengths, hp.batch, seed=seed, epoch=loop.epoch)
+        order = schedule.epoch(loop.epoch)
         epoch_ended = False
         while not epoch_ended and loop.step < total and not out_of_patience():
             tick = time.perf_counter()
             group = order[loop.batch_in_epoch: loop.batch_in_epoch + hp.grad_accum]
-            loss_value, n = _optimisation_step(model, task, features, group, hp, optimizer,
+            loss_value, n = _optimisation_step(model, members, group, hp, optimizer,
                                                scheduler, pad_id, device)
             train_seconds += time.perf_counter() - tick
             trained_examples += n
@@ -154,34 +226,47 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
 
     if loop.best_file is not None:
         load_best(scratch_dir, loop.best_file, loop.best_sha256, model)
-    shared_from = _write_outputs(out_dir, model, tokenizer, task, loop, base)
+    shared_from = _write_outputs(out_dir, saved, tokenizer, metric_name, loop, base)
     seconds = time.perf_counter() - started
-    return {
+    manifest = {
         "checkpoint": CHECKPOINT_DIR,
         "shared_from": shared_from,
         "dev_metric": loop.best_metric,
         "best_step": loop.best_step if loop.best_step is not None else loop.step,
         "steps": loop.step,
-        "train_examples": train_table.num_rows,
+        "train_examples": sum(m.train_table.num_rows for m in members),
         "seconds": seconds,
         "examples_per_second": trained_examples / train_seconds if train_seconds > 0 else 0.0,
         "resumed_from_step": resumed_from,
         "stopped_early": stopped_early,
     }
+    if sampling is not None:
+        manifest["members"] = [{"member": member_label(i, m.task), "train_examples": m.train_table.num_rows,
+                                "train_features": len(m.features), "batches_per_epoch": quota} for i, (m, quota) in enumerate(zip(members, schedule.quotas))]
+    return manifest
 
 
-def _optimisation_step(model, task, features, group, hp: Hparams, optimizer, scheduler,
+def member_label(index: int, task) -> str:
+    """A mix member as curve.json and the manifest name it: its position and task type (task
+    names stay out of the graph's params, so the runtime never knows them)."""
+    return f"{index}:{task.name}"
+
+
+def _optimisation_step(model, members: list[Member], group, hp: Hparams, optimizer, scheduler,
                        pad_id: int, device):
-    """One optimizer step over `group` (grad_accum micro-batches); returns (mean loss, size),
-    the loss a float64 tensor on the device (reading it would wait for the GPU)."""
+    """One optimizer step over `group` (grad_accum micro-batches, each `(member, indices)`);
+    returns (mean loss, size), the loss a float64 tensor on the device (reading it would wait
+    for the GPU)."""
     import torch
 
-    size = sum(len(indices) for indices in group)
+    size = sum(len(indices) for _, indices in group)
     total_loss = None
-    for indices in group:
+    for index, indices in group:
+        member = members[index]
+        task, features = member.task, member.features
         batch = batch_to_device(task.collate([features.items[i] for i in indices.tolist()], pad_id), device)
         with autocast(device):
-            outputs = model(**model_inputs(batch, device))
+            outputs = member.model(**model_inputs(batch, device))
         loss = task.loss(outputs, batch)
         # Weighted so that the accumulated gradient is the mean over the whole group.
         (loss * (len(indices) / size)).backward()
@@ -195,7 +280,7 @@ def _optimisation_step(model, task, features, group, hp: Hparams, optimizer, sch
     return total_loss, size
 
 
-def _write_outputs(out_dir: Path, model, tokenizer, task, loop: LoopState, base: dict) -> list[dict]:
+def _write_outputs(out_dir: Path, model, tokenizer, metric_name: str, loop: LoopState, base: dict) -> list[dict]:
     """The checkpoint (only the tensors training changed, see models/shared_weights.py) and
     the curves; returns the store nodes the checkpoint shares tensors with."""
     from xexp.runtime.models.shared_weights import save_trained
@@ -207,20 +292,24 @@ def _write_outputs(out_dir: Path, model, tokenizer, task, loop: LoopState, base:
     with quiet_loading():
         shared_from = save_trained(model, target, base)
         tokenizer.save_pretrained(str(target))
-    curve = {"metric": task.metric_name, "loss": loop.loss_curve, "dev": loop.dev_curve,
+    curve = {"metric": metric_name, "loss": loop.loss_curve, "dev": loop.dev_curve,
              "best_step": loop.best_step}
     (out_dir / CURVE_FILE).write_text(json.dumps(curve, indent=1))
     return shared_from
 
 
-def _fingerprint(base, task_type, hp: Hparams, seed, train_table, dev_table, task_params=None) -> str:
-    """What must match for a scratch checkpoint to belong to this training."""
+def _fingerprint(base, task_type, hp: Hparams, seed, train_table, dev_table, task_params=None, **more) -> str:
+    """What must match for a scratch checkpoint to belong to this training (a mix passes lists
+    of task types and tables, and its sampling)."""
+    def digest(table):
+        return [_table_digest(t) for t in table] if isinstance(table, list) else _table_digest(table)
+
     payload = {
         "base": {k: base.get(k) for k in ("path_or_id", "revision")}, "task": task_type,
         # a setting added later enters only when set, so older checkpoints still resume
         "hparams": {k: v for k, v in hp.__dict__.items() if not (k == "patience" and v is None)},
         "seed": seed,
-        "train": _table_digest(train_table), "dev": _table_digest(dev_table),
+        "train": digest(train_table), "dev": digest(dev_table), **more,
     }
     # doc_stride is in the hparams already; other task parameters (mask_prob) only when given,
     # so the scratch checkpoints of trainings without any stay valid.

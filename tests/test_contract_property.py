@@ -112,9 +112,16 @@ def valid_specs(draw) -> str:
     stride = ""
     if task_type == "extractive_qa" and draw(st.booleans()):
         stride = f", doc_stride={draw(st.integers(1, doc_stride_limit(min(max_lens['target'], eval_len))))}"
-    intermediate = draw(st.lists(st.sampled_from(["none", "mnli", "squad", "text"]), min_size=1, max_size=4, unique=True))
+    intermediate = draw(st.lists(st.sampled_from(["none", "mnli", "squad", "text", "mixed"]), min_size=1, max_size=4,
+                                 unique=True))
     text_type = draw(st.sampled_from(INTERMEDIATE_ONLY))
     text_source = draw(st.sampled_from(SOURCES[text_type]))
+    # a mix of task types, MLM text among them at times; src's doc_stride fits the target's windows only
+    members = ["mnli", "squad", *(["text"] if draw(st.booleans()) else []), *([] if stride else ["src"])]
+    sampling = draw(st.sampled_from(["", f', sampling="capped", cap={draw(st.integers(1, 10**6))}',
+                                     f', sampling="temperature", temperature={draw(st.sampled_from(["0.5", "2.0", "5"]))}']))
+    if "src" in members and draw(st.booleans()):
+        sampling += f", languages=[{' '.join(draw(st.lists(st.sampled_from(languages), min_size=1, unique=True)))}]"
     model = draw(st.sampled_from(['tiny()', 'tiny(layers=1, hidden=32, heads=4, seed=3)', 'hf("FacebookAI/xlm-roberta-base")',
                                   'packaged("multilingual-e5-small")']))
     lines = [
@@ -126,6 +133,7 @@ def valid_specs(draw) -> str:
         f'task text = {text_type}({text_source}, train="train[:500]", dev="train[:50]")',
         f'task src = {task_type}({train_source}, train="train"{stride})',
         f'task tgt = {task_type}({target_source}, test="test[:{draw(st.integers(1, 500))}]"{stride})',
+        f"variant mixed = mix([{' '.join(members)}]{sampling})",
         f"intermediate = [{' '.join(intermediate)}]",
         'task xtgt = nli(synthetic("nli", size=60), test="test")',
         "TARGET",
@@ -161,16 +169,19 @@ def test_every_node_of_a_valid_spec_fits_its_kinds_contract(text):
 def test_the_generator_reaches_every_entry_and_task_type():
     """The property covers what the registry holds: each perturbation and attack, each task type."""
     seen_entries, seen_types, seen_intermediate = set(), set(), set()
+    seen_sampling: set[str] = set()  # the sampling rules of the mix variant's train nodes
 
     @settings(max_examples=800, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
     @given(valid_specs())
     def collect(text):
-        spec, _graph = compile_text(text, "generated.xexp")
+        spec, graph = compile_text(text, "generated.xexp")
         seen_entries.update(p.entry for p in spec.perturbations)
+        seen_sampling.update(n.params["sampling"]["kind"] for n in graph.nodes if "sampling" in n.params)
         seen_types.update(spec.tasks[t.task].type for t in spec.targets)
-        seen_intermediate.update(spec.tasks[name].type for name in spec.intermediate if name != "none")
+        seen_intermediate.update(spec.tasks[name].type for name in spec.intermediate if name in spec.tasks)
 
     collect()
     assert seen_types == set(TASK_TYPES)
     assert set(INTERMEDIATE_ONLY) <= seen_intermediate
+    assert seen_sampling == {"proportional", "capped", "temperature"}
     assert seen_entries == {e.name for e in ENTRIES if e.task_types is None or set(e.task_types) & set(PAIR_TASKS)}

@@ -246,21 +246,108 @@ class AttackParams(_AppliedEntry):
         return self.attack
 
 
-class TrainParams(NodeParams):
+SamplingKind = Literal["proportional", "capped", "temperature"]
+SAMPLING_KINDS: tuple[str, ...] = ("proportional", "capped", "temperature")
+
+
+class Sampling(Frozen):
+    """How a multi-task (`mix`) training shares its batches among its members.
+
+    The three rules of jiant's multi-task samplers (Phang et al. 2020 trained its multi-task
+    intermediate model with jiant): with n_i the training examples of member i (its features
+    after tokenization: for QA, context windows), its share of the batches is p_i ∝ n_i
+    (`proportional`), ∝ min(n_i, cap) (`capped`, jiant's `examples_cap`) or ∝ n_i^(1/T)
+    (`temperature`; T = 1 is proportional, larger T flattens the shares toward uniform).
+    runtime/multitask.py turns the shares into each epoch's schedule."""
+
+    kind: SamplingKind = "proportional"
+    cap: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> "Sampling":
+        if self.cap is not None and self.kind != "capped":
+            raise ValueError('`cap` only applies with sampling="capped"')
+        if self.temperature is not None and self.kind != "temperature":
+            raise ValueError('`temperature` only applies with sampling="temperature"')
+        if self.kind == "capped" and self.cap is None:
+            raise ValueError('sampling="capped" needs `cap=N` (examples per task at most)')
+        if self.kind == "temperature" and self.temperature is None:
+            raise ValueError('sampling="temperature" needs `temperature=T` (T > 0; 1 is proportional)')
+        return self
+
+    def weights(self, sizes: list[int]) -> list[float]:
+        """Each member's unnormalised share, from its number of training examples."""
+        if self.kind == "capped":
+            assert self.cap is not None
+            return [float(min(n, self.cap)) for n in sizes]
+        if self.kind == "temperature":
+            assert self.temperature is not None
+            return [float(n) ** (1.0 / self.temperature) for n in sizes]
+        return [float(n) for n in sizes]
+
+    def probabilities(self, sizes: list[int]) -> list[float]:
+        """p_i: the shares normalised to sum to 1."""
+        weights = self.weights(sizes)
+        total = sum(weights)
+        if total <= 0:
+            raise ValueError("a mix needs at least one training example")
+        return [w / total for w in weights]
+
+
+class MixMember(Frozen):
+    """One task of a mix: its type and parameters, and the languages its train and dev splits
+    are read in (its inputs `train<i>.<lang>`, `dev<i>.<lang>`, see `member_input`; no dev
+    languages: no dev split)."""
+
     task_type: TaskType
+    task_params: dict[str, Any]
+    languages: list[str] = Field(min_length=1)
+    dev_languages: list[str]
+
+    @model_validator(mode="after")
+    def _task_params_fit(self) -> "MixMember":
+        check_registry_params("task_type", self.task_type, self.task_params)
+        return self
+
+
+def member_input(split: str, index: int, language: str) -> str:
+    """The name of a mix member's input: `train0.en`, `dev2.de` (names stay out of keys)."""
+    return f"{split}{index}.{language}"
+
+
+class TrainParams(NodeParams):
+    """A training: one task (`task_type`, `task_params`; inputs `base`, `train`, `dev`), or a mix
+    of several (`members`, `sampling`; inputs `base` and `member_input(…)` per member and
+    language). The mix fields came later and stay out of single-task params (and keys)."""
+
+    OMITTED_AT_DEFAULT = ("task_type", "members", "sampling")
+
+    task_type: TaskType | None = None
     task_params: dict[str, Any]
     hparams: TrainSettings
     seed: int
+    members: list[MixMember] | None = None
+    sampling: Sampling | None = None
 
     @model_validator(mode="after")
     def _task_params_fit(self) -> "TrainParams":
-        check_registry_params("task_type", self.task_type, self.task_params)
+        if self.members is None:
+            if self.task_type is None or self.sampling is not None:
+                raise ValueError("a single-task training has a task_type and no sampling")
+            check_registry_params("task_type", self.task_type, self.task_params)
+        elif self.task_type is not None or self.task_params or self.sampling is None or not self.members:
+            raise ValueError("a mix training has members and sampling, and no task_type or task_params")
         return self
 
     def to_params(self) -> dict[str, Any]:
         params = super().to_params()
         params["hparams"] = dump_params(self.hparams, TrainSettings.ADDED_LATER)
         return params
+
+    @property
+    def is_mix(self) -> bool:
+        return self.members is not None
 
     def doc_stride(self) -> int | None:
         """The QA window overlap the task declares (None: the task's own default)."""

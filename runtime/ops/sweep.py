@@ -16,6 +16,7 @@ from pathlib import Path
 from xexp.compiler.graph.contracts import TrainParams
 from xexp.compiler.graph.node import Node, Resources
 from xexp.runtime.context import NodeContext
+from xexp.runtime.ops.train_op import Fit
 
 TRIALS_FILE = "trials.csv"
 
@@ -40,14 +41,14 @@ def tune_resources(resources: Resources | None) -> dict[str, float]:
     return out
 
 
-def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) -> dict:
+def run_sweep(node: Node, ctx: NodeContext, fit: Fit, has_dev: bool) -> dict:
+    """`fit(hparams, out_dir, scratch_dir, progress)` runs one trial's training (train_op.py)."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
     from xexp.runtime.tracking import keep_tune_logs, tune_callbacks
-    from xexp.runtime.training import train
 
-    if dev_table is None:
+    if not has_dev:
         raise ValueError(f"{node.name}: a sweep needs a dev split to pick the best trial (add dev=… to the task)")
     p = TrainParams.model_validate(node.params)
     trials_root = ctx.scratch_dir / "trials"
@@ -66,9 +67,7 @@ def run_sweep(node: Node, ctx: NodeContext, base: dict, train_table, dev_table) 
             if "dev_metric" in info:
                 tune.report({"dev_metric": float(info["dev_metric"]), "step": int(info.get("step", 0))})
 
-        manifest = train(base=base, task_type=p.task_type, train_table=train_table, dev_table=dev_table,
-                         hparams=hparams, seed=p.seed, out_dir=out / "out", scratch_dir=out / "scratch",
-                         progress=report, task_params=p.task_params)
+        manifest = fit(hparams, out / "out", out / "scratch", report)
         (out / "manifest.json").write_text(json.dumps(manifest))
         tune.report({"dev_metric": float(manifest["dev_metric"]), "step": int(manifest.get("steps", 0)), "done": 1})
 

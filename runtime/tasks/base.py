@@ -70,6 +70,13 @@ class Task:
         parameters reach the runtime otherwise (QA's doc_stride) ignore them."""
         return self
 
+    def share_encoder(self, model, encoder) -> None:
+        """Make `model` (this task's model) run on `encoder`, the one a multi-task training
+        shares among its members (runtime/multitask.py). Weights tied to the input embeddings
+        (an MLM head's decoder) are tied again, to the shared embeddings."""
+        setattr(model, model.base_model_prefix, encoder)
+        model.tie_weights()
+
     def for_data(self, table) -> "Task":
         """The task as set up for this training table (tagging takes its label set from it)."""
         return self

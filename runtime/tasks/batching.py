@@ -19,9 +19,11 @@ def inference_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
 
 
 def training_batches(lengths: np.ndarray, batch_size: int, *, seed: int, epoch: int,
-                     bucket_factor: int = 50) -> list[np.ndarray]:
+                     bucket_factor: int = 50, stream: int = 0) -> list[np.ndarray]:
+    """`stream` tells apart the members of a multi-task training (runtime/multitask.py);
+    stream 0 is the single-task order."""
     lengths = np.asarray(lengths)
-    rng = np.random.default_rng([seed, epoch])
+    rng = np.random.default_rng([seed, epoch] if stream == 0 else [seed, epoch, stream])
     shuffled = rng.permutation(len(lengths))
     chunk = batch_size * bucket_factor
     batches: list[np.ndarray] = []
