@@ -2,9 +2,9 @@
 grid and the recipe the paper and jiant's scripts give. Their check time is a budget, printed by
 bench/compile.py, not asserted here.
 
-specs/phang2020.xexp is written in syntax that other work of issue 15 adds (`variant … = mix(…)`,
-the `masked_lm` task type, a list of targets): its tests are skipped, with the reason, until the
-compiler has them.
+specs/phang2020.xexp reads local files a user brings (CCGbank, UD, MLM text, translate-train
+data), so it is checked here with `--no-inputs`: the language, the registry and the recipe, not
+the files.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import pytest
 
 import needs
 from xexp.compiler import compile_spec, compile_text
-from xexp.compiler.errors import SpecError
-from xexp.compiler.registry import REGISTRY
 
 REPO = Path(__file__).resolve().parents[1]
 XNLI_SPEC = REPO / "specs" / "xnli_robustness.xexp"
@@ -121,44 +119,12 @@ seeds = [1]
 
 # --- specs/phang2020.xexp (the whole grid) ---------------------------------------------------------
 
-#: The smallest spec with a `variant` and two targets (SYNTAX15's syntax, as phang2020.xexp uses it)
-PROBE = """experiment probe
-model m = tiny()
-task nli_en = nli(synthetic("nli", size=20), train="train", dev="dev")
-task mc_en  = multiple_choice(synthetic("multiple_choice", size=20), train="train", dev="dev")
-task nli_x  = nli(synthetic("nli", size=20), test="test")
-task mc_x   = multiple_choice(synthetic("multiple_choice", size=20), test="test")
-variant both = mix([nli_en mc_en], sampling="proportional")
-intermediate = [none both]
-target = [nli_x trained_on nli_en, mc_x trained_on mc_en in [en de]]
-languages = [en de]
-seeds = [1]
-"""
-
-
-def grid_syntax_missing() -> str | None:
-    """Why specs/phang2020.xexp cannot check yet (None: the compiler has what it needs)."""
-    if REGISTRY.get("task_type", "masked_lm") is None:
-        return "the `masked_lm` task type is not merged yet"
-    try:
-        compile_spec(PROBE)
-    except SpecError as error:
-        return "`variant … = mix(…)` or a list of targets is not merged yet: " + str(error).splitlines()[0]
-    return None
-
-
-GRID_MISSING = grid_syntax_missing()
-needs_grid_syntax = pytest.mark.skipif(GRID_MISSING is not None, reason=str(GRID_MISSING))
-
-
-@needs_grid_syntax
 def test_phang2020_checks_offline():
     # --no-inputs: CCGbank, UD, the MLM text and translate-train are the user's local files
     done = xexp("check", str(GRID_SPEC), "--no-inputs")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@needs_grid_syntax
 def test_phang2020_plans_the_papers_grid():
     variants, targets = planned_grid(GRID_SPEC, "--no-inputs")
     nine = {"anli", "mnli", "qqp", "squad", "squad2", "hellaswag", "cosmosqa", "csqa", "ccg"}
