@@ -34,16 +34,20 @@ def xexp(*args: str) -> subprocess.CompletedProcess:
 
 
 def planned_grid(spec: Path, *extra: str) -> tuple[dict[int, set[str]], set[str]]:
-    """Variants per seed and targets, read off the target trainings of `xexp plan --json`."""
+    """Variants per seed, read off the target trainings of `xexp plan --json`, and its targets.
+    (Targets trained on the same task, XQuAD and MLQA on SQuAD, share one target training,
+    named after the first: the targets come from the plan's `targets` list.)"""
     done = xexp("plan", str(spec), "--json", *extra)
     assert done.returncode == 0, done.stdout + done.stderr
+    plan = json.loads(done.stdout)
     variants: dict[int, set[str]] = {}
-    targets: set[str] = set()
-    for node in json.loads(done.stdout)["nodes"]:
+    for node in plan["nodes"]:
         match = TARGET_TRAINING.match(node["name"]) if node["kind"] == "train" else None
         if match:
             variants.setdefault(int(match["seed"]), set()).add(match["variant"])
-            targets.add(match["target"])
+    evaluated = {node["name"].split("→", 1)[1].split("/", 1)[0] for node in plan["nodes"] if node["kind"] == "evaluate"}
+    targets = {t["task"] for t in plan["targets"]}
+    assert evaluated == targets, "every target is evaluated"
     return variants, targets
 
 
