@@ -1,6 +1,7 @@
 """`xexp run` of multi-task and translated intermediate variants on real Ray, real files and a
 tiny model: three task types mixed into one intermediate training, XNLI pairs read in three
-languages as translated intermediate data, each followed by the target training."""
+languages as translated intermediate data, MNLI mixed with masked-LM text in two languages, each
+followed by the target training."""
 
 from __future__ import annotations
 
@@ -51,11 +52,21 @@ def test_multi_task_and_translated_variants_run_end_to_end(tmp_path, ray_local):
             if name.startswith("train0.")}
     assert read == {"en", "de", "fr"}
 
+    # MLM mixed in: English MNLI pairs and masked-LM text read in en and de, one shared encoder
+    mlm = trains["train:mlm/seed1"]
+    assert [m["member"] for m in mlm["manifest"]["members"]] == ["0:nli", "1:masked_lm"]
+    assert [m["train_examples"] for m in mlm["manifest"]["members"]] == [64, 2 * 48]
+    read = {loads[ref["key"]]["params"]["language"] for name, ref in mlm["inputs"].items()
+            if name.startswith("train1.")}
+    assert read == {"en", "de"}
+    curve = json.loads((store / "train" / mlm["key"] / "curve.json").read_text())
+    assert set(curve["dev"][-1]["members"]) == {"0:nli", "1:masked_lm"}
+
     # each variant's checkpoint starts its target training, and the report compares the variants
-    for variant in ("multi", "translated"):
+    for variant in ("multi", "translated", "mlm"):
         target = trains[f"train:{variant}→xnli/seed1"]
         assert target["inputs"]["base"]["key"] == trains[f"train:{variant}/seed1"]["key"]
     with open(Path(summary["report"]) / "results.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     variants = {(r["variant"], r["language"]) for r in rows if r["perturbation"] == "clean"}
-    assert {(v, lang) for v in ("none", "multi", "translated") for lang in ("en", "de")} <= variants
+    assert {(v, lang) for v in ("none", "multi", "translated", "mlm") for lang in ("en", "de")} <= variants
