@@ -28,7 +28,9 @@ def value_text(value: ast.Value) -> str:
     if isinstance(value, ast.Name):
         return value.name
     if isinstance(value, ast.ListValue):
-        simple = all(isinstance(v, (ast.Name, ast.Num)) for v in value.items)
+        # spaces between plain names and numbers; commas otherwise, and where a name is the word
+        # `trained_on`, which a space would make a target (`[en, trained_on, fr]` is three names)
+        simple = all(isinstance(v, (ast.Name, ast.Num)) and value_text(v) != "trained_on" for v in value.items)
         return "[" + (" " if simple else ", ").join(value_text(v) for v in value.items) + "]"
     if isinstance(value, ast.Call):
         args = [(f"{a.key}=" if a.key else "") + value_text(a.value) for a in value.args]

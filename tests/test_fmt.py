@@ -95,6 +95,15 @@ def test_canonical_forms_of_values():
     assert parse(formatted) == parse(text)
 
 
+def test_a_list_holding_the_word_trained_on_keeps_its_commas():
+    """`[en, trained_on, fr]` is three names; printed with spaces it would read as a target
+    (`en trained_on fr`). Found by tests/test_fuzz_compiler.py."""
+    text = "languages=[en,trained_on\n fr]\n"
+    formatted = format_text(text)
+    assert formatted == "languages = [en, trained_on, fr]\n"
+    assert parse(formatted) == parse(text)
+
+
 def test_format_module_of_a_parsed_module_equals_format_text():
     text = UNFORMATTED.read_text(encoding="utf-8")
     assert format_module(parse(text, "u.xexp")) == format_text(text, "u.xexp")
