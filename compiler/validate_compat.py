@@ -66,6 +66,7 @@ class CrossChecks(ValidatorState):
             lengths.append((target_task, evaluate.max_len, "evaluate"))
         self.check_doc_stride(lengths)
         self.check_model_positions(lengths)
+        self.check_patience(trained, train)
 
     def check_perturbations_fit(self, target: TaskDef, perturbations: list[PerturbationDef]) -> None:
         """Every perturbation and attack works on the target's task type (its registry
@@ -125,6 +126,30 @@ class CrossChecks(ValidatorState):
                             f"max_len={max_len} ({where})", self.task_spans.get(task.name, ast.NO_SPAN),
                             f"with max_len={max_len}, doc_stride is at most {doc_stride_limit(max_len)}; "
                             "lower it or raise max_len")
+
+    def check_patience(self, trained: list[tuple[TaskDef, str, str]], train: dict[str, TrainSettings]) -> None:
+        """`patience` counts dev evaluations: a training without a dev split has none, and would
+        run to the end while the spec says it stops early."""
+        has_dev: dict[str, bool] = {}
+        for task, phase, name in trained:
+            has_dev[f"{phase}:{name}"] = has_dev.get(f"{phase}:{name}", False) or "dev" in task.splits
+        reported: set[tuple[str, str | None]] = set()
+        for where, dev in has_dev.items():
+            phase, name = where.split(":", 1)
+            label = name if f"{phase}:{name}" in train else phase
+            settings = train.get(f"{phase}:{name}") or train[phase]
+            if dev or settings.patience is None:
+                continue
+            block = self.blocks.get(("train", label))
+            entry = next((e for e in block.entries if e.key == "patience"), None) if block else None
+            if (label, None) in reported:
+                continue
+            reported.add((label, None))
+            self.sink.error(f"`{name}` has no `dev=` split, so `patience` (dev evaluations without a new best) "
+                            f"never counts: its training would not stop early", entry.key_span if entry else
+                            self.task_spans.get(name, ast.NO_SPAN),
+                            f"give `{name}` a `dev=` split (e.g. dev=\"train[:500]\") or drop `patience` "
+                            f"from `train {label}`")
 
     def check_model_positions(self, lengths: list[tuple[TaskDef, int, str]]) -> None:
         tiny = REGISTRY.get("model_source", "tiny")

@@ -157,3 +157,17 @@ def test_patience_is_a_training_setting_that_enters_only_the_keys_that_set_it():
     assert TrainParams.model_validate(params.to_params()).hparams.patience == 3
     with pytest.raises(ValueError, match="patience"):
         TrainSettings(patience=0)
+
+
+def test_patience_on_a_training_without_dev_data_is_refused_at_its_setting():
+    """Without a dev split nothing is evaluated, so `patience` would silently never stop it."""
+    from xexp.compiler import SpecError
+
+    text = (SPEC % "").replace('dev="dev[:20]"', "") + "train target { patience=2 }\n"
+    with pytest.raises(SpecError) as caught:
+        compile_text(text)
+    (error,) = [e for e in caught.value.errors if "patience" in e.message]
+    assert "`mnli` has no `dev=` split" in error.message and "dev=" in (error.hint or "")
+    line = text.splitlines()[error.line - 1]
+    assert line[error.column - 1:].startswith("patience")
+    compile_text(SPEC % "" + "train target { patience=2 }\n")  # with dev data: fine
