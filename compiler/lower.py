@@ -13,10 +13,10 @@ import os
 from typing import Any
 
 from xexp.compiler.graph.contracts import (
-    CLEAN, AttackParams, EvaluateParams, LoadParams, MixMember, ModelParams, PerturbParams, ReportCellRef, ReportParams,
+    CLEAN, AttackParams, EvaluateParams, LoadParams, MixMember, ModelParams, PerturbParams, ReportParams,
     ReportTarget, TrainParams, member_input,
 )
-from xexp.compiler.graph.node import Graph, Node, Resources
+from xexp.compiler.graph.node import Graph, Node, Resources, canonical_json, keyed
 from xexp.compiler.inputs import LocalInputs
 from xexp.compiler.registry import REGISTRY
 from xexp.compiler.spec import PerturbationDef, Spec, TargetDef, TaskDef, VariantDef
@@ -46,6 +46,7 @@ class _Lowering:
         self.multi_model = len(spec.models) > 1
         # the same load/perturb is asked for once per variant and seed: build its node once
         self.memo: dict[tuple, str] = {}
+        self.params_memo: dict[tuple, tuple[dict, str]] = {}
         self.resources_by_kind: dict[str, Resources] = {}
 
     def add(self, node: Node) -> str:
@@ -200,12 +201,17 @@ class _Lowering:
 
     def evaluate(self, tuned: str, data: str, where: dict, chain: str, lang: str,
                  seed: int, condition: str, description: str, target: TaskDef) -> dict:
-        params = EvaluateParams(task_type=target.type, batch=self.spec.evaluate.batch,
-                                max_len=self.spec.evaluate.max_len,
-                                doc_stride=target.params.get("doc_stride")).to_params()
+        memo = ("evaluate params", target.name)  # one target's evaluations differ in inputs only
+        if memo not in self.params_memo:
+            params = EvaluateParams(task_type=target.type, batch=self.spec.evaluate.batch,
+                                    max_len=self.spec.evaluate.max_len,
+                                    doc_stride=target.params.get("doc_stride")).to_params()
+            self.params_memo[memo] = params, canonical_json(keyed(params))
+        params, params_json = self.params_memo[memo]
         labels = {**where, "language": lang, "condition": condition, "seed": seed, "description": description}
         key = self.add(Node.make("evaluate", f"evaluate:{self.prefix(where['model'])}{chain}/{lang}/{condition}/seed{seed}",
-                                 params, {"model": tuned, "data": data}, self.resources("evaluate"), labels))
+                                 params, {"model": tuned, "data": data}, self.resources("evaluate"), labels,
+                                 params_json=params_json))
         return {"node": key, "data": data, "kind": "evaluate", **labels}
 
     def attack(self, tuned: str, clean: str, p: PerturbationDef, where: dict, chain: str, lang: str,
@@ -227,11 +233,12 @@ class _Lowering:
         for i, cell in enumerate(cells):
             inputs[f"cell{i}"] = cell["node"]
             inputs[f"data{i}"] = cell["data"]
-            table.append(ReportCellRef(**{k: v for k, v in cell.items() if k not in ("node", "data")}))
+            table.append({k: v for k, v in cell.items() if k not in ("node", "data")})
         targets = [ReportTarget(task=t.task, trained_on=t.trained_on, task_type=self.spec.tasks[t.task].type,
                                 languages=t.languages) for t in self.spec.targets] if len(self.spec.targets) > 1 else []
-        params = ReportParams(settings=self.spec.report, cells=table, experiment=self.spec.experiment,
-                              targets=targets).to_params()
+        # the cells as plain dicts: the contract validates all of them in one call
+        params = ReportParams.model_validate({"settings": self.spec.report, "cells": table,
+                                              "experiment": self.spec.experiment, "targets": targets}).to_params()
         return self.add(Node.make("report", f"report:{self.spec.experiment}", params, inputs,
                                   self.resources("report")))
 

@@ -302,3 +302,19 @@ def test_a_file_known_by_its_sha256_is_keyed_by_content_and_name_not_folder():
     payload = {"kind": "load", "version": here.version, "params": keyed_params, "inputs": {}}
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     assert here.key == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def test_the_key_is_the_sha256_of_the_canonical_json_of_its_payload():
+    """node_key writes its payload out by hand (speed: a paper grid has thousands of nodes);
+    the bytes must be exactly canonical_json's, or every stored node would run again."""
+    import hashlib
+
+    from xexp.compiler.graph.node import KIND_VERSIONS, canonical_json, keyed, node_key
+
+    params = {"b": [1, 2.5, None, True], "a": {"path": "/data/ü/x.jsonl", "sha256": "ab" * 32}, "é": "ÿ\"\\\n"}
+    inputs = {"train0.de": "f" * 64, "base": "0" * 64, "dev\u00e9": "1" * 64}
+    payload = {"kind": "train", "version": KIND_VERSIONS["train"], "params": keyed(params), "inputs": inputs}
+    expected = hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    assert node_key("train", params, inputs) == expected
+    assert node_key("train", params, inputs, params_json=canonical_json(keyed(params))) == expected
+    assert node_key("train", params, {}) != expected

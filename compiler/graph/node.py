@@ -44,14 +44,20 @@ def keyed(value: Any) -> Any:
     return value
 
 
-def node_key(kind: str, params: dict, inputs: dict[str, str], version: int | None = None) -> str:
-    payload = {
-        "kind": kind,
-        "version": KIND_VERSIONS[kind] if version is None else version,
-        "params": keyed(params),
-        "inputs": inputs,
-    }
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+def node_key(kind: str, params: dict, inputs: dict[str, str], version: int | None = None,
+             params_json: str | None = None) -> str:
+    """The key; `params_json` (the `canonical_json(keyed(params))` of params that many nodes
+    share, computed once by the caller) gives the same bytes as the payload's own encoding."""
+    version = KIND_VERSIONS[kind] if version is None else version
+    if params_json is None:
+        params_json = canonical_json(keyed(params))
+    # canonical_json of {"kind", "version", "params", "inputs"}, keys in sorted order, written
+    # out: inputs map role names to keys (strings), kind is a plain name, version an int
+    text = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes a str as
+    inputs_json = "{" + ",".join(f"{text(role)}:{text(key)}" for role, key in sorted(inputs.items())) + "}"
+    payload = f'{{"inputs":{inputs_json},"kind":{text(kind)},"params":{params_json},"version":{int(version)}}}'
+
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 class Resources(BaseModel):
@@ -94,11 +100,16 @@ class Node(BaseModel):
     @classmethod
     def make(cls, kind: Kind, name: str, params: dict, inputs: dict[str, str] | None = None,
              resources: Resources | None = None, labels: dict | None = None,
-             trial_resources: Resources | None = None) -> "Node":
+             trial_resources: Resources | None = None, params_json: str | None = None) -> "Node":
+        """A node with its key. Its parts are typed already (params come from a contract's
+        `to_params()`, resources are `Resources`), so it is assembled without a second
+        validation: a paper-sized grid has thousands of nodes, and `xexp check` is interactive."""
         inputs = dict(inputs or {})
         version = KIND_VERSIONS[kind]
-        return cls(
-            key=node_key(kind, params, inputs, version), kind=kind, version=version, name=name,
+        if kind not in NODE_KINDS:
+            raise ValueError(f"unknown node kind {kind!r}")
+        return cls.model_construct(
+            key=node_key(kind, params, inputs, version, params_json), kind=kind, version=version, name=name,
             params=params, inputs=inputs, resources=resources or Resources(), labels=labels or {},
             trial_resources=trial_resources,
         )
