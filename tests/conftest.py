@@ -36,6 +36,16 @@ def ray_local():
 
 # ------------------------------------------------ tests that need real data or a browser (needs.py)
 
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory) -> dict:
+    """The model manifest of a 1-layer tiny encoder (width 32) for training and task tests: built
+    once per session; tests read it and write only below their own output folders."""
+    from xexp.runtime.models.tiny import build_tiny
+
+    path = build_tiny(tmp_path_factory.mktemp("tiny") / "model", layers=1, hidden=32, heads=2, intermediate=64)
+    return {"path_or_id": str(path), "revision": None, "trust_remote_code": False}
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "needs_data: reads the real data in ../shared/data (skipped "
                             "when absent, a failure under CI=true)")

@@ -18,7 +18,6 @@ import torch
 import needs
 from xexp.compiler.graph.contracts import Sampling
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.models.tiny import build_tiny
 from xexp.runtime.multitask import Schedule, apportion, build_members, epoch_quotas
 from xexp.runtime.tasks import get_task
 from xexp.runtime.tasks.base import Task
@@ -88,9 +87,8 @@ def test_one_member_is_the_single_task_order():
 # --- training -------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> dict:
-    path = build_tiny(tmp_path_factory.mktemp("tiny") / "model", layers=1, hidden=32, heads=2, intermediate=64)
-    return {"path_or_id": str(path), "revision": None, "trust_remote_code": False}
+def base(tiny_base) -> dict:
+    return tiny_base  # tests/conftest.py
 
 
 #: Three task types on real data: MNLI pairs, SQuAD-style QA (XQuAD), HellaSwag endings; QA without dev.

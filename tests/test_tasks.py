@@ -16,7 +16,6 @@ from xexp.runtime.data.sources import load_rows
 from xexp.runtime.evaluation import evaluate, predictor
 from xexp.runtime.formats import NLI_LABELS, PREDICTION_COLUMNS
 from xexp.runtime.models.sources import load_tokenizer
-from xexp.runtime.models.tiny import build_tiny
 from xexp.runtime.tasks import get_task
 from xexp.runtime.tasks.squad_metric import exact_match, f1_score, normalize_answer
 from xexp.runtime.training import train
@@ -32,10 +31,8 @@ def rows(path: str, task_type: str, start: int, stop: int):
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> dict:
-    path = build_tiny(tmp_path_factory.mktemp("tiny") / "model", layers=1, hidden=32, heads=2,
-                      intermediate=64)
-    return {"path_or_id": str(path), "revision": None, "trust_remote_code": False}
+def base(tiny_base) -> dict:
+    return tiny_base  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

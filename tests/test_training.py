@@ -21,7 +21,6 @@ from safetensors.torch import load_file
 
 import needs
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.models.tiny import build_tiny
 from xexp.runtime.tasks import get_task
 from xexp.runtime.training import train
 from xexp.runtime.training_setup import build_model, resolve_hparams
@@ -45,10 +44,8 @@ def manifest_of(path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> dict:
-    path = build_tiny(tmp_path_factory.mktemp("tiny") / "model", layers=1, hidden=32, heads=2,
-                      intermediate=64)
-    return manifest_of(path)
+def base(tiny_base) -> dict:
+    return tiny_base  # tests/conftest.py
 
 
 def quick_train(base, task_type, out: Path, *, data, seed=0, **hparams):

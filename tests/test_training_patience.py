@@ -16,7 +16,6 @@ import needs
 from xexp.compiler import compile_text
 from xexp.compiler.graph.contracts import TrainParams, TrainSettings
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.models.tiny import build_tiny
 from xexp.runtime.training import train
 
 torch.set_num_threads(1)  # two cores shared by many (see test_training.py)
@@ -27,10 +26,8 @@ PATIENCE = 2
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> dict:
-    path = build_tiny(tmp_path_factory.mktemp("tiny") / "model", layers=1, hidden=32, heads=2,
-                      intermediate=64)
-    return {"path_or_id": str(path), "revision": None, "trust_remote_code": False}
+def base(tiny_base) -> dict:
+    return tiny_base  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -145,6 +145,22 @@ def pad_sequences(items: list[dict], pad_id: int) -> dict:
     return batch
 
 
+#: The label of a position no loss is computed on (padding, special tokens, unmasked MLM tokens):
+#: what torch's cross-entropy skips by default.
+IGNORE = -100
+
+
+def pad_labels(items: list[dict], batch: dict) -> None:
+    """Per-token `labels` of `items` into `batch["labels"]`, right-padded with IGNORE to the
+    batch's width (token tagging and masked-LM targets)."""
+    import torch
+
+    labels = torch.full(batch["input_ids"].shape, IGNORE, dtype=torch.long)
+    for row, item in enumerate(items):
+        labels[row, :len(item["labels"])] = torch.tensor(item["labels"], dtype=torch.long)
+    batch["labels"] = labels
+
+
 def tokenizer_fields(encoding, index: int) -> dict:
     """The model-input lists of one encoded row (token_type_ids only if the tokenizer has them)."""
     item = {"input_ids": encoding["input_ids"][index]}

@@ -39,9 +39,8 @@ import hashlib
 
 import numpy as np
 
-from xexp.runtime.tasks.base import Features, Task, pad_sequences, tokenizer_fields
+from xexp.runtime.tasks.base import IGNORE, Features, Task, pad_labels, pad_sequences, tokenizer_fields
 
-IGNORE = -100
 DEFAULT_MASK_PROB = 0.15
 #: BERT's split of the chosen tokens: mask token, random token, unchanged.
 MASK_SHARE, RANDOM_SHARE = 0.8, 0.1
@@ -115,13 +114,8 @@ class MaskedLm(Task):
         return Features.of(items)
 
     def collate(self, items: list[dict], pad_id: int) -> dict:
-        import torch
-
         batch = pad_sequences(items, pad_id)
-        labels = torch.full(batch["input_ids"].shape, IGNORE, dtype=torch.long)
-        for row, item in enumerate(items):
-            labels[row, :len(item["labels"])] = torch.tensor(item["labels"], dtype=torch.long)
-        batch["labels"] = labels
+        pad_labels(items, batch)
         return batch
 
     def loss(self, outputs, batch: dict):

@@ -27,9 +27,7 @@ import hashlib
 
 import numpy as np
 
-from xexp.runtime.tasks.base import Features, Task, pad_sequences, softmax, tokenizer_fields
-
-IGNORE = -100
+from xexp.runtime.tasks.base import IGNORE, Features, Task, pad_labels, pad_sequences, softmax, tokenizer_fields
 
 
 def token_id(sentence_id: str, position: int) -> str:
@@ -99,14 +97,9 @@ class TokenClassification(Task):
         return Features.of(items)
 
     def collate(self, items: list[dict], pad_id: int) -> dict:
-        import torch
-
         batch = pad_sequences(items, pad_id)
         if "labels" in items[0]:
-            labels = torch.full(batch["input_ids"].shape, IGNORE, dtype=torch.long)
-            for row, item in enumerate(items):
-                labels[row, :len(item["labels"])] = torch.tensor(item["labels"], dtype=torch.long)
-            batch["labels"] = labels
+            pad_labels(items, batch)
         return batch
 
     def loss(self, outputs, batch: dict):
