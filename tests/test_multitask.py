@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ import pytest
 import torch
 
 import needs
+from killing import kill_inside_epoch
 from xexp.compiler.graph.contracts import Sampling
 from xexp.runtime.data.sources import load_rows
 from xexp.runtime.multitask import Schedule, apportion, build_members, epoch_quotas
@@ -161,15 +160,6 @@ def mix_run(base, members, folder: Path) -> dict:
                      out_dir=folder / "out", scratch_dir=folder / "scratch")
 
 
-def saved_position(scratch: Path) -> tuple[int, int, int] | None:
-    """(step, epoch, batch) of the last checkpoint, read from its JSON (never unpickled)."""
-    try:
-        loop = json.loads((scratch / "resume.json").read_text())["loop"]
-    except (FileNotFoundError, json.JSONDecodeError, KeyError):
-        return None
-    return loop["step"], loop["epoch"], loop["batch_in_epoch"]
-
-
 @pytest.mark.needs_data
 def test_a_mix_training_killed_and_resumed_equals_the_uninterrupted_one(base, members, tmp_path):
     """SIGKILL once a checkpoint inside the second epoch stands; resuming must give the bytes of an
@@ -180,20 +170,7 @@ def test_a_mix_training_killed_and_resumed_equals_the_uninterrupted_one(base, me
     child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(args), str(Path(__file__).parent)],
                              env=dict(os.environ, OMP_NUM_THREADS="1"), stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            position = saved_position(folder / "scratch")
-            if position and position[1] == 1 and position[2] > 0:
-                break
-            assert child.poll() is None, f"training ended before the kill: {child.stderr.read().decode()[-2000:]}"
-            assert time.monotonic() < deadline, "no checkpoint in the second epoch within 120 s"
-            time.sleep(0.02)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait()
+    kill_inside_epoch(child, folder / "scratch", epoch=1)
     assert not (folder / "out/checkpoint").exists(), "the killed run must not have finished"
     resumed = mix_run(base, members, folder)
     per_epoch = sum(m["batches_per_epoch"] for m in reference["members"])

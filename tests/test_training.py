@@ -7,11 +7,9 @@ import hashlib
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import torch
 from safetensors.torch import load_file
 
 import needs
+from killing import kill_inside_epoch, saved_loop
 from xexp.runtime.data.sources import load_rows
 from xexp.runtime.tasks import get_task
 from xexp.runtime.training import train
@@ -140,15 +139,6 @@ def resume_kwargs(base) -> dict:
                 hparams=RESUME_HPARAMS, seed=3)
 
 
-def saved_position(scratch: Path) -> tuple[int, int] | None:
-    """(epoch, batch) of the last checkpoint, read from its JSON (never unpickled)."""
-    try:
-        loop = json.loads((scratch / "resume.json").read_text())["loop"]
-    except (FileNotFoundError, json.JSONDecodeError, KeyError):
-        return None
-    return loop["epoch"], loop["batch_in_epoch"]
-
-
 def predictions_of(checkpoint: Path):
     from xexp.runtime.evaluation import evaluate
 
@@ -172,21 +162,7 @@ def test_training_killed_in_any_epoch_resumes_byte_identical(base, uninterrupted
     env = dict(os.environ, OMP_NUM_THREADS="1")
     child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(args)], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            position = saved_position(scratch)
-            if position and position[0] == kill_epoch and position[1] > 0:
-                break
-            assert child.poll() is None, f"training ended before the kill: {child.stderr.read().decode()[-2000:]}"
-            assert time.monotonic() < deadline, f"no checkpoint in epoch {kill_epoch} within 120 s"
-            time.sleep(0.02)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait()
-    assert child.returncode == -signal.SIGKILL
+    kill_inside_epoch(child, scratch, kill_epoch)
     assert not (out / "checkpoint").exists(), "the killed run must not have finished"
 
     resumed = train(**resume_kwargs(base), out_dir=out, scratch_dir=scratch)
@@ -216,7 +192,9 @@ def test_each_epoch_has_its_own_order_and_a_checkpoint(base, uninterrupted):
         scratch = Path(folder) / "scratch"
         train(base=base, task_type="nli", train_table=table, dev_table=None, hparams=hparams, seed=3,
               out_dir=Path(folder) / "out", scratch_dir=scratch)
-        assert saved_position(scratch) == (2, 0), "the last epoch end (step 12) must be checkpointed"
+        loop = saved_loop(scratch)
+        assert loop is not None and (loop["epoch"], loop["batch_in_epoch"]) == (2, 0), \
+            "the last epoch end (step 12) must be checkpointed"
 
 
 # A pickle whose loading runs a shell command that leaves a marker file.
