@@ -186,7 +186,7 @@ class _Lowering:
         tuned = self.train(source, "target", base, seed, f"train:{pre}{chain}/seed{seed}", labels)
         cells: list[dict] = []
         for lang in target_def.languages:
-            clean = self.load(target, eval_split, lang, spec.evaluate.limit)
+            clean = self.load(target, eval_split, lang, spec.evaluate_settings(target.name).limit)
             cells.append(self.evaluate(tuned, clean, labels, chain, lang, seed, CLEAN, "", target))
             for p in perturbations:
                 if p.languages is not None and lang not in p.languages:
@@ -203,8 +203,8 @@ class _Lowering:
                  seed: int, condition: str, description: str, target: TaskDef) -> dict:
         memo = ("evaluate params", target.name)  # one target's evaluations differ in inputs only
         if memo not in self.params_memo:
-            params = EvaluateParams(task_type=target.type, batch=self.spec.evaluate.batch,
-                                    max_len=self.spec.evaluate.max_len,
+            settings = self.spec.evaluate_settings(target.name)
+            params = EvaluateParams(task_type=target.type, batch=settings.batch, max_len=settings.max_len,
                                     doc_stride=target.params.get("doc_stride")).to_params()
             self.params_memo[memo] = params, canonical_json(keyed(params))
         params, params_json = self.params_memo[memo]
@@ -216,10 +216,11 @@ class _Lowering:
 
     def attack(self, tuned: str, clean: str, p: PerturbationDef, where: dict, chain: str, lang: str,
                seed: int, target: TaskDef) -> dict:
+        settings = self.spec.evaluate_settings(target.name)
         params = AttackParams(attack=p.entry, params=self.inputs.lexicons(with_language(p.params, lang)),
                               field=p.field_for(target.type),
                               language=lang, seed=seed, description=with_language(p.description, lang),
-                              task_type=target.type, batch=self.spec.evaluate.batch, max_len=self.spec.evaluate.max_len,
+                              task_type=target.type, batch=settings.batch, max_len=settings.max_len,
                               entry_version=self.entry_version(p)).to_params()
         labels = {**where, "language": lang, "condition": p.name, "seed": seed,
                   "description": p.description}  # one per condition in the report: `{lang}` kept

@@ -3,7 +3,7 @@
     --set data=/mnt/xnli              a `var` (the value is taken as a string, as before)
     --set seeds=[1,2,3]               an assignment: intermediate, target, languages, seeds
     --set languages=[en,de]
-    --set train.target.lr=2e-5        an entry of a block: train PHASE|TASK, evaluate, report,
+    --set train.target.lr=2e-5        an entry of a block: train PHASE|TASK, evaluate [TARGET], report,
     --set report.bootstrap=2000         perturbations, resources (`resources.train.gpus=1`)
     --set model.xlmr=hf("xlm-roberta-base")    the value of a `model` or `task` declaration
 
@@ -94,8 +94,9 @@ def _splice(statements: list, name: str, value: ast.Value, span: ast.Span) -> tu
         known = [*ASSIGNMENTS, *BLOCKS, *DECLARATIONS]
         return f"`{name}` names no setting", did_you_mean(head, known) or (
             "settings: " + ", ".join(known) + " (a block entry is BLOCK.KEY, e.g. train.target.lr)")
-    label = parts[1] if head in LABELLED_BLOCKS else None
-    key = ".".join(parts[2:] if head in LABELLED_BLOCKS else parts[1:])
+    labelled = head in LABELLED_BLOCKS or (head == "evaluate" and len(parts) == 3)  # evaluate[.TARGET].KEY
+    label = parts[1] if labelled else None
+    key = ".".join(parts[2:] if labelled else parts[1:])
     if not key:
         return f"`{name}` names a block, not a setting", f"e.g. --set {name}.lr=2e-5"
     entry = ast.Entry(key, value, None, None, span, span)

@@ -111,13 +111,18 @@ class Spec(Frozen):
     seeds: list[int]
     perturbations: list[PerturbationDef] = Field(default_factory=list)
     train: dict[str, TrainSettings]  # "intermediate", "target", and "phase:task" refinements
-    evaluate: EvaluateSettings = Field(default_factory=EvaluateSettings)
+    evaluate: EvaluateSettings = Field(default_factory=EvaluateSettings)  # `evaluate { … }`: every target
+    evaluate_targets: dict[str, EvaluateSettings] = Field(default_factory=dict)  # `evaluate TARGET { … }`
     resources: dict[str, Resources] = Field(default_factory=dict)
     report: ReportSettings = Field(default_factory=ReportSettings)
 
     def train_settings(self, phase: str, task: str) -> TrainSettings:
         """A task's own `train TASK {…}` refines the phase's settings (keyed "phase:task")."""
         return self.train.get(f"{phase}:{task}") or self.train[phase]
+
+    def evaluate_settings(self, target: str) -> EvaluateSettings:
+        """A target's own `evaluate TARGET {…}` refines the spec-wide `evaluate {…}`."""
+        return self.evaluate_targets.get(target) or self.evaluate
 
     def trained_reads(self, name: str) -> list[tuple[TaskDef, str, list[str]]]:
         """What the intermediate training `name` (a task or a variant) reads: (task, split,

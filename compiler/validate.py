@@ -429,7 +429,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
                                            else languages + [x for x in self.target_languages if x not in languages],
                                            target_types)
         train = self.train_settings()
-        evaluate = self.settings_block("evaluate", None, EvaluateSettings)
+        evaluate, evaluate_targets = self.evaluate_settings(targets)
         resources = self.resources()
         report = self.settings_block("report", None, ReportSettings)
         failed_variants = set(self.variant_spans) - set(self.variants)  # reported where declared
@@ -448,13 +448,14 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
                 self.check_languages_reachable(target.task, target.languages)
             targets = self.perturbations_by_target(targets, perturbations)
             if not self.sink.errors:  # the parts are sound: do they fit together?
-                self.cross_check(targets, intermediate, perturbations, train, evaluate)
+                self.cross_check(targets, intermediate, perturbations, train, evaluate, evaluate_targets)
         if self.sink.errors or targets is None or self.experiment is None:
             return None
         return Spec(
             experiment=self.experiment, variables=self.variables, models=self.models, tasks=self.tasks,
             variants=self.variants, intermediate=intermediate, targets=targets, languages=languages,
             seeds=seeds, perturbations=perturbations, train=train, evaluate=evaluate,
+            evaluate_targets=evaluate_targets,
             resources=resources, report=report,
         )
 

@@ -21,7 +21,8 @@ from xexp.compiler.graph.node import Resources
 from xexp.compiler.registry import REGISTRY
 from xexp.compiler.registry.base import FAMILY_FIELDS, FIELDS, FieldName, task_family
 from xexp.compiler.spec import (
-    INTERMEDIATE_DEFAULTS, NODE_KINDS, TARGET_DEFAULTS, PerturbationDef, Sweep, TrainSettings,
+    INTERMEDIATE_DEFAULTS, NODE_KINDS, TARGET_DEFAULTS, EvaluateSettings, PerturbationDef, Sweep, TargetDef,
+    TrainSettings,
 )
 from xexp.compiler.validator_state import ValidatorState
 from xexp.compiler.values import Unconvertible, describe_value, plain
@@ -197,7 +198,7 @@ class BlockRules(ValidatorState):
                 elif label not in self.task_spans:
                     self.sink.error(f"`train {label}`: no phase or task named `{label}`", ast.span_of(block.label),
                                     did_you_mean(label, list(PHASES) + list(self.task_spans) + list(self.variant_spans)))
-            if keyword in ("evaluate", "resources", "report", "perturbations") and label is not None:
+            if keyword in ("resources", "report", "perturbations") and label is not None:
                 self.sink.error(f"`{keyword}` takes no label", ast.span_of(block.label))
         phases = {
             "intermediate": self.settings_block("train", "intermediate", TrainSettings, True, INTERMEDIATE_DEFAULTS),
@@ -216,6 +217,28 @@ class BlockRules(ValidatorState):
                 out[f"intermediate:{variant}"] = self.settings_block(
                     "train", variant, TrainSettings, True, phases["intermediate"].model_dump(exclude_unset=False))
         return out
+
+    def evaluate_settings(self, targets: list[TargetDef] | None) -> tuple[EvaluateSettings, dict[str, EvaluateSettings]]:
+        """`evaluate { … }` for every target, and each `evaluate TARGET { … }` refining it for
+        one target, as `train TASK { … }` refines a phase (jiant evaluates QA targets at 384
+        tokens and the others at 256: docs/phang2020.md). Keyed by the target's task; a label
+        that is no target is an error (unchecked while the targets themselves failed)."""
+        spec_wide = self.settings_block("evaluate", None, EvaluateSettings)
+        names = [t.task for t in targets or []]
+        own: dict[str, EvaluateSettings] = {}
+        for (keyword, label), block in self.blocks.items():
+            if keyword != "evaluate" or label is None:
+                continue
+            if targets is not None and label not in names:
+                trains = [t.task for t in targets if t.trained_on == label]
+                known = f"`{label}` is a task, not a target" if label in self.task_spans else f"no target named `{label}`"
+                self.sink.error(f"`evaluate {label}`: {known}", ast.span_of(block.label),
+                                f"`{label}` trains the target `{trains[0]}`: write `evaluate {trains[0]} {{ … }}`"
+                                if trains else did_you_mean(label, names) or "targets: " + ", ".join(names))
+                continue
+            own[label] = self.settings_block("evaluate", label, EvaluateSettings,
+                                             base=spec_wide.model_dump(exclude_unset=False))
+        return spec_wide, own
 
     def resources(self) -> dict[str, Resources]:
         block = self.blocks.get(("resources", None))

@@ -36,7 +36,7 @@ class CrossChecks(ValidatorState):
 
     def cross_check(self, targets: list[TargetDef], intermediate: list[str],
                     perturbations: list[PerturbationDef], train: dict[str, TrainSettings],
-                    evaluate: EvaluateSettings) -> None:
+                    evaluate: EvaluateSettings, evaluate_targets: dict[str, EvaluateSettings]) -> None:
         if len(targets) == 1:  # several targets: perturbations were matched to targets already
             self.check_perturbations_fit(self.tasks[targets[0].task], perturbations)
         # (task, phase, the name its `train NAME {…}` settings go by); a variant trains its members
@@ -63,7 +63,9 @@ class CrossChecks(ValidatorState):
                 spans = self.target_language_spans.get(target.task) or {
                     n.name: n.span for n in (self.names_list("languages") or [])}
                 self.check_source_fits(target_task, target_task.splits[eval_split], target.languages, spans)
-            lengths.append((target_task, evaluate.max_len, "evaluate"))
+            own = target.task in evaluate_targets  # `evaluate TARGET { … }` refines `evaluate { … }`
+            lengths.append((target_task, (evaluate_targets[target.task] if own else evaluate).max_len,
+                            f"evaluate {target.task}" if own else "evaluate"))
         self.check_doc_stride(lengths)
         self.check_model_positions(lengths)
         self.check_patience(trained, train)

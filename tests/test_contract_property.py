@@ -151,6 +151,9 @@ def valid_specs(draw) -> str:
     if perturbations:
         lines.append("perturbations {\n  " + "\n  ".join(perturbations) + "\n}")
     lines[lines.index("TARGET")] = draw(target_line(languages))  # drawn last: the earlier draws stay as they were
+    if draw(st.booleans()):  # the first target's own `evaluate tgt {…}`: no shorter, so its doc_stride fits
+        longer = draw(st.sampled_from([n for n in (16, 128, 512) if n >= eval_len]))
+        lines.append(f"evaluate tgt {{ max_len={longer} limit={draw(st.integers(1, 500))} }}")
     return "\n".join(lines) + "\n"
 
 

@@ -136,3 +136,16 @@ def test_phang2020_plans_the_papers_grid():
         assert len(names) >= 11 and {"none", "multi", *nine} <= names, (seed, sorted(names))
         assert {"mnli_mlm", "squad_mlm", "mnli_mt", "squad_mt"} <= names
     assert len(targets) >= 4 and {"xnli", "pawsx", "xquad", "mlqa", "panx", "udpos"} == targets
+
+
+def test_phang2020_evaluates_each_target_at_jiants_length():
+    """jiant tokenizes XQuAD and MLQA at 384 tokens and XNLI, PAWS-X, PAN-X and UD POS at 256
+    (docs/phang2020.md; subscripts/c_tokenize_and_cache.sh): per target, not one compromise."""
+    spec, graph = compile_text(GRID_SPEC.read_text(encoding="utf-8"), str(GRID_SPEC))
+    lengths: dict[str, set[int]] = {}
+    for node in graph.nodes:
+        if node.kind == "evaluate":
+            lengths.setdefault(node.labels["target"], set()).add(node.params["max_len"])
+    qa = {t.task for t in spec.targets if spec.tasks[t.task].type == "extractive_qa"}
+    assert {"xquad", "mlqa"} <= qa
+    assert lengths == {t.task: {384 if t.task in qa else 256} for t in spec.targets}
