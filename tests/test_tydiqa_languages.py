@@ -88,3 +88,56 @@ def test_code_switch_needs_a_lexicon_for_the_language():
         compile_spec(spec('code_switch(lexicon=synthetic(), to="de")', languages="bn"))
     assert "no English-bn pairs" in caught.value.render()
     compile_spec(spec('code_switch(lexicon=muse("en-{lang}.txt"))', languages="bn te"))
+
+
+# --- TyDiQA-GoldP files as specs/phang2020.xexp reads them -------------------------------------
+
+GOLD = {"bn": ("ঢাকা বাংলাদেশের রাজধানী।", "বাংলাদেশের রাজধানী কোথায়?", "ঢাকা"),
+        "te": ("హైదరాబాద్ తెలంగాణ రాజధాని.", "తెలంగాణ రాజధాని ఏది?", "హైదరాబాద్"),
+        "fi": ("Helsinki on Suomen pääkaupunki.", "Mikä on Suomen pääkaupunki?", "Helsinki"),
+        "en": ("Paris is the capital of France.", "What is the capital of France?", "Paris")}
+
+
+def squad_file(path, lang: str, *, blank_answers: bool = False) -> None:
+    """One SQuAD v1.1 JSON file as XTREME's download writes it (its dev files: answers blanked)."""
+    import json
+
+    context, question, answer = GOLD[lang]
+    answers = [{"answer_start": 0, "text": ""}] if blank_answers else [{"answer_start": 0, "text": answer}]
+    data = {"version": "TyDiQA-GoldP-1.1-for-SQuAD-1.1", "data": [{"paragraphs": [
+        {"context": context, "qas": [{"id": f"{lang}-1", "question": question, "answers": answers}]}]}]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+TYDIQA_SPEC = """experiment tydiqa_files
+var tydiqa = "data/tydiqa"
+model m = tiny()
+task tydiqa_en = extractive_qa(local("{tydiqa}/tydiqa-goldp-v1.1-{split}/tydiqa.goldp.en.{split}.json", format="squad_json"), train="train", dev="dev[:500]")
+task tydiqa    = extractive_qa(local("{tydiqa}/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json", format="squad_json"), test="dev")
+target = tydiqa trained_on tydiqa_en in [bn en fi te]
+perturbations {
+  typo = char_noise(p=0.1)
+}
+"""
+
+
+def test_tydiqa_files_in_xtreme_naming_check_and_blanked_answers_fail_their_load(tmp_path, capsys):
+    from xexp.cli import main
+    from xexp.runtime.data.sources import DataError, load_rows
+
+    root = tmp_path / "tydiqa"
+    squad_file(root / "tydiqa-goldp-v1.1-train" / "tydiqa.goldp.en.train.json", "en")
+    for lang in GOLD:
+        squad_file(root / "tydiqa-goldp-v1.1-dev" / f"tydiqa.goldp.{lang}.dev.json", lang)
+    spec = tmp_path / "tydiqa.xexp"
+    spec.write_text(TYDIQA_SPEC, encoding="utf-8")
+    assert main(["check", str(spec), "--set", f"tydiqa={root}"]) == 0, capsys.readouterr().err
+    source = compile_spec(TYDIQA_SPEC, variables={"tydiqa": str(root)}).tasks["tydiqa"].splits["test"].source
+    table = load_rows(source, task_type="extractive_qa", split="dev", rows=None, language="te")
+    assert table.column("answers").to_pylist() == [[{"text": GOLD["te"][2], "start": 0}]]
+    # XTREME's own download blanks the dev answers (its hidden test set): the load refuses them,
+    # naming the file and the field (check does not read SQuAD JSON: runtime/data/preview.py)
+    squad_file(root / "tydiqa-goldp-v1.1-dev" / "tydiqa.goldp.te.dev.json", "te", blank_answers=True)
+    with pytest.raises(DataError, match=r"tydiqa\.goldp\.te\.dev\.json.*field 'answers': answer 0: empty or missing text"):
+        load_rows(source, task_type="extractive_qa", split="dev", rows=None, language="te")
