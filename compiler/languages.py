@@ -17,6 +17,8 @@ SCRIPTS: dict[str, str] = {
     # accepted beyond XNLI
     "it": "Latin", "pt": "Latin", "nl": "Latin", "pl": "Latin", "ja": "Japanese",
     "ko": "Hangul", "fa": "Arabic", "id": "Latin", "uk": "Cyrillic", "he": "Hebrew",
+    # TyDiQA-GoldP's languages beyond XNLI's (docs/phang2020.md)
+    "bn": "Bengali", "fi": "Latin", "te": "Telugu",
 }
 
 KNOWN_LANGUAGES: frozenset[str] = frozenset(SCRIPTS)

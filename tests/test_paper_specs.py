@@ -135,11 +135,11 @@ def test_phang2020_plans_the_papers_grid():
     for seed, names in variants.items():
         assert len(names) >= 11 and {"none", "multi", *nine} <= names, (seed, sorted(names))
         assert {"mnli_mlm", "squad_mlm", "mnli_mt", "squad_mt"} <= names
-    assert len(targets) >= 4 and {"xnli", "pawsx", "xquad", "mlqa", "panx", "udpos"} == targets
+    assert len(targets) >= 4 and {"xnli", "pawsx", "xquad", "mlqa", "panx", "udpos", "tydiqa"} == targets
 
 
 def test_phang2020_evaluates_each_target_at_jiants_length():
-    """jiant tokenizes XQuAD and MLQA at 384 tokens and XNLI, PAWS-X, PAN-X and UD POS at 256
+    """jiant tokenizes XQuAD, MLQA and TyDiQA at 384 tokens and XNLI, PAWS-X, PAN-X and UD POS at 256
     (docs/phang2020.md; subscripts/c_tokenize_and_cache.sh): per target, not one compromise."""
     spec, graph = compile_text(GRID_SPEC.read_text(encoding="utf-8"), str(GRID_SPEC))
     lengths: dict[str, set[int]] = {}
@@ -147,5 +147,24 @@ def test_phang2020_evaluates_each_target_at_jiants_length():
         if node.kind == "evaluate":
             lengths.setdefault(node.labels["target"], set()).add(node.params["max_len"])
     qa = {t.task for t in spec.targets if spec.tasks[t.task].type == "extractive_qa"}
-    assert {"xquad", "mlqa"} <= qa
+    assert {"xquad", "mlqa", "tydiqa"} <= qa
     assert lengths == {t.task: {384 if t.task in qa else 256} for t in spec.targets}
+
+
+def test_phang2020_tydiqa_follows_jiants_recipe_in_its_nine_languages():
+    """TyDiQA-GoldP trains on its English part (jiant: TRAIN_TASK_DICT tydiqa -> tydiqa_en) with
+    XQuAD/MLQA's recipe, and is evaluated in XTREME's nine languages from local SQuAD JSON files."""
+    spec, graph = compile_text(GRID_SPEC.read_text(encoding="utf-8"), str(GRID_SPEC))
+    target = next(t for t in spec.targets if t.task == "tydiqa")
+    assert (target.trained_on, list(target.languages)) == (
+        "tydiqa_en", ["ar", "bn", "en", "fi", "id", "ko", "ru", "sw", "te"])
+    trainings = [n for n in graph.nodes if n.kind == "train" and n.name.startswith("train:none→tydiqa/")]
+    assert len(trainings) == 1
+    hparams = trainings[0].params["hparams"]
+    assert {k: hparams[k] for k in ("lr", "batch", "grad_accum", "epochs", "max_len")} == \
+        {"lr": 1e-5, "batch": 4, "grad_accum": 4, "epochs": 2, "max_len": 384}
+    loads = {n.params["language"]: n.params["source"]["path"] for n in graph.nodes
+             if n.kind == "load" and n.params["source"].get("path", "").endswith(".dev.json")
+             and n.params["rows"] is None}
+    assert loads == {lang: str(GRID_SPEC.parent / f"data/tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json")
+                     for lang in target.languages}

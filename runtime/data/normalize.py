@@ -8,7 +8,12 @@ Accepted spellings (case-insensitive; '-' and ' ' count as '_'):
 * nli: entailment (entail, entails, entailed, e), neutral (n), contradiction (contradict,
   contradicts, contradictory, c). Rejected with an explanation: not_entailment /
   non_entailment (a two-way RTE/QNLI label: it cannot be split into neutral vs contradiction),
-  '-' (MNLI's "no gold label"), and bare numbers.
+  and bare numbers.
+* Unlabelled rows of nli and paraphrase sources are dropped, not refused, and counted
+  (`UNLABELLED_METADATA` on the table; the load manifest's `unlabelled_dropped`): MNLI's '-'
+  (the annotators did not agree, no gold label) and the id -1 that Hugging Face datasets give
+  a row with no label (SNLI's ~2% of pairs without a gold label), unless a `labels` mapping
+  names them. A row range (`dev="validation[:500]"`) counts source rows, so it may keep fewer.
 * paraphrase: paraphrase (equivalent, duplicate, 1, true, yes), not_paraphrase (non_paraphrase,
   not_equivalent, not_duplicate, 0, false, no). Binary 0/1 *is* accepted here because every
   public paraphrase corpus (MRPC, QQP, PAWS, PAWS-X) means 1 = paraphrase: it is a yes/no flag,
@@ -64,13 +69,23 @@ _NLI_REJECTED = {
                       "contradiction; map it explicitly with labels={...} if you mean one of them",
     "non_entailment": "a two-way (HANS-style) label that cannot be split into neutral vs "
                       "contradiction; map it explicitly with labels={...} if you mean one of them",
-    "_": "'-' means the annotators did not agree (no gold label): drop such rows",
+    "_": "'-' means the annotators did not agree (no gold label): such rows are dropped, not mapped",
 }
 _PARAPHRASE_ALIASES = {
     **{a: "paraphrase" for a in ("paraphrase", "equivalent", "duplicate", "1", "true", "yes")},
     **{a: "not_paraphrase" for a in ("not_paraphrase", "non_paraphrase", "not_equivalent",
                                      "not_duplicate", "0", "false", "no")},
 }
+
+
+#: Schema metadata of a normalized table: how many unlabelled rows were dropped (see module doc).
+UNLABELLED_METADATA = b"xexp.unlabelled_dropped"
+#: Raw labels that mark a pair as unlabelled: MNLI's '-' and Hugging Face's missing-label id.
+_UNLABELLED = ("-", "-1")
+
+
+class _Unlabelled(Exception):
+    """A pair-task row without a gold label: dropped and counted, never guessed."""
 
 
 class _Bad(Exception):
@@ -131,11 +146,15 @@ def normalize(raw: RawSource, indices: range, *, task_type: str, columns: dict |
 
     out: dict[str, list] = {"id": [], **{f: [] for f in fields}}
     seen_ids: dict[str, str] = {}
+    unlabelled = 0
     for index, record in zip(indices, raw.fetch(indices)):
         try:
             row = (_text_row(record, columns, language) if family == "text" else
                    _normalize_row(record, family, task_type, columns, label_map, class_names))
             row_id = _row_id(record, columns, index)
+        except _Unlabelled:
+            unlabelled += 1
+            continue
         except _Bad as bad:
             raise DataError(raw.where(index), bad.problem, field=bad.field) from None
         if row_id in seen_ids:
@@ -145,7 +164,15 @@ def normalize(raw: RawSource, indices: range, *, task_type: str, columns: dict |
         out["id"].append(row_id)
         for name in fields:
             out[name].append(row[name])
-    return pa.table(out, schema=_schema(family))
+    table = pa.table(out, schema=_schema(family))
+    if unlabelled:
+        table = table.replace_schema_metadata({UNLABELLED_METADATA: str(unlabelled).encode()})
+    return table
+
+
+def unlabelled_dropped(table) -> int:
+    """How many unlabelled rows `normalize` dropped to make `table`."""
+    return int((table.schema.metadata or {}).get(UNLABELLED_METADATA, b"0"))
 
 
 def _schema(family: str):
@@ -294,6 +321,9 @@ def _text_row(record: dict, columns: dict, language: str | None) -> dict:
 def _pair_label(raw, task_type, label_map, class_names) -> str:
     if raw is None:
         raise _Bad("label", "missing value (null)")
+    key = _key(raw).strip()
+    if key in _UNLABELLED and not (label_map and key in label_map) and not isinstance(raw, bool):
+        raise _Unlabelled()
     if label_map is not None:
         key = _key(raw)
         if key not in label_map and key.strip() not in label_map:
@@ -301,8 +331,7 @@ def _pair_label(raw, task_type, label_map, class_names) -> str:
         return label_map.get(key, label_map.get(key.strip()))
     if class_names is not None and isinstance(raw, int) and not isinstance(raw, bool):
         if not 0 <= raw < len(class_names):
-            raise _Bad("label", f"label id {raw} is outside the dataset's classes {class_names}"
-                       + (" (-1 marks an unlabelled example)" if raw == -1 else ""))
+            raise _Bad("label", f"label id {raw} is outside the dataset's classes {class_names}")
         raw = class_names[raw]
     try:
         return canonical_label(raw, task_type)

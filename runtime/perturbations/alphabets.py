@@ -2,7 +2,7 @@
 
 Random letters must come from the script being edited (ASCII letters inside a Hindi word are a
 different, much easier perturbation). Each table lists only graphemes that stand on their own:
-consonants and independent vowels for Devanagari, consonants for Thai, base letters for Arabic,
+consonants and independent vowels for Devanagari, Bengali and Telugu, consonants for Thai, base letters for Arabic,
 so an inserted grapheme can never be a combining sign with nothing to attach to.
 """
 
@@ -30,6 +30,11 @@ ALPHABETS: dict[str, str] = {
     "ur": "ابپتٹثجچحخدڈذرڑزژسشصضطظعغفقکگلمنںوہھءیے",
     "hi": "कखगघङचछजझञटठडढणतथदधनपफबभमयरलवशषसह" "अआइईउऊएऐओऔ",
     "th": "กขคฆงจฉชซฌญฎฏฐฑฒณดตถทธนบปผฝพฟภมยรลวศษสหฬอฮ",
+    # TyDiQA-GoldP's languages beyond XNLI: consonants and independent vowels, as for Hindi
+    # (Bengali's nukta letters ড় ঢ় য় are left out: NFC splits them into a base and a sign)
+    "fi": _LATIN + "äöå",
+    "bn": "কখগঘঙচছজঝঞটঠডঢণতথদধনপফবভমযরলশষসহ" "অআইঈউঊঋএঐওঔ",
+    "te": "కఖగఘఙచఛజఝఞటఠడఢణతథదధనపఫబభమయరలవశషసహళఱ" "అఆఇఈఉఊఋఎఏఐఒఓఔ",
     # frequent Han characters (simplified)
     "zh": "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去"
           "之过家学对可里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如"
@@ -41,7 +46,7 @@ ALPHABETS: dict[str, str] = {
 #: name inside a Hindi sentence is edited with Latin letters).
 SCRIPT_DEFAULT_LANGUAGE: dict[str, str] = {
     "Latin": "en", "Cyrillic": "ru", "Greek": "el", "Arabic": "ar", "Devanagari": "hi",
-    "Thai": "th", "Han": "zh",
+    "Thai": "th", "Han": "zh", "Bengali": "bn", "Telugu": "te",
 }
 
 

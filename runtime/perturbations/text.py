@@ -44,6 +44,7 @@ _SCRIPT_PATTERNS: dict[str, regex.Pattern] = {
         ("Latin", "Latin"), ("Cyrillic", "Cyrillic"), ("Greek", "Greek"), ("Arabic", "Arabic"),
         ("Devanagari", "Devanagari"), ("Thai", "Thai"), ("Han", "Han"), ("Hangul", "Hangul"),
         ("Hebrew", "Hebrew"), ("Japanese", "[\\p{Hiragana}\\p{Katakana}]"),
+        ("Bengali", "Bengali"), ("Telugu", "Telugu"),
     )
 }
 _HAN = _SCRIPT_PATTERNS["Han"]
