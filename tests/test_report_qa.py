@@ -1,0 +1,104 @@
+"""An extractive QA target in the report: exact match is its accuracy, token F1 stands beside it
+(with intervals, the F1 delta's included) in every table, the plots name the metric, and the
+chance-level note does not compare QA with a most frequent answer. Tiny prediction tables written
+here, in the shape runtime/tasks/qa.py writes them."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from xexp.runtime.report import ReportCell, ReportSettings, build_report
+
+N = 300
+
+
+def qa_cell(tmp_path, variant: str, language: str, condition: str, seed: int,
+            f1: np.ndarray, exact: np.ndarray, answers: list[str] | None = None) -> ReportCell:
+    ids = [f"q{k:03d}" for k in range(len(f1))]
+    predicted = answers or [f"span {k} {v:.2f}" for k, v in enumerate(f1)]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / f"{variant}-{language}-{condition}-{seed}.parquet"
+    pq.write_table(pa.table({"id": ids, "gold": [json.dumps([f"answer {k}"]) for k in range(len(f1))],
+                             "predicted": predicted, "correct": exact.tolist(),
+                             "probs": pa.array([[] for _ in ids], pa.list_(pa.float64())),
+                             "f1": f1.astype(float).tolist()}), path)
+    return ReportCell(model="m", variant=variant, language=language, condition=condition, kind="evaluate",
+                      seed=seed, predictions=path, description="" if condition == "clean" else "char_noise(p=0.1)")
+
+
+def _f1(rng: np.random.Generator, mean: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-example F1 in [0, 1] around `mean`, exact match where F1 is 1."""
+    f1 = np.clip(rng.normal(mean, 0.3, N), 0.0, 1.0)
+    f1[rng.random(N) < mean / 2] = 1.0
+    return f1, f1 == 1.0
+
+
+def qa_cells(tmp_path, seeds=(1, 2), languages=("en", "de")) -> list[ReportCell]:
+    """Baseline `none` and variant `squad`, clean and typo; the variant keeps more F1 under typo."""
+    cells = []
+    for language in languages:
+        for seed in seeds:
+            for variant, clean_mean, typo_mean in (("none", 0.5, 0.3), ("squad", 0.6, 0.5)):
+                rng = np.random.default_rng([seed, len(variant), ord(language[0])])
+                for condition, mean in (("clean", clean_mean), ("typo", typo_mean)):
+                    cells.append(qa_cell(tmp_path, variant, language, condition, seed, *_f1(rng, mean)))
+    return cells
+
+
+def rows_of(out) -> list[dict]:
+    return json.loads((out / "results.json").read_text())["rows"]
+
+
+def test_the_f1_delta_has_a_paired_bootstrap_interval(tmp_path):
+    cells = qa_cells(tmp_path / "in")
+    build_report(cells, ReportSettings(bootstrap=2000, examples=0), tmp_path / "out", {"experiment": "qa"})
+    rows = {(r["variant"], r["language"], r["perturbation"], str(r["seed"])): r for r in rows_of(tmp_path / "out")}
+    f1 = {(c.variant, c.language, c.condition, c.seed): pq.read_table(c.predictions).column("f1").to_numpy()
+          for c in cells}
+    for language in ("en", "de"):
+        for condition in ("clean", "typo"):
+            differences = [100.0 * (f1[("squad", language, condition, s)] - f1[("none", language, condition, s)])
+                           for s in (1, 2)]
+            for seed, d in zip((1, 2), differences):
+                row = rows[("squad", language, condition, str(seed))]
+                assert math.isclose(row["perturbed_f1_delta"], d.mean(), rel_tol=1e-5)
+                # a percentile interval of the mean difference: about ±1.96 standard errors
+                half = 1.96 * d.std() / math.sqrt(N)
+                low, high = row["perturbed_f1_ci_low"], row["perturbed_f1_ci_high"]
+                assert low < d.mean() < high and 0.8 < (high - low) / (2 * half) < 1.2, (low, high, half)
+            pooled = rows[("squad", language, condition, "all")]
+            assert math.isclose(pooled["perturbed_f1_delta"], np.mean([d.mean() for d in differences]), rel_tol=1e-5)
+            assert pooled["perturbed_f1_ci_low"] < pooled["perturbed_f1_delta"] < pooled["perturbed_f1_ci_high"]
+    macro = rows[("squad", "macro", "typo", "all")]
+    assert macro["perturbed_f1_ci_low"] < macro["perturbed_f1_delta"] < macro["perturbed_f1_ci_high"]
+    assert rows[("none", "en", "typo", "all")]["perturbed_f1_ci_low"] is None  # the baseline has no delta
+    header = (tmp_path / "out" / "results.csv").read_text().splitlines()[0].split(",")
+    assert header[-2:] == ["perturbed_f1_ci_low", "perturbed_f1_ci_high"]
+
+
+def test_the_f1_delta_pairs_seeds_by_label_and_shares_example_weights(tmp_path):
+    """Seeds given in another order pair by label; a variant whose F1 differs from the baseline's
+    by the same amount on every example has an interval of zero width, which only happens when
+    both runs of a seed get the same example weights."""
+    rng = np.random.default_rng(0)
+    base = {s: 0.8 * rng.random(N) for s in (3, 7)}
+    cells = []
+    for seed in (7, 3):
+        shift = 0.1 if seed == 3 else 0.2
+        for condition in ("clean", "typo"):
+            cells.append(qa_cell(tmp_path, "none", "en", condition, seed, base[seed], base[seed] > 0.75))
+            cells.append(qa_cell(tmp_path, "v", "en", condition, seed, base[seed] + shift,
+                                 base[seed] > 0.75))
+    build_report(cells[::-1], ReportSettings(bootstrap=500, examples=0), tmp_path / "out", {"experiment": "qa"})
+    rows = {(r["variant"], r["perturbation"], str(r["seed"])): r for r in rows_of(tmp_path / "out")}
+    for seed, shift in ((3, 10.0), (7, 20.0)):
+        row = rows[("v", "typo", str(seed))]
+        assert math.isclose(row["perturbed_f1_delta"], shift, rel_tol=1e-5)
+        assert math.isclose(row["perturbed_f1_ci_low"], shift, rel_tol=1e-5)
+        assert math.isclose(row["perturbed_f1_ci_high"], shift, rel_tol=1e-5)
+    assert math.isclose(rows[("v", "typo", "all")]["perturbed_f1_ci_low"], 15.0, rel_tol=1e-5)
