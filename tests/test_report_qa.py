@@ -102,3 +102,83 @@ def test_the_f1_delta_pairs_seeds_by_label_and_shares_example_weights(tmp_path):
         assert math.isclose(row["perturbed_f1_ci_low"], shift, rel_tol=1e-5)
         assert math.isclose(row["perturbed_f1_ci_high"], shift, rel_tol=1e-5)
     assert math.isclose(rows[("v", "typo", "all")]["perturbed_f1_ci_low"], 15.0, rel_tol=1e-5)
+
+
+def _interval(value: float, low: float, high: float, sign: bool = True) -> str:
+    """The `x [low, high]` text the tables write, computed here from results.json."""
+    if sign:
+        return f"{round(value, 1) + 0.0:+.1f} [{round(low, 1) + 0.0:+.1f}, {round(high, 1) + 0.0:+.1f}]"
+    return f"{value:.1f} [{low:.1f}, {high:.1f}]"
+
+
+def _svg_texts(html: str) -> list[str]:
+    import base64
+    import re
+
+    texts = []
+    for data in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", html):
+        svg = base64.b64decode(data).decode()
+        texts += [t.strip() for t in re.findall(r"<text\b[^>]*>([^<]*)</text>", svg)]
+    return texts
+
+
+def test_every_format_shows_f1_beside_exact_match_and_plots_name_the_metric(tmp_path):
+    out = tmp_path / "out"
+    build_report(qa_cells(tmp_path / "in"), ReportSettings(bootstrap=300, examples=0), out, {"experiment": "qa"})
+    rows = {(r["variant"], r["language"], r["perturbation"], str(r["seed"])): r for r in rows_of(out)}
+    typo, clean = rows[("squad", "macro", "typo", "all")], rows[("squad", "macro", "clean", "all")]
+    typo_f1 = _interval(typo["perturbed_f1_delta"], typo["perturbed_f1_ci_low"], typo["perturbed_f1_ci_high"])
+    clean_f1 = _interval(clean["clean_f1"], clean["clean_f1_ci_low"], clean["clean_f1_ci_high"], sign=False)
+    clean_f1_delta = _interval(clean["perturbed_f1_delta"], clean["perturbed_f1_ci_low"], clean["perturbed_f1_ci_high"])
+
+    summary = (out / "summary.txt").read_text()
+    assert "Clean exact match (seeds pooled)" in summary and "clean EM [CI]" in summary
+    assert typo_f1 in summary and clean_f1 in summary and clean_f1_delta in summary
+    assert all(len(line) <= 100 for line in summary.splitlines())
+
+    markdown = (out / "report.md").read_text()
+    assert "## Clean exact match" in markdown
+    assert "| clean EM [CI] | Δ EM vs none [CI] | p | clean F1 [CI] | Δ F1 [CI, examples] |" in markdown
+    assert f"| {clean_f1} | {clean_f1_delta} |" in markdown
+    summary_row = next(line for line in markdown.splitlines() if line.startswith("| m | squad | macro | typo |"))
+    assert typo_f1 in summary_row
+    assert "### Perturbed exact match delta by language" in markdown
+    assert "**f1**:" in markdown and "**chance (QA)**:" in markdown  # the method says what F1 is
+
+    html = (out / "report.html").read_text()
+    assert f"<td class=\"num\">{typo_f1}</td>" in html and "Δ F1 [CI, examples]" in html
+    assert "Clean vs perturbed exact match" in html
+    texts = _svg_texts(html)
+    assert "clean exact match (%)" in texts and "perturbed exact match (%)" in texts
+    assert any("perturbed exact match, squad − none" in t for t in texts)
+    assert not any("accuracy" in t for t in texts), [t for t in texts if "accuracy" in t]
+
+    tex = (out / "report.tex").read_text()
+    assert r"\label{tab:qa-clean-f1}" in tex and "Clean token F1" in tex and "Clean exact match" in tex
+    assert r"$\Delta$ F1 [CI, examples]" in tex
+
+
+def test_a_qa_target_among_several_gets_f1_in_its_own_section_only(tmp_path):
+    from xexp.compiler.graph.contracts import ReportTarget
+
+    qa = [c.model_copy(update={"target": "xquad"}) for c in qa_cells(tmp_path / "qa", seeds=(1,))]
+    nli = []
+    for c in qa_cells(tmp_path / "nli", seeds=(1,)):  # the same outcomes without F1: an accuracy task
+        table = pq.read_table(c.predictions).drop_columns(["f1"])
+        path = tmp_path / "nli" / ("plain-" + c.predictions.name)
+        pq.write_table(table, path)
+        nli.append(c.model_copy(update={"target": "xnli", "predictions": path}))
+    targets = [ReportTarget(task="xquad", trained_on="squad", task_type="extractive_qa", languages=["en", "de"]),
+               ReportTarget(task="xnli", trained_on="mnli", task_type="nli", languages=["en", "de"])]
+    out = tmp_path / "out"
+    build_report(qa + nli, ReportSettings(bootstrap=200, examples=0), out, {"experiment": "two"}, targets=targets)
+    markdown = (out / "report.md").read_text()
+    xquad, xnli = markdown.split("## Target xnli")
+    assert "## Target xquad (extractive_qa, trained on squad; exact match; en de)" in xquad
+    assert "Δ F1 [CI, examples]" in xquad and "### Clean exact match" in xquad
+    assert "Δ F1" not in xnli.split("## Method")[0] and "### Clean accuracy" in xnli
+    texts = _svg_texts((out / "report.html").read_text())
+    assert "clean exact match (%)" in texts and "clean accuracy (%)" in texts
+    rows = rows_of(out)
+    assert all(r["perturbed_f1_ci_low"] is None for r in rows if r["target"] == "xnli")
+    assert any(r["perturbed_f1_ci_low"] is not None for r in rows if r["target"] == "xquad")
