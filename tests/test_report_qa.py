@@ -18,12 +18,14 @@ N = 300
 
 
 def qa_cell(tmp_path, variant: str, language: str, condition: str, seed: int,
-            f1: np.ndarray, exact: np.ndarray, answers: list[str] | None = None) -> ReportCell:
+            f1: np.ndarray, exact: np.ndarray, answers: list[str] | None = None,
+            gold: list[str] | None = None) -> ReportCell:
     ids = [f"q{k:03d}" for k in range(len(f1))]
     predicted = answers or [f"span {k} {v:.2f}" for k, v in enumerate(f1)]
+    gold = gold or [f"answer {k}" for k in range(len(f1))]
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / f"{variant}-{language}-{condition}-{seed}.parquet"
-    pq.write_table(pa.table({"id": ids, "gold": [json.dumps([f"answer {k}"]) for k in range(len(f1))],
+    pq.write_table(pa.table({"id": ids, "gold": [json.dumps([g]) for g in gold],
                              "predicted": predicted, "correct": exact.tolist(),
                              "probs": pa.array([[] for _ in ids], pa.list_(pa.float64())),
                              "f1": f1.astype(float).tolist()}), path)
@@ -182,3 +184,24 @@ def test_a_qa_target_among_several_gets_f1_in_its_own_section_only(tmp_path):
     rows = rows_of(out)
     assert all(r["perturbed_f1_ci_low"] is None for r in rows if r["target"] == "xnli")
     assert any(r["perturbed_f1_ci_low"] is not None for r in rows if r["target"] == "xquad")
+
+
+def test_qa_is_not_compared_with_a_most_frequent_answer_but_flagged_without_exact_matches(tmp_path):
+    """Questions whose gold answer is often the same ("1990" for 40% of them) gave QA a "majority
+    class" to be at chance against: a model with 35% exact match and 70% F1 was called noise. QA
+    has no constant-guess floor; what is flagged is a model that never matches exactly."""
+    rng = np.random.default_rng(5)
+    gold = ["1990" if k % 5 < 2 else f"answer {k}" for k in range(N)]
+    exact = rng.random(N) < 0.35
+    f1 = np.where(exact, 1.0, 0.55)
+    never = np.zeros(N, dtype=bool)
+    cells = [qa_cell(tmp_path, "none", "en", "clean", 1, f1, exact, gold=gold),
+             qa_cell(tmp_path, "squad", "en", "clean", 1, np.full(N, 0.4), never, gold=gold)]
+    manifest = build_report(cells, ReportSettings(bootstrap=100, examples=0), tmp_path / "out", {"experiment": "qa"})
+    caveats = [w for w in manifest["warnings"] if "/" in w.split(" ")[0]]
+    assert not any(c.startswith("m/none") for c in caveats), caveats
+    (flagged,) = [c for c in caveats if c.startswith("m/squad")]
+    assert "no exact match (F1 40.0%)" in flagged and "majority" not in flagged
+    summary = (tmp_path / "out" / "summary.txt").read_text()
+    read_first = "".join(line.removeprefix("!! ") for line in summary.splitlines() if line.startswith("!! "))
+    assert "Nochance-levelcheckforQA" in read_first.replace(" ", "")  # wrapped at spaces and hyphens
