@@ -151,10 +151,27 @@ def _run_params(graph) -> dict[str, Any]:
             "conditions": values("evaluate", "condition"), "seeds": values("train", "seed")}
 
 
+def training_params(node) -> dict[str, Any]:
+    """A training's MLflow params. A multi-task (mix) training has no task type of its own: its
+    `task_type` is its members' task types in order (`nli,extractive_qa,multiple_choice`), with
+    the members' task names and the sampling rule beside it (compiler/graph/contracts.py
+    TrainParams, MixMember, Sampling)."""
+    from xexp.compiler.graph.contracts import TrainParams
+
+    p = TrainParams.model_validate(node.params)
+    params: dict[str, Any] = {"task_type": p.task_type, "seed": p.seed, "phase": node.labels.get("phase"),
+                              "task": node.labels.get("task"), "xexp.key": node.key}
+    if p.members is not None:
+        params["task_type"] = ",".join(m.task_type for m in p.members)
+        params["members"] = ",".join(str(node.labels.get("members", "")).split()) or None
+        params["member_languages"] = ";".join(",".join(m.languages) for m in p.members)
+        if p.sampling is not None:
+            params.update({f"sampling.{k}": v for k, v in p.sampling.model_dump().items() if v is not None})
+    return params | {f"hparams.{k}": v for k, v in (node.params.get("hparams") or {}).items()}  # as set
+
+
 def _log_training(client, experiment_id: str, parent: str, parent_tag: str, store, node) -> None:
-    params = {"task_type": node.params.get("task_type"), "seed": node.params.get("seed"),
-              "phase": node.labels.get("phase"), "task": node.labels.get("task"), "xexp.key": node.key,
-              **{f"hparams.{k}": v for k, v in (node.params.get("hparams") or {}).items()}}
+    params = training_params(node)
     child = client.create_run(experiment_id, run_name=node.name,
                               tags={parent_tag: parent, "xexp.key": node.key}).info.run_id
     try:
