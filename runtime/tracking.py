@@ -193,7 +193,8 @@ def _log_training(client, experiment_id: str, parent: str, parent_tag: str, stor
 
 
 def _report_metrics(results_json: Path) -> dict[str, float]:
-    """The report's pooled numbers: clean accuracy and the robustness delta per cell."""
+    """The report's pooled numbers: clean accuracy and the robustness delta per cell, and for
+    extractive QA (rows with F1) clean and perturbed token F1 beside the exact-match ones."""
     rows = json.loads(results_json.read_text(encoding="utf-8"))["rows"]
     out: dict[str, float] = {}
     for r in rows:
@@ -203,9 +204,11 @@ def _report_metrics(results_json: Path) -> dict[str, float]:
         where = f"{target}{r['model']}/{r['variant']}/{r['language']}"
         if r["perturbation"] == "clean":
             out[f"clean_acc/{where}"] = r["clean_acc"]
+            out[f"clean_f1/{where}"] = r.get("clean_f1")  # None (dropped below) but for QA
         else:
             out[f"perturbed_acc/{where}/{r['perturbation']}"] = r["perturbed_acc"]
             out[f"delta/{where}/{r['perturbation']}"] = r["delta_vs_baseline"]
+            out[f"perturbed_f1/{where}/{r['perturbation']}"] = r.get("perturbed_f1")
     return {k: float(v) for k, v in out.items() if isinstance(v, (int, float)) and math.isfinite(v)}
 
 

@@ -205,3 +205,15 @@ def test_qa_is_not_compared_with_a_most_frequent_answer_but_flagged_without_exac
     summary = (tmp_path / "out" / "summary.txt").read_text()
     read_first = "".join(line.removeprefix("!! ") for line in summary.splitlines() if line.startswith("!! "))
     assert "Nochance-levelcheckforQA" in read_first.replace(" ", "")  # wrapped at spaces and hyphens
+
+
+def test_tracked_metrics_of_a_qa_report_carry_f1_beside_exact_match(tmp_path):
+    from xexp.runtime.tracking import _report_metrics
+
+    build_report(qa_cells(tmp_path / "in", seeds=(1,)), ReportSettings(bootstrap=100, examples=0), tmp_path / "out",
+                 {"experiment": "qa"})
+    rows = {(r["variant"], r["language"], r["perturbation"]): r for r in rows_of(tmp_path / "out") if r["seed"] == "all"}
+    metrics = _report_metrics(tmp_path / "out" / "results.json")
+    assert metrics["clean_f1/m/squad/macro"] == rows[("squad", "macro", "clean")]["clean_f1"]
+    assert metrics["perturbed_f1/m/none/de/typo"] == rows[("none", "de", "typo")]["perturbed_f1"]
+    assert metrics["clean_acc/m/squad/macro"] == rows[("squad", "macro", "clean")]["clean_acc"]
