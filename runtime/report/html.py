@@ -13,8 +13,8 @@ from xexp.runtime.report.plots import bars, heatmaps, scatter
 from xexp.runtime.report.tables import method_of
 from xexp.runtime.report.textdiff import diff_html
 from xexp.runtime.report.views import (
-    ROBUSTNESS_NOTE, RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
-    language_matrix, metric_delta_title, n_tests, robustness_table, worst_case_table,
+    RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
+    language_matrix, metric_delta_title, n_tests, robustness_note, robustness_table, worst_case_table,
 )
 
 _CSS = """
@@ -143,7 +143,7 @@ def _sections(index: RowIndex, settings: ReportSettings, conditions: list[str],
     if summary:
         sections.append(("robustness", "Robustness", _table(robustness_table(
             index, summary, "Summary (primary rows, seeds pooled)",
-            ROBUSTNESS_NOTE + " Coloured: p (Holm) < 0.05; † interval over examples (one seed)."))))
+            robustness_note(index) + " Coloured: p (Holm) < 0.05; † interval over examples (one seed)."))))
         maps = "".join(_figure(t, s) for t, s in heatmaps(index, conditions))
         matrices = "".join(
             _table(language_matrix(index, model, variant, [c for c in conditions if c != CLEAN]))

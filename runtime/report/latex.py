@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from xexp.runtime.report.model import CLEAN, ReportSettings
-from xexp.runtime.report.views import (DASH, ROBUSTNESS_NOTE, RowIndex, Table, delta_rows, robustness_table,
+from xexp.runtime.report.views import (DASH, RowIndex, Table, delta_rows, robustness_note, robustness_table,
                                        with_ci)
 
 #: TeX's special characters and the report's non-ASCII symbols, each with a form any engine reads
@@ -109,7 +109,7 @@ def _tables(index: RowIndex, settings: ReportSettings, experiment: str, target: 
                           _label(*label, "clean-f1"))
     deltas = delta_rows(index)
     if deltas:
-        table = robustness_table(index, deltas, "Robustness delta", note=ROBUSTNESS_NOTE)
+        table = robustness_table(index, deltas, "Robustness delta", note=robustness_note(index))
         lines += _tabular(table, f"Robustness delta vs {escape(settings.baseline)}, {escape(ci)}: "
                                  f"{subject}", _label(*label, "robustness"))
     return lines

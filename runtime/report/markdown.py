@@ -9,8 +9,8 @@ from xexp.runtime.report.model import CLEAN, ReportSettings
 from xexp.runtime.report.tables import method_of
 from xexp.runtime.report.textdiff import diff_markdown, markdown_escape
 from xexp.runtime.report.views import (
-    ROBUSTNESS_NOTE, RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
-    language_matrix, n_tests, robustness_table, worst_case_table,
+    RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
+    language_matrix, n_tests, robustness_note, robustness_table, worst_case_table,
 )
 
 
@@ -98,7 +98,7 @@ def _body(index: RowIndex, settings: ReportSettings, conditions: list[str],
     lines += _table(replace(clean_table(index), title=""))
     summary = delta_rows(index)
     if summary:
-        lines += [f"{level} Robustness", "", ROBUSTNESS_NOTE, ""]
+        lines += [f"{level} Robustness", "", robustness_note(index), ""]
         lines += _table(robustness_table(index, summary, "Summary (primary rows, seeds pooled)"), sub)
         for model in index.models():
             variants = sorted({r["variant"] for r in index.pooled

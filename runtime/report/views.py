@@ -197,6 +197,14 @@ ROBUSTNESS_NOTE = ("Δ perturbed = perturbed accuracy, variant − baseline (> 0
                    "rel. drop Δ are secondary.")
 
 
+def robustness_note(index: RowIndex) -> str:
+    """ROBUSTNESS_NOTE, and for extractive QA what its accuracy and F1 columns are."""
+    if not index.f1:
+        return ROBUSTNESS_NOTE
+    return (ROBUSTNESS_NOTE + " Extractive QA: Δ perturbed, Δ flip and drop Δ count exact matches; "
+            "perturbed " + F1_NOTE)
+
+
 def robustness_table(index: RowIndex, rows: list[dict], title: str, note: str = "") -> Table:
     out: list[tuple[str, ...]] = []
     signs: list[tuple[float, ...]] = []
@@ -208,8 +216,6 @@ def robustness_table(index: RowIndex, rows: list[dict], title: str, note: str = 
                     pct(r["changed"]), pct(r["drop_changed"])))
         signs.append((0,) * 4 + (_sign(r),) + (0,) * (6 + len(f1)))
     f1_header = (F1_DELTA,) if index.f1 else ()
-    if index.f1 and note:
-        note += " QA: Δ perturbed, Δ flip and drop Δ count exact matches; perturbed " + F1_NOTE
     return Table(title, ("model", "variant", "language", "condition", "Δ perturbed [CI]",
                          "Δ flip [CI]", "p", *f1_header, "drop Δ", "rel. drop Δ", "changed %",
                          "drop changed"),
@@ -278,9 +284,10 @@ def worst_case_table(index: RowIndex, summary_only: bool = False) -> Table:
                      pct(r["perturbed_acc"]), pct(r["drop"]), primary_ci(r), p_shown(r)))
         signs.append((0,) * 6 + (_sign(r), 0))
     description = next((r["description"] for r in index.pooled if r["perturbation"] == WORST_CASE), "")
+    short = "EM" if index.f1 else "acc"  # extractive QA: its accuracy columns are exact match
     return Table("Worst case over perturbations (HELM)",
-                 ("model", "variant", "language", "clean acc", "worst-case acc", "drop",
-                  "Δ worst-case acc [CI]", "p"), rows, (False,) * 3 + (True,) * 5,
+                 ("model", "variant", "language", f"clean {short}", f"worst-case {short}", "drop",
+                  f"Δ worst-case {short} [CI]", "p"), rows, (False,) * 3 + (True,) * 5,
                  note="An example counts as correct only if it is correct on the clean input "
                       f"and under every perturbation of the same set in every language "
                       f"({description}).", signs=signs)
