@@ -159,7 +159,8 @@ def clean_table(index: RowIndex) -> Table:
                                            F1_DELTA),
                  rows, (False, False, False) + (True,) * 6,
                  note="Clean exact match (interval over examples) and its difference from the baseline "
-                      "(variant − baseline; interval and p over seeds); clean token F1 and " + F1_NOTE,
+                      "(variant − baseline; interval and p over seeds); beside it clean token F1 (interval "
+                      "over examples) and " + F1_NOTE,
                  signs=signs)
 
 
