@@ -151,10 +151,27 @@ def _run_params(graph) -> dict[str, Any]:
             "conditions": values("evaluate", "condition"), "seeds": values("train", "seed")}
 
 
+def training_params(node) -> dict[str, Any]:
+    """A training's MLflow params. A multi-task (mix) training has no task type of its own: its
+    `task_type` is its members' task types in order (`nli,extractive_qa,multiple_choice`), with
+    the members' task names and the sampling rule beside it (compiler/graph/contracts.py
+    TrainParams, MixMember, Sampling)."""
+    from xexp.compiler.graph.contracts import TrainParams
+
+    p = TrainParams.model_validate(node.params)
+    params: dict[str, Any] = {"task_type": p.task_type, "seed": p.seed, "phase": node.labels.get("phase"),
+                              "task": node.labels.get("task"), "xexp.key": node.key}
+    if p.members is not None:
+        params["task_type"] = ",".join(m.task_type for m in p.members)
+        params["members"] = ",".join(str(node.labels.get("members", "")).split()) or None
+        params["member_languages"] = ";".join(",".join(m.languages) for m in p.members)
+        if p.sampling is not None:
+            params.update({f"sampling.{k}": v for k, v in p.sampling.model_dump().items() if v is not None})
+    return params | {f"hparams.{k}": v for k, v in (node.params.get("hparams") or {}).items()}  # as set
+
+
 def _log_training(client, experiment_id: str, parent: str, parent_tag: str, store, node) -> None:
-    params = {"task_type": node.params.get("task_type"), "seed": node.params.get("seed"),
-              "phase": node.labels.get("phase"), "task": node.labels.get("task"), "xexp.key": node.key,
-              **{f"hparams.{k}": v for k, v in (node.params.get("hparams") or {}).items()}}
+    params = training_params(node)
     child = client.create_run(experiment_id, run_name=node.name,
                               tags={parent_tag: parent, "xexp.key": node.key}).info.run_id
     try:
@@ -176,7 +193,8 @@ def _log_training(client, experiment_id: str, parent: str, parent_tag: str, stor
 
 
 def _report_metrics(results_json: Path) -> dict[str, float]:
-    """The report's pooled numbers: clean accuracy and the robustness delta per cell."""
+    """The report's pooled numbers: clean accuracy and the robustness delta per cell, and for
+    extractive QA (rows with F1) clean and perturbed token F1 beside the exact-match ones."""
     rows = json.loads(results_json.read_text(encoding="utf-8"))["rows"]
     out: dict[str, float] = {}
     for r in rows:
@@ -186,9 +204,11 @@ def _report_metrics(results_json: Path) -> dict[str, float]:
         where = f"{target}{r['model']}/{r['variant']}/{r['language']}"
         if r["perturbation"] == "clean":
             out[f"clean_acc/{where}"] = r["clean_acc"]
+            out[f"clean_f1/{where}"] = r.get("clean_f1")  # None (dropped below) but for QA
         else:
             out[f"perturbed_acc/{where}/{r['perturbation']}"] = r["perturbed_acc"]
             out[f"delta/{where}/{r['perturbation']}"] = r["delta_vs_baseline"]
+            out[f"perturbed_f1/{where}/{r['perturbation']}"] = r.get("perturbed_f1")
     return {k: float(v) for k, v in out.items() if isinstance(v, (int, float)) and math.isfinite(v)}
 
 

@@ -94,3 +94,43 @@ def test_a_tune_sweep_writes_tensorboard_event_files(tmp_path, ray_local):
     assert all(b"dev_metric" in e.read_bytes() for e in events)
     recorded = {f["path"] for f in json.loads((train_dir / "_complete.json").read_text())["files"]}
     assert any(path.startswith("tensorboard/") for path in recorded)  # part of the checked artifact
+
+
+MIX_SPEC = """\
+experiment mixlog
+model tiny = tiny(layers=1, hidden=32, heads=2, intermediate=64, seed=0)
+task nli1   = nli(synthetic("nli", size=48), train="train", dev="dev", test="test")
+task choice = multiple_choice(synthetic("multiple_choice", size=48), train="train", dev="dev")
+variant multi = mix([nli1 choice], sampling="temperature", temperature=2.0)
+intermediate = [none choice multi]
+target = nli1 trained_on nli1
+languages = [en]
+"""
+
+
+def test_a_mix_training_logs_its_members_task_types(tmp_path):
+    """A multi-task training has no task type of its own (its params hold `members`): MLflow gets
+    the members' task types, names, languages and sampling rule instead of no task type at all."""
+    from mlflow.tracking import MlflowClient
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    from xexp.compiler import compile_text
+    from xexp.runtime.store import Store
+    from xexp.runtime.tracking import _log_training
+
+    _, graph = compile_text(MIX_SPEC)
+    trainings = {n.labels["variant"]: n for n in graph.nodes
+                 if n.kind == "train" and n.labels["phase"] == "intermediate"}
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.create_experiment("mixlog", artifact_location=(tmp_path / "artifacts").as_uri())
+    parent = client.create_run(experiment).info.run_id
+    store = Store(tmp_path / "store")
+    for node in trainings.values():
+        _log_training(client, experiment, parent, MLFLOW_PARENT_RUN_ID, store, node)
+    logged = {r.data.tags["xexp.key"]: r.data.params for r in client.search_runs([experiment])
+              if r.data.tags.get(MLFLOW_PARENT_RUN_ID) == parent}
+    mix, single = logged[trainings["multi"].key], logged[trainings["choice"].key]
+    assert mix["task_type"] == "nli,multiple_choice" and mix["members"] == "nli1,choice"
+    assert mix["member_languages"] == "en;en"
+    assert mix["sampling.kind"] == "temperature" and mix["sampling.temperature"] == "2.0"
+    assert single["task_type"] == "multiple_choice" and "members" not in single

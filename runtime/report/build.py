@@ -10,7 +10,7 @@ from xexp.runtime.report.html import html_report, html_report_targets
 from xexp.runtime.report.latex import latex_report, latex_report_targets
 from xexp.runtime.report.markdown import markdown_report, markdown_report_targets
 from xexp.runtime.report.model import ReportCell, ReportSettings
-from xexp.runtime.report.tables import TARGET_COLUMNS, csv_text, headline, json_text, write_text
+from xexp.runtime.report.tables import TARGET_COLUMNS, columns_of, csv_text, headline, json_text, write_text
 from xexp.runtime.report.targets import ReportTarget, TargetSection, sections
 from xexp.runtime.report.terminal import terminal_summary, terminal_summary_targets
 
@@ -56,8 +56,8 @@ def _one_target(part: TargetSection, settings: ReportSettings, meta: dict):
         HTML_FILE: html_report(index, settings, meta, part.conditions, part.examples, warnings),
         "report.md": markdown_report(index, settings, meta, part.conditions, part.examples, warnings),
         "report.tex": latex_report(index, settings, meta),
-        "results.csv": csv_text(rows),
-        "results.json": json_text(rows, meta, settings.model_dump(), index.caveats + warnings),
+        "results.csv": csv_text(rows, columns_of(rows)),
+        "results.json": json_text(rows, meta, settings.model_dump(), index.caveats + warnings, columns_of(rows)),
         SUMMARY_FILE: summary,
     }
     return texts, rows, index.caveats, warnings, summary
@@ -73,9 +73,9 @@ def _several_targets(parts: list[TargetSection], settings: ReportSettings, meta:
         HTML_FILE: html_report_targets(parts, settings, meta, warnings),
         "report.md": markdown_report_targets(parts, settings, meta, warnings),
         "report.tex": latex_report_targets(parts, settings, meta),
-        "results.csv": csv_text(rows, TARGET_COLUMNS),
-        "results.json": json_text(rows, meta, settings.model_dump(), caveats + warnings, TARGET_COLUMNS,
-                                  targets),
+        "results.csv": csv_text(rows, columns_of(rows, TARGET_COLUMNS)),
+        "results.json": json_text(rows, meta, settings.model_dump(), caveats + warnings,
+                                  columns_of(rows, TARGET_COLUMNS), targets),
         SUMMARY_FILE: summary,
     }
     return texts, rows, caveats, warnings, summary

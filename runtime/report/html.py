@@ -10,11 +10,11 @@ from dataclasses import replace
 from xexp.runtime.report.examples import Example
 from xexp.runtime.report.model import CLEAN, ReportSettings
 from xexp.runtime.report.plots import bars, heatmaps, scatter
-from xexp.runtime.report.tables import METHOD
+from xexp.runtime.report.tables import method_of
 from xexp.runtime.report.textdiff import diff_html
 from xexp.runtime.report.views import (
-    ROBUSTNESS_NOTE, RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
-    language_matrix, n_tests, robustness_table, worst_case_table,
+    RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
+    language_matrix, metric_delta_title, n_tests, robustness_note, robustness_table, worst_case_table,
 )
 
 _CSS = """
@@ -106,7 +106,7 @@ def html_report(index: RowIndex, settings: ReportSettings, meta: dict, condition
                 f"model is the unit), Holm over {n_tests(index)} primary rows · {settings.ci:.0%} "
                 f"intervals (over seeds for deltas; parallel-aware bootstrap over examples, "
                 f"{settings.bootstrap} replicates, otherwise)")
-    return _document(sections, settings, meta, warnings, subtitle, index.caveats)
+    return _document(sections, settings, meta, warnings, subtitle, index.caveats, index.rows)
 
 
 def html_report_targets(parts: list, settings: ReportSettings, meta: dict, warnings: list[str]) -> str:
@@ -119,13 +119,14 @@ def html_report_targets(parts: list, settings: ReportSettings, meta: dict, warni
                  f"primary rows of this target</p>")
         sections.append((anchor, f"Target {part.heading}", intro))
         sections += [(f"{anchor}-{a}", f"{part.name}: {h}", b)
-                     for a, h, b in _sections(part.index, settings, part.conditions, part.examples, part.metric)]
+                     for a, h, b in _sections(part.index, settings, part.conditions, part.examples)]
     subtitle = (f"baseline <b>{_e(settings.baseline)}</b> · {len(parts)} targets, each with its own "
                 f"metric and statistics · p: t-test over seeds (the trained model is the unit), Holm "
                 f"within each target · {settings.ci:.0%} intervals (over seeds for deltas; "
                 f"parallel-aware bootstrap over examples, {settings.bootstrap} replicates, otherwise)")
     caveats = [c for part in parts for c in part.index.caveats]
-    return _document(sections, settings, meta, warnings, subtitle, caveats)
+    return _document(sections, settings, meta, warnings, subtitle, caveats,
+                     [r for part in parts for r in part.rows])
 
 
 def _anchor(name: str) -> str:
@@ -133,30 +134,31 @@ def _anchor(name: str) -> str:
 
 
 def _sections(index: RowIndex, settings: ReportSettings, conditions: list[str],
-              examples: dict[str, list[Example]], metric: str = "accuracy") -> list[tuple[str, str, str]]:
+              examples: dict[str, list[Example]]) -> list[tuple[str, str, str]]:
     """(anchor, heading, body) of one target's part of the report."""
     sections: list[tuple[str, str, str]] = []
+    metric = index.metric
     sections.append(("clean", f"Clean {metric}", _table(replace(clean_table(index), title=""))))
     summary = delta_rows(index)
     if summary:
         sections.append(("robustness", "Robustness", _table(robustness_table(
             index, summary, "Summary (primary rows, seeds pooled)",
-            ROBUSTNESS_NOTE + " Coloured: p (Holm) < 0.05; † interval over examples (one seed)."))))
+            robustness_note(index) + " Coloured: p (Holm) < 0.05; † interval over examples (one seed)."))))
         maps = "".join(_figure(t, s) for t, s in heatmaps(index, conditions))
         matrices = "".join(
             _table(language_matrix(index, model, variant, [c for c in conditions if c != CLEAN]))
             for model in index.models()
             for variant in sorted({r["variant"] for r in index.pooled
                                    if r["model"] == model and r["variant"] != settings.baseline}))
-        sections.append(("heatmaps", "Perturbed-accuracy delta by language and perturbation",
+        sections.append(("heatmaps", f"{metric_delta_title(metric)} by language and perturbation",
                          maps + f"<details><summary>As tables</summary>{matrices}</details>"))
     plot = scatter(index)
     if plot:
-        sections.append(("scatter", "Clean vs perturbed accuracy",
-                         _figure("Clean vs perturbed accuracy; dashed line y = x", plot)))
+        sections.append(("scatter", f"Clean vs perturbed {metric}",
+                         _figure(f"Clean vs perturbed {metric}; dashed line y = x", plot)))
     bar_figures = "".join(_figure(t, s) for t, s in bars(index, conditions))
     if bar_figures:
-        sections.append(("bars", "Per-language accuracy and drop", bar_figures))
+        sections.append(("bars", f"Per-language {metric} and drop", bar_figures))
     for anchor, build in (("worst-case", worst_case_table), ("attacks", attack_table)):
         summary_table, full = build(index, summary_only=True), build(index)
         if full.rows:
@@ -177,10 +179,10 @@ def _sections(index: RowIndex, settings: ReportSettings, conditions: list[str],
 
 
 def _document(sections: list[tuple[str, str, str]], settings: ReportSettings, meta: dict,
-              warnings: list[str], subtitle: str, caveat_lines: list[str]) -> str:
+              warnings: list[str], subtitle: str, caveat_lines: list[str], rows: list[dict]) -> str:
     experiment = meta.get("experiment", "experiment")
     sections = list(sections)
-    method = "".join(f"<li><b>{_e(k)}</b>: {_e(v)}</li>" for k, v in METHOD.items())
+    method = "".join(f"<li><b>{_e(k)}</b>: {_e(v)}</li>" for k, v in method_of(rows).items())
     run = _run_details(meta)
     sections.append(("method", "Method", f"<ul>{method}</ul>{run}"))
     if warnings:

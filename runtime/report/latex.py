@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from xexp.runtime.report.model import CLEAN, ReportSettings
-from xexp.runtime.report.views import (DASH, ROBUSTNESS_NOTE, RowIndex, Table, delta_rows, robustness_table,
+from xexp.runtime.report.views import (DASH, RowIndex, Table, delta_rows, robustness_note, robustness_table,
                                        with_ci)
 
 #: TeX's special characters and the report's non-ASCII symbols, each with a form any engine reads
@@ -51,8 +51,11 @@ def _tabular(table: Table, caption: str, label: str) -> list[str]:
     return lines + [r"\end{table}", ""]
 
 
-def clean_by_language(index: RowIndex, metric: str = "accuracy") -> Table:
-    """Model × variant rows, one column per language (macro average last), seeds pooled."""
+def clean_by_language(index: RowIndex, f1: bool = False) -> Table:
+    """Model × variant rows, one column per language (macro average last), seeds pooled: the
+    target's metric, or (`f1`, extractive QA) its token F1."""
+    metric, value, low, high = (("token F1", "clean_f1", "clean_f1_ci_low", "clean_f1_ci_high") if f1
+                                else (index.metric, "clean_acc", "clean_ci_low", "clean_ci_high"))
     languages: list[str] = []
     for model in index.models():
         languages += [lang for lang in index.languages(model) if lang not in languages]
@@ -64,7 +67,7 @@ def clean_by_language(index: RowIndex, metric: str = "accuracy") -> Table:
             for language in languages:
                 r = index.get(model, variant, language, CLEAN)
                 cells.append(DASH if r is None else
-                             with_ci(r["clean_acc"], r["clean_ci_low"], r["clean_ci_high"], sign=False))
+                             with_ci(r[value], r[low], r[high], sign=False))
             rows.append(tuple(cells))
     return Table(f"Clean {metric} by language", ("model", "variant", *languages), rows,
                  (False, False) + (True,) * len(languages),
@@ -82,7 +85,7 @@ def latex_report_targets(parts: list, settings: ReportSettings, meta: dict) -> s
     experiment = str(meta.get("experiment", "experiment"))
     lines = _preamble(meta)
     for part in parts:
-        lines += _tables(part.index, settings, experiment, part.name, part.metric)
+        lines += _tables(part.index, settings, experiment, part.name)
     return "\n".join(lines)
 
 
@@ -93,17 +96,20 @@ def _preamble(meta: dict) -> list[str]:
             r"% \input{report.tex} in a document whose preamble has \usepackage{booktabs}.", ""]
 
 
-def _tables(index: RowIndex, settings: ReportSettings, experiment: str, target: str = "",
-            metric: str = "accuracy") -> list[str]:
+def _tables(index: RowIndex, settings: ReportSettings, experiment: str, target: str = "") -> list[str]:
     ci = f"{settings.ci:.0%} bootstrap CI, {settings.bootstrap} replicates"
     subject = f"{escape(experiment)}, target {escape(target)}" if target else escape(experiment)
     label = (experiment, target) if target else (experiment,)
-    lines = _tabular(clean_by_language(index, metric),
-                     f"Clean {escape(metric)} (\\%) by language, {escape(ci)}: {subject}",
+    lines = _tabular(clean_by_language(index),
+                     f"Clean {escape(index.metric)} (\\%) by language, {escape(ci)}: {subject}",
                      _label(*label, "clean"))
+    if index.f1:  # extractive QA: token F1 beside exact match
+        lines += _tabular(clean_by_language(index, f1=True),
+                          f"Clean token F1 (\\%) by language, {escape(ci)}: {subject}",
+                          _label(*label, "clean-f1"))
     deltas = delta_rows(index)
     if deltas:
-        table = robustness_table(index, deltas, "Robustness delta", note=ROBUSTNESS_NOTE)
+        table = robustness_table(index, deltas, "Robustness delta", note=robustness_note(index))
         lines += _tabular(table, f"Robustness delta vs {escape(settings.baseline)}, {escape(ci)}: "
                                  f"{subject}", _label(*label, "robustness"))
     return lines

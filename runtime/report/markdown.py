@@ -6,11 +6,11 @@ from dataclasses import replace
 
 from xexp.runtime.report.examples import Example
 from xexp.runtime.report.model import CLEAN, ReportSettings
-from xexp.runtime.report.tables import METHOD
+from xexp.runtime.report.tables import method_of
 from xexp.runtime.report.textdiff import diff_markdown, markdown_escape
 from xexp.runtime.report.views import (
-    ROBUSTNESS_NOTE, RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
-    language_matrix, n_tests, robustness_table, worst_case_table,
+    RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
+    language_matrix, n_tests, robustness_note, robustness_table, worst_case_table,
 )
 
 
@@ -57,7 +57,7 @@ def markdown_report(index: RowIndex, settings: ReportSettings, meta: dict, condi
               f"examples with {settings.bootstrap} replicates otherwise).", ""]
     lines += _caveats(index.caveats)
     lines += _body(index, settings, conditions, examples)
-    return _footer(lines, warnings)
+    return _footer(lines, warnings, index.rows)
 
 
 def markdown_report_targets(parts: list, settings: ReportSettings, meta: dict, warnings: list[str]) -> str:
@@ -72,8 +72,8 @@ def markdown_report_targets(parts: list, settings: ReportSettings, meta: dict, w
     for part in parts:
         lines += [f"## Target {_cell(part.heading)}", "",
                   f"Metric: {part.metric}; Holm over the {n_tests(part.index)} primary rows of this target.", ""]
-        lines += _body(part.index, settings, part.conditions, part.examples, "###", part.metric)
-    return _footer(lines, warnings)
+        lines += _body(part.index, settings, part.conditions, part.examples, "###")
+    return _footer(lines, warnings, [r for part in parts for r in part.rows])
 
 
 def _header(meta: dict) -> list[str]:
@@ -91,14 +91,14 @@ def _caveats(caveats: list[str]) -> list[str]:
 
 
 def _body(index: RowIndex, settings: ReportSettings, conditions: list[str],
-          examples: dict[str, list[Example]], level: str = "##", metric: str = "accuracy") -> list[str]:
+          examples: dict[str, list[Example]], level: str = "##") -> list[str]:
     """The tables and examples of one target; `level` is the heading of its sections."""
     sub = level + "#"
-    lines = [f"{level} Clean {metric}", ""]
+    lines = [f"{level} Clean {index.metric}", ""]
     lines += _table(replace(clean_table(index), title=""))
     summary = delta_rows(index)
     if summary:
-        lines += [f"{level} Robustness", "", ROBUSTNESS_NOTE, ""]
+        lines += [f"{level} Robustness", "", robustness_note(index), ""]
         lines += _table(robustness_table(index, summary, "Summary (primary rows, seeds pooled)"), sub)
         for model in index.models():
             variants = sorted({r["variant"] for r in index.pooled
@@ -120,9 +120,9 @@ def _body(index: RowIndex, settings: ReportSettings, conditions: list[str],
     return lines
 
 
-def _footer(lines: list[str], warnings: list[str]) -> str:
+def _footer(lines: list[str], warnings: list[str], rows: list[dict]) -> str:
     lines += ["## Method", ""]
-    lines += [f"- **{key}**: {text}" for key, text in METHOD.items()]
+    lines += [f"- **{key}**: {text}" for key, text in method_of(rows).items()]
     lines.append("")
     if warnings:
         lines += ["## Warnings", ""] + [f"- {_cell(w)}" for w in warnings] + [""]

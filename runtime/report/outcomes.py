@@ -8,7 +8,10 @@ an attack cell carries its own clean predictions; the HELM worst case is derived
 (model, variant, language, seed) from the model-agnostic perturbations that *every* group has,
 so a macro average never mixes worst cases over different sets. Clean cells are also checked
 for a model at chance or predicting a single class (`caveats`): such a model's deltas are
-noise, and the report says so before any number.
+noise, and the report says so before any number. Extractive QA has no chance level to test
+against (each question has its own answer span, so the most frequent gold answer is no floor):
+a QA model is flagged when it gives one answer everywhere or matches no answer exactly, and the
+QA note says that no chance-level check was made.
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ SENTENCE = "sentence"
 QA_NOTE = ("extractive QA: a correct example is an exact match (SQuAD answer normalisation), so "
            "the accuracy, drop and flip-rate columns are exact-match figures (flip rate: exact "
            "matches that the condition made wrong); token F1 is in clean_f1, perturbed_f1, f1_drop "
-           "(with intervals) and perturbed_f1_delta. On a perturbed context the gold answers are the perturbed spans.")
+           "(with intervals) and perturbed_f1_delta. On a perturbed context the gold answers are the perturbed spans. "
+           "No chance-level check for QA (each question has its own answer, so no constant guess is a "
+           "floor): a model is flagged only when it gives one answer to every question or no exact match.")
 _PREDICTION_READ = ("id", "predicted", "correct")
 _ATTACK_READ = _PREDICTION_READ + ("status", "words_changed", "words_total", "queries")
 
@@ -308,15 +313,24 @@ def _check_cells(cells: list[ReportCell]) -> tuple[dict[str, str], dict[str, str
 def _chance_caveats(clean_cells: dict[tuple[str, str, str, int], _Predictions],
                     reader: _OutcomeReader) -> list[str]:
     """One line per (model, variant) whose clean predictions are one class or within noise of
-    the best constant guess (the majority gold class; one-sided exact binomial test, 5%)."""
+    the best constant guess (the majority gold class; one-sided exact binomial test, 5%).
+    Extractive QA (predictions with F1): one answer everywhere, or no exact match at all."""
     found: dict[tuple[str, str], list[str]] = defaultdict(list)
     total: dict[tuple[str, str], int] = defaultdict(int)
+    qa: set[tuple[str, str]] = set()
     for (model, variant, language, seed), p in sorted(clean_cells.items()):
         total[(model, variant)] += 1
         classes = np.unique(p.predicted)
+        if p.f1 is not None:
+            qa.add((model, variant))
         if classes.size == 1:
             found[(model, variant)].append(
                 f"{language} seed {seed}: predicts only {reader.label_name(int(classes[0]))!r}")
+            continue
+        if p.f1 is not None:  # QA: no majority-answer test (it would mean nothing), a floor of EM 0
+            if not p.correct.any():
+                found[(model, variant)].append(
+                    f"{language} seed {seed}: no exact match (F1 {100.0 * float(p.f1.mean()):.1f}%)")
             continue
         assert p.gold is not None, "clean predictions are read with their gold labels"
         majority = float(np.bincount(p.gold).max() / p.gold.size)
@@ -327,6 +341,11 @@ def _chance_caveats(clean_cells: dict[tuple[str, str, str, int], _Predictions],
                 f"majority class {100.0 * majority:.1f}%")
     lines = []
     for (model, variant), cases in sorted(found.items()):
+        if (model, variant) in qa:
+            lines.append(f"{model}/{variant} gives one answer to every question or no exact match in "
+                         f"{len(cases)} of {total[(model, variant)]} clean cell(s) ({'; '.join(cases[:3])}"
+                         f"{'; …' if len(cases) > 3 else ''}): its exact-match deltas measure nothing")
+            continue
         lines.append(f"{model}/{variant} is at chance or predicts one class in {len(cases)} of "
                      f"{total[(model, variant)]} clean cell(s) ({'; '.join(cases[:3])}"
                      f"{'; …' if len(cases) > 3 else ''}): its deltas measure noise, not robustness")

@@ -3,6 +3,8 @@
 Figures are built on `matplotlib.figure.Figure` directly (no pyplot state, no GUI backend)
 and saved with a fixed `svg.hashsalt` and no date, so the same numbers give byte-identical
 SVG. Text stays text (`svg.fonttype: none`): smaller files, and the browser renders it.
+Titles and axes name the target's metric (`RowIndex.metric`: accuracy, exact match, token
+accuracy), so a QA or tagging figure does not claim to show accuracy.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def _colours(names: list[str]) -> dict[str, tuple]:
 
 
 def heatmaps(index: RowIndex, conditions: list[str]) -> list[tuple[str, str]]:
-    """One language × condition heatmap of the perturbed-accuracy delta per (model, variant)."""
+    """One language × condition heatmap of the perturbed-metric delta per (model, variant)."""
     conditions = [c for c in conditions if c != CLEAN]
     deltas = [r["perturbed_acc_delta"] for r in index.pooled
               if r["delta_metric"] == "robustness_delta" and not math.isnan(r["perturbed_acc_delta"])]
@@ -70,7 +72,7 @@ def heatmaps(index: RowIndex, conditions: list[str]) -> list[tuple[str, str]]:
                     if row is not None:
                         values[i, j] = row["perturbed_acc_delta"]
                         stars[i, j] = significant(row)
-            title = f"{model} / {variant}: perturbed accuracy, {variant} − {index.baseline}"
+            title = f"{model} / {variant}: perturbed {index.metric}, {variant} − {index.baseline}"
             figures.append((title, _heatmap(values, stars, languages, conditions, limit, title)))
     return figures
 
@@ -101,7 +103,7 @@ def _heatmap(values: np.ndarray, stars: np.ndarray, languages: list[str], condit
 
 
 def scatter(index: RowIndex) -> str | None:
-    """Clean vs perturbed accuracy per (variant, language, condition), with y = x."""
+    """Clean vs perturbed metric per (variant, language, condition), with y = x."""
     rows = [r for r in index.pooled if r["language"] != "macro"
             and r["kind"] in ("perturbation", "attack")]
     if not rows:
@@ -131,9 +133,9 @@ def scatter(index: RowIndex) -> str | None:
         ax.set_xlim(low, high)
         ax.set_ylim(low, high)
         ax.set_aspect("equal")
-        ax.set_xlabel("clean accuracy (%)")
-        ax.set_ylabel("perturbed accuracy (%)")
-        ax.set_title("Clean vs perturbed accuracy (seeds pooled); dashed: y = x")
+        ax.set_xlabel(f"clean {index.metric} (%)")
+        ax.set_ylabel(f"perturbed {index.metric} (%)")
+        ax.set_title(f"Clean vs perturbed {index.metric} (seeds pooled); dashed: y = x")
         variants = ax.legend(handles=[Patch(color=colour[s], label=s) for s in series],
                              title="variant", loc="upper left", fontsize=8, frameon=False)
         ax.add_artist(variants)
@@ -158,7 +160,7 @@ def _series(row: dict, several_models: bool) -> str:
 
 
 def bars(index: RowIndex, conditions: list[str]) -> list[tuple[str, str]]:
-    """Per model: clean accuracy, then each condition's drop, per language and variant (CI bars)."""
+    """Per model: the clean metric, then each condition's drop, per language and variant (CI bars)."""
     figures = []
     for model in index.models():
         languages = index.languages(model)
@@ -168,7 +170,7 @@ def bars(index: RowIndex, conditions: list[str]) -> list[tuple[str, str]]:
                    if any(index.get(model, v, lang, c) for v in variants for lang in languages)]
         if not present:
             continue
-        title = f"{model}: clean accuracy and drop per language (seeds pooled; bars: CI)"
+        title = f"{model}: clean {index.metric} and drop per language (seeds pooled; bars: CI)"
         figures.append((title, _bars(index, model, languages, variants, present)))
     return figures
 
@@ -207,7 +209,7 @@ def _bars(index: RowIndex, model: str, languages: list[str], variants: list[str]
                        yerr=errors, error_kw={"elinewidth": 0.7, "capsize": 1.5})
             ax.set_xticks(range(len(languages)), languages, fontsize=8)
             ax.axhline(0, color="black", linewidth=0.6)
-            ax.set_title("clean accuracy (%)" if condition == CLEAN else f"drop under {condition} (points)")
+            ax.set_title(f"clean {index.metric} (%)" if condition == CLEAN else f"drop under {condition} (points)")
         for ax in axes[len(conditions):]:
             ax.set_visible(False)
         handles = [Line2D([], [], color=colour[v], linewidth=6, label=v) for v in variants]

@@ -15,8 +15,10 @@ compares with the baseline on the same examples and the same seed *label*:
   the trained checkpoints.
 
 Extractive QA rows: `correct` is exact match, so the accuracy columns are EM; token F1 is in
-`clean_f1`, `perturbed_f1`, `f1_drop` (with per-example bootstrap intervals) and
-`perturbed_f1_delta` (variant − baseline, a point value). Tagging rows are one prediction per word; their bootstrap and
+`clean_f1`, `perturbed_f1`, `f1_drop` and `perturbed_f1_delta` (perturbed F1, variant − baseline,
+paired by example id and seed label like the other deltas), each with a per-example bootstrap
+interval (`perturbed_f1_ci_*`: parallel-aware, conditional on the checkpoints; F1 is secondary to
+exact match, which carries the primary family). Tagging rows are one prediction per word; their bootstrap and
 sign-flip test resample and flip whole sentences, the examples (`Collected.units`). Seed "all" rows average the per-seed values; language "macro" rows average languages. Holm runs
 over the declared primary family only: the seed "all" rows of each model's summary language
 (macro, or the only language) per variant and condition. Per-language rows are exploratory.
@@ -61,6 +63,9 @@ COLUMNS = (
     "clean_f1", "perturbed_f1", "f1_drop", "perturbed_f1_delta",
     "clean_f1_ci_low", "clean_f1_ci_high", "f1_drop_ci_low", "f1_drop_ci_high",
 )
+#: Columns only a report with F1 rows (extractive QA) writes, after COLUMNS: a report without
+#: them keeps the files it always had.
+F1_COLUMNS = ("perturbed_f1_ci_low", "perturbed_f1_ci_high")
 _ATTACK_FIELDS = ("success_rate", "accuracy_under_attack", "pct_words_perturbed", "avg_queries")
 _ATTACK_COLUMNS = ("attack_success_rate", "accuracy_under_attack", "pct_words_perturbed",
                    "avg_queries")
@@ -71,6 +76,11 @@ _PAIRED = ("perturbed_acc_delta", "delta_vs_baseline", "flip_rate_delta", "relat
 #: Per-seed differences that get a method-level interval, and the columns it goes to.
 _SEED_TESTED = {"perturbed_acc_delta": ("perturbed_ci_low", "perturbed_ci_high"),
                 "flip_rate_delta": ("flip_ci_low", "flip_ci_high")}
+
+
+def has_f1(rows: list[dict]) -> bool:
+    """Whether any row carries token F1 (extractive QA): such a report shows it beside exact match."""
+    return any(isinstance(r.get("clean_f1"), float) and not np.isnan(r["clean_f1"]) for r in rows)
 
 
 def _mean(values) -> float:
@@ -89,6 +99,7 @@ class _Computed:
     draws: np.ndarray  # (B, 2): clean accuracy, drop — per-example bootstrap
     delta_draws: np.ndarray | None = None  # (B, 2): perturbed delta, delta_vs_baseline
     f1_draws: np.ndarray | None = None  # (B, 2): clean F1, F1 drop — extractive QA only
+    f1_delta_draws: np.ndarray | None = None  # (B, 1): perturbed F1 delta — extractive QA only
     per_seed: dict[int, dict[str, float]] = field(default_factory=dict)  # label -> paired values
     differences: list[np.ndarray] = field(default_factory=list)  # per-example primary deltas
 
@@ -233,6 +244,7 @@ class _RowBuilder:
         found[ALL_SEEDS].f1_draws = _mean_draws([found[s].f1_draws for s in seeds])
         if paired:
             found[ALL_SEEDS].delta_draws = np.mean([_delta_draws(found[s]) for s in paired], axis=0)
+            found[ALL_SEEDS].f1_delta_draws = _mean_draws([found[s].f1_delta_draws for s in paired])
         return found
 
     def _resample(self, requests: list[tuple[np.ndarray, np.ndarray, _Computed, str]]) -> None:
@@ -279,6 +291,8 @@ class _RowBuilder:
             computed.differences = [self._per_unit(pair.ids, pair.primary)]
             requests.append((pair.ids, np.stack([pair.primary, pair.robustness], axis=1),
                              computed, "delta_draws"))
+            if pair.f1 is not None:
+                requests.append((pair.ids, pair.f1[:, None], computed, "f1_delta_draws"))
             pooled.per_seed[seed] = values
             pooled.differences.append(computed.differences[0])
         pooled.row.update({c: _mean(v[c] for v in pooled.per_seed.values()) for c in _PAIRED})
@@ -312,6 +326,9 @@ class _RowBuilder:
             if c.f1_draws is not None:
                 draws += [c.f1_draws[:, 0], c.f1_draws[:, 1]]
                 targets += [(c.row, "clean_f1_ci_low", "clean_f1_ci_high"), (c.row, "f1_drop_ci_low", "f1_drop_ci_high")]
+            if c.f1_delta_draws is not None:
+                draws.append(c.f1_delta_draws[:, 0])
+                targets.append((c.row, "perturbed_f1_ci_low", "perturbed_f1_ci_high"))
             if c.delta_draws is not None:
                 draws.append(c.delta_draws[:, 1])
                 targets.append((c.row, "ci_low", "ci_high"))
@@ -337,6 +354,7 @@ class _RowBuilder:
         if with_delta:
             row.update({column: _mean(c.row[column] for c in with_delta) for column in _PAIRED})
             macro.delta_draws = np.mean([_delta_draws(c) for c in with_delta], axis=0)
+            macro.f1_delta_draws = _mean_draws([c.f1_delta_draws for c in with_delta])
             labels = sorted({s for c in with_delta for s in c.per_seed})
             macro.per_seed = {s: {column: _mean(c.per_seed[s][column] for c in with_delta
                                                 if s in c.per_seed) for column in _PAIRED}
@@ -348,7 +366,7 @@ class _RowBuilder:
 
     def _new_row(self, model: str, variant: str, language: str, condition: str,
                  seed_label: int | str) -> dict:
-        row: dict = dict.fromkeys(COLUMNS, NAN)
+        row: dict = dict.fromkeys(COLUMNS + F1_COLUMNS, NAN)
         row.update(model=model, variant=variant, language=language, perturbation=condition,
                    kind=self.collected.condition_kinds[condition],
                    description=self.collected.descriptions[condition], seed=seed_label,
@@ -364,6 +382,7 @@ class _Pair:
     primary: np.ndarray     # perturbed correctness, variant − baseline (clean: clean correctness)
     robustness: np.ndarray  # drop(baseline) − drop(variant) per example (clean: = primary)
     flip_rate_delta: float  # on the examples both got right clean; NaN for clean
+    f1: np.ndarray | None = None  # perturbed F1 (clean: clean F1), variant − baseline; QA only
 
 
 def _paired(variant: Outcome, baseline: Outcome, condition: str) -> _Pair:
@@ -381,13 +400,16 @@ def _paired(variant: Outcome, baseline: Outcome, condition: str) -> _Pair:
             raise ValueError(f"condition {condition!r}: variant and baseline share no example id")
     cv = variant.clean_correct[at_v].astype(np.int8)
     cb = baseline.clean_correct[at_b].astype(np.int8)
+    f1 = None
+    if variant.perturbed_f1 is not None and baseline.perturbed_f1 is not None:  # clean: clean F1
+        f1 = variant.perturbed_f1[at_v] - baseline.perturbed_f1[at_b]
     if condition == CLEAN:
-        return _Pair(ids, cv - cb, cv - cb, NAN)
+        return _Pair(ids, cv - cb, cv - cb, NAN, f1)
     pv = variant.perturbed_correct[at_v].astype(np.int8)
     pb = baseline.perturbed_correct[at_b].astype(np.int8)
     both = (cv & cb).astype(bool)
     flip = 100.0 * float(pb[both].mean() - pv[both].mean()) if both.any() else NAN
-    return _Pair(ids, pv - pb, (cb - pb) - (cv - pv), flip)
+    return _Pair(ids, pv - pb, (cb - pb) - (cv - pv), flip, f1)
 
 
 def _paired_values(own: dict, base: dict, pair: _Pair, condition: str) -> dict[str, float]:
@@ -400,7 +422,7 @@ def _paired_values(own: dict, base: dict, pair: _Pair, condition: str) -> dict[s
             "drop_changed_delta": base["drop_changed"] - own["drop_changed"],
             "success_rate_delta": (own.get("attack_success_rate", NAN)
                                    - base.get("attack_success_rate", NAN)),
-            "perturbed_f1_delta": own.get("perturbed_f1", NAN) - base.get("perturbed_f1", NAN)}
+            "perturbed_f1_delta": NAN if pair.f1 is None else 100.0 * float(pair.f1.mean())}
 
 
 def compute_rows(collected: Collected, settings: ReportSettings) -> tuple[list[dict], list[str]]:

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from xexp.runtime.report.rows import ALL_SEEDS, COLUMNS, MACRO
+from xexp.runtime.report.rows import ALL_SEEDS, COLUMNS, F1_COLUMNS, MACRO, has_f1
 
 METHOD = {
     "units": "all accuracies, drops, deltas, flip rates, consistency, changed and attack rates are "
@@ -78,6 +78,32 @@ METHOD = {
 }
 
 
+#: Said only in a report with F1 rows (extractive QA), so every other report reads as it did.
+F1_METHOD = {
+    "f1": "extractive QA: the accuracy columns are exact match (SQuAD normalisation); token F1 "
+          "(SQuAD's, best over the gold answers) is beside them: clean_f1, perturbed_f1, f1_drop "
+          "and perturbed_f1_delta = perturbed F1, variant minus baseline, paired by example id "
+          "and seed label (clean rows: clean F1). Their intervals (clean_f1_ci, f1_drop_ci, "
+          "perturbed_f1_ci) are per-example parallel-aware bootstrap intervals, also on rows "
+          "with several seeds: F1 is secondary to exact match, which carries the method-level "
+          "test and the Holm family",
+    "chance (QA)": "no chance-level check against a constant guess for extractive QA: every "
+                   "question has its own answer span, so the most frequent gold answer is not a "
+                   "floor. A QA model is flagged instead when it gives one answer to every "
+                   "question, or when it gets no exact match at all (its exact-match deltas "
+                   "then measure nothing)",
+}
+
+
+def method_of(rows: list[dict]) -> dict[str, str]:
+    return METHOD | (F1_METHOD if has_f1(rows) else {})
+
+
+def columns_of(rows: list[dict], columns: tuple[str, ...] = COLUMNS) -> tuple[str, ...]:
+    """The file columns: `columns`, and the F1 interval columns where rows carry F1."""
+    return columns + (F1_COLUMNS if has_f1(rows) else ())
+
+
 TARGETS_METHOD = ("several targets: every statistic is computed per target (its own examples, "
                   "bootstrap, seed-level tests and Holm family: each target is its own question); "
                   "`clean_acc` and its kin are the target's metric: accuracy, exact match (QA) or "
@@ -132,7 +158,7 @@ def json_text(rows: list[dict], meta: dict, settings: dict, warnings: list[str],
     document = {
         "meta": meta,
         "settings": settings,
-        "method": METHOD | ({"targets": TARGETS_METHOD} if targets else {}),
+        "method": method_of(rows) | ({"targets": TARGETS_METHOD} if targets else {}),
         **({"targets": targets} if targets else {}),
         "headline": headline(rows),
         "warnings": warnings,

@@ -11,7 +11,9 @@ Holm to the `p_method` column of results.csv over the primary rows of every targ
 The metric a target's rows measure is the share of correct per-example decisions its task type
 writes (`correct` in the predictions, runtime/formats.py): accuracy for sentence-pair and
 multiple-choice tasks, exact match for extractive QA, token accuracy (UPOS accuracy for POS) for
-tagging, where each word is one example. Its name comes from the task type's family.
+tagging, where each word is one example. Its name comes from the task type's family; a
+one-target report, whose cells do not name their target, knows an extractive QA target by the
+token F1 its predictions carry (`rows.has_f1`) and calls its metric exact match too.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from xexp.compiler.registry import REGISTRY
 from xexp.runtime.report.examples import Example, select_examples
 from xexp.runtime.report.model import ReportCell, ReportSettings
 from xexp.runtime.report.outcomes import collect_outcomes
-from xexp.runtime.report.rows import compute_rows, condition_order
+from xexp.runtime.report.rows import compute_rows, condition_order, has_f1
 from xexp.runtime.report.views import RowIndex
 
 __all__ = ["ReportTarget", "TargetSection", "metric_of", "sections"]
 
 #: What a per-example `correct` flag adds up to, per task family (registry `family`).
 FAMILY_METRICS = {"pair": "accuracy", "mc": "accuracy", "qa": "exact match", "tagging": "token accuracy"}
+QA_METRIC = FAMILY_METRICS["qa"]
 DEFAULT_METRIC = "accuracy"
 
 
@@ -57,7 +60,7 @@ class TargetSection:
 
     @property
     def metric(self) -> str:
-        return metric_of(self.target.task_type) if self.target else DEFAULT_METRIC
+        return self.index.metric
 
     @property
     def heading(self) -> str:
@@ -79,7 +82,9 @@ def _section(target: ReportTarget | None, cells: list[ReportCell], settings: Rep
         warnings = [f"{target.task}: {w}" for w in warnings]
         for row in rows:
             row["target"] = target.task
-    index = RowIndex(rows, settings.baseline, caveats)
+    metric = (metric_of(target.task_type) if target is not None
+              else QA_METRIC if has_f1(rows) else DEFAULT_METRIC)
+    index = RowIndex(rows, settings.baseline, caveats, metric)
     conditions = condition_order(collected.condition_kinds)
     examples = select_examples(cells, settings, conditions, collected.descriptions)
     return TargetSection(target, rows, index, conditions, examples, warnings)

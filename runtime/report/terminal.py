@@ -15,6 +15,9 @@ WIDTH = 100
 TOP_LANGUAGE_EFFECTS = 10
 #: Columns of the robustness table left to the files, so the terminal stays ≤ 100 columns.
 _SECONDARY = ("rel. drop Δ", "drop changed")
+#: With an extractive QA target's F1 columns, these go to the files too (same reason).
+_SECONDARY_QA = ("drop Δ", "changed %")
+_CLEAN_SECONDARY_QA = ("seeds",)
 
 
 def text_table(table: Table, width: int = WIDTH, drop: tuple[str, ...] = ()) -> list[str]:
@@ -72,7 +75,7 @@ def terminal_summary_targets(parts: list, settings: ReportSettings, meta: dict, 
     for part in parts:
         lines += [f"=== target {part.heading}",
                   f"(Holm over the {n_tests(part.index)} primary rows of this target)", ""]
-        lines += _body(part.index, settings, part.metric)
+        lines += _body(part.index, settings)
     return _finish(lines, warnings)
 
 
@@ -83,17 +86,20 @@ def _title(meta: dict) -> list[str]:
     return [title]
 
 
-def _body(index: RowIndex, settings: ReportSettings, metric: str = "accuracy") -> list[str]:
+def _body(index: RowIndex, settings: ReportSettings) -> list[str]:
     lines: list[str] = []
+    metric = index.metric
     single_model = ("model",) if len(index.models()) == 1 else ()
+    secondary = _SECONDARY + (_SECONDARY_QA if index.f1 else ())
     clean = clean_table(index)
     if clean.rows:
-        lines += [f"Clean {metric} (seeds pooled)"] + text_table(clean, drop=single_model) + [""]
+        lines += [f"Clean {metric} (seeds pooled)"] + text_table(
+            clean, drop=single_model + (_CLEAN_SECONDARY_QA if index.f1 else ())) + [""]
     summary = sorted(delta_rows(index), key=_effect_size, reverse=True)
     if summary:
         lines.append(f"Robustness deltas vs {settings.baseline!r} (primary rows; more robust: "
                      f"Δ perturbed > 0, Δ flip < 0)")
-        lines += text_table(robustness_table(index, summary, ""), drop=single_model + _SECONDARY)
+        lines += text_table(robustness_table(index, summary, ""), drop=single_model + secondary)
         lines += [""]
     per_language = [r for r in index.pooled if r["language"] != MACRO
                     and r["delta_metric"] == "robustness_delta"
@@ -101,9 +107,12 @@ def _body(index: RowIndex, settings: ReportSettings, metric: str = "accuracy") -
     if any(r["language"] == MACRO for r in summary) and per_language:
         top = sorted(per_language, key=_effect_size, reverse=True)[:TOP_LANGUAGE_EFFECTS]
         lines.append(f"Largest per-language Δ perturbed (top {len(top)}; exploratory, p unadjusted)")
-        lines += text_table(robustness_table(index, top, ""), drop=single_model + _SECONDARY)
+        lines += text_table(robustness_table(index, top, ""), drop=single_model + secondary)
         lines += [""]
-    if summary or clean.rows:
+    if (summary or clean.rows) and index.f1:
+        lines += ["† interval over examples (one seed); EM = exact match; drop Δ, changed % in report.md",
+                  "Δ F1 = token F1, variant − baseline, interval over examples (secondary to EM)", ""]
+    elif summary or clean.rows:
         lines += ["† interval over examples (one seed); drop Δ = drop(baseline) − drop(variant), "
                   "secondary", ""]
     return lines

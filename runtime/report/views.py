@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 from xexp.runtime.report.model import CLEAN, WORST_CASE
-from xexp.runtime.report.rows import ALL_SEEDS, BY_EXAMPLES, MACRO, PRIMARY
+from xexp.runtime.report.rows import ALL_SEEDS, BY_EXAMPLES, MACRO, PRIMARY, has_f1
 
 DASH = "–"
 
@@ -89,12 +89,17 @@ class RowIndex:
     """Look-ups the views need: pooled rows by key, the baseline's row beside a variant's.
 
     `caveats` are the lines every format shows before any number (a model at chance, too few
-    seeds for the method-level test).
+    seeds for the method-level test). `metric` names what the accuracy columns measure
+    (runtime/report/targets.py); `f1` says the rows carry token F1 too (extractive QA), which
+    the tables then show beside it.
     """
 
-    def __init__(self, rows: list[dict], baseline: str, caveats: list[str] | None = None) -> None:
+    def __init__(self, rows: list[dict], baseline: str, caveats: list[str] | None = None,
+                 metric: str = "accuracy") -> None:
         self.rows = rows
         self.baseline = baseline
+        self.metric = metric
+        self.f1 = has_f1(rows)
         self.caveats = list(caveats or [])
         extra = seed_caveat(rows)
         if extra:
@@ -140,14 +145,38 @@ def clean_table(index: RowIndex) -> Table:
                 continue
             rows.append((model, r["variant"], r["language"], str(r["n_seeds"]),
                          with_ci(r["clean_acc"], r["clean_ci_low"], r["clean_ci_high"], sign=False),
-                         primary_ci(r), p_shown(r)))
-            signs.append((0, 0, 0, 0, 0, _sign(r), 0))
-    return Table("Clean accuracy", ("model", "variant", "language", "seeds", "clean acc [CI]",
-                                    f"Δ vs {index.baseline} [CI]", "p"),
-                 rows, (False, False, False, True, True, True, True),
-                 note="Clean accuracy (interval over examples) and its difference from the "
-                      "baseline (variant − baseline; interval and p over seeds).",
+                         primary_ci(r), p_shown(r)) + (_clean_f1(r) if index.f1 else ()))
+            signs.append((0, 0, 0, 0, 0, _sign(r), 0) + ((0, 0) if index.f1 else ()))
+    if not index.f1:
+        return Table("Clean accuracy", ("model", "variant", "language", "seeds", "clean acc [CI]",
+                                        f"Δ vs {index.baseline} [CI]", "p"),
+                     rows, (False, False, False, True, True, True, True),
+                     note="Clean accuracy (interval over examples) and its difference from the "
+                          "baseline (variant − baseline; interval and p over seeds).",
+                     signs=signs)
+    return Table(f"Clean {index.metric}", ("model", "variant", "language", "seeds", "clean EM [CI]",
+                                           f"Δ EM vs {index.baseline} [CI]", "p", "clean F1 [CI]",
+                                           F1_DELTA),
+                 rows, (False, False, False) + (True,) * 6,
+                 note="Clean exact match (interval over examples) and its difference from the baseline "
+                      "(variant − baseline; interval and p over seeds); beside it clean token F1 (interval "
+                      "over examples) and " + F1_NOTE,
                  signs=signs)
+
+
+#: The F1 delta's column in an extractive QA target's tables, and what it is.
+F1_DELTA = "Δ F1 [CI, examples]"
+F1_NOTE = ("Δ F1: token F1 (SQuAD), variant − baseline on the same examples, interval over "
+           "examples (secondary: the test and Holm's family are exact match's).")
+
+
+def f1_delta(row: dict) -> str:
+    return with_ci(row["perturbed_f1_delta"], row["perturbed_f1_ci_low"], row["perturbed_f1_ci_high"])
+
+
+def _clean_f1(row: dict) -> tuple[str, str]:
+    return (with_ci(row["clean_f1"], row["clean_f1_ci_low"], row["clean_f1_ci_high"], sign=False),
+            f1_delta(row))
 
 
 def delta_rows(index: RowIndex, language: str | None = None) -> list[dict]:
@@ -169,19 +198,29 @@ ROBUSTNESS_NOTE = ("Δ perturbed = perturbed accuracy, variant − baseline (> 0
                    "rel. drop Δ are secondary.")
 
 
+def robustness_note(index: RowIndex) -> str:
+    """ROBUSTNESS_NOTE, and for extractive QA what its accuracy and F1 columns are."""
+    if not index.f1:
+        return ROBUSTNESS_NOTE
+    return (ROBUSTNESS_NOTE + " Extractive QA: Δ perturbed, Δ flip and drop Δ count exact matches; "
+            "perturbed " + F1_NOTE)
+
+
 def robustness_table(index: RowIndex, rows: list[dict], title: str, note: str = "") -> Table:
     out: list[tuple[str, ...]] = []
     signs: list[tuple[float, ...]] = []
     for r in rows:
+        f1 = (f1_delta(r),) if index.f1 else ()
         out.append((r["model"], r["variant"], r["language"], r["perturbation"],
                     primary_ci(r), primary_ci(r, "flip_rate_delta", "flip_ci_low", "flip_ci_high"),
-                    p_shown(r), signed(r["delta_vs_baseline"]), signed(r["relative_drop_delta"]),
+                    p_shown(r), *f1, signed(r["delta_vs_baseline"]), signed(r["relative_drop_delta"]),
                     pct(r["changed"]), pct(r["drop_changed"])))
-        signs.append((0,) * 4 + (_sign(r),) + (0,) * 6)
+        signs.append((0,) * 4 + (_sign(r),) + (0,) * (6 + len(f1)))
+    f1_header = (F1_DELTA,) if index.f1 else ()
     return Table(title, ("model", "variant", "language", "condition", "Δ perturbed [CI]",
-                         "Δ flip [CI]", "p", "drop Δ", "rel. drop Δ", "changed %",
+                         "Δ flip [CI]", "p", *f1_header, "drop Δ", "rel. drop Δ", "changed %",
                          "drop changed"),
-                 out, (False,) * 4 + (True,) * 7, note, signs)
+                 out, (False,) * 4 + (True,) * (7 + len(f1_header)), note, signs)
 
 
 def language_matrix(index: RowIndex, model: str, variant: str, conditions: list[str]) -> Table:
@@ -200,10 +239,15 @@ def language_matrix(index: RowIndex, model: str, variant: str, conditions: list[
                 cell_signs.append(_sign(r))
         rows.append(tuple(cells))
         signs.append(tuple(cell_signs))
-    return Table(f"Perturbed-accuracy delta by language: {model} / {variant} vs {index.baseline}",
+    return Table(f"{metric_delta_title(index.metric)} by language: {model} / {variant} vs {index.baseline}",
                  ("language", *conditions), rows, (False,) + (True,) * len(conditions),
                  note="variant − baseline, points; * p (Holm) < 0.05 on the primary (macro) row; "
                       "per-language cells are exploratory", signs=signs)
+
+
+def metric_delta_title(metric: str) -> str:
+    """"Perturbed-accuracy delta", "Perturbed exact match delta": what a delta table compares."""
+    return "Perturbed-accuracy delta" if metric == "accuracy" else f"Perturbed {metric} delta"
 
 
 def _summary_only(index: RowIndex, row: dict) -> bool:
@@ -241,9 +285,10 @@ def worst_case_table(index: RowIndex, summary_only: bool = False) -> Table:
                      pct(r["perturbed_acc"]), pct(r["drop"]), primary_ci(r), p_shown(r)))
         signs.append((0,) * 6 + (_sign(r), 0))
     description = next((r["description"] for r in index.pooled if r["perturbation"] == WORST_CASE), "")
+    short = "EM" if index.f1 else "acc"  # extractive QA: its accuracy columns are exact match
     return Table("Worst case over perturbations (HELM)",
-                 ("model", "variant", "language", "clean acc", "worst-case acc", "drop",
-                  "Δ worst-case acc [CI]", "p"), rows, (False,) * 3 + (True,) * 5,
+                 ("model", "variant", "language", f"clean {short}", f"worst-case {short}", "drop",
+                  f"Δ worst-case {short} [CI]", "p"), rows, (False,) * 3 + (True,) * 5,
                  note="An example counts as correct only if it is correct on the clean input "
                       f"and under every perturbation of the same set in every language "
                       f"({description}).", signs=signs)
@@ -258,12 +303,15 @@ def full_table(index: RowIndex) -> Table:
                      pct(r["consistency"]), pct(r["changed"]), pct(r["drop_changed"]),
                      primary_ci(r), primary_ci(r, "flip_rate_delta", "flip_ci_low", "flip_ci_high"),
                      p_shown(r), with_ci(r["delta_vs_baseline"], r["ci_low"], r["ci_high"]),
-                     p_text(r["p_value"]), r["family"]))
+                     p_text(r["p_value"]))
+                    + ((pct(r["clean_f1"]), pct(r["perturbed_f1"]), f1_delta(r)) if index.f1 else ())
+                    + (r["family"],))
+    f1_headers = ("clean F1", "perturbed F1", F1_DELTA) if index.f1 else ()
     return Table("All cells (seeds pooled)",
                  ("model", "variant", "language", "condition", "n", "clean", "perturbed",
                   "drop [CI]", "consistency", "changed", "drop changed", "Δ perturbed [CI]",
-                  "Δ flip [CI]", "p", "drop Δ [CI, examples]", "p (examples)", "family"), rows,
-                 (False,) * 4 + (True,) * 12 + (False,),
+                  "Δ flip [CI]", "p", "drop Δ [CI, examples]", "p (examples)", *f1_headers, "family"), rows,
+                 (False,) * 4 + (True,) * (12 + len(f1_headers)) + (False,),
                  note="p: method-level (seeds); p (examples): sign-flip over examples, "
                       "conditional on the trained models. Per-seed rows are in results.csv.")
 
