@@ -240,8 +240,10 @@ class _Lowering:
         # the cells as plain dicts: the contract validates all of them in one call
         params = ReportParams.model_validate({"settings": self.spec.report, "cells": table,
                                               "experiment": self.spec.experiment, "targets": targets}).to_params()
+        # No input file is named in a report's params (its data arrive as inputs), so `keyed`
+        # would walk thousands of cells to change nothing: the params encode as they are.
         return self.add(Node.make("report", f"report:{self.spec.experiment}", params, inputs,
-                                  self.resources("report")))
+                                  self.resources("report"), params_json=canonical_json(params)))
 
     def ordered(self) -> list[Node]:
         """Topological order, stable: inputs before consumers, otherwise creation order."""
