@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import pytest
 
+from test_targets import TWO
+
 from xexp.compiler import SpecError, compile_spec, compile_text
 from xexp.compiler.fmt import format_text
 
-HEAD = """\
-experiment several
-model tiny = tiny(layers=2, hidden=32, heads=2, intermediate=64, seed=0)
-task choice = multiple_choice(synthetic("multiple_choice", size=48), train="train", dev="dev", test="test")
-task nli    = nli(synthetic("nli", size=48), train="train", dev="dev", test="test")
-task mnli   = nli(synthetic("nli", size=48, seed=3), train="train", dev="dev")
-intermediate = [none choice]
-languages    = [en de]
-seeds        = [1 2]
-target = [nli trained_on mnli, choice trained_on choice in [en fr]]
-perturbations {
+#: test_targets' two-target spec (NLI in en de, multiple choice in en fr), with a perturbation,
+#: an attack and the spec-wide evaluation settings that `evaluate TARGET` refines
+HEAD = TWO + """perturbations {
   typo   = char_noise(p=0.1)
   attack = char_attack(max_edits=2, max_queries=30)
 }
