@@ -11,7 +11,6 @@ import re
 from xexp.compiler import ast
 from xexp.compiler.binding import bind
 from xexp.compiler.errors import ErrorSink, did_you_mean
-from xexp.compiler.languages import KNOWN_LANGUAGES, XNLI_LANGUAGES
 from xexp.compiler.registry.base import FAMILY_FIELDS, REGISTRY, task_family
 from xexp.compiler.registry.sources import SPLIT_ARGUMENTS
 from xexp.compiler.spec import DataRef, EvaluateSettings, ModelDef, ReportSettings, Spec, TargetDef, TaskDef, VariantDef
@@ -359,19 +358,14 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
             return None
         out: list[str] = []
         for item in value.items:
-            name = item.name if isinstance(item, ast.Name) else None
-            if name is None:
+            if not isinstance(item, ast.Name):
                 self.sink.error(f"`in [...]` lists language codes, got {describe_value(item)}", ast.span_of(item),
                                 "e.g. `in [de en fr]`")
                 return None
-            if name not in KNOWN_LANGUAGES:
-                self.sink.error(f"unknown language code `{name}`", item.span,
-                                did_you_mean(name, KNOWN_LANGUAGES) or "XNLI languages: " + " ".join(XNLI_LANGUAGES))
+            code = self.language_code(item, out)
+            if code is None:
                 return None
-            if name in out:
-                self.sink.error(f"language `{name}` is listed twice", item.span, "list each language once")
-                return None
-            out.append(name)
+            out.append(code)
         return out
 
     def languages(self) -> list[str] | None:
@@ -383,15 +377,11 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
         st = self.assignments["languages"]
         if isinstance(st.value, ast.ListValue) and not st.value.items:
             self.sink.error("`languages` is empty", st.value.span, "e.g. `languages = [en de hi zh]`")
-        out = []
+        out: list[str] = []
         for n in names:
-            if n.name not in KNOWN_LANGUAGES:
-                self.sink.error(f"unknown language code `{n.name}`", n.span,
-                                did_you_mean(n.name, KNOWN_LANGUAGES) or "XNLI languages: " + " ".join(XNLI_LANGUAGES))
-            elif n.name in out:
-                self.sink.error(f"language `{n.name}` is listed twice", n.span)
-            else:
-                out.append(n.name)
+            code = self.language_code(n, out)
+            if code is not None:
+                out.append(code)
         return out
 
     def seeds(self) -> list[int]:

@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from xexp.compiler import ast
 from xexp.compiler.errors import did_you_mean
 from xexp.compiler.graph.contracts import SAMPLING_KINDS, Sampling
-from xexp.compiler.languages import KNOWN_LANGUAGES
 from xexp.compiler.spec import VariantDef
 from xexp.compiler.validator_state import ValidatorState
 from xexp.compiler.values import Unconvertible, describe_value, plain
@@ -154,13 +153,11 @@ class VariantRules(ValidatorState):
             return None
         out: list[str] = []
         for item in value.items:
-            code = item.name if isinstance(item, ast.Name) else None
-            if code is None or code not in KNOWN_LANGUAGES:
-                self.sink.error(f"unknown language code `{code or describe_value(item)}`", ast.span_of(item),
-                                did_you_mean(code or "", KNOWN_LANGUAGES))
+            if not isinstance(item, ast.Name):
+                self.sink.error(f"unknown language code `{describe_value(item)}`", ast.span_of(item))
                 return None
-            if code in out:
-                self.sink.error(f"language `{code}` is listed twice", item.span)
+            code = self.language_code(item, out)
+            if code is None:
                 return None
             out.append(code)
         return out

@@ -4,7 +4,8 @@ validate_compat.py) read, declared once so that each mixin type-checks on its ow
 from __future__ import annotations
 
 from xexp.compiler import ast
-from xexp.compiler.errors import ErrorSink
+from xexp.compiler.errors import ErrorSink, did_you_mean
+from xexp.compiler.languages import KNOWN_LANGUAGES, XNLI_LANGUAGES
 from xexp.compiler.spec import ModelDef, TaskDef, VariantDef
 
 
@@ -25,3 +26,15 @@ class ValidatorState:
 
     def names_list(self, key: str) -> list[ast.Name] | None:
         raise NotImplementedError  # validate.py
+
+    def language_code(self, name: ast.Name, listed: list[str]) -> str | None:
+        """One code of a language list (`languages`, a target's `in [...]`, a mix's
+        `languages=`): the code, or None once reported with its caret (unknown, or listed twice)."""
+        if name.name not in KNOWN_LANGUAGES:
+            self.sink.error(f"unknown language code `{name.name}`", name.span,
+                            did_you_mean(name.name, KNOWN_LANGUAGES) or "XNLI languages: " + " ".join(XNLI_LANGUAGES))
+            return None
+        if name.name in listed:
+            self.sink.error(f"language `{name.name}` is listed twice", name.span, "list each language once")
+            return None
+        return name.name

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from xexp.compiler.graph.contracts import ReportTarget
-from xexp.compiler.registry import REGISTRY
+from xexp.compiler.registry.base import task_family
 from xexp.runtime.report.examples import Example, select_examples
 from xexp.runtime.report.model import ReportCell, ReportSettings
 from xexp.runtime.report.outcomes import collect_outcomes
@@ -38,9 +38,7 @@ DEFAULT_METRIC = "accuracy"
 
 
 def metric_of(task_type: str) -> str:
-    entry = REGISTRY.get("task_type", task_type)
-    family = entry.extra.get("family") if entry is not None else None
-    return FAMILY_METRICS.get(str(family), DEFAULT_METRIC)
+    return FAMILY_METRICS.get(task_family(task_type), DEFAULT_METRIC)
 
 
 @dataclass
