@@ -19,7 +19,7 @@ from xexp.compiler.graph.contracts import (
 from xexp.compiler.graph.node import Graph, Node, Resources, canonical_json, keyed
 from xexp.compiler.inputs import LocalInputs
 from xexp.compiler.registry import REGISTRY
-from xexp.compiler.spec import PerturbationDef, Spec, TargetDef, TaskDef, VariantDef
+from xexp.compiler.spec import TRAINING_LANGUAGE, PerturbationDef, Spec, TargetDef, TaskDef, VariantDef
 
 BASELINE = "none"
 ARROW = "→"
@@ -96,9 +96,9 @@ class _Lowering:
             params, inputs = self.mix(task, settings, seed)
             labels = {**labels, "members": " ".join(task.members)}
         else:
-            inputs = {"train": self.load(task, "train", "en")}
+            inputs = {"train": self.load(task, "train", TRAINING_LANGUAGE)}
             if "dev" in task.splits:
-                inputs["dev"] = self.load(task, "dev", "en")
+                inputs["dev"] = self.load(task, "dev", TRAINING_LANGUAGE)
             params = TrainParams(task_type=task.type, task_params=task.params, hparams=settings, seed=seed).to_params()
         inputs = {"base": base, **inputs}
         resources = self.resources("train")

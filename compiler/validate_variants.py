@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from xexp.compiler import ast
 from xexp.compiler.errors import did_you_mean
 from xexp.compiler.graph.contracts import SAMPLING_KINDS, Sampling
-from xexp.compiler.spec import VariantDef
+from xexp.compiler.spec import TRAINING_LANGUAGE, VariantDef
 from xexp.compiler.validator_state import ValidatorState
 from xexp.compiler.values import Unconvertible, describe_value, plain
 
@@ -164,7 +164,7 @@ class VariantRules(ValidatorState):
 
     def mix_reads_languages(self, members: list[str], languages: list[str], call: ast.Call) -> bool:
         """`languages=` changes what is read only through a member whose source has `{lang}`."""
-        if languages == ["en"] or any(ref.depends_on_language for m in members
+        if languages == [TRAINING_LANGUAGE] or any(ref.depends_on_language for m in members
                                       for ref in self.tasks[m].splits.values()):
             return True
         arg = next(a for a in call.args if a.key == "languages")
