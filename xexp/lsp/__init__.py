@@ -12,9 +12,9 @@ INSTALL_HINT = 'xexp lsp needs pygls and lsprotocol: pip install "xexp[lsp]"'
 
 def missing_dependency() -> str | None:
     """The one line to print when the server's libraries are not installed, else None."""
-    import importlib.util
-
-    for module in ("pygls", "lsprotocol"):
-        if importlib.util.find_spec(module) is None:
-            return INSTALL_HINT
+    try:
+        import lsprotocol.types  # noqa: F401
+        import pygls.lsp.server  # noqa: F401
+    except ImportError:
+        return INSTALL_HINT
     return None

@@ -16,7 +16,7 @@ from lsprotocol import types
 from xexp.compiler.languages import KNOWN_LANGUAGES
 from xexp.compiler.parser import parse_recovering
 from xexp.compiler.registry import REGISTRY, Entry
-from xexp.compiler.registry.base import FIELDS
+from xexp.compiler.registry.base import FAMILY_FIELDS, FIELDS, task_family
 from xexp.compiler.registry.sources import SPLIT_ARGUMENTS
 from xexp.compiler.validate import ASSIGNMENTS, DECLARATIONS, HEADERS
 from xexp.compiler.validate_blocks import BLOCKS, PHASES
@@ -153,9 +153,8 @@ def _block(analysis: Analysis, frame: Frame) -> list[types.CompletionItem]:
     if frame.expect == "value" and block == "train" and frame.key == "freeze_embeddings":
         return [_item("true", Kind.Value), _item("false", Kind.Value)]
     if frame.expect == "on" and block == "perturbations":
-        call = outline.perturbation_calls(analysis.module).get(frame.key or "")
-        entry = _perturbation(call.name) if call is not None else None
-        fields = entry.fields if entry is not None else FIELDS
+        entry = _perturbation(frame.values[-1]) if frame.values else None
+        fields = [f for f in (entry.fields if entry is not None else FIELDS) if f in _target_fields(analysis)]
         return [_item(f, Kind.EnumMember, "field") for f in fields]
     return []
 
@@ -168,6 +167,15 @@ def _fitting_entries(analysis: Analysis) -> tuple[str, ...] | None:
         return None
     return tuple(e.name for c in ("perturbation", "attack") for e in REGISTRY.of(c)
                  if e.task_types is None or types_ & set(e.task_types))
+
+
+def _target_fields(analysis: Analysis) -> set[str]:
+    """The fields the examples of the spec's targets have (every field while none is known)."""
+    calls = outline.task_calls(analysis.module)
+    families = {task_family(calls[t.target.name].name) for t in outline.targets(analysis.module)
+                if t.target.name in calls}
+    found = {f for family in families for f in FAMILY_FIELDS.get(family, {})}
+    return found or set(FIELDS)
 
 
 def _perturbation(name: str) -> Entry | None:

@@ -120,9 +120,10 @@ def snippet(entry: Entry) -> str:
         if not (info.is_required() or first_positional):
             continue
         default = "" if info.is_required() else _spec_literal(info.get_default(call_default_factory=True))
+        choices = typing.get_args(info.annotation) if typing.get_origin(info.annotation) is typing.Literal else ()
         placeholder = f"${{{len(stops) + 1}:{default or name}}}"
-        if first_positional and info.is_required() and info.annotation is str:
-            stops.append(f'"{placeholder}"')
+        if first_positional and info.is_required() and (info.annotation is str or choices):
+            stops.append(f'"${{{len(stops) + 1}:{choices[0] if choices else name}}}"')
         elif first_positional:
             stops.append(placeholder)
         else:
