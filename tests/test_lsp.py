@@ -248,3 +248,13 @@ def test_without_pygls_xexp_lsp_says_how_to_install_in_one_line():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr.strip() == 'xexp lsp needs pygls and lsprotocol: pip install "xexp[lsp]"'
+
+
+def test_the_server_stays_light():
+    """The server imports the compiler, not the runtime's heavy libraries (it starts at once)."""
+    code = ("import sys, xexp.cli, xexp.lsp.server; from xexp.lsp.analysis import analyse; "
+            "analyse(open('specs/demo.xexp').read(), 'specs/demo.xexp', inputs=True); "
+            "print(sorted(m for m in ('torch', 'ray', 'transformers', 'datasets') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

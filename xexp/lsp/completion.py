@@ -174,7 +174,7 @@ def _target_fields(analysis: Analysis) -> set[str]:
     calls = outline.task_calls(analysis.module)
     families = {task_family(calls[t.target.name].name) for t in outline.targets(analysis.module)
                 if t.target.name in calls}
-    found = {f for family in families for f in FAMILY_FIELDS.get(family, {})}
+    found: set[str] = {f for family in families for f in FAMILY_FIELDS.get(family, {})}
     return found or set(FIELDS)
 
 
@@ -186,6 +186,7 @@ def call_entry(frames: list[Frame], index: int) -> Entry | None:
     """The registry entry the call frame `frames[index]` names, from where it stands."""
     frame = frames[index]
     owner = frame.owner
+    categories: tuple[str, ...]
     if owner[:1] == ("declare",) and len(owner) > 1:
         categories = CALL_CATEGORIES.get(owner[1], ())
     elif owner[:1] == ("entry",) and owner[1] == "perturbations":

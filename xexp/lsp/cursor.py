@@ -103,7 +103,7 @@ def cursor_at(lines: list[str], row: int, column: int) -> Cursor:
     start = _start_line(lines, row)
     text = "\n".join(lines[start:row] + [before])
     frames = [Frame("top")]
-    last_line = 0
+    last_line: int | None = 0
     try:
         for token in _lark().lex(text):
             _feed(frames, token, token.line != last_line)

@@ -114,7 +114,7 @@ def snippet(entry: Entry) -> str:
     """A call with its required parameters (and the first positional one) as tab stops."""
     if entry.category == "task_type":
         return f'{entry.name}(${{1:local("${{2:path}}")}}, train="${{3:train}}", test="${{4:test}}")'
-    stops = []
+    stops: list[str] = []
     for name, info in entry.params.model_fields.items():
         first_positional = bool(entry.positional) and name == entry.positional[0]
         if not (info.is_required() or first_positional):

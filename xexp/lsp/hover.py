@@ -40,8 +40,8 @@ def hover_text(analysis: Analysis, line: int, column: int) -> tuple[str, ast.Spa
         namespace, name = found
         text = symbol_text(analysis, namespace, name)
         if text:
-            span = next((s for s in [analysis.names.symbols.get(found)] if s and contains(s.span, line, column)), None)
-            ref = span.span if span is not None else next(
+            symbol = analysis.names.symbols.get(found)
+            ref = symbol.span if symbol is not None and contains(symbol.span, line, column) else next(
                 r.span for r in analysis.names.references if (r.namespace, r.name) == found and contains(r.span, line, column))
             return text, ref
     return None
