@@ -258,3 +258,21 @@ def test_the_server_stays_light():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_completion_reads_the_current_text_before_the_next_pass(lsp):
+    """Completion answers from the latest pass while the debounced one is pending: the context is
+    the text just typed, the names those of the pass; once the new pass is in, its names too."""
+    base = DEMO.read_text()
+    uri = (REPO / "specs" / "typing.xexp").as_uri()
+    lsp.open(uri, base)
+    assert lsp.wait_diagnostics(uri) == []
+    typed = base.replace("intermediate = [none choice]", "intermediate = [none |").replace(
+        "task nli    =", 'task extra = nli(synthetic("nli"), train="train")\ntask nli    =')
+    line, character = where(typed, "|")
+    lsp.change(uri, typed.replace("|", ""))
+    labels = {item.label for item in lsp.completion(uri, line, character)}
+    assert {"choice", "nli"} <= labels
+    lsp.wait_diagnostics(uri, 2)
+    labels = {item.label for item in lsp.completion(uri, line, character)}
+    assert {"choice", "nli", "extra"} <= labels

@@ -32,9 +32,12 @@ LANGUAGE_PARAMETERS = ("to",)  # a parameter whose value is one language code
 CALL_CATEGORIES = {"task": ("task_type",), "model": ("model_source",)}
 
 
-def complete(analysis: Analysis, row: int, column: int) -> list[types.CompletionItem]:
-    cursor = cursor_at(analysis.lines, row, column)
-    analysis = _without_line(analysis, row)
+def complete(analysis: Analysis, lines: list[str], row: int, column: int) -> list[types.CompletionItem]:
+    """Candidates at (row, column), 0-based, of the document's current `lines`. `analysis` may be
+    a pass over an earlier version (completion never waits for a pass): the cursor's context is
+    read from the current text, the names and calls from the pass."""
+    cursor = cursor_at(lines, row, column)
+    analysis = _without_line(analysis, lines, row)
     if cursor.in_comment:
         return []
     if cursor.in_string:
@@ -53,12 +56,12 @@ def complete(analysis: Analysis, row: int, column: int) -> list[types.Completion
     return []
 
 
-def _without_line(analysis: Analysis, row: int) -> Analysis:
+def _without_line(analysis: Analysis, current: list[str], row: int) -> Analysis:
     """The document's names while the line being typed stops the parser (an unclosed `[`, a
     block head without its `{`): the same parse of the text with that line blanked."""
-    if analysis.module.statements or not analysis.text.strip():
+    if analysis.module.statements or not "".join(current).strip():
         return analysis
-    lines = list(analysis.lines)
+    lines = list(current)
     if row < len(lines):
         lines[row] = " " * len(lines[row])
     module, _ = parse_recovering("\n".join(lines), analysis.filename)

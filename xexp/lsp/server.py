@@ -5,7 +5,8 @@ Diagnostics are the compiler's errors, published when a document opens, again af
 in typing (DEBOUNCE_S: a keystroke cancels the pending pass), and on save with the look at local
 inputs that `xexp check` makes without `--no-inputs`. A pass runs in a worker thread so requests
 are answered meanwhile; a request reads the latest pass of the document, made afresh when the
-text changed since.
+text changed since; completion, asked for at nearly every keystroke, reads the latest pass
+even of an earlier version (its context comes from the current text) and never waits for one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from xexp.compiler.errors import SpecError
 from xexp.lsp import completion, hover, navigation
 from xexp.lsp.analysis import Analysis, analyse, filename_of
 from xexp.lsp.lens import LENS_STATEMENTS, plan_summary
-from xexp.lsp.positions import offset_of, span_range
+from xexp.lsp.positions import lines_of, offset_of, span_range
 
 DEBOUNCE_S = 0.15
 SOURCE = "xexp"
@@ -125,11 +126,13 @@ def on_hover(ls: SpecServer, params: types.HoverParams) -> types.Hover | None:
 @server.feature(types.TEXT_DOCUMENT_COMPLETION,
                 types.CompletionOptions(trigger_characters=["(", "[", "=", " ", ",", "{", '"']))
 def on_completion(ls: SpecServer, params: types.CompletionParams) -> types.CompletionList:
-    document = ls.workspace.get_text_document(params.text_document.uri)
-    result = ls.analysis(params.text_document.uri)
-    line, column = _at(result, params.position)
-    items = completion.complete(result, line - 1, column - 1) if document.source == result.text else []
-    return types.CompletionList(is_incomplete=False, items=items)
+    uri = params.text_document.uri
+    lines = lines_of(ls.workspace.get_text_document(uri).source)
+    with ls.lock:
+        known = ls.analyses.get(uri)
+    result = known[1] if known is not None else ls.analysis(uri)  # the latest pass, even an earlier version's
+    line, column = offset_of(lines, params.position)
+    return types.CompletionList(is_incomplete=False, items=completion.complete(result, lines, line - 1, column - 1))
 
 
 @server.feature(types.TEXT_DOCUMENT_DEFINITION)
