@@ -153,17 +153,18 @@ def _task_text(analysis: Analysis, name: str, value: ast.Value) -> str | None:
         return None
     entry_ = REGISTRY.get("task_type", kind)
     family = entry_.extra.get("family", "") if entry_ else ""
-    lines = [f"**task {name}** — `{kind}`" + (f" ({family})" if family else "")]
+    head = [f"**task {name}** — `{kind}`" + (f" ({family})" if family else "")]
     if params:
-        lines.append("parameters: " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
+        head.append("parameters: " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
     if source is not None:
-        lines.append("source: `" + _source_text(source) + "`")
-    lines += [f"- {split}: {text}" for split, text in splits.items()]
-    targets = [t for t in (analysis.spec.targets if analysis.spec else []) if name in (t.task, t.trained_on)]
-    for t in targets:
-        role = "target" if t.task == name else f"trains the target `{t.task}`"
-        lines.append(f"- {role}, in [{' '.join(t.languages)}]" if t.task == name else f"- {role}")
-    return "\n\n".join(lines[:3]) + ("\n\n" + "\n".join(lines[3:]) if lines[3:] else "")
+        head.append("source: `" + _source_text(source) + "`")
+    bullets = [f"- {split}: {text}" for split, text in splits.items()]
+    for t in (analysis.spec.targets if analysis.spec else []):
+        if t.task == name:
+            bullets.append(f"- target, in [{' '.join(t.languages)}]")
+        elif t.trained_on == name:
+            bullets.append(f"- trains the target `{t.task}`")
+    return "\n\n".join(head + ["\n".join(bullets)] if bullets else head)
 
 
 def _source_text(source: dict) -> str:

@@ -58,7 +58,13 @@ class SpecServer(LanguageServer):
         document = self.workspace.get_text_document(uri)
         version, text = document.version, document.source
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self.thread_pool, lambda: analyse(text, filename_of(uri), inputs=inputs))
+        try:
+            result = await loop.run_in_executor(self.thread_pool,
+                                                lambda: analyse(text, filename_of(uri), inputs=inputs))
+        except Exception as err:  # a compiler bug: say it in the editor's log, keep serving
+            self.window_log_message(types.LogMessageParams(
+                type=types.MessageType.Error, message=f"xexp lsp: checking {uri} failed: {type(err).__name__}: {err}"))
+            return
         if self.workspace.get_text_document(uri).version != version:
             return  # typed on meanwhile: the next pass speaks for it
         with self.lock:
