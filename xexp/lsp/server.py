@@ -21,6 +21,7 @@ import xexp
 from xexp.compiler.errors import SpecError
 from xexp.lsp import completion, hover, navigation
 from xexp.lsp.analysis import Analysis, analyse, filename_of
+from xexp.lsp.pieces import PieceParser
 from xexp.lsp.lens import LENS_STATEMENTS, plan_summary
 from xexp.lsp.positions import lines_of, offset_of, span_range
 
@@ -34,6 +35,7 @@ class SpecServer(LanguageServer):
         self.analyses: dict[str, tuple[int | None, Analysis]] = {}
         self.pending: dict[str, asyncio.Task] = {}
         self.lock = threading.Lock()
+        self.pieces = PieceParser()  # statements parsed before, shared by every document
 
     def analysis(self, uri: str) -> Analysis:
         """The pass over the document's current text (made now if the text changed since the last)."""
@@ -42,7 +44,7 @@ class SpecServer(LanguageServer):
             known = self.analyses.get(uri)
         if known is not None and known[0] == document.version and known[1].text == document.source:
             return known[1]
-        fresh = analyse(document.source, filename_of(uri))
+        fresh = analyse(document.source, filename_of(uri), pieces=self.pieces)
         with self.lock:
             self.analyses[uri] = (document.version, fresh)
         return fresh
@@ -60,7 +62,7 @@ class SpecServer(LanguageServer):
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(self.thread_pool,
-                                                lambda: analyse(text, filename_of(uri), inputs=inputs))
+                                                lambda: analyse(text, filename_of(uri), inputs=inputs, pieces=self.pieces))
         except Exception as err:  # a compiler bug: say it in the editor's log, keep serving
             self.window_log_message(types.LogMessageParams(
                 type=types.MessageType.Error, message=f"xexp lsp: checking {uri} failed: {type(err).__name__}: {err}"))
