@@ -276,3 +276,23 @@ def test_completion_reads_the_current_text_before_the_next_pass(lsp):
     lsp.wait_diagnostics(uri, 2)
     labels = {item.label for item in lsp.completion(uri, line, character)}
     assert {"choice", "nli", "extra"} <= labels
+
+
+def test_variants_labels_and_references_on_the_paper_grid(lsp):
+    spec = REPO / "specs" / "phang2020.xexp"
+    text = spec.read_text()
+    uri = spec.as_uri()
+    lsp.open(uri, text)
+    assert lsp.wait_diagnostics(uri) == []  # `--no-inputs` while typing: its local data is the user's
+    listed = text.index("intermediate = [none anli")
+    variant = lsp.hover(uri, *where(text, "anli", nth=text[:listed].count("anli") + 0, offset=1))
+    assert "variant anli" in variant.contents.value and "mix([anli_r1 anli_r2 anli_r3 mnli snli]" in variant.contents.value
+    refs = lsp.references(uri, *where(text, "task mnli ", offset=6))
+    lines = sorted(r.range.start.line for r in refs)
+    for needle in ("task mnli ", "variant anli ", "variant multi ", "variant mnli_mlm ", "intermediate = [none",
+                   "xnli   trained_on mnli"):
+        assert where(text, needle)[0] in lines, needle
+    label = lsp.definition(uri, *where(text, "evaluate xquad", offset=10))
+    assert label.range.start.line == where(text, "task xquad ")[0]
+    symbols = {s.name: s for s in lsp.symbols(uri)}
+    assert symbols["multi"].detail == "variant" and symbols["xlmr"].detail == "model"

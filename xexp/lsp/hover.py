@@ -20,7 +20,7 @@ from xexp.compiler.validate_blocks import PHASES
 from xexp.compiler.validate_variants import MIX, MIX_USAGE
 from xexp.lsp import docs
 from xexp.lsp.analysis import Analysis
-from xexp.lsp.fmt_values import call_text
+from xexp.compiler.fmt import value_text as call_text  # the one printer of spec syntax
 from xexp.lsp.lens import LENS_STATEMENTS, plan_summary
 from xexp.lsp.positions import contains
 
