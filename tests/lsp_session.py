@@ -68,6 +68,14 @@ class LspSession:
             assert ok, f"no diagnostics #{count} for {uri}"
             return list(self.diagnostics[uri][count - 1].diagnostics)
 
+    def wait_version(self, uri: str, version: int) -> list[types.Diagnostic]:
+        """The diagnostics published for `version` of the document (waiting for them)."""
+        def found():
+            return next((p for p in self.diagnostics.get(uri, []) if p.version == version), None)
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: found() is not None, TIMEOUT_S), f"no diagnostics for {uri} v{version}"
+            return list(found().diagnostics)
+
     def published(self, uri: str) -> int:
         with self.arrived:
             return len(self.diagnostics.get(uri, []))
