@@ -46,11 +46,12 @@ class BlockRules(ValidatorState):
         if block is None:
             return []
         out: list[PerturbationDef] = []
+        named: set[str] = set()  # the names in `out`: a long block is checked in linear time
         for entry in block.entries:
             if "." in entry.key:
                 self.sink.error(f"a perturbation name is a plain name, not `{entry.key}`", entry.key_span)
                 continue
-            if any(p.name == entry.key for p in out) or entry.key in RESERVED_CONDITIONS:
+            if entry.key in named or entry.key in RESERVED_CONDITIONS:
                 self.sink.error(f"perturbation name `{entry.key}` is {'reserved' if entry.key in RESERVED_CONDITIONS else 'used twice'}",
                                 entry.key_span)
                 continue
@@ -111,6 +112,7 @@ class BlockRules(ValidatorState):
                 continue
             description = describe(reg.name, params, field, default)
             category = cast(Literal["perturbation", "attack"], reg.category)  # what `bind` was asked for
+            named.add(entry.key)
             out.append(PerturbationDef(name=entry.key, entry=reg.name, category=category, params=params,
                                        field=field, description=description, languages=only,
                                        on=cast(FieldName, entry.on.name) if entry.on is not None else None))

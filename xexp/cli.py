@@ -152,6 +152,19 @@ def cmd_fetch(args) -> int:
     return fetch_from_cli(args)
 
 
+def cmd_lsp(args) -> int:
+    from xexp.lsp import missing_dependency
+
+    missing = missing_dependency()
+    if missing:
+        print(missing, file=sys.stderr)
+        return EXIT_FAILED
+    from xexp.lsp.server import main as serve
+
+    serve()
+    return EXIT_OK
+
+
 def cmd_models(args) -> int:
     from xexp.runtime.models.packaged import prepare_packaged
 
@@ -269,6 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="where to write the perturbed JSONL")
     p.add_argument("--list", action="store_true", help="list every perturbation and attack")
     p.set_defaults(func=cmd_perturb)
+
+    p = sub.add_parser("lsp", help="language server for editors (stdio): diagnostics, hover, completion",
+                       description="Serve the Language Server Protocol over stdio: the compiler's errors as "
+                                   "diagnostics, hover, completion, definitions, formatting (`xexp fmt`) and "
+                                   "node counts. Needs the `lsp` extra: pip install \"xexp[lsp]\".")
+    p.set_defaults(func=cmd_lsp)
 
     p = sub.add_parser("models", help="prepare packaged models")
     models = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
