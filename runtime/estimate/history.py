@@ -110,10 +110,10 @@ def read_samples(root: str | Path) -> list[Sample]:
     samples = []
     for key, data in records.items():
         kind = kinds[key]
-        try:
-            seconds = float((data.get("timings") or {}).get("seconds"))
-        except (TypeError, ValueError):
+        raw = (data.get("timings") or {}).get("seconds")
+        if not isinstance(raw, (int, float)):
             continue
+        seconds = float(raw)
         work = recorded_work(kind, data.get("params") or {}, data.get("manifest") or {}, data.get("inputs") or {})
         device = _usage_device(root / kind / key / "log.txt") if kind in ("train", "evaluate", "attack") else "cpu"
         samples.append(Sample(kind, model_of(key) if kind in ("model", "train", "evaluate", "attack") else None,

@@ -142,7 +142,7 @@ class RateBook:
         mine = self.parameters.get(model or "")
         if not mine:
             return None
-        best: tuple[int, Rate, str] | None = None
+        best: tuple[int, Rate] | None = None
         for (k, other, d), group in self.groups.items():
             theirs = self.parameters.get(other or "")
             if k != kind or d != device or not theirs or not 1 / MAX_SCALE <= mine / theirs <= MAX_SCALE:
@@ -152,7 +152,7 @@ class RateBook:
                 continue
             if best is None or len(group) > best[0]:
                 best = (len(group), Rate(fitted.overhead, fitted.per_unit * mine / theirs,
-                                         f"{_describe(group)} of {other}, scaled by parameter count"), other)
+                                         f"{_describe(group)} of {other}, scaled by parameter count"))
         return best[1] if best else None
 
 
