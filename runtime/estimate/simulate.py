@@ -76,11 +76,14 @@ def critical_path(nodes: list[SimNode], rank: dict[str, float] | None = None) ->
     return path
 
 
-def simulate(nodes: list[SimNode], capacity: dict[str, float], first: set[str] | frozenset = frozenset()) -> Simulation:
+def simulate(nodes: list[SimNode], capacity: dict[str, float], first: set[str] | frozenset = frozenset(),
+             believed: dict[str, float] | None = None) -> Simulation:
     """Replay the scheduler on `nodes` (topological order) with `capacity` (e.g. {"CPU": 8,
     "GPU": 2}); inputs not among `nodes` count as done. Nodes in `first` start before any other
-    (nodes running already, given with the time they have left)."""
-    rank = priorities(nodes)
+    (nodes running already, given with the time they have left). `believed`: the durations the
+    scheduler orders by, when they differ from the nodes' true ones (an estimate's error)."""
+    rank = priorities([SimNode(n.key, believed.get(n.key, n.seconds), n.demand, n.inputs) for n in nodes]
+                      if believed else nodes)
     for key in first:
         if key in rank:
             rank[key] += 1e18
