@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ class NodeEstimate:
     basis: str
     gpus: float
     cpus: float
+    size_known: bool = True
 
 
 @dataclass
@@ -50,6 +51,9 @@ class CostEstimate:
         rows = []
         for kind, nodes in kinds.items():
             bases = sorted({n.basis for n in nodes}, key=lambda b: -sum(n.basis == b for n in nodes))
+            unknown = sum(not n.size_known for n in nodes)
+            if unknown:
+                bases.append(f"{unknown} of unknown size: the kind's typical time")  # history's, or this plan's median
             rows.append({"kind": kind, "nodes": len(nodes), "seconds": sum(n.seconds for n in nodes),
                          "each_median": sorted(n.seconds for n in nodes)[len(nodes) // 2],
                          "basis": bases})
@@ -132,6 +136,7 @@ def estimate_nodes(graph: Any, store_root: str | Path | None) -> dict[str, NodeE
     parameters = {label: parameter_count(source) for label, source in sources.items()}
     book = RateBook(samples, parameters=parameters, profiles=read_profiles())
     out: dict[str, NodeEstimate] = {}
+    unsized: list[str] = []
     for node in graph.nodes:
         gpus, cpus = float(node.resources.num_gpus), float(node.resources.num_cpus)
         device = "gpu" if gpus > 0 else "cpu"
@@ -139,9 +144,16 @@ def estimate_nodes(graph: Any, store_root: str | Path | None) -> dict[str, NodeE
         rate = book.rate(node.kind, model_of(node.key) if node.kind in ("model", "train", "evaluate", "attack") else None,
                          device, max_len)
         work = planned_work(node, rows_of)
-        basis = rate.basis if work.amount is not None or rate.per_unit == 0 else f"{rate.basis}; size unknown: typical time"
         out[node.key] = NodeEstimate(node.key, node.kind, node.name, bounded(rate.seconds(work.amount)),
-                                     basis, gpus, cpus)
+                                     rate.basis, gpus, cpus, work.amount is not None or rate.per_unit == 0)
+        if work.amount is None and rate.typical is None and rate.per_unit > 0:
+            unsized.append(node.key)
+    # of unknown size and no history: as long as the plan's sized nodes of the same kind (median)
+    for key in unsized:
+        estimate = out[key]
+        sized = sorted(e.seconds for e in out.values() if e.kind == estimate.kind and e.size_known)
+        if sized:
+            out[key] = replace(estimate, seconds=sized[len(sized) // 2])
     return out
 
 

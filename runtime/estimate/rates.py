@@ -21,9 +21,10 @@ from statistics import median
 from xexp.runtime.estimate.history import Sample
 
 #: Sustained FLOP/s assumed when nothing was measured: a few CPU cores in float32 (PyTorch
-#: reaches ~10-30 GFLOP/s per modern core on transformer matmuls) and a datacenter GPU in bf16 at 40%
-#: of an A100's 312 TFLOP/s peak (the MFU a fine-tuning loop of this size reaches).
-ASSUMED_FLOPS = {"cpu": 3e10, "gpu": 0.4 * 312e12}
+#: reaches ~10-30 GFLOP/s per modern core on transformer matmuls) and a datacenter GPU in bf16 at a
+#: quarter of an A100's 312 TFLOP/s peak (fine-tuning with small batches of padded sequences
+#: reaches no more; `xexp profile --device cuda` measures the real figure).
+ASSUMED_FLOPS = {"cpu": 3e10, "gpu": 0.25 * 312e12}
 #: Another model's rate is scaled by parameter count only within this ratio of sizes: a model
 #: tens of times smaller spends its time on overheads that do not scale.
 MAX_SCALE = 8.0

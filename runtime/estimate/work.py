@@ -8,8 +8,9 @@ the steps it took, the rows it wrote, the queries it made) and of a planned one 
 and what is known of its inputs' sizes), so a rate fitted on the first predicts the second.
 
 Sizes of planned inputs come, in order, from a finished load's own record, a `rows` slice, a
-synthetic source's `size`, or a count of the local file's records; a hub source not yet loaded
-has no known size (its estimate then rests on the kind's typical time, and says so).
+synthetic source's `size`, a count of the local file's records, or the split sizes of the hub
+datasets the paper reads (hub_sizes.py); any other hub source not yet loaded has no known size
+(its estimate then rests on the kind's typical time, and says so).
 """
 
 from __future__ import annotations
@@ -130,6 +131,11 @@ def load_rows(params: dict[str, Any], base: Path | None = None) -> float | None:
         total = float(source["size"])
     elif source.get("source") == "local" and isinstance(source.get("path"), str):
         total = _count_records(source["path"], params.get("split"), params.get("task_type"), base)
+    elif source.get("source") == "hf":
+        from xexp.runtime.estimate.hub_sizes import hub_rows
+
+        known = hub_rows(source, params.get("split"))
+        total = float(known) if known is not None else None
     if sliced is not None:
         return float(sliced) if total is None else min(float(sliced), total)
     return total
