@@ -36,7 +36,8 @@ from xexp.runtime.store import Store
 log = logging.getLogger(__name__)
 
 DEFAULT_WORK = "xexp.runtime.ops:execute"
-#: Rough relative durations used only to order ready nodes (longest remaining path first).
+#: Rough relative durations that order ready nodes (longest remaining path first) when the
+#: store's history gives no estimate (runtime/estimate/).
 KIND_COST = {"model": 0.1, "load": 0.2, "perturb": 0.3, "train": 10.0, "evaluate": 1.0,
              "attack": 2.0, "report": 0.2}
 #: Submitted-but-unfinished demand may reach this multiple of the cluster's resources.
@@ -48,12 +49,14 @@ LEASE_POLL_S = 0.5
 
 
 # --- planning ---------------------------------------------------------------------------------
-def critical_path_priority(graph: Graph) -> dict[str, float]:
-    """Each node's cost (`KIND_COST`) plus the costliest chain of consumers after it."""
+def critical_path_priority(graph: Graph, seconds: dict[str, float] | None = None) -> dict[str, float]:
+    """Each node's estimated duration (`seconds`, else its kind's `KIND_COST`) plus the costliest
+    chain of consumers after it."""
     consumers = graph.consumers()
     rank: dict[str, float] = {}
     for node in reversed(graph.nodes):
-        rank[node.key] = KIND_COST.get(node.kind, 1.0) + max((rank[c] for c in consumers[node.key]), default=0.0)
+        own = seconds[node.key] if seconds and node.key in seconds else KIND_COST.get(node.kind, 1.0)
+        rank[node.key] = own + max((rank[c] for c in consumers[node.key]), default=0.0)
     return rank
 
 
@@ -115,7 +118,7 @@ class _Execution:
 
     def __init__(self, graph: Graph, store: Store, *, run_id: str, work: str, keep_going: bool,
                  plan: dict[str, PlanState], max_retries: int,
-                 progress: Callable[[dict], None] | None) -> None:
+                 progress: Callable[[dict], None] | None, estimates: dict[str, float] | None = None) -> None:
         import ray
 
         self.ray = ray
@@ -124,7 +127,7 @@ class _Execution:
         self.by_key = graph.by_key()
         self.consumers = graph.consumers()
         self.kinds = {n.key: n.kind for n in graph.nodes}
-        self.priority = critical_path_priority(graph)
+        self.priority = critical_path_priority(graph, estimates)
         self.order = {n.key: i for i, n in enumerate(graph.nodes)}
         self.plan = plan
         self.log = RunLog(store, run_id)
@@ -418,7 +421,8 @@ class _Execution:
 
 def execute_graph(graph: Graph, store: Store, *, run_id: str, work: str = DEFAULT_WORK,
                   keep_going: bool = False, force: Collection[str] = (), max_retries: int = 3,
-                  progress: Callable[[dict], None] | None = None) -> RunResult:
+                  progress: Callable[[dict], None] | None = None,
+                  estimates: dict[str, float] | None = None) -> RunResult:
     """Execute every node of ``graph`` that the store does not hold yet; see the module docstring.
 
     Starts an embedded local Ray if this process is not a Ray driver yet, and creates the run
@@ -430,5 +434,9 @@ def execute_graph(graph: Graph, store: Store, *, run_id: str, work: str = DEFAUL
     connect()
     if not (run_dir(store, run_id) / "run.json").exists():
         create_run(store, graph, run_id=run_id)
+    if estimates is None:
+        from xexp.runtime.estimate.live import estimated_seconds
+
+        estimates = estimated_seconds(graph, store.root)
     return _Execution(graph, store, run_id=run_id, work=work, keep_going=keep_going, plan=plan,
-                      max_retries=max_retries, progress=progress).run()
+                      max_retries=max_retries, progress=progress, estimates=estimates).run()

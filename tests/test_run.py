@@ -121,3 +121,41 @@ def test_a_sweep_runs_as_a_tune_search_and_keeps_the_best_trial(tmp_path, ray_lo
     assert float(record["manifest"]["dev_metric"]) == best_metric
     assert sweep["best_hparams"]["lr"] in {float(t["lr"]) for t in finished if float(t["dev_metric"]) == best_metric}
     assert (train_dir / "checkpoint" / "config.json").exists()  # the best trial's checkpoint
+
+
+def test_plan_prints_cost_from_the_store_history_and_profile_feeds_it(smoke, tmp_path):
+    """After the smoke run, plan it again as if its trainings were forced: the cost section
+    rests on the store's history (tests/test_estimate.py has the parts)."""
+    import subprocess
+    import sys
+
+    spec, _ = smoke
+    store = spec.parent / ".xexp"
+    records = [json.loads(p.read_text()) for p in store.glob("*/*/_complete.json")]
+    measured = {r["key"]: r["timings"]["seconds"] for r in records}
+    env = {**__import__("os").environ, "XEXP_CACHE": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-m", "xexp.cli", "plan", str(spec), "--json", "--force", "train", "--cpus", "2"],
+                         capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    cost = json.loads(out.stdout)["cost"]
+    assert cost["samples"] == len(records)
+    kinds = {row["kind"]: row for row in cost["kinds"]}
+    assert set(kinds) == {"train", "evaluate", "attack", "report"}
+    assert all(b.startswith("history of") for row in kinds.values() for b in row["basis"])
+    estimated = sum(v["seconds"] for v in cost["nodes"].values())
+    actual = sum(measured[k] for k in cost["nodes"])
+    assert 0.5 * actual <= estimated <= 2.0 * actual, (estimated, actual)
+    assert cost["makespan_seconds"] >= cost["lower_bound_seconds"] > 0
+    text = subprocess.run([sys.executable, "-m", "xexp.cli", "plan", str(spec), "--force", "train"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path).stdout
+    assert "cost (estimated from history of" in text and "makespan on" in text and "critical path" in text
+    # a profile of the model: measured in seconds, kept in the user cache, read by the next plan
+    done = subprocess.run([sys.executable, "-m", "xexp.cli", "profile", str(spec), "--steps", "1", "--batch", "2"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    profiles = list((tmp_path / "cache" / "profiles").glob("cpu-*.json"))
+    assert len(profiles) == 1 and json.loads(profiles[0].read_text())["train_s_per_token"] > 0
+    fresh = subprocess.run([sys.executable, "-m", "xexp.cli", "plan", str(spec), "--json", "--store",
+                            str(tmp_path / "empty")], capture_output=True, text=True, env=env, cwd=tmp_path)
+    bases = {b for row in json.loads(fresh.stdout)["cost"]["kinds"] if row["kind"] == "train" for b in row["basis"]}
+    assert any(b.startswith("a profile of tiny(") for b in bases), bases

@@ -73,16 +73,26 @@ def cmd_plan(args) -> int:
     spec, graph = _compile(args.file, args.set, inputs=not args.no_inputs)
     store = args.store or default_store(args.file)
     rows = plan_rows(graph, store, force=args.force or ())
+    from xexp.costs import cost_lines, plan_cost
+
+    cost = plan_cost(graph, store, rows, gpus=args.gpus, cpus=args.cpus)
     if args.format == "json":
         print(json.dumps({"experiment": graph.experiment, "targets": plan_targets(spec), "nodes": rows,
-                          "notes": plan_notes(graph)}, indent=2, ensure_ascii=False))
+                          "notes": plan_notes(graph), "cost": cost.to_json()}, indent=2, ensure_ascii=False))
     elif args.format == "dot":
         print(render_dot(graph, rows))
     elif args.format == "mermaid":
         print(render_mermaid(graph, rows))
     else:
         print(render_table(graph, rows, plan_targets(spec)))
+        print("\n".join(cost_lines(cost)))
     return EXIT_OK
+
+
+def cmd_profile(args) -> int:
+    from xexp.costs import profile_from_cli
+
+    return profile_from_cli(args)
 
 
 def cmd_fmt(args) -> int:
@@ -209,8 +219,21 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--dot", dest="format", action="store_const", const="dot", help="Graphviz output")
     fmt.add_argument("--mermaid", dest="format", action="store_const", const="mermaid", help="Mermaid output")
     fmt.add_argument("--json", dest="format", action="store_const", const="json", help="JSON output")
+    p.add_argument("--gpus", type=float, metavar="N", help="estimate the makespan on N GPUs (default: this machine's)")
+    p.add_argument("--cpus", type=float, metavar="M", help="estimate the makespan on M CPUs (default: this machine's)")
     no_inputs(p)
     p.set_defaults(func=cmd_plan, format="table")
+
+    p = with_sets(sub.add_parser("profile", help="measure a spec's model on this machine, for `xexp plan`'s estimates",
+                                 description="Time a few training and evaluation steps of the spec's model(s) at the "
+                                             "spec's lengths and keep the rates in the user cache, where `xexp plan` "
+                                             "finds them for a model or device the store has no history of."))
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--model", help="only this model of the spec (default: every model)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up step")
+    p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("fmt", help="rewrite specs canonically (comments kept)",
                        description="Rewrite specs in canonical form without changing their meaning.")

@@ -7,8 +7,11 @@ Writes to stderr only, so ``--json`` output on stdout stays clean: a rich table 
 place when stderr is a terminal, otherwise one plain line whenever the counts change (at most
 every ``interval_s`` seconds) and a final line on close.
 
-ETA per kind is deliberately simple: mean duration of that kind's finished nodes x its remaining
-nodes / the most nodes of that kind seen running at once; the run's ETA is the sum over kinds.
+The run's ETA is the scheduler replayed over the nodes left, on each node's estimated time
+(runtime/estimate/: learned from the store's history) corrected by what this run has measured so
+far (runtime/estimate/live.py), so it does not jump as each kind finishes its first node. Without
+estimates it falls back to each kind's mean duration x its remaining nodes / the most nodes of that
+kind seen running at once, summed over kinds (also the per-kind column of the live table).
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ class ProgressDisplay:
     """Callable taking scheduler events; use as a context manager around execute_graph."""
 
     def __init__(self, graph: Graph, *, stream: IO[str] | None = None, interval_s: float = 5.0,
-                 live: bool | None = None, store: Any = None, quiet_s: float = 30.0) -> None:
+                 live: bool | None = None, store: Any = None, quiet_s: float = 30.0,
+                 estimates: dict[str, float] | None = None, capacity: dict[str, float] | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.interval_s = interval_s
         self.kind_of = {n.key: n.kind for n in graph.nodes}
@@ -54,6 +58,13 @@ class ProgressDisplay:
         self._live: Any = None
         self._last_line = ""
         self._last_print = 0.0
+        self.started_at: dict[str, float] = {}
+        self.time_left: Any = None
+        if estimates:
+            from xexp.runtime.estimate.live import TimeLeft
+
+            self.time_left = TimeLeft(graph, estimates, capacity or {"CPU": 1.0})
+        self._eta_cache: tuple[float, float] | None = None  # (when, seconds)
 
     # --- state ------------------------------------------------------------------------------
     def __call__(self, event: dict) -> None:
@@ -68,8 +79,13 @@ class ProgressDisplay:
         if state is None or (name == "started" and self.state.get(key) in FINAL_STATES):
             return
         self.state[key] = state
+        if name == "started":
+            self.started_at[key] = float(event.get("time") or time.time())
         if name == "finished" and event.get("seconds") is not None:
             self.durations[kind].append(float(event["seconds"]))
+            if self.time_left is not None:
+                self.time_left.finished(key, float(event["seconds"]))
+        self._eta_cache = None
         running = sum(1 for k, s in self.state.items() if s == "running" and self.kind_of[k] == kind)
         self.peak_running[kind] = max(self.peak_running[kind], running)
         self.refresh()
@@ -85,8 +101,14 @@ class ProgressDisplay:
         return table
 
     def eta_seconds(self, kind: str | None = None) -> float | None:
-        """Seconds left: for a kind, None until one of its nodes finished; for the run, the sum over
+        """Seconds left: for the run, the replay of what is left on the estimates (when the run has
+        them); else, as for a kind: for a kind, None until one of its nodes finished; for the run, the sum over
         the kinds that have finished nodes to learn from (None before any node finished)."""
+        if kind is None and self.time_left is not None:
+            now = time.time()
+            if self._eta_cache is None or now - self._eta_cache[0] >= 1.0:
+                self._eta_cache = (now, self.time_left.seconds(self.state, self.started_at, now))
+            return max(0.0, self._eta_cache[1] - (now - self._eta_cache[0]))
         counts = self.counts()
         total = 0.0
         for k in [kind] if kind else self.kinds:
@@ -137,6 +159,8 @@ class ProgressDisplay:
     def eta_text(self) -> str:
         """'4:10', or '≥1:20' while some kind with work left has no finished node yet."""
         seconds = self.eta_seconds()
+        if self.time_left is not None and seconds is not None:
+            return _duration(seconds)
         counts = self.counts()
         unknown = any(counts[k]["pending"] + counts[k]["running"] and not self.durations[k] for k in self.kinds)
         if seconds is None or (unknown and seconds < 1):

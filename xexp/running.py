@@ -72,6 +72,14 @@ def terminal_summary(published: Path | None) -> str:
     return summary.read_text(encoding="utf-8") if summary.exists() else ""
 
 
+def _cluster_capacity() -> dict[str, float]:
+    """The connected Ray cluster's CPUs and GPUs (what the time left is replayed on)."""
+    import ray
+
+    totals = ray.cluster_resources()
+    return {"CPU": float(totals.get("CPU", 1.0)), "GPU": float(totals.get("GPU", 0.0))}
+
+
 def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str | None = None,
              keep_going: bool = False, force=(), dry_run: bool = False, dashboard: bool = False,
              max_retries: int = 3, variables: dict[str, str] | None = None, num_cpus: float | None = None,
@@ -118,10 +126,14 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
               else "Ray dashboard: not available (is ray[default] installed?)", file=stream)
     run_id = create_run(st, graph, spec_path=str(spec_path), spec_text=text)
     print(f"run {run_id}: {len(work.nodes)} nodes, store {st.root}", file=stream)
-    display = ProgressDisplay(work, stream=stream, store=st) if show_progress else None
+    from xexp.runtime.estimate.live import estimated_seconds
+
+    estimates = estimated_seconds(work, st.root)  # learned from the store's history, before this run
+    display = ProgressDisplay(work, stream=stream, store=st, estimates=estimates,
+                              capacity=_cluster_capacity()) if show_progress else None
     try:
         result = execute_graph(work, st, run_id=run_id, keep_going=keep_going, force=force or (),
-                               max_retries=max_retries, progress=display)
+                               max_retries=max_retries, progress=display, estimates=estimates)
     finally:
         if display is not None:
             display.close()
