@@ -27,6 +27,7 @@ from xexp.runtime.leases import Lease, read_owner, try_acquire
 from xexp.runtime.runs import append_event
 from xexp.runtime.faults import fault_message, store_fault
 from xexp.runtime.completion import CompletionRecord
+from xexp.runtime.provenance import MODEL_FOLDERS, ModelOrigin, authenticity_problem, model_origin
 from xexp.runtime.store import PROGRESS_FILE, Store
 
 #: Seconds between two writes of ``_progress.json``; progress reports in between are dropped.
@@ -41,6 +42,8 @@ class InputArtifact:
     kind: str
     dir: Path
     manifest: dict[str, Any]
+    #: The model a `model` or `train` input provides, as the spec decides it (runtime/provenance.py).
+    model: ModelOrigin | None = None
 
 
 @dataclass
@@ -175,8 +178,15 @@ def _verified_inputs(store: Store, node: Node, input_kinds: dict[str, str]
         if found or record is None:
             problems[key] = found or ["completion record vanished"]
             continue
+        if altered := authenticity_problem(record, kind, key):
+            problems[key] = [altered]
+            continue
+        model = model_origin(store, kind, key, record) if kind in MODEL_FOLDERS else None
+        if isinstance(model, str):
+            problems[key] = [model]
+            continue
         inputs[role] = InputArtifact(key=key, kind=kind, dir=store.artifact_dir(kind, key),
-                                     manifest=record.manifest)
+                                     manifest=record.manifest, model=model)
     if problems:
         raise InputArtifactInvalid(node.key, problems)
     return inputs
