@@ -9,7 +9,8 @@ a node first takes its lease, a file ``<root>/leases/<kind>/<key>.lease``:
 - its mtime is the heartbeat, refreshed by a thread of the holder every ``HEARTBEAT_S``;
 - released (unlinked) by the holder when the node is recorded or has failed;
 - it carries a *generation*, one more than the node's previous lease (a counter file
-  ``<key>.generation`` beside it), which fences a stalled former holder off (fencing.py).
+  ``<key>.generation`` beside it, removed with the last lease), which fences a stalled former
+  holder off (fencing.py).
 
 A lease whose holder died is stale and may be broken: at once when the holder was on this host
 and its pid is gone; otherwise when its heartbeat has not moved for ``STALE_S`` *as watched by
@@ -97,6 +98,8 @@ class Lease:
         if self._thread is not None:
             self._thread.join()
         if self.held():
+            # The count restarts once nobody works on the node: no former holder can be left.
+            self.path.with_suffix(".generation").unlink(missing_ok=True)
             try:
                 self.path.unlink()
             except FileNotFoundError:
