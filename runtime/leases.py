@@ -59,6 +59,18 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def process_alive_here(owner: dict) -> bool | None:
+    """Whether a process described by ``host`` and ``pid`` lives: None when it ran on another
+    host (only a heartbeat can tell then). A stopped process is alive: it will go on."""
+    if owner.get("host", owner.get("hostname")) != socket.gethostname():
+        return None
+    try:
+        pid = int(owner.get("pid", -1))
+    except (TypeError, ValueError):
+        return False
+    return pid > 0 and _pid_alive(pid)
+
+
 def holder_dead_here(owner: dict) -> bool:
     """The holder ran on this host and its process is gone: no need to wait for the heartbeat."""
     return owner.get("host") == socket.gethostname() and not _pid_alive(int(owner.get("pid", -1)))

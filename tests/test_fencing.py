@@ -91,7 +91,7 @@ def test_each_lease_has_a_new_generation_until_the_node_is_left_alone(tmp_path):
 
 LONG = SPEC.replace('synthetic("nli", size=24)', 'synthetic("nli", size=600)').replace(
     "train target { lr=1e-3 batch=8 epochs=1 max_len=32 }",
-    "train target { lr=1e-3 batch=2 epochs=3 max_len=32 checkpoint_every=10 log_every=5 }")
+    "train target { lr=1e-3 batch=2 epochs=3 max_len=32 checkpoint_every=10 }")
 
 
 def driver(spec: Path, store: Path) -> subprocess.Popen:
