@@ -12,20 +12,36 @@ import pytest
 
 from xexp.cli import main
 from xexp.runtime.store import write_json_atomic
-from xexp.running import run_spec
 
 SPEC = Path(__file__).resolve().parent / "specs" / "concurrent_tiny.xexp"
 REPORT_FILES = ("report.md", "report.html", "results.csv")
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory, ray_local):
+def finished(tmp_path_factory):
+    """A real finished run of the tiny spec, its nodes executed in this process in graph order
+    (what `xexp run` does on Ray; Ray itself is not what these tests are about)."""
+    from xexp.compiler import compile_text
+    from xexp.runtime.context import execute_node
+    from xexp.runtime.runs import RunLog, create_run
+    from xexp.runtime.scheduler import DEFAULT_WORK
+    from xexp.runtime.store import Store
+    from xexp.running import publish_report
+
     folder = tmp_path_factory.mktemp("faults")
-    spec = folder / SPEC.name
-    shutil.copy(SPEC, spec)
-    summary = run_spec(spec, show_progress=False)
-    assert summary["failed"] == 0
-    return Path(summary["store"]), summary["run_id"]
+    _, graph = compile_text(SPEC.read_text(), str(SPEC), {})
+    store = Store(folder / "store")
+    run_id = create_run(store, graph)
+    kinds = {n.key: n.kind for n in graph.nodes}
+    states = {}
+    for node in graph.nodes:  # inputs come first
+        summary = execute_node(node.model_dump(mode="json"), store.url, run_id, DEFAULT_WORK,
+                               {k: kinds[k] for k in node.inputs.values()})
+        assert summary["outcome"] == "executed", summary
+        states[node.key] = "executed"
+    assert publish_report(store, run_id, graph, states) is not None
+    RunLog(store, run_id).finish("done")
+    return store.root, run_id
 
 
 @pytest.fixture

@@ -191,3 +191,27 @@ def test_the_planted_manifest_attack_runs_no_code_and_the_run_says_the_model_was
     # the model node was built again, clean
     config = json.loads((store.artifact_dir("model", node.key) / "model" / "config.json").read_text())
     assert "auto_map" not in config and store.read_record("model", node.key).manifest.get("trust_remote_code") is False
+
+
+def test_a_pickle_planted_beside_stored_weights_is_never_loaded(built, tmp_path):
+    """A writer drops a pickled `pytorch_model.bin` beside the safetensors: it is not read."""
+    import pickle
+
+    from transformers import AutoModelForSequenceClassification
+
+    from xexp.runtime.models.sources import load_model
+
+    store, graph = copy_store(built, tmp_path)
+    node = model_node(graph)
+    marker = tmp_path / "unpickled"
+
+    class Planted:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    folder = store.artifact_dir("model", node.key) / "model"
+    (folder / "pytorch_model.bin").write_bytes(pickle.dumps(Planted()))
+    origin = model_origin(store, "model", node.key, store.read_record("model", node.key))
+    load_model({"path_or_id": origin.path_or_id, "trust_remote_code": origin.trust_remote_code},
+               AutoModelForSequenceClassification, num_labels=3)
+    assert not marker.exists()
