@@ -148,3 +148,29 @@ def test_a_sigstopped_holder_resumed_after_a_takeover_leaves_one_record_and_no_f
     record = json.loads((folder / "_complete.json").read_text())
     assert record["run_id"] == json.loads(out_b.strip().splitlines()[-1])["run_id"]
     assert Store(store).verify("train", train.key) == []
+
+
+def test_a_stalled_but_alive_holder_is_not_called_dead(tmp_path):
+    """The driver's line when it breaks a lease says what it knows: a silent heartbeat."""
+    import subprocess
+
+    from xexp.runtime.leases import LeaseWatch
+
+    stopped = subprocess.Popen(["sleep", "600"])
+    os.kill(stopped.pid, signal.SIGSTOP)
+    try:
+        path = lease_path(tmp_path, "train", "k")
+        path.parent.mkdir(parents=True)
+        import socket
+
+        path.write_text(json.dumps({"token": "t", "run_id": "A", "host": socket.gethostname(),
+                                    "pid": stopped.pid}))
+        watch = LeaseWatch(path, stale_s=0.2)
+        assert watch.check() == "held"
+        time.sleep(0.3)
+        assert watch.check() == "broken"
+        assert "heartbeat stopped" in watch.reason and "dead or stalled" in watch.reason
+        assert "whose process is gone" not in watch.reason
+    finally:
+        os.kill(stopped.pid, signal.SIGKILL)
+        stopped.wait()
