@@ -75,8 +75,9 @@ def model_origin(store: Store, kind: str, key: str, record: CompletionRecord) ->
     if declared != folder:
         return f"its manifest points the model at {declared!r}, not {folder!r}: the node was altered"
     base = store.artifact_dir(kind, key)
-    path = (base / folder).resolve()
-    if not path.is_relative_to(base.resolve()) or not path.is_dir():
+    path = base / folder  # as the store names it (shared_weights.py finds the node from it)
+    if (path.is_symlink() or not path.resolve().is_relative_to(base.resolve())
+            or not path.is_dir()):
         return f"its model folder {folder}/ is missing or leaves the node's folder"
     if not trust and (code := _code_in(path)):
         return f"{folder}/ carries code ({code}) the spec does not trust: the model node was altered"
