@@ -23,10 +23,12 @@ from typing import Any, Callable
 
 from xexp.compiler.graph.node import Node
 from xexp.runtime.device import USAGE_LOG_PREFIX, NodeUsage
-from xexp.runtime.leases import Lease, read_owner, try_acquire
+from xexp.runtime import fencing
+from xexp.runtime.leases import Lease, try_acquire
 from xexp.runtime.runs import append_event
 from xexp.runtime.faults import fault_message, store_fault
 from xexp.runtime.completion import CompletionRecord
+from xexp.runtime.provenance import MODEL_FOLDERS, ModelOrigin, authenticity_problem, model_origin
 from xexp.runtime.store import PROGRESS_FILE, Store
 
 #: Seconds between two writes of ``_progress.json``; progress reports in between are dropped.
@@ -41,6 +43,8 @@ class InputArtifact:
     kind: str
     dir: Path
     manifest: dict[str, Any]
+    #: The model a `model` or `train` input provides, as the spec decides it (runtime/provenance.py).
+    model: ModelOrigin | None = None
 
 
 @dataclass
@@ -107,6 +111,7 @@ class ThrottledProgressFile:
         if now - self._last < self.min_interval_s:
             return
         self._last = now
+        fencing.check()  # a stalled holder whose lease was taken stops here (fencing.py)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             tmp.write_text(json.dumps({"time": now, **info}, default=str))
@@ -175,8 +180,15 @@ def _verified_inputs(store: Store, node: Node, input_kinds: dict[str, str]
         if found or record is None:
             problems[key] = found or ["completion record vanished"]
             continue
+        if altered := authenticity_problem(record, kind, key):
+            problems[key] = [altered]
+            continue
+        model = model_origin(store, kind, key, record) if kind in MODEL_FOLDERS else None
+        if isinstance(model, str):
+            problems[key] = [model]
+            continue
         inputs[role] = InputArtifact(key=key, kind=kind, dir=store.artifact_dir(kind, key),
-                                     manifest=record.manifest)
+                                     manifest=record.manifest, model=model)
     if problems:
         raise InputArtifactInvalid(node.key, problems)
     return inputs
@@ -231,13 +243,23 @@ def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
         if (record is not None and record_identity(record) != seen_record
                 and not store.verify(node.kind, node.key, hashes=False, record=record)):
             return {"key": node.key, "outcome": ADOPTED, "run_id": record.run_id}
-        return _execute_leased(node, store, lease, run_id, work, input_kinds, events_path)
+        with fencing.holding(lease):
+            return _execute_leased(node, store, lease, run_id, work, input_kinds, events_path)
     except (NodeFailed, InputArtifactInvalid):
         raise
     except Exception as error:
+        if not lease.held():  # whatever broke, the node is someone else's now: touch nothing
+            return _fenced(node, fencing.LeaseLost(lease))
         raise _fault_or(error, store, node, run_id, attempt_started=True) from None
     finally:
         lease.release()
+
+
+def _fenced(node: Node, lost: "fencing.LeaseLost") -> dict:
+    """The summary of a node this holder stopped because its lease was taken over: the driver
+    waits for the new holder (``busy``) and says why in one line (``fenced``)."""
+    logging.getLogger(__name__).warning("%s: %s", node.name, lost)
+    return {"key": node.key, "outcome": BUSY, "owner": lost.owner, "fenced": str(lost)}
 
 
 def _fault_or(error: Exception, store: Store, node: Node, run_id: str, *,
@@ -278,8 +300,8 @@ def _execute_leased(node: Node, store: Store, lease: Lease, run_id: str, work: s
     root = logging.getLogger()
     root.addHandler(handler)
     try:
-        logger.info("start %s (%s) attempt %d on %s pid %d", node.name, node.key, attempt,
-                    hostname, os.getpid())
+        logger.info("start %s (%s) attempt %d on %s pid %d, lease generation %d", node.name,
+                    node.key, attempt, hostname, os.getpid(), lease.generation)
         try:
             inputs = _verified_inputs(store, node, input_kinds)
         except InputArtifactInvalid as error:
@@ -294,6 +316,10 @@ def _execute_leased(node: Node, store: Store, lease: Lease, run_id: str, work: s
                               _progress_sink=ThrottledProgressFile(out_dir / PROGRESS_FILE))
             manifest = _checked_manifest(function(node, ctx), work)
         except Exception as error:
+            if isinstance(error, fencing.LeaseLost) or not lease.held():
+                logger.warning("stopped: %s", error if isinstance(error, fencing.LeaseLost)
+                               else fencing.LeaseLost(lease))
+                return _fenced(node, fencing.LeaseLost(lease))
             if store_fault(error, store.root) is not None:
                 raise  # the store, not the work: execute_node ends it in one line
             logger.error("failed:\n%s", traceback.format_exc())
@@ -311,9 +337,7 @@ def _execute_leased(node: Node, store: Store, lease: Lease, run_id: str, work: s
         handler.close()
     input_refs = {role: {"key": key, "kind": input_kinds[key]} for role, key in node.inputs.items()}
     if not lease.held():  # judged stale and taken over (a stalled worker): the new holder records
-        logging.getLogger(__name__).warning("%s: lease lost to %s; not recording", node.name,
-                                            read_owner(lease.path))
-        return {"key": node.key, "outcome": BUSY, "owner": read_owner(lease.path)}
+        return _fenced(node, fencing.LeaseLost(lease))
     store.write_record(node, manifest=manifest, inputs=input_refs, started=started, ended=ended,
                        attempt=attempt, run_id=run_id, ray_node_id=ray_node_id)
     # Scratch only serves to resume a failed attempt (optimizer states, Tune trials: several

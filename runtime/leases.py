@@ -7,7 +7,10 @@ a node first takes its lease, a file ``<root>/leases/<kind>/<key>.lease``:
 - taken with ``O_CREAT | O_EXCL``, atomic on local filesystems and on NFS (v3 and later), so
   exactly one taker wins; it holds the owner (run, host, pid) and a random token;
 - its mtime is the heartbeat, refreshed by a thread of the holder every ``HEARTBEAT_S``;
-- released (unlinked) by the holder when the node is recorded or has failed.
+- released (unlinked) by the holder when the node is recorded or has failed;
+- it carries a *generation*, one more than the node's previous lease (a counter file
+  ``<key>.generation`` beside it, removed with the last lease), which fences a stalled former
+  holder off (fencing.py).
 
 A lease whose holder died is stale and may be broken: at once when the holder was on this host
 and its pid is gone; otherwise when its heartbeat has not moved for ``STALE_S`` *as watched by
@@ -56,6 +59,18 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def process_alive_here(owner: dict) -> bool | None:
+    """Whether a process described by ``host`` and ``pid`` lives: None when it ran on another
+    host (only a heartbeat can tell then). A stopped process is alive: it will go on."""
+    if owner.get("host", owner.get("hostname")) != socket.gethostname():
+        return None
+    try:
+        pid = int(owner.get("pid", -1))
+    except (TypeError, ValueError):
+        return False
+    return pid > 0 and _pid_alive(pid)
+
+
 def holder_dead_here(owner: dict) -> bool:
     """The holder ran on this host and its process is gone: no need to wait for the heartbeat."""
     return owner.get("host") == socket.gethostname() and not _pid_alive(int(owner.get("pid", -1)))
@@ -67,6 +82,7 @@ class Lease:
 
     path: Path
     owner: dict
+    generation: int = 0
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -94,6 +110,8 @@ class Lease:
         if self._thread is not None:
             self._thread.join()
         if self.held():
+            # The count restarts once nobody works on the node: no former holder can be left.
+            self.path.with_suffix(".generation").unlink(missing_ok=True)
             try:
                 self.path.unlink()
             except FileNotFoundError:
@@ -108,9 +126,11 @@ def try_acquire(root: Path, kind: str, key: str, *, run_id: str) -> Lease | dict
     """
     path = lease_path(root, kind, key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    owner = {"token": secrets.token_hex(16), "run_id": run_id, "host": socket.gethostname(),
-             "pid": os.getpid(), "since": time.time()}
+    counter = path.with_suffix(".generation")
     for _ in range(3):
+        generation = _read_generation(counter) + 1
+        owner = {"token": secrets.token_hex(16), "run_id": run_id, "host": socket.gethostname(),
+                 "pid": os.getpid(), "since": time.time(), "generation": generation}
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
@@ -129,8 +149,23 @@ def try_acquire(root: Path, kind: str, key: str, *, run_id: str) -> Lease | dict
             path.unlink(missing_ok=True)
             raise
         os.close(fd)
-        return Lease(path, owner)
+        _write_generation(counter, generation)
+        return Lease(path, owner, generation)
     return read_owner(path) or {"token": None, "host": "?", "pid": -1, "run_id": "?"}
+
+
+def _read_generation(counter: Path) -> int:
+    try:
+        return int(counter.read_text(encoding="utf-8").strip() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def _write_generation(counter: Path, generation: int) -> None:
+    """Written by the holder only, after it took the lease: the next taker counts from here."""
+    tmp = counter.with_name(f".{counter.name}.{os.getpid()}.tmp")
+    tmp.write_text(str(generation), encoding="utf-8")
+    os.replace(tmp, counter)
 
 
 def break_stale(path: Path, judged: dict) -> bool:
@@ -160,6 +195,8 @@ class LeaseWatch:
         self.stale_s = STALE_S if stale_s is None else stale_s
         self._seen: tuple | None = None
         self._since = time.monotonic()
+        #: Why the lease was broken, for the driver's one line.
+        self.reason = ""
 
     def check(self) -> str:
         """"free" (no lease: the node may be submitted again), "held", or "broken" (it was stale)."""
@@ -174,6 +211,12 @@ class LeaseWatch:
         now = time.monotonic()
         if state != self._seen:
             self._seen, self._since = state, now
-        if (owner and holder_dead_here(owner)) or now - self._since >= self.stale_s:
+        dead = bool(owner) and holder_dead_here(owner)
+        if dead or now - self._since >= self.stale_s:
+            holder = f"pid {owner.get('pid', '?')} on {owner.get('host', '?')}"
+            self.reason = (f"the lease of {holder}, whose process is gone, was broken" if dead else
+                           f"the lease of {holder} was broken: its heartbeat stopped for "
+                           f"{now - self._since:.0f} s (a dead or stalled holder; a stalled one "
+                           "stops at its next write)")
             return "broken" if break_stale(self.path, owner) else "held"
         return "held"

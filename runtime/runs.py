@@ -56,8 +56,23 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+class RunNotFound(FileNotFoundError):
+    """A run id that names no run folder inside this store (``..``, a path, a link out)."""
+
+
 def run_dir(store: Store, run_id: str) -> Path:
-    return store.runs_dir() / run_id
+    """``runs/<run_id>``, which must stay inside the store: a run id comes from a RUN argument
+    or from ``runs/latest``, a file any writer of the store may have planted; either may say
+    ``../../outside``, and the report would be written there."""
+    runs = store.runs_dir()
+    if (not isinstance(run_id, str) or not run_id or run_id in (".", "..")
+            or any(c in run_id for c in "/\\\0")):
+        raise RunNotFound(f"{run_id!r} is not a run id of store {store.root} (a run id is one folder "
+                          "name under runs/)")
+    path = runs / run_id
+    if path.is_symlink() or not path.resolve().is_relative_to(runs.resolve()):
+        raise RunNotFound(f"run {run_id!r} of store {store.root} leads outside the store")
+    return path
 
 
 def create_run(store: Store, graph: Graph, *, spec_path: str | None = None,

@@ -294,8 +294,7 @@ class _Execution:
                 continue
             del self.busy[key]
             if state == "broken":
-                log.warning("%s (%s): the lease of a dead driver was broken; running it here",
-                            node.name, node.short_key)
+                log.warning("%s (%s): %s; running it here", node.name, node.short_key, watch.reason)
             self.push_ready(key)  # free: the other gave up (failed or was stopped); our turn
 
     def adopt(self, node: Node, run_id: str | None) -> None:
@@ -345,7 +344,9 @@ class _Execution:
         outcome = summary.get("outcome")
         if outcome == BUSY:
             owner = summary.get("owner") or {}
-            self.emit("waiting", node, owner=owner)
+            if summary.get("fenced"):  # our worker stalled and the node was taken over
+                log.warning("%s (%s): %s", node.name, node.short_key, summary["fenced"])
+            self.emit("waiting", node, owner=owner, **({"fenced": summary["fenced"]} if summary.get("fenced") else {}))
             self.busy[key] = LeaseWatch(lease_path(self.store.root, node.kind, key))
             return
         if outcome == ADOPTED:

@@ -4,7 +4,10 @@ A store only grows: every changed spec, kind version or seed adds node folders, 
 nobody looks at any more keep theirs alive. What is kept:
 
 - the kept runs: every run record in `runs/`, or with `keep_last=N` the N latest (by start)
-  plus every run whose driver is still alive;
+  plus every run whose driver is still alive, judged as leases judge a holder (leases.py): on
+  this host by its process (a stopped, Ctrl-Z'd driver is alive), elsewhere by its heartbeat;
+- every node that has a lease (someone works on it, or did until it died: only `xexp run`
+  clears a lease), with its scratch folder;
 - every node in the graph of a kept run, and, following completion records, every node such a
   node read (`inputs`) or shares weights with (the `shared_from` of a training's manifest,
   see models/shared_weights.py), transitively;
@@ -24,8 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xexp.compiler.spec import NODE_KINDS
+from xexp.runtime.faults import os_reason
+from xexp.runtime.leases import LEASES_DIR, process_alive_here
 from xexp.runtime.runs import driver_alive, read_run
-from xexp.runtime.store import Store
+from xexp.runtime.store import Store, StoreFault
 
 
 class GcRefused(Exception):
@@ -59,7 +64,7 @@ def collect(store: Store, *, keep_last: int | None = None) -> Garbage:
         sorted({run_id for run_id, _ in runs[-keep_last:] if keep_last > 0} | set(live))
     records = dict(runs)
     roots = {(node["kind"], node["key"]) for run_id in kept
-             for node in (records[run_id].get("graph") or {}).get("nodes", [])}
+             for node in (records[run_id].get("graph") or {}).get("nodes", [])} | _leased(store)
     alive = _references(store, roots)
     garbage = Garbage(kept_runs=kept, live_runs=live, kept_nodes=len(alive))
     for kind in NODE_KINDS:
@@ -75,14 +80,29 @@ def collect(store: Store, *, keep_last: int | None = None) -> Garbage:
 
 
 def delete(store: Store, garbage: Garbage) -> int:
-    """Remove `garbage` (as found by `collect`); returns the bytes freed."""
+    """Remove `garbage` (as found by `collect`); returns the bytes freed.
+
+    A store that takes no write is refused before anything is touched; a folder that cannot be
+    removed stops the deletion with one line saying what was removed before it (``StoreFault``).
+    """
     live = _live(store, _runs(store))
     if live:
         raise GcRefused(f"run {', '.join(live)} is going on in {store.root}; run gc when no run is")
+    leased = _leased(store) & {(kind, key) for kind, key, _ in garbage.nodes}
+    if leased:  # taken since `collect` looked
+        raise GcRefused(f"{len(leased)} node(s) to remove are being worked on now; run gc again")
+    if garbage.paths:
+        store.check_writable()
     freed = 0
-    for path in garbage.paths:
+    for done, path in enumerate(garbage.paths):
+        try:
+            shutil.rmtree(path)
+        except FileNotFoundError:
+            pass  # removed meanwhile: nothing left to free
+        except OSError as error:
+            raise StoreFault(f"cannot remove {path.relative_to(store.root)}: {os_reason(error)}; removed "
+                             f"{done} of {len(garbage.paths)} folders ({_human(freed)}) before it") from None
         freed += garbage.sizes.get(path, 0)
-        shutil.rmtree(path, ignore_errors=True)
     return freed
 
 
@@ -118,9 +138,31 @@ def _runs(store: Store) -> list[tuple[str, dict]]:
 
 
 def _live(store: Store, runs: list[tuple[str, dict]]) -> list[str]:
-    """Runs still going: marked running and with a driver alive (a killed one is not)."""
-    return [run_id for run_id, record in runs
-            if record.get("status") == "running" and driver_alive(store, run_id, record)[0]]
+    """Runs still going: marked running and with a driver alive (a killed one is not).
+
+    As a lease judges its holder: a driver on this host is alive while its process is, even
+    stopped (SIGSTOP, Ctrl-Z: its heartbeat is silent, it is not done); one on another host
+    while its heartbeat is fresh."""
+    live = []
+    for run_id, record in runs:
+        if record.get("status") != "running":
+            continue
+        here = process_alive_here(record.get("driver") or {})
+        if here or (here is None and driver_alive(store, run_id, record)[0]):
+            live.append(run_id)
+    return live
+
+
+def _leased(store: Store) -> set[tuple[str, str]]:
+    """Nodes with a lease file: never removed, whatever the runs say."""
+    leased = set()
+    for kind in NODE_KINDS:
+        try:
+            names = [p.name for p in (store.root / LEASES_DIR / kind).iterdir()]
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        leased |= {(kind, name.removesuffix(".lease")) for name in names if name.endswith(".lease")}
+    return leased
 
 
 def _references(store: Store, roots: set[tuple[str, str]]) -> set[tuple[str, str]]:

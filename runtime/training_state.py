@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from xexp.runtime import fencing
+
 STATE_FILE = "resume.json"
 LEGACY_FILE = "resume.pt"  # the pickled format of older versions: never read
 FORMAT = "xexp-resume/1"
@@ -180,6 +182,7 @@ def load_trained_state(model, state: dict, source: Path) -> None:
 def save_best(scratch: Path, model, step: int) -> tuple[str, str]:
     """Write the best model so far; returns its file name and sha256."""
     name = f"best-{step}.safetensors"
+    fencing.check()
     return name, _atomic_save_tensors(trained_state(model), scratch / name)
 
 
@@ -208,10 +211,12 @@ def save_checkpoint(scratch: Path, *, model, optimizer, scheduler, loop: LoopSta
     }
     tensor_file = f"resume-{loop.step}.safetensors"
     data["tensor_file"] = tensor_file
+    fencing.check()  # a holder that stalled and lost its lease writes nothing more (fencing.py)
     data["tensor_sha256"] = _atomic_save_tensors(tensors, scratch / tensor_file)
+    fencing.check()
     _atomic_write(scratch / STATE_FILE, json.dumps(data).encode("utf-8"))
     for stale in [*scratch.glob("best-*"), *scratch.glob("resume-*")]:
-        if stale.name not in (loop.best_file, tensor_file):
+        if stale.name not in (loop.best_file, tensor_file) and not stale.name.endswith(".tmp"):
             stale.unlink(missing_ok=True)
 
 
@@ -306,7 +311,8 @@ def _atomic_save_tensors(tensors: dict, path: Path) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    # Named by the lease's generation: a stalled former holder never shares a file with us.
+    tmp = path.with_name(f"{path.name}.g{fencing.generation()}.tmp")
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()

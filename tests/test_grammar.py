@@ -220,20 +220,38 @@ def test_malformed_text_is_a_spec_error(text):
     assert info.value.line >= 1
 
 
-def test_parser_cache_is_per_user_and_survives_a_corrupt_file(tmp_path):
-    """lark's analysed parser is cached under XEXP_CACHE; a garbage cache file is rebuilt."""
+def test_no_parser_cache_is_read_or_written_so_a_planted_pickle_runs_nothing(tmp_path):
+    """lark's cache is a pickle: xexp neither writes one nor reads one planted where the old
+    versions kept it ($XEXP_CACHE/parser/), whatever its name."""
     import os
+    import pickle
     import subprocess
     import sys
 
+    marker = tmp_path / "code-ran"
+
+    class Planted:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    import hashlib
+    from importlib import resources
+
+    import lark
+
+    grammar = resources.files("xexp.grammar").joinpath("xexp.lark").read_text(encoding="utf-8")
+    # the very name the cached versions read: sha256 of lark's version and the grammar
+    digest = hashlib.sha256(f"{lark.__version__}\n{grammar}".encode()).hexdigest()[:16]
+    names = [f"xexp-{digest}.lark.cache", "anything.cache"]
+    folder = tmp_path / "parser"
+    folder.mkdir()
+    for name in names:
+        (folder / name).write_bytes(b"0" * 64 + b"\n" + pickle.dumps(Planted()))  # lark's layout
     code = ("from xexp.compiler import compile_text; "
             "s, g = compile_text('experiment a\\nmodel m = tiny()\\ntask t = nli(synthetic(\"nli\"), train=\"train\", "
             "test=\"test\")\\ntarget = t trained_on t\\nlanguages = [en]\\n'); print(len(g.nodes))")
     env = {**os.environ, "XEXP_CACHE": str(tmp_path)}
-    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    assert first.returncode == 0, first.stderr
-    (cache,) = (tmp_path / "parser").glob("*.lark.cache")
-    cache.write_bytes(b"not a pickle")
-    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    assert second.returncode == 0, second.stderr
-    assert first.stdout == second.stdout
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 0 and not marker.exists()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)

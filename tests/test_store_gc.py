@@ -112,3 +112,78 @@ def test_gc_refuses_to_delete_while_a_run_is_going(store, capsys):
         assert "is going on" in capsys.readouterr().err and orphan.exists()
     finally:
         log.close()
+
+
+def test_gc_counts_a_stopped_driver_as_alive_and_never_removes_a_leased_node(store, capsys, tmp_path):
+    """A Ctrl-Z'd run (its driver SIGSTOPped on this host, heartbeat silent for an hour) is not
+    finished: `gc --keep-last 1` keeps its run record, its in-progress training and the resume
+    checkpoints, and `--apply` deletes nothing of it. A node with a lease stays whatever the runs say."""
+    import json
+    import signal
+    import subprocess
+
+    from xexp.runtime.leases import lease_path
+    from xexp.runtime.store import write_json_atomic
+
+    paused_graph = graph_with_seed(2)
+    paused = create_run(store, paused_graph)
+    train = next(n for n in paused_graph.nodes if n.kind == "train")
+    complete(store, type(paused_graph)(experiment=paused_graph.experiment,
+                                       nodes=[n for n in paused_graph.nodes if n.kind in ("model", "load")]), paused)
+    store.begin_attempt("train", train.key)  # in progress: no record yet
+    (store.scratch_dir("train", train.key) / "resume-63.safetensors").write_bytes(b"r" * 2000)
+    time.sleep(0.01)
+    finished_run(store, graph_with_seed(1))  # newer, finished: the one --keep-last 1 keeps
+    orphan_leased = store.artifact_dir("evaluate", "c" * 64)
+    orphan_leased.mkdir(parents=True)
+    lease = lease_path(store.root, "evaluate", "c" * 64)
+    lease.parent.mkdir(parents=True, exist_ok=True)
+    lease.write_text(json.dumps({"token": "t", "host": "elsewhere", "pid": 1, "run_id": "x"}))
+
+    driver = subprocess.Popen(["sleep", "600"])
+    os.kill(driver.pid, signal.SIGSTOP)
+    try:
+        record = json.loads((store.runs_dir() / paused / "run.json").read_text())
+        record["driver"] = {"pid": driver.pid, "hostname": record["driver"]["hostname"]}
+        write_json_atomic(store.runs_dir() / paused / "run.json", record)
+        write_json_atomic(store.runs_dir() / paused / "heartbeat", {"time": time.time() - 3600})
+
+        garbage = collect(store, keep_last=1)
+        assert paused in garbage.live_runs and paused in garbage.kept_runs
+        removable = set(garbage.paths)
+        used = [store.artifact_dir("train", train.key), store.scratch_dir("train", train.key),
+                store.runs_dir() / paused, orphan_leased]
+        assert not removable & set(used)
+        assert main(["gc", "--store", str(store.root), "--keep-last", "1", "--apply"]) == 1
+        assert "is going on" in capsys.readouterr().err
+        assert all(path.exists() for path in used)
+        assert (store.scratch_dir("train", train.key) / "resume-63.safetensors").exists()
+    finally:
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait()
+    # Once the driver is gone the run is over: what only it used may go; the leased node stays.
+    garbage = collect(store, keep_last=1)
+    assert paused not in garbage.kept_runs and store.runs_dir() / paused in garbage.paths
+    assert orphan_leased not in garbage.paths
+
+
+def test_gc_on_a_read_only_store_deletes_nothing_and_says_so_in_one_line(store, capsys, tmp_path):
+    import subprocess
+
+    finished_run(store, graph_with_seed(1))
+    orphan = store.artifact_dir("evaluate", "f" * 64)
+    orphan.mkdir(parents=True)
+    (orphan / "predictions.parquet").write_bytes(b"x" * 5000)
+    view = tmp_path / "ro"
+    view.mkdir()
+    if subprocess.run(["mount", "--bind", str(store.root), str(view)], capture_output=True).returncode:
+        pytest.skip("cannot bind-mount here: needs root")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(view)], check=True, capture_output=True)
+        assert main(["gc", "--store", str(view), "--apply"]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
+        assert "not writable" in captured.err and "read-only" in captured.err
+        assert (orphan / "predictions.parquet").exists()
+    finally:
+        subprocess.run(["umount", "-l", str(view)], capture_output=True)

@@ -41,17 +41,17 @@ def publish_report(store, run_id: str, graph, states: dict[str, str]) -> Path | 
     from xexp.runtime.faults import fault_message, store_fault
     from xexp.runtime.store import StoreFault
 
+    from xexp.runtime.publish import publish_dir
+
     source = store.artifact_dir("report", report.key)
     target = report_dir(store, run_id)
-    try:
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns("_*", "log.txt"))
+    try:  # built aside and swapped in: never half a report, never through a planted link
+        publish_dir(target, lambda fresh: shutil.copytree(
+            source, fresh, ignore=shutil.ignore_patterns("_*", "log.txt"), dirs_exist_ok=True))
     except OSError as error:
         fault = store_fault(error, store.root)
         if fault is None:
             raise
-        shutil.rmtree(target, ignore_errors=True)  # no half report
         raise StoreFault(fault_message(store.root, fault) + "; the report stays at " + str(source)) from None
     return target
 
@@ -212,6 +212,10 @@ def status_from_cli(args) -> int:
     except FileNotFoundError as err:
         print(f"xexp status: {err}", file=sys.stderr)
         return EXIT_FAILED
+    except (ValueError, KeyError, TypeError) as err:  # a torn or foreign run record
+        print(f"xexp status: a run record in {found[0].root} is unusable "
+              f"({type(err).__name__}: {(str(err).splitlines() or [''])[0]})", file=sys.stderr)
+        return EXIT_FAILED
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return EXIT_OK
@@ -243,19 +247,34 @@ def report_from_cli(args) -> int:
         return EXIT_FAILED
     try:
         record = read_run(st, run_id)
+        graph = Graph.model_validate(record["graph"])
+        report = next(n for n in graph.nodes if n.kind == "report")
     except FileNotFoundError as err:
         print(f"xexp report: {err}", file=sys.stderr)
         return EXIT_FAILED
-    graph = Graph.model_validate(record["graph"])
-    report = next(n for n in graph.nodes if n.kind == "report")
+    except (ValueError, KeyError, TypeError, StopIteration) as err:  # torn or foreign run.json
+        print(f"xexp report: the record of run {run_id!r} in {st.root} is unusable "
+              f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no report node'})",
+              file=sys.stderr)
+        return EXIT_FAILED
     by_key = graph.by_key()
     missing = [k for k in report.inputs.values() if not st.is_done(by_key[k].kind, k)]
     if missing:
         print(f"xexp report: {len(missing)} inputs of the report are not in the store; run the spec first",
               file=sys.stderr)
         return EXIT_FAILED
+    from xexp.runtime.faults import fault_message, store_fault
+    from xexp.runtime.publish import publish_dir
+
     target = report_dir(st, run_id)
-    summary = build_from_store(report, graph, st, target)
+    try:  # built aside and swapped in: a full or read-only store keeps the report it had
+        summary = publish_dir(target, lambda fresh: build_from_store(report, graph, st, fresh))
+    except Exception as error:  # a library may wrap the OSError of a full disk in its own type
+        fault = store_fault(error, st.root)
+        if fault is None:
+            raise
+        print(f"xexp report: {fault_message(st.root, fault)}; nothing was written", file=sys.stderr)
+        return EXIT_FAILED
     print(summary)
     print(f"report: {target / HTML_FILE}", file=sys.stderr)
     return EXIT_OK

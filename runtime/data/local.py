@@ -11,6 +11,7 @@ import bisect
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -141,12 +142,14 @@ def _read_jsonl(path: Path, _fmt: str, limit: int | None = None) -> tuple[list[d
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise DataError(f"{path}, line {number}", f"not valid UTF-8 ({exc.reason})") from exc
+            if number == 1:
+                text = text.removeprefix("\ufeff")  # a byte-order mark (Windows editors) is not data
             if not text.strip():
                 continue
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{path}, line {number}", f"malformed JSON ({exc.msg} at column {exc.colno})") from exc
+                raise DataError(f"{path}, line {number}", json_problem(exc)) from exc
             if not isinstance(record, dict):
                 raise DataError(f"{path}, line {number}",
                                 f"expected a JSON object per line, got {type(record).__name__}")
@@ -155,6 +158,13 @@ def _read_jsonl(path: Path, _fmt: str, limit: int | None = None) -> tuple[list[d
             if limit is not None and len(records) >= limit:
                 break
     return records, lines
+
+
+def json_problem(error: json.JSONDecodeError) -> str:
+    """"malformed JSON (expecting ',' delimiter, column 12)": json's message without its own
+    position (``exc.msg`` may already end in one: "… at line 1 column 5")."""
+    message = re.sub(r"\s*(at )?(line \d+ )?column \d+.*$", "", error.msg).rstrip(": ") or "invalid"
+    return f"malformed JSON ({message[0].lower()}{message[1:]}, column {error.colno})"
 
 
 def read_text(path: Path, _fmt: str = "text", limit: int | None = None) -> tuple[list[dict], list[int]]:

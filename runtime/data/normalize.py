@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 from xexp.compiler.registry import REGISTRY
+from xexp.runtime.data.row_size import cap_record
 from xexp.runtime.data.sources import DataError, RawSource
 from xexp.runtime.formats import NLI_LABELS, PARAPHRASE_LABELS
 
@@ -148,6 +149,8 @@ def normalize(raw: RawSource, indices: range, *, task_type: str, columns: dict |
     seen_ids: dict[str, str] = {}
     unlabelled = 0
     for index, record in zip(indices, raw.fetch(indices)):
+        if isinstance(record, dict):
+            cap_record(record, raw.where(index))
         try:
             row = (_text_row(record, columns, language) if family == "text" else
                    _normalize_row(record, family, task_type, columns, label_map, class_names))

@@ -28,19 +28,14 @@ def input_data(artifact: InputArtifact):
 def model_manifest(artifact: InputArtifact) -> dict:
     """The loadable model of a `model` or `train` input, as a manifest for models.sources.
 
-    Paths are stored relative to the artifact dir so a store can move (or be mounted
-    elsewhere on a cluster node) without breaking its consumers.
+    Where it is loaded from and whether its code may run come from the spec (the input's
+    ``model``, runtime/provenance.py), never from the stored manifest.
     """
-    m = artifact.manifest
-    if artifact.kind == "model":
-        path = m.get("model_dir")
-        path_or_id = str(artifact.dir / path) if path else m["path_or_id"]
-    elif artifact.kind == "train":
-        path_or_id = str(artifact.dir / m["checkpoint"])
-    else:
+    origin = artifact.model
+    if origin is None:
         raise ValueError(f"a {artifact.kind} node does not provide a model")
-    return {"path_or_id": path_or_id, "revision": m.get("revision"),
-            "trust_remote_code": bool(m.get("trust_remote_code", False)),
+    return {"path_or_id": origin.path_or_id, "revision": origin.revision,
+            "trust_remote_code": origin.trust_remote_code,
             # Which store node the model is: a training may share its unchanged tensors.
             "origin": {"kind": artifact.kind, "key": artifact.key, "dir": str(artifact.dir)}}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import replace
 
 from xexp.runtime.report.examples import Example
@@ -15,9 +17,32 @@ from xexp.runtime.report.views import (
 
 
 def _cell(text: str) -> str:
-    """Report-generated text (names, numbers): only what would break a table is escaped,
-    so the file stays readable as plain text."""
-    return text.replace("\\", "\\\\").replace("|", "\\|")
+    """A value in a table cell or a one-line note. What would break the table (``|``, a line
+    break) or make markup (HTML, code spans, links and images) is escaped; brackets and
+    underscores stay, so the file reads as plain text ("[CI]", "worst_case")."""
+    text = html.escape(_one_line(str(text)), quote=False)
+    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+    return text.replace("](", "\\](").replace("![", "!\\[")
+
+
+def _one_line(text: str) -> str:
+    """Data never starts a line of its own (a heading, a list, a block of raw HTML)."""
+    return " ".join(text.splitlines()) if ("\n" in text or "\r" in text or "\u2028" in text) else text
+
+
+def _text(text: str) -> str:
+    """Data text (example texts, labels, names) escaped whole: nothing in it is markup."""
+    return markdown_escape(_one_line(str(text)))
+
+
+def _code(text: str) -> str:
+    """A value shown literally in a code span (ids, languages): the fence is one backtick longer
+    than any run of backticks inside, so the value cannot close it (CommonMark 6.1)."""
+    text = _one_line(str(text))
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) or not text else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _table(table: Table, level: str = "###") -> list[str]:
@@ -28,30 +53,30 @@ def _table(table: Table, level: str = "###") -> list[str]:
     lines.append("|" + "|".join("---:" if n else "---" for n in table.numeric) + "|")
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
     if table.note:
-        lines += ["", table.note]
+        lines += ["", _cell(table.note)]
     return lines + [""]
 
 
 def _example(example: Example) -> list[str]:
-    lines = [f"**{markdown_escape(example.condition)}** · language `{example.language}` · "
-             f"id `{example.example_id}` · gold {markdown_escape(example.gold)}", ""]
+    lines = [f"**{_text(example.condition)}** · language {_code(example.language)} · "
+             f"id {_code(example.example_id)} · gold {_text(example.gold)}", ""]
     for name, original, perturbed in example.fields:
-        text = (markdown_escape(original) if original == perturbed
-                else diff_markdown(original, perturbed))
-        lines.append(f"- {name}: {text}")
+        text = (_text(original) if original == perturbed
+                else _one_line(diff_markdown(original, perturbed)))
+        lines.append(f"- {_text(name)}: {text}")
     for change in example.predictions:
-        lines.append(f"- {markdown_escape(change.variant)}: {markdown_escape(change.before)} "
-                     f"{'✓' if change.before_correct else '✗'} → {markdown_escape(change.after)} "
+        lines.append(f"- {_text(change.variant)}: {_text(change.before)} "
+                     f"{'✓' if change.before_correct else '✗'} → {_text(change.after)} "
                      f"{'✓' if change.after_correct else '✗'}")
     if example.note:
-        lines.append(f"- {markdown_escape(example.note)}")
+        lines.append(f"- {_text(example.note)}")
     return lines + [""]
 
 
 def markdown_report(index: RowIndex, settings: ReportSettings, meta: dict, conditions: list[str],
                     examples: dict[str, list[Example]], warnings: list[str]) -> str:
     lines = _header(meta)
-    lines += [f"Baseline `{settings.baseline}`; p-values: t-test over seeds (the trained model is "
+    lines += [f"Baseline {_code(settings.baseline)}; p-values: t-test over seeds (the trained model is "
               f"the unit), Holm-corrected over the {n_tests(index)} primary rows; "
               f"{settings.ci:.0%} intervals (over seeds for deltas, parallel-aware bootstrap over "
               f"examples with {settings.bootstrap} replicates otherwise).", ""]
@@ -63,7 +88,7 @@ def markdown_report(index: RowIndex, settings: ReportSettings, meta: dict, condi
 def markdown_report_targets(parts: list, settings: ReportSettings, meta: dict, warnings: list[str]) -> str:
     """Several targets (runtime/report/targets.py): a `## Target …` section per target."""
     lines = _header(meta)
-    lines += [f"Baseline `{settings.baseline}`; {len(parts)} targets, each with its own metric and "
+    lines += [f"Baseline {_code(settings.baseline)}; {len(parts)} targets, each with its own metric and "
               f"statistics; p-values: t-test over seeds (the trained model is the unit), "
               f"Holm-corrected within each target; {settings.ci:.0%} intervals (over seeds for "
               f"deltas, parallel-aware bootstrap over examples with {settings.bootstrap} replicates "
@@ -71,7 +96,7 @@ def markdown_report_targets(parts: list, settings: ReportSettings, meta: dict, w
     lines += _caveats([c for part in parts for c in part.index.caveats])
     for part in parts:
         lines += [f"## Target {_cell(part.heading)}", "",
-                  f"Metric: {part.metric}; Holm over the {n_tests(part.index)} primary rows of this target.", ""]
+                  f"Metric: {_cell(part.metric)}; Holm over the {n_tests(part.index)} primary rows of this target.", ""]
         lines += _body(part.index, settings, part.conditions, part.examples, "###")
     return _footer(lines, warnings, [r for part in parts for r in part.rows])
 
@@ -80,7 +105,7 @@ def _header(meta: dict) -> list[str]:
     experiment = meta.get("experiment", "experiment")
     lines = [f"# Robustness report: {_cell(experiment)}", ""]
     if meta.get("run_id"):
-        lines.append(f"Run `{meta['run_id']}`.")
+        lines.append(f"Run {_code(meta['run_id'])}.")
     return lines
 
 
@@ -98,7 +123,7 @@ def _body(index: RowIndex, settings: ReportSettings, conditions: list[str],
     lines += _table(replace(clean_table(index), title=""))
     summary = delta_rows(index)
     if summary:
-        lines += [f"{level} Robustness", "", robustness_note(index), ""]
+        lines += [f"{level} Robustness", "", _cell(robustness_note(index)), ""]
         lines += _table(robustness_table(index, summary, "Summary (primary rows, seeds pooled)"), sub)
         for model in index.models():
             variants = sorted({r["variant"] for r in index.pooled
@@ -108,12 +133,12 @@ def _body(index: RowIndex, settings: ReportSettings, conditions: list[str],
                                                 [c for c in conditions if c != CLEAN]), sub)
     for table in (worst_case_table(index), attack_table(index)):
         if table.rows:
-            lines += [f"{level} {table.title}", ""] + _table(replace(table, title=""))
+            lines += [f"{level} {_cell(table.title)}", ""] + _table(replace(table, title=""))
     if examples:
         lines += [f"{level} Examples", "",
                   "<del>removed</del> / <ins>added</ins> characters (grapheme diff).", ""]
         for condition, chosen in examples.items():
-            lines += [f"{sub} {_cell(condition)}: `{chosen[0].description}`", ""]
+            lines += [f"{sub} {_cell(condition)}: {_code(chosen[0].description)}", ""]
             for example in chosen:
                 lines += _example(example)
     lines += [f"{level} All cells", ""] + _table(replace(full_table(index), title=""))
@@ -122,7 +147,7 @@ def _body(index: RowIndex, settings: ReportSettings, conditions: list[str],
 
 def _footer(lines: list[str], warnings: list[str], rows: list[dict]) -> str:
     lines += ["## Method", ""]
-    lines += [f"- **{key}**: {text}" for key, text in method_of(rows).items()]
+    lines += [f"- **{_cell(key)}**: {_cell(text)}" for key, text in method_of(rows).items()]
     lines.append("")
     if warnings:
         lines += ["## Warnings", ""] + [f"- {_cell(w)}" for w in warnings] + [""]

@@ -173,3 +173,21 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     shifted = logits - logits.max(axis=axis, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=axis, keepdims=True)
+
+
+#: Characters kept per token of `max_len` before tokenizing (see `clip_chars`).
+CHARS_PER_TOKEN = 64
+
+
+def clip_chars(texts: list[str], max_len: int) -> list[str]:
+    """Each text cut to `CHARS_PER_TOKEN * max_len` characters before it is tokenized.
+
+    A tokenizer's own truncation runs after it has tokenized the whole text: a 50 MB premise
+    became tens of millions of tokens (and GBs) before being cut to `max_len`. Every token but
+    the special ones covers at least one character, and the subword vocabularies used here
+    average 3-6; so the first `max_len` tokens of a text lie inside its first `64 * max_len`
+    characters unless the text averages over 64 characters a token (runs of whitespace or of
+    one unknown glyph), and what the model sees is unchanged for any other text.
+    """
+    cap = CHARS_PER_TOKEN * max_len
+    return [text if len(text) <= cap else text[:cap] for text in texts]

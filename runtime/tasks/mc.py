@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xexp.runtime.tasks.base import Features, Task, softmax, tokenizer_fields
+from xexp.runtime.tasks.base import Features, clip_chars, Task, softmax, tokenizer_fields
 
 _MASKED = -1e9
 
@@ -25,8 +25,8 @@ class MultipleChoice(Task):
         return {"num_labels": 1, "id2label": {0: "score"}, "label2id": {"score": 0}}
 
     def featurize(self, table, tokenizer, max_len: int, *, training: bool, **options) -> Features:
-        contexts = table.column("context").to_pylist()
-        endings = table.column("endings").to_pylist()
+        contexts = clip_chars(table.column("context").to_pylist(), max_len)
+        endings = [clip_chars(ends, max_len) for ends in table.column("endings").to_pylist()]
         labels = table.column("label").to_pylist() if "label" in table.column_names else None
         firsts = [c for c, ends in zip(contexts, endings) for _ in ends]
         seconds = [e for ends in endings for e in ends]

@@ -39,7 +39,7 @@ import hashlib
 
 import numpy as np
 
-from xexp.runtime.tasks.base import IGNORE, Features, Task, pad_labels, pad_sequences, tokenizer_fields
+from xexp.runtime.tasks.base import IGNORE, Features, clip_chars, Task, pad_labels, pad_sequences, tokenizer_fields
 
 DEFAULT_MASK_PROB = 0.15
 #: BERT's split of the chosen tokens: mask token, random token, unchanged.
@@ -97,7 +97,7 @@ class MaskedLm(Task):
         same seed), so the dev metric scores a fixed set of positions throughout training."""
         if tokenizer.mask_token_id is None:
             raise ValueError("masked_lm needs a tokenizer with a mask token; this model's has none")
-        texts = table.column("text").to_pylist()
+        texts = clip_chars(table.column("text").to_pylist(), max_len)
         ids = table.column("id").to_pylist()
         encoding = tokenizer(texts, truncation=True, max_length=max_len)
         special_ids = np.array(sorted(set(tokenizer.all_special_ids)), dtype=np.int64)

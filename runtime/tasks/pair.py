@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from xexp.runtime.formats import NLI_LABELS, PARAPHRASE_LABELS
-from xexp.runtime.tasks.base import Features, Task, pad_sequences, softmax, tokenizer_fields
+from xexp.runtime.tasks.base import Features, clip_chars, Task, pad_sequences, softmax, tokenizer_fields
 
 
 class PairClassification(Task):
@@ -41,8 +41,8 @@ class PairClassification(Task):
         self.output_order(config)
 
     def featurize(self, table, tokenizer, max_len: int, *, training: bool, **options) -> Features:
-        premises = table.column("premise").to_pylist()
-        hypotheses = table.column("hypothesis").to_pylist()
+        premises = clip_chars(table.column("premise").to_pylist(), max_len)
+        hypotheses = clip_chars(table.column("hypothesis").to_pylist(), max_len)
         encoding = tokenizer(premises, hypotheses, truncation=True, max_length=max_len)
         labels = table.column("label").to_pylist() if "label" in table.column_names else None
         items = []

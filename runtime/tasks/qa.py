@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from xexp.runtime.tasks.base import Features, Task, pad_sequences, tokenizer_fields
+from xexp.runtime.tasks.base import Features, clip_chars, Task, pad_sequences, tokenizer_fields
 from xexp.runtime.tasks.squad_metric import exact_match, f1_score
 
 CLS_INDEX = 0
@@ -39,7 +39,9 @@ class ExtractiveQA(Task):
         if not getattr(tokenizer, "is_fast", False):
             raise ValueError("extractive QA needs a fast tokenizer: answers are located through "
                              "character offsets, which only fast tokenizers report")
-        questions = _clip_questions([q.lstrip() for q in table.column("question").to_pylist()],
+        # The context is read whole, window by window (its size is bounded where it is loaded,
+        # runtime/data/row_size.py); the question is one window's worth at most.
+        questions = _clip_questions(clip_chars([q.lstrip() for q in table.column("question").to_pylist()], max_len),
                                     tokenizer, max(1, max_len // 2 - 2))
         contexts = table.column("context").to_pylist()
         answers = table.column("answers").to_pylist()

@@ -27,7 +27,7 @@ import hashlib
 
 import numpy as np
 
-from xexp.runtime.tasks.base import IGNORE, Features, Task, pad_labels, pad_sequences, softmax, tokenizer_fields
+from xexp.runtime.tasks.base import CHARS_PER_TOKEN, IGNORE, Features, clip_chars, Task, pad_labels, pad_sequences, softmax, tokenizer_fields
 
 
 def token_id(sentence_id: str, position: int) -> str:
@@ -71,7 +71,11 @@ class TokenClassification(Task):
                              "their subwords through word_ids, which only fast tokenizers report")
         sentences = table.column("tokens").to_pylist()
         tags = table.column("tags").to_pylist() if training else None
-        encoding = tokenizer(sentences, is_split_into_words=True, truncation=True, max_length=max_len)
+        # Words past the first 64 * max_len (and characters past that in one word) cannot reach
+        # the model: cut before tokenizing (tasks/base.clip_chars); word indices are unchanged.
+        cap = CHARS_PER_TOKEN * max_len
+        clipped = [clip_chars(words[:cap], max_len) for words in sentences]
+        encoding = tokenizer(clipped, is_split_into_words=True, truncation=True, max_length=max_len)
         blank = _blank_ids(tokenizer, encoding["input_ids"])
         items = []
         for i, words in enumerate(sentences):
