@@ -121,8 +121,10 @@ class _Lowering:
             for split, languages in read.items():
                 for lang in languages:
                     inputs[member_input(split, index, lang)] = self.load(task, split, lang)
+            own = self.spec.member_lengths.get(task.name)
             members.append(MixMember(task_type=task.type, task_params=task.params, languages=read["train"],
-                                     dev_languages=read["dev"]))
+                                     dev_languages=read["dev"],
+                                     max_len=own if own is not None and own != settings.max_len else None))
         params = TrainParams(task_params={}, hparams=settings, seed=seed, members=members,
                              sampling=variant.sampling).to_params()
         return params, inputs

@@ -16,6 +16,7 @@ from xexp.compiler.registry.sources import SPLIT_ARGUMENTS
 from xexp.compiler.spec import DataRef, EvaluateSettings, ModelDef, ReportSettings, Spec, TargetDef, TaskDef, VariantDef
 from xexp.compiler.validate_blocks import BLOCKS, BlockRules
 from xexp.compiler.validate_compat import CrossChecks
+from xexp.compiler.validate_train_use import TrainUseRules
 from xexp.compiler.validate_variants import VariantRules
 from xexp.compiler.values import describe_value, substitute
 
@@ -25,7 +26,7 @@ ASSIGNMENTS = ("intermediate", "target", "languages", "seeds")
 SPLIT_PATTERN = re.compile(r"^(?P<name>[^\[\]]*)(\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
 
 
-class _Validator(BlockRules, CrossChecks, VariantRules):
+class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
     def __init__(self, module: ast.Module, overrides: dict[str, str] | None, sink: ErrorSink):
         self.module = module
         self.sink = sink
@@ -437,6 +438,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
             for target in targets:
                 self.check_languages_reachable(target.task, target.languages)
             targets = self.perturbations_by_target(targets, perturbations)
+            self.check_train_blocks_apply(intermediate, targets)
             if not self.sink.errors:  # the parts are sound: do they fit together?
                 self.cross_check(targets, intermediate, perturbations, train, evaluate, evaluate_targets)
         if self.sink.errors or targets is None or self.experiment is None:
@@ -445,7 +447,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
             experiment=self.experiment, variables=self.variables, models=self.models, tasks=self.tasks,
             variants=self.variants, intermediate=intermediate, targets=targets, languages=languages,
             seeds=seeds, perturbations=perturbations, train=train, evaluate=evaluate,
-            evaluate_targets=evaluate_targets,
+            evaluate_targets=evaluate_targets, member_lengths=self.member_lengths(train),
             resources=resources, report=report,
         )
 

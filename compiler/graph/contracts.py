@@ -70,10 +70,15 @@ class TrainSettings(Frozen):
     #: stop after this many dev evaluations in a row without a new best (jiant's
     #: `no_improvements_for_n_evals`); the best checkpoint is kept either way. None: never stop early.
     patience: int | None = None
+    #: which checkpoint the training hands on: `best` (the best dev score, reloaded at the end)
+    #: or `last` (the final one, as jiant's intermediate runs keep it with `eval_every_steps=0`:
+    #: docs/phang2020.md). `best` is what every training did before the setting existed, so it
+    #: stays the default: a default that changed would give old keys a new meaning.
+    select: Literal["best", "last"] = "best"
 
     #: Settings added after train keys were first written: left out of a train node's params
     #: while unset, so adding one redoes no finished training (TrainParams.to_params).
-    ADDED_LATER: ClassVar[tuple[str, ...]] = ("patience",)
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("patience", "select")
 
     @field_validator(*TRAIN_BOUNDS)
     @classmethod
@@ -300,10 +305,15 @@ class MixMember(Frozen):
     are read in (its inputs `train<i>.<lang>`, `dev<i>.<lang>`, see `member_input`; no dev
     languages: no dev split)."""
 
+    OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ("max_len",)
+
     task_type: TaskType
     task_params: dict[str, Any]
     languages: list[str] = Field(min_length=1)
     dev_languages: list[str]
+    #: the member's own length (its `train TASK { max_len }`) where it differs from the mix's;
+    #: None, and left out of the params: the mix's
+    max_len: int | None = Field(None, ge=8)
 
     @model_validator(mode="after")
     def _task_params_fit(self) -> "MixMember":
@@ -343,6 +353,8 @@ class TrainParams(NodeParams):
     def to_params(self) -> dict[str, Any]:
         params = super().to_params()
         params["hparams"] = dump_params(self.hparams, TrainSettings.ADDED_LATER)
+        if self.members is not None:
+            params["members"] = [dump_params(m, m.OMITTED_AT_DEFAULT) for m in self.members]
         return params
 
     @property
