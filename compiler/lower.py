@@ -238,14 +238,20 @@ class _Lowering:
             inputs[f"data{i}"] = cell["data"]
             table.append({k: v for k, v in cell.items() if k not in ("node", "data")})
         targets = [ReportTarget(task=t.task, trained_on=t.trained_on, task_type=self.spec.tasks[t.task].type,
-                                languages=t.languages) for t in self.spec.targets] if len(self.spec.targets) > 1 else []
+                                languages=t.languages,
+                                normalization=self.spec.tasks[t.task].params.get("answers"))
+                   for t in self.spec.targets] if len(self.spec.targets) > 1 else []
+        settings = self.spec.report
+        if settings.reference is not None:  # the published figures enter the key by content
+            settings = settings.model_copy(update={"reference": self.inputs.fingerprint(settings.reference, many=False)})
         # the cells as plain dicts: the contract validates all of them in one call
-        params = ReportParams.model_validate({"settings": self.spec.report, "cells": table,
+        params = ReportParams.model_validate({"settings": settings, "cells": table,
                                               "experiment": self.spec.experiment, "targets": targets}).to_params()
         # No input file is named in a report's params (its data arrive as inputs), so `keyed`
         # would walk thousands of cells to change nothing: the params encode as they are.
         return self.add(Node.make("report", f"report:{self.spec.experiment}", params, inputs,
-                                  self.resources("report"), params_json=canonical_json(params)))
+                                  self.resources("report"),
+                                  params_json=None if settings.reference is not None else canonical_json(params)))
 
     def ordered(self) -> list[Node]:
         """Topological order, stable: inputs before consumers, otherwise creation order."""

@@ -122,6 +122,12 @@ class ReportSettings(Frozen):
     bootstrap: int = Field(1000, ge=100, le=1_000_000)
     seed: int = Field(0, ge=0)  # numpy seeds the bootstrap: it refuses negative seeds
     examples: int = Field(5, ge=0, le=100)
+    #: `reference = local("….csv")`: published figures (`variant,target,value`) shown beside the
+    #: measured ones in the XTREME table (runtime/report/xtreme.py); lowering adds its sha256
+    reference: dict[str, Any] | None = None
+
+    #: left out of the report's params while unset, so every existing report key stands
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("reference",)
 
 
 # --- registry lookups -------------------------------------------------------------------------
@@ -404,10 +410,14 @@ class ReportTarget(Frozen):
     """A target as the report shows it: what it was trained on, its task type (which names the
     metric its per-example correctness measures) and its languages."""
 
+    OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ("normalization",)
+
     task: str
     trained_on: str
     task_type: TaskType
     languages: list[str]
+    #: a QA target's answer normalisation in the XTREME table (`extractive_qa(…, answers="mlqa")`)
+    normalization: Literal["squad", "mlqa"] | None = None
 
 
 class ReportParams(NodeParams):
@@ -432,6 +442,9 @@ class ReportParams(NodeParams):
     def to_params(self) -> dict[str, Any]:
         out = super().to_params()
         out["cells"] = [dump_params(cell, cell.OMITTED_AT_DEFAULT) for cell in self.cells]
+        out["settings"] = dump_params(self.settings, ReportSettings.ADDED_LATER)
+        if self.targets:
+            out["targets"] = [dump_params(t, t.OMITTED_AT_DEFAULT) for t in self.targets]
         return out
 
 
