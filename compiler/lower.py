@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from xexp.compiler.graph.contracts import (
-    CLEAN, AttackParams, EvaluateParams, LoadParams, MixMember, ModelParams, PerturbParams, ReportParams,
+    CLEAN, AttackParams, EvaluateParams, LoadParams, LoadPart, MixMember, ModelParams, PerturbParams, ReportParams,
     ReportTarget, TrainParams, member_input,
 )
 from xexp.compiler.graph.node import Graph, Node, Resources, canonical_json, keyed
@@ -84,8 +84,12 @@ class _Lowering:
             stop = min(rows[1], start + limit) if rows else start + limit
             rows = (start, stop)
         split_name = ref.split if ref.split is not None else split
+        parts = None
+        if ref.parts:  # several sources as one split: each part keeps its own split and rows
+            parts = [LoadPart(source=self.inputs.data_source(with_language(p.source, language), p.split or split),
+                              split=p.split or split, rows=p.rows) for p in ref.parts]
         params = LoadParams(task_type=task.type, source=self.inputs.data_source(with_language(ref.source, language), split_name),
-                            split=split_name, rows=rows, language=language).to_params()
+                            split=split_name, rows=rows, language=language, parts=parts).to_params()
         where = f"{task.name}/{split}" + (f"/{language}" if language else "")
         return self.add(Node.make("load", f"load:{where}", params, resources=self.resources("load"),
                                   labels={"task": task.name, "split": split, "language": language}))

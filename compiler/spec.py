@@ -25,10 +25,15 @@ class DataRef(Frozen):
     source: dict[str, Any]
     split: str | None = None
     rows: tuple[int, int] | None = None
+    #: a split read from several sources as one (`train=["train_r1", hf("…")]`): every part, the
+    #: first one also being this ref's source, split and rows (what single-source checks read)
+    parts: list["DataRef"] | None = None
 
     @property
     def depends_on_language(self) -> bool:
         """Whether the rows differ per language: `{lang}` in the source, or synthetic data."""
+        if self.parts:
+            return any(p.depends_on_language for p in self.parts)
         return "{lang}" in repr(self.source) or self.source.get("source") == "synthetic"
 
 

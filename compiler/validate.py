@@ -190,7 +190,16 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
         entry, params, _ = bound
         return {"source": entry.name, **params}
 
-    def split_ref(self, value: ast.Value, default_source: dict | None) -> DataRef | None:
+    def split_ref(self, value: ast.Value, default_source: dict | None, nested: bool = False) -> DataRef | None:
+        if isinstance(value, ast.ListValue) and not nested:  # several sources read as one split
+            parts = [self.split_ref(item, default_source, nested=True) for item in value.items]
+            if not value.items:
+                self.sink.error("a list of splits is empty", value.span, 'e.g. train=["train_r1", "train_r2"]')
+            if not value.items or any(p is None for p in parts):
+                return None
+            first = parts[0]
+            assert first is not None
+            return first if len(parts) == 1 else first.model_copy(update={"parts": parts})
         if isinstance(value, ast.Call):
             source = self.data_source(value)
             return DataRef(source=source) if source else None

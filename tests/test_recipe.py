@@ -159,3 +159,43 @@ def test_a_block_for_an_unlisted_mix_names_it():
     with pytest.raises(SpecError) as err:
         compile_text(text, "recipe.xexp")
     assert "`train multi` applies to no training: the mix `multi` is not in `intermediate`" in str(err.value)
+
+
+# --- one task from several sources (ANLI+) -------------------------------------------------------
+
+SEVERAL = """\
+experiment anli_plus
+var data = "."
+model m = tiny()
+task anli = nli(local("{data}/mnli/dev_matched.jsonl"), train=["train[:40]", local("{data}/xnli/dev.en.jsonl"), "train[100:120]"], dev="train[200:220]")
+task xnli = nli(local("{data}/xnli/dev.{lang}.jsonl"), test="test[:20]")
+intermediate = [none anli]
+target = xnli trained_on anli
+languages = [en de]
+"""
+
+
+@pytest.mark.needs_data
+def test_a_split_may_read_several_sources_as_one_task_with_one_head():
+    """ANLI+ in jiant is one NLI task (A1-A3 + MNLI + SNLI) with one head: a split written as a
+    list is one load node whose rows are every part's, in order, ids kept apart by part."""
+    from xexp.compiler.graph.contracts import LoadParams
+    from xexp.runtime.ops.load_op import _concatenated
+
+    data = needs.data()
+    graph = compile_text(SEVERAL, "anli.xexp", {"data": str(data)})[1]
+    (training,) = [n for n in graph.nodes if n.kind == "train" and n.labels["phase"] == "intermediate"]
+    assert training.params["task_type"] == "nli" and "members" not in training.params  # one task, one head
+    load = next(n for n in graph.nodes if n.key == training.inputs["train"])
+    params = LoadParams.model_validate(load.params)
+    assert [(p.split, p.rows) for p in params.parts or []] == [("train", (0, 40)), ("train", None), ("train", (100, 120))]
+    table = _concatenated(params)
+    xnli_en = load_rows({"source": "local", "path": str(data / "xnli" / "dev.en.jsonl")}, task_type="nli",
+                        split=None, rows=None, language=None)
+    assert table.num_rows == 40 + xnli_en.num_rows + 20
+    ids = table.column("id").to_pylist()
+    assert len(set(ids)) == len(ids) and ids[0].startswith("0:") and ids[-1].startswith("2:")
+    assert table.column("premise").to_pylist()[40:40 + xnli_en.num_rows] == xnli_en.column("premise").to_pylist()
+    # a one-source split keeps the params (and keys) it always had
+    dev = next(n for n in graph.nodes if n.key == training.inputs["dev"])
+    assert "parts" not in dev.params

@@ -192,10 +192,24 @@ def _task_type(value: str) -> str:
 TaskType = Annotated[str, AfterValidator(_task_type)]
 
 
-class LoadParams(NodeParams):
-    """One split of one data source, `{lang}` filled in; `{split}` may remain in a local path."""
+class LoadPart(Frozen):
+    """One source of a split read from several (ANLI+: three ANLI rounds, MNLI and SNLI)."""
 
-    OMITTED_AT_DEFAULT = ("content",)
+    source: dict[str, Any]
+    split: str | None
+    rows: tuple[int, int] | None
+
+    @field_validator("source")
+    @classmethod
+    def _registered(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_source("data_source", value)
+
+
+class LoadParams(NodeParams):
+    """One split of one data source, `{lang}` filled in; `{split}` may remain in a local path.
+    `parts` (left out when None): the split is several sources' rows, one after the other."""
+
+    OMITTED_AT_DEFAULT = ("content", "parts")
 
     task_type: TaskType
     source: dict[str, Any]
@@ -204,6 +218,7 @@ class LoadParams(NodeParams):
     language: str | None
     #: a fingerprint of the input files' content, where the compiler computes one
     content: str | dict[str, Any] | None = None
+    parts: list[LoadPart] | None = None
 
     @field_validator("source")
     @classmethod
