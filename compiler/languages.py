@@ -19,7 +19,22 @@ SCRIPTS: dict[str, str] = {
     "ko": "Hangul", "fa": "Arabic", "id": "Latin", "uk": "Cyrillic", "he": "Hebrew",
     # TyDiQA-GoldP's languages beyond XNLI's (docs/phang2020.md)
     "bn": "Bengali", "fi": "Latin", "te": "Telugu",
+    # the rest of XTREME's PAN-X (40) and UD POS (33) languages (docs/phang2020.md)
+    "af": "Latin", "et": "Latin", "eu": "Latin", "hu": "Latin", "jv": "Latin", "ms": "Latin",
+    "tl": "Latin", "yo": "Latin", "kk": "Cyrillic", "mr": "Devanagari", "ka": "Georgian",
+    "ml": "Malayalam", "ta": "Tamil", "my": "Myanmar",
 }
+
+#: XTREME's language lists of the two tagging targets (Hu et al. 2020; jiant's LANGS_DICT).
+PANX_LANGUAGES: tuple[str, ...] = (
+    "af", "ar", "bg", "bn", "de", "el", "en", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "hu", "id", "it",
+    "ja", "jv", "ka", "kk", "ko", "ml", "mr", "ms", "my", "nl", "pt", "ru", "sw", "ta", "te", "th", "tl", "tr",
+    "ur", "vi", "yo", "zh",
+)
+UDPOS_LANGUAGES: tuple[str, ...] = (
+    "af", "ar", "bg", "de", "el", "en", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "hu", "id", "it", "ja",
+    "kk", "ko", "mr", "nl", "pt", "ru", "ta", "te", "th", "tl", "tr", "ur", "vi", "yo", "zh",
+)
 
 KNOWN_LANGUAGES: frozenset[str] = frozenset(SCRIPTS)
 ALL_XNLI: frozenset[str] = frozenset(XNLI_LANGUAGES)

@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from xexp.compiler.graph.contracts import (
-    CLEAN, AttackParams, EvaluateParams, LoadParams, MixMember, ModelParams, PerturbParams, ReportParams,
+    CLEAN, AttackParams, EvaluateParams, LoadParams, LoadPart, MixMember, ModelParams, PerturbParams, ReportParams,
     ReportTarget, TrainParams, member_input,
 )
 from xexp.compiler.graph.node import Graph, Node, Resources, canonical_json, keyed
@@ -84,8 +84,12 @@ class _Lowering:
             stop = min(rows[1], start + limit) if rows else start + limit
             rows = (start, stop)
         split_name = ref.split if ref.split is not None else split
+        parts = None
+        if ref.parts:  # several sources as one split: each part keeps its own split and rows
+            parts = [LoadPart(source=self.inputs.data_source(with_language(p.source, language), p.split or split),
+                              split=p.split or split, rows=p.rows) for p in ref.parts]
         params = LoadParams(task_type=task.type, source=self.inputs.data_source(with_language(ref.source, language), split_name),
-                            split=split_name, rows=rows, language=language).to_params()
+                            split=split_name, rows=rows, language=language, parts=parts).to_params()
         where = f"{task.name}/{split}" + (f"/{language}" if language else "")
         return self.add(Node.make("load", f"load:{where}", params, resources=self.resources("load"),
                                   labels={"task": task.name, "split": split, "language": language}))
@@ -121,8 +125,10 @@ class _Lowering:
             for split, languages in read.items():
                 for lang in languages:
                     inputs[member_input(split, index, lang)] = self.load(task, split, lang)
+            own = self.spec.member_lengths.get(task.name)
             members.append(MixMember(task_type=task.type, task_params=task.params, languages=read["train"],
-                                     dev_languages=read["dev"]))
+                                     dev_languages=read["dev"],
+                                     max_len=own if own is not None and own != settings.max_len else None))
         params = TrainParams(task_params={}, hparams=settings, seed=seed, members=members,
                              sampling=variant.sampling).to_params()
         return params, inputs
@@ -236,14 +242,20 @@ class _Lowering:
             inputs[f"data{i}"] = cell["data"]
             table.append({k: v for k, v in cell.items() if k not in ("node", "data")})
         targets = [ReportTarget(task=t.task, trained_on=t.trained_on, task_type=self.spec.tasks[t.task].type,
-                                languages=t.languages) for t in self.spec.targets] if len(self.spec.targets) > 1 else []
+                                languages=t.languages,
+                                normalization=self.spec.tasks[t.task].params.get("answers"))
+                   for t in self.spec.targets] if len(self.spec.targets) > 1 else []
+        settings = self.spec.report
+        if settings.reference is not None:  # the published figures enter the key by content
+            settings = settings.model_copy(update={"reference": self.inputs.fingerprint(settings.reference, many=False)})
         # the cells as plain dicts: the contract validates all of them in one call
-        params = ReportParams.model_validate({"settings": self.spec.report, "cells": table,
+        params = ReportParams.model_validate({"settings": settings, "cells": table,
                                               "experiment": self.spec.experiment, "targets": targets}).to_params()
         # No input file is named in a report's params (its data arrive as inputs), so `keyed`
         # would walk thousands of cells to change nothing: the params encode as they are.
         return self.add(Node.make("report", f"report:{self.spec.experiment}", params, inputs,
-                                  self.resources("report"), params_json=canonical_json(params)))
+                                  self.resources("report"),
+                                  params_json=None if settings.reference is not None else canonical_json(params)))
 
     def ordered(self) -> list[Node]:
         """Topological order, stable: inputs before consumers, otherwise creation order."""

@@ -25,10 +25,15 @@ class DataRef(Frozen):
     source: dict[str, Any]
     split: str | None = None
     rows: tuple[int, int] | None = None
+    #: a split read from several sources as one (`train=["train_r1", hf("…")]`): every part, the
+    #: first one also being this ref's source, split and rows (what single-source checks read)
+    parts: list["DataRef"] | None = None
 
     @property
     def depends_on_language(self) -> bool:
         """Whether the rows differ per language: `{lang}` in the source, or synthetic data."""
+        if self.parts:
+            return any(p.depends_on_language for p in self.parts)
         return "{lang}" in repr(self.source) or self.source.get("source") == "synthetic"
 
 
@@ -54,7 +59,8 @@ class VariantDef(Frozen):
     several tasks at once, each with its own head (runtime/multitask.py). A member whose source
     depends on `{lang}` is read in every language of `languages` (translated data, multilingual
     text), the others in English. Its settings are `train intermediate {…}` refined by
-    `train NAME {…}`; a member's own `train TASK {…}` applies when that task trains alone."""
+    `train NAME {…}`; a member keeps its own `train TASK { max_len }` (validate_train_use.py),
+    its task's other settings apply when that task trains alone."""
 
     name: str
     members: list[str] = Field(min_length=1)
@@ -113,6 +119,8 @@ class Spec(Frozen):
     train: dict[str, TrainSettings]  # "intermediate", "target", and "phase:task" refinements
     evaluate: EvaluateSettings = Field(default_factory=EvaluateSettings)  # `evaluate { … }`: every target
     evaluate_targets: dict[str, EvaluateSettings] = Field(default_factory=dict)  # `evaluate TARGET { … }`
+    #: a task's own `train TASK { max_len }`: the length it keeps inside a mix (validate_train_use.py)
+    member_lengths: dict[str, int] = Field(default_factory=dict)
     resources: dict[str, Resources] = Field(default_factory=dict)
     report: ReportSettings = Field(default_factory=ReportSettings)
 

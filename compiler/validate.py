@@ -16,6 +16,7 @@ from xexp.compiler.registry.sources import SPLIT_ARGUMENTS
 from xexp.compiler.spec import DataRef, EvaluateSettings, ModelDef, ReportSettings, Spec, TargetDef, TaskDef, VariantDef
 from xexp.compiler.validate_blocks import BLOCKS, BlockRules
 from xexp.compiler.validate_compat import CrossChecks
+from xexp.compiler.validate_train_use import TrainUseRules
 from xexp.compiler.validate_variants import VariantRules
 from xexp.compiler.values import describe_value, substitute
 
@@ -25,7 +26,7 @@ ASSIGNMENTS = ("intermediate", "target", "languages", "seeds")
 SPLIT_PATTERN = re.compile(r"^(?P<name>[^\[\]]*)(\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
 
 
-class _Validator(BlockRules, CrossChecks, VariantRules):
+class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
     def __init__(self, module: ast.Module, overrides: dict[str, str] | None, sink: ErrorSink):
         self.module = module
         self.sink = sink
@@ -189,7 +190,16 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
         entry, params, _ = bound
         return {"source": entry.name, **params}
 
-    def split_ref(self, value: ast.Value, default_source: dict | None) -> DataRef | None:
+    def split_ref(self, value: ast.Value, default_source: dict | None, nested: bool = False) -> DataRef | None:
+        if isinstance(value, ast.ListValue) and not nested:  # several sources read as one split
+            parts = [self.split_ref(item, default_source, nested=True) for item in value.items]
+            if not value.items:
+                self.sink.error("a list of splits is empty", value.span, 'e.g. train=["train_r1", "train_r2"]')
+            if not value.items or any(p is None for p in parts):
+                return None
+            first = parts[0]
+            assert first is not None
+            return first if len(parts) == 1 else first.model_copy(update={"parts": parts})
         if isinstance(value, ast.Call):
             source = self.data_source(value)
             return DataRef(source=source) if source else None
@@ -421,7 +431,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
         train = self.train_settings()
         evaluate, evaluate_targets = self.evaluate_settings(targets)
         resources = self.resources()
-        report = self.settings_block("report", None, ReportSettings)
+        report = self.settings_block("report", None, ReportSettings, calls=self.reference_file)
         failed_variants = set(self.variant_spans) - set(self.variants)  # reported where declared
         if report.baseline not in intermediate and intermediate and report.baseline not in failed_variants:
             block = self.blocks.get(("report", None))
@@ -437,6 +447,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
             for target in targets:
                 self.check_languages_reachable(target.task, target.languages)
             targets = self.perturbations_by_target(targets, perturbations)
+            self.check_train_blocks_apply(intermediate, targets)
             if not self.sink.errors:  # the parts are sound: do they fit together?
                 self.cross_check(targets, intermediate, perturbations, train, evaluate, evaluate_targets)
         if self.sink.errors or targets is None or self.experiment is None:
@@ -445,7 +456,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
             experiment=self.experiment, variables=self.variables, models=self.models, tasks=self.tasks,
             variants=self.variants, intermediate=intermediate, targets=targets, languages=languages,
             seeds=seeds, perturbations=perturbations, train=train, evaluate=evaluate,
-            evaluate_targets=evaluate_targets,
+            evaluate_targets=evaluate_targets, member_lengths=self.member_lengths(train),
             resources=resources, report=report,
         )
 

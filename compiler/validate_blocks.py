@@ -136,7 +136,7 @@ class BlockRules(ValidatorState):
         return out
 
     def settings_block(self, keyword: str, label: str | None, model: type[BaseModel], allow_sweep: bool = False,
-                       base: dict | None = None) -> Any:
+                       base: dict | None = None, calls: Any = None) -> Any:
         block = self.blocks.get((keyword, label))
         values: dict[str, Any] = dict(base or {})
         spans: dict[str, ast.Entry] = {}
@@ -156,7 +156,7 @@ class BlockRules(ValidatorState):
                         continue
                 else:
                     try:
-                        values[entry.key] = plain(entry.value, self.variables, self.sink)
+                        values[entry.key] = plain(entry.value, self.variables, self.sink, calls=calls)
                     except Unconvertible:
                         continue
                 spans[entry.key] = entry
@@ -179,6 +179,15 @@ class BlockRules(ValidatorState):
                     self.sink.error(f"setting `{key}` in `{title}`: {problem.get('msg')}",
                                     ast.span_of(given.value) if given else ast.NO_SPAN)
             return model(**{k: v for k, v in (base or {}).items()}) if base is not None else model()
+
+    def reference_file(self, call: ast.Call) -> dict:
+        """`report { reference = local("figures.csv") }`: a local CSV of published figures."""
+        path = call.args[0].value if len(call.args) == 1 and call.args[0].key is None else None
+        if call.name != "local" or not isinstance(path, ast.Str):
+            self.sink.error(f"`reference` is a local CSV file, not `{call.name}(…)`", call.span,
+                            'e.g. `reference = local("reference/phang2020_xtreme.csv")` (columns variant,target,value)')
+            raise Unconvertible
+        return {"path": plain(path, self.variables, self.sink)}
 
     def plain_entry(self, entry: ast.Entry) -> bool:
         """Outside `perturbations`, an entry takes no `on FIELD` and no `in [languages]`."""

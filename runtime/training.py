@@ -75,8 +75,10 @@ def train_mix(*, base: dict, members: list[dict], sampling: dict, hparams: dict,
     rule = Sampling.model_validate(sampling)
     parts = [Member(get_task(m["task_type"]).configured(m["task_params"]).for_data(m["train_table"]),
                     m["train_table"], m["dev_table"],
-                    m["task_params"].get("doc_stride", hp.doc_stride)) for m in members]
-    fingerprint = _fingerprint(base, [[m["task_type"], m["task_params"]] for m in members], hp, seed,
+                    m["task_params"].get("doc_stride", hp.doc_stride), m.get("max_len")) for m in members]
+    # a member's own length enters only when set, so older scratch checkpoints still resume
+    fingerprint = _fingerprint(base, [[m["task_type"], m["task_params"], *([m["max_len"]] if m.get("max_len") else [])]
+                                      for m in members], hp, seed,
                                [m["train_table"] for m in members], [m["dev_table"] for m in members],
                                sampling=rule.model_dump())
     return _fit(base, parts, rule, hp, seed, fingerprint, out_dir, scratch_dir, progress)
@@ -90,17 +92,20 @@ class Member:
     train_table: Any
     dev_table: Any
     doc_stride: int | None
+    #: a mix member's own length (validate_train_use.py); None: the training's
+    max_len: int | None = None
     model: Any = None
     features: Any = None
     dev_features: Any = None
 
     def featurize(self, tokenizer, hp: Hparams, seed: int) -> None:
         """Features of the member's tables; `seed` draws whatever featurizing draws (MLM masks)."""
-        self.features = self.task.featurize(self.train_table, tokenizer, hp.max_len, training=True,
+        max_len = self.max_len or hp.max_len
+        self.features = self.task.featurize(self.train_table, tokenizer, max_len, training=True,
                                             doc_stride=self.doc_stride, seed=seed)
         if len(self.features) == 0:
             raise ValueError(f"the training table ({self.task.name}) is empty")
-        self.dev_features = (self.task.featurize(self.dev_table, tokenizer, hp.max_len, training=False,
+        self.dev_features = (self.task.featurize(self.dev_table, tokenizer, max_len, training=False,
                                                  doc_stride=self.doc_stride, seed=seed)
                              if self.dev_table is not None else None)
 
@@ -224,15 +229,17 @@ def _fit(base: dict, members: list[Member], sampling: Sampling | None, hp: Hpara
     stopped_early = out_of_patience()
     score_dev()  # the final model always competes (max_steps may stop mid-epoch)
 
-    if loop.best_file is not None:
+    if loop.best_file is not None and hp.select == "best":
         load_best(scratch_dir, loop.best_file, loop.best_sha256, model)
+    handed_on = _handed_on_metric(loop, metric_name, hp.select)
     shared_from = _write_outputs(out_dir, saved, tokenizer, metric_name, loop, base)
     seconds = time.perf_counter() - started
     manifest = {
         "checkpoint": CHECKPOINT_DIR,
         "shared_from": shared_from,
-        "dev_metric": loop.best_metric,
+        "dev_metric": handed_on,
         "best_step": loop.best_step if loop.best_step is not None else loop.step,
+        "select": hp.select,
         "steps": loop.step,
         "train_examples": sum(m.train_table.num_rows for m in members),
         "seconds": seconds,
@@ -280,6 +287,14 @@ def _optimisation_step(model, members: list[Member], group, hp: Hparams, optimiz
     return total_loss, size
 
 
+def _handed_on_metric(loop: LoopState, metric_name: str, select: str) -> float | None:
+    """The dev score of the checkpoint handed on: the best one, or with `select=last` the
+    final one (scored after the last step), so a sweep ranks trials by what they pass on."""
+    if select == "best" or not loop.dev_curve:
+        return loop.best_metric
+    return loop.dev_curve[-1][metric_name]
+
+
 def _write_outputs(out_dir: Path, model, tokenizer, metric_name: str, loop: LoopState, base: dict) -> list[dict]:
     """The checkpoint (only the tensors training changed, see models/shared_weights.py) and
     the curves; returns the store nodes the checkpoint shares tensors with."""
@@ -307,7 +322,8 @@ def _fingerprint(base, task_type, hp: Hparams, seed, train_table, dev_table, tas
     payload = {
         "base": {k: base.get(k) for k in ("path_or_id", "revision")}, "task": task_type,
         # a setting added later enters only when set, so older checkpoints still resume
-        "hparams": {k: v for k, v in hp.__dict__.items() if not (k == "patience" and v is None)},
+        "hparams": {k: v for k, v in hp.__dict__.items()
+                    if not (k == "patience" and v is None) and not (k == "select" and v == "best")},
         "seed": seed,
         "train": digest(train_table), "dev": digest(dev_table), **more,
     }

@@ -26,7 +26,7 @@ DEFAULT_HPARAMS = {
     "lr": 1e-5, "batch": 32, "epochs": 2, "max_len": 128, "warmup": 0.1, "weight_decay": 0.01,
     "grad_accum": 1, "clip": 1.0, "freeze_embeddings": False, "eval_every": None,
     "checkpoint_every": 100, "max_steps": None, "doc_stride": None, "log_every": 10,
-    "patience": None,
+    "patience": None, "select": "best",
 }
 
 
@@ -47,6 +47,7 @@ class Hparams:
     doc_stride: int | None
     log_every: int
     patience: int | None
+    select: str
 
 
 def resolve_hparams(given: dict) -> Hparams:
@@ -64,6 +65,8 @@ def resolve_hparams(given: dict) -> Hparams:
         v = values[name]
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise ValueError(f"hyperparameter {name} must be a positive integer or None, got {v!r}")
+    if values["select"] not in ("best", "last"):
+        raise ValueError(f"hyperparameter select is 'best' or 'last', got {values['select']!r}")
     if not 0 < float(values["lr"]) < 1:
         raise ValueError(f"hyperparameter lr must be in (0, 1), got {values['lr']!r}")
     if not 0 <= float(values["warmup"]) < 1:

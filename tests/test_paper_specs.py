@@ -168,3 +168,34 @@ def test_phang2020_tydiqa_follows_jiants_recipe_in_its_nine_languages():
              and n.params["rows"] is None}
     assert loads == {lang: str(GRID_SPEC.parent / f"data/tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json")
                      for lang in target.languages}
+
+
+def test_phang2020_evaluates_on_dev_with_the_authors_recipe():
+    """Issue 24: the paper's tables are dev/validation results; intermediate trainings keep the
+    final model (jiant's eval_every_steps=0); SQuAD reads 384 tokens alone and inside every mix;
+    PAN-X in XTREME's 40 languages; the published figures ride along as the report's reference."""
+    from xexp.compiler.languages import PANX_LANGUAGES, UDPOS_LANGUAGES
+
+    spec, graph = compile_text(GRID_SPEC.read_text(encoding="utf-8"), str(GRID_SPEC))
+    splits = {n.labels["target"]: n.name for n in graph.nodes if n.kind == "evaluate"}
+    evaluated = {n.params["split"] for n in graph.nodes if n.kind == "load"
+                 and any(n.name.startswith(f"load:{t.task}/") for t in spec.targets)}
+    assert evaluated <= {"validation", "dev"}, evaluated
+    assert set(splits) == {"xnli", "pawsx", "xquad", "mlqa", "panx", "udpos", "tydiqa"}
+    languages = {t.task: t.languages for t in spec.targets}
+    assert tuple(languages["panx"]) == PANX_LANGUAGES
+    assert set(UDPOS_LANGUAGES) - set(languages["udpos"]) == {"kk", "th", "tl", "yo"}  # test-only treebanks
+    trainings = [n for n in graph.nodes if n.kind == "train"]
+    for node in trainings:
+        if node.labels["phase"] == "intermediate":
+            assert node.params["hparams"]["select"] == "last", node.name
+            for member in node.params.get("members", []):
+                if member["task_params"] == {} and member["task_type"] == "extractive_qa":
+                    assert member["max_len"] == 384, node.name
+        else:
+            assert "select" not in node.params["hparams"], node.name
+    assert {n.labels["task"] for n in trainings if n.labels["phase"] == "intermediate"
+            and n.params["hparams"]["max_len"] == 384} == {"squad", "squad2"}
+    report = next(n for n in graph.nodes if n.kind == "report")
+    assert report.params["settings"]["reference"]["path"].endswith("reference/phang2020_xtreme.csv")
+    assert next(t for t in report.params["targets"] if t["task"] == "mlqa")["normalization"] == "mlqa"

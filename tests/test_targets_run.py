@@ -104,7 +104,7 @@ perturbations {
 train intermediate { lr=1e-3 batch=16 epochs=1 max_len=64 }
 train target       { lr=3e-3 batch=16 epochs=1 max_len=64 }
 evaluate           { batch=64 max_len=128 limit=25 }
-report             { bootstrap=200 }
+report             { bootstrap=200 reference=local("published.csv") }
 """
 
 
@@ -114,6 +114,7 @@ def test_two_targets_of_different_types_run_and_report_end_to_end(tmp_path, ray_
     ud = needs.data("ud")
     spec = tmp_path / "two_targets.xexp"
     spec.write_text(E2E)
+    (tmp_path / "published.csv").write_text("variant,target,value\nnone,nli,79.2\nnone,upos,72.6\n")
     _, graph = compile_text(E2E, str(spec), {"data": str(ud)})
     trainings = {n.name: n for n in graph.nodes if n.kind == "train"}
     shared = trainings["train:nli/seed1"].key
@@ -144,6 +145,25 @@ def test_two_targets_of_different_types_run_and_report_end_to_end(tmp_path, ray_
 
     markdown = (Path(summary["report"]) / "report.md").read_text()
     assert "## Target nli (nli, trained on nli; accuracy; en de)" in markdown
+    # the XTREME table (2 variants x 2 targets): UPOS in XTREME's seqeval F1, recomputed here
+    # from the stored per-word predictions, averaged over the three languages
+    from xexp.runtime.report.paper_metrics import entity_f1
+
+    f1 = {}
+    for record_path in store.glob("evaluate/*/_complete.json"):
+        chain, lang, condition, _ = json.loads(record_path.read_text())["name"].removeprefix("evaluate:").split("/")
+        if chain.endswith("upos") and condition == "clean":
+            words = pq.read_table(record_path.parent / "predictions.parquet").to_pandas()
+            f1[(chain.split("→")[0], lang)] = 100 * entity_f1(
+                [(g.gold.tolist(), g.predicted.tolist()) for _, g in words.groupby("sentence", sort=False)])
+    with (Path(summary["report"]) / "xtreme.csv").open() as f:
+        table = {(r["variant"], r["target"]): r for r in csv.DictReader(f)}
+    for variant in ("none", "nli"):
+        expected = sum(f1[(variant, lang)] for lang in ("en", "de", "zh")) / 3
+        assert float(table[(variant, "upos")]["value"]) == pytest.approx(expected, abs=1e-3)
+    assert table[("best (dev)", "upos")]["chosen"] == "nli" and table[("none", "upos")]["reference"] == "72.6"
+    for name in ("report.md", "report.html", "report.tex", "summary.txt"):
+        assert "paper: none" in (Path(summary["report"]) / name).read_text()
     assert "## Target upos (token_classification, trained on ewt; token accuracy; en de zh)" in markdown
 
 

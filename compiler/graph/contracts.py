@@ -70,10 +70,15 @@ class TrainSettings(Frozen):
     #: stop after this many dev evaluations in a row without a new best (jiant's
     #: `no_improvements_for_n_evals`); the best checkpoint is kept either way. None: never stop early.
     patience: int | None = None
+    #: which checkpoint the training hands on: `best` (the best dev score, reloaded at the end)
+    #: or `last` (the final one, as jiant's intermediate runs keep it with `eval_every_steps=0`:
+    #: docs/phang2020.md). `best` is what every training did before the setting existed, so it
+    #: stays the default: a default that changed would give old keys a new meaning.
+    select: Literal["best", "last"] = "best"
 
     #: Settings added after train keys were first written: left out of a train node's params
     #: while unset, so adding one redoes no finished training (TrainParams.to_params).
-    ADDED_LATER: ClassVar[tuple[str, ...]] = ("patience",)
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("patience", "select")
 
     @field_validator(*TRAIN_BOUNDS)
     @classmethod
@@ -117,6 +122,12 @@ class ReportSettings(Frozen):
     bootstrap: int = Field(1000, ge=100, le=1_000_000)
     seed: int = Field(0, ge=0)  # numpy seeds the bootstrap: it refuses negative seeds
     examples: int = Field(5, ge=0, le=100)
+    #: `reference = local("….csv")`: published figures (`variant,target,value`) shown beside the
+    #: measured ones in the XTREME table (runtime/report/xtreme.py); lowering adds its sha256
+    reference: dict[str, Any] | None = None
+
+    #: left out of the report's params while unset, so every existing report key stands
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("reference",)
 
 
 # --- registry lookups -------------------------------------------------------------------------
@@ -181,10 +192,24 @@ def _task_type(value: str) -> str:
 TaskType = Annotated[str, AfterValidator(_task_type)]
 
 
-class LoadParams(NodeParams):
-    """One split of one data source, `{lang}` filled in; `{split}` may remain in a local path."""
+class LoadPart(Frozen):
+    """One source of a split read from several (ANLI+: three ANLI rounds, MNLI and SNLI)."""
 
-    OMITTED_AT_DEFAULT = ("content",)
+    source: dict[str, Any]
+    split: str | None
+    rows: tuple[int, int] | None
+
+    @field_validator("source")
+    @classmethod
+    def _registered(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_source("data_source", value)
+
+
+class LoadParams(NodeParams):
+    """One split of one data source, `{lang}` filled in; `{split}` may remain in a local path.
+    `parts` (left out when None): the split is several sources' rows, one after the other."""
+
+    OMITTED_AT_DEFAULT = ("content", "parts")
 
     task_type: TaskType
     source: dict[str, Any]
@@ -193,6 +218,7 @@ class LoadParams(NodeParams):
     language: str | None
     #: a fingerprint of the input files' content, where the compiler computes one
     content: str | dict[str, Any] | None = None
+    parts: list[LoadPart] | None = None
 
     @field_validator("source")
     @classmethod
@@ -300,10 +326,15 @@ class MixMember(Frozen):
     are read in (its inputs `train<i>.<lang>`, `dev<i>.<lang>`, see `member_input`; no dev
     languages: no dev split)."""
 
+    OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ("max_len",)
+
     task_type: TaskType
     task_params: dict[str, Any]
     languages: list[str] = Field(min_length=1)
     dev_languages: list[str]
+    #: the member's own length (its `train TASK { max_len }`) where it differs from the mix's;
+    #: None, and left out of the params: the mix's
+    max_len: int | None = Field(None, ge=8)
 
     @model_validator(mode="after")
     def _task_params_fit(self) -> "MixMember":
@@ -343,6 +374,8 @@ class TrainParams(NodeParams):
     def to_params(self) -> dict[str, Any]:
         params = super().to_params()
         params["hparams"] = dump_params(self.hparams, TrainSettings.ADDED_LATER)
+        if self.members is not None:
+            params["members"] = [dump_params(m, m.OMITTED_AT_DEFAULT) for m in self.members]
         return params
 
     @property
@@ -392,10 +425,14 @@ class ReportTarget(Frozen):
     """A target as the report shows it: what it was trained on, its task type (which names the
     metric its per-example correctness measures) and its languages."""
 
+    OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ("normalization",)
+
     task: str
     trained_on: str
     task_type: TaskType
     languages: list[str]
+    #: a QA target's answer normalisation in the XTREME table (`extractive_qa(…, answers="mlqa")`)
+    normalization: Literal["squad", "mlqa"] | None = None
 
 
 class ReportParams(NodeParams):
@@ -420,6 +457,9 @@ class ReportParams(NodeParams):
     def to_params(self) -> dict[str, Any]:
         out = super().to_params()
         out["cells"] = [dump_params(cell, cell.OMITTED_AT_DEFAULT) for cell in self.cells]
+        out["settings"] = dump_params(self.settings, ReportSettings.ADDED_LATER)
+        if self.targets:
+            out["targets"] = [dump_params(t, t.OMITTED_AT_DEFAULT) for t in self.targets]
         return out
 
 

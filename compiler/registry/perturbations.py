@@ -33,14 +33,16 @@ _RUNTIME = "xexp.runtime.perturbations"
 TOKEN_KEEPING_TASKS = (*TEXT_TASKS, "token_classification")
 
 #: Languages whose script has upper and lower case.
-CASEFUL_LANGUAGES = frozenset({"bg", "de", "el", "en", "es", "fr", "ru", "sw", "tr", "vi"})
+CASEFUL_LANGUAGES = frozenset({"bg", "de", "el", "en", "es", "fr", "ru", "sw", "tr", "vi",
+                               "af", "et", "eu", "hu", "jv", "ms", "tl", "yo", "kk"})
 #: Languages with a keyboard layout in runtime/perturbations/layouts.json (zh types through
 #: pinyin input methods, where key-neighbour typos do not map onto characters: unsupported).
 KEYBOARD_LANGUAGES = ALL_XNLI - {"zh"}
 #: Languages with a confusable table (Han is left out: no small honest table exists).
 HOMOGLYPH_LANGUAGES = ALL_XNLI - {"zh"}
 #: Languages whose ordinary text carries strippable marks (English, Swahili and Chinese do not).
-DIACRITIC_LANGUAGES = ALL_XNLI - {"en", "sw", "zh"}
+#: Of XTREME's tagging languages beyond XNLI, those whose letters carry marks (af et hu yo).
+DIACRITIC_LANGUAGES = (ALL_XNLI - {"en", "sw", "zh"}) | {"af", "et", "hu", "yo"}
 
 #: The fields of a sentence pair: what the NLI-only and pair-only entries may touch.
 PAIR_FIELDS = tuple(FAMILY_FIELDS["pair"])

@@ -145,9 +145,14 @@ class ExtractiveQaTask(Params):
     """Extractive question answering (SQuAD v1/v2): answer spans in a context; EM/F1.
     `doc_stride` is the overlap, in tokens, of the windows a long context is cut into (default:
     a quarter of `max_len`); it must leave room for new tokens in every window, so it is below
-    half of the training and evaluation `max_len` (the check says the exact bound)."""
+    half of the training and evaluation `max_len` (the check says the exact bound).
+    `answers="mlqa"` scores the target in the XTREME table with MLQA's per-language answer
+    normalisation (runtime/report/paper_metrics.py); the default is SQuAD v1.1's."""
+
+    ADDED_LATER = ("answers",)
 
     doc_stride: int | None = Field(None, ge=1)
+    answers: Literal["squad", "mlqa"] = "squad"
 
 
 @register("multiple_choice", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),

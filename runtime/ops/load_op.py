@@ -9,12 +9,35 @@ from xexp.runtime.formats import DATA_FILE
 from xexp.runtime.ops.common import write_table
 
 
+def _concatenated(p: LoadParams):
+    """A split read from several sources as one task (ANLI+): each part normalized as a load of
+    it alone, its ids prefixed with the part's number so they stay unique, the rows in order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from xexp.runtime.data.normalize import UNLABELLED_METADATA, unlabelled_dropped
+    from xexp.runtime.data.sources import load_rows
+
+    assert p.parts is not None
+    tables, dropped = [], 0
+    for i, part in enumerate(p.parts):
+        table = load_rows(part.source, task_type=p.task_type, split=part.split, rows=part.rows, language=p.language)
+        dropped += unlabelled_dropped(table)
+        ids = pc.binary_join_element_wise(pa.scalar(f"{i}"), table.column("id"), ":")
+        tables.append(table.set_column(table.schema.get_field_index("id"), "id", ids).replace_schema_metadata(None))
+    joined = pa.concat_tables(tables, promote_options="default")
+    return joined.replace_schema_metadata({UNLABELLED_METADATA: str(dropped)}) if dropped else joined
+
+
 def run(node: Node, ctx: NodeContext) -> dict:
     from xexp.runtime.data.normalize import unlabelled_dropped
     from xexp.runtime.data.sources import REVISION_METADATA, load_rows
 
     p = LoadParams.model_validate(node.params)
-    table = load_rows(p.source, task_type=p.task_type, split=p.split, rows=p.rows, language=p.language)
+    if p.parts:
+        table = _concatenated(p)
+    else:
+        table = load_rows(p.source, task_type=p.task_type, split=p.split, rows=p.rows, language=p.language)
     dropped = unlabelled_dropped(table)
     if table.num_rows == 0:
         why = f"all {dropped} rows are unlabelled (no gold label)" if dropped else "the source gave no rows"

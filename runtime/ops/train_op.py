@@ -55,7 +55,7 @@ def training_of(p: TrainParams, base: dict, ctx: NodeContext) -> tuple[Fit, bool
 
     assert p.sampling is not None
     sampling = p.sampling.model_dump()
-    members = [{"task_type": m.task_type, "task_params": m.task_params,
+    members = [{"task_type": m.task_type, "task_params": m.task_params, "max_len": m.max_len,
                 "train_table": member_table(ctx, "train", i, m.languages),
                 "dev_table": member_table(ctx, "dev", i, m.dev_languages) if m.dev_languages else None}
                for i, m in enumerate(p.members)]

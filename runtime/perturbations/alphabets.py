@@ -35,6 +35,23 @@ ALPHABETS: dict[str, str] = {
     "fi": _LATIN + "äöå",
     "bn": "কখগঘঙচছজঝঞটঠডঢণতথদধনপফবভমযরলশষসহ" "অআইঈউঊঋএঐওঔ",
     "te": "కఖగఘఙచఛజఝఞటఠడఢణతథదధనపఫబభమయరలవశషసహళఱ" "అఆఇఈఉఊఋఎఏఐఒఓఔ",
+    # the rest of XTREME's PAN-X and UD POS languages: Latin letters with each language's own
+    # marks (precomposed), and the base letters of the other scripts (consonants and
+    # independent vowels for the Brahmic ones, as for Hindi)
+    "af": _LATIN + "êëéèôûîï",
+    "et": _LATIN + "äöõüšž",
+    "eu": _LATIN + "ñ",
+    "hu": _LATIN + "áéíóöőúüű",
+    "jv": _LATIN + "éè",
+    "ms": _LATIN,
+    "tl": _LATIN + "ñ",
+    "yo": "abdeẹfghijklmnoọprsṣtuwy",
+    "kk": "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя",
+    "mr": "कखगघङचछजझञटठडढणतथदधनपफबभमयरलवशषसहळ" "अआइईउऊएऐओऔ",
+    "ka": "აბგდევზთიკლმნოპჟრსტუფქღყშჩცძწჭხჯჰ",
+    "ta": "கஙசஞடணதநபமயரலவழளறன" "அஆஇஈஉஊஎஏஐஒஓஔ",
+    "ml": "കഖഗഘങചഛജഝഞടഠഡഢണതഥദധനപഫബഭമയരലവശഷസഹളഴറ" "അആഇഈഉഊഋഎഏഐഒഓഔ",
+    "my": "ကခဂဃငစဆဇဈညဋဌဍဎဏတထဒဓနပဖဗဘမယရလဝသဟဠအ",
     # frequent Han characters (simplified)
     "zh": "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去"
           "之过家学对可里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如"
@@ -47,6 +64,7 @@ ALPHABETS: dict[str, str] = {
 SCRIPT_DEFAULT_LANGUAGE: dict[str, str] = {
     "Latin": "en", "Cyrillic": "ru", "Greek": "el", "Arabic": "ar", "Devanagari": "hi",
     "Thai": "th", "Han": "zh", "Bengali": "bn", "Telugu": "te",
+    "Georgian": "ka", "Tamil": "ta", "Malayalam": "ml", "Myanmar": "my",
 }
 
 

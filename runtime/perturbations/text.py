@@ -44,7 +44,8 @@ _SCRIPT_PATTERNS: dict[str, regex.Pattern] = {
         ("Latin", "Latin"), ("Cyrillic", "Cyrillic"), ("Greek", "Greek"), ("Arabic", "Arabic"),
         ("Devanagari", "Devanagari"), ("Thai", "Thai"), ("Han", "Han"), ("Hangul", "Hangul"),
         ("Hebrew", "Hebrew"), ("Japanese", "[\\p{Hiragana}\\p{Katakana}]"),
-        ("Bengali", "Bengali"), ("Telugu", "Telugu"),
+        ("Bengali", "Bengali"), ("Telugu", "Telugu"), ("Georgian", "Georgian"), ("Tamil", "Tamil"),
+        ("Malayalam", "Malayalam"), ("Myanmar", "Myanmar"),
     )
 }
 _HAN = _SCRIPT_PATTERNS["Han"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from xexp.runtime.formats import HTML_FILE, REPORT_FILES, SUMMARY_FILE
+from xexp.compiler.registry.base import dump_params
+from xexp.runtime.formats import HTML_FILE, REPORT_FILES, SUMMARY_FILE  # noqa: F401  (re-exported)
 from xexp.runtime.report.html import html_report, html_report_targets
 from xexp.runtime.report.latex import latex_report, latex_report_targets
 from xexp.runtime.report.markdown import markdown_report, markdown_report_targets
@@ -13,6 +14,7 @@ from xexp.runtime.report.model import ReportCell, ReportSettings
 from xexp.runtime.report.tables import TARGET_COLUMNS, columns_of, csv_text, headline, json_text, write_text
 from xexp.runtime.report.targets import ReportTarget, TargetSection, sections
 from xexp.runtime.report.terminal import terminal_summary, terminal_summary_targets
+from xexp.runtime.report.xtreme import XTREME_CSV, xtreme_csv, xtreme_result, xtreme_table
 
 
 def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | dict,
@@ -36,11 +38,11 @@ def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | 
     if len(parts) == 1 and parts[0].target is None:
         texts, rows, caveats, warnings, summary = _one_target(parts[0], settings, meta)
     else:
-        texts, rows, caveats, warnings, summary = _several_targets(parts, settings, meta)
-    for name in REPORT_FILES:
+        texts, rows, caveats, warnings, summary = _several_targets(parts, settings, meta, report_cells)
+    for name in texts:  # REPORT_FILES, and xtreme.csv with several targets and variants
         write_text(out_dir / name, texts[name])
     return {
-        "files": list(REPORT_FILES),
+        "files": list(texts),
         "rows": len(rows),
         "cells": len(report_cells),
         "headline": headline(rows),
@@ -57,25 +59,34 @@ def _one_target(part: TargetSection, settings: ReportSettings, meta: dict):
         "report.md": markdown_report(index, settings, meta, part.conditions, part.examples, warnings),
         "report.tex": latex_report(index, settings, meta),
         "results.csv": csv_text(rows, columns_of(rows)),
-        "results.json": json_text(rows, meta, settings.model_dump(), index.caveats + warnings, columns_of(rows)),
+        "results.json": json_text(rows, meta, dump_params(settings, settings.ADDED_LATER), index.caveats + warnings, columns_of(rows)),
         SUMMARY_FILE: summary,
     }
     return texts, rows, index.caveats, warnings, summary
 
 
-def _several_targets(parts: list[TargetSection], settings: ReportSettings, meta: dict):
+def _several_targets(parts: list[TargetSection], settings: ReportSettings, meta: dict, cells: list[ReportCell]):
     rows = [row for part in parts for row in part.rows]
     caveats = [c for part in parts for c in part.index.caveats]
     warnings = [w for part in parts for w in part.warnings]
-    summary = terminal_summary_targets(parts, settings, meta, warnings)
-    targets = [part.target.model_dump() | {"metric": part.metric} for part in parts if part.target]
+    try:  # an addition: predictions it cannot read cost the table, not the report
+        result = xtreme_result(cells, [p.target for p in parts if p.target], settings)
+    except (ValueError, KeyError) as error:
+        result = None
+        warnings = warnings + [f"no XTREME table: {error}"]
+    table = xtreme_table(result) if result is not None else None
+    summary = terminal_summary_targets(parts, settings, meta, warnings, table)
+    targets = [dump_params(part.target, part.target.OMITTED_AT_DEFAULT) | {"metric": part.metric}
+               for part in parts if part.target]
     texts = {
-        HTML_FILE: html_report_targets(parts, settings, meta, warnings),
-        "report.md": markdown_report_targets(parts, settings, meta, warnings),
-        "report.tex": latex_report_targets(parts, settings, meta),
+        HTML_FILE: html_report_targets(parts, settings, meta, warnings, table),
+        "report.md": markdown_report_targets(parts, settings, meta, warnings, table),
+        "report.tex": latex_report_targets(parts, settings, meta, table),
         "results.csv": csv_text(rows, columns_of(rows, TARGET_COLUMNS)),
-        "results.json": json_text(rows, meta, settings.model_dump(), caveats + warnings,
+        "results.json": json_text(rows, meta, dump_params(settings, settings.ADDED_LATER), caveats + warnings,
                                   columns_of(rows, TARGET_COLUMNS), targets),
         SUMMARY_FILE: summary,
     }
+    if result is not None:
+        texts[XTREME_CSV] = xtreme_csv(result)
     return texts, rows, caveats, warnings, summary

@@ -109,10 +109,13 @@ def html_report(index: RowIndex, settings: ReportSettings, meta: dict, condition
     return _document(sections, settings, meta, warnings, subtitle, index.caveats, index.rows)
 
 
-def html_report_targets(parts: list, settings: ReportSettings, meta: dict, warnings: list[str]) -> str:
+def html_report_targets(parts: list, settings: ReportSettings, meta: dict, warnings: list[str],
+                        xtreme: Table | None = None) -> str:
     """Several targets (runtime/report/targets.py): each target's sections in turn, headed by
     the target, its metric and its own Holm family."""
     sections: list[tuple[str, str, str]] = []
+    if xtreme is not None:  # the paper's table first (runtime/report/xtreme.py)
+        sections.append(("xtreme", xtreme.title, _table(xtreme)))
     for part in parts:
         anchor = "target-" + _anchor(part.name)
         intro = (f'<p class="note">metric: {_e(part.metric)}; Holm over the {n_tests(part.index)} '

@@ -79,11 +79,13 @@ def latex_report(index: RowIndex, settings: ReportSettings, meta: dict) -> str:
     return "\n".join(_preamble(meta) + _tables(index, settings, experiment))
 
 
-def latex_report_targets(parts: list, settings: ReportSettings, meta: dict) -> str:
+def latex_report_targets(parts: list, settings: ReportSettings, meta: dict, xtreme: Table | None = None) -> str:
     """Several targets (runtime/report/targets.py): each target's tables, captioned and labelled
     with the target and its metric."""
     experiment = str(meta.get("experiment", "experiment"))
     lines = _preamble(meta)
+    if xtreme is not None:  # the paper's table first (runtime/report/xtreme.py)
+        lines += _tabular(xtreme, escape(xtreme.title), _label(experiment, "xtreme"))
     for part in parts:
         lines += _tables(part.index, settings, experiment, part.name)
     return "\n".join(lines)

@@ -85,8 +85,10 @@ def markdown_report(index: RowIndex, settings: ReportSettings, meta: dict, condi
     return _footer(lines, warnings, index.rows)
 
 
-def markdown_report_targets(parts: list, settings: ReportSettings, meta: dict, warnings: list[str]) -> str:
-    """Several targets (runtime/report/targets.py): a `## Target …` section per target."""
+def markdown_report_targets(parts: list, settings: ReportSettings, meta: dict, warnings: list[str],
+                            xtreme: Table | None = None) -> str:
+    """Several targets (runtime/report/targets.py): a `## Target …` section per target, after
+    the XTREME table (runtime/report/xtreme.py) when there is one."""
     lines = _header(meta)
     lines += [f"Baseline {_code(settings.baseline)}; {len(parts)} targets, each with its own metric and "
               f"statistics; p-values: t-test over seeds (the trained model is the unit), "
@@ -94,6 +96,8 @@ def markdown_report_targets(parts: list, settings: ReportSettings, meta: dict, w
               f"deltas, parallel-aware bootstrap over examples with {settings.bootstrap} replicates "
               f"otherwise).", ""]
     lines += _caveats([c for part in parts for c in part.index.caveats])
+    if xtreme is not None:
+        lines += _table(xtreme, "##")
     for part in parts:
         lines += [f"## Target {_cell(part.heading)}", "",
                   f"Metric: {_cell(part.metric)}; Holm over the {n_tests(part.index)} primary rows of this target.", ""]

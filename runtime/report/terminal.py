@@ -65,13 +65,16 @@ def terminal_summary(index: RowIndex, settings: ReportSettings, meta: dict,
     return _finish(lines, warnings)
 
 
-def terminal_summary_targets(parts: list, settings: ReportSettings, meta: dict, warnings: list[str]) -> str:
+def terminal_summary_targets(parts: list, settings: ReportSettings, meta: dict, warnings: list[str],
+                             xtreme: Table | None = None) -> str:
     """Several targets (runtime/report/targets.py): one block per target, each with its metric
     and its own Holm family."""
     lines = _title(meta)
     lines += [f"baseline {settings.baseline!r} | p: t-test over seeds (seed = unit), Holm within each "
               f"target | {settings.ci:.0%} CIs", ""]
     lines += caveat_box([c for part in parts for c in part.index.caveats])
+    if xtreme is not None:  # the paper's table first (runtime/report/xtreme.py), never cut
+        lines += [xtreme.title, *text_table(xtreme, width=10_000), xtreme.note, ""]
     for part in parts:
         lines += [f"=== target {part.heading}",
                   f"(Holm over the {n_tests(part.index)} primary rows of this target)", ""]
