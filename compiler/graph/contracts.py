@@ -364,7 +364,7 @@ class EvaluateParams(NodeParams):
     batch: int = Field(ge=1)
     max_len: int = Field(ge=8)
     doc_stride: int | None = Field(None, ge=1)
-    task_params: dict[str, Any] = Field(default_factory=dict)
+    task_params: dict[str, Any] = {}  # a plain default: OMITTED_AT_DEFAULT compares with it
 
     @model_validator(mode="after")
     def _task_params_fit(self) -> "EvaluateParams":
