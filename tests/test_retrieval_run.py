@@ -2,7 +2,9 @@
 languages, so retrieving the English premise from its German, French or Chinese translation is a
 real Tatoeba-style task. The files are written in Tatoeba's layout (`tatoeba.<lang>-eng.<lang>`
 and `.eng`), read by the `tatoeba` format, run through Ray with a typo perturbation of the
-query side, and the report shows accuracy, the delta against `none` and its interval."""
+query side (a tiny model, for time), and the report shows accuracy, the delta against `none`
+and its interval. The packaged multilingual-e5-small encoder then retrieves the same pairs
+through the same evaluation code, without Ray, to show the metric measures what it should."""
 
 from __future__ import annotations
 
@@ -36,9 +38,9 @@ perturbations {
   typo = char_noise(p=0.15)
 }
 
-train intermediate { lr=1e-3 batch=16 epochs=1 max_len=48 }
+train intermediate { lr=1e-2 batch=16 epochs=2 max_len=48 }  # enough to move the tiny encoder
 train target       { lr=3e-3 batch=16 epochs=1 max_len=48 }
-evaluate           { batch=64 max_len=64 limit=25 }
+evaluate           { batch=64 max_len=64 }
 evaluate tatoeba   { batch=64 max_len=96 }
 report             { bootstrap=200 }
 """
@@ -100,8 +102,10 @@ def test_retrieval_target_from_xnli_runs_with_a_perturbation_and_reports_its_del
     for rows in perturbed.values():
         assert [r["candidate"] for r in rows] == english
         assert sum(r["changed"] for r in rows) > PAIRS // 2
-    # the encoder finds translations far above chance (1 in 40) on clean text: the task is real
-    assert all(accuracy[("none", lang, "clean")] > 100 / PAIRS for lang in LANGUAGES), accuracy
+    # even a random tiny byte-level encoder matches Latin-script translations above chance (1 in
+    # 40) through the characters they share with English (names, numbers); a real encoder's
+    # accuracy is checked without Ray below
+    assert all(accuracy[("none", lang, "clean")] > 100 / PAIRS for lang in ("de", "fr")), accuracy
 
     with (Path(summary["report"]) / "results.csv").open() as f:
         rows = [r for r in csv.DictReader(f) if r["target"] == "tatoeba" and r["seed"] == "1"]
@@ -127,3 +131,27 @@ def test_retrieval_target_from_xnli_runs_with_a_perturbation_and_reports_its_del
     assert f"{float(clean_macro['delta_vs_baseline']):+.1f} [{low:+.1f}, {high:+.1f}]" in mnli_line
     markdown = (Path(summary["report"]) / "report.md").read_text()
     assert "## Target tatoeba (retrieval, not trained; retrieval accuracy; de fr zh)" in markdown
+
+
+def test_a_real_multilingual_encoder_retrieves_xnli_translations(tmp_path):
+    """multilingual-e5-small (packaged, offline), layer 7 of 12 by XTREME's rule, mean pooling:
+    most of the 40 English premises are found from their German, French and Chinese
+    translations, and BUCC-style mining of the same pairs finds most gold pairs. (Measured when
+    written: accuracy 1.0 / 0.975 / 0.925, mining F1 1.0 / 0.987 / 0.974 for de / fr / zh.)"""
+    from xexp.runtime.data.sources import load_rows
+    from xexp.runtime.evaluation import load_for_inference, predict_table
+    from xexp.runtime.models.packaged import prepare_packaged
+    from xexp.runtime.tasks.retrieval import bucc_scores
+
+    folder = tatoeba_from_xnli(tmp_path / "tatoeba")
+    model_dir = str(prepare_packaged("multilingual-e5-small"))  # the user cache: converted once
+    nearest, tokenizer, model, device = load_for_inference(model_dir, "retrieval", {"metric": "accuracy"})
+    mining = nearest.configured({"metric": "f1"})
+    for lang in LANGUAGES:
+        source = {"source": "local", "path": str(folder / "tatoeba.{lang}-eng.*"), "format": "tatoeba"}
+        table = load_rows(source, task_type="retrieval", split="test", rows=None, language=lang)
+        found = predict_table(nearest, tokenizer, model, device, table, batch=32, max_len=128)
+        accuracy = sum(found.column("correct").to_pylist()) / PAIRS
+        mined = bucc_scores(predict_table(mining, tokenizer, model, device, table, batch=32, max_len=128))
+        print(lang, accuracy, mined)
+        assert accuracy >= 0.8 and mined["f1"] >= 0.8, (lang, accuracy, mined)
