@@ -97,14 +97,14 @@ def perturbation_lines(draw, task_type: str, languages: list[str]) -> list[str]:
 @st.composite
 def target_line(draw, languages: list[str], untrained: bool = False) -> str:
     """One target, or a list of two: the second NLI, on its own languages (docs/architecture.md).
-    A retrieval target is written without `trained_on`, with or without its own languages."""
-    first = "tgt" if not untrained else draw(st.sampled_from(
-        ["tgt", f"tgt in [{' '.join(draw(st.lists(st.sampled_from(languages), min_size=1, unique=True)))}]"]))
+    A retrieval target is written without `trained_on` (in the spec's languages, which the
+    perturbations' `in [...]` are drawn from; tests/test_retrieval.py writes `tgt in [...]`)."""
+    first = "tgt" if untrained else "tgt trained_on src"
     if draw(st.booleans()):
-        return f"target = {first}" if untrained else "target = tgt trained_on src"
+        return f"target = {first}"
     own = draw(st.lists(st.sampled_from(languages), min_size=1, unique=True))
     restricted = f" in [{' '.join(own)}]" if draw(st.booleans()) else ""
-    return f"target = [{first if untrained else 'tgt trained_on src'}, xtgt trained_on mnli{restricted}]"
+    return f"target = [{first}, xtgt trained_on mnli{restricted}]"
 
 
 @st.composite
