@@ -242,9 +242,9 @@ class BlockRules(ValidatorState):
         for target in targets or []:
             # a retrieval target embeds at XTREME's length unless its own block says otherwise
             # (the spec-wide length is the trained targets', as jiant tokenizes them)
-            block = self.blocks.get(("evaluate", target.task))
+            own_block = self.blocks.get(("evaluate", target.task))
             if self.tasks[target.task].type in UNTRAINED_TASKS and not (
-                    block and any(e.key == "max_len" for e in block.entries)):
+                    own_block and any(e.key == "max_len" for e in own_block.entries)):
                 own[target.task] = (own.get(target.task) or spec_wide).model_copy(
                     update={"max_len": RETRIEVAL_MAX_LEN})
         return spec_wide, own

@@ -97,8 +97,8 @@ def read_bucc(files: list[Path], pattern: str) -> tuple[list[dict], list[str]]:
         paired_english.add(trg)
     records, places = [], []
     for src, (text, number) in source.items():
-        trg = partner.get(src)
-        records.append({"id": src, "query": text, "candidate": english[trg][0] if trg else ""})
+        paired = partner.get(src)
+        records.append({"id": src, "query": text, "candidate": english[paired][0] if paired else ""})
         places.append(f"{sides['query']}, line {number}")
     for trg, (text, number) in english.items():
         if trg not in paired_english:
