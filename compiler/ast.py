@@ -79,8 +79,11 @@ class Sweep:
 
 @dataclass(frozen=True)
 class TrainedOn:
+    """`TARGET trained_on SOURCE [in [...]]`, or `TARGET in [...]` (source None): a target
+    without training of its own (retrieval), or one trained on itself."""
+
     target: Name
-    source: Name
+    source: Name | None
     span: Span = field(compare=False, default=NO_SPAN)
     languages: "ListValue | None" = None  # `… in [de fr]`: this target's languages
 

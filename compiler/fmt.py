@@ -41,7 +41,8 @@ def value_text(value: ast.Value) -> str:
         return "sweep[" + ", ".join(value_text(v) for v in value.items.items) + "]"
     if isinstance(value, ast.TrainedOn):
         languages = f" in {value_text(value.languages)}" if value.languages is not None else ""
-        return f"{value.target.name} trained_on {value.source.name}{languages}"
+        source = f" trained_on {value.source.name}" if value.source is not None else ""
+        return f"{value.target.name}{source}{languages}"
     raise TypeError(f"unknown value {value!r}")
 
 

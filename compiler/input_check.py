@@ -38,7 +38,7 @@ class LocalRead:
 def local_reads(spec: Spec) -> Iterator[LocalRead]:
     """Every local data read of the spec's graph, each (task, split, language) once."""
     uses: list[tuple[TaskDef, str, list[str]]] = []
-    for name in [*(v for v in spec.intermediate if v != "none"), *(t.trained_on for t in spec.targets)]:
+    for name in [*(v for v in spec.intermediate if v != "none"), *(t.trained_on for t in spec.targets if t.trained_on)]:
         uses += spec.trained_reads(name)  # a variant's members, in the languages it reads them in
     for target_def in spec.targets:
         target = spec.tasks[target_def.task]

@@ -19,6 +19,7 @@ from xexp.compiler.graph.contracts import (
 from xexp.compiler.graph.node import Graph, Node, Resources, canonical_json, keyed
 from xexp.compiler.inputs import LocalInputs
 from xexp.compiler.registry import REGISTRY
+from xexp.compiler.registry.sources import UNTRAINED_TASKS
 from xexp.compiler.spec import TRAINING_LANGUAGE, PerturbationDef, Spec, TargetDef, TaskDef, VariantDef
 
 BASELINE = "none"
@@ -185,11 +186,15 @@ class _Lowering:
     def target(self, target_def: TargetDef, base: str, seed: int, pre: str, labels: dict) -> list[dict]:
         """One target's training on top of `base` and its evaluations; the report cells."""
         spec = self.spec
-        target, source = spec.tasks[target_def.task], spec.tasks[target_def.trained_on]
+        target = spec.tasks[target_def.task]
         eval_split = "test" if "test" in target.splits else "dev"
         perturbations = [p for p in spec.perturbations if p.name in target_def.perturbations]
         chain = f"{labels['variant']}{ARROW}{target.name}"
-        tuned = self.train(source, "target", base, seed, f"train:{pre}{chain}/seed{seed}", labels)
+        if target_def.trained_on is None:  # retrieval: the variant's encoder as it is
+            tuned = base
+        else:
+            source = spec.tasks[target_def.trained_on]
+            tuned = self.train(source, "target", base, seed, f"train:{pre}{chain}/seed{seed}", labels)
         cells: list[dict] = []
         for lang in target_def.languages:
             clean = self.load(target, eval_split, lang, spec.evaluate_settings(target.name).limit)
@@ -210,8 +215,10 @@ class _Lowering:
         memo = ("evaluate params", target.name)  # one target's evaluations differ in inputs only
         if memo not in self.params_memo:
             settings = self.spec.evaluate_settings(target.name)
+            untrained = target.type in UNTRAINED_TASKS  # the only targets whose params reach evaluation
             params = EvaluateParams(task_type=target.type, batch=settings.batch, max_len=settings.max_len,
-                                    doc_stride=target.params.get("doc_stride")).to_params()
+                                    doc_stride=target.params.get("doc_stride"),
+                                    task_params=target.params if untrained else {}).to_params()
             self.params_memo[memo] = params, canonical_json(keyed(params))
         params, params_json = self.params_memo[memo]
         labels = {**where, "language": lang, "condition": condition, "seed": seed, "description": description}

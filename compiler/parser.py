@@ -160,6 +160,10 @@ class _ToAst(Transformer):
         return ast.TrainedOn(ast.Name(str(target), _span(target)), ast.Name(str(source), _span(source)), _span(meta),
                              languages[0] if languages else None)
 
+    def untrained(self, meta, items):
+        target, languages = items
+        return ast.TrainedOn(ast.Name(str(target), _span(target)), None, _span(meta), languages)
+
 
 def _comments(text: str) -> tuple[ast.Comment, ...]:
     """Comments with positions (the grammar ignores them; `fmt` puts them back)."""

@@ -93,14 +93,15 @@ class PerturbationDef(Frozen):
 
 
 class TargetDef(Frozen):
-    """One target task: evaluated zero-shot in `languages` after fine-tuning on `trained_on`.
+    """One target task: evaluated zero-shot in `languages` after fine-tuning on `trained_on`;
+    a retrieval target (`trained_on` None) is evaluated with each variant's encoder as it is.
 
     `languages` is the target's `in [...]` list, or the spec's `languages` without one;
     `perturbations` names the spec's perturbations and attacks that apply to this target (its
     task type supports them and their `in [...]` languages meet the target's)."""
 
     task: str
-    trained_on: str
+    trained_on: str | None
     languages: list[str]
     perturbations: list[str] = Field(default_factory=list)
 

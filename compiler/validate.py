@@ -12,7 +12,7 @@ from xexp.compiler import ast
 from xexp.compiler.binding import bind
 from xexp.compiler.errors import ErrorSink, did_you_mean
 from xexp.compiler.registry.base import FAMILY_FIELDS, REGISTRY, task_family
-from xexp.compiler.registry.sources import SPLIT_ARGUMENTS
+from xexp.compiler.registry.sources import SPLIT_ARGUMENTS, UNTRAINED_TASKS
 from xexp.compiler.spec import DataRef, EvaluateSettings, ModelDef, ReportSettings, Spec, TargetDef, TaskDef, VariantDef
 from xexp.compiler.validate_blocks import BLOCKS, BlockRules
 from xexp.compiler.validate_compat import CrossChecks
@@ -269,6 +269,10 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
             if n.name in out:
                 self.sink.error(f"`{n.name}` is listed twice", n.span)
                 continue
+            if n.name != "none" and self.tasks[n.name].type in UNTRAINED_TASKS:
+                self.sink.error(f"task `{n.name}` is {self.tasks[n.name].type}, which is never trained", n.span,
+                                f"make it a target: `target = [..., {n.name}]`")
+                continue
             if n.name != "none" and "train" not in self.tasks[n.name].splits:
                 self.sink.error(f"task `{n.name}` has no `train=` split to train on", n.span,
                                 "an intermediate task is trained: give it a `train=` split")
@@ -306,15 +310,17 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
         return out if ok else None
 
     def target(self, value: ast.Value, languages: list[str]) -> TargetDef | None:
+        """One target. A bare `TASK` (or `TASK in [...]`) is a retrieval target, which is not
+        trained, or else a target trained on itself."""
         if isinstance(value, ast.Name):
-            value = ast.TrainedOn(value, value, value.span)
+            value = ast.TrainedOn(value, None, value.span)
         if not isinstance(value, ast.TrainedOn):
             self.sink.error("write a target as `TASK trained_on TASK`", ast.span_of(value),
                             "e.g. `target = xnli trained_on mnli`, or a list: "
                             "`target = [xnli trained_on mnli, pawsx trained_on paws in [de fr]]`")
             return None
         ok = True
-        for n in (value.target, value.source):
+        for n in (value.target, value.source or value.target):
             if n.name not in self.tasks:
                 ok = False
                 if n.name in self.variant_spans:
@@ -330,8 +336,11 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
             self.target_languages += [lang for lang in own if lang not in self.target_languages]
         if not ok or own is None:
             return None
-        target, source = self.tasks[value.target.name], self.tasks[value.source.name]
-        if not self.trainable_as_target([value.target, value.source]):
+        target = self.tasks[value.target.name]
+        if target.type in UNTRAINED_TASKS:
+            return self.untrained_target(value, target, own)
+        source = self.tasks[(value.source or value.target).name]
+        if not self.trainable_as_target([value.target, value.source or value.target]):
             return None
         if target.type != source.type:
             self.sink.error(f"the target `{target.name}` ({target.type}) cannot be trained on "
@@ -341,12 +350,30 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
             self.sink.error(f"the target task `{target.name}` has no `test=` or `dev=` split to evaluate on",
                             value.target.span, f"give `{target.name}` a `test=` split")
         if "train" not in source.splits:
-            self.sink.error(f"task `{source.name}` has no `train=` split to train on", value.source.span,
-                            f"give `{source.name}` a `train=` split")
-        if value.languages is not None:
-            self.target_language_spans[target.name] = {n.name: n.span for n in value.languages.items
-                                                       if isinstance(n, ast.Name)}
+            self.sink.error(f"task `{source.name}` has no `train=` split to train on",
+                            (value.source or value.target).span, f"give `{source.name}` a `train=` split")
+        self.note_target_languages(target.name, value)
         return TargetDef(task=target.name, trained_on=source.name, languages=own)
+
+    def untrained_target(self, value: ast.TrainedOn, target: TaskDef, own: list[str]) -> TargetDef | None:
+        """A retrieval target: evaluated with each variant's encoder as it is, so nothing trains
+        it and `trained_on` would be a setting that changes nothing."""
+        if value.source is not None:
+            self.sink.error(f"`{target.name}` is a {target.type} target, which is not trained: it embeds "
+                            "sentences with each variant's encoder as it is", value.source.span,
+                            f"write `{target.name}` or `{target.name} in [...]`, without `trained_on`")
+            return None
+        if "test" not in target.splits and "dev" not in target.splits:
+            self.sink.error(f"the target task `{target.name}` has no `test=` or `dev=` split to evaluate on",
+                            value.target.span, f"give `{target.name}` a `test=` split")
+            return None
+        self.note_target_languages(target.name, value)
+        return TargetDef(task=target.name, trained_on=None, languages=own)
+
+    def note_target_languages(self, task: str, value: ast.TrainedOn) -> None:
+        if value.languages is not None:
+            self.target_language_spans[task] = {n.name: n.span for n in value.languages.items
+                                                if isinstance(n, ast.Name)}
 
     def trainable_as_target(self, names: list[ast.Name]) -> bool:
         """A task type declared `intermediate_only` (masked_lm) has no head to evaluate: it may

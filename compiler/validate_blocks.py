@@ -20,6 +20,7 @@ from xexp.compiler.graph.contracts import RESERVED_CONDITIONS  # names the repor
 from xexp.compiler.graph.node import Resources
 from xexp.compiler.registry import REGISTRY
 from xexp.compiler.registry.base import FAMILY_FIELDS, FIELDS, FieldName, task_family
+from xexp.compiler.registry.sources import RETRIEVAL_MAX_LEN, UNTRAINED_TASKS
 from xexp.compiler.spec import (
     INTERMEDIATE_DEFAULTS, NODE_KINDS, TARGET_DEFAULTS, EvaluateSettings, PerturbationDef, Sweep, TargetDef,
     TrainSettings,
@@ -249,6 +250,14 @@ class BlockRules(ValidatorState):
                 continue
             own[label] = self.settings_block("evaluate", label, EvaluateSettings,
                                              base=spec_wide.model_dump(exclude_unset=False))
+        for target in targets or []:
+            # a retrieval target embeds at XTREME's length unless its own block says otherwise
+            # (the spec-wide length is the trained targets', as jiant tokenizes them)
+            own_block = self.blocks.get(("evaluate", target.task))
+            if self.tasks[target.task].type in UNTRAINED_TASKS and not (
+                    own_block and any(e.key == "max_len" for e in own_block.entries)):
+                own[target.task] = (own.get(target.task) or spec_wide).model_copy(
+                    update={"max_len": RETRIEVAL_MAX_LEN})
         return spec_wide, own
 
     def resources(self) -> dict[str, Resources]:

@@ -44,6 +44,8 @@ class CrossChecks(ValidatorState):
         trained += [(self.tasks[member], "intermediate", name) for name in intermediate if name in self.variants
                     for member in self.variants[name].members]
         for target in targets:
+            if target.trained_on is None:  # a retrieval target: nothing trains it
+                continue
             source = self.tasks[target.trained_on]
             if (source, "target", source.name) not in trained:
                 trained.append((source, "target", source.name))

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from xexp.compiler import ast
 from xexp.compiler.errors import did_you_mean
 from xexp.compiler.graph.contracts import SAMPLING_KINDS, Sampling
+from xexp.compiler.registry.sources import UNTRAINED_TASKS
 from xexp.compiler.spec import TRAINING_LANGUAGE, VariantDef
 from xexp.compiler.validator_state import ValidatorState
 from xexp.compiler.values import Unconvertible, describe_value, plain
@@ -104,6 +105,10 @@ class VariantRules(ValidatorState):
                 if item.name not in self.task_spans:  # a task that failed to validate is reported already
                     self.sink.error(f"unknown task `{item.name}` in the mix", item.span,
                                     did_you_mean(item.name, self.task_spans) or "declare it with `task NAME = …`")
+                ok = False
+            elif self.tasks[item.name].type in UNTRAINED_TASKS:
+                self.sink.error(f"task `{item.name}` is {self.tasks[item.name].type}, which is never trained",
+                                item.span, f"make it a target: `target = [..., {item.name}]`")
                 ok = False
             elif "train" not in self.tasks[item.name].splits:
                 self.sink.error(f"task `{item.name}` has no `train=` split to train on", item.span,

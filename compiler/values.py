@@ -70,7 +70,11 @@ def plain(value: ast.Value, variables: dict[str, str], sink: ErrorSink, *, calls
         sink.error("`sweep[…]` is only allowed for hyperparameters in `train` blocks", value.span)
         raise Unconvertible
     if isinstance(value, ast.TrainedOn):
-        sink.error("`trained_on` only belongs in `target = TASK trained_on TASK`", value.span)
+        if value.source is None:  # `NAME in [...]` where a value was expected
+            sink.error(f"`{value.target.name} in [...]` only belongs in `target = [...]`", value.span,
+                       f"a perturbation is a call: `{value.target.name}(…) in [...]`")
+        else:
+            sink.error("`trained_on` only belongs in `target = TASK trained_on TASK`", value.span)
         raise Unconvertible
     raise Unconvertible
 

@@ -17,15 +17,16 @@ from xexp.runtime.tasks.base import softmax
 from xexp.runtime.tasks.runner import forward_features, pad_id_of, pick_device, quiet_loading
 
 
-def load_for_inference(model_dir: str, task_type: str):
-    """(task, tokenizer, model on the best device) of a checkpoint trained for `task_type`."""
+def load_for_inference(model_dir: str, task_type: str, task_params: dict | None = None):
+    """(task, tokenizer, model on the best device) of a checkpoint trained for `task_type`
+    (retrieval: any encoder; `task_params` configure the task where evaluation reads them)."""
     from xexp.runtime.models.sources import load_model, load_tokenizer
 
-    task = get_task(task_type)
+    task = get_task(task_type).configured(task_params or {})
     manifest = {"path_or_id": str(model_dir), "revision": None, "trust_remote_code": False}
     with quiet_loading():
         tokenizer = load_tokenizer(manifest)
-        model = load_model(manifest, task.auto_class())
+        model = load_model(manifest, task.auto_class(), **task.inference_kwargs())
     task.check_model(model.config)
     device = pick_device()
     model.to(device)
@@ -34,9 +35,9 @@ def load_for_inference(model_dir: str, task_type: str):
 
 
 def evaluate(*, model_dir: str, task_type: str, table, batch: int = 64, max_len: int = 128,
-             doc_stride: int | None = None):
+             doc_stride: int | None = None, task_params: dict | None = None):
     """Predictions for every row of `table` (a normalized table of `task_type`), in its order."""
-    task, tokenizer, model, device = load_for_inference(model_dir, task_type)
+    task, tokenizer, model, device = load_for_inference(model_dir, task_type, task_params)
     return predict_table(task, tokenizer, model, device, table, batch=batch, max_len=max_len,
                          doc_stride=doc_stride)
 

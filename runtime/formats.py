@@ -17,6 +17,12 @@ Normalized datasets (written by `load`, tokenizer-independent), one row per exam
 * ``token_classification``: ``tokens`` (list[str], the words), ``tags`` (list[str], one tag
   name per word). Its predictions have one row per *word*, id ``<sentence id>:<word index>``,
   plus ``sentence``; a perturbed copy adds ``changed_tokens`` (list[bool], per word).
+* ``retrieval`` (family ``bitext``): ``query`` (str, the non-English sentence; "" for an
+  English sentence with no translation in the file, BUCC), ``candidate`` (str, its English
+  translation; "" for a non-English sentence with none). Every non-empty ``candidate`` is in
+  the pool a query is matched against. Its predictions have one row per non-empty query:
+  ``gold``/``predicted`` are the ids of the English rows (predicted "" = nothing mined), and
+  ``probs`` holds the score of the match.
 * ``masked_lm`` (family ``text``): ``text`` (str, one line of plain text), ``language``
   (str, the row's language where known, else ""). Never evaluated as a target: its dev
   predictions (training only) have one row per masked token, id ``<example id>:<position>``,
@@ -62,6 +68,7 @@ PAIR_COLUMNS = ("id", "premise", "hypothesis", "label")
 QA_COLUMNS = ("id", "context", "question", "answers")
 MC_COLUMNS = ("id", "context", "endings", "label")
 TEXT_COLUMNS = ("id", "text", "language")
+BITEXT_COLUMNS = ("id", "query", "candidate")
 PREDICTION_COLUMNS = ("id", "gold", "predicted", "correct", "probs")
 ATTACK_COLUMNS = PREDICTION_COLUMNS + (
     "status", "adv_predicted", "adv_correct", "words_changed", "words_total", "queries",

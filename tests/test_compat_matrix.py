@@ -75,6 +75,8 @@ def rows(task_type: str, lang: str) -> list[dict]:
             out.append({"context": first, "endings": [second, first[:6], "—"], "label": i % 3})
         elif task_type == "masked_lm":
             out.append({"text": f"{first} {second}"})
+        elif task_type == "retrieval":  # the sentence in `lang`, and its English counterpart
+            out.append({"query": first, "candidate": PAIRS["en"][i][0]})
         else:
             raise ValueError(f"the matrix has no rows for task type {task_type!r}: add them")
     return out
@@ -95,15 +97,16 @@ def data(tmp_path_factory) -> Path:
 
 
 def spec_text(task_type: str, lines: list[str]) -> str:
+    untrained = bool(REGISTRY.get("task_type", task_type).extra.get("untrained"))  # retrieval: no training
+    target = "target = tgt" if untrained else "target = tgt trained_on src\ntrain target { epochs=1 batch=4 max_len=32 }"
     return f"""\
 experiment matrix_{task_type}
 var d = "."
 model m = tiny(layers=1, hidden=16, heads=2, intermediate=32)
 task src = {task_type}(local("{{d}}/{task_type}/train.jsonl"), train="train")
 task tgt = {task_type}(local("{{d}}/{task_type}/test.{{lang}}.jsonl"), test="test")
-target = tgt trained_on src
+{target}
 languages = [{' '.join(LANGUAGES)}]
-train target {{ epochs=1 batch=4 max_len=32 }}
 evaluate {{ batch=8 max_len=32 }}
 report {{ bootstrap=100 examples=0 }}
 perturbations {{
@@ -170,8 +173,9 @@ def family(task_type: str) -> str:
 def test_qa_and_multiple_choice_take_perturbations_on_their_own_fields_and_refuse_attacks(verdicts):
     """On extractive_qa and multiple_choice targets a perturbation of text is accepted on the
     task's own fields (or without `on`) in the languages it supports; a field of another family
-    is refused naming the target's fields; attacks and `stress` are refused naming the task type."""
-    accepted = {"extractive_qa": 0, "multiple_choice": 0}
+    is refused naming the target's fields; attacks and `stress` are refused naming the task type.
+    Retrieval likewise, its one field the query (the non-English side)."""
+    accepted = {"extractive_qa": 0, "multiple_choice": 0, "retrieval": 0}
     for (task_type, name, field, restriction), error in verdicts.items():
         if task_type not in accepted:
             continue

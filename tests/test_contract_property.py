@@ -33,6 +33,8 @@ SOURCES = {
     "multiple_choice": ['synthetic("multiple_choice", size=SIZE)', 'local("{d}/mc.{lang}.jsonl")'],
     "token_classification": ['local("{d}/ud/{lang}_gsd-ud-{split}.conllu")', 'local("{d}/ner.{lang}.txt", format="conll")',
                              'hf("universal-dependencies/universal_dependencies", "{lang}_gsd")'],
+    "retrieval": ['local("{d}/tatoeba/tatoeba.{lang}-eng.*", format="tatoeba")',
+                  'local("{d}/bucc2018/{lang}-en.{split}.*", format="bucc")', 'local("{d}/bitext.{lang}.jsonl")'],
     "masked_lm": ['local("{d}/wiki/{lang}.txt")', 'local("{d}/text.jsonl")', 'hf("wikimedia/wikipedia", "20231101.{lang}")'],
 }
 #: Task types whose examples are word sequences: perturbations apply to the words, never `on` a field.
@@ -41,6 +43,8 @@ assert sorted(SOURCES) == REGISTRY.names("task_type"), "a new task type needs so
 #: Task types a target may have; the intermediate-only ones (masked_lm) enter as intermediate tasks.
 INTERMEDIATE_ONLY = [e.name for e in REGISTRY.of("task_type") if e.extra.get("intermediate_only")]
 TASK_TYPES = [t for t in SOURCES if t not in INTERMEDIATE_ONLY]
+#: Task types whose targets are never trained (retrieval): written without `trained_on`, never in a mix.
+UNTRAINED = {e.name for e in REGISTRY.of("task_type") if e.extra.get("untrained")}
 
 
 @st.composite
@@ -91,13 +95,16 @@ def perturbation_lines(draw, task_type: str, languages: list[str]) -> list[str]:
 
 
 @st.composite
-def target_line(draw, languages: list[str]) -> str:
-    """One target, or a list of two: the second NLI, on its own languages (docs/architecture.md)."""
+def target_line(draw, languages: list[str], untrained: bool = False) -> str:
+    """One target, or a list of two: the second NLI, on its own languages (docs/architecture.md).
+    A retrieval target is written without `trained_on` (in the spec's languages, which the
+    perturbations' `in [...]` are drawn from; tests/test_retrieval.py writes `tgt in [...]`)."""
+    first = "tgt" if untrained else "tgt trained_on src"
     if draw(st.booleans()):
-        return "target = tgt trained_on src"
+        return f"target = {first}"
     own = draw(st.lists(st.sampled_from(languages), min_size=1, unique=True))
     restricted = f" in [{' '.join(own)}]" if draw(st.booleans()) else ""
-    return f"target = [tgt trained_on src, xtgt trained_on mnli{restricted}]"
+    return f"target = [{first}, xtgt trained_on mnli{restricted}]"
 
 
 @st.composite
@@ -117,7 +124,8 @@ def valid_specs(draw) -> str:
     text_type = draw(st.sampled_from(INTERMEDIATE_ONLY))
     text_source = draw(st.sampled_from(SOURCES[text_type]))
     # a mix of task types, MLM text among them at times; src's doc_stride fits the target's windows only
-    members = ["mnli", "squad", *(["text"] if draw(st.booleans()) else []), *([] if stride else ["src"])]
+    members = ["mnli", "squad", *(["text"] if draw(st.booleans()) else []),
+               *([] if stride or task_type in UNTRAINED else ["src"])]
     sampling = draw(st.sampled_from(["", f', sampling="capped", cap={draw(st.integers(1, 10**6))}',
                                      f', sampling="temperature", temperature={draw(st.sampled_from(["0.5", "2.0", "5"]))}']))
     if "src" in members and draw(st.booleans()):
@@ -150,7 +158,7 @@ def valid_specs(draw) -> str:
     perturbations = draw(perturbation_lines(task_type, languages))
     if perturbations:
         lines.append("perturbations {\n  " + "\n  ".join(perturbations) + "\n}")
-    lines[lines.index("TARGET")] = draw(target_line(languages))  # drawn last: the earlier draws stay as they were
+    lines[lines.index("TARGET")] = draw(target_line(languages, task_type in UNTRAINED))  # drawn last: the earlier draws stay as they were
     if draw(st.booleans()):  # the first target's own `evaluate tgt {…}`: no shorter, so its doc_stride fits
         longer = draw(st.sampled_from([n for n in (16, 128, 512) if n >= eval_len]))
         lines.append(f"evaluate tgt {{ max_len={longer} limit={draw(st.integers(1, 500))} }}")
@@ -165,7 +173,8 @@ def test_every_node_of_a_valid_spec_fits_its_kinds_contract(text):
     for node in graph.nodes:
         assert params_of(node).to_params() == node.params, (node.name, text)
         kinds.add(node.kind)
-    assert kinds >= {"model", "load", "train", "evaluate", "report"}
+    trains = any(t.trained_on for t in _spec.targets) or _spec.intermediate != ["none"]
+    assert kinds >= {"model", "load", "evaluate", "report", *(["train"] if trains else [])}
     assert kinds <= set(CONTRACTS)
 
 

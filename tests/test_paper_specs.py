@@ -135,12 +135,13 @@ def test_phang2020_plans_the_papers_grid():
     for seed, names in variants.items():
         assert len(names) >= 11 and {"none", "multi", *nine} <= names, (seed, sorted(names))
         assert {"mnli_mlm", "squad_mlm", "mnli_mt", "squad_mt"} <= names
-    assert len(targets) >= 4 and {"xnli", "pawsx", "xquad", "mlqa", "panx", "udpos", "tydiqa"} == targets
+    assert {"xnli", "pawsx", "xquad", "mlqa", "panx", "udpos", "tydiqa", "bucc", "tatoeba"} == targets
 
 
 def test_phang2020_evaluates_each_target_at_jiants_length():
     """jiant tokenizes XQuAD, MLQA and TyDiQA at 384 tokens and XNLI, PAWS-X, PAN-X and UD POS at 256
-    (docs/phang2020.md; subscripts/c_tokenize_and_cache.sh): per target, not one compromise."""
+    (docs/phang2020.md; subscripts/c_tokenize_and_cache.sh): per target, not one compromise; the
+    retrieval targets embed at 512 (the X-STILTs guide)."""
     spec, graph = compile_text(GRID_SPEC.read_text(encoding="utf-8"), str(GRID_SPEC))
     lengths: dict[str, set[int]] = {}
     for node in graph.nodes:
@@ -148,7 +149,24 @@ def test_phang2020_evaluates_each_target_at_jiants_length():
             lengths.setdefault(node.labels["target"], set()).add(node.params["max_len"])
     qa = {t.task for t in spec.targets if spec.tasks[t.task].type == "extractive_qa"}
     assert {"xquad", "mlqa", "tydiqa"} <= qa
-    assert lengths == {t.task: {384 if t.task in qa else 256} for t in spec.targets}
+    retrieval = {"bucc", "tatoeba"}
+    assert lengths == {t.task: {512 if t.task in retrieval else 384 if t.task in qa else 256} for t in spec.targets}
+
+
+def test_phang2020_retrieval_targets_are_xtremes_untrained_and_read_xtremes_files():
+    """BUCC and Tatoeba: no target training, mean pooling of layer 14 of XLM-R Large's 24 (the
+    default rule), Tatoeba by accuracy, BUCC by mining F1 on its dev (sample) files with gold."""
+    spec, graph = compile_text(GRID_SPEC.read_text(encoding="utf-8"), str(GRID_SPEC))
+    targets = {t.task: t for t in spec.targets}
+    assert targets["bucc"].trained_on is None and targets["bucc"].languages == ["de", "fr", "ru", "zh"]
+    assert targets["tatoeba"].trained_on is None and len(targets["tatoeba"].languages) >= 25
+    assert not [n for n in graph.nodes if n.kind == "train" and ("bucc" in n.name or "tatoeba" in n.name)]
+    params = {n.labels["target"]: n.params["task_params"] for n in graph.nodes
+              if n.kind == "evaluate" and n.labels["target"] in ("bucc", "tatoeba")}
+    assert params == {"tatoeba": {"pooling": "mean", "layer": None, "metric": "accuracy"},
+                      "bucc": {"pooling": "mean", "layer": None, "metric": "f1"}}
+    loads = {n.params["source"]["path"] for n in graph.nodes if n.kind == "load" and n.labels["task"] == "bucc"}
+    assert loads == {str(GRID_SPEC.parent / f"data/bucc2018/{lang}-en.dev.*") for lang in ("de", "fr", "ru", "zh")}
 
 
 def test_phang2020_tydiqa_follows_jiants_recipe_in_its_nine_languages():

@@ -106,7 +106,8 @@ def targets_text(targets: list[dict]) -> list[str]:
     lines = []
     for t in targets:
         applied = ", ".join(t["perturbations"]) or "none"
-        lines.append(f"  target {t['task']} ({t['task_type']}) trained_on {t['trained_on']} in "
+        trained = f"trained_on {t['trained_on']}" if t["trained_on"] else "not trained"
+        lines.append(f"  target {t['task']} ({t['task_type']}) {trained} in "
                      f"[{' '.join(t['languages'])}]; perturbations: {applied}")
     return lines
 

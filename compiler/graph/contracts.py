@@ -388,12 +388,22 @@ class TrainParams(NodeParams):
 
 
 class EvaluateParams(NodeParams):
-    OMITTED_AT_DEFAULT = ("doc_stride",)
+    """`task_params`: the task's own parameters where evaluation reads them (retrieval: pooling,
+    layer, metric); empty, and so out of the key, for every trained target."""
+
+    OMITTED_AT_DEFAULT = ("doc_stride", "task_params")
 
     task_type: TaskType
     batch: int = Field(ge=1)
     max_len: int = Field(ge=8)
     doc_stride: int | None = Field(None, ge=1)
+    task_params: dict[str, Any] = {}  # a plain default: OMITTED_AT_DEFAULT compares with it
+
+    @model_validator(mode="after")
+    def _task_params_fit(self) -> "EvaluateParams":
+        if self.task_params:
+            check_registry_params("task_type", self.task_type, self.task_params)
+        return self
 
 
 #: The condition of unperturbed evaluation, and the derived condition of HELM's robustness
@@ -428,7 +438,7 @@ class ReportTarget(Frozen):
     OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ("normalization",)
 
     task: str
-    trained_on: str
+    trained_on: str | None  # None: a retrieval target, not trained
     task_type: TaskType
     languages: list[str]
     #: a QA target's answer normalisation in the XTREME table (`extractive_qa(…, answers="mlqa")`)

@@ -17,7 +17,7 @@ Category = Literal[
 ]
 #: The text fields a perturbation or attack may name with `on FIELD`, over every task family;
 #: "both" is the two text fields of the target's family.
-FieldName = Literal["premise", "hypothesis", "question", "context", "endings", "both"]
+FieldName = Literal["premise", "hypothesis", "question", "context", "endings", "query", "both"]
 FIELDS: tuple[FieldName, ...] = get_args(FieldName)
 #: Per task family (compiler/registry/sources.py `family=`), the fields its examples have and the
 #: normalized columns (runtime/formats.py) each names. A tagged (per-token) example has one text,
@@ -26,13 +26,16 @@ FAMILY_FIELDS: dict[str, dict[FieldName, tuple[str, ...]]] = {
     "pair": {"premise": ("premise",), "hypothesis": ("hypothesis",), "both": ("premise", "hypothesis")},
     "qa": {"question": ("question",), "context": ("context",), "both": ("question", "context")},
     "mc": {"context": ("context",), "endings": ("endings",), "both": ("context", "endings")},
+    # retrieval: only the non-English sentence (the query) is a field; the English side it is
+    # matched against is the fixed pool, as the gold answer of a QA question is
+    "bitext": {"query": ("query",)},
 }
 #: The field touched without `on`, for the families whose default does not depend on the entry.
 #: QA: the question (the document a question is asked about stays the one it was written for;
 #: `on context` perturbs the passage, answers kept aligned). Multiple choice: the endings, the
 #: per-choice text that plays the hypothesis's part, the shared context left as written.
 #: Pair tasks use the entry's own `default_field` (most: both; attacks and stress: hypothesis).
-FAMILY_DEFAULT_FIELD: dict[str, FieldName] = {"qa": "question", "mc": "endings"}
+FAMILY_DEFAULT_FIELD: dict[str, FieldName] = {"qa": "question", "mc": "endings", "bitext": "query"}
 Field_ = FieldName
 
 

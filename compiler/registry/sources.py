@@ -35,10 +35,14 @@ class HfData(Params):
 class LocalData(Params):
     """Local files: `local(path, format=jsonl|csv|tsv|parquet|squad_json|conllu|conll|text)`. The
     path may be a glob and may contain `{lang}` and `{split}`; `columns` and `labels` as for `hf`.
-    `text` (or a `.txt` file): one example per non-empty line, for `masked_lm`."""
+    `text` (or a `.txt` file): one example per non-empty line, for `masked_lm`. `tatoeba` and
+    `bucc` read XTREME's retrieval layouts, the path a glob over one language pair's files:
+    `tatoeba.{lang}-eng.*` (the `.eng` file and its line-aligned translation), `{lang}-en.{split}.*`
+    (BUCC's `id<TAB>sentence` files and the `.gold` id pairs)."""
 
     path: str
-    format: Literal["jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll", "text"] | None = None
+    format: Literal["jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll", "text",
+                    "tatoeba", "bucc"] | None = None
     columns: dict[str, ColumnSpec] | None = None
     labels: dict[str, str] | None = None
 
@@ -185,9 +189,38 @@ class MaskedLmTask(Params):
     mask_prob: float = Field(0.15, gt=0, lt=1)
 
 
+#: XTREME's retrieval layers: layer 14 of XLM-R Large's 24 (jiant's X-STILTs guide and XTREME's
+#: run_retrieval.py `--specific_layer`), the same depth fraction for encoders of other depths.
+RETRIEVAL_LAYER, RETRIEVAL_DEPTH = 14, 24
+#: The length XTREME and jiant embed retrieval sentences at.
+RETRIEVAL_MAX_LEN = 512
+
+
+@register("retrieval", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+          family="bitext", untrained=True)
+class RetrievalTask(Params):
+    """Cross-lingual sentence retrieval (Tatoeba, BUCC): no training of its own; the encoder (the
+    variant's intermediate training, or the pretrained model for `none`) embeds both sides and
+    each non-English sentence (the query) is matched to its nearest English one by cosine.
+    `pooling` (mean | cls, default mean over the sentence's tokens) of hidden layer `layer`
+    (default XTREME's: 14 of 24, i.e. round(14/24 x the encoder's depth): 7 of 12, 1 of 2);
+    `metric="accuracy"` (Tatoeba: the nearest English sentence is the translation) or
+    `metric="f1"` (BUCC bitext mining: pairs scored by ratio margin over 4 neighbours, kept above
+    the threshold that maximises F1 on the file's gold pairs, as XTREME chooses it). A target of
+    this type is written without `trained_on` (`target = [xnli trained_on mnli, tatoeba in [de fr]]`)
+    and embeds at 512 tokens unless `evaluate TARGET { max_len=… }` says otherwise."""
+
+    pooling: Literal["mean", "cls"] = "mean"
+    layer: int | None = Field(None, ge=0)
+    metric: Literal["accuracy", "f1"] = "accuracy"
+
+
 #: Task types that are only ever trained as intermediate tasks (no target head, no evaluation).
 INTERMEDIATE_ONLY: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type")
                                            if e.extra.get("intermediate_only"))
+
+#: Task types whose targets are evaluated as they are, with no target training (retrieval).
+UNTRAINED_TASKS: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type") if e.extra.get("untrained"))
 
 #: The sentence-pair task types: their examples have the premise and hypothesis fields that
 #: perturbations and attacks touch.

@@ -19,7 +19,9 @@ from xexp.compiler.registry import REGISTRY
 from xexp.runtime.data.conll import read_conll, read_conllu
 from xexp.runtime.data.sources import DataError, RawSource
 
-FORMATS = ("jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll", "text")
+FORMATS = ("jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll", "text", "tatoeba", "bucc")
+#: Formats whose files are read together, one language pair a glob (runtime/data/bitext.py).
+PAIRED_FORMATS = ("tatoeba", "bucc")
 _EXTENSIONS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
     ".pq": "parquet", ".json": "squad_json", ".conllu": "conllu", ".conll": "conll",
@@ -48,8 +50,13 @@ def read_local(source: dict, *, task_type: str, split: str | None, language: str
     if fmt is not None and fmt not in FORMATS:
         raise DataError(pattern, f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
 
+    if fmt in PAIRED_FORMATS:
+        from xexp.runtime.data.bitext import read_bucc, read_tatoeba
+
+        paired, places = (read_tatoeba if fmt == "tatoeba" else read_bucc)(files, pattern)
+        return RawSource(name=pattern, count=len(paired), fetch=lambda idx: [paired[i] for i in idx],
+                         where=lambda i: places[i])
     records: list[dict[str, Any]] = []
-    # (first record index, file, per-record position labels or None, unit of those labels)
     # (first record, file, where each record came from: line numbers or SQuAD paths, unit)
     segments: list[tuple[int, str, list, str]] = []
     for path in files:

@@ -22,6 +22,8 @@ Accepted spellings (case-insensitive; '-' and ' ' count as '_'):
   letter (A = 0, as in CommonsenseQA's answerKey).
 * token_classification: a list of tag names, one per token; integers only through the
   dataset's ClassLabel names (HF `ner_tags`, `upos`) or a `labels` mapping.
+* retrieval: no labels; `query` (the non-English sentence) and `candidate` (its English
+  translation); one of them may be empty (BUCC: a sentence with no translation), not both.
 * masked_lm: no labels; `text` is the line, `language` the row's own `language`/`lang` column
   when the source has one, else the language the source was loaded in (`{lang}`), else "".
 """
@@ -43,6 +45,7 @@ FAMILY_FIELDS = {
     "mc": ("context", "endings", "label"),
     "tagging": ("tokens", "tags"),
     "text": ("text", "language"),
+    "bitext": ("query", "candidate"),
 }
 #: Source columns tried, in order, for a field the `columns` mapping does not name.
 DEFAULT_COLUMNS = {
@@ -58,6 +61,8 @@ DEFAULT_COLUMNS = {
     "tags": ("tags", "upos", "ner_tags", "pos_tags"),
     "text": ("text",),
     "language": ("language", "lang"),
+    "query": ("query",),
+    "candidate": ("candidate",),
 }
 
 _NLI_ALIASES = {
@@ -191,6 +196,8 @@ def _schema(family: str):
         rest = [("tokens", pa.list_(pa.string())), ("tags", pa.list_(pa.string()))]
     elif family == "text":
         rest = [("text", pa.string()), ("language", pa.string())]
+    elif family == "bitext":
+        rest = [("query", pa.string()), ("candidate", pa.string())]
     else:
         rest = [("context", pa.string()), ("endings", pa.list_(pa.string())), ("label", pa.int64())]
     return pa.schema(base + rest)
@@ -268,6 +275,13 @@ def _text(field: str, value: Any, column: str | None = None) -> str:
     return value
 
 
+def _optional_text(field: str, value: Any) -> str:
+    """A text that may be empty (one side of a BUCC row); never null or a non-string."""
+    if value is None or not isinstance(value, str):
+        raise _Bad(field, f"expected text, got {value!r}")
+    return value.strip()
+
+
 def _row_id(record: dict, columns: dict, index: int) -> str:
     spec = columns.get("id")
     found, value = _lookup(record, spec) if spec else _lookup(record, "id")
@@ -294,6 +308,11 @@ def _normalize_row(record, family, task_type, columns, label_map, class_names) -
             "question": _text("question", _field_value(record, "question", columns)),
             "answers": _answers(_field_value(record, "answers", columns), context),
         }
+    if family == "bitext":
+        query, candidate = (_optional_text(f, _field_value(record, f, columns)) for f in ("query", "candidate"))
+        if not query and not candidate:
+            raise _Bad("query", "empty query and candidate: a row holds at least one sentence")
+        return {"query": query, "candidate": candidate}
     if family == "tagging":
         return _tagged(_field_value(record, "tokens", columns), _field_value(record, "tags", columns),
                        label_map, class_names)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xexp.runtime.data.conll import read_conll, read_conllu
-from xexp.runtime.data.local import FORMATS, _infer_format, _read_jsonl, read_text
+from xexp.runtime.data.local import FORMATS, PAIRED_FORMATS, _infer_format, _read_jsonl, read_text
 from xexp.runtime.data.normalize import normalize
 from xexp.runtime.data.sources import DataError, RawSource
 
@@ -27,8 +27,8 @@ def preview_problem(source: dict[str, Any], task_type: str, path: Path) -> str |
         fmt = source.get("format") or _infer_format(path, task_type)
         if fmt not in FORMATS:
             return f"{path}: unknown format {fmt!r}"
-        if fmt in ("parquet", "squad_json"):
-            return None  # binary or one JSON document: the load node reads it whole
+        if fmt in ("parquet", "squad_json", *PAIRED_FORMATS):
+            return None  # binary, one JSON document, or one file of a pair: the load node reads it whole
         if fmt in ("conllu", "conll"):  # sentences span lines: read the (small) file, keep the first
             records, lines = (read_conllu if fmt == "conllu" else read_conll)(path)
             records, lines = records[:PREVIEW_ROWS], lines[:PREVIEW_ROWS]

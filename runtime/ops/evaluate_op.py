@@ -17,10 +17,10 @@ def run(node: Node, ctx: NodeContext) -> dict:
     model = model_manifest(ctx.inputs["model"])
     table = input_data(ctx.inputs["data"])
     predictions = evaluate(model_dir=model["path_or_id"], task_type=p.task_type, table=table,
-                           batch=p.batch, max_len=p.max_len, doc_stride=p.doc_stride)
+                           batch=p.batch, max_len=p.max_len, doc_stride=p.doc_stride, task_params=p.task_params)
     write_table(predictions, ctx.out_dir / PREDICTIONS_FILE)
     correct = predictions.column("correct").to_pylist()
     accuracy = sum(correct) / len(correct) if correct else 0.0
-    scores = get_task(p.task_type).summary(predictions)
+    scores = get_task(p.task_type).configured(p.task_params).summary(predictions)
     ctx.logger.info("%s: accuracy %.4f on %d %s", node.name, accuracy, len(correct), scores or "")
     return {"file": PREDICTIONS_FILE, "n": len(correct), "accuracy": accuracy, **scores}

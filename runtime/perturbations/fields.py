@@ -20,10 +20,10 @@ from collections.abc import Callable
 from typing import Any
 
 from xexp.compiler.registry.base import FieldName, family_columns
-from xexp.runtime.formats import MC_COLUMNS, PAIR_COLUMNS, QA_COLUMNS
+from xexp.runtime.formats import BITEXT_COLUMNS, MC_COLUMNS, PAIR_COLUMNS, QA_COLUMNS
 
 #: The columns that identify a table's family (runtime/formats.py), most specific first.
-_FAMILY_COLUMNS = (("qa", QA_COLUMNS), ("mc", MC_COLUMNS), ("pair", PAIR_COLUMNS))
+_FAMILY_COLUMNS = (("qa", QA_COLUMNS), ("mc", MC_COLUMNS), ("pair", PAIR_COLUMNS), ("bitext", BITEXT_COLUMNS))
 
 Perturb = Callable[[str], str]
 
@@ -33,7 +33,7 @@ def table_family(columns: list[str]) -> str:
     for family, needed in _FAMILY_COLUMNS:
         if all(column in columns for column in needed if column != "id"):
             return family
-    raise ValueError(f"a table with columns {columns} is no pair, QA or multiple-choice table")
+    raise ValueError(f"a table with columns {columns} is no pair, QA, multiple-choice or bitext table")
 
 
 def perturb_answered_context(perturb: Perturb, context: str, answers: list[dict]) -> tuple[str, list[dict]]:

@@ -33,6 +33,8 @@ def _dataset_view(path: Path) -> tuple[tuple[str, ...], str]:
     from xexp.runtime.perturbations.fields import table_family
 
     family = table_family(pq.read_schema(path).names)
+    if family == "bitext":  # retrieval: the query is the text perturbed, its translation the gold
+        return ("query",), "candidate"
     return FAMILY_FIELDS[family]["both"], "answers" if family == "qa" else "label"
 
 

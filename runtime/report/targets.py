@@ -11,7 +11,9 @@ Holm to the `p_method` column of results.csv over the primary rows of every targ
 The metric a target's rows measure is the share of correct per-example decisions its task type
 writes (`correct` in the predictions, runtime/formats.py): accuracy for sentence-pair and
 multiple-choice tasks, exact match for extractive QA, token accuracy (UPOS accuracy for POS) for
-tagging, where each word is one example. Its name comes from the task type's family; a
+tagging, where each word is one example; retrieval accuracy for retrieval, one example a
+non-English sentence (BUCC: whether what it mined agrees with the gold; its F1 is in the
+evaluate manifest and `runtime/tasks/retrieval.py` computes it from the predictions). Its name comes from the task type's family; a
 one-target report, whose cells do not name their target, knows an extractive QA target by the
 token F1 its predictions carry (`rows.has_f1`) and calls its metric exact match too.
 """
@@ -32,7 +34,8 @@ from xexp.runtime.report.views import RowIndex
 __all__ = ["ReportTarget", "TargetSection", "metric_of", "sections"]
 
 #: What a per-example `correct` flag adds up to, per task family (registry `family`).
-FAMILY_METRICS = {"pair": "accuracy", "mc": "accuracy", "qa": "exact match", "tagging": "token accuracy"}
+FAMILY_METRICS = {"pair": "accuracy", "mc": "accuracy", "qa": "exact match", "tagging": "token accuracy",
+                  "bitext": "retrieval accuracy"}
 QA_METRIC = FAMILY_METRICS["qa"]
 DEFAULT_METRIC = "accuracy"
 
@@ -66,7 +69,8 @@ class TargetSection:
         t = self.target
         if t is None:
             return ""
-        return (f"{t.task} ({t.task_type}, trained on {t.trained_on}; {self.metric}; "
+        trained = f"trained on {t.trained_on}" if t.trained_on else "not trained"
+        return (f"{t.task} ({t.task_type}, {trained}; {self.metric}; "
                 f"{' '.join(t.languages)})")
 
 

@@ -32,6 +32,10 @@ def get_task(task_type: str):
         from xexp.runtime.tasks.tagging import TOKEN_CLASSIFICATION
 
         return TOKEN_CLASSIFICATION
+    if task_type == "retrieval":
+        from xexp.runtime.tasks.retrieval import Retrieval
+
+        return Retrieval()
     if task_type == "masked_lm":
         from xexp.runtime.tasks.mlm import MASKED_LM
 

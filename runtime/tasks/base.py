@@ -62,6 +62,10 @@ class Task:
         """Config overrides for building the head (number of labels, label names)."""
         return {}
 
+    def inference_kwargs(self) -> dict:
+        """`from_pretrained` arguments of the model evaluation loads (retrieval: hidden states)."""
+        return {}
+
     def check_model(self, config) -> None:
         """Raise if a trained checkpoint's head does not fit this task (e.g. other label names)."""
 
