@@ -8,6 +8,7 @@
 # (lark, pydantic, regex: bench/device_wheels.sh puts them in .whl/) is unpacked from .whl/ into
 # a temporary folder, and xexp itself is used from this checkout through a link tree there; both
 # go on PYTHONPATH for this check only. Torch, transformers and accelerate must be installed.
+# $DEVICE_WHEELS names another wheel folder (bench/device_venv_check.sh: wheels for 3.11).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,10 @@ PYTHON="${DEVICE_PYTHON:-python3}"
 if [ -z "${DEVICE_PYTHON:-}" ] && [ -x .venv/bin/python ] && .venv/bin/python -c "" 2>/dev/null; then
   PYTHON=.venv/bin/python
 fi
+case "$PYTHON" in  # absolute: the import probes below run from /
+  /*) ;;
+  */*) PYTHON="$PWD/$PYTHON" ;;
+esac
 if ! "$PYTHON" -c "import torch, transformers" 2>/dev/null; then
   echo "device_check: $PYTHON lacks torch or transformers; run it where they are installed" >&2
   exit 2
@@ -27,18 +32,19 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/xexp-device.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 extra=""
-if ! "$PYTHON" -c "import lark, pydantic, regex" 2>/dev/null; then
-  if ! ls .whl/*.whl >/dev/null 2>&1; then
-    echo "device_check: $PYTHON lacks lark/pydantic/regex and .whl/ is empty: run 'bash bench/device_wheels.sh' where there is network, and bring .whl/" >&2
+wheels="${DEVICE_WHEELS:-.whl}"
+if ! (cd / && "$PYTHON" -c "import lark, pydantic, regex" 2>/dev/null); then
+  if ! ls "$wheels"/*.whl >/dev/null 2>&1; then
+    echo "device_check: $PYTHON lacks lark/pydantic/regex and $wheels/ has no wheels: run 'bash bench/device_wheels.sh' where there is network, and bring .whl/" >&2
     exit 2
   fi
   # Wheels are zip files; device_wheels.sh checked that none needs more than unpacking.
   "$PYTHON" -c "import sys, zipfile; [zipfile.ZipFile(w).extractall(sys.argv[1]) for w in sys.argv[2:]]" \
-    "$work/site" .whl/*.whl
+    "$work/site" "$wheels"/*.whl
   extra="$work/site"
-  echo "[device_check] unpacked $(ls .whl/*.whl | wc -l) wheels from .whl/ into $work/site" >&2
+  echo "[device_check] unpacked $(ls "$wheels"/*.whl | wc -l) wheels from $wheels/ into $work/site" >&2
 fi
-if ! PYTHONPATH="$extra${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -c "import xexp.runtime.device" 2>/dev/null; then
+if ! (cd / && PYTHONPATH="$extra${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -c "import xexp.runtime.device" 2>/dev/null); then
   # xexp maps compiler/, runtime/, grammar/ into the xexp package (pyproject.toml): the same
   # link tree as .ci/typecheck, instead of an install.
   mkdir -p "$work/tree/xexp"

