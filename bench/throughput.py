@@ -14,7 +14,8 @@ after a short warm-up on 64 pairs. Needs `accelerate` (Trainer's dependency; not
 
 On CUDA both sides run bf16 autocast with fp32 weights (Trainer's `bf16=True`); our evaluation
 picks its batch from free memory (runtime/device.py) while Trainer keeps batch 64, as a user
-would leave it. bench/device_check.py calls `measure` for its summary.
+would leave it. bench/device_check.py calls `measure` for its summary (no `datasets` needed:
+Trainer gets plain lists of tokenized rows).
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def prepare_model(kind: str, work: Path) -> Path:
 
 HPARAMS = {"batch": 32, "epochs": 1, "lr": 2e-5, "warmup": 0.1, "weight_decay": 0.01, "clip": 1.0,
            "max_len": 128, "checkpoint_every": 10_000}
+#: Evaluation's settings, both sides (Trainer.predict keeps its batch 64).
+EVALUATION = {"max_len": 128}
 
 
 def best_alternating(ours, theirs, repeats: int) -> tuple[float, float]:
@@ -101,12 +104,12 @@ def best_alternating(ours, theirs, repeats: int) -> tuple[float, float]:
 
 
 def measure(base_dir: Path, table, work: Path, *, repeats: int = 1, only: str | None = None,
-            freeze_embeddings: bool = True) -> dict:
-    """Examples/s of both sides (printed as they come), and the checkpoint ours trained."""
-    import datasets
-
-    datasets.disable_progress_bars()
+            freeze_embeddings: bool = True, train_max_len: int = 128, eval_max_len: int = 128) -> dict:
+    """Examples/s of both sides (printed as they come), and the checkpoint ours trained.
+    Training truncates pairs at `train_max_len`, evaluation at `eval_max_len` (both sides)."""
     HPARAMS["freeze_embeddings"] = freeze_embeddings
+    HPARAMS["max_len"] = train_max_len
+    EVALUATION["max_len"] = eval_max_len
     return run_benchmarks(base_dir, table, work, repeats, only)
 
 
@@ -149,7 +152,8 @@ def run_benchmarks(base_dir: Path, table, work: Path, repeats: int, only: str | 
 
     def ours_eval(rows=table) -> float:
         start = time.perf_counter()
-        evaluate(model_dir=checkpoint, task_type="nli", table=rows, batch=64, max_len=128)
+        evaluate(model_dir=checkpoint, task_type="nli", table=rows, batch=64,
+                 max_len=EVALUATION["max_len"])
         return time.perf_counter() - start
 
     def hf_eval(rows=table) -> float:
@@ -172,19 +176,18 @@ def report(what: str, n: int, ours: float, theirs: float, *, target: float) -> N
           f"{'met' if ratio >= target else 'NOT met'})", flush=True)
 
 
-def _hf_dataset(tokenizer, table, with_labels: bool):
-    import datasets
-
+def _hf_dataset(tokenizer, table, with_labels: bool, max_len: int) -> list[dict]:
+    """Tokenized rows as a plain list (Trainer takes any sized dataset): no `datasets`, which
+    the GPU machine does not have."""
     from xexp.runtime.formats import NLI_LABELS
 
-    columns = {"premise": table.column("premise").to_pylist(),
-               "hypothesis": table.column("hypothesis").to_pylist()}
+    encoded = tokenizer(table.column("premise").to_pylist(), table.column("hypothesis").to_pylist(),
+                        truncation=True, max_length=max_len)
+    rows = [dict(zip(encoded.keys(), values)) for values in zip(*encoded.values())]
     if with_labels:
-        columns["label"] = [NLI_LABELS.index(x) for x in table.column("label").to_pylist()]
-    dataset = datasets.Dataset.from_dict(columns)
-    return dataset.map(lambda batch: tokenizer(batch["premise"], batch["hypothesis"], truncation=True,
-                                               max_length=HPARAMS["max_len"]),
-                       batched=True, remove_columns=["premise", "hypothesis"])
+        for row, label in zip(rows, table.column("label").to_pylist()):
+            row["labels"] = NLI_LABELS.index(label)
+    return rows
 
 
 def _trainer(model, tokenizer, out: Path, train_dataset=None):
@@ -216,7 +219,8 @@ def trainer_train(base_dir: Path, table, out: Path) -> None:
         model = AutoModelForSequenceClassification.from_pretrained(str(base_dir), num_labels=3)
     if HPARAMS.get("freeze_embeddings"):
         model.get_input_embeddings().weight.requires_grad_(False)
-    trainer = _trainer(model, tokenizer, out, _hf_dataset(tokenizer, table, with_labels=True))
+    trainer = _trainer(model, tokenizer, out,
+                       _hf_dataset(tokenizer, table, with_labels=True, max_len=HPARAMS["max_len"]))
     trainer.train()
     trainer.save_model(str(out / "final"))
 
@@ -229,7 +233,8 @@ def trainer_predict(checkpoint: str, table, out: Path) -> None:
     with quiet_loading():
         tokenizer = AutoTokenizer.from_pretrained(checkpoint)
         model = AutoModelForSequenceClassification.from_pretrained(checkpoint)
-    _trainer(model, tokenizer, out).predict(_hf_dataset(tokenizer, table, with_labels=False))
+    _trainer(model, tokenizer, out).predict(
+        _hf_dataset(tokenizer, table, with_labels=False, max_len=EVALUATION["max_len"]))
 
 
 if __name__ == "__main__":

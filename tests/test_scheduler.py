@@ -19,7 +19,8 @@ from xexp.runtime.device import usage_from_log
 from xexp.progress import ProgressDisplay
 from xexp.runtime.runs import new_run_id, read_events, run_dir
 from xexp.runtime.plan import plan_status
-from xexp.runtime.scheduler import execute_graph, needs_fresh_worker
+from xexp.runtime.ray_executor import needs_fresh_worker
+from xexp.runtime.scheduler import execute_graph
 from xexp.runtime.store import Store
 
 HERE = Path(__file__).resolve().parent

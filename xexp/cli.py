@@ -241,12 +241,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="only report files that would change (exit 1)")
     p.set_defaults(func=cmd_fmt)
 
-    p = with_sets(sub.add_parser("run", help="execute a spec on Ray; resumes, never redoes finished nodes",
+    p = with_sets(sub.add_parser("run", help="execute a spec on Ray or in-process; resumes, never redoes finished nodes",
                                  description="Execute a spec on Ray: embedded local Ray by default, a cluster with "
-                                             "--address or RAY_ADDRESS. Finished nodes are never redone."))
+                                             "--address or RAY_ADDRESS; or, with --executor local, in this process "
+                                             "one node at a time, without Ray. Finished nodes are never redone."))
     p.add_argument("file", metavar="FILE")
     p.add_argument("--store", help="artifact store: a path or file:// URL (default: $XEXP_STORE, else .xexp/ beside the spec)")
     p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--executor", choices=["ray", "local"], default="ray",
+                   help="ray (default): nodes as Ray tasks, many at once; local: every node in this "
+                        "process, one at a time, no Ray (a debugger, a machine without Ray, CI)")
     p.add_argument("--keep-going", action="store_true", help="finish every node that does not depend on a failure")
     p.add_argument("--force", action="append", metavar="KIND|KEY", help="redo nodes of this kind or key (prefix)")
     p.add_argument("--dry-run", action="store_true", help="say what would run and why, run nothing")

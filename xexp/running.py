@@ -72,8 +72,11 @@ def terminal_summary(published: Path | None) -> str:
     return summary.read_text(encoding="utf-8") if summary.exists() else ""
 
 
-def _cluster_capacity() -> dict[str, float]:
-    """The connected Ray cluster's CPUs and GPUs (what the time left is replayed on)."""
+def _cluster_capacity(executor: str = "ray") -> dict[str, float]:
+    """What the time left is replayed on: the connected Ray cluster's CPUs and GPUs, or one node
+    at a time for the local executor."""
+    if executor == "local":
+        return {"CPU": 1.0, "GPU": 0.0}
     import ray
 
     totals = ray.cluster_resources()
@@ -85,14 +88,14 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
              max_retries: int = 3, variables: dict[str, str] | None = None, num_cpus: float | None = None,
              num_gpus: float | None = None, show_progress: bool = True, stream=None,
              summary_stream=None, track: tuple[str, ...] = (), only: tuple[str, ...] = (),
-             inputs: bool = True) -> dict[str, Any]:
+             inputs: bool = True, executor: str = "ray") -> dict[str, Any]:
     """Run a spec and return the JSON summary that `xexp run --json` prints. Progress goes to
     `stream` (stderr), the report's summary to `summary_stream` (stdout: the result is output).
     With `inputs`, local inputs are looked at as `xexp check` does, before Ray starts: a missing
-    file or a bad first row is a SpecError with a caret now, not a failed load node later."""
+    file or a bad first row is a SpecError with a caret now, not a failed load node later.
+    `executor="local"` runs every node in this process without Ray (`ray_options` refused)."""
     from xexp.runtime.ops.report_op import HTML_FILE
     from xexp.progress import ProgressDisplay
-    from xexp.runtime.ray_session import connect
     from xexp.runtime.runs import create_run
     from xexp.runtime.plan import plan_status
     from xexp.runtime.scheduler import execute_graph
@@ -100,6 +103,10 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     from xexp.runtime.tracking import after_run, check_trackers, with_tune_loggers
 
     stream = stream or sys.stderr
+    if executor == "local":
+        refused = ray_only_options(address, dashboard, num_cpus, num_gpus)
+        if refused:
+            raise ValueError(refused)
     text = read_spec(spec_path)
     _spec, graph = compile_checked(text, str(spec_path), variables, inputs=inputs)
     trackers = check_trackers(track)
@@ -119,7 +126,11 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
         return {"run_id": None, "nodes": len(work.nodes), "executed": 0, "cached": len(work.nodes) - run,
                 "failed": 0, "would_run": run, "store": str(st.root), "report": None}
     st.check_writable()  # a read-only or foreign store fails here, in one line, before Ray starts
-    info = connect(address, num_cpus=num_cpus, num_gpus=num_gpus, dashboard=dashboard)
+    info = {}
+    if executor == "ray":
+        from xexp.runtime.ray_session import connect
+
+        info = connect(address, num_cpus=num_cpus, num_gpus=num_gpus, dashboard=dashboard)
     if dashboard:
         url = info.get("dashboard_url")
         print(f"Ray dashboard: {url} (log in with the token in ~/.ray/auth_token)" if url
@@ -130,10 +141,11 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
 
     estimates = estimated_seconds(work, st.root)  # learned from the store's history, before this run
     display = ProgressDisplay(work, stream=stream, store=st, estimates=estimates,
-                              capacity=_cluster_capacity()) if show_progress else None
+                              capacity=_cluster_capacity(executor)) if show_progress else None
     try:
         result = execute_graph(work, st, run_id=run_id, keep_going=keep_going, force=force or (),
-                               max_retries=max_retries, progress=display, estimates=estimates)
+                               max_retries=max_retries, progress=display, executor=executor,
+                               estimates=estimates)
     finally:
         if display is not None:
             display.close()
@@ -155,9 +167,25 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
             "failed": result.failed, "store": str(st.root), "report": str(published) if published else None}
 
 
+def ray_only_options(address, dashboard, num_cpus, num_gpus) -> str | None:
+    """The line refusing options that only configure Ray, given with the local executor."""
+    given = [name for name, value in (("--address", address), ("--dashboard", dashboard),
+                                      ("--num-cpus", num_cpus), ("--num-gpus", num_gpus))
+             if value not in (None, False)]
+    if not given:
+        return None
+    return f"{', '.join(given)} configure{'s' if len(given) == 1 else ''} Ray; --executor local runs without Ray"
+
+
 def run_from_cli(args) -> int:
     from xexp.cli import _variables
     from xexp.runtime.tracking import TrackingError, check_trackers
+
+    if args.executor == "local":
+        refused = ray_only_options(args.address, args.dashboard, args.num_cpus, args.num_gpus)
+        if refused:
+            print(f"xexp run: {refused}", file=sys.stderr)
+            return EXIT_FAILED
 
     try:
         check_trackers(args.track or ())
@@ -169,7 +197,7 @@ def run_from_cli(args) -> int:
                        max_retries=args.max_retries, variables=_variables(args.set), num_cpus=args.num_cpus,
                        num_gpus=args.num_gpus, summary_stream=sys.stderr if args.json else sys.stdout,
                        track=tuple(args.track or ()), only=tuple(k for o in args.only or () for k in o.split(",") if k),
-                       inputs=not args.no_inputs)
+                       inputs=not args.no_inputs, executor=args.executor)
     if args.json:
         print(json.dumps(summary))
     return EXIT_OK if summary["failed"] == 0 else EXIT_FAILED

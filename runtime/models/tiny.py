@@ -62,11 +62,15 @@ def build_tiny(
     intermediate: int = 128,
     max_positions: int = 512,
     seed: int = 0,
+    vocab_size: int | None = None,
 ) -> Path:
     """Write a Hugging Face directory (config, safetensors weights, tokenizer) of a tiny BERT.
 
     The weights are a pure function of the arguments: initialisation runs under a forked,
     seeded torch RNG, so the caller's global random state is neither used nor disturbed.
+    ``vocab_size`` pads the embedding matrix past the tokenizer's 261 symbols (bench/
+    device_check.py: a real encoder's memory, e.g. XLM-R's 250,002 rows; the rows past the
+    tokenizer's are never looked up). Not a spec parameter.
     """
     import torch
     from transformers import BertConfig, BertModel
@@ -80,9 +84,11 @@ def build_tiny(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    vocab_size = _save_tokenizer(out_dir, max_positions)
+    tokens = _save_tokenizer(out_dir, max_positions)
+    if vocab_size is not None and vocab_size < tokens:
+        raise ValueError(f"build_tiny: vocab_size ({vocab_size}) is below the tokenizer's {tokens} symbols")
     config = BertConfig(
-        vocab_size=vocab_size,
+        vocab_size=vocab_size or tokens,
         hidden_size=hidden,
         num_hidden_layers=layers,
         num_attention_heads=heads,
