@@ -194,7 +194,11 @@ def _verified_inputs(store: Store, node: Node, input_kinds: dict[str, str]
         if altered := authenticity_problem(record, kind, key):
             problems[key] = [altered]
             continue
-        model = model_origin(store, kind, key, record) if kind in MODEL_FOLDERS else None
+        # a training provides a model when its record declares a checkpoint (work functions of
+        # tests and benches train nothing); one that does not can only fail a consumer that
+        # loads it ("does not provide a model"), never make it run anything
+        provides = kind == "model" or (kind in MODEL_FOLDERS and "checkpoint" in record.manifest)
+        model = model_origin(store, kind, key, record) if provides else None
         if isinstance(model, str):
             problems[key] = [model]
             continue

@@ -34,15 +34,12 @@ from xexp.runtime.leases import LeaseWatch, lease_path
 from xexp.runtime.runs import RunLog, RunResult, create_run, read_events, run_dir
 from xexp.runtime.plan import NO_RECORD, plan_status
 from xexp.runtime.states import ArtifactProblems, PlanState
+from xexp.runtime.estimate.rates import KIND_COST
 from xexp.runtime.store import Store
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WORK = "xexp.runtime.ops:execute"
-#: Rough relative durations that order ready nodes (longest remaining path first) when the
-#: store's history gives no estimate (runtime/estimate/).
-KIND_COST = {"model": 0.1, "load": 0.2, "perturb": 0.3, "train": 10.0, "evaluate": 1.0,
-             "attack": 2.0, "report": 0.2}
 STORE_FAULT = "StoreFault"
 #: Seconds between two looks at the leases of nodes another driver is running.
 LEASE_POLL_S = 0.5
@@ -50,8 +47,8 @@ LEASE_POLL_S = 0.5
 
 # --- planning ---------------------------------------------------------------------------------
 def critical_path_priority(graph: Graph, seconds: dict[str, float] | None = None) -> dict[str, float]:
-    """Each node's estimated duration (`seconds`, else its kind's `KIND_COST`) plus the costliest
-    chain of consumers after it."""
+    """Each node's estimated duration (`seconds`, runtime/estimate/; else its kind's relative
+    `KIND_COST`) plus the costliest chain of consumers after it."""
     consumers = graph.consumers()
     rank: dict[str, float] = {}
     for node in reversed(graph.nodes):
