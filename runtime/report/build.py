@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from xexp.runtime.formats import HTML_FILE, REPORT_FILES, SUMMARY_FILE
+from xexp.runtime.report.figures import figure_files
 from xexp.runtime.report.html import html_report, html_report_targets
 from xexp.runtime.report.latex import latex_report, latex_report_targets
 from xexp.runtime.report.markdown import markdown_report, markdown_report_targets
@@ -34,13 +35,17 @@ def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | 
 
     parts = sections(report_cells, settings, targets)
     if len(parts) == 1 and parts[0].target is None:
-        texts, rows, caveats, warnings, summary = _one_target(parts[0], settings, meta)
+        figures = figure_files(parts[0].index, parts[0].conditions, out_dir)
+        texts, rows, caveats, warnings, summary = _one_target(parts[0], settings, meta, figures)
+        names = [n for f in figures for n in f.names()]
     else:
-        texts, rows, caveats, warnings, summary = _several_targets(parts, settings, meta)
+        by_target = {part.name: figure_files(part.index, part.conditions, out_dir, (part.name,)) for part in parts}
+        texts, rows, caveats, warnings, summary = _several_targets(parts, settings, meta, by_target)
+        names = [n for found in by_target.values() for f in found for n in f.names()]
     for name in REPORT_FILES:
         write_text(out_dir / name, texts[name])
     return {
-        "files": list(REPORT_FILES),
+        "files": list(REPORT_FILES) + names,
         "rows": len(rows),
         "cells": len(report_cells),
         "headline": headline(rows),
@@ -49,13 +54,13 @@ def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | 
     }
 
 
-def _one_target(part: TargetSection, settings: ReportSettings, meta: dict):
+def _one_target(part: TargetSection, settings: ReportSettings, meta: dict, figures: list):
     index, rows, warnings = part.index, part.rows, part.warnings
     summary = terminal_summary(index, settings, meta, warnings)
     texts = {
-        HTML_FILE: html_report(index, settings, meta, part.conditions, part.examples, warnings),
+        HTML_FILE: html_report(index, settings, meta, part.conditions, part.examples, warnings, figures),
         "report.md": markdown_report(index, settings, meta, part.conditions, part.examples, warnings),
-        "report.tex": latex_report(index, settings, meta),
+        "report.tex": latex_report(index, settings, meta, part.conditions, figures),
         "results.csv": csv_text(rows, columns_of(rows)),
         "results.json": json_text(rows, meta, settings.model_dump(), index.caveats + warnings, columns_of(rows)),
         SUMMARY_FILE: summary,
@@ -63,16 +68,16 @@ def _one_target(part: TargetSection, settings: ReportSettings, meta: dict):
     return texts, rows, index.caveats, warnings, summary
 
 
-def _several_targets(parts: list[TargetSection], settings: ReportSettings, meta: dict):
+def _several_targets(parts: list[TargetSection], settings: ReportSettings, meta: dict, figures: dict):
     rows = [row for part in parts for row in part.rows]
     caveats = [c for part in parts for c in part.index.caveats]
     warnings = [w for part in parts for w in part.warnings]
     summary = terminal_summary_targets(parts, settings, meta, warnings)
     targets = [part.target.model_dump() | {"metric": part.metric} for part in parts if part.target]
     texts = {
-        HTML_FILE: html_report_targets(parts, settings, meta, warnings),
+        HTML_FILE: html_report_targets(parts, settings, meta, warnings, figures),
         "report.md": markdown_report_targets(parts, settings, meta, warnings),
-        "report.tex": latex_report_targets(parts, settings, meta),
+        "report.tex": latex_report_targets(parts, settings, meta, figures),
         "results.csv": csv_text(rows, columns_of(rows, TARGET_COLUMNS)),
         "results.json": json_text(rows, meta, settings.model_dump(), caveats + warnings,
                                   columns_of(rows, TARGET_COLUMNS), targets),
