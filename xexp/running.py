@@ -77,11 +77,13 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
              max_retries: int = 3, variables: dict[str, str] | None = None, num_cpus: float | None = None,
              num_gpus: float | None = None, show_progress: bool = True, stream=None,
              summary_stream=None, track: tuple[str, ...] = (), only: tuple[str, ...] = (),
-             inputs: bool = True) -> dict[str, Any]:
+             inputs: bool = True, latest: bool = True) -> dict[str, Any]:
     """Run a spec and return the JSON summary that `xexp run --json` prints. Progress goes to
     `stream` (stderr), the report's summary to `summary_stream` (stdout: the result is output).
     With `inputs`, local inputs are looked at as `xexp check` does, before Ray starts: a missing
-    file or a bad first row is a SpecError with a caret now, not a failed load node later."""
+    file or a bad first row is a SpecError with a caret now, not a failed load node later.
+    A run cut to some kinds (`only`) records the nodes it runs, not the whole spec's; `latest`
+    off (`xexp fetch`) keeps its record out of `runs/latest`, which names the user's last run."""
     from xexp.runtime.ops.report_op import HTML_FILE
     from xexp.progress import ProgressDisplay
     from xexp.runtime.ray_session import connect
@@ -116,7 +118,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
         url = info.get("dashboard_url")
         print(f"Ray dashboard: {url} (log in with the token in ~/.ray/auth_token)" if url
               else "Ray dashboard: not available (is ray[default] installed?)", file=stream)
-    run_id = create_run(st, graph, spec_path=str(spec_path), spec_text=text)
+    run_id = create_run(st, work, spec_path=str(spec_path), spec_text=text, latest=latest, only=tuple(only))
     print(f"run {run_id}: {len(work.nodes)} nodes, store {st.root}", file=stream)
     display = ProgressDisplay(work, stream=stream, store=st) if show_progress else None
     try:
@@ -139,7 +141,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     print(result.summary_line(), file=stream)
     if published is not None:
         print(f"report: {published / HTML_FILE}", file=stream)
-    return {"run_id": run_id, "nodes": len(graph.nodes), "executed": result.executed, "cached": result.cached,
+    return {"run_id": run_id, "nodes": len(work.nodes), "executed": result.executed, "cached": result.cached,
             "failed": result.failed, "store": str(st.root), "report": str(published) if published else None}
 
 
