@@ -118,7 +118,9 @@ class ProgressDisplay:
                 continue
             if "step" in info and "total" in info:
                 loss = f", loss {info['loss']:.3f}" if isinstance(info.get("loss"), (int, float)) else ""
-                out.append(f"{self.name_of[key]}: step {info['step']}/{info['total']}{loss}")
+                resumed = (f" (resumed from step {info['resumed_from']} of {info['total']})"
+                           if isinstance(info.get("resumed_from"), int) else "")
+                out.append(f"{self.name_of[key]}: step {info['step']}/{info['total']}{loss}{resumed}")
         return out
 
     def tick(self) -> None:
