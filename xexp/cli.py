@@ -23,7 +23,8 @@ def _variables(pairs: list[str] | None) -> dict[str, str]:
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise SpecError(f"--set expects NAME=VALUE, got `{pair}`")
+            raise SpecError(f"--set expects NAME=VALUE, got `{pair}`", file="--set",
+                            hint=f"e.g. --set {pair}=VALUE" if pair else None)
         name, value = pair.split("=", 1)
         out[name.strip()] = _from_here(value)
     return out
@@ -88,17 +89,24 @@ def cmd_fmt(args) -> int:
     from xexp.compiler.fmt import format_text
 
     status = EXIT_OK
+    changed = 0
     for path in args.files:
         text = read_spec(path)
         formatted = format_text(text, path)
         if formatted == text:
             continue
+        changed += 1
         if args.check:
             print(f"{path}: would be reformatted", file=sys.stderr)
             status = EXIT_FAILED
         else:
             Path(path).write_text(formatted, encoding="utf-8")
             print(f"{path}: reformatted", file=sys.stderr)
+    files = len(args.files)
+    if args.check and not changed:  # success says so: silence reads like nothing was checked
+        print(f"{'the file is' if files == 1 else f'all {files} files are'} formatted", file=sys.stderr)
+    elif not changed:
+        print(f"{'the file was' if files == 1 else f'all {files} files were'} already formatted", file=sys.stderr)
     return status
 
 
