@@ -9,12 +9,16 @@ every ``interval_s`` seconds) and a final line on close.
 
 ETA per kind is deliberately simple: mean duration of that kind's finished nodes x its remaining
 nodes / the most nodes of that kind seen running at once; the run's ETA is the sum over kinds.
+Until this run has finished a node of a kind, the kind's measured times from the store stand in
+(the completion records of its earlier nodes, `timings.seconds`), so the estimate does not jump
+each time a kind finishes its first node.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import IO, Any
 
 from xexp.compiler.graph.node import Graph
@@ -33,6 +37,36 @@ def _duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+#: completion records read per kind for its measured times: enough for a mean, cheap at any size
+MEASURED_SAMPLE = 20
+
+
+def measured_times(store: Any, kinds: list[str]) -> dict[str, list[float]]:
+    """Per kind, how long its nodes already in the store took (their completion records), the
+    newest first; a record that does not read is skipped."""
+    import json
+
+    out: dict[str, list[float]] = {}
+    for kind in kinds:
+        records = sorted(Path(store.root, kind).glob("*/_complete.json"), key=_mtime, reverse=True)
+        times = []
+        for path in records[:MEASURED_SAMPLE]:
+            try:
+                times.append(float(json.loads(path.read_text(encoding="utf-8"))["timings"]["seconds"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        if times:
+            out[kind] = times
+    return out
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 class ProgressDisplay:
     """Callable taking scheduler events; use as a context manager around execute_graph."""
 
@@ -48,6 +82,7 @@ class ProgressDisplay:
         self.total = graph.counts()
         self.state: dict[str, str] = {}
         self.durations: dict[str, list[float]] = {k: [] for k in self.kinds}
+        self.measured = measured_times(store, self.kinds) if store is not None else {}
         self.peak_running: dict[str, int] = {k: 0 for k in self.kinds}
         self.started = time.time()
         self.live_mode = self.stream.isatty() if live is None else live
@@ -85,19 +120,21 @@ class ProgressDisplay:
         return table
 
     def eta_seconds(self, kind: str | None = None) -> float | None:
-        """Seconds left: for a kind, None until one of its nodes finished; for the run, the sum over
-        the kinds that have finished nodes to learn from (None before any node finished)."""
+        """Seconds left: for a kind, None until one of its nodes finished (here, or measured in the
+        store before); for the run, the sum over the kinds with times to learn from (None before
+        any)."""
         counts = self.counts()
         total = 0.0
         for k in [kind] if kind else self.kinds:
             remaining = counts[k]["pending"] + counts[k]["running"]
             if remaining == 0:
                 continue
-            if not self.durations[k]:
-                if kind is not None or not any(self.durations.values()):
+            times = self.durations[k] or self.measured.get(k, [])
+            if not times:
+                if kind is not None or not any(self.durations[c] or self.measured.get(c) for c in self.kinds):
                     return None
                 continue  # a kind not seen finishing yet (the report, say): no guess for it
-            mean = sum(self.durations[k]) / len(self.durations[k])
+            mean = sum(times) / len(times)
             total += mean * remaining / max(1, self.peak_running[k])
         return total
 
@@ -140,7 +177,8 @@ class ProgressDisplay:
         """'4:10', or '≥1:20' while some kind with work left has no finished node yet."""
         seconds = self.eta_seconds()
         counts = self.counts()
-        unknown = any(counts[k]["pending"] + counts[k]["running"] and not self.durations[k] for k in self.kinds)
+        unknown = any(counts[k]["pending"] + counts[k]["running"] and not (self.durations[k] or self.measured.get(k))
+                      for k in self.kinds)
         if seconds is None or (unknown and seconds < 1):
             return "?"
         return ("≥" if unknown else "") + _duration(seconds)
