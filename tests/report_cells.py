@@ -15,7 +15,7 @@ LANGUAGES = ("de", "en")
 VARIANTS = ("none", "mnli_v2")
 SEEDS = (1, 2)
 N = 60
-CLEAN_ACC = {"none": 0.7, "mnli_v2": 0.8, "choice": 0.85, "squad": 0.75}
+CLEAN_ACC = {"none": 0.7, "mnli_v2": 0.8, "choice": 0.85, "squad": 0.75, "hellaswag_translated": 0.8}
 
 
 def write_parquet(path, columns: dict) -> str:
