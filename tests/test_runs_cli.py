@@ -67,7 +67,10 @@ def test_runs_lists_the_runs_of_a_spec_newest_first(spec_store, capsys, monkeypa
 def test_a_fetch_keeps_its_record_out_of_latest(spec_store, capsys):
     assert latest_run_id(spec_store["store"]) == "20261202-100000-bbbb"
     assert main(["status", str(spec_store["spec"])]) == 0
-    assert capsys.readouterr().out.startswith("run 20261202-100000-bbbb (smoke): interrupted")
+    out = capsys.readouterr().out
+    assert out.startswith("run 20261202-100000-bbbb (smoke): interrupted")
+    header, train = out.splitlines()[1], next(line for line in out.splitlines() if line.split()[0] == "train")
+    assert "interrupted" in header.split() and train.split()[header.split().index("interrupted")] == "1"
 
 
 def test_an_interrupted_run_says_its_nodes_are_interrupted_not_running(spec_store, capsys):

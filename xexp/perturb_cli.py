@@ -29,7 +29,8 @@ def bound_params(name: str, pairs: list[str] | None) -> dict:
     module, errors = parse_recovering(stand_in + call, PARAM_ORIGIN)
     params = None
     if not errors:
-        value = module.statements[0].value if len(module.statements) == 1 else None
+        statement = module.statements[0] if len(module.statements) == 1 else None
+        value = statement.value if isinstance(statement, ast.Assignment) else None
         sink = ErrorSink(PARAM_ORIGIN, stand_in + call)
         if isinstance(value, ast.Call):
             bound = bind(value, ("perturbation",), {}, sink)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from collections.abc import Sequence
 from typing import IO, Any
 
 from xexp.compiler.graph.node import Graph
@@ -41,7 +42,7 @@ def _duration(seconds: float | None) -> str:
 MEASURED_SAMPLE = 20
 
 
-def measured_times(store: Any, kinds: list[str]) -> dict[str, list[float]]:
+def measured_times(store: Any, kinds: Sequence[str]) -> dict[str, list[float]]:
     """Per kind, how long its nodes already in the store took (their completion records), the
     newest first; a record that does not read is skipped."""
     import json

@@ -209,9 +209,10 @@ def status_from_cli(args) -> int:
     print(f"run {info['run_id']} ({info['experiment']}): {info['status']}, {info['elapsed_s']:.0f}s, "
           f"{info['nodes']} nodes")
     states = [s for s in totals if totals[s]]
-    print(f"  {'kind':<10}" + "".join(f"{s:>10}" for s in states))
+    widths = [max(10, len(s) + 2) for s in states]  # "interrupted" is wider than the numbers
+    print(f"  {'kind':<10}" + "".join(f"{s:>{w}}" for s, w in zip(states, widths)))
     for kind, counts in info["kinds"].items():
-        print(f"  {kind:<10}" + "".join(f"{counts[s]:>10}" for s in states))
+        print(f"  {kind:<10}" + "".join(f"{counts[s]:>{w}}" for s, w in zip(states, widths)))
     for failure in info["failures"]:
         print(f"  failed: {failure['name']}: {failure['error']}")
     return EXIT_OK

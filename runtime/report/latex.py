@@ -67,8 +67,9 @@ class TexTable:
     notes: list[tuple[int, str]] = field(default_factory=list)
 
     def without(self, column: int) -> None:
-        for line in (self.headers, self.numeric, *self.rows):
-            del line[column]
+        del self.headers[column], self.numeric[column]
+        for row in self.rows:
+            del row[column]
         self.notes = [(c - (c > column), text) for c, text in self.notes if c != column]
 
 
@@ -82,8 +83,11 @@ def _cell(text: str, numeric: bool = False) -> str:
 
 def render_table(table: TexTable) -> list[str]:
     headers = [_cell(h) for h in table.headers]
+    marks: dict[int, list[str]] = {}
     for number, (column, _) in enumerate(table.notes, start=1):
-        headers[column] += rf"\footnotemark[{number}]"
+        marks.setdefault(column, []).append(_mark(number))
+    for column, letters in marks.items():  # a minipage's footnotes are lettered: \footnotetext[n] is `n`-th letter
+        headers[column] += rf"\textsuperscript{{{','.join(letters)}}}"
     columns = "".join("r" if numeric else "l" for numeric in table.numeric)
     lines = [r"\begin{table}[ht]", r"\centering", rf"\caption{{{table.caption}}}",
              rf"\label{{tab:{table.label}}}", r"\begin{minipage}{\linewidth}", r"\centering",
@@ -93,6 +97,23 @@ def render_table(table: TexTable) -> list[str]:
     lines += [r"\bottomrule", r"\end{tabular}}"]
     lines += [rf"\footnotetext[{number}]{{{escape(text)}}}" for number, (_, text) in enumerate(table.notes, start=1)]
     return lines + [r"\end{minipage}", r"\end{table}", ""]
+
+
+def _read_first(index: RowIndex, column: int) -> list[tuple[int, str]]:
+    """The READ FIRST caveats (too few seeds, a model at chance) as one footnote: a table has
+    at most a handful of notes, whatever the number of caveats."""
+    if not index.caveats:
+        return []
+    return [(column, "Read first: " + "; ".join(c.rstrip(".") for c in index.caveats) + ".")]
+
+
+def _mark(number: int) -> str:
+    """The letter LaTeX prints for a minipage's footnote `number` (a, b, … z, then aa, …)."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return letters
 
 
 def _intervals(rows: list[dict]) -> str:
@@ -134,7 +155,7 @@ def clean_by_language(index: RowIndex, settings: ReportSettings, subject: str, l
         f"Clean {escape(metric)} (\\%) by language, seeds pooled: {subject}",
         _label(label, "clean-f1" if f1 else "clean"),
         ["model", "variant", *languages], rows, [False, False] + [True] * len(languages),
-        [(1, c) for c in index.caveats] + [
+        _read_first(index, 1) + [
             (1, f"Baseline {index.baseline} first. {metric[0].upper()}{metric[1:]} in %; {where} with its "
                 f"{settings.ci:.0%} bootstrap interval over examples ({settings.bootstrap} replicates)."),
         ])
@@ -157,7 +178,7 @@ def robustness(index: RowIndex, settings: ReportSettings, subject: str, label: s
             "often); Δ flip: share of the examples both got right clean that the condition made "
             "wrong, variant − baseline (< 0: flips less).")
     dagger = any(c[4].endswith("†") or c[5].endswith("†") for c in cells)
-    notes = [(4, c) for c in index.caveats] + [(4, lead)]
+    notes = _read_first(index, 4) + [(4, lead)]
     if dagger:
         notes.append((5, "† interval over examples: one seed per variant, so it is conditional on "
                          "the trained model, not on the method."))

@@ -66,8 +66,7 @@ def render(figure: Figure, fmt: str) -> bytes:
     """The figure as `fmt` (svg, pdf or png), the same bytes every time for the same numbers."""
     buffer = io.BytesIO()
     with rc_context(_STYLE):
-        figure.savefig(buffer, format=fmt, metadata=_METADATA[fmt],
-                       **({"dpi": PNG_DPI} if fmt == "png" else {}))
+        figure.savefig(buffer, format=fmt, metadata=_METADATA[fmt], dpi=PNG_DPI if fmt == "png" else "figure")
     return buffer.getvalue()
 
 
