@@ -467,7 +467,8 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
             span = next((ast.span_of(e.value) for e in block.entries if e.key == "baseline"), block.span) if block \
                 else fallback
             self.sink.error(f"the report baseline `{report.baseline}` is not in `intermediate`", span,
-                            "add it to `intermediate = [...]` (`none` is direct fine-tuning)")
+                            did_you_mean(report.baseline, list(intermediate))
+                            or "add it to `intermediate = [...]` (`none` is direct fine-tuning)")
         if not self.model_spans and not syntax_failed:
             self.sink.error("the spec declares no model", hint="e.g. `model xlmr = hf(\"FacebookAI/xlm-roberta-large\")`")
         if targets is not None:

@@ -3,7 +3,8 @@
 ``<store>/runs/<run_id>/run.json``      spec, graph, versions, driver pid/host, start/end, status
 ``<store>/runs/<run_id>/events.jsonl``  append-only: queued/started/finished/failed/cached/...
 ``<store>/runs/<run_id>/heartbeat``     the driver's last sign of life (rewritten every few s)
-``<store>/runs/latest``                 the id of the last run started
+``<store>/runs/latest``                 the id of the last run started (not a fetch: its record
+                                        is kept, but `status`, `report` and `gc` mean the run)
 
 ``RunResult`` is what ``execute_graph`` returns about the run it just did.
 
@@ -28,7 +29,7 @@ from typing import Any
 
 from xexp.compiler.graph.node import Graph
 from xexp.runtime.faults import fault_message, remove_temp_files, store_fault
-from xexp.runtime.states import EVENT_STATES, NODE_STATES
+from xexp.runtime.states import EVENT_STATES, INTERRUPTED_FROM, NODE_STATES
 from xexp.runtime.store import Store, StoreFault, rewrite_json_in_place, write_json_atomic
 
 HEARTBEAT_INTERVAL_S = 3.0
@@ -76,12 +77,14 @@ def run_dir(store: Store, run_id: str) -> Path:
 
 
 def create_run(store: Store, graph: Graph, *, spec_path: str | None = None,
-               spec_text: str | None = None, run_id: str | None = None) -> str:
-    """Write ``run.json`` for a new run, point ``runs/latest`` at it and return its id."""
+               spec_text: str | None = None, run_id: str | None = None, latest: bool = True,
+               only: tuple[str, ...] = ()) -> str:
+    """Write ``run.json`` for a new run, point ``runs/latest`` at it (unless `latest` is off, as
+    for `xexp fetch`) and return its id. `only`: the kinds a partial run was cut to."""
     run_id = run_id or new_run_id()
     directory = run_dir(store, run_id)
     try:
-        _write_run(store, directory, graph, run_id, spec_path, spec_text)
+        _write_run(store, directory, graph, run_id, spec_path, spec_text, latest, only)
     except OSError as error:
         fault = store_fault(error, store.root)
         if fault is None:
@@ -92,7 +95,7 @@ def create_run(store: Store, graph: Graph, *, spec_path: str | None = None,
 
 
 def _write_run(store: Store, directory: Path, graph: Graph, run_id: str, spec_path: str | None,
-               spec_text: str | None) -> None:
+               spec_text: str | None, latest: bool = True, only: tuple[str, ...] = ()) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     record = {
         "run_id": run_id,
@@ -106,10 +109,12 @@ def _write_run(store: Store, directory: Path, graph: Graph, run_id: str, spec_pa
         "driver": {"pid": os.getpid(), "hostname": socket.gethostname()},
         "versions": package_versions(),
         "summary": None,
+        **({"only": list(only)} if only else {}),
     }
     write_json_atomic(directory / "run.json", record, room=RUN_RECORD_ROOM)
     (directory / "events.jsonl").touch()
-    write_json_atomic(store.runs_dir() / "latest", run_id)
+    if latest:
+        write_json_atomic(store.runs_dir() / "latest", run_id)
 
 
 def read_run(store: Store, run_id: str) -> dict:
@@ -117,7 +122,10 @@ def read_run(store: Store, run_id: str) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise FileNotFoundError(f"no run {run_id!r} in store {store.root} (looked for {path})") from None
+        known = sorted((q.parent.name for q in store.runs_dir().glob("*/run.json")), reverse=True)
+        listed = (f"; its runs, newest first: {', '.join(known[:5])}{' …' if len(known) > 5 else ''} "
+                  f"(xexp runs --store {store.root})") if known else "; it has no runs"
+        raise FileNotFoundError(f"no run {run_id!r} in store {store.root}{listed}") from None
 
 
 def latest_run_id(store: Store) -> str | None:
@@ -267,6 +275,8 @@ def status(store: Store, run_id: str | None = None) -> dict:
     alive, age = driver_alive(store, run_id, record)
     if run_status == "running" and not alive:
         run_status = "interrupted"
+    if run_status == "interrupted":  # nothing runs any more: say so, node by node
+        states = {k: "interrupted" if s in INTERRUPTED_FROM else s for k, s in states.items()}
     kinds: dict[str, dict[str, int]] = {}
     for key, state in states.items():
         counts = kinds.setdefault(nodes[key]["kind"], {s: 0 for s in NODE_STATES})
@@ -288,6 +298,26 @@ def status(store: Store, run_id: str | None = None) -> dict:
         "failures": [{"key": k, "name": nodes[k]["name"], "kind": nodes[k]["kind"], "error": e}
                      for k, e in errors.items() if states[k] == "failed"],
     }
+
+
+def list_runs(store: Store) -> list[dict[str, Any]]:
+    """Every run of the store, newest first: id, experiment, spec, status (a running one whose
+    driver is gone reads interrupted), node counts and wall time; `xexp runs` prints them."""
+    found = []
+    root = store.runs_dir()
+    for directory in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True) if root.is_dir() else []:
+        try:
+            info = status(store, directory.name)
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            continue  # a half-written or foreign folder is not a run
+        record = read_run(store, directory.name)
+        finished = info["totals"]["done"] + info["totals"]["cached"]
+        found.append({"run_id": directory.name, "experiment": info["experiment"],
+                      "spec": record.get("spec_path"), "status": info["status"],
+                      "only": record.get("only") or [], "nodes": info["nodes"], "finished": finished,
+                      "failed": info["totals"]["failed"], "started": info["started"],
+                      "wall_s": info["elapsed_s"]})
+    return sorted(found, key=lambda r: r["started"], reverse=True)
 
 
 # --- the outcome of execute_graph ------------------------------------------------------

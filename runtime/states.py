@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple, get_args
 
-NodeState = Literal["done", "running", "queued", "failed", "cached", "blocked", "pending"]
+NodeState = Literal["done", "running", "queued", "failed", "cached", "blocked", "pending", "interrupted"]
 NODE_STATES: tuple[str, ...] = get_args(NodeState)
+#: What a node that was running or queued is once its run was interrupted (Ctrl-C, a killed
+#: driver): not running any more, and redone from its checkpoint by the next run.
+INTERRUPTED_FROM = frozenset({"running", "queued"})
 #: States after which a node does not change again in a run.
 FINAL_STATES = frozenset({"done", "cached", "failed", "blocked"})
 

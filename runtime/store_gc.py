@@ -117,12 +117,17 @@ def describe(store: Store, garbage: Garbage, *, applied: bool) -> str:
     lines += [f"{verb} scratch/{p.parent.name}/{p.name[:12]} {_human(garbage.sizes[p])}" for p in garbage.scratch]
     lines += [f"{verb} run record {p.name} {_human(garbage.sizes[p])}" for p in garbage.runs]
     total = (f"{'freed' if applied else 'would free'} {_human(garbage.total_bytes)} in "
-             f"{len(garbage.nodes)} node folders, {len(garbage.scratch)} scratch folders and "
-             f"{len(garbage.runs)} run records; keeping {len(garbage.kept_runs)} runs and their "
-             f"{garbage.kept_nodes} nodes")
+             f"{_count(len(garbage.nodes), 'node folder')}, {_count(len(garbage.scratch), 'scratch folder')} and "
+             f"{_count(len(garbage.runs), 'run record')}; keeping {_count(len(garbage.kept_runs), 'run')} and their "
+             f"{_count(garbage.kept_nodes, 'node')}")
     if not applied and garbage.paths:
         total += " (dry run: add --apply to delete)"
     return "\n".join([*lines, total])
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 run record`, `2 run records`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _runs(store: Store) -> list[tuple[str, dict]]:

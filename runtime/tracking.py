@@ -5,10 +5,12 @@ holds everything worth tracking (each training's hyperparameters and `curve.json
 so tracking cannot slow, break or change a node, cached nodes are tracked like fresh ones, and
 a tracker failure costs one warning line, never a result. One MLflow run per xexp run, one
 nested run per training (params, per-step loss and dev curves, final dev metric), the report's
-pooled numbers as final metrics and its files as artifacts. The default tracking store is
+lead figures (Δ perturbed and Δ flip with their intervals and p, per primary row, under
+`robustness/…`) and pooled numbers as final metrics, and its files as artifacts. The default tracking store is
 MLflow's embedded SQLite database beside the xexp store (`<store>/mlflow.db`, artifacts in
-`<store>/mlflow-artifacts/`); `MLFLOW_TRACKING_URI` names another. `mlflow ui
---backend-store-uri sqlite:///<store>/mlflow.db` shows it.
+`<store>/mlflow-artifacts/`); `MLFLOW_TRACKING_URI` names another. With the `mlflow-ui` extra
+(the full MLflow: its server and web UI), `mlflow ui --backend-store-uri
+sqlite:///<store>/mlflow.db` shows it.
 
 TensorBoard is for Ray Tune sweeps: Tune's own `TBXLoggerCallback` writes each trial's event
 files, which the train node keeps under `tensorboard/` in its artifact. The request travels as
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -192,9 +195,34 @@ def _log_training(client, experiment_id: str, parent: str, parent_tag: str, stor
         client.set_terminated(child)
 
 
+#: The report's lead figures (results.csv column -> MLflow name), logged per primary row as
+#: `robustness/<target/><model>/<variant>/<language>/<condition>/<name>`. A column the report
+#: does not have is skipped, so a new lead column is one line here.
+LEAD_METRICS = {
+    "perturbed_acc_delta": "delta_perturbed",
+    "perturbed_ci_low": "delta_perturbed_ci_low",
+    "perturbed_ci_high": "delta_perturbed_ci_high",
+    "p_holm": "delta_perturbed_p_holm",
+    "p_method": "delta_perturbed_p_method",
+    "flip_rate_delta": "delta_flip",
+    "flip_ci_low": "delta_flip_ci_low",
+    "flip_ci_high": "delta_flip_ci_high",
+    "flip_p_method": "delta_flip_p_method",
+    "mde_80": "mde_80",
+}
+#: The figures every pooled row keeps under its own name: the metric as measured, and the drop
+#: delta, which is secondary (it favours the model with less to lose), and named so.
+POOLED_METRICS = {
+    "clean": {"clean_acc": "clean_acc", "clean_f1": "clean_f1"},
+    "condition": {"perturbed_acc": "perturbed_acc", "delta_vs_baseline": "secondary/drop_delta",
+                  "perturbed_f1": "perturbed_f1"},
+}
+
+
 def _report_metrics(results_json: Path) -> dict[str, float]:
-    """The report's pooled numbers: clean accuracy and the robustness delta per cell, and for
-    extractive QA (rows with F1) clean and perturbed token F1 beside the exact-match ones."""
+    """The report's pooled numbers: the lead figures of each primary row under `robustness/`,
+    the clean and perturbed metric per cell, and for extractive QA (rows with F1) clean and
+    perturbed token F1 beside the exact-match ones."""
     rows = json.loads(results_json.read_text(encoding="utf-8"))["rows"]
     out: dict[str, float] = {}
     for r in rows:
@@ -202,14 +230,21 @@ def _report_metrics(results_json: Path) -> dict[str, float]:
             continue
         target = f"{r['target']}/" if r.get("target") else ""  # a report of several targets
         where = f"{target}{r['model']}/{r['variant']}/{r['language']}"
-        if r["perturbation"] == "clean":
-            out[f"clean_acc/{where}"] = r["clean_acc"]
-            out[f"clean_f1/{where}"] = r.get("clean_f1")  # None (dropped below) but for QA
-        else:
-            out[f"perturbed_acc/{where}/{r['perturbation']}"] = r["perturbed_acc"]
-            out[f"delta/{where}/{r['perturbation']}"] = r["delta_vs_baseline"]
-            out[f"perturbed_f1/{where}/{r['perturbation']}"] = r.get("perturbed_f1")
-    return {k: float(v) for k, v in out.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+        clean = r["perturbation"] == "clean"
+        cell = where if clean else f"{where}/{r['perturbation']}"
+        for column, name in POOLED_METRICS["clean" if clean else "condition"].items():
+            out[f"{name}/{cell}"] = r.get(column)  # None (dropped below) where a row lacks it
+        if r.get("family") == "primary" and r.get("delta_metric"):
+            lead = f"robustness/{where}/{r['perturbation']}"
+            for column, name in LEAD_METRICS.items():
+                out[f"{lead}/{name}"] = r.get(column)
+    return {metric_name(k): float(v) for k, v in out.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+
+
+def metric_name(name: str) -> str:
+    """`name` with each character MLflow refuses in a metric name (a report name may hold any)
+    as `_`."""
+    return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", name)
 
 
 def _params(values: dict[str, Any]) -> list:

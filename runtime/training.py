@@ -156,6 +156,9 @@ def _fit(base: dict, members: list[Member], sampling: Sampling | None, hp: Hpara
                            fingerprint=fingerprint)
     resumed_from = loop.step if loop is not None else None
     loop = loop or LoopState()
+    resumed = {} if resumed_from is None else {"resumed_from": resumed_from}
+    if progress is not None and resumed:  # said once, now, and carried by every later report
+        progress({"step": loop.step, "total": total, **resumed})
     scored = [(i, m) for i, m in enumerate(members) if m.dev_features is not None]
 
     def score_dev() -> None:
@@ -209,7 +212,7 @@ def _fit(base: dict, members: list[Member], sampling: Sampling | None, hp: Hpara
                 loop.loss_curve.append({"step": loop.step, "epoch": loop.epoch, "loss": mean})
                 loop.log_loss_sum, loop.log_steps = 0.0, 0
                 if progress is not None:
-                    progress({"step": loop.step, "total": total, "loss": mean})
+                    progress({"step": loop.step, "total": total, "loss": mean, **resumed})
             epoch_ended = loop.batch_in_epoch >= len(order)
             if epoch_ended:
                 loop.epoch, loop.batch_in_epoch = loop.epoch + 1, 0

@@ -71,8 +71,11 @@ def pytest_terminal_summary(terminalreporter):
     skipped = terminalreporter.stats.get("skipped", [])
     no_data = _skipped_for(skipped, needs.DATA_REASON)
     no_browser = _skipped_for(skipped, needs.BROWSER_REASON)
-    if no_data or no_browser:
+    no_tex = _skipped_for(skipped, needs.TEX_REASON)
+    tex = (f" (and {no_tex} that need pdflatex: apt-get install texlive-latex-base "
+           f"texlive-latex-recommended)") if no_tex else ""
+    if no_data or no_browser or no_tex:
         terminalreporter.write_line(
             f"xexp: left out {no_data} tests that need the real data and {no_browser} that need "
-            f"chromium; to run them put the data at {needs.DATA} (or set XEXP_TEST_DATA) and install chromium "
+            f"chromium{tex}; to run them put the data at {needs.DATA} (or set XEXP_TEST_DATA) and install chromium "
             f"(apt-get install chromium), or run .ci/run, which requires both")

@@ -19,6 +19,7 @@ DATA = Path(os.environ.get("XEXP_TEST_DATA") or Path(__file__).resolve().parents
 #: skip reasons start with these; conftest.py counts the skips by them
 DATA_REASON = "needs real data"
 BROWSER_REASON = "needs chromium"
+TEX_REASON = "needs pdflatex"
 
 
 def strict() -> bool:
@@ -45,4 +46,13 @@ def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
         _absent(f"{BROWSER_REASON}: no chromium on PATH")
+    return found
+
+
+def pdflatex() -> str:
+    """The TeX engine that compiles report.tex (Debian: texlive-latex-base and
+    texlive-latex-recommended), or skip/fail when it is not installed."""
+    found = shutil.which("pdflatex")
+    if not found:
+        _absent(f"{TEX_REASON}: no pdflatex on PATH")
     return found

@@ -19,7 +19,15 @@ from xexp.compiler.graph.contracts import CONTRACTS, TrainParams, params_of
 from xexp.compiler.registry import REGISTRY
 
 REPO = Path(__file__).resolve().parents[1]
-SPECS = sorted([*REPO.glob("specs/*.xexp"), *REPO.glob("tests/specs/*.xexp")])
+
+
+def spec_files(folder: Path) -> list[Path]:
+    """The spec files of a folder: files only, never the `.xexp/` store a run leaves beside its
+    spec (the README's order, demo then tests, must pass)."""
+    return sorted(path for path in folder.glob("*.xexp") if path.is_file())
+
+
+SPECS = [*spec_files(REPO / "specs"), *spec_files(REPO / "tests" / "specs")]
 
 BASE = """\
 experiment contracts
@@ -49,6 +57,13 @@ def caret_at(err: SpecError, text: str, fragment: str) -> None:
 
 
 # --- the contracts themselves --------------------------------------------------------------------
+
+
+def test_spec_files_skip_the_store_a_run_leaves_beside_the_spec(tmp_path):
+    (tmp_path / ".xexp" / "runs").mkdir(parents=True)  # what `xexp run specs/demo.xexp` leaves
+    (tmp_path / "demo.xexp").write_text("experiment demo\n", encoding="utf-8")
+    assert [p.name for p in spec_files(tmp_path)] == ["demo.xexp"]
+    assert SPECS and all(p.is_file() for p in SPECS)
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)

@@ -97,6 +97,11 @@ def test_fetch_then_an_offline_run_uses_only_the_store(tmp_path, ray_local, monk
     assert f"{REPO_ID} already in" in out.err and "fetched 1 hub models" in out.out
     done = [p.parent.parent.name for p in store.glob("*/*/_complete.json")]
     assert sorted(set(done)) == ["load", "model"] and len(done) == 4  # 3 splits, nothing trained yet
+    # one count of what it ran, and its record is not "the latest run" that status would show
+    assert ": 4 nodes, store" in out.err and "and 4 model and load nodes" in out.out
+    from xexp.runtime.runs import latest_run_id
+    from xexp.runtime.store import Store
+    assert latest_run_id(Store(store)) is None and len(list((store / "runs").glob("*/run.json"))) == 1
 
     guard = tmp_path / "guard"
     guard.mkdir()

@@ -69,3 +69,23 @@ def test_the_terminal_ui_lives_on_the_cli_side_and_rich_is_declared():
     assert importing_rich == {"xexp/progress.py"}
     dependencies = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["dependencies"]
     assert any(d.split(">")[0].split("=")[0].split("[")[0].strip() == "rich" for d in dependencies)
+
+
+def test_eta_starts_from_the_measured_times_of_the_kinds_in_the_store(tmp_path):
+    """A kind with no finished node in this run is estimated from the times its nodes took
+    before (completion records), not left out until its first node ends (the jumping ETA)."""
+    store = Store(tmp_path)
+    earlier = Node.make("train", "train:earlier", {"x": 5})
+    attempt = store.begin_attempt("train", earlier.key)
+    store.write_record(earlier, manifest={}, started=100.0, ended=700.0, attempt=attempt, inputs={},
+                       run_id="r0", ray_node_id=None)  # a training took 10 minutes
+    a = Node.make("load", "load:a", {"x": 6})
+    b = Node.make("train", "train:b", {"x": 7}, {"data": a.key})
+    c = Node.make("train", "train:c", {"x": 8}, {"data": a.key})
+    display = ProgressDisplay(Graph(experiment="t", nodes=[a, b, c]), stream=io.StringIO(), live=False, store=store)
+    display({"event": "started", "key": a.key})
+    display({"event": "finished", "key": a.key, "seconds": 2.0})
+    assert display.eta_text() == "20:00"  # two trainings of 10 minutes, one at a time
+    display({"event": "started", "key": b.key})
+    display({"event": "finished", "key": b.key, "seconds": 300.0})
+    assert display.eta_text() == "5:00"  # this run's own time takes over

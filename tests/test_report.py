@@ -348,7 +348,10 @@ def test_all_files_are_written_with_the_promised_columns(report):
     out, manifest = report["out"], report["manifest"]
     for name in REPORT_FILES:
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
-    assert set(manifest["files"]) == set(REPORT_FILES)
+    figures = set(manifest["files"]) - set(REPORT_FILES)  # fig-*.svg/.pdf/.png beside them (issue 30)
+    assert set(REPORT_FILES) <= set(manifest["files"]) and figures
+    assert all(name.startswith("fig-") and (out / name).is_file() for name in figures)
+    assert {name.rsplit(".", 1)[1] for name in figures} == {"svg", "pdf", "png"}
     results = report["results"]
     assert set(CSV_COLUMNS) <= set(results.columns)
     expected_rows = len(VARIANTS) * (len(LANGUAGES) + 1) * 5 * (len(SEEDS) + 1)
@@ -362,16 +365,20 @@ def test_all_files_are_written_with_the_promised_columns(report):
     json.dumps(manifest)  # the manifest travels through Ray: plain JSON
 
 
-def test_terminal_summary_fits_and_puts_the_biggest_effect_first(report):
+def test_terminal_summary_fits_keeps_the_files_order_and_lists_the_biggest_language_effect_first(report):
     summary = report["manifest"]["summary"]
     assert summary == (report["out"] / "summary.txt").read_text(encoding="utf-8")
     lines = summary.splitlines()
     assert max(len(line) for line in lines) <= 100
     results = report["results"]
-    macro = results[(results.language == "macro") & (results.seed == "all")
-                    & (results.delta_metric == "robustness_delta")]
-    biggest = macro.loc[macro.perturbed_acc_delta.astype(float).abs().idxmax()]
+    pooled = results[(results.seed == "all") & (results.delta_metric == "robustness_delta")]
+    macro = pooled[pooled.language == "macro"]
     start = next(i for i, line in enumerate(lines) if line.startswith("Robustness deltas vs"))
+    shown = [line.split()[2] for line in lines[start + 3: start + 3 + len(macro)]]
+    assert shown == list(macro.perturbation)  # the order of report.md and results.csv (issue 30)
+    languages = pooled[pooled.language != "macro"]
+    biggest = languages.loc[languages.perturbed_acc_delta.astype(float).abs().idxmax()]
+    start = next(i for i, line in enumerate(lines) if line.startswith("Largest per-language"))
     first = lines[start + 3]
     assert biggest.perturbation in first and f"{float(biggest.perturbed_acc_delta):+.1f}" in first
 

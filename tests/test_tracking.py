@@ -134,3 +134,73 @@ def test_a_mix_training_logs_its_members_task_types(tmp_path):
     assert mix["member_languages"] == "en;en"
     assert mix["sampling.kind"] == "temperature" and mix["sampling.temperature"] == "2.0"
     assert single["task_type"] == "multiple_choice" and "members" not in single
+
+
+@pytest.fixture(scope="module")
+def lead_logged(tmp_path_factory):
+    """A report with a variant against the baseline (2 seeds, 2 languages), logged to MLflow
+    as `xexp run --track mlflow` logs a finished run."""
+    from mlflow.tracking import MlflowClient
+
+    from report_cells import prediction_cells
+    from xexp.compiler import compile_text
+    from xexp.runtime.report import ReportSettings, build_report
+    from xexp.runtime.store import Store
+    from xexp.runtime.tracking import log_to_mlflow
+
+    root = tmp_path_factory.mktemp("lead")
+    cells, _ = prediction_cells(root / "inputs", conditions=("typo", "drop"))
+    report_dir = root / "store" / "runs" / "run-1" / "report"
+    build_report(cells, ReportSettings(bootstrap=100, examples=0), report_dir, {"experiment": "lead"})
+    _, graph = compile_text((REPO / "tests" / "specs" / "tracked_tiny.xexp").read_text(encoding="utf-8"))
+    uri = f"sqlite:///{root / 'store' / 'mlflow.db'}"
+    run_id = log_to_mlflow(Store(root / "store"), "run-1", graph, report_dir, uri=uri)
+    rows = json.loads((report_dir / "results.json").read_text())["rows"]
+    return {"uri": uri, "run": run_id, "rows": rows, "root": root,
+            "metrics": MlflowClient(tracking_uri=uri).get_run(run_id).data.metrics}
+
+
+def test_mlflow_logs_the_lead_figures_of_every_primary_row_under_robustness(lead_logged):
+    from xexp.runtime.tracking import LEAD_METRICS, metric_name
+
+    metrics, rows = lead_logged["metrics"], lead_logged["rows"]
+    primary = [r for r in rows if r["seed"] == "all" and r["family"] == "primary" and r["delta_metric"]]
+    assert {r["perturbation"] for r in primary} >= {"typo", "drop", "worst_case"}
+    for r in primary:
+        name = metric_name(f"robustness/{r['model']}/{r['variant']}/{r['language']}/{r['perturbation']}")
+        assert name.startswith("robustness/xlm_r_50_/mnli_v2/macro/")  # `&` and `%` are not MLflow's
+        assert metrics[f"{name}/delta_perturbed"] == pytest.approx(r["perturbed_acc_delta"])
+        for column, suffix in LEAD_METRICS.items():
+            if r.get(column) is None:  # a clean row has no flip rate; a column the report lacks
+                assert f"{name}/{suffix}" not in metrics
+            else:
+                assert metrics[f"{name}/{suffix}"] == pytest.approx(r[column]), column
+        if r["perturbation"] != "clean":
+            assert metrics[f"{name}/delta_flip"] == pytest.approx(r["flip_rate_delta"])
+            assert f"{name}/delta_perturbed_p_holm" in metrics  # two seeds: the method-level test
+    assert len([k for k in metrics if k.startswith("robustness/")]) >= 6 * len(primary)
+    assert not any(k.startswith("delta/") for k in metrics)  # the drop delta is named secondary
+    assert any(k.startswith("secondary/drop_delta/") for k in metrics)
+
+
+def test_the_mlflow_ui_backend_reads_the_run(lead_logged, monkeypatch):
+    """The server behind `mlflow ui` (its REST handlers, which the web UI calls) reads the run
+    from the store the README names, with the lead figures."""
+    from mlflow.server import handlers
+    from mlflow.server.constants import ARTIFACT_ROOT_ENV_VAR, BACKEND_STORE_URI_ENV_VAR
+
+    monkeypatch.setenv(BACKEND_STORE_URI_ENV_VAR, lead_logged["uri"])
+    monkeypatch.setenv(ARTIFACT_ROOT_ENV_VAR, str(lead_logged["root"] / "store" / "mlflow-artifacts"))
+    monkeypatch.setattr(handlers, "_tracking_store", None)  # the server caches its store
+    from mlflow.server import app
+
+    client = app.test_client()
+    found = client.get("/ajax-api/2.0/mlflow/experiments/get-by-name?experiment_name=tracked_tiny")
+    assert found.status_code == 200, found.data[:500]
+    experiment_id = found.get_json()["experiment"]["experiment_id"]
+    runs = client.post("/ajax-api/2.0/mlflow/runs/search", json={"experiment_ids": [experiment_id]})
+    assert runs.status_code == 200, runs.data[:500]
+    (run,) = [r for r in runs.get_json()["runs"] if r["info"]["run_id"] == lead_logged["run"]]
+    served = {m["key"]: m["value"] for m in run["data"]["metrics"]}
+    lead = {k: v for k, v in lead_logged["metrics"].items() if k.startswith("robustness/")}
+    assert lead and {k: served[k] for k in lead} == pytest.approx(lead)

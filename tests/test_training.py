@@ -165,8 +165,13 @@ def test_training_killed_in_any_epoch_resumes_byte_identical(base, uninterrupted
     kill_inside_epoch(child, scratch, kill_epoch)
     assert not (out / "checkpoint").exists(), "the killed run must not have finished"
 
-    resumed = train(**resume_kwargs(base), out_dir=out, scratch_dir=scratch)
+    said: list[dict] = []
+    resumed = train(**resume_kwargs(base), out_dir=out, scratch_dir=scratch, progress=said.append)
     reference, reference_out = uninterrupted
+    total = 3 * STEPS_PER_EPOCH  # the first report says where it resumed, every later one keeps it
+    assert said[0] == {"step": resumed["resumed_from_step"], "total": total,
+                       "resumed_from": resumed["resumed_from_step"]}
+    assert all(info["resumed_from"] == resumed["resumed_from_step"] for info in said)
     assert reference["resumed_from_step"] is None
     first, last = kill_epoch * STEPS_PER_EPOCH, (kill_epoch + 1) * STEPS_PER_EPOCH
     assert first < resumed["resumed_from_step"] < last, resumed["resumed_from_step"]

@@ -1,4 +1,4 @@
-"""The `xexp` command line: check, plan, fmt, run, status, report, gc, perturb, models.
+"""The `xexp` command line: check, plan, fmt, run, status, runs, report, gc, perturb, models.
 
 Spec problems exit with status 2 and a compiler-style message; nothing here prints a lark or
 pydantic traceback. Only `run`, `report`, `perturb` and `models` import the heavy runtime.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import xexp
-from xexp import STORE_ENV, default_store
+from xexp import default_store
 from xexp.compiler import SpecError, read_spec
 from xexp.runtime.store import StoreError
 
@@ -24,7 +23,8 @@ def _variables(pairs: list[str] | None) -> dict[str, str]:
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise SpecError(f"--set expects NAME=VALUE, got `{pair}`")
+            raise SpecError(f"--set expects NAME=VALUE, got `{pair}`", file="--set",
+                            hint=f"e.g. --set {pair}=VALUE" if pair else None)
         name, value = pair.split("=", 1)
         out[name.strip()] = _from_here(value)
     return out
@@ -99,17 +99,24 @@ def cmd_fmt(args) -> int:
     from xexp.compiler.fmt import format_text
 
     status = EXIT_OK
+    changed = 0
     for path in args.files:
         text = read_spec(path)
         formatted = format_text(text, path)
         if formatted == text:
             continue
+        changed += 1
         if args.check:
             print(f"{path}: would be reformatted", file=sys.stderr)
             status = EXIT_FAILED
         else:
             Path(path).write_text(formatted, encoding="utf-8")
             print(f"{path}: reformatted", file=sys.stderr)
+    files = len(args.files)
+    if args.check and not changed:  # success says so: silence reads like nothing was checked
+        print(f"{'the file is' if files == 1 else f'all {files} files are'} formatted", file=sys.stderr)
+    elif not changed:
+        print(f"{'the file was' if files == 1 else f'all {files} files were'} already formatted", file=sys.stderr)
     return status
 
 
@@ -131,15 +138,28 @@ def cmd_report(args) -> int:
     return report_from_cli(args)
 
 
+def cmd_runs(args) -> int:
+    from xexp.runs_cli import runs_from_cli
+
+    return runs_from_cli(args)
+
+
 def cmd_gc(args) -> int:
-    from xexp.runtime.store import Store, StoreError
+    from xexp.running import existing_store
+    from xexp.runtime.store import StoreError
     from xexp.runtime.store_gc import GcRefused, collect, delete, describe
 
     if args.keep_last is not None and args.keep_last < 1:
         print("xexp gc: --keep-last must be at least 1", file=sys.stderr)
         return EXIT_SPEC
+    if args.spec and not (args.spec.endswith(".xexp") and Path(args.spec).is_file()):
+        print(f"xexp gc: `{args.spec}` is not a spec file; a store goes with --store", file=sys.stderr)
+        return EXIT_SPEC
+    found = existing_store("gc", args.store, args.spec)  # a missing store is one line, not "0 B"
+    if found is None:
+        return EXIT_FAILED
     try:
-        store = Store(args.store)
+        store = found[0]
         garbage = collect(store, keep_last=args.keep_last)
         if args.apply:
             delete(store, garbage)
@@ -286,11 +306,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="artifact store (default: the spec's, else $XEXP_STORE, else ./.xexp)")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("runs", help="the runs of a store, newest first: spec, status, nodes, wall time")
+    p.add_argument("spec", nargs="?", metavar="SPEC", help="the spec file whose store to read")
+    p.add_argument("--store", default=None,
+                   help="artifact store (default: the spec's, else $XEXP_STORE, else ./.xexp)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_runs)
+
     p = sub.add_parser("gc", help="remove store artifacts that no kept run references (dry run by default)",
                        description="Find node folders, scratch folders and run records that no kept run "
                                    "references and print what deleting them would free; --apply deletes.")
-    p.add_argument("--store", default=os.environ.get(STORE_ENV) or ".xexp",
-                   help="artifact store (default: $XEXP_STORE, else ./.xexp)")
+    p.add_argument("spec", nargs="?", metavar="SPEC", help="the spec file whose store to clean")
+    p.add_argument("--store", default=None,
+                   help="artifact store (default: the spec's, else $XEXP_STORE, else ./.xexp)")
     p.add_argument("--keep-last", type=int, metavar="N",
                    help="keep only the N latest runs (and running ones); default: every run")
     p.add_argument("--apply", "--yes", dest="apply", action="store_true", help="delete (default: dry run)")

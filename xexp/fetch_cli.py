@@ -28,7 +28,7 @@ def fetch_from_cli(args) -> int:
         print(f"xexp fetch: cannot download the spec's hub models into {hub_cache(root)}: "
               f"{type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_FAILED
-    summary = run_spec(spec_path, store=store, variables=variables, only=("model", "load"))
+    summary = run_spec(spec_path, store=store, variables=variables, only=("model", "load"), latest=False)
     if summary["failed"]:
         return EXIT_FAILED
     print(f"fetched {len(models)} hub models into {hub_cache(root)} and {summary['nodes']} model and load "

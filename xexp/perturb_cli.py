@@ -9,22 +9,60 @@ from pathlib import Path
 from xexp.compiler.errors import did_you_mean
 
 
-def _value(text: str):
-    """A --param value: JSON when it parses (numbers, lists, true/false), else the string."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
+#: The file name errors about `--param` carry: they point into the call the parameters make.
+PARAM_ORIGIN = "--param"
 
 
-def _params(pairs: list[str] | None) -> dict:
-    out = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise SystemExit(f"xexp perturb: --param expects K=V, got {pair!r}")
-        key, value = pair.split("=", 1)
-        out[key] = _value(value)
-    return out
+def bound_params(name: str, pairs: list[str] | None) -> dict:
+    """The --param values as the spec language reads them: `p=0.2`, `lexicon=synthetic()`,
+    `ops=[insert delete]`, through the compiler's parser and the entry's schema, so a bad one is
+    the same error a spec would get, with a caret under it. Nothing is executed."""
+    from dataclasses import replace
+
+    from xexp.compiler import ast
+    from xexp.compiler.binding import bind
+    from xexp.compiler.errors import ErrorSink, SpecErrors
+    from xexp.compiler.parser import parse_recovering
+
+    call = f"{name}({', '.join(pairs or [])})"
+    stand_in = "_="  # a call is a value: parse `_=CALL`, then show the call alone
+    module, errors = parse_recovering(stand_in + call, PARAM_ORIGIN)
+    params = None
+    if not errors:
+        statement = module.statements[0] if len(module.statements) == 1 else None
+        value = statement.value if isinstance(statement, ast.Assignment) else None
+        sink = ErrorSink(PARAM_ORIGIN, stand_in + call)
+        if isinstance(value, ast.Call):
+            bound = bind(value, ("perturbation",), {}, sink)
+            params = bound[1] if bound else None
+        else:
+            sink.error("expected --param NAME=VALUE", ast.Span(1, 3, 1, 3 + len(call)))
+        errors = sink.errors
+    if errors:
+        def shifted(err):
+            span = err.span
+            moved = ast.Span(span.line, max(1, span.column - len(stand_in)), span.end_line,
+                             max(1, span.end_column - len(stand_in)))
+            return type(err)(err.message, file=err.file, span=moved, source_line=call, hint=err.hint)
+
+        raise SpecErrors([shifted(e) for e in errors]) if len(errors) > 1 else shifted(errors[0])
+    return params or {}
+
+
+def language_problem(entry, lang: str, params: dict) -> str | None:
+    """Why `lang` cannot be perturbed by `entry` (an unknown code, a language it does not
+    support), as `xexp check` would say it; None when it can."""
+    from xexp.compiler.languages import KNOWN_LANGUAGES, XNLI_LANGUAGES
+
+    if lang not in KNOWN_LANGUAGES:
+        hint = did_you_mean(lang, sorted(KNOWN_LANGUAGES))
+        return (f"--lang {lang}: unknown language code" + (f"; {hint}" if hint else "")
+                + f" (XNLI languages: {' '.join(XNLI_LANGUAGES)})")
+    if entry.languages is not None and lang not in entry.languages:
+        return (f"--lang {lang}: `{entry.name}` does not apply to it (its languages: "
+                f"{' '.join(sorted(entry.languages))})")
+    problem = entry.params.model_validate(params).language_problem(lang)
+    return f"--lang {lang}: {problem}" if problem else None
 
 
 def _fields(entry) -> str:
@@ -37,6 +75,13 @@ def _fields(entry) -> str:
     parts = [f"{family} {'/'.join(f for f in FAMILY_FIELDS[family] if f in entry.fields)} "
              f"(default {entry.default_field_for({}, family)})" for family in families if family in FAMILY_FIELDS]
     return ", ".join(parts)
+
+
+def _described(entry, params: dict) -> str:
+    """`p=0.1 (default)`: the parameters a perturbation ran with."""
+    given = {k: v for k, v in params.items() if k in entry.params.model_fields}
+    shown = ", ".join(f"{k}={v!r}" for k, v in given.items()) or "its defaults"
+    return shown
 
 
 def describe_entry(entry) -> list[str]:
@@ -98,7 +143,17 @@ def perturb_from_cli(args) -> int:
     if not args.lang:
         print("xexp perturb: --lang is required (the language of the text)", file=sys.stderr)
         return 2
-    params = _params(args.param)
+    from xexp.compiler.errors import SpecError
+
+    try:
+        params = bound_params(args.name, args.param)
+    except SpecError as err:
+        print(err.render(), file=sys.stderr)
+        return 2
+    problem = language_problem(entry, args.lang, params)
+    if problem:
+        print(f"xexp perturb: {problem}", file=sys.stderr)
+        return 2
     from xexp.runtime.perturbations import apply, perturb_example
 
     try:
@@ -126,7 +181,12 @@ def perturb_from_cli(args) -> int:
         if args.text is None:
             print("xexp perturb: give a TEXT or --input FILE.jsonl", file=sys.stderr)
             return 2
-        print(apply(args.name, args.text, lang=args.lang, seed=args.seed, **params))
+        perturbed = apply(args.name, args.text, lang=args.lang, seed=args.seed, **params)
+        print(perturbed)
+        if perturbed == args.text:  # say why nothing changed, where the user reads it
+            print(f"note: unchanged: `{args.name}` left this text as it was with "
+                  f"{_described(entry, params)} and seed {args.seed}; try a larger value or another --seed",
+                  file=sys.stderr)
         return 0
     except (ValueError, TypeError) as err:
         print(f"xexp perturb: {err}", file=sys.stderr)

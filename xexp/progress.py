@@ -11,13 +11,16 @@ The run's ETA is the scheduler replayed over the nodes left, on each node's esti
 (runtime/estimate/: learned from the store's history) corrected by what this run has measured so
 far (runtime/estimate/live.py), so it does not jump as each kind finishes its first node. Without
 estimates it falls back to each kind's mean duration x its remaining nodes / the most nodes of that
-kind seen running at once, summed over kinds (also the per-kind column of the live table).
+kind seen running at once, summed over kinds (also the per-kind column of the live table), a kind with no finished node in
+this run taking its measured times from the store's earlier records.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
+from collections.abc import Sequence
 from typing import IO, Any
 
 from xexp.compiler.graph.node import Graph
@@ -36,6 +39,36 @@ def _duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+#: completion records read per kind for its measured times: enough for a mean, cheap at any size
+MEASURED_SAMPLE = 20
+
+
+def measured_times(store: Any, kinds: Sequence[str]) -> dict[str, list[float]]:
+    """Per kind, how long its nodes already in the store took (their completion records), the
+    newest first; a record that does not read is skipped."""
+    import json
+
+    out: dict[str, list[float]] = {}
+    for kind in kinds:
+        records = sorted(Path(store.root, kind).glob("*/_complete.json"), key=_mtime, reverse=True)
+        times = []
+        for path in records[:MEASURED_SAMPLE]:
+            try:
+                times.append(float(json.loads(path.read_text(encoding="utf-8"))["timings"]["seconds"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        if times:
+            out[kind] = times
+    return out
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 class ProgressDisplay:
     """Callable taking scheduler events; use as a context manager around execute_graph."""
 
@@ -52,6 +85,7 @@ class ProgressDisplay:
         self.total = graph.counts()
         self.state: dict[str, str] = {}
         self.durations: dict[str, list[float]] = {k: [] for k in self.kinds}
+        self.measured = measured_times(store, self.kinds) if store is not None else {}
         self.peak_running: dict[str, int] = {k: 0 for k in self.kinds}
         self.started = time.time()
         self.live_mode = self.stream.isatty() if live is None else live
@@ -102,8 +136,9 @@ class ProgressDisplay:
 
     def eta_seconds(self, kind: str | None = None) -> float | None:
         """Seconds left: for the run, the replay of what is left on the estimates (when the run has
-        them); else, as for a kind: for a kind, None until one of its nodes finished; for the run, the sum over
-        the kinds that have finished nodes to learn from (None before any node finished)."""
+        them); else, as for a kind: for a kind, None until one of its nodes finished (here, or
+        measured in the store before); for the run, the sum over the kinds with times to learn
+        from (None before any)."""
         if kind is None and self.time_left is not None:
             now = time.time()
             if self._eta_cache is None or now - self._eta_cache[0] >= 1.0:
@@ -115,11 +150,12 @@ class ProgressDisplay:
             remaining = counts[k]["pending"] + counts[k]["running"]
             if remaining == 0:
                 continue
-            if not self.durations[k]:
-                if kind is not None or not any(self.durations.values()):
+            times = self.durations[k] or self.measured.get(k, [])
+            if not times:
+                if kind is not None or not any(self.durations[c] or self.measured.get(c) for c in self.kinds):
                     return None
                 continue  # a kind not seen finishing yet (the report, say): no guess for it
-            mean = sum(self.durations[k]) / len(self.durations[k])
+            mean = sum(times) / len(times)
             total += mean * remaining / max(1, self.peak_running[k])
         return total
 
@@ -140,7 +176,9 @@ class ProgressDisplay:
                 continue
             if "step" in info and "total" in info:
                 loss = f", loss {info['loss']:.3f}" if isinstance(info.get("loss"), (int, float)) else ""
-                out.append(f"{self.name_of[key]}: step {info['step']}/{info['total']}{loss}")
+                resumed = (f" (resumed from step {info['resumed_from']} of {info['total']})"
+                           if isinstance(info.get("resumed_from"), int) else "")
+                out.append(f"{self.name_of[key]}: step {info['step']}/{info['total']}{loss}{resumed}")
         return out
 
     def tick(self) -> None:
@@ -162,7 +200,8 @@ class ProgressDisplay:
         if self.time_left is not None and seconds is not None:
             return _duration(seconds)
         counts = self.counts()
-        unknown = any(counts[k]["pending"] + counts[k]["running"] and not self.durations[k] for k in self.kinds)
+        unknown = any(counts[k]["pending"] + counts[k]["running"] and not (self.durations[k] or self.measured.get(k))
+                      for k in self.kinds)
         if seconds is None or (unknown and seconds < 1):
             return "?"
         return ("≥" if unknown else "") + _duration(seconds)

@@ -88,12 +88,14 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
              max_retries: int = 3, variables: dict[str, str] | None = None, num_cpus: float | None = None,
              num_gpus: float | None = None, show_progress: bool = True, stream=None,
              summary_stream=None, track: tuple[str, ...] = (), only: tuple[str, ...] = (),
-             inputs: bool = True, executor: str = "ray") -> dict[str, Any]:
+             inputs: bool = True, executor: str = "ray", latest: bool = True) -> dict[str, Any]:
     """Run a spec and return the JSON summary that `xexp run --json` prints. Progress goes to
     `stream` (stderr), the report's summary to `summary_stream` (stdout: the result is output).
     With `inputs`, local inputs are looked at as `xexp check` does, before Ray starts: a missing
     file or a bad first row is a SpecError with a caret now, not a failed load node later.
-    `executor="local"` runs every node in this process without Ray (`ray_options` refused)."""
+    `executor="local"` runs every node in this process without Ray (`ray_options` refused).
+    A run cut to some kinds (`only`) records the nodes it runs, not the whole spec's; `latest`
+    off (`xexp fetch`) keeps its record out of `runs/latest`, which names the user's last run."""
     from xexp.runtime.ops.report_op import HTML_FILE
     from xexp.progress import ProgressDisplay
     from xexp.runtime.runs import create_run
@@ -135,7 +137,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
         url = info.get("dashboard_url")
         print(f"Ray dashboard: {url} (log in with the token in ~/.ray/auth_token)" if url
               else "Ray dashboard: not available (is ray[default] installed?)", file=stream)
-    run_id = create_run(st, graph, spec_path=str(spec_path), spec_text=text)
+    run_id = create_run(st, work, spec_path=str(spec_path), spec_text=text, latest=latest, only=tuple(only))
     print(f"run {run_id}: {len(work.nodes)} nodes, store {st.root}", file=stream)
     from xexp.runtime.estimate.live import estimated_seconds
 
@@ -163,7 +165,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     print(result.summary_line(), file=stream)
     if published is not None:
         print(f"report: {published / HTML_FILE}", file=stream)
-    return {"run_id": run_id, "nodes": len(graph.nodes), "executed": result.executed, "cached": result.cached,
+    return {"run_id": run_id, "nodes": len(work.nodes), "executed": result.executed, "cached": result.cached,
             "failed": result.failed, "store": str(st.root), "report": str(published) if published else None}
 
 
@@ -251,9 +253,10 @@ def status_from_cli(args) -> int:
     print(f"run {info['run_id']} ({info['experiment']}): {info['status']}, {info['elapsed_s']:.0f}s, "
           f"{info['nodes']} nodes")
     states = [s for s in totals if totals[s]]
-    print(f"  {'kind':<10}" + "".join(f"{s:>10}" for s in states))
+    widths = [max(10, len(s) + 2) for s in states]  # "interrupted" is wider than the numbers
+    print(f"  {'kind':<10}" + "".join(f"{s:>{w}}" for s, w in zip(states, widths)))
     for kind, counts in info["kinds"].items():
-        print(f"  {kind:<10}" + "".join(f"{counts[s]:>10}" for s in states))
+        print(f"  {kind:<10}" + "".join(f"{counts[s]:>{w}}" for s, w in zip(states, widths)))
     for failure in info["failures"]:
         print(f"  failed: {failure['name']}: {failure['error']}")
     return EXIT_OK

@@ -28,10 +28,24 @@ def run(node: Node, ctx: NodeContext) -> dict:
 
         manifest = run_sweep(node, ctx, fit, has_dev)
     else:
-        manifest = fit(training_hparams(p), ctx.out_dir, ctx.scratch_dir, ctx.progress)
+        manifest = fit(training_hparams(p), ctx.out_dir, ctx.scratch_dir, _logging_resume(ctx))
     manifest["trust_remote_code"] = base["trust_remote_code"]
     manifest["revision"] = None
     return manifest
+
+
+def _logging_resume(ctx: NodeContext):
+    """ctx.progress that also writes "resumed from step N of M" to the node's log, once."""
+    said = False
+
+    def progress(info: dict) -> None:
+        nonlocal said
+        if "resumed_from" in info and not said:
+            said = True
+            ctx.logger.info("resumed from step %d of %d", info["resumed_from"], info["total"])
+        ctx.progress(info)
+
+    return progress
 
 
 def training_of(p: TrainParams, base: dict, ctx: NodeContext) -> tuple[Fit, bool]:

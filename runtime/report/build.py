@@ -7,6 +7,7 @@ from pathlib import Path
 
 from xexp.compiler.registry.base import dump_params
 from xexp.runtime.formats import HTML_FILE, REPORT_FILES, SUMMARY_FILE  # noqa: F401  (re-exported)
+from xexp.runtime.report.figures import figure_files
 from xexp.runtime.report.html import html_report, html_report_targets
 from xexp.runtime.report.latex import latex_report, latex_report_targets
 from xexp.runtime.report.markdown import markdown_report, markdown_report_targets
@@ -36,13 +37,17 @@ def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | 
 
     parts = sections(report_cells, settings, targets)
     if len(parts) == 1 and parts[0].target is None:
-        texts, rows, caveats, warnings, summary = _one_target(parts[0], settings, meta)
+        figures = figure_files(parts[0].index, parts[0].conditions, out_dir)
+        texts, rows, caveats, warnings, summary = _one_target(parts[0], settings, meta, figures)
+        names = [n for f in figures for n in f.names()]
     else:
-        texts, rows, caveats, warnings, summary = _several_targets(parts, settings, meta, report_cells)
+        by_target = {part.name: figure_files(part.index, part.conditions, out_dir, (part.name,)) for part in parts}
+        texts, rows, caveats, warnings, summary = _several_targets(parts, settings, meta, report_cells, by_target)
+        names = [n for found in by_target.values() for f in found for n in f.names()]
     for name in texts:  # REPORT_FILES, and xtreme.csv with several targets and variants
         write_text(out_dir / name, texts[name])
     return {
-        "files": list(texts),
+        "files": list(texts) + names,
         "rows": len(rows),
         "cells": len(report_cells),
         "headline": headline(rows),
@@ -51,13 +56,13 @@ def build_report(cells: Iterable[ReportCell | dict], settings: ReportSettings | 
     }
 
 
-def _one_target(part: TargetSection, settings: ReportSettings, meta: dict):
+def _one_target(part: TargetSection, settings: ReportSettings, meta: dict, figures: list):
     index, rows, warnings = part.index, part.rows, part.warnings
     summary = terminal_summary(index, settings, meta, warnings)
     texts = {
-        HTML_FILE: html_report(index, settings, meta, part.conditions, part.examples, warnings),
+        HTML_FILE: html_report(index, settings, meta, part.conditions, part.examples, warnings, figures),
         "report.md": markdown_report(index, settings, meta, part.conditions, part.examples, warnings),
-        "report.tex": latex_report(index, settings, meta),
+        "report.tex": latex_report(index, settings, meta, part.conditions, figures),
         "results.csv": csv_text(rows, columns_of(rows)),
         "results.json": json_text(rows, meta, dump_params(settings, settings.ADDED_LATER), index.caveats + warnings, columns_of(rows)),
         SUMMARY_FILE: summary,
@@ -65,7 +70,8 @@ def _one_target(part: TargetSection, settings: ReportSettings, meta: dict):
     return texts, rows, index.caveats, warnings, summary
 
 
-def _several_targets(parts: list[TargetSection], settings: ReportSettings, meta: dict, cells: list[ReportCell]):
+def _several_targets(parts: list[TargetSection], settings: ReportSettings, meta: dict, cells: list[ReportCell],
+                     figures: dict):
     rows = [row for part in parts for row in part.rows]
     caveats = [c for part in parts for c in part.index.caveats]
     warnings = [w for part in parts for w in part.warnings]
@@ -79,9 +85,9 @@ def _several_targets(parts: list[TargetSection], settings: ReportSettings, meta:
     targets = [dump_params(part.target, part.target.OMITTED_AT_DEFAULT) | {"metric": part.metric}
                for part in parts if part.target]
     texts = {
-        HTML_FILE: html_report_targets(parts, settings, meta, warnings, table),
+        HTML_FILE: html_report_targets(parts, settings, meta, warnings, figures, table),
         "report.md": markdown_report_targets(parts, settings, meta, warnings, table),
-        "report.tex": latex_report_targets(parts, settings, meta, table),
+        "report.tex": latex_report_targets(parts, settings, meta, figures, table),
         "results.csv": csv_text(rows, columns_of(rows, TARGET_COLUMNS)),
         "results.json": json_text(rows, meta, dump_params(settings, settings.ADDED_LATER), caveats + warnings,
                                   columns_of(rows, TARGET_COLUMNS), targets),

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from xexp.runtime.report.examples import Example
 from xexp.runtime.report.model import CLEAN, ReportSettings
-from xexp.runtime.report.plots import bars, heatmaps, scatter
+from xexp.runtime.report.figures import FigureFile
 from xexp.runtime.report.tables import method_of
 from xexp.runtime.report.textdiff import diff_html
 from xexp.runtime.report.views import (
@@ -100,8 +100,11 @@ def _example(example: Example) -> str:
 
 
 def html_report(index: RowIndex, settings: ReportSettings, meta: dict, conditions: list[str],
-                examples: dict[str, list[Example]], warnings: list[str]) -> str:
-    sections = _sections(index, settings, conditions, examples)
+                examples: dict[str, list[Example]], warnings: list[str],
+                figures: list[FigureFile] | None = None) -> str:
+    """`figures`: the plots written beside the report (runtime/report/figures.py), embedded as
+    the same SVG."""
+    sections = _sections(index, settings, conditions, examples, figures or [])
     subtitle = (f"baseline <b>{_e(settings.baseline)}</b> · p: t-test over seeds (the trained "
                 f"model is the unit), Holm over {n_tests(index)} primary rows · {settings.ci:.0%} "
                 f"intervals (over seeds for deltas; parallel-aware bootstrap over examples, "
@@ -110,7 +113,7 @@ def html_report(index: RowIndex, settings: ReportSettings, meta: dict, condition
 
 
 def html_report_targets(parts: list, settings: ReportSettings, meta: dict, warnings: list[str],
-                        xtreme: Table | None = None) -> str:
+                        figures: dict[str, list[FigureFile]] | None = None, xtreme: Table | None = None) -> str:
     """Several targets (runtime/report/targets.py): each target's sections in turn, headed by
     the target, its metric and its own Holm family."""
     sections: list[tuple[str, str, str]] = []
@@ -122,7 +125,8 @@ def html_report_targets(parts: list, settings: ReportSettings, meta: dict, warni
                  f"primary rows of this target</p>")
         sections.append((anchor, f"Target {part.heading}", intro))
         sections += [(f"{anchor}-{a}", f"{part.name}: {h}", b)
-                     for a, h, b in _sections(part.index, settings, part.conditions, part.examples)]
+                     for a, h, b in _sections(part.index, settings, part.conditions, part.examples,
+                                              (figures or {}).get(part.name, []))]
     subtitle = (f"baseline <b>{_e(settings.baseline)}</b> · {len(parts)} targets, each with its own "
                 f"metric and statistics · p: t-test over seeds (the trained model is the unit), Holm "
                 f"within each target · {settings.ci:.0%} intervals (over seeds for deltas; "
@@ -137,8 +141,12 @@ def _anchor(name: str) -> str:
 
 
 def _sections(index: RowIndex, settings: ReportSettings, conditions: list[str],
-              examples: dict[str, list[Example]]) -> list[tuple[str, str, str]]:
+              examples: dict[str, list[Example]], figures: list[FigureFile]) -> list[tuple[str, str, str]]:
     """(anchor, heading, body) of one target's part of the report."""
+
+    def shown(kind: str) -> str:
+        return "".join(_figure(f.title, f.svg) for f in figures if f.kind == kind)
+
     sections: list[tuple[str, str, str]] = []
     metric = index.metric
     sections.append(("clean", f"Clean {metric}", _table(replace(clean_table(index), title=""))))
@@ -147,7 +155,7 @@ def _sections(index: RowIndex, settings: ReportSettings, conditions: list[str],
         sections.append(("robustness", "Robustness", _table(robustness_table(
             index, summary, "Summary (primary rows, seeds pooled)",
             robustness_note(index) + " Coloured: p (Holm) < 0.05; † interval over examples (one seed)."))))
-        maps = "".join(_figure(t, s) for t, s in heatmaps(index, conditions))
+        maps = shown("heatmap")
         matrices = "".join(
             _table(language_matrix(index, model, variant, [c for c in conditions if c != CLEAN]))
             for model in index.models()
@@ -155,13 +163,10 @@ def _sections(index: RowIndex, settings: ReportSettings, conditions: list[str],
                                    if r["model"] == model and r["variant"] != settings.baseline}))
         sections.append(("heatmaps", f"{metric_delta_title(metric)} by language and perturbation",
                          maps + f"<details><summary>As tables</summary>{matrices}</details>"))
-    plot = scatter(index)
-    if plot:
-        sections.append(("scatter", f"Clean vs perturbed {metric}",
-                         _figure(f"Clean vs perturbed {metric}; dashed line y = x", plot)))
-    bar_figures = "".join(_figure(t, s) for t, s in bars(index, conditions))
-    if bar_figures:
-        sections.append(("bars", f"Per-language {metric} and drop", bar_figures))
+    if shown("scatter"):
+        sections.append(("scatter", f"Clean vs perturbed {metric}", shown("scatter")))
+    if shown("bars"):
+        sections.append(("bars", f"Per-language {metric} and Δ perturbed", shown("bars")))
     for anchor, build in (("worst-case", worst_case_table), ("attacks", attack_table)):
         summary_table, full = build(index, summary_only=True), build(index)
         if full.rows:

@@ -1,8 +1,10 @@
-"""The report's figures as SVG text: robustness heatmaps, clean-vs-perturbed scatter, bars.
+"""The report's figures: robustness heatmaps, clean-vs-perturbed scatter, per-language bars.
 
-Figures are built on `matplotlib.figure.Figure` directly (no pyplot state, no GUI backend)
-and saved with a fixed `svg.hashsalt` and no date, so the same numbers give byte-identical
-SVG. Text stays text (`svg.fonttype: none`): smaller files, and the browser renders it.
+Each is a `Plot` (a `matplotlib.figure.Figure` built directly: no pyplot state, no GUI backend)
+rendered once per format: SVG inside report.html, and SVG, PDF and PNG files beside it for a
+paper (runtime/report/figures.py). Every format is saved with a fixed `svg.hashsalt` and no date
+or version, so the same numbers give byte-identical files. SVG text stays text
+(`svg.fonttype: none`): smaller files, and the browser renders it.
 Titles and axes name the target's metric (`RowIndex.metric`: accuracy, exact match, token
 accuracy), so a QA or tagging figure does not claim to show accuracy.
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import io
 import math
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,10 +42,42 @@ _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
 _MISSING = "#dddddd"
 
 
-def _svg(figure: Figure) -> str:
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "xexp"})
+#: per format: what savefig must leave out (dates, versions) for byte-identical rebuilds
+_METADATA: dict[str, dict[str, Any]] = {
+    "svg": {"Date": None, "Creator": "xexp"},
+    "pdf": {"CreationDate": None, "Creator": "xexp", "Producer": "xexp"},
+    "png": {"Software": "xexp"},
+}
+FORMATS = tuple(_METADATA)
+PNG_DPI = 150
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One figure of the report: `stem` names its files, `kind` the report section it is in."""
+
+    stem: str
+    kind: str  # "heatmap" | "scatter" | "bars"
+    title: str
+    figure: Figure
+
+
+def render(figure: Figure, fmt: str) -> bytes:
+    """The figure as `fmt` (svg, pdf or png), the same bytes every time for the same numbers."""
+    buffer = io.BytesIO()
+    with rc_context(_STYLE):
+        figure.savefig(buffer, format=fmt, metadata=_METADATA[fmt], dpi=PNG_DPI if fmt == "png" else "figure")
     return buffer.getvalue()
+
+
+def _svg(figure: Figure) -> str:
+    return render(figure, "svg").decode("utf-8")
+
+
+def stem(*parts: str) -> str:
+    """A file name from report names (a variant may be `mnli/v2` or `a b`); no dots, which
+    `\\includegraphics` would read as the start of an extension."""
+    return "-".join(re.sub(r"[^A-Za-z0-9_]+", "_", p).strip("_") or "x" for p in parts)
 
 
 def _colours(names: list[str]) -> dict[str, tuple]:
@@ -50,7 +86,20 @@ def _colours(names: list[str]) -> dict[str, tuple]:
     return {name: palette(i % 10) for i, name in enumerate(names)}
 
 
+def plots(index: RowIndex, conditions: list[str], prefix: tuple[str, ...] = ()) -> list[Plot]:
+    """Every figure of one target's report (`prefix`: the target's name, several targets)."""
+    found = heatmap_plots(index, conditions, prefix)
+    chart = scatter_plot(index, prefix)
+    found += [chart] if chart else []
+    return found + bar_plots(index, conditions, prefix)
+
+
 def heatmaps(index: RowIndex, conditions: list[str]) -> list[tuple[str, str]]:
+    """(title, SVG) of each heatmap."""
+    return [(p.title, _svg(p.figure)) for p in heatmap_plots(index, conditions)]
+
+
+def heatmap_plots(index: RowIndex, conditions: list[str], prefix: tuple[str, ...] = ()) -> list[Plot]:
     """One language × condition heatmap of the perturbed-metric delta per (model, variant)."""
     conditions = [c for c in conditions if c != CLEAN]
     deltas = [r["perturbed_acc_delta"] for r in index.pooled
@@ -73,12 +122,13 @@ def heatmaps(index: RowIndex, conditions: list[str]) -> list[tuple[str, str]]:
                         values[i, j] = row["perturbed_acc_delta"]
                         stars[i, j] = significant(row)
             title = f"{model} / {variant}: perturbed {index.metric}, {variant} − {index.baseline}"
-            figures.append((title, _heatmap(values, stars, languages, conditions, limit, title)))
+            figures.append(Plot(stem("heatmap", *prefix, model, variant), "heatmap", title,
+                                _heatmap(values, stars, languages, conditions, limit, title)))
     return figures
 
 
 def _heatmap(values: np.ndarray, stars: np.ndarray, languages: list[str], conditions: list[str],
-             limit: float, title: str) -> str:
+             limit: float, title: str) -> Figure:
     with rc_context(_STYLE):
         from matplotlib import colormaps
         cmap = colormaps["RdBu"].with_extremes(bad=_MISSING)
@@ -99,10 +149,16 @@ def _heatmap(values: np.ndarray, stars: np.ndarray, languages: list[str], condit
         bar = figure.colorbar(image, ax=ax, shrink=0.9, pad=0.02)
         bar.set_label("points")
         ax.set_xlabel("> 0: more robust than the baseline; * p (Holm) < 0.05", fontsize=8)
-        return _svg(figure)
+        return figure
 
 
 def scatter(index: RowIndex) -> str | None:
+    """The scatter as SVG, or None when there is nothing to plot."""
+    chart = scatter_plot(index)
+    return _svg(chart.figure) if chart else None
+
+
+def scatter_plot(index: RowIndex, prefix: tuple[str, ...] = ()) -> Plot | None:
     """Clean vs perturbed metric per (variant, language, condition), with y = x."""
     rows = [r for r in index.pooled if r["language"] != "macro"
             and r["kind"] in ("perturbation", "attack")]
@@ -143,7 +199,8 @@ def scatter(index: RowIndex) -> str | None:
                            for c in conditions],
                   title="condition", loc="upper left", bbox_to_anchor=(0.3, 1.0), fontsize=8,
                   frameon=False)  # both legends above the diagonal, where points are rare
-        return _svg(figure)
+    return Plot(stem("scatter", *prefix), "scatter",
+                f"Clean vs perturbed {index.metric}; dashed line y = x", figure)
 
 
 def _fitted_range(values: list[float], step: float = 5.0) -> tuple[float, float]:
@@ -160,28 +217,48 @@ def _series(row: dict, several_models: bool) -> str:
 
 
 def bars(index: RowIndex, conditions: list[str]) -> list[tuple[str, str]]:
-    """Per model: the clean metric, then each condition's drop, per language and variant (CI bars)."""
+    """(title, SVG) of each model's bar chart."""
+    return [(p.title, _svg(p.figure)) for p in bar_plots(index, conditions)]
+
+
+def bar_plots(index: RowIndex, conditions: list[str], prefix: tuple[str, ...] = ()) -> list[Plot]:
+    """Per model: the clean metric of every variant, then under each condition the lead figure,
+    Δ perturbed (variant − baseline), per language with its interval; not the drop, which the
+    report calls secondary (it counts against the model that had more to lose)."""
     figures = []
     for model in index.models():
         languages = index.languages(model)
         variants = sorted({r["variant"] for r in index.pooled if r["model"] == model},
                           key=lambda v: (v != index.baseline, v))
         present = [c for c in conditions
-                   if any(index.get(model, v, lang, c) for v in variants for lang in languages)]
+                   if any(_bar_row(index, model, v, lang, c) for v in variants for lang in languages)]
         if not present:
             continue
-        title = f"{model}: clean {index.metric} and drop per language (seeds pooled; bars: CI)"
-        figures.append((title, _bars(index, model, languages, variants, present)))
+        title = (f"{model}: clean {index.metric}, and Δ perturbed {index.metric} vs "
+                 f"{index.baseline} per language (seeds pooled; bars: CI)")
+        figures.append(Plot(stem("bars", *prefix, model), "bars", title,
+                            _bars(index, model, languages, variants, present)))
     return figures
 
 
+def _bar_row(index: RowIndex, model: str, variant: str, language: str, condition: str) -> dict | None:
+    """The row a bar shows: clean rows for every variant; Δ rows for the variants but the baseline."""
+    row = index.get(model, variant, language, condition)
+    if row is None:
+        return None
+    measure = "clean_acc" if condition == CLEAN else "perturbed_acc_delta"
+    if condition != CLEAN and (variant == index.baseline or row["delta_metric"] != "robustness_delta"):
+        return None
+    return None if math.isnan(row[measure]) else row
+
+
 def _bars(index: RowIndex, model: str, languages: list[str], variants: list[str],
-          conditions: list[str]) -> str:
+          conditions: list[str]) -> Figure:
     colour = _colours(variants)
     columns = 2 if len(conditions) > 1 else 1
     lines = math.ceil(len(conditions) / columns)
     width = 0.8 / len(variants)
-    width_in, height_in = 7.0 * columns, 0.7 + 2.6 * lines
+    width_in, height_in = 4.5 * columns, 0.8 + 2.4 * lines  # a paper page: \linewidth ≈ 4.8 in
     with rc_context(_STYLE):
         # fixed margins: constrained layout would double the cost of this, the largest figure
         figure = Figure(figsize=(width_in, height_in))
@@ -190,28 +267,30 @@ def _bars(index: RowIndex, model: str, languages: list[str], variants: list[str]
                                hspace=0.55, wspace=0.12)
         axes = figure.subplots(lines, columns, squeeze=False).ravel()
         for ax, condition in zip(axes, conditions):
-            measure = "clean_acc" if condition == CLEAN else "drop"
-            low, high = ("clean_ci_low", "clean_ci_high") if condition == CLEAN else (
-                "drop_ci_low", "drop_ci_high")
+            measure, low, high = (("clean_acc", "clean_ci_low", "clean_ci_high") if condition == CLEAN
+                                  else ("perturbed_acc_delta", "perturbed_ci_low", "perturbed_ci_high"))
             for k, variant in enumerate(variants):
                 xs: list[float] = []
                 heights: list[float] = []
                 errors: list[list[float]] = [[], []]  # below, above
                 for i, language in enumerate(languages):
-                    row = index.get(model, variant, language, condition)
-                    if row is None or math.isnan(row[measure]):
+                    row = _bar_row(index, model, variant, language, condition)
+                    if row is None:
                         continue
                     xs.append(i - 0.4 + width * (k + 0.5))
                     heights.append(row[measure])
-                    errors[0].append(max(0.0, row[measure] - row[low]))
-                    errors[1].append(max(0.0, row[high] - row[measure]))
-                ax.bar(xs, heights, width=width, color=colour[variant], label=variant,
-                       yerr=errors, error_kw={"elinewidth": 0.7, "capsize": 1.5})
+                    known = not (math.isnan(row[low]) or math.isnan(row[high]))
+                    errors[0].append(max(0.0, row[measure] - row[low]) if known else 0.0)
+                    errors[1].append(max(0.0, row[high] - row[measure]) if known else 0.0)
+                if xs:
+                    ax.bar(xs, heights, width=width, color=colour[variant], label=variant,
+                           yerr=errors, error_kw={"elinewidth": 0.7, "capsize": 1.5})
             ax.set_xticks(range(len(languages)), languages, fontsize=8)
             ax.axhline(0, color="black", linewidth=0.6)
-            ax.set_title(f"clean {index.metric} (%)" if condition == CLEAN else f"drop under {condition} (points)")
+            ax.set_title(f"clean {index.metric} (%)" if condition == CLEAN else
+                         f"Δ perturbed under {condition} (points; > 0: more robust)")
         for ax in axes[len(conditions):]:
             ax.set_visible(False)
         handles = [Line2D([], [], color=colour[v], linewidth=6, label=v) for v in variants]
         figure.legend(handles=handles, loc="upper center", ncols=len(variants), frameon=False)
-        return _svg(figure)
+        return figure

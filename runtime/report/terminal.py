@@ -1,4 +1,5 @@
-"""The terminal summary: the few numbers a user reads first, biggest effects first, ≤ 100 columns."""
+"""The terminal summary: the few numbers a user reads first, ≤ 100 columns. The primary rows
+keep the order of every other report file; the per-language list is the largest effects first."""
 
 from __future__ import annotations
 
@@ -20,8 +21,23 @@ _SECONDARY_QA = ("drop Δ", "changed %")
 _CLEAN_SECONDARY_QA = ("seeds",)
 
 
-def text_table(table: Table, width: int = WIDTH, drop: tuple[str, ...] = ()) -> list[str]:
-    """A plain-text table that never exceeds `width`: the widest text columns get cut (…)."""
+#: Columns a too-wide terminal table gives up, in this order, before any name is cut: they
+#: are secondary and stay in report.md and results.csv.
+_SPARED = ("changed %", "drop Δ")
+
+
+def text_table(table: Table, width: int = WIDTH, drop: tuple[str, ...] = (),
+               spared: tuple[str, ...] = _SPARED) -> list[str]:
+    """A plain-text table that never exceeds `width`: first the `spared` columns go, then the
+    widest text columns get cut (…), so a name is cut only when nothing else is left to give."""
+    def width_of(dropped: tuple[str, ...]) -> int:
+        kept = [i for i, h in enumerate(table.headers) if h not in dropped]
+        return sum(max([len(table.headers[i])] + [len(r[i]) for r in table.rows]) + 2 for i in kept) - 2
+
+    for column in spared:
+        if width_of(drop) <= width:
+            break
+        drop = drop + (column,)
     keep = [i for i, h in enumerate(table.headers) if h not in drop]
     headers = [table.headers[i] for i in keep]
     rows = [[row[i] for i in keep] for row in table.rows]
@@ -98,7 +114,7 @@ def _body(index: RowIndex, settings: ReportSettings) -> list[str]:
     if clean.rows:
         lines += [f"Clean {metric} (seeds pooled)"] + text_table(
             clean, drop=single_model + (_CLEAN_SECONDARY_QA if index.f1 else ())) + [""]
-    summary = sorted(delta_rows(index), key=_effect_size, reverse=True)
+    summary = delta_rows(index)  # the order of report.md, report.tex and results.csv
     if summary:
         lines.append(f"Robustness deltas vs {settings.baseline!r} (primary rows; more robust: "
                      f"Δ perturbed > 0, Δ flip < 0)")
