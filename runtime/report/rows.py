@@ -36,15 +36,14 @@ import numpy as np
 
 from xexp.runtime.report.model import CLEAN, WORST_CASE, ReportSettings
 from xexp.runtime.report.outcomes import Collected, Outcome
+from xexp.runtime.report.verdicts import (  # noqa: F401 (names the views import from here)
+    ALL_SEEDS, EXPLORATORY, MACRO, PRIMARY, assign_families, clip_intervals,
+)
 from xexp.runtime.stats import (
-    ExampleWeights, derived_rng, holm, percentile_intervals, seed_level, sign_flip_p_value,
+    ExampleWeights, derived_rng, percentile_intervals, seed_level, sign_flip_p_value,
 )
 
-ALL_SEEDS = "all"
-MACRO = "macro"
 NAN = float("nan")
-PRIMARY = "primary"
-EXPLORATORY = "exploratory"
 #: `inference` of a row's primary interval: across seeds (method-level) or across examples.
 BY_SEEDS, BY_EXAMPLES = "seeds", "examples"
 
@@ -62,6 +61,8 @@ COLUMNS = (
     # extractive QA: token F1 beside the exact-match accuracy columns (NaN for other tasks)
     "clean_f1", "perturbed_f1", "f1_drop", "perturbed_f1_delta",
     "clean_f1_ci_low", "clean_f1_ci_high", "f1_drop_ci_low", "f1_drop_ci_high",
+    # the robustness test, power and seed pairing (issue 29)
+    "flip_p_method", "n_paired", "flip_seed_sd", "mde_80", "clean_inference", "clipped",
 )
 #: Columns only a report with F1 rows (extractive QA) writes, after COLUMNS: a report without
 #: them keeps the files it always had.
@@ -74,8 +75,15 @@ _OWN = ("clean_acc", "perturbed_acc", "drop", "consistency", "changed", "flip_ra
 _PAIRED = ("perturbed_acc_delta", "delta_vs_baseline", "flip_rate_delta", "relative_drop_delta",
            "drop_changed_delta", "success_rate_delta", "perturbed_f1_delta")
 #: Per-seed differences that get a method-level interval, and the columns it goes to.
-_SEED_TESTED = {"perturbed_acc_delta": ("perturbed_ci_low", "perturbed_ci_high"),
-                "flip_rate_delta": ("flip_ci_low", "flip_ci_high")}
+#: (interval columns, column of the resampled deltas, p column)
+_SEED_TESTED = {"perturbed_acc_delta": ("perturbed_ci_low", "perturbed_ci_high", 0, "p_method"),
+                "flip_rate_delta": ("flip_ci_low", "flip_ci_high", 2, "flip_p_method")}
+
+
+def example_variance(draws: np.ndarray) -> float:
+    """Bootstrap variance of one resampled statistic (NaN replicates left out)."""
+    finite = draws[np.isfinite(draws)]
+    return float(finite.var(ddof=1)) if finite.size > 1 else NAN
 
 
 def has_f1(rows: list[dict]) -> bool:
@@ -97,7 +105,7 @@ class _Computed:
 
     row: dict
     draws: np.ndarray  # (B, 2): clean accuracy, drop — per-example bootstrap
-    delta_draws: np.ndarray | None = None  # (B, 2): perturbed delta, delta_vs_baseline
+    delta_draws: np.ndarray | None = None  # (B, 3): perturbed delta, delta_vs_baseline, flip delta
     f1_draws: np.ndarray | None = None  # (B, 2): clean F1, F1 drop — extractive QA only
     f1_delta_draws: np.ndarray | None = None  # (B, 1): perturbed F1 delta — extractive QA only
     per_seed: dict[int, dict[str, float]] = field(default_factory=dict)  # label -> paired values
@@ -180,24 +188,9 @@ class _RowBuilder:
                     seeds_by_language = index.get((model, variant, condition))
                     if seeds_by_language:
                         rows.extend(self._condition_rows(model, variant, condition, seeds_by_language))
-        self._families(rows)
+        assign_families(rows, self.settings, self.collected.condition_kinds)
+        clip_intervals(rows)
         return rows
-
-    def _families(self, rows: list[dict]) -> None:
-        """Label primary / exploratory rows and Holm-adjust p_method over the primary ones."""
-        languages: dict[str, set[str]] = defaultdict(set)
-        for row in rows:
-            languages[row["model"]].add(row["language"])
-        summary = {m: MACRO if MACRO in found else min(found) for m, found in languages.items()}
-        family = []
-        for i, row in enumerate(rows):
-            if row["seed"] != ALL_SEEDS or not row["delta_metric"]:
-                continue
-            row["family"] = PRIMARY if row["language"] == summary[row["model"]] else EXPLORATORY
-            if row["family"] == PRIMARY and not np.isnan(row["p_method"]):
-                family.append(i)
-        for i, adjusted in zip(family, holm([rows[i]["p_method"] for i in family])):
-            rows[i]["p_holm"] = float(adjusted)
 
     def _condition_rows(self, model: str, variant: str, condition: str,
                         seeds_by_language: dict[str, list[int]]) -> list[dict]:
@@ -215,6 +208,7 @@ class _RowBuilder:
             if c.row["seed"] == ALL_SEEDS and c.delta_draws is not None:
                 self._method_level(c)
         self._set_intervals(ordered)
+        self._clean_method_level(ordered)
         return [c.row for c in ordered]
 
     def _language(self, model: str, variant: str, language: str, condition: str,
@@ -240,6 +234,8 @@ class _RowBuilder:
         if variant != self.settings.baseline and model not in self._without_baseline:
             paired = self._add_deltas(found, model, variant, language, condition, seeds, requests)
         self._resample(requests)
+        for seed in paired:  # the flip delta is a ratio over the examples both got right clean
+            found[seed].delta_draws = _with_flip(found[seed].delta_draws)
         found[ALL_SEEDS].draws = np.mean([found[s].draws for s in seeds], axis=0)
         found[ALL_SEEDS].f1_draws = _mean_draws([found[s].f1_draws for s in seeds])
         if paired:
@@ -289,8 +285,8 @@ class _RowBuilder:
             computed.row.update(values)
             computed.per_seed = {seed: values}
             computed.differences = [self._per_unit(pair.ids, pair.primary)]
-            requests.append((pair.ids, np.stack([pair.primary, pair.robustness], axis=1),
-                             computed, "delta_draws"))
+            requests.append((pair.ids, np.stack([pair.primary, pair.robustness, pair.flip_gain,
+                                                 pair.both], axis=1), computed, "delta_draws"))
             if pair.f1 is not None:
                 requests.append((pair.ids, pair.f1[:, None], computed, "f1_delta_draws"))
             pooled.per_seed[seed] = values
@@ -308,14 +304,37 @@ class _RowBuilder:
         return np.bincount(unit_of, weights=differences).astype(np.int64)
 
     def _method_level(self, computed: _Computed) -> None:
-        """Seed-"all" rows: t over per-seed differences when there are two seeds or more."""
+        """Seed-"all" rows: t over per-seed differences when two seed labels or more pair,
+        widened by the examples' variance of the seed-averaged difference (stats.seed_level):
+        an interval for the method, not for this test set. Δ perturbed gets `p_method`, Δ flip
+        (the robustness test) `flip_p_method`."""
         row = computed.row
-        for column, (low, high) in _SEED_TESTED.items():
-            result = seed_level([v[column] for v in computed.per_seed.values()], self.settings.ci)
-            row[low], row[high] = result.low, result.high
-            if column == "perturbed_acc_delta":
-                row["p_method"] = result.p
-                row["inference"] = BY_SEEDS if result.n_seeds >= 2 else BY_EXAMPLES
+        assert computed.delta_draws is not None
+        row["n_paired"] = len(computed.per_seed)
+        for column, (low, high, draw, p_column) in _SEED_TESTED.items():
+            result = seed_level([v[column] for v in computed.per_seed.values()], self.settings.ci,
+                                example_variance(computed.delta_draws[:, draw]))
+            row[low], row[high], row[p_column] = result.low, result.high, result.p
+            if column == "flip_rate_delta":
+                row["flip_seed_sd"] = result.sd
+        row["inference"] = BY_SEEDS if row["n_paired"] >= 2 else BY_EXAMPLES
+
+    def _clean_method_level(self, ordered: list[_Computed]) -> None:
+        """Clean accuracy of seed-"all" rows with 2 seeds or more: over seeds plus the example
+        variance, like the deltas (the example bootstrap alone is about these checkpoints)."""
+        for c in ordered:
+            row = c.row
+            if row["seed"] != ALL_SEEDS:
+                row["clean_inference"] = BY_EXAMPLES
+                continue
+            per_seed = [o.row["clean_acc"] for o in ordered if o.row["seed"] != ALL_SEEDS
+                        and o.row["language"] == row["language"]]
+            if len(per_seed) < 2:
+                row["clean_inference"] = BY_EXAMPLES
+                continue
+            result = seed_level(per_seed, self.settings.ci, example_variance(c.draws[:, 0]))
+            row["clean_ci_low"], row["clean_ci_high"] = result.low, result.high
+            row["clean_inference"] = BY_SEEDS
 
     def _set_intervals(self, computed: list[_Computed]) -> None:
         """All percentile intervals of a condition in one quantile call (it dominates otherwise)."""
@@ -334,8 +353,9 @@ class _RowBuilder:
                 targets.append((c.row, "ci_low", "ci_high"))
                 if c.row["inference"] != BY_SEEDS:  # one seed: the per-example interval
                     c.row["inference"] = BY_EXAMPLES
-                    draws.append(c.delta_draws[:, 0])
-                    targets.append((c.row, "perturbed_ci_low", "perturbed_ci_high"))
+                    draws += [c.delta_draws[:, 0], c.delta_draws[:, 2]]
+                    targets += [(c.row, "perturbed_ci_low", "perturbed_ci_high"),
+                                (c.row, "flip_ci_low", "flip_ci_high")]
         intervals = percentile_intervals(np.stack(draws), self.settings.ci).tolist()
         for (row, low, high), (low_value, high_value) in zip(targets, intervals):
             row[low], row[high] = low_value, high_value
@@ -382,6 +402,8 @@ class _Pair:
     primary: np.ndarray     # perturbed correctness, variant − baseline (clean: clean correctness)
     robustness: np.ndarray  # drop(baseline) − drop(variant) per example (clean: = primary)
     flip_rate_delta: float  # on the examples both got right clean; NaN for clean
+    flip_gain: np.ndarray   # both right clean × (baseline perturbed − variant perturbed): 0/±1
+    both: np.ndarray        # both right clean (0/1): the flip delta is Σ flip_gain / Σ both
     f1: np.ndarray | None = None  # perturbed F1 (clean: clean F1), variant − baseline; QA only
 
 
@@ -404,12 +426,25 @@ def _paired(variant: Outcome, baseline: Outcome, condition: str) -> _Pair:
     if variant.perturbed_f1 is not None and baseline.perturbed_f1 is not None:  # clean: clean F1
         f1 = variant.perturbed_f1[at_v] - baseline.perturbed_f1[at_b]
     if condition == CLEAN:
-        return _Pair(ids, cv - cb, cv - cb, NAN, f1)
+        zeros = np.zeros(ids.size, np.int8)
+        return _Pair(ids, cv - cb, cv - cb, NAN, zeros, zeros, f1)
     pv = variant.perturbed_correct[at_v].astype(np.int8)
     pb = baseline.perturbed_correct[at_b].astype(np.int8)
     both = (cv & cb).astype(bool)
     flip = 100.0 * float(pb[both].mean() - pv[both].mean()) if both.any() else NAN
-    return _Pair(ids, pv - pb, (cb - pb) - (cv - pv), flip, f1)
+    gain = np.where(both, pb - pv, 0).astype(np.int8)
+    return _Pair(ids, pv - pb, (cb - pb) - (cv - pv), flip, gain, both.astype(np.int8), f1)
+
+
+def _with_flip(draws: np.ndarray) -> np.ndarray:
+    """(B, 4) resampled [primary, robustness, flip gain, both] -> (B, 3) with the flip delta
+    in points (NaN in a replicate with no example both got right clean)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        flip = np.where(draws[:, 3] > 0, 100.0 * draws[:, 2] / draws[:, 3], np.nan)
+    missing = np.isnan(flip)
+    if missing.any() and not missing.all():  # a tiny set: such a replicate counts as the mean
+        flip[missing] = float(np.nanmean(flip))
+    return np.column_stack([draws[:, 0], draws[:, 1], flip])
 
 
 def _paired_values(own: dict, base: dict, pair: _Pair, condition: str) -> dict[str, float]:
