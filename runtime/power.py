@@ -36,25 +36,35 @@ def diff_sd(seed_sd: float) -> float:
     return math.sqrt(2.0) * seed_sd
 
 
-def critical_t(n_seeds: int, family: int, alpha: float) -> float:
-    """|t| the smallest p of a Holm family of `family` rows must exceed (two-sided α/family)."""
+def critical_t(n_seeds: int, family: int, alpha: float, df: float | None = None) -> float:
+    """|t| the smallest p of a Holm family of `family` rows must exceed (two-sided α/family);
+    `df` defaults to n_seeds − 1."""
     from scipy.stats import t
 
     if n_seeds < 2:
         return math.inf
-    return float(t.isf(alpha / (2.0 * max(1, family)), n_seeds - 1))
+    return float(t.isf(alpha / (2.0 * max(1, family)), n_seeds - 1 if df is None else df))
 
 
 def power(effect: float, n_seeds: int, family: int, alpha: float, sd: float) -> float:
     """Chance that a true difference `effect` (points) is found at Holm's first step, with
     `sd` the SD of one paired seed difference (noncentral t)."""
-    from scipy.stats import nct
+    if n_seeds < 2:
+        return 0.0
+    return power_at(effect, sd / math.sqrt(n_seeds), n_seeds - 1, family, alpha)
 
-    if n_seeds < 2 or sd <= 0:
-        return 0.0 if n_seeds < 2 else 1.0
-    crit = critical_t(n_seeds, family, alpha)
-    shift = abs(effect) * math.sqrt(n_seeds) / sd
-    df = n_seeds - 1
+
+def power_at(effect: float, se: float, df: float, family: int, alpha: float) -> float:
+    """The same for a test whose standard error and degrees of freedom are given (the report's
+    test: seeds plus the examples' variance, Satterthwaite's df)."""
+    from scipy.stats import nct, norm
+
+    if se <= 0:
+        return 1.0
+    crit = critical_t(2, family, alpha, df)
+    shift = abs(effect) / se
+    if math.isinf(df):
+        return float(norm.sf(crit - shift) + norm.cdf(-crit - shift))
     upper, lower = float(nct.sf(crit, df, shift)), float(nct.cdf(-crit, df, shift))
     # far in the tails scipy's noncentral t can return NaN: there the tail is 0 (lower) or 1
     upper = 1.0 if math.isnan(upper) else upper
@@ -64,19 +74,25 @@ def power(effect: float, n_seeds: int, family: int, alpha: float, sd: float) -> 
 def minimum_detectable_effect(n_seeds: int, family: int, alpha: float, sd: float,
                               target: float = POWER) -> float:
     """The smallest |effect| (points) found with probability `target`; inf below 2 seeds."""
-    from scipy.optimize import brentq
-
     if n_seeds < 2:
         return math.inf
-    if sd <= 0:
+    return detectable_at(sd / math.sqrt(n_seeds), n_seeds - 1, family, alpha, target)
+
+
+def detectable_at(se: float, df: float, family: int, alpha: float, target: float = POWER) -> float:
+    """The smallest |effect| a test with this standard error and df finds with probability
+    `target` at Holm's first step."""
+    from scipy.optimize import brentq
+
+    if se <= 0:
         return 0.0
-    high = sd
-    while power(high, n_seeds, family, alpha, sd) < target:
+    high = se
+    while power_at(high, se, df, family, alpha) < target:
         high *= 2.0
-        if high > 1e6 * sd:
+        if high > 1e6 * se:
             return math.inf
-    return float(brentq(lambda e: power(e, n_seeds, family, alpha, sd) - target, 0.0, high,
-                        xtol=1e-6 * sd))
+    return float(brentq(lambda e: power_at(e, se, df, family, alpha) - target, 0.0, high,
+                        xtol=1e-6 * se))
 
 
 def seeds_needed(effect: float, family: int, alpha: float, sd: float,

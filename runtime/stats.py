@@ -120,6 +120,7 @@ class SeedLevel:
     n_seeds: int
     sd: float = NAN
     df: float = NAN
+    se: float = NAN  # standard error of the mean the test used
 
 
 def seed_level(differences: Sequence[float], ci: float, example_var: float = 0.0) -> SeedLevel:
@@ -158,13 +159,13 @@ def seed_level(differences: Sequence[float], ci: float, example_var: float = 0.0
         result = ttest_1samp(d, 0.0)
         interval = result.confidence_interval(ci)
         return SeedLevel(mean, float(interval.low), float(interval.high), float(result.pvalue),
-                         k, sd, float(k - 1))
+                         k, sd, float(k - 1), sd / math.sqrt(k))
     seeds_var = sd * sd / k
     se = math.sqrt(seeds_var + extra)
     df = math.inf if seeds_var == 0.0 else (seeds_var + extra) ** 2 * (k - 1) / seeds_var ** 2
     quantile = float(student_t.ppf(0.5 + ci / 2.0, df))
     p = float(2.0 * student_t.sf(abs(mean) / se, df))
-    return SeedLevel(mean, mean - quantile * se, mean + quantile * se, p, k, sd, df)
+    return SeedLevel(mean, mean - quantile * se, mean + quantile * se, p, k, sd, df, se)
 
 
 def welch(variant: Sequence[float], baseline: Sequence[float], ci: float) -> SeedLevel:
@@ -187,7 +188,7 @@ def welch(variant: Sequence[float], baseline: Sequence[float], ci: float) -> See
     quantile = float(student_t.ppf(0.5 + ci / 2.0, df))
     p = float(2.0 * student_t.sf(abs(mean) / se, df))
     return SeedLevel(mean, mean - quantile * se, mean + quantile * se, p, min(v.size, b.size),
-                     math.sqrt(a + c), df)
+                     math.sqrt(a + c), df, se)
 
 
 def percentile_interval(draws: np.ndarray, ci: float) -> tuple[float, float]:

@@ -315,8 +315,8 @@ class _RowBuilder:
             result = seed_level([v[column] for v in computed.per_seed.values()], self.settings.ci,
                                 example_variance(computed.delta_draws[:, draw]))
             row[low], row[high], row[p_column] = result.low, result.high, result.p
-            if column == "flip_rate_delta":
-                row["flip_seed_sd"] = result.sd
+            if column == "flip_rate_delta":  # what the power figure (mde_80) is computed from
+                row["flip_seed_sd"], row["_flip_se"], row["_flip_df"] = result.sd, result.se, result.df
         row["inference"] = BY_SEEDS if row["n_paired"] >= 2 else BY_EXAMPLES
 
     def _clean_method_level(self, ordered: list[_Computed]) -> None:

@@ -22,7 +22,7 @@ import math
 from collections import defaultdict
 
 from xexp.compiler.graph.contracts import CLEAN, WORST_CASE, ReportSettings
-from xexp.runtime.power import minimum_detectable_effect
+from xexp.runtime.power import detectable_at
 from xexp.runtime.stats import holm
 
 MACRO = "macro"
@@ -79,8 +79,9 @@ def assign_families(rows: list[dict], settings: ReportSettings, kinds: dict[str,
 
 def correct_family(rows: list[dict], alpha: float) -> int:
     """Holm over the robustness p (`flip_p_method`) of the primary rows given (a target's, or
-    every target's with `family=study`); each primary row's `mde_80` from its observed seed SD
-    at that family size. Returns the family size."""
+    every target's with `family=study`); each primary row's `mde_80`: the Δ flip its own test
+    (observed seed spread plus the examples' variance, runtime/power.py) finds with 80% power
+    at Holm's first step of this family. Returns the family size."""
     primary = [r for r in rows if r.get("family") == PRIMARY]
     tested = [r for r in primary if not math.isnan(r["flip_p_method"])]
     for row in primary:
@@ -89,9 +90,9 @@ def correct_family(rows: list[dict], alpha: float) -> int:
         row["p_holm"] = float(adjusted)
     size = max(1, len(primary))
     for row in primary:
-        sd, k = row["flip_seed_sd"], row["n_paired"]
-        if isinstance(k, int) and k >= 2 and not math.isnan(sd) and sd > 0:
-            row["mde_80"] = minimum_detectable_effect(k, size, alpha, sd)
+        se, df = row.get("_flip_se", math.nan), row.get("_flip_df", math.nan)
+        if isinstance(se, float) and se > 0 and not math.isnan(df):
+            row["mde_80"] = detectable_at(se, df, size, alpha)
     return len(primary)
 
 
