@@ -39,11 +39,13 @@ def diff_sd(seed_sd: float) -> float:
 def critical_t(n_seeds: int, family: int, alpha: float, df: float | None = None) -> float:
     """|t| the smallest p of a Holm family of `family` rows must exceed (two-sided α/family);
     `df` defaults to n_seeds − 1."""
-    from scipy.stats import t
+    from scipy.special import ndtri, stdtrit  # scipy.special, not scipy.stats: `xexp plan` stays fast
 
     if n_seeds < 2:
         return math.inf
-    return float(t.isf(alpha / (2.0 * max(1, family)), n_seeds - 1 if df is None else df))
+    tail = alpha / (2.0 * max(1, family))
+    df = n_seeds - 1 if df is None else df
+    return float(-ndtri(tail)) if math.isinf(df) else float(-stdtrit(df, tail))
 
 
 def power(effect: float, n_seeds: int, family: int, alpha: float, sd: float) -> float:
@@ -57,15 +59,15 @@ def power(effect: float, n_seeds: int, family: int, alpha: float, sd: float) -> 
 def power_at(effect: float, se: float, df: float, family: int, alpha: float) -> float:
     """The same for a test whose standard error and degrees of freedom are given (the report's
     test: seeds plus the examples' variance, Satterthwaite's df)."""
-    from scipy.stats import nct, norm
+    from scipy.special import ndtr, nctdtr
 
     if se <= 0:
         return 1.0
     crit = critical_t(2, family, alpha, df)
     shift = abs(effect) / se
     if math.isinf(df):
-        return float(norm.sf(crit - shift) + norm.cdf(-crit - shift))
-    upper, lower = float(nct.sf(crit, df, shift)), float(nct.cdf(-crit, df, shift))
+        return float(ndtr(shift - crit) + ndtr(-crit - shift))
+    upper, lower = 1.0 - float(nctdtr(df, shift, crit)), float(nctdtr(df, shift, -crit))
     # far in the tails scipy's noncentral t can return NaN: there the tail is 0 (lower) or 1
     upper = 1.0 if math.isnan(upper) else upper
     return min(1.0, upper + (0.0 if math.isnan(lower) else lower))
@@ -81,18 +83,21 @@ def minimum_detectable_effect(n_seeds: int, family: int, alpha: float, sd: float
 
 def detectable_at(se: float, df: float, family: int, alpha: float, target: float = POWER) -> float:
     """The smallest |effect| a test with this standard error and df finds with probability
-    `target` at Holm's first step."""
-    from scipy.optimize import brentq
-
+    `target` at Holm's first step (bisection: power rises with the effect)."""
     if se <= 0:
         return 0.0
-    high = se
+    low, high = 0.0, se
     while power_at(high, se, df, family, alpha) < target:
-        high *= 2.0
+        low, high = high, high * 2.0
         if high > 1e6 * se:
             return math.inf
-    return float(brentq(lambda e: power_at(e, se, df, family, alpha) - target, 0.0, high,
-                        xtol=1e-6 * se))
+    while high - low > 1e-6 * se:
+        middle = (low + high) / 2.0
+        if power_at(middle, se, df, family, alpha) < target:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 def seeds_needed(effect: float, family: int, alpha: float, sd: float,
@@ -122,12 +127,12 @@ class PowerLine:
                     f"so this study cannot reject anything")
         head = (f"{self.family} primary row(s), {self.n_seeds} paired seeds, α {self.alpha:g} "
                 f"(Holm's first step: |t| > {critical_t(self.n_seeds, self.family, self.alpha):.1f}), "
-                f"seed SD {self.seed_sd:g}: minimum detectable effect at 80% power "
+                f"seed SD {self.seed_sd:g}: minimum detectable Δ flip at 80% power "
                 f"{_points(self.mde)} points")
         if self.detect is not None:
             needed = (f"more than {MAX_SEEDS}" if self.seeds_for_detect is None
                       else str(self.seeds_for_detect))
-            head += f"; to detect {self.detect:g} points: {needed} seeds"
+            head += f"; to detect {self.detect:.1f} points: {needed} seeds"
         return head
 
 

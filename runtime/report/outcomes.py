@@ -390,6 +390,8 @@ def collect_outcomes(cells: list[ReportCell]) -> Collected:
     cleans: dict[tuple[str, str, str, int], _Predictions] = {}
     caveats: list[str] = []
     perturbed: dict[tuple[str, str, str, int], dict[str, Outcome]] = {}
+    collapsed: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # one class predicted
+    conditions_seen: dict[tuple[str, str, str], int] = defaultdict(int)
     for group_key, group in sorted(groups.items()):
         model, variant, language, seed = group_key
         clean_cell = next((c for c in group if c.condition == CLEAN), None)
@@ -405,9 +407,12 @@ def collect_outcomes(cells: list[ReportCell]) -> Collected:
         perturbed[group_key] = {}
         for cell in sorted(group, key=lambda c: c.condition):
             key = (model, variant, language, cell.condition, seed)
+            if cell.condition != CLEAN:
+                conditions_seen[(model, variant, cell.condition)] += 1
             if cell.kind == "attack":
                 table, data = reader.predictions(cell)
                 outcomes[key] = _attack_outcome(table, data, cell)
+                _note_collapse(collapsed, cell, table)
             elif cell.condition != CLEAN:
                 if clean is None:
                     raise ValueError(f"cell {cell.label} has no clean cell "
@@ -419,6 +424,33 @@ def collect_outcomes(cells: list[ReportCell]) -> Collected:
                                     f"{clean.ids.size} clean examples; metrics use those")
                 outcomes[key] = outcome
                 perturbed[group_key][cell.condition] = outcome
+                _note_collapse(collapsed, cell, table)
     _worst_cases(outcomes, cleans, perturbed, descriptions, kinds, warnings)
-    return Collected(outcomes, descriptions, kinds, warnings, caveats + _chance_caveats(cleans, reader),
+    return Collected(outcomes, descriptions, kinds, warnings,
+                     caveats + _chance_caveats(cleans, reader) + _collapse_caveats(collapsed, conditions_seen, reader),
                      reader.units)
+
+
+def _note_collapse(collapsed: dict[tuple[str, str, str], list[str]], cell: ReportCell,
+                   table: _Predictions) -> None:
+    """A condition under which a model gives one answer to every example (QA: per-question
+    answers, never one class, so only classification is checked)."""
+    if table.f1 is None and table.predicted.size > 1 and np.unique(table.predicted).size == 1:
+        collapsed[(cell.model, cell.variant, cell.condition)].append(
+            f"{cell.language} seed {cell.seed}:{int(table.predicted[0])}")
+
+
+def _collapse_caveats(collapsed: dict[tuple[str, str, str], list[str]],
+                      seen: dict[tuple[str, str, str], int], reader: _OutcomeReader) -> list[str]:
+    """One line per (model, variant, condition) that predicts one class for every perturbed
+    example somewhere: there its accuracy is that class's share, the same for any model that
+    collapses, so a delta of such rows measures the collapse, not a difference in robustness."""
+    lines = []
+    for (model, variant, condition), cases in sorted(collapsed.items()):
+        labels = sorted({reader.label_name(int(c.rsplit(":", 1)[1])) for c in cases})
+        where = "; ".join(c.rsplit(":", 1)[0] for c in cases[:3]) + ("; …" if len(cases) > 3 else "")
+        lines.append(f"{model}/{variant} predicts one class ({', '.join(repr(x) for x in labels)}) for "
+                     f"every example under `{condition}` in {len(cases)} of "
+                     f"{seen[(model, variant, condition)]} cell(s) ({where}): rows of `{condition}` "
+                     f"measure that collapse, not a difference in robustness")
+    return lines
