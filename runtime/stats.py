@@ -171,15 +171,26 @@ def seed_level(differences: Sequence[float], ci: float, example_var: float = 0.0
 def welch(variant: Sequence[float], baseline: Sequence[float], ci: float) -> SeedLevel:
     """Welch's t-test and interval of mean(variant) − mean(baseline) over seeds that do not
     pair (different labels or counts): each side's spread counts, with Satterthwaite's df.
-    NaN below 2 seeds on either side (no variance to estimate)."""
+    One side with a single seed borrows the other side's variance (the same training recipe
+    on the same data: equal seed variance is the only assumption left), df from that side;
+    NaN when neither side has 2 seeds."""
     v = np.asarray(variant, dtype=float)
     b = np.asarray(baseline, dtype=float)
     v, b = v[~np.isnan(v)], b[~np.isnan(b)]
     if v.size == 0 or b.size == 0:
         return SeedLevel(NAN, NAN, NAN, NAN, 0)
     mean = float(v.mean() - b.mean())
-    if v.size < 2 or b.size < 2:
+    if v.size < 2 and b.size < 2:
         return SeedLevel(mean, NAN, NAN, NAN, min(v.size, b.size))
+    if v.size < 2 or b.size < 2:
+        spread = v if v.size >= 2 else b
+        se = math.sqrt(float(spread.var(ddof=1)) * (1.0 / v.size + 1.0 / b.size))
+        df = float(spread.size - 1)
+        if se == 0.0:
+            return SeedLevel(mean, mean, mean, NAN, 1, 0.0)
+        quantile = float(student_t.ppf(0.5 + ci / 2.0, df))
+        p = float(2.0 * student_t.sf(abs(mean) / se, df))
+        return SeedLevel(mean, mean - quantile * se, mean + quantile * se, p, 1, se, df, se)
     a, c = float(v.var(ddof=1)) / v.size, float(b.var(ddof=1)) / b.size
     if a + c == 0.0:
         return SeedLevel(mean, mean, mean, NAN, min(v.size, b.size), 0.0)

@@ -232,8 +232,19 @@ def test_partial_and_disjoint_seed_sets_say_what_pairs():
     assert row["n_seeds"] == 3 and row["n_paired"] == 2
     summary = _summary(partial)
     assert "2 paired seeds (of 3 seeds)" in summary
-    disjoint, warnings = compute_rows(_world({"none": 0.3, "mnli": 0.3}, {"none": [1, 2], "mnli": [3, 4]}), SETTINGS)
+    world = _world({"none": 0.3, "mnli": 0.3}, {"none": [1, 2], "mnli": [3, 4, 5]})
+    disjoint, warnings = compute_rows(world, SETTINGS)
     assert warnings and "nothing pairs" in _summary(disjoint)
+    row = _row(disjoint, variant="mnli", language="en", perturbation="typo", seed="all")
+    v = [100 * world.outcomes[("m", "mnli", "en", "typo", s)].perturbed_correct.mean() for s in (3, 4, 5)]
+    b = [100 * world.outcomes[("m", "none", "en", "typo", s)].perturbed_correct.mean() for s in (1, 2)]
+    assert row["inference"] == "welch" and row["n_paired"] == 0
+    assert row["p_method"] == pytest.approx(scipy_stats.ttest_ind(v, b, equal_var=False).pvalue)
+    assert math.isnan(row["flip_p_method"])  # Δ flip needs pairs
+    # 3 variant seeds against 1 baseline seed: the variant's spread stands for both sides
+    lone, _ = compute_rows(_world({"none": 0.3, "mnli": 0.3}, {"none": [1], "mnli": [1, 2, 3]}), SETTINGS)
+    row = _row(lone, variant="mnli", language="macro", perturbation="typo", seed="all")
+    assert row["inference"] == "welch" and row["perturbed_ci_low"] < row["perturbed_acc_delta"] < row["perturbed_ci_high"]
 
 
 def test_a_runaway_interval_is_clipped_and_flagged_and_marks_have_footers_only_when_shown():
@@ -246,3 +257,18 @@ def test_a_runaway_interval_is_clipped_and_flagged_and_marks_have_footers_only_w
     assert "†" not in summary and "interval over examples" not in summary
     one, _ = compute_rows(_world({"none": 0.3, "mnli": 0.3}, {"none": [1], "mnli": [1]}), SETTINGS)
     assert "†" in _summary(one) and "‡" not in _summary(one)
+
+
+def test_a_failed_seed_is_named_before_any_number():
+    seeds = {"none": [1, 2, 3, 4, 5], "mnli": [1, 2, 3, 4, 5]}
+    world = _world({"none": 0.3, "mnli": 0.3}, seeds, seed_wobble=0.003)
+    for language in ("de", "en"):  # seed 4 of the variant failed: it breaks most right answers
+        o = world.outcomes[("m", "mnli", language, "typo", 4)]
+        broken = o.clean_correct & (np.random.default_rng(4).random(N) < 0.9)
+        world.outcomes[("m", "mnli", language, "typo", 4)] = Outcome(
+            o.ids, o.clean_correct, o.clean_correct & ~broken, ~broken, o.changed)
+    rows, _ = compute_rows(world, SETTINGS)
+    row = _row(rows, variant="mnli", language="macro", perturbation="typo", seed="all")
+    assert row["outlier_seeds"] == "4"
+    assert _row(rows, variant="mnli", language="en", perturbation="clean", seed="all")["outlier_seeds"] == ""
+    assert "seed 4 is an outlier" in _summary(rows)

@@ -37,15 +37,15 @@ import numpy as np
 from xexp.runtime.report.model import CLEAN, WORST_CASE, ReportSettings
 from xexp.runtime.report.outcomes import Collected, Outcome
 from xexp.runtime.report.verdicts import (  # noqa: F401 (names the views import from here)
-    ALL_SEEDS, EXPLORATORY, MACRO, PRIMARY, assign_families, clip_intervals,
+    ALL_SEEDS, EXPLORATORY, MACRO, PRIMARY, assign_families, clip_intervals, flag_outlier_seeds,
 )
 from xexp.runtime.stats import (
-    ExampleWeights, derived_rng, percentile_intervals, seed_level, sign_flip_p_value,
+    ExampleWeights, derived_rng, percentile_intervals, seed_level, sign_flip_p_value, welch,
 )
 
 NAN = float("nan")
 #: `inference` of a row's primary interval: across seeds (method-level) or across examples.
-BY_SEEDS, BY_EXAMPLES = "seeds", "examples"
+BY_SEEDS, BY_EXAMPLES, BY_WELCH = "seeds", "examples", "welch"
 
 COLUMNS = (
     "model", "variant", "language", "perturbation", "kind", "description", "seed", "n_seeds", "n",
@@ -63,6 +63,7 @@ COLUMNS = (
     "clean_f1_ci_low", "clean_f1_ci_high", "f1_drop_ci_low", "f1_drop_ci_high",
     # the robustness test, power and seed pairing (issue 29)
     "flip_p_method", "n_paired", "flip_seed_sd", "mde_80", "clean_inference", "clipped",
+    "outlier_seeds",
 )
 #: Columns only a report with F1 rows (extractive QA) writes, after COLUMNS: a report without
 #: them keeps the files it always had.
@@ -110,6 +111,9 @@ class _Computed:
     f1_delta_draws: np.ndarray | None = None  # (B, 1): perturbed F1 delta — extractive QA only
     per_seed: dict[int, dict[str, float]] = field(default_factory=dict)  # label -> paired values
     differences: list[np.ndarray] = field(default_factory=list)  # per-example primary deltas
+    #: seed "all" rows of a variant: per-seed perturbed accuracy of the variant and of the
+    #: baseline, by label, for Welch's test when too few labels pair
+    unpaired: tuple[dict[int, float], dict[int, float]] | None = None
 
 
 def _mean_draws(draws: list[np.ndarray | None]) -> np.ndarray | None:
@@ -174,6 +178,7 @@ class _RowBuilder:
         index: dict[tuple[str, str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         for model, variant, language, condition, seed in sorted(self.outcomes):
             index[(model, variant, condition)][language].append(seed)
+        self._seeds = index
         models = sorted({key[0] for key in index})
         conditions = condition_order(self.collected.condition_kinds)
         rows: list[dict] = []
@@ -189,6 +194,7 @@ class _RowBuilder:
                     if seeds_by_language:
                         rows.extend(self._condition_rows(model, variant, condition, seeds_by_language))
         assign_families(rows, self.settings, self.collected.condition_kinds)
+        flag_outlier_seeds(rows)
         clip_intervals(rows)
         return rows
 
@@ -209,7 +215,22 @@ class _RowBuilder:
                 self._method_level(c)
         self._set_intervals(ordered)
         self._clean_method_level(ordered)
+        for c in ordered:
+            self._welch(c)
         return [c.row for c in ordered]
+
+    def _welch(self, computed: _Computed) -> None:
+        """Seeds that do not pair (other labels, or fewer than 2 shared): Δ perturbed by Welch's
+        test over each side's own seeds, rather than no test or an example-level interval that
+        ignores the seeds. Δ flip needs pairs (it is taken on examples both got right)."""
+        row, sides = computed.row, computed.unpaired
+        paired = row["n_paired"] if isinstance(row["n_paired"], int) else 0
+        if sides is None or paired >= 2 or max(len(sides[0]), len(sides[1])) < 2:
+            return
+        result = welch(list(sides[0].values()), list(sides[1].values()), self.settings.ci)
+        row["perturbed_acc_delta"] = result.mean
+        row["perturbed_ci_low"], row["perturbed_ci_high"], row["p_method"] = result.low, result.high, result.p
+        row["inference"] = BY_WELCH
 
     def _language(self, model: str, variant: str, language: str, condition: str,
                   seeds: list[int]) -> dict[int | str, _Computed]:
@@ -241,6 +262,13 @@ class _RowBuilder:
         if paired:
             found[ALL_SEEDS].delta_draws = np.mean([_delta_draws(found[s]) for s in paired], axis=0)
             found[ALL_SEEDS].f1_delta_draws = _mean_draws([found[s].f1_delta_draws for s in paired])
+        if variant != self.settings.baseline and model not in self._without_baseline:
+            base_seeds = self._seeds.get((model, self.settings.baseline, condition), {}).get(language, [])
+            found[ALL_SEEDS].row["n_paired"] = len(paired)
+            found[ALL_SEEDS].unpaired = (
+                {s: found[s].row["perturbed_acc"] for s in seeds},
+                {s: 100.0 * self.outcomes[(model, self.settings.baseline, language, condition, s)].rates["perturbed"]
+                 for s in base_seeds})
         return found
 
     def _resample(self, requests: list[tuple[np.ndarray, np.ndarray, _Computed, str]]) -> None:
@@ -370,6 +398,12 @@ class _RowBuilder:
         row["delta_metric"] = first["delta_metric"]
         macro = _Computed(row, np.mean([c.draws for c in computed], axis=0),
                           f1_draws=_mean_draws([c.f1_draws for c in computed]))
+        with_sides = [c.unpaired for c in computed if c.unpaired is not None]
+        if with_sides:  # per seed label, the mean over the languages that have it
+            macro.unpaired = tuple(  # type: ignore[assignment]
+                {s: _mean(side[s] for side in sides if s in side) for s in sorted({s for side in sides for s in side})}
+                for sides in ([w[0] for w in with_sides], [w[1] for w in with_sides]))
+            row["n_paired"] = 0
         with_delta = [c for c in computed if c.delta_draws is not None]
         if with_delta:
             row.update({column: _mean(c.row[column] for c in with_delta) for column in _PAIRED})
@@ -390,7 +424,8 @@ class _RowBuilder:
         row.update(model=model, variant=variant, language=language, perturbation=condition,
                    kind=self.collected.condition_kinds[condition],
                    description=self.collected.descriptions[condition], seed=seed_label,
-                   delta_metric="", family="", inference="")
+                   delta_metric="", family="", inference="", clean_inference="", clipped="",
+                   outlier_seeds="")
         return row
 
 

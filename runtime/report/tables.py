@@ -59,6 +59,9 @@ METHOD = {
                              "report { seed_sd })",
     "clean_inference": "seeds: clean_ci is over seeds plus the examples' variance (the method's "
                        "accuracy); examples: a per-example bootstrap of one model (†)",
+    "outlier_seeds": "seed labels whose Δ flip or Δ perturbed lies far from the other seeds' "
+                     "(modified z-score > 3.5, 3 seeds or more): kept in the test, named so a "
+                     "failed training is seen (primary rows: a READ FIRST line)",
     "clipped": "intervals that reached past their figure's range (±100 points for deltas, 0–100 "
                "for accuracies) and were clipped to it (‡): too few seeds to bound them",
     "drop": "clean_acc - perturbed_acc on the same examples (paired by example id)",

@@ -96,6 +96,37 @@ def correct_family(rows: list[dict], alpha: float) -> int:
     return len(primary)
 
 
+#: Modified z-score beyond which a seed's difference is flagged (Iglewicz & Hoaglin 1993).
+OUTLIER_Z = 3.5
+
+
+def flag_outlier_seeds(rows: list[dict]) -> None:
+    """`outlier_seeds` of a seed-"all" delta row: seed labels whose Δ flip or Δ perturbed is
+    far from the other seeds' (modified z = 0.6745·|x − median| / MAD > 3.5, 3 seeds or more).
+    One failed training among a handful moves a t-test over seeds a long way; the test keeps
+    the seed (dropping it after seeing it would bias the test), the report says which it is."""
+    by_cell: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        if row["seed"] != ALL_SEEDS and row["delta_metric"]:
+            by_cell[(row["model"], row["variant"], row["language"], row["perturbation"])].append(row)
+    for row in rows:
+        if row["seed"] != ALL_SEEDS or not row["delta_metric"]:
+            continue
+        seeds = by_cell.get((row["model"], row["variant"], row["language"], row["perturbation"]), [])
+        flagged: set[str] = set()
+        for column in ("flip_rate_delta", "perturbed_acc_delta"):
+            values = [(str(r["seed"]), r[column]) for r in seeds if not math.isnan(r[column])]
+            if len(values) < 3:
+                continue
+            numbers = sorted(v for _, v in values)
+            median = numbers[len(numbers) // 2] if len(numbers) % 2 else sum(numbers[len(numbers) // 2 - 1:len(numbers) // 2 + 1]) / 2
+            deviations = sorted(abs(v - median) for v in numbers)
+            mad = deviations[len(deviations) // 2] if len(deviations) % 2 else sum(deviations[len(deviations) // 2 - 1:len(deviations) // 2 + 1]) / 2
+            if mad > 0:
+                flagged |= {label for label, v in values if 0.6745 * abs(v - median) / mad > OUTLIER_Z}
+        row["outlier_seeds"] = " ".join(sorted(flagged))
+
+
 def clip_intervals(rows: list[dict]) -> None:
     """Clip every interval to its figure's range; `clipped` names the ones that hit it (a
     t-interval of 2 seeds can reach past ±100 points: it is then no answer, and says so)."""

@@ -111,6 +111,14 @@ def _paired_count(row: dict) -> int:
     return int(k) if isinstance(k, int) else (0 if not isinstance(k, float) or math.isnan(k) else int(k))
 
 
+def outlier_caveats(rows: list[dict]) -> list[str]:
+    """One line per primary row with a seed far from the others (a failed run?)."""
+    return [f"{r['model']}/{r['variant']} {r['perturbation']} ({r['language']}): seed "
+            f"{r['outlier_seeds']} is an outlier among the per-seed differences (a failed "
+            f"training?); the test counts it: see the per-seed rows of results.csv"
+            for r in rows if r["family"] == PRIMARY and r.get("outlier_seeds")]
+
+
 def seed_caveat(rows: list[dict]) -> str | None:
     """Say when there are too few *paired* seeds for the method-level test to reject."""
     primary = [r for r in rows if r["family"] == PRIMARY]
@@ -119,8 +127,12 @@ def seed_caveat(rows: list[dict]) -> str | None:
     fewest = min(_paired_count(r) for r in primary)
     seeds = max(r["n_seeds"] for r in primary)
     if fewest == 0 and seeds >= 1:
-        return ("no seed label of a variant matches one of the baseline: nothing pairs, so there "
-                "are no method-level deltas; give the variant and the baseline the same seeds")
+        return ("no seed label of a variant matches one of the baseline: nothing pairs, so Δ flip "
+                "has no method-level test and Δ perturbed is compared by Welch's test over each "
+                "side's own seeds; give the variant and the baseline the same seeds")
+    if fewest < 2 and seeds >= 2:
+        return (f"only {fewest} seed label pairs with the baseline (of {seeds} seeds): Δ flip has no "
+                f"method-level test; Δ perturbed is compared by Welch's test over each side's seeds")
     if fewest < 2:
         return ("one seed per variant: the method-level test needs at least 2 seeds, so nothing "
                 "here can be significant; intervals marked † and the per-example p are "
@@ -185,6 +197,7 @@ class RowIndex:
         extra = seed_caveat(rows)
         if extra:
             self.caveats.append(extra)
+        self.caveats += outlier_caveats(rows)
         self.pooled = [r for r in rows if r["seed"] == ALL_SEEDS]
         self._by_key = {(r["model"], r["variant"], r["language"], r["perturbation"]): r
                         for r in self.pooled}
