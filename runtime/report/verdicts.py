@@ -134,7 +134,7 @@ def clip_intervals(rows: list[dict]) -> None:
         hit = []
         for name, (low, high, (floor, ceiling)) in INTERVALS.items():
             lo, hi = row.get(low), row.get(high)
-            if not isinstance(lo, float) or math.isnan(lo):
+            if not isinstance(lo, float) or not isinstance(hi, float) or math.isnan(lo):
                 continue
             if lo < floor - 1e-9 or hi > ceiling + 1e-9:
                 hit.append(name)

@@ -1,180 +1,23 @@
 """The report's tables as strings, shared by the terminal, Markdown and HTML renderers.
 
-Building the cell texts once means the three outputs cannot disagree about a number.
+Building the cell texts once means the three outputs cannot disagree about a number. A cell's
+text is runtime/report/cells.py's, the sentences around the tables runtime/report/statements.py's.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
+from xexp.runtime.report.cells import (  # noqa: F401 (re-exported: the renderers import them from here)
+    CLIPPED_FOOTER, CLIPPED_MARK, DASH, EXAMPLES_FOOTER, EXAMPLES_MARK, STAR, Table, _clipped, flip_ci,
+    mde_text, p_accuracy, p_shown, p_text, pct, primary_ci, signed, significant, with_ci,
+)
 from xexp.runtime.report.model import CLEAN, WORST_CASE
-from xexp.runtime.report.rows import ALL_SEEDS, BY_EXAMPLES, BY_SEEDS, MACRO, PRIMARY, has_f1
+from xexp.runtime.report.rows import ALL_SEEDS, BY_SEEDS, MACRO, PRIMARY, has_f1
+from xexp.runtime.report.statements import (  # noqa: F401 (re-exported)
+    footers, n_tests, outlier_caveats, seed_caveat, test_line, verdicts,
+)
 from xexp.runtime.report.verdicts import summary_languages
-
-DASH = "–"
-#: Marks: an interval over examples (conditional on one trained model), one clipped to the
-#: metric's range (too few seeds to bound it), a primary robustness test that rejects.
-EXAMPLES_MARK, CLIPPED_MARK, STAR = "†", "‡", "*"
-EXAMPLES_FOOTER = "† interval over examples (one paired seed): about these trained models, not the method"
-CLIPPED_FOOTER = "‡ interval clipped to the metric's range: too few seeds to bound it"
-
-
-@dataclass(frozen=True)
-class Table:
-    title: str
-    headers: tuple[str, ...]
-    rows: list[tuple[str, ...]]
-    numeric: tuple[bool, ...]  # right-align these columns
-    note: str = ""
-    signs: list[tuple[float, ...]] = field(default_factory=list)  # per cell: sign for colouring
-
-
-def pct(x: float) -> str:
-    return DASH if x is None or math.isnan(x) else f"{x:.1f}"
-
-
-def signed(x: float) -> str:
-    """+1.2 / -0.3 / +0.0 (never "-0.0": a rounded-away sign would suggest a direction)."""
-    if x is None or math.isnan(x):
-        return DASH
-    return f"{round(x, 1) + 0.0:+.1f}"
-
-
-def with_ci(x: float, low: float, high: float, sign: bool = True, clipped: bool = False) -> str:
-    value = signed(x) if sign else pct(x)
-    if math.isnan(low):
-        return value
-    text = value + (f" [{signed(low)}, {signed(high)}]" if sign else f" [{low:.1f}, {high:.1f}]")
-    return text + CLIPPED_MARK if clipped else text
-
-
-def _clipped(row: dict, interval: str) -> bool:
-    return interval in str(row.get("clipped") or "").split()
-
-
-def p_text(p: float) -> str:
-    if p is None or math.isnan(p):
-        return DASH
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def significant(row: dict, alpha: float = 0.05) -> bool:
-    """Only primary rows can be significant: Holm runs over their robustness test (Δ flip)."""
-    return row["family"] == PRIMARY and not math.isnan(row["p_holm"]) and row["p_holm"] < alpha
-
-
-def p_shown(row: dict) -> str:
-    """The robustness p (Δ flip): Holm-adjusted on primary rows, unadjusted on exploratory ones."""
-    return p_text(row["p_holm"] if row["family"] == PRIMARY else row["flip_p_method"])
-
-
-def p_accuracy(row: dict) -> str:
-    """The p of Δ perturbed (accuracy under perturbation): always unadjusted, never starred."""
-    return p_text(row["p_method"])
-
-
-def primary_ci(row: dict, value: str = "perturbed_acc_delta", low: str = "perturbed_ci_low",
-               high: str = "perturbed_ci_high") -> str:
-    """A delta with its interval; † marks a per-example interval (one seed), ‡ a clipped one."""
-    interval = low.rsplit("_low", 1)[0]
-    text = with_ci(row[value], row[low], row[high], clipped=_clipped(row, interval))
-    return text + EXAMPLES_MARK if row["inference"] == BY_EXAMPLES and not math.isnan(row[low]) else text
-
-
-def flip_ci(row: dict, alpha: float = 0.05) -> str:
-    """Δ flip with its interval, starred where the primary robustness test rejects."""
-    text = primary_ci(row, "flip_rate_delta", "flip_ci_low", "flip_ci_high")
-    return text + STAR if significant(row, alpha) else text
-
-
-def mde_text(row: dict) -> str:
-    value = row.get("mde_80", math.nan)
-    return DASH if not isinstance(value, float) or math.isnan(value) else (
-        "∞" if math.isinf(value) else f"{value:.1f}")
-
-
-def n_tests(index: "RowIndex") -> int:
-    """The size of Holm's family: the primary rows, every one of which the summary shows."""
-    return sum(1 for r in index.pooled if r["family"] == PRIMARY)
-
-
-def footers(tables: list["Table"]) -> list[str]:
-    """The mark legends the given tables need, and only those."""
-    texts = [cell for table in tables for row in table.rows for cell in row]
-    return ([EXAMPLES_FOOTER] if any(EXAMPLES_MARK in t for t in texts) else []) + (
-        [CLIPPED_FOOTER] if any(CLIPPED_MARK in t for t in texts) else [])
-
-
-def _paired_count(row: dict) -> int:
-    k = row.get("n_paired")
-    return int(k) if isinstance(k, int) else (0 if not isinstance(k, float) or math.isnan(k) else int(k))
-
-
-def outlier_caveats(rows: list[dict]) -> list[str]:
-    """One line per primary row with a seed far from the others (a failed run?)."""
-    return [f"{r['model']}/{r['variant']} {r['perturbation']} ({r['language']}): seed "
-            f"{r['outlier_seeds']} is an outlier among the per-seed differences (a failed "
-            f"training?); the test counts it: see the per-seed rows of results.csv"
-            for r in rows if r["family"] == PRIMARY and r.get("outlier_seeds")]
-
-
-def seed_caveat(rows: list[dict]) -> str | None:
-    """Say when there are too few *paired* seeds for the method-level test to reject."""
-    primary = [r for r in rows if r["family"] == PRIMARY]
-    if not primary:
-        return None
-    fewest = min(_paired_count(r) for r in primary)
-    seeds = max(r["n_seeds"] for r in primary)
-    if fewest == 0 and seeds >= 1:
-        return ("no seed label of a variant matches one of the baseline: nothing pairs, so Δ flip "
-                "has no method-level test and Δ perturbed is compared by Welch's test over each "
-                "side's own seeds; give the variant and the baseline the same seeds")
-    if fewest < 2 and seeds >= 2:
-        return (f"only {fewest} seed label pairs with the baseline (of {seeds} seeds): Δ flip has no "
-                f"method-level test; Δ perturbed is compared by Welch's test over each side's seeds")
-    if fewest < 2:
-        return ("one seed per variant: the method-level test needs at least 2 seeds, so nothing "
-                "here can be significant; intervals marked † and the per-example p are "
-                "conditional on the one trained model, not on the method")
-    partial = f" (of {seeds} seeds)" if seeds > fewest else ""
-    if fewest == 2:
-        return (f"2 paired seeds{partial}: the method-level t-test has 1 degree of freedom "
-                f"(critical |t| = 12.7) and rarely rejects; 3–5 seeds are the minimum for a usable test")
-    if partial:
-        return (f"only {fewest} seed labels pair with the baseline{partial}: the tests use those; "
-                f"unpaired seeds are left out")
-    return None
-
-
-def test_line(index: "RowIndex", ci: float, study: bool = False) -> str:
-    """What the starred p-values are, said once at the top of every format."""
-    where = " of every target" if study else ""
-    n = n_tests(index)
-    return (f"robustness test: Δ flip, t over paired seeds + the examples' variance, Holm over "
-            f"{n} primary row{'' if n == 1 else 's'}{where}")
-
-
-def verdicts(index: "RowIndex") -> list[str]:
-    """One sentence per primary row: the only place the report says "more robust"."""
-    lines = []
-    for r in index.pooled:
-        if r["family"] != PRIMARY:
-            continue
-        where = f"{r['variant']} vs {index.baseline}, {r['perturbation']} ({r['language']})"
-        if len(index.models()) > 1:
-            where = f"{r['model']}/{where}"
-        if significant(r, index.alpha):
-            word = "more robust" if r["flip_rate_delta"] < 0 else "less robust"
-            lines.append(f"{where}: {word}: Δ flip {flip_ci(r, index.alpha)}, p (Holm) {p_text(r['p_holm'])}")
-        elif math.isnan(r["flip_p_method"]):
-            lines.append(f"{where}: not tested ({_paired_count(r)} paired seed(s); the test needs 2)")
-        else:
-            mde = mde_text(r)
-            lines.append(f"{where}: no robustness difference found (Δ flip {flip_ci(r, index.alpha)}, "
-                         f"p (Holm) {p_text(r['p_holm'])}; this test finds |Δ flip| ≥ {mde} points "
-                         f"with 80% power)")
-    return lines
 
 
 class RowIndex:
