@@ -8,6 +8,7 @@ to `compute_rows`; the CLI lines come from the real `xexp` entry point.
 
 from __future__ import annotations
 
+import html
 import math
 from pathlib import Path
 
@@ -272,3 +273,49 @@ def test_a_failed_seed_is_named_before_any_number():
     assert row["outlier_seeds"] == "4"
     assert _row(rows, variant="mnli", language="en", perturbation="clean", seed="all")["outlier_seeds"] == ""
     assert "seed 4 is an outlier" in _summary(rows)
+
+
+def test_per_seed_differences_are_shown_beside_the_primary_rows(tmp_path):
+    from xexp.runtime.report.views import per_seed_table
+
+    seeds = {"none": [1, 2, 3], "mnli": [1, 2, 3]}
+    rows, _ = compute_rows(_world({"none": 0.4, "mnli": 0.2}, seeds), SETTINGS)
+    table = per_seed_table(RowIndex(rows, "none"))
+    assert [row[4] for row in table.rows] == ["1", "2", "3"]
+    en1 = _row(rows, variant="mnli", language="macro", perturbation="typo", seed=1)
+    assert table.rows[0][5] == f"{en1['flip_rate_delta']:+.1f}"
+
+
+def test_a_collapse_under_a_condition_is_said_before_any_number(tmp_path):
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from xexp.runtime.formats import NLI_LABELS
+    from xexp.runtime.report import ReportCell, build_report
+
+    rng = np.random.default_rng(1)
+    gold = [NLI_LABELS[i % 3] for i in range(300)]
+    ids = [str(i) for i in range(300)]
+    cells = []
+    data = tmp_path / "negation.parquet"
+    pq.write_table(pa.Table.from_pandas(pd.DataFrame({"id": ids, "premise": ["p"] * 300, "hypothesis": ["h"] * 300,
+                                                      "label": gold, "changed": [True] * 300}),
+                                        preserve_index=False), data)
+    for variant in ("none", "mnli"):
+        for condition in (CLEAN, "negation"):
+            predicted = (["contradiction"] * 300 if condition == "negation"
+                         else [g if rng.random() < 0.8 else NLI_LABELS[(NLI_LABELS.index(g) + 1) % 3] for g in gold])
+            path = tmp_path / f"{variant}-{condition}.parquet"
+            pq.write_table(pa.Table.from_pandas(pd.DataFrame(
+                {"id": ids, "gold": gold, "predicted": predicted,
+                 "correct": [p == g for p, g in zip(predicted, gold)], "probs": [[1 / 3] * 3] * 300}),
+                preserve_index=False), path)
+            cells.append(ReportCell(model="m", variant=variant, language="en", condition=condition,
+                                    kind="evaluate", seed=1, description="" if condition == CLEAN else "stress()",
+                                    predictions=path, dataset=None if condition == CLEAN else data))
+    build_report(cells, SETTINGS, tmp_path / "out", {"experiment": "collapse"})
+    for name in ("summary.txt", "report.md", "report.html"):
+        text = html.unescape((tmp_path / "out" / name).read_text(encoding="utf-8").replace("\n!! ", " "))
+        assert "predicts one class ('contradiction') for every example under `negation`" in text, name
+        assert "measure that collapse" in text, name

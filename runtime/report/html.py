@@ -14,7 +14,8 @@ from xexp.runtime.report.tables import method_of
 from xexp.runtime.report.textdiff import diff_html
 from xexp.runtime.report.views import (
     RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
-    footers, language_matrix, metric_delta_title, n_tests, robustness_note, robustness_table, verdicts,
+    footers, language_matrix, metric_delta_title, n_tests, per_seed_table, robustness_note, robustness_table,
+    verdicts,
     worst_case_table,
 )
 
@@ -150,8 +151,10 @@ def _sections(index: RowIndex, settings: ReportSettings, conditions: list[str],
         note = " ".join([robustness_note(index), f"Coloured: p (Holm) < {index.alpha:g} on a primary row.",
                          *footers([table])])
         said = "".join(f"<li>{_e(v)}</li>" for v in verdicts(index))
+        seeds = per_seed_table(index)
         sections.append(("robustness", "Robustness", _table(replace(table, note=note))
-                         + (f"<p><b>Verdict</b> (primary rows only)</p><ul>{said}</ul>" if said else "")))
+                         + (f"<p><b>Verdict</b> (primary rows only)</p><ul>{said}</ul>" if said else "")
+                         + (_table(seeds) if seeds.rows else "")))
         maps = "".join(_figure(t, s) for t, s in heatmaps(index, conditions))
         matrices = "".join(
             _table(language_matrix(index, model, variant, [c for c in conditions if c != CLEAN]))

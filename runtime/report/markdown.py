@@ -10,7 +10,8 @@ from xexp.runtime.report.tables import method_of
 from xexp.runtime.report.textdiff import diff_markdown, markdown_escape
 from xexp.runtime.report.views import (
     RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
-    footers, language_matrix, n_tests, robustness_note, robustness_table, verdicts, worst_case_table,
+    footers, language_matrix, n_tests, per_seed_table, robustness_note, robustness_table, verdicts,
+    worst_case_table,
 )
 
 
@@ -111,6 +112,7 @@ def _body(index: RowIndex, settings: ReportSettings, conditions: list[str],
         if said:
             lines += ["**Verdict** (primary rows only):", ""] + [f"- {_cell(v)}" for v in said] + [""]
         lines += [f"{m}  " for m in footers([clean, table])] + ([""] if footers([clean, table]) else [])
+        lines += _table(per_seed_table(index), sub)
         for model in index.models():
             variants = sorted({r["variant"] for r in index.pooled
                                if r["model"] == model and r["variant"] != settings.baseline})

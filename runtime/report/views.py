@@ -287,3 +287,24 @@ def _sign(row: dict, alpha: float = 0.05) -> float:
     if not significant(row, alpha):
         return 0.0
     return 1.0 if row["flip_rate_delta"] < 0 else -1.0
+
+
+def per_seed_table(index: RowIndex) -> Table:
+    """The per-seed differences behind every primary row (a t-test over 3–5 numbers should be
+    read beside them: one failed seed moves it a long way; `outlier_seeds` names such a seed)."""
+    rows: list[tuple[str, ...]] = []
+    for r in index.pooled:
+        if r["family"] != PRIMARY:
+            continue
+        for seed_row in index.rows:
+            if (seed_row["seed"] != ALL_SEEDS and seed_row["model"] == r["model"]
+                    and seed_row["variant"] == r["variant"] and seed_row["language"] == r["language"]
+                    and seed_row["perturbation"] == r["perturbation"]):
+                flag = "outlier" if str(seed_row["seed"]) in str(r.get("outlier_seeds") or "").split() else ""
+                rows.append((r["model"], r["variant"], r["language"], r["perturbation"], str(seed_row["seed"]),
+                             signed(seed_row["flip_rate_delta"]), signed(seed_row["perturbed_acc_delta"]), flag))
+    return Table("Per-seed differences of the primary rows",
+                 ("model", "variant", "language", "condition", "seed", "Δ flip", "Δ perturbed", ""),
+                 rows, (False,) * 5 + (True, True, False),
+                 note="variant − baseline on the same seed label; the tests above are over these numbers "
+                      "(plus the examples' variance).")
