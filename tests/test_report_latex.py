@@ -88,10 +88,12 @@ def test_robustness_table_has_the_variant_with_a_ci_and_the_p_value(tex):
     text, _ = tex
     rows = _rows(text, "tab:tex-test-robustness")
     assert [row[1:4] for row in rows] == [[r"mnli\_v2", "macro", "typo"], [r"mnli\_v2", "macro", r"worst\_case"]]
-    # the lead figures (stats.py): perturbed-accuracy and flip-rate deltas, each with its interval
-    for cell in rows[0][4:6]:
+    # the two questions (docs/statistics.md): Δ flip (robustness, the family's test) and
+    # Δ perturbed (accuracy under perturbation), each with its interval
+    assert [row[4] for row in rows] == ["explor.", "primary"]  # the worst case is the hypothesis
+    for cell in (rows[0][5], rows[0][8]):
         assert re.fullmatch(r"[+$-]+[\d.]+ \[[+$-]+[\d.]+, [+$-]+[\d.]+\]\S*", cell), cell
-    assert r"$\Delta$" not in rows[0][4] and "−" not in text and "Δ" not in text
+    assert r"$\Delta$" not in rows[0][5] and "−" not in text and "Δ" not in text
     assert not re.search(r"(?<![\w$])-\d", text)  # a negative number has a minus sign, not a hyphen
 
 

@@ -16,7 +16,7 @@ TOP_LANGUAGE_EFFECTS = 10
 #: Columns of the robustness table left to the files, so the terminal stays ≤ 100 columns.
 _SECONDARY = ("rel. drop Δ", "drop changed", "drop Δ", "changed %")
 #: With an extractive QA target's F1 columns, these go to the files too (same reason).
-_SECONDARY_QA = ("drop Δ", "changed %")
+_SECONDARY_QA = ("drop Δ", "changed %", "family", "p acc")
 _CLEAN_SECONDARY_QA = ("seeds",)
 
 
@@ -69,9 +69,9 @@ def terminal_summary_targets(parts: list, settings: ReportSettings, meta: dict, 
     and its own Holm family."""
     lines = _title(meta)
     study = settings.family == "study"
-    lines += [f"baseline {settings.baseline!r} | robustness test: Δ flip, t over paired seeds plus the "
-              f"examples' variance, Holm {'over every target' if study else 'within each target'}, "
-              f"α {settings.alpha:g} | {settings.ci:.0%} intervals", ""]
+    lines += [f"baseline {settings.baseline!r} | α {settings.alpha:g} | {settings.ci:.0%} intervals",
+              f"robustness test: Δ flip, t over paired seeds + the examples' variance, "
+              f"Holm {'over every target' if study else 'within each target'}", ""]
     lines += caveat_box([c for part in parts for c in part.index.caveats])
     for part in parts:
         lines += [f"=== target {part.heading}",
