@@ -4,11 +4,13 @@ Every row has its own-cell metrics (clean and perturbed accuracy, drop, relative
 changed examples, flip rate, consistency, changed, the attack summary). A non-baseline row also
 compares with the baseline on the same examples and the same seed *label*:
 
-* primary: `perturbed_acc_delta` = perturbed accuracy (variant − baseline) — accuracy under
-  attack for attacks, clean accuracy for "clean" — and `flip_rate_delta`, the difference in the
-  share of examples both models got right clean that the condition made wrong. On seed "all"
-  rows with two or more seeds their intervals and `p_method` are method-level: a t-test over
-  the per-seed differences (xexp.runtime.stats.seed_level), the seed being the unit.
+* the two questions (docs/statistics.md): `flip_rate_delta`, robustness — the difference in
+  the share of examples both models got right clean that the condition made wrong — and
+  `perturbed_acc_delta`, accuracy under perturbation (accuracy under attack for attacks, clean
+  accuracy for "clean"). On seed "all" rows with two paired seed labels or more their intervals,
+  `flip_p_method` and `p_method` are method-level: t over the per-seed differences plus the
+  examples' variance of their mean (xexp.runtime.stats.seed_level); with fewer pairs Δ perturbed
+  falls back to Welch's test over each side's seeds (`inference` "welch").
 * secondary: `delta_vs_baseline` = drop(baseline) − drop(variant) (clean rows: the clean
   accuracy delta), `relative_drop_delta`, `drop_changed_delta`, `success_rate_delta`, with
   per-example bootstrap intervals and the per-example sign-flip `p_value`, both conditional on
@@ -20,10 +22,11 @@ paired by example id and seed label like the other deltas), each with a per-exam
 interval (`perturbed_f1_ci_*`: parallel-aware, conditional on the checkpoints; F1 is secondary to
 exact match, which carries the primary family). Tagging rows are one prediction per word; their bootstrap and
 sign-flip test resample and flip whole sentences, the examples (`Collected.units`). Seed "all" rows average the per-seed values; language "macro" rows average languages. Holm runs
-over the declared primary family only: the seed "all" rows of each model's summary language
-(macro, or the only language) per variant and condition. Per-language rows are exploratory.
-A report of several targets builds these rows once per target, so each target is its own
-family (runtime/report/targets.py says why). All rates are percentages.
+over the declared primary family only (runtime/report/verdicts.py: `report { primary= }`, by
+default the worst case, in each condition's summary language) and over its robustness test;
+every other row is exploratory. A report of several targets builds these rows once per target,
+so each target is its own family unless `family=study` (runtime/report/targets.py). All rates
+are percentages.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from xexp.runtime.report.method_level import (  # noqa: F401 (BY_* re-exported for the views)
+    BY_EXAMPLES, BY_SEEDS, BY_WELCH, clean_method_level, method_level, welch_fallback,
+)
 from xexp.runtime.report.model import CLEAN, WORST_CASE, ReportSettings
 from xexp.runtime.report.outcomes import Collected, Outcome
 from xexp.runtime.report.pairs import pair_outcomes, paired_values, with_flip
@@ -41,12 +47,10 @@ from xexp.runtime.report.verdicts import (  # noqa: F401 (names the views import
     ALL_SEEDS, EXPLORATORY, MACRO, PRIMARY, assign_families, clip_intervals, flag_outlier_seeds,
 )
 from xexp.runtime.stats import (
-    ExampleWeights, derived_rng, percentile_intervals, seed_level, sign_flip_p_value, welch,
+    ExampleWeights, derived_rng, percentile_intervals, sign_flip_p_value,
 )
 
 NAN = float("nan")
-#: `inference` of a row's primary interval: across seeds (method-level) or across examples.
-BY_SEEDS, BY_EXAMPLES, BY_WELCH = "seeds", "examples", "welch"
 
 COLUMNS = (
     "model", "variant", "language", "perturbation", "kind", "description", "seed", "n_seeds", "n",
@@ -76,18 +80,6 @@ _OWN = ("clean_acc", "perturbed_acc", "drop", "consistency", "changed", "flip_ra
         "relative_drop", "drop_changed", "clean_f1", "perturbed_f1", "f1_drop") + _ATTACK_COLUMNS
 _PAIRED = ("perturbed_acc_delta", "delta_vs_baseline", "flip_rate_delta", "relative_drop_delta",
            "drop_changed_delta", "success_rate_delta", "perturbed_f1_delta")
-#: Per-seed differences that get a method-level interval, and the columns it goes to.
-#: (interval columns, column of the resampled deltas, p column)
-_SEED_TESTED = {"perturbed_acc_delta": ("perturbed_ci_low", "perturbed_ci_high", 0, "p_method"),
-                "flip_rate_delta": ("flip_ci_low", "flip_ci_high", 2, "flip_p_method")}
-
-
-def example_variance(draws: np.ndarray) -> float:
-    """Bootstrap variance of one resampled statistic (NaN replicates left out)."""
-    finite = draws[np.isfinite(draws)]
-    return float(finite.var(ddof=1)) if finite.size > 1 else NAN
-
-
 def has_f1(rows: list[dict]) -> bool:
     """Whether any row carries token F1 (extractive QA): such a report shows it beside exact match."""
     return any(isinstance(r.get("clean_f1"), float) and not np.isnan(r["clean_f1"]) for r in rows)
@@ -213,25 +205,12 @@ class _RowBuilder:
                 ordered.append(self._macro(computed, seed_label))
         for c in ordered:
             if c.row["seed"] == ALL_SEEDS and c.delta_draws is not None:
-                self._method_level(c)
+                method_level(c, self.settings.ci)
         self._set_intervals(ordered)
-        self._clean_method_level(ordered)
+        clean_method_level(ordered, self.settings.ci)
         for c in ordered:
-            self._welch(c)
+            welch_fallback(c, self.settings.ci)
         return [c.row for c in ordered]
-
-    def _welch(self, computed: _Computed) -> None:
-        """Seeds that do not pair (other labels, or fewer than 2 shared): Δ perturbed by Welch's
-        test over each side's own seeds, rather than no test or an example-level interval that
-        ignores the seeds. Δ flip needs pairs (it is taken on examples both got right)."""
-        row, sides = computed.row, computed.unpaired
-        paired = row["n_paired"] if isinstance(row["n_paired"], int) else 0
-        if sides is None or paired >= 2 or max(len(sides[0]), len(sides[1])) < 2:
-            return
-        result = welch(list(sides[0].values()), list(sides[1].values()), self.settings.ci)
-        row["perturbed_acc_delta"] = result.mean
-        row["perturbed_ci_low"], row["perturbed_ci_high"], row["p_method"] = result.low, result.high, result.p
-        row["inference"] = BY_WELCH
 
     def _language(self, model: str, variant: str, language: str, condition: str,
                   seeds: list[int]) -> dict[int | str, _Computed]:
@@ -333,39 +312,6 @@ class _RowBuilder:
             return differences
         _, unit_of = np.unique([self.units.get(i, i) for i in ids.tolist()], return_inverse=True)
         return np.bincount(unit_of, weights=differences).astype(np.int64)
-
-    def _method_level(self, computed: _Computed) -> None:
-        """Seed-"all" rows: t over per-seed differences when two seed labels or more pair,
-        widened by the examples' variance of the seed-averaged difference (stats.seed_level):
-        an interval for the method, not for this test set. Δ perturbed gets `p_method`, Δ flip
-        (the robustness test) `flip_p_method`."""
-        row = computed.row
-        assert computed.delta_draws is not None
-        row["n_paired"] = len(computed.per_seed)
-        for column, (low, high, draw, p_column) in _SEED_TESTED.items():
-            result = seed_level([v[column] for v in computed.per_seed.values()], self.settings.ci,
-                                example_variance(computed.delta_draws[:, draw]))
-            row[low], row[high], row[p_column] = result.low, result.high, result.p
-            if column == "flip_rate_delta":  # what the power figure (mde_80) is computed from
-                row["flip_seed_sd"], row["_flip_se"], row["_flip_df"] = result.sd, result.se, result.df
-        row["inference"] = BY_SEEDS if row["n_paired"] >= 2 else BY_EXAMPLES
-
-    def _clean_method_level(self, ordered: list[_Computed]) -> None:
-        """Clean accuracy of seed-"all" rows with 2 seeds or more: over seeds plus the example
-        variance, like the deltas (the example bootstrap alone is about these checkpoints)."""
-        for c in ordered:
-            row = c.row
-            if row["seed"] != ALL_SEEDS:
-                row["clean_inference"] = BY_EXAMPLES
-                continue
-            per_seed = [o.row["clean_acc"] for o in ordered if o.row["seed"] != ALL_SEEDS
-                        and o.row["language"] == row["language"]]
-            if len(per_seed) < 2:
-                row["clean_inference"] = BY_EXAMPLES
-                continue
-            result = seed_level(per_seed, self.settings.ci, example_variance(c.draws[:, 0]))
-            row["clean_ci_low"], row["clean_ci_high"] = result.low, result.high
-            row["clean_inference"] = BY_SEEDS
 
     def _set_intervals(self, computed: list[_Computed]) -> None:
         """All percentile intervals of a condition in one quantile call (it dominates otherwise)."""
