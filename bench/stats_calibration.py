@@ -23,8 +23,15 @@ the coverage of the 95% macro interval of the primary delta, the coverage of the
 accuracy interval (per-example bootstrap, against the accuracy of the trained models it is
 conditional on), and the power at +1 and +2 points. The last line is one JSON object.
 
+The robustness test (Δ flip, the report's starred, Holm-corrected test) is calibrated by
+bench/robustness_sims.py: the accuracy confound (same flip hazard, +10 points clean), a method
+× example interaction against the population null (with ordinary and very stable seeds), and
+Holm's family-wise error over six true nulls. The power table is runtime/power.py's, the very
+function `xexp plan` prints from, checked against a Monte Carlo t-test at each figure.
+
     python bench/stats_calibration.py --quick     # < 3 minutes on 2 cores
     python bench/stats_calibration.py             # the figures in bench/README.md
+    python bench/stats_calibration.py --only robustness   # the robustness test and power only
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from scipy.stats import norm
 
+import robustness_sims
+from xexp.runtime.power import critical_t, diff_sd, minimum_detectable_effect, seeds_needed
 from xexp.runtime.report.model import CLEAN, ReportSettings
 from xexp.runtime.report.outcomes import Collected, Outcome
 from xexp.runtime.report.rows import ALL_SEEDS, MACRO, compute_rows
@@ -145,8 +154,77 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer simulations (< 3 minutes)")
     parser.add_argument("--null-sims", type=int, help="simulations per no-effect setting")
     parser.add_argument("--effect-sims", type=int, help="simulations per effect setting")
+    parser.add_argument("--robustness-sims", type=int, help="simulations per robustness-test setting")
+    parser.add_argument("--only", choices=["accuracy", "robustness"], help="run one part")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    figures: dict = {}
+    if args.only != "accuracy":
+        figures |= robustness_part(args.robustness_sims or (100 if args.quick else 400), args.jobs)
+        figures |= power_part()
+    if args.only != "robustness":
+        figures |= accuracy_part(args)
+    print(json.dumps(figures))
+
+
+def robustness_part(sims: int, jobs: int) -> dict:
+    """The robustness test's level in the confound, under the interaction null, and Holm's
+    family-wise error (rejection rates with their Monte Carlo standard errors). Each setting's
+    line is printed when it is done."""
+    settings = [("confound", 3), ("interaction", 3), ("family", 3),
+                ("interaction, stable seeds", 3), ("interaction, stable seeds", 10)]
+    started = time.perf_counter()
+    print(f"robustness test (Δ flip, primary, Holm): {sims} simulations per setting, {jobs} processes")
+    print("case                        seeds  runs  primary rows  reject Δ flip (± MC SE)  "
+          "reject Δ perturbed  mean Δ flip  mean Δ perturbed  seconds", flush=True)
+    rates: dict[str, float] = {}
+    with ProcessPoolExecutor(jobs) as pool:
+        for case, k in settings:
+            begun = time.perf_counter()
+            results = list(pool.map(robustness_sims.one_run, [(case, k, i) for i in range(sims)], chunksize=8))
+            for found in robustness_sims.summarise(results):
+                print(f"{found['case']:<26}  {found['seeds']:>5}  {found['runs']:>4}  {found['primary_rows']:>12}  "
+                      f"{found['reject_flip']:>14.3f} ± {found['mc_se']:.3f}  {found['reject_accuracy']:>18.3f}  "
+                      f"{found['flip_delta']:>+11.2f}  {found['perturbed_delta']:>+16.2f}  "
+                      f"{time.perf_counter() - begun:>7.0f}", flush=True)
+                name = found["case"].split(",")[0]
+                rates[name] = max(rates.get(name, 0.0), found["reject_flip"])
+    seconds = time.perf_counter() - started
+    print()
+    return {"robustness_false_positive_rate_confound": round(rates["confound"], 4),
+            "interaction_false_positive_rate": round(rates["interaction"], 4),
+            "family_wise_error": round(rates["family"], 4), "robustness_sims": sims,
+            "robustness_seconds": round(seconds, 1)}
+
+
+def power_part(seed_sd: float = 0.5, alpha: float = 0.05, checks: int = 20000) -> dict:
+    """runtime/power.py's minimum detectable effects (what `xexp plan` prints), each checked by
+    a Monte Carlo t-test over normal seed differences at that effect."""
+    rng = np.random.default_rng(29)
+    sd = diff_sd(seed_sd)
+    print(f"minimum detectable Δ flip at 80% power (points; per-model seed SD {seed_sd}, α {alpha}, "
+          f"Holm's first step), and the simulated power of the t-test at that effect")
+    print("family  " + "  ".join(f"{k:>2} seeds (sim)" for k in (2, 3, 5, 10)) + "  seeds for 1 point")
+    worst = 0.0
+    for family in (1, 3, 27):
+        cells = []
+        for k in (2, 3, 5, 10):
+            mde = minimum_detectable_effect(k, family, alpha, sd)
+            draws = rng.normal(mde, sd, size=(checks, k))
+            t = draws.mean(axis=1) / (draws.std(axis=1, ddof=1) / math.sqrt(k))
+            simulated = float(np.mean(np.abs(t) > critical_t(k, family, alpha)))
+            worst = max(worst, abs(simulated - 0.8))
+            cells.append(f"{mde:>6.1f} ({simulated:.2f})")
+        needed = seeds_needed(1.0, family, alpha, sd)
+        print(f"{family:>6}  " + "  ".join(cells) + f"  {needed if needed else '>200':>17}")
+    print()
+    return {"power_check_max_error": round(worst, 4)}
+
+
+def accuracy_part(args) -> dict:
+    """The accuracy simulation (Δ perturbed and clean accuracy intervals), as before."""
     null_sims = args.null_sims or (100 if args.quick else 400)
     effect_sims = args.effect_sims or (15 if args.quick else 40)
     # A t-test is scale-free, so the seed SD cannot move its false-positive rate: no-effect runs
@@ -156,9 +234,6 @@ def main() -> None:
     jobs = [(k, sd, effect, i) for k, sd, effect in settings
             for i in range(null_sims if effect == 0.0 else effect_sims)]
     started = time.perf_counter()
-    # one BLAS thread per process: the products are small and processes already fill the cores
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     results = []
     with ProcessPoolExecutor(args.jobs) as pool:
         for done, found in enumerate(pool.map(one_run, jobs, chunksize=4), 1):
@@ -195,11 +270,9 @@ def main() -> None:
                 power[f"{k} seeds, SD {sd_text}, +{effect:g}, {condition}"] = round(reject, 3)
             print(f"{k:>5}  {sd_text:>7}  {effect:>+6.1f}  {condition:<9}  {len(chosen):>4}  "
                   f"{reject:>15.3f}  {reject_example:>20.3f}  {coverage:>11.3f}  {clean_coverage:>17.3f}")
-    print(json.dumps({"false_positive_rate": round(worst_fpr, 4),
-                      "ci_coverage": round(worst_coverage, 4),
-                      "clean_ci_coverage": round(worst_clean, 4),
-                      "power": power, "null_sims": null_sims, "effect_sims": effect_sims,
-                      "seconds": round(seconds, 1)}))
+    return {"false_positive_rate": round(worst_fpr, 4), "ci_coverage": round(worst_coverage, 4),
+            "clean_ci_coverage": round(worst_clean, 4), "power": power, "null_sims": null_sims,
+            "effect_sims": effect_sims, "seconds": round(seconds, 1)}
 
 
 if __name__ == "__main__":

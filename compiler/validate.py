@@ -459,6 +459,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
         evaluate, evaluate_targets = self.evaluate_settings(targets)
         resources = self.resources()
         report = self.settings_block("report", None, ReportSettings, calls=self.reference_file)
+        self.check_primary(report.primary, perturbations)
         failed_variants = set(self.variant_spans) - set(self.variants)  # reported where declared
         if report.baseline not in intermediate and intermediate and report.baseline not in failed_variants:
             block = self.blocks.get(("report", None))

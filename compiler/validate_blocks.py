@@ -190,6 +190,24 @@ class BlockRules(ValidatorState):
             raise Unconvertible
         return {"path": plain(path, self.variables, self.sink)}
 
+    def check_primary(self, primary: list[str] | str | None, perturbations: Sequence[PerturbationDef]) -> None:
+        """`report { primary=[…] }` names conditions the report will have: a perturbation or an
+        attack of the spec, or the worst case (`clean` has no robustness row to test)."""
+        if not isinstance(primary, list):
+            return
+        block = self.blocks.get(("report", None))
+        entry = next((e for e in block.entries if e.key == "primary"), None) if block else None
+        items = entry.value.items if entry is not None and isinstance(entry.value, ast.ListValue) else []
+        known = [p.name for p in perturbations] + ["worst_case"]
+        for i, name in enumerate(primary):
+            if name in known:
+                continue
+            span = ast.span_of(items[i]) if i < len(items) else (ast.span_of(entry.value) if entry else ast.NO_SPAN)
+            hint = ("`clean` has no robustness row; the clean accuracy delta is always exploratory"
+                    if name == "clean" else did_you_mean(name, known) or "conditions: " + ", ".join(known))
+            self.sink.error(f"`primary` names `{name}`, which is no perturbation, attack or `worst_case` of the spec",
+                            span, hint)
+
     def plain_entry(self, entry: ast.Entry) -> bool:
         """Outside `perturbations`, an entry takes no `on FIELD` and no `in [languages]`."""
         ok = True

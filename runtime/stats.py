@@ -34,11 +34,13 @@ cell, so reordering the inputs of a report changes nothing.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import binom, ttest_1samp
+from scipy.stats import t as student_t
 
 NAN = float("nan")
 #: Examples × replicates resampled per chunk on the index-resampling path (memory bound).
@@ -109,22 +111,35 @@ class ExampleWeights:
 
 @dataclass(frozen=True)
 class SeedLevel:
-    """Method-level inference from per-seed paired differences."""
+    """Method-level inference from per-seed paired differences (`sd`: their SD, NaN below 2)."""
 
     mean: float
     low: float
     high: float
     p: float
     n_seeds: int
+    sd: float = NAN
+    df: float = NAN
+    se: float = NAN  # standard error of the mean the test used
 
 
-def seed_level(differences: Sequence[float], ci: float) -> SeedLevel:
-    """One-sample t-test and t-interval of per-seed differences (see the module docstring).
+def seed_level(differences: Sequence[float], ci: float, example_var: float = 0.0) -> SeedLevel:
+    """t-test and t-interval of per-seed differences (see the module docstring), for the
+    method on the population of examples when `example_var` is given.
 
-    One seed: no variance estimate, so interval and p are NaN. Identical differences (zero
-    spread, e.g. deterministic training or a coincidence of small test sets): the interval
-    collapses onto the mean and p is NaN — t would be infinite, a claim two equal numbers
-    cannot support.
+    The k per-seed differences all come from one test set, so their spread s²/k says how much
+    a new set of *seeds* would move the mean, not a new set of *examples*: an interaction of
+    method and example (the variant helps on these sentences, hurts on others) is the same in
+    every seed and invisible to s². `example_var` is the variance of the seed-averaged
+    difference over examples (the parallel-aware bootstrap's variance of that mean), added to
+    s²/k; the degrees of freedom follow Satterthwaite, with the bootstrap's as infinite (it has
+    thousands of examples). This counts the examples' own noise once more than needed (it is
+    inside s² already), which errs on the side of wider intervals: bench/stats_calibration.py
+    measures the result against a population null with such an interaction.
+
+    One seed: no variance estimate, so interval and p are NaN. Identical differences and no
+    example variance: the interval collapses onto the mean and p is NaN — t would be
+    infinite, a claim two equal numbers cannot support.
     """
     d = np.asarray(differences, dtype=float).ravel()
     d = d[~np.isnan(d)]
@@ -135,12 +150,56 @@ def seed_level(differences: Sequence[float], ci: float) -> SeedLevel:
         return SeedLevel(mean, NAN, NAN, NAN, 1)
     if not 0.0 < ci < 1.0:
         raise ValueError(f"ci must be in (0, 1), got {ci}")
-    if float(d.std(ddof=1)) == 0.0:
-        return SeedLevel(mean, mean, mean, NAN, int(d.size))
-    result = ttest_1samp(d, 0.0)
-    interval = result.confidence_interval(ci)
-    return SeedLevel(mean, float(interval.low), float(interval.high), float(result.pvalue),
-                     int(d.size))
+    k = int(d.size)
+    sd = float(d.std(ddof=1))
+    extra = float(example_var) if example_var is not None and np.isfinite(example_var) else 0.0
+    if sd == 0.0 and extra <= 0.0:
+        return SeedLevel(mean, mean, mean, NAN, k, sd)
+    if extra <= 0.0:
+        result = ttest_1samp(d, 0.0)
+        interval = result.confidence_interval(ci)
+        return SeedLevel(mean, float(interval.low), float(interval.high), float(result.pvalue),
+                         k, sd, float(k - 1), sd / math.sqrt(k))
+    seeds_var = sd * sd / k
+    se = math.sqrt(seeds_var + extra)
+    df = math.inf if seeds_var == 0.0 else (seeds_var + extra) ** 2 * (k - 1) / seeds_var ** 2
+    quantile = float(student_t.ppf(0.5 + ci / 2.0, df))
+    p = float(2.0 * student_t.sf(abs(mean) / se, df))
+    return SeedLevel(mean, mean - quantile * se, mean + quantile * se, p, k, sd, df, se)
+
+
+def welch(variant: Sequence[float], baseline: Sequence[float], ci: float) -> SeedLevel:
+    """Welch's t-test and interval of mean(variant) − mean(baseline) over seeds that do not
+    pair (different labels or counts): each side's spread counts, with Satterthwaite's df.
+    One side with a single seed borrows the other side's variance (the same training recipe
+    on the same data: equal seed variance is the only assumption left), df from that side;
+    NaN when neither side has 2 seeds."""
+    v = np.asarray(variant, dtype=float)
+    b = np.asarray(baseline, dtype=float)
+    v, b = v[~np.isnan(v)], b[~np.isnan(b)]
+    if v.size == 0 or b.size == 0:
+        return SeedLevel(NAN, NAN, NAN, NAN, 0)
+    mean = float(v.mean() - b.mean())
+    if v.size < 2 and b.size < 2:
+        return SeedLevel(mean, NAN, NAN, NAN, min(v.size, b.size))
+    if v.size < 2 or b.size < 2:
+        spread = v if v.size >= 2 else b
+        se = math.sqrt(float(spread.var(ddof=1)) * (1.0 / v.size + 1.0 / b.size))
+        df = float(spread.size - 1)
+        if se == 0.0:
+            return SeedLevel(mean, mean, mean, NAN, 1, 0.0)
+        quantile = float(student_t.ppf(0.5 + ci / 2.0, df))
+        p = float(2.0 * student_t.sf(abs(mean) / se, df))
+        return SeedLevel(mean, mean - quantile * se, mean + quantile * se, p, 1, se, df, se)
+    a, c = float(v.var(ddof=1)) / v.size, float(b.var(ddof=1)) / b.size
+    if a + c == 0.0:
+        return SeedLevel(mean, mean, mean, NAN, min(v.size, b.size), 0.0)
+    df = (a + c) ** 2 / (a * a / (v.size - 1) + c * c / (b.size - 1))
+    se = math.sqrt(a + c)
+    quantile = float(student_t.ppf(0.5 + ci / 2.0, df))
+    p = float(2.0 * student_t.sf(abs(mean) / se, df))
+    return SeedLevel(mean, mean - quantile * se, mean + quantile * se, p, min(v.size, b.size),
+                     math.sqrt(a + c), df, se)
 
 
 def percentile_interval(draws: np.ndarray, ci: float) -> tuple[float, float]:

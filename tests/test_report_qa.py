@@ -146,7 +146,7 @@ def test_every_format_shows_f1_beside_exact_match_and_plots_name_the_metric(tmp_
     assert typo_f1 in summary_row
     assert "### Perturbed exact match delta by language" in markdown
     assert "Extractive QA: Δ perturbed, Δ flip and drop Δ count exact matches" in markdown
-    assert "| clean EM | worst-case EM | drop | Δ worst-case EM [CI] | p |" in markdown
+    assert "| clean EM | worst-case EM | drop | Δ worst-case EM [CI] | p acc | Δ flip [CI] | p |" in markdown
     assert "**f1**:" in markdown and "**chance (QA)**:" in markdown  # the method says what F1 is
 
     html = (out / "report.html").read_text()

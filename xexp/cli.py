@@ -50,8 +50,20 @@ def _compile(path: str, sets: list[str] | None, *, inputs: bool = True):
     return compile_checked(read_spec(path), path, _variables(sets), inputs=inputs)
 
 
+def _points(value: str) -> float:
+    """`--detect 1.0`: a positive effect in points."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--detect takes a number of points, got {value!r}") from None
+    if not 0 < number <= 100:
+        raise argparse.ArgumentTypeError(f"--detect takes points in (0, 100], got {value!r}")
+    return number
+
+
 def cmd_check(args) -> int:
     status = EXIT_OK
+    from xexp.power_plan import study_power
     from xexp.preflight import compile_checked
 
     for path in args.files:
@@ -64,11 +76,14 @@ def cmd_check(args) -> int:
         counts = graph.counts()
         print(f"{path}: ok — experiment {spec.experiment}: {len(graph.nodes)} nodes "
               f"({counts.get('train', 0)} trainings, {counts.get('evaluate', 0) + counts.get('attack', 0)} evaluations)")
+        for found in study_power(spec):  # a study that cannot find anything says so now
+            print(f"  power, {found.target}: {found.text}")
     return status
 
 
 def cmd_plan(args) -> int:
     from xexp.planning import plan_notes, plan_rows, plan_targets, render_dot, render_mermaid, render_table
+    from xexp.power_plan import power_lines, study_power
 
     spec, graph = _compile(args.file, args.set, inputs=not args.no_inputs)
     store = args.store or default_store(args.file)
@@ -78,7 +93,9 @@ def cmd_plan(args) -> int:
     cost = plan_cost(graph, store, rows, gpus=args.gpus, cpus=args.cpus)
     if args.format == "json":
         print(json.dumps({"experiment": graph.experiment, "targets": plan_targets(spec), "nodes": rows,
-                          "notes": plan_notes(graph), "cost": cost.to_json()}, indent=2, ensure_ascii=False))
+                          "notes": plan_notes(graph), "cost": cost.to_json(),
+                          "power": [p.as_dict() for p in study_power(spec, args.detect)]},
+                         indent=2, ensure_ascii=False))
     elif args.format == "dot":
         print(render_dot(graph, rows))
     elif args.format == "mermaid":
@@ -86,6 +103,7 @@ def cmd_plan(args) -> int:
     else:
         print(render_table(graph, rows, plan_targets(spec)))
         print("\n".join(cost_lines(cost)))
+        print("\n" + "\n".join(power_lines(spec, args.detect)))
     return EXIT_OK
 
 
@@ -241,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", dest="format", action="store_const", const="json", help="JSON output")
     p.add_argument("--gpus", type=float, metavar="N", help="estimate the makespan on N GPUs (default: this machine's)")
     p.add_argument("--cpus", type=float, metavar="M", help="estimate the makespan on M CPUs (default: this machine's)")
+    p.add_argument("--detect", type=_points, metavar="POINTS",
+                   help="also say how many seeds the primary test needs to detect this Δ flip (points)")
     no_inputs(p)
     p.set_defaults(func=cmd_plan, format="table")
 

@@ -115,7 +115,13 @@ class EvaluateSettings(Frozen):
 
 
 class ReportSettings(Frozen):
-    """The robustness report: the baseline variant, CI level, bootstrap resamples, examples shown."""
+    """The robustness report: the baseline variant, CI level (α = 1 − ci), bootstrap resamples,
+    examples shown, and the declared hypotheses: `primary` names the conditions whose
+    robustness rows (Δ flip, summary language) form Holm's family — a list of condition names,
+    or "all"; None (the default) is the worst case, or every attack where there is none, so
+    the family stays one row per variant. `family` is "target" (Holm within each target) or
+    "study" (one family over every target). `seed_sd` is the per-model seed-to-seed SD, in
+    points, that `xexp plan` computes power from (runtime/power.py says where 0.5 comes from)."""
 
     baseline: str = Field("none", min_length=1)
     ci: float = Field(0.95, gt=0, lt=1)
@@ -126,8 +132,35 @@ class ReportSettings(Frozen):
     #: measured ones in the XTREME table (runtime/report/xtreme.py); lowering adds its sha256
     reference: dict[str, Any] | None = None
 
-    #: left out of the report's params while unset, so every existing report key stands
-    ADDED_LATER: ClassVar[tuple[str, ...]] = ("reference",)
+    primary: list[str] | Literal["all"] | None = None
+    family: Literal["target", "study"] = "target"
+    seed_sd: float = Field(0.5, gt=0, le=50)
+
+    #: Settings added after report keys were first written: left out of the report node's params
+    #: while they hold their default (ReportParams.to_params), so every existing key stands.
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("reference", "primary", "family", "seed_sd")
+
+    @field_validator("primary", mode="before")
+    @classmethod
+    def _one_name(cls, value: Any) -> Any:
+        """`primary = worst_case` is the one-item list; `primary = all` stays "all"."""
+        return [value] if isinstance(value, str) and value != "all" else value
+
+    @field_validator("primary")
+    @classmethod
+    def _primary_listed(cls, value: list[str] | str | None) -> list[str] | str | None:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("lists no condition (leave it out for the default, the worst case)")
+            twice = sorted({v for v in value if value.count(v) > 1})
+            if twice:
+                raise ValueError(f"lists {', '.join(twice)} twice")
+        return value
+
+    @property
+    def alpha(self) -> float:
+        """The significance level the report's stars and power figures use: 1 − ci."""
+        return round(1.0 - self.ci, 12)
 
 
 # --- registry lookups -------------------------------------------------------------------------
@@ -466,6 +499,7 @@ class ReportParams(NodeParams):
 
     def to_params(self) -> dict[str, Any]:
         out = super().to_params()
+        out["settings"] = dump_params(self.settings, ReportSettings.ADDED_LATER)
         out["cells"] = [dump_params(cell, cell.OMITTED_AT_DEFAULT) for cell in self.cells]
         out["settings"] = dump_params(self.settings, ReportSettings.ADDED_LATER)
         if self.targets:

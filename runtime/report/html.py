@@ -14,7 +14,9 @@ from xexp.runtime.report.tables import method_of
 from xexp.runtime.report.textdiff import diff_html
 from xexp.runtime.report.views import (
     RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
-    language_matrix, metric_delta_title, n_tests, robustness_note, robustness_table, worst_case_table,
+    footers, language_matrix, metric_delta_title, n_tests, per_seed_table, robustness_note, robustness_table,
+    verdicts,
+    worst_case_table,
 )
 
 _CSS = """
@@ -105,10 +107,11 @@ def html_report(index: RowIndex, settings: ReportSettings, meta: dict, condition
     """`figures`: the plots written beside the report (runtime/report/figures.py), embedded as
     the same SVG."""
     sections = _sections(index, settings, conditions, examples, figures or [])
-    subtitle = (f"baseline <b>{_e(settings.baseline)}</b> · p: t-test over seeds (the trained "
-                f"model is the unit), Holm over {n_tests(index)} primary rows · {settings.ci:.0%} "
-                f"intervals (over seeds for deltas; parallel-aware bootstrap over examples, "
-                f"{settings.bootstrap} replicates, otherwise)")
+    subtitle = (f"baseline <b>{_e(settings.baseline)}</b> · robustness test: Δ flip, t over paired "
+                f"seeds (the trained model is the unit) plus the examples' variance, Holm over "
+                f"{n_tests(index)} primary rows, α {settings.alpha:g} · {settings.ci:.0%} intervals "
+                f"(over seeds plus examples for deltas; parallel-aware bootstrap over examples, "
+                f"{settings.bootstrap} replicates, with one seed)")
     return _document(sections, settings, meta, warnings, subtitle, index.caveats, index.rows)
 
 
@@ -121,16 +124,19 @@ def html_report_targets(parts: list, settings: ReportSettings, meta: dict, warni
         sections.append(("xtreme", xtreme.title, _table(xtreme)))
     for part in parts:
         anchor = "target-" + _anchor(part.name)
-        intro = (f'<p class="note">metric: {_e(part.metric)}; Holm over the {n_tests(part.index)} '
-                 f"primary rows of this target</p>")
+        intro = (f'<p class="note">metric: {_e(part.metric)}; {n_tests(part.index)} '
+                 f"primary rows in this target</p>")
         sections.append((anchor, f"Target {part.heading}", intro))
         sections += [(f"{anchor}-{a}", f"{part.name}: {h}", b)
                      for a, h, b in _sections(part.index, settings, part.conditions, part.examples,
                                               (figures or {}).get(part.name, []))]
     subtitle = (f"baseline <b>{_e(settings.baseline)}</b> · {len(parts)} targets, each with its own "
-                f"metric and statistics · p: t-test over seeds (the trained model is the unit), Holm "
-                f"within each target · {settings.ci:.0%} intervals (over seeds for deltas; "
-                f"parallel-aware bootstrap over examples, {settings.bootstrap} replicates, otherwise)")
+                f"metric · robustness test: Δ flip, t over paired seeds (the trained model is the unit) "
+                f"plus the examples' variance, Holm "
+                f"{'over every target' if settings.family == 'study' else 'within each target'}, "
+                f"α {settings.alpha:g} · {settings.ci:.0%} intervals (over seeds plus examples for "
+                f"deltas; parallel-aware bootstrap over examples, {settings.bootstrap} replicates, "
+                f"with one seed)")
     caveats = [c for part in parts for c in part.index.caveats]
     return _document(sections, settings, meta, warnings, subtitle, caveats,
                      [r for part in parts for r in part.rows])
@@ -152,9 +158,14 @@ def _sections(index: RowIndex, settings: ReportSettings, conditions: list[str],
     sections.append(("clean", f"Clean {metric}", _table(replace(clean_table(index), title=""))))
     summary = delta_rows(index)
     if summary:
-        sections.append(("robustness", "Robustness", _table(robustness_table(
-            index, summary, "Summary (primary rows, seeds pooled)",
-            robustness_note(index) + " Coloured: p (Holm) < 0.05; † interval over examples (one seed)."))))
+        table = robustness_table(index, summary, "Summary (seeds pooled; primary rows are the declared hypotheses)")
+        note = " ".join([robustness_note(index), f"Coloured: p (Holm) < {index.alpha:g} on a primary row.",
+                         *footers([table])])
+        said = "".join(f"<li>{_e(v)}</li>" for v in verdicts(index))
+        seeds = per_seed_table(index)
+        sections.append(("robustness", "Robustness", _table(replace(table, note=note))
+                         + (f"<p><b>Verdict</b> (primary rows only)</p><ul>{said}</ul>" if said else "")
+                         + (_table(seeds) if seeds.rows else "")))
         maps = shown("heatmap")
         matrices = "".join(
             _table(language_matrix(index, model, variant, [c for c in conditions if c != CLEAN]))

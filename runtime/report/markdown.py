@@ -12,7 +12,8 @@ from xexp.runtime.report.tables import method_of
 from xexp.runtime.report.textdiff import diff_markdown, markdown_escape
 from xexp.runtime.report.views import (
     RowIndex, Table, attack_table, clean_table, delta_rows, full_table,
-    language_matrix, n_tests, robustness_note, robustness_table, worst_case_table,
+    footers, language_matrix, n_tests, per_seed_table, robustness_note, robustness_table, verdicts,
+    worst_case_table,
 )
 
 
@@ -76,10 +77,12 @@ def _example(example: Example) -> list[str]:
 def markdown_report(index: RowIndex, settings: ReportSettings, meta: dict, conditions: list[str],
                     examples: dict[str, list[Example]], warnings: list[str]) -> str:
     lines = _header(meta)
-    lines += [f"Baseline {_code(settings.baseline)}; p-values: t-test over seeds (the trained model is "
-              f"the unit), Holm-corrected over the {n_tests(index)} primary rows; "
-              f"{settings.ci:.0%} intervals (over seeds for deltas, parallel-aware bootstrap over "
-              f"examples with {settings.bootstrap} replicates otherwise).", ""]
+    lines += [f"Baseline {_code(settings.baseline)}; the robustness test (Δ flip) is a t-test over "
+              f"paired seeds (the trained model is the unit) plus the examples' variance, "
+              f"Holm-corrected over the {n_tests(index)} primary rows, α {settings.alpha:g}; "
+              f"{settings.ci:.0%} intervals (over seeds plus examples for deltas with 2 seeds or "
+              f"more, parallel-aware bootstrap over examples with {settings.bootstrap} replicates "
+              f"otherwise).", ""]
     lines += _caveats(index.caveats)
     lines += _body(index, settings, conditions, examples)
     return _footer(lines, warnings, index.rows)
@@ -90,17 +93,20 @@ def markdown_report_targets(parts: list, settings: ReportSettings, meta: dict, w
     """Several targets (runtime/report/targets.py): a `## Target …` section per target, after
     the XTREME table (runtime/report/xtreme.py) when there is one."""
     lines = _header(meta)
-    lines += [f"Baseline {_code(settings.baseline)}; {len(parts)} targets, each with its own metric and "
-              f"statistics; p-values: t-test over seeds (the trained model is the unit), "
-              f"Holm-corrected within each target; {settings.ci:.0%} intervals (over seeds for "
-              f"deltas, parallel-aware bootstrap over examples with {settings.bootstrap} replicates "
-              f"otherwise).", ""]
+    study = settings.family == "study"
+    lines += [f"Baseline {_code(settings.baseline)}; {len(parts)} targets, each with its own metric; "
+              f"the robustness test (Δ flip) is a t-test over paired seeds (the trained model is "
+              f"the unit) plus the examples' variance, Holm-corrected "
+              f"{'over the primary rows of every target' if study else 'within each target'}, "
+              f"α {settings.alpha:g}; {settings.ci:.0%} intervals (over seeds plus examples for "
+              f"deltas with 2 seeds or more, parallel-aware bootstrap over examples with "
+              f"{settings.bootstrap} replicates otherwise).", ""]
     lines += _caveats([c for part in parts for c in part.index.caveats])
     if xtreme is not None:
         lines += _table(xtreme, "##")
     for part in parts:
         lines += [f"## Target {_cell(part.heading)}", "",
-                  f"Metric: {_cell(part.metric)}; Holm over the {n_tests(part.index)} primary rows of this target.", ""]
+                  f"Metric: {_cell(part.metric)}; {n_tests(part.index)} primary rows in this target.", ""]
         lines += _body(part.index, settings, part.conditions, part.examples, "###")
     return _footer(lines, warnings, [r for part in parts for r in part.rows])
 
@@ -124,11 +130,18 @@ def _body(index: RowIndex, settings: ReportSettings, conditions: list[str],
     """The tables and examples of one target; `level` is the heading of its sections."""
     sub = level + "#"
     lines = [f"{level} Clean {index.metric}", ""]
-    lines += _table(replace(clean_table(index), title=""))
+    clean = clean_table(index)
+    lines += _table(replace(clean, title=""))
     summary = delta_rows(index)
     if summary:
         lines += [f"{level} Robustness", "", _cell(robustness_note(index)), ""]
-        lines += _table(robustness_table(index, summary, "Summary (primary rows, seeds pooled)"), sub)
+        table = robustness_table(index, summary, "Summary (seeds pooled; primary rows are the declared hypotheses)")
+        lines += _table(table, sub)
+        said = verdicts(index)
+        if said:
+            lines += ["**Verdict** (primary rows only):", ""] + [f"- {_cell(v)}" for v in said] + [""]
+        lines += [f"{m}  " for m in footers([clean, table])] + ([""] if footers([clean, table]) else [])
+        lines += _table(per_seed_table(index), sub)
         for model in index.models():
             variants = sorted({r["variant"] for r in index.pooled
                                if r["model"] == model and r["variant"] != settings.baseline})

@@ -7,8 +7,9 @@ A perturbed cell is paired with the clean cell of the same model, variant, langu
 an attack cell carries its own clean predictions; the HELM worst case is derived per
 (model, variant, language, seed) from the model-agnostic perturbations that *every* group has,
 so a macro average never mixes worst cases over different sets. Clean cells are also checked
-for a model at chance or predicting a single class (`caveats`): such a model's deltas are
-noise, and the report says so before any number. Extractive QA has no chance level to test
+for a model at chance or predicting a single class, and every condition for a collapse onto
+one class (runtime/report/caveats.py): such deltas measure noise or the collapse, and the report
+says so before any number. Extractive QA has no chance level to test
 against (each question has its own answer span, so the most frequent gold answer is no floor):
 a QA model is flagged when it gives one answer everywhere or matches no answer exactly, and the
 QA note says that no chance-level check was made.
@@ -26,9 +27,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from scipy.stats import binomtest
 
 from xexp.runtime.formats import ATTACK_COLUMNS, PREDICTION_COLUMNS
+from xexp.runtime.report.caveats import chance_caveats, collapse_caveats, note_collapse
 from xexp.runtime.report.model import CLEAN, WORST_CASE, ReportCell
 
 #: (model, variant, language, condition, seed)
@@ -310,48 +311,6 @@ def _check_cells(cells: list[ReportCell]) -> tuple[dict[str, str], dict[str, str
     return descriptions, kinds
 
 
-def _chance_caveats(clean_cells: dict[tuple[str, str, str, int], _Predictions],
-                    reader: _OutcomeReader) -> list[str]:
-    """One line per (model, variant) whose clean predictions are one class or within noise of
-    the best constant guess (the majority gold class; one-sided exact binomial test, 5%).
-    Extractive QA (predictions with F1): one answer everywhere, or no exact match at all."""
-    found: dict[tuple[str, str], list[str]] = defaultdict(list)
-    total: dict[tuple[str, str], int] = defaultdict(int)
-    qa: set[tuple[str, str]] = set()
-    for (model, variant, language, seed), p in sorted(clean_cells.items()):
-        total[(model, variant)] += 1
-        classes = np.unique(p.predicted)
-        if p.f1 is not None:
-            qa.add((model, variant))
-        if classes.size == 1:
-            found[(model, variant)].append(
-                f"{language} seed {seed}: predicts only {reader.label_name(int(classes[0]))!r}")
-            continue
-        if p.f1 is not None:  # QA: no majority-answer test (it would mean nothing), a floor of EM 0
-            if not p.correct.any():
-                found[(model, variant)].append(
-                    f"{language} seed {seed}: no exact match (F1 {100.0 * float(p.f1.mean()):.1f}%)")
-            continue
-        assert p.gold is not None, "clean predictions are read with their gold labels"
-        majority = float(np.bincount(p.gold).max() / p.gold.size)
-        correct = int(p.correct.sum())
-        if binomtest(correct, p.correct.size, majority, alternative="greater").pvalue >= 0.05:
-            found[(model, variant)].append(
-                f"{language} seed {seed}: accuracy {100.0 * correct / p.correct.size:.1f}% vs "
-                f"majority class {100.0 * majority:.1f}%")
-    lines = []
-    for (model, variant), cases in sorted(found.items()):
-        if (model, variant) in qa:
-            lines.append(f"{model}/{variant} gives one answer to every question or no exact match in "
-                         f"{len(cases)} of {total[(model, variant)]} clean cell(s) ({'; '.join(cases[:3])}"
-                         f"{'; …' if len(cases) > 3 else ''}): its exact-match deltas measure nothing")
-            continue
-        lines.append(f"{model}/{variant} is at chance or predicts one class in {len(cases)} of "
-                     f"{total[(model, variant)]} clean cell(s) ({'; '.join(cases[:3])}"
-                     f"{'; …' if len(cases) > 3 else ''}): its deltas measure noise, not robustness")
-    return lines
-
-
 def _worst_cases(outcomes: dict[CellKey, Outcome], clean: dict[tuple[str, str, str, int], _Predictions],
                  perturbed: dict[tuple[str, str, str, int], dict[str, Outcome]],
                  descriptions: dict[str, str], kinds: dict[str, str], warnings: list[str]) -> None:
@@ -390,6 +349,8 @@ def collect_outcomes(cells: list[ReportCell]) -> Collected:
     cleans: dict[tuple[str, str, str, int], _Predictions] = {}
     caveats: list[str] = []
     perturbed: dict[tuple[str, str, str, int], dict[str, Outcome]] = {}
+    collapsed: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # one class predicted
+    conditions_seen: dict[tuple[str, str, str], int] = defaultdict(int)
     for group_key, group in sorted(groups.items()):
         model, variant, language, seed = group_key
         clean_cell = next((c for c in group if c.condition == CLEAN), None)
@@ -405,9 +366,12 @@ def collect_outcomes(cells: list[ReportCell]) -> Collected:
         perturbed[group_key] = {}
         for cell in sorted(group, key=lambda c: c.condition):
             key = (model, variant, language, cell.condition, seed)
+            if cell.condition != CLEAN:
+                conditions_seen[(model, variant, cell.condition)] += 1
             if cell.kind == "attack":
                 table, data = reader.predictions(cell)
                 outcomes[key] = _attack_outcome(table, data, cell)
+                note_collapse(collapsed, cell, table)
             elif cell.condition != CLEAN:
                 if clean is None:
                     raise ValueError(f"cell {cell.label} has no clean cell "
@@ -419,6 +383,8 @@ def collect_outcomes(cells: list[ReportCell]) -> Collected:
                                     f"{clean.ids.size} clean examples; metrics use those")
                 outcomes[key] = outcome
                 perturbed[group_key][cell.condition] = outcome
+                note_collapse(collapsed, cell, table)
     _worst_cases(outcomes, cleans, perturbed, descriptions, kinds, warnings)
-    return Collected(outcomes, descriptions, kinds, warnings, caveats + _chance_caveats(cleans, reader),
+    return Collected(outcomes, descriptions, kinds, warnings,
+                     caveats + chance_caveats(cleans, reader) + collapse_caveats(collapsed, conditions_seen, reader),
                      reader.units)

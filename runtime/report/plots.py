@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from xexp.runtime.report.model import CLEAN
-from xexp.runtime.report.views import RowIndex, signed, significant
+from xexp.runtime.report.views import RowIndex, signed
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -120,7 +120,7 @@ def heatmap_plots(index: RowIndex, conditions: list[str], prefix: tuple[str, ...
                     row = index.get(model, variant, language, condition)
                     if row is not None:
                         values[i, j] = row["perturbed_acc_delta"]
-                        stars[i, j] = significant(row)
+                        stars[i, j] = False  # Δ perturbed is never starred: the test is Δ flip
             title = f"{model} / {variant}: perturbed {index.metric}, {variant} − {index.baseline}"
             figures.append(Plot(stem("heatmap", *prefix, model, variant), "heatmap", title,
                                 _heatmap(values, stars, languages, conditions, limit, title)))

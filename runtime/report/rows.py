@@ -4,11 +4,13 @@ Every row has its own-cell metrics (clean and perturbed accuracy, drop, relative
 changed examples, flip rate, consistency, changed, the attack summary). A non-baseline row also
 compares with the baseline on the same examples and the same seed *label*:
 
-* primary: `perturbed_acc_delta` = perturbed accuracy (variant − baseline) — accuracy under
-  attack for attacks, clean accuracy for "clean" — and `flip_rate_delta`, the difference in the
-  share of examples both models got right clean that the condition made wrong. On seed "all"
-  rows with two or more seeds their intervals and `p_method` are method-level: a t-test over
-  the per-seed differences (xexp.runtime.stats.seed_level), the seed being the unit.
+* the two questions (docs/statistics.md): `flip_rate_delta`, robustness — the difference in
+  the share of examples both models got right clean that the condition made wrong — and
+  `perturbed_acc_delta`, accuracy under perturbation (accuracy under attack for attacks, clean
+  accuracy for "clean"). On seed "all" rows with two paired seed labels or more their intervals,
+  `flip_p_method` and `p_method` are method-level: t over the per-seed differences plus the
+  examples' variance of their mean (xexp.runtime.stats.seed_level); with fewer pairs Δ perturbed
+  falls back to Welch's test over each side's seeds (`inference` "welch").
 * secondary: `delta_vs_baseline` = drop(baseline) − drop(variant) (clean rows: the clean
   accuracy delta), `relative_drop_delta`, `drop_changed_delta`, `success_rate_delta`, with
   per-example bootstrap intervals and the per-example sign-flip `p_value`, both conditional on
@@ -20,10 +22,11 @@ paired by example id and seed label like the other deltas), each with a per-exam
 interval (`perturbed_f1_ci_*`: parallel-aware, conditional on the checkpoints; F1 is secondary to
 exact match, which carries the primary family). Tagging rows are one prediction per word; their bootstrap and
 sign-flip test resample and flip whole sentences, the examples (`Collected.units`). Seed "all" rows average the per-seed values; language "macro" rows average languages. Holm runs
-over the declared primary family only: the seed "all" rows of each model's summary language
-(macro, or the only language) per variant and condition. Per-language rows are exploratory.
-A report of several targets builds these rows once per target, so each target is its own
-family (runtime/report/targets.py says why). All rates are percentages.
+over the declared primary family only (runtime/report/verdicts.py: `report { primary= }`, by
+default the worst case, in each condition's summary language) and over its robustness test;
+every other row is exploratory. A report of several targets builds these rows once per target,
+so each target is its own family unless `family=study` (runtime/report/targets.py). All rates
+are percentages.
 """
 
 from __future__ import annotations
@@ -34,19 +37,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from xexp.runtime.report.method_level import (  # noqa: F401 (BY_* re-exported for the views)
+    BY_EXAMPLES, BY_SEEDS, BY_WELCH, clean_method_level, method_level, welch_fallback,
+)
 from xexp.runtime.report.model import CLEAN, WORST_CASE, ReportSettings
 from xexp.runtime.report.outcomes import Collected, Outcome
+from xexp.runtime.report.pairs import pair_outcomes, paired_values, with_flip
+from xexp.runtime.report.verdicts import (  # noqa: F401 (names the views import from here)
+    ALL_SEEDS, EXPLORATORY, MACRO, PRIMARY, assign_families, clip_intervals, flag_outlier_seeds,
+)
 from xexp.runtime.stats import (
-    ExampleWeights, derived_rng, holm, percentile_intervals, seed_level, sign_flip_p_value,
+    ExampleWeights, derived_rng, percentile_intervals, sign_flip_p_value,
 )
 
-ALL_SEEDS = "all"
-MACRO = "macro"
 NAN = float("nan")
-PRIMARY = "primary"
-EXPLORATORY = "exploratory"
-#: `inference` of a row's primary interval: across seeds (method-level) or across examples.
-BY_SEEDS, BY_EXAMPLES = "seeds", "examples"
 
 COLUMNS = (
     "model", "variant", "language", "perturbation", "kind", "description", "seed", "n_seeds", "n",
@@ -62,6 +66,9 @@ COLUMNS = (
     # extractive QA: token F1 beside the exact-match accuracy columns (NaN for other tasks)
     "clean_f1", "perturbed_f1", "f1_drop", "perturbed_f1_delta",
     "clean_f1_ci_low", "clean_f1_ci_high", "f1_drop_ci_low", "f1_drop_ci_high",
+    # the robustness test, power and seed pairing (issue 29)
+    "flip_p_method", "n_paired", "flip_seed_sd", "mde_80", "clean_inference", "clipped",
+    "outlier_seeds",
 )
 #: Columns only a report with F1 rows (extractive QA) writes, after COLUMNS: a report without
 #: them keeps the files it always had.
@@ -73,11 +80,6 @@ _OWN = ("clean_acc", "perturbed_acc", "drop", "consistency", "changed", "flip_ra
         "relative_drop", "drop_changed", "clean_f1", "perturbed_f1", "f1_drop") + _ATTACK_COLUMNS
 _PAIRED = ("perturbed_acc_delta", "delta_vs_baseline", "flip_rate_delta", "relative_drop_delta",
            "drop_changed_delta", "success_rate_delta", "perturbed_f1_delta")
-#: Per-seed differences that get a method-level interval, and the columns it goes to.
-_SEED_TESTED = {"perturbed_acc_delta": ("perturbed_ci_low", "perturbed_ci_high"),
-                "flip_rate_delta": ("flip_ci_low", "flip_ci_high")}
-
-
 def has_f1(rows: list[dict]) -> bool:
     """Whether any row carries token F1 (extractive QA): such a report shows it beside exact match."""
     return any(isinstance(r.get("clean_f1"), float) and not np.isnan(r["clean_f1"]) for r in rows)
@@ -97,11 +99,14 @@ class _Computed:
 
     row: dict
     draws: np.ndarray  # (B, 2): clean accuracy, drop — per-example bootstrap
-    delta_draws: np.ndarray | None = None  # (B, 2): perturbed delta, delta_vs_baseline
+    delta_draws: np.ndarray | None = None  # (B, 3): perturbed delta, delta_vs_baseline, flip delta
     f1_draws: np.ndarray | None = None  # (B, 2): clean F1, F1 drop — extractive QA only
     f1_delta_draws: np.ndarray | None = None  # (B, 1): perturbed F1 delta — extractive QA only
     per_seed: dict[int, dict[str, float]] = field(default_factory=dict)  # label -> paired values
     differences: list[np.ndarray] = field(default_factory=list)  # per-example primary deltas
+    #: seed "all" rows of a variant: per-seed perturbed accuracy of the variant and of the
+    #: baseline, by label, for Welch's test when too few labels pair
+    unpaired: tuple[dict[int, float], dict[int, float]] | None = None
 
 
 def _mean_draws(draws: list[np.ndarray | None]) -> np.ndarray | None:
@@ -166,6 +171,7 @@ class _RowBuilder:
         index: dict[tuple[str, str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         for model, variant, language, condition, seed in sorted(self.outcomes):
             index[(model, variant, condition)][language].append(seed)
+        self._seeds = index
         models = sorted({key[0] for key in index})
         conditions = condition_order(self.collected.condition_kinds)
         rows: list[dict] = []
@@ -180,24 +186,10 @@ class _RowBuilder:
                     seeds_by_language = index.get((model, variant, condition))
                     if seeds_by_language:
                         rows.extend(self._condition_rows(model, variant, condition, seeds_by_language))
-        self._families(rows)
+        assign_families(rows, self.settings, self.collected.condition_kinds)
+        flag_outlier_seeds(rows)
+        clip_intervals(rows)
         return rows
-
-    def _families(self, rows: list[dict]) -> None:
-        """Label primary / exploratory rows and Holm-adjust p_method over the primary ones."""
-        languages: dict[str, set[str]] = defaultdict(set)
-        for row in rows:
-            languages[row["model"]].add(row["language"])
-        summary = {m: MACRO if MACRO in found else min(found) for m, found in languages.items()}
-        family = []
-        for i, row in enumerate(rows):
-            if row["seed"] != ALL_SEEDS or not row["delta_metric"]:
-                continue
-            row["family"] = PRIMARY if row["language"] == summary[row["model"]] else EXPLORATORY
-            if row["family"] == PRIMARY and not np.isnan(row["p_method"]):
-                family.append(i)
-        for i, adjusted in zip(family, holm([rows[i]["p_method"] for i in family])):
-            rows[i]["p_holm"] = float(adjusted)
 
     def _condition_rows(self, model: str, variant: str, condition: str,
                         seeds_by_language: dict[str, list[int]]) -> list[dict]:
@@ -213,8 +205,11 @@ class _RowBuilder:
                 ordered.append(self._macro(computed, seed_label))
         for c in ordered:
             if c.row["seed"] == ALL_SEEDS and c.delta_draws is not None:
-                self._method_level(c)
+                method_level(c, self.settings.ci)
         self._set_intervals(ordered)
+        clean_method_level(ordered, self.settings.ci)
+        for c in ordered:
+            welch_fallback(c, self.settings.ci)
         return [c.row for c in ordered]
 
     def _language(self, model: str, variant: str, language: str, condition: str,
@@ -240,11 +235,22 @@ class _RowBuilder:
         if variant != self.settings.baseline and model not in self._without_baseline:
             paired = self._add_deltas(found, model, variant, language, condition, seeds, requests)
         self._resample(requests)
+        for seed in paired:  # the flip delta is a ratio over the examples both got right clean
+            draws = found[seed].delta_draws
+            assert draws is not None, "a paired seed's deltas were resampled"
+            found[seed].delta_draws = with_flip(draws)
         found[ALL_SEEDS].draws = np.mean([found[s].draws for s in seeds], axis=0)
         found[ALL_SEEDS].f1_draws = _mean_draws([found[s].f1_draws for s in seeds])
         if paired:
             found[ALL_SEEDS].delta_draws = np.mean([_delta_draws(found[s]) for s in paired], axis=0)
             found[ALL_SEEDS].f1_delta_draws = _mean_draws([found[s].f1_delta_draws for s in paired])
+        if variant != self.settings.baseline and model not in self._without_baseline:
+            base_seeds = self._seeds.get((model, self.settings.baseline, condition), {}).get(language, [])
+            found[ALL_SEEDS].row["n_paired"] = len(paired)
+            found[ALL_SEEDS].unpaired = (
+                {s: found[s].row["perturbed_acc"] for s in seeds},
+                {s: 100.0 * self.outcomes[(model, self.settings.baseline, language, condition, s)].rates["perturbed"]
+                 for s in base_seeds})
         return found
 
     def _resample(self, requests: list[tuple[np.ndarray, np.ndarray, _Computed, str]]) -> None:
@@ -283,14 +289,14 @@ class _RowBuilder:
         pooled = found[ALL_SEEDS]
         for seed in paired:
             variant_outcome = self.outcomes[(model, variant, language, condition, seed)]
-            pair = _paired(variant_outcome, found_baseline[seed], condition)
-            values = _paired_values(found[seed].row, _own_values(found_baseline[seed]), pair, condition)
+            pair = pair_outcomes(variant_outcome, found_baseline[seed], condition)
+            values = paired_values(found[seed].row, _own_values(found_baseline[seed]), pair, condition)
             computed = found[seed]
             computed.row.update(values)
             computed.per_seed = {seed: values}
             computed.differences = [self._per_unit(pair.ids, pair.primary)]
-            requests.append((pair.ids, np.stack([pair.primary, pair.robustness], axis=1),
-                             computed, "delta_draws"))
+            requests.append((pair.ids, np.stack([pair.primary, pair.robustness, pair.flip_gain,
+                                                 pair.both], axis=1), computed, "delta_draws"))
             if pair.f1 is not None:
                 requests.append((pair.ids, pair.f1[:, None], computed, "f1_delta_draws"))
             pooled.per_seed[seed] = values
@@ -306,16 +312,6 @@ class _RowBuilder:
             return differences
         _, unit_of = np.unique([self.units.get(i, i) for i in ids.tolist()], return_inverse=True)
         return np.bincount(unit_of, weights=differences).astype(np.int64)
-
-    def _method_level(self, computed: _Computed) -> None:
-        """Seed-"all" rows: t over per-seed differences when there are two seeds or more."""
-        row = computed.row
-        for column, (low, high) in _SEED_TESTED.items():
-            result = seed_level([v[column] for v in computed.per_seed.values()], self.settings.ci)
-            row[low], row[high] = result.low, result.high
-            if column == "perturbed_acc_delta":
-                row["p_method"] = result.p
-                row["inference"] = BY_SEEDS if result.n_seeds >= 2 else BY_EXAMPLES
 
     def _set_intervals(self, computed: list[_Computed]) -> None:
         """All percentile intervals of a condition in one quantile call (it dominates otherwise)."""
@@ -334,8 +330,9 @@ class _RowBuilder:
                 targets.append((c.row, "ci_low", "ci_high"))
                 if c.row["inference"] != BY_SEEDS:  # one seed: the per-example interval
                     c.row["inference"] = BY_EXAMPLES
-                    draws.append(c.delta_draws[:, 0])
-                    targets.append((c.row, "perturbed_ci_low", "perturbed_ci_high"))
+                    draws += [c.delta_draws[:, 0], c.delta_draws[:, 2]]
+                    targets += [(c.row, "perturbed_ci_low", "perturbed_ci_high"),
+                                (c.row, "flip_ci_low", "flip_ci_high")]
         intervals = percentile_intervals(np.stack(draws), self.settings.ci).tolist()
         for (row, low, high), (low_value, high_value) in zip(targets, intervals):
             row[low], row[high] = low_value, high_value
@@ -350,6 +347,12 @@ class _RowBuilder:
         row["delta_metric"] = first["delta_metric"]
         macro = _Computed(row, np.mean([c.draws for c in computed], axis=0),
                           f1_draws=_mean_draws([c.f1_draws for c in computed]))
+        with_sides = [c.unpaired for c in computed if c.unpaired is not None]
+        if with_sides:  # per seed label, the mean over the languages that have it
+            macro.unpaired = tuple(  # type: ignore[assignment]
+                {s: _mean(side[s] for side in sides if s in side) for s in sorted({s for side in sides for s in side})}
+                for sides in ([w[0] for w in with_sides], [w[1] for w in with_sides]))
+            row["n_paired"] = 0
         with_delta = [c for c in computed if c.delta_draws is not None]
         if with_delta:
             row.update({column: _mean(c.row[column] for c in with_delta) for column in _PAIRED})
@@ -370,59 +373,9 @@ class _RowBuilder:
         row.update(model=model, variant=variant, language=language, perturbation=condition,
                    kind=self.collected.condition_kinds[condition],
                    description=self.collected.descriptions[condition], seed=seed_label,
-                   delta_metric="", family="", inference="")
+                   delta_metric="", family="", inference="", clean_inference="", clipped="",
+                   outlier_seeds="")
         return row
-
-
-@dataclass(frozen=True)
-class _Pair:
-    """One seed's per-example comparison on the examples both runs saw."""
-
-    ids: np.ndarray
-    primary: np.ndarray     # perturbed correctness, variant − baseline (clean: clean correctness)
-    robustness: np.ndarray  # drop(baseline) − drop(variant) per example (clean: = primary)
-    flip_rate_delta: float  # on the examples both got right clean; NaN for clean
-    f1: np.ndarray | None = None  # perturbed F1 (clean: clean F1), variant − baseline; QA only
-
-
-def _paired(variant: Outcome, baseline: Outcome, condition: str) -> _Pair:
-    """Pair by example id (identical ids in practice). Flip rates are taken on the examples
-    both models got right clean, so a more accurate model is not charged for the harder
-    examples only it keeps."""
-    at_v: slice | np.ndarray
-    at_b: slice | np.ndarray
-    if variant.ids is baseline.ids or np.array_equal(variant.ids, baseline.ids):
-        ids, at_v, at_b = variant.ids, slice(None), slice(None)
-    else:
-        ids, at_v, at_b = np.intersect1d(variant.ids, baseline.ids, assume_unique=True,
-                                         return_indices=True)
-        if ids.size == 0:
-            raise ValueError(f"condition {condition!r}: variant and baseline share no example id")
-    cv = variant.clean_correct[at_v].astype(np.int8)
-    cb = baseline.clean_correct[at_b].astype(np.int8)
-    f1 = None
-    if variant.perturbed_f1 is not None and baseline.perturbed_f1 is not None:  # clean: clean F1
-        f1 = variant.perturbed_f1[at_v] - baseline.perturbed_f1[at_b]
-    if condition == CLEAN:
-        return _Pair(ids, cv - cb, cv - cb, NAN, f1)
-    pv = variant.perturbed_correct[at_v].astype(np.int8)
-    pb = baseline.perturbed_correct[at_b].astype(np.int8)
-    both = (cv & cb).astype(bool)
-    flip = 100.0 * float(pb[both].mean() - pv[both].mean()) if both.any() else NAN
-    return _Pair(ids, pv - pb, (cb - pb) - (cv - pv), flip, f1)
-
-
-def _paired_values(own: dict, base: dict, pair: _Pair, condition: str) -> dict[str, float]:
-    clean = condition == CLEAN
-    return {"perturbed_acc_delta": 100.0 * float(pair.primary.mean()),
-            "delta_vs_baseline": (100.0 * float(pair.primary.mean()) if clean
-                                  else base["drop"] - own["drop"]),
-            "flip_rate_delta": pair.flip_rate_delta,
-            "relative_drop_delta": NAN if clean else base["relative_drop"] - own["relative_drop"],
-            "drop_changed_delta": base["drop_changed"] - own["drop_changed"],
-            "success_rate_delta": (own.get("attack_success_rate", NAN)
-                                   - base.get("attack_success_rate", NAN)),
-            "perturbed_f1_delta": NAN if pair.f1 is None else 100.0 * float(pair.f1.mean())}
 
 
 def compute_rows(collected: Collected, settings: ReportSettings) -> tuple[list[dict], list[str]]:

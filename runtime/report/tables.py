@@ -19,29 +19,51 @@ from xexp.runtime.report.rows import ALL_SEEDS, COLUMNS, F1_COLUMNS, MACRO, has_
 METHOD = {
     "units": "all accuracies, drops, deltas, flip rates, consistency, changed and attack rates are "
              "percentages (points); avg_queries is a count",
-    "perturbed_acc_delta": "the lead figure: accuracy under the condition, variant minus baseline, "
-                           "on the same examples and the same seed label (clean rows: clean "
-                           "accuracy; attacks: accuracy under attack). > 0: the variant gets more "
-                           "examples right when the input is perturbed. Unlike a difference of "
-                           "drops, it does not count against a model that is simply more accurate",
-    "flip_rate_delta": "flip rate = share of the examples both models got right clean that the "
-                       "condition made wrong; variant minus baseline. < 0: the variant's correct "
-                       "answers survive the perturbation more often. Same examples for both "
-                       "models, so accuracy differences cannot explain it",
-    "p_method": "method-level test, the seed (trained model) as the unit: one paired difference "
-                "per seed label (variant − baseline), a one-sample t-test over those k numbers "
-                "(k − 1 degrees of freedom). It asks whether the method helps, not whether two "
-                "particular checkpoints differ. Needs at least 2 seeds (NaN otherwise); with 2 "
-                "it rarely rejects",
-    "perturbed_ci / flip_ci": "t-interval over the per-seed differences (inference = seeds). "
-                              "With a single seed (inference = examples, marked †) the "
+    "perturbed_acc_delta": "accuracy under perturbation: accuracy under the condition, variant "
+                           "minus baseline, on the same examples and the same seed label (clean "
+                           "rows: clean accuracy; attacks: accuracy under attack). > 0: the variant "
+                           "gets more examples right when the input is perturbed. It includes "
+                           "every clean gain, so it is not robustness: a variant 10 points more "
+                           "accurate clean with the baseline's chance of being flipped wins it too. "
+                           "Tested (p_method), never starred (docs/statistics.md)",
+    "flip_rate_delta": "robustness: flip rate = share of the examples both models got right "
+                       "clean that the condition made wrong; variant minus baseline. < 0: the "
+                       "variant's correct answers survive the perturbation more often (more "
+                       "robust). Same examples for both models, so accuracy differences cannot "
+                       "explain it; its method-level test is flip_p_method, the starred one",
+    "p_method / flip_p_method": "method-level tests of perturbed_acc_delta and flip_rate_delta, "
+                                "the seed (trained model) as the unit: one paired difference per "
+                                "seed label (variant − baseline); t = mean / √(s²/k + v), v the "
+                                "parallel-aware bootstrap variance of the seed-averaged difference "
+                                "over examples (a method × example interaction is the same in every "
+                                "seed, so s² alone would test this test set, not the method), with "
+                                "Satterthwaite's degrees of freedom. Needs 2 paired seeds (NaN "
+                                "otherwise)",
+    "perturbed_ci / flip_ci": "the matching intervals, mean ± t·√(s²/k + v) (inference = seeds). "
+                              "With a single paired seed (inference = examples, marked †) the "
                               "per-example bootstrap interval instead, which is conditional on "
                               "that one model",
-    "family / p_holm": "the primary family is declared before looking at results: per model and "
-                       "variant, one row per condition in the summary language (macro when "
-                       "there are several languages, seeds pooled). p_holm is Holm's correction "
-                       "of p_method over exactly those rows. Per-language rows are exploratory: "
-                       "their p_method is shown unadjusted and never marked significant",
+    "family / p_holm": "the primary family is declared in the spec before results exist: "
+                       "report { primary=[...] } (default: the worst case, one robustness row per "
+                       "model and variant; attacks where there is no worst case), in each "
+                       "condition's summary language (macro where it has several languages, else "
+                       "its one language). p_holm is Holm's correction of flip_p_method over "
+                       "exactly those rows (per target, or over every target with family=study); "
+                       "α = 1 − ci. Every other row is exploratory: unadjusted p, never starred",
+    "n_paired": "seed labels the variant shares with the baseline: the tests use those only "
+                "(n_seeds counts the variant's seeds)",
+    "mde_80 / flip_seed_sd": "primary rows: the smallest |Δ flip| the row's own test finds with 80% "
+                             "power at Holm's first step of its family, from the observed spread "
+                             "(√(s²/k + v) and its df); flip_seed_sd is s, the SD of the per-seed "
+                             "Δ flip (runtime/power.py; xexp plan says the same before the run from "
+                             "report { seed_sd })",
+    "clean_inference": "seeds: clean_ci is over seeds plus the examples' variance (the method's "
+                       "accuracy); examples: a per-example bootstrap of one model (†)",
+    "outlier_seeds": "seed labels whose Δ flip or Δ perturbed lies far from the other seeds' "
+                     "(modified z-score > 3.5, 3 seeds or more): kept in the test, named so a "
+                     "failed training is seen (primary rows: a READ FIRST line)",
+    "clipped": "intervals that reached past their figure's range (±100 points for deltas, 0–100 "
+               "for accuracies) and were clipped to it (‡): too few seeds to bound them",
     "drop": "clean_acc - perturbed_acc on the same examples (paired by example id)",
     "delta_vs_baseline": "secondary: drop(baseline) - drop(variant) (clean rows: the clean "
                          "accuracy delta); > 0 means the variant loses fewer points. It favours "
@@ -65,8 +87,8 @@ METHOD = {
     "seed_all": "seed 'all' rows average the per-seed values; n sums examples over seeds; seeds "
                 "are paired with the baseline by seed label, never by position",
     "macro": "language 'macro' rows average the languages; n sums over languages",
-    "ci": "clean_ci, drop_ci and ci_low/ci_high: percentile bootstrap over examples, conditional "
-          "on the trained models. Parallel-aware: each replicate draws one weight per example id "
+    "ci": "drop_ci and ci_low/ci_high (and clean_ci with one seed): percentile bootstrap over "
+          "examples, conditional on the trained models. Parallel-aware: each replicate draws one weight per example id "
           "and every language, seed and variant uses it, so a macro interval keeps the "
           "correlation of translated copies of the same example",
     "p_value": "secondary: exact two-sided paired sign-flip test over examples of the primary "
@@ -74,7 +96,8 @@ METHOD = {
                "trained models, so it says whether these checkpoints differ, not the method",
     "warnings": "a model whose clean predictions are a single class, or whose accuracy is within "
                 "noise of the majority class (one-sided exact binomial test, 5%), is flagged "
-                "before any number: its deltas measure noise",
+                "before any number: its deltas measure noise; so is a model that predicts one "
+                "class for every example under a condition: its rows measure that collapse",
 }
 
 
@@ -137,17 +160,22 @@ def csv_text(rows: list[dict], columns: tuple[str, ...] = COLUMNS) -> str:
 
 
 def headline(rows: list[dict]) -> list[dict]:
-    """The pooled deltas the lead's CLI prints: macro rows, or the language rows of a
-    single-language report."""
+    """The pooled deltas the lead's CLI prints: macro rows, or the language row of a condition
+    evaluated in one language."""
     pooled = [r for r in rows if r["seed"] == ALL_SEEDS and r["delta_metric"]]
-    has_macro = {(r.get("target"), r["model"], r["variant"]) for r in pooled if r["language"] == MACRO}
+    # per condition: a condition evaluated in one language only has no macro row, and its one
+    # language stands for it (it must not drop out of the headline)
+    has_macro = {(r.get("target"), r["model"], r["variant"], r["perturbation"])
+                 for r in pooled if r["language"] == MACRO}
     chosen = [r for r in pooled
-              if (r["language"] == MACRO) == ((r.get("target"), r["model"], r["variant"]) in has_macro)]
+              if (r["language"] == MACRO) == ((r.get("target"), r["model"], r["variant"], r["perturbation"])
+                                              in has_macro)]
     keys = (("target",) if any("target" in r for r in chosen) else ()) + (
             "model", "variant", "language", "perturbation", "delta_metric", "clean_acc",
             "perturbed_acc", "delta_vs_baseline", "ci_low", "ci_high", "p_holm", "family",
             "inference", "p_method", "perturbed_acc_delta", "perturbed_ci_low",
-            "perturbed_ci_high", "flip_rate_delta")
+            "perturbed_ci_high", "flip_rate_delta", "flip_ci_low", "flip_ci_high", "flip_p_method",
+            "n_paired", "mde_80")
     return [{k: clean_number(r[k]) for k in keys} for r in chosen]
 
 

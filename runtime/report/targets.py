@@ -5,8 +5,9 @@ the report keeps them apart. Each target is its own research question (does inte
 training make *this* task's transfer more robust?), measured on its own examples with its own
 metric, so everything statistical is computed per target: the bootstrap, the seed-level tests,
 and Holm's family. Holm over all targets at once would make the answer for XNLI depend on how
-many other tasks the spec happened to list; a reader who wants a study-wide family can apply
-Holm to the `p_method` column of results.csv over the primary rows of every target.
+many other tasks the spec happened to list. A study that asks one question of all its targets
+declares `report { family=study }`: then one Holm family spans the primary rows of every target
+(seven targets with a family each would let the study-wide error reach ~30%).
 
 The metric a target's rows measure is the share of correct per-example decisions its task type
 writes (`correct` in the predictions, runtime/formats.py): accuracy for sentence-pair and
@@ -29,6 +30,7 @@ from xexp.runtime.report.examples import Example, select_examples
 from xexp.runtime.report.model import ReportCell, ReportSettings
 from xexp.runtime.report.outcomes import collect_outcomes
 from xexp.runtime.report.rows import compute_rows, condition_order, has_f1
+from xexp.runtime.report.verdicts import correct_family
 from xexp.runtime.report.views import RowIndex
 
 __all__ = ["ReportTarget", "TargetSection", "metric_of", "sections"]
@@ -86,7 +88,7 @@ def _section(target: ReportTarget | None, cells: list[ReportCell], settings: Rep
             row["target"] = target.task
     metric = (metric_of(target.task_type) if target is not None
               else QA_METRIC if has_f1(rows) else DEFAULT_METRIC)
-    index = RowIndex(rows, settings.baseline, caveats, metric)
+    index = RowIndex(rows, settings.baseline, caveats, metric, settings.alpha)
     conditions = condition_order(collected.condition_kinds)
     examples = select_examples(cells, settings, conditions, collected.descriptions)
     return TargetSection(target, rows, index, conditions, examples, warnings)
@@ -105,5 +107,8 @@ def sections(cells: list[ReportCell], settings: ReportSettings,
     if unknown:
         raise ValueError(f"report cells name target(s) {', '.join(unknown)} that the report does not "
                          f"declare (declared: {', '.join(by_name) or 'none'})")
-    return [_section(t, [c for c in cells if c.target == t.task], settings)
-            for t in declared if any(c.target == t.task for c in cells)]
+    parts = [_section(t, [c for c in cells if c.target == t.task], settings)
+             for t in declared if any(c.target == t.task for c in cells)]
+    if settings.family == "study":  # one Holm family over every target's primary rows
+        correct_family([r for part in parts for r in part.rows], settings.alpha)
+    return parts

@@ -9,15 +9,15 @@ import textwrap
 from xexp.runtime.report.model import ReportSettings
 from xexp.runtime.report.rows import MACRO
 from xexp.runtime.report.views import (
-    RowIndex, Table, clean_table, delta_rows, n_tests, robustness_table,
+    RowIndex, Table, clean_table, delta_rows, footers, n_tests, robustness_table, test_line, verdicts,
 )
 
 WIDTH = 100
 TOP_LANGUAGE_EFFECTS = 10
 #: Columns of the robustness table left to the files, so the terminal stays ≤ 100 columns.
-_SECONDARY = ("rel. drop Δ", "drop changed")
+_SECONDARY = ("rel. drop Δ", "drop changed", "drop Δ", "changed %")
 #: With an extractive QA target's F1 columns, these go to the files too (same reason).
-_SECONDARY_QA = ("drop Δ", "changed %")
+_SECONDARY_QA = ("drop Δ", "changed %", "family", "p acc")
 _CLEAN_SECONDARY_QA = ("seeds",)
 
 
@@ -73,9 +73,8 @@ def caveat_box(caveats: list[str], width: int = WIDTH) -> list[str]:
 def terminal_summary(index: RowIndex, settings: ReportSettings, meta: dict,
                      warnings: list[str]) -> str:
     lines = _title(meta)
-    lines += [f"baseline {settings.baseline!r} | p: t-test over seeds (seed = unit), Holm over "
-              f"{n_tests(index)} primary rows | {settings.ci:.0%} CIs",
-              ""]
+    lines += [f"baseline {settings.baseline!r} | α {settings.alpha:g} | {settings.ci:.0%} intervals",
+              test_line(index, settings.ci), ""]
     lines += caveat_box(index.caveats)
     lines += _body(index, settings)
     return _finish(lines, warnings)
@@ -86,14 +85,17 @@ def terminal_summary_targets(parts: list, settings: ReportSettings, meta: dict, 
     """Several targets (runtime/report/targets.py): one block per target, each with its metric
     and its own Holm family."""
     lines = _title(meta)
-    lines += [f"baseline {settings.baseline!r} | p: t-test over seeds (seed = unit), Holm within each "
-              f"target | {settings.ci:.0%} CIs", ""]
+    study = settings.family == "study"
+    lines += [f"baseline {settings.baseline!r} | α {settings.alpha:g} | {settings.ci:.0%} intervals",
+              f"robustness test: Δ flip, t over paired seeds + the examples' variance, "
+              f"Holm {'over every target' if study else 'within each target'}", ""]
     lines += caveat_box([c for part in parts for c in part.index.caveats])
     if xtreme is not None:  # the paper's table first (runtime/report/xtreme.py), never cut
         lines += [xtreme.title, *text_table(xtreme, width=10_000), xtreme.note, ""]
     for part in parts:
         lines += [f"=== target {part.heading}",
-                  f"(Holm over the {n_tests(part.index)} primary rows of this target)", ""]
+                  f"({n_tests(part.index)} primary rows in this target"
+                  f"{'; one Holm family over every target' if study else ''})", ""]
         lines += _body(part.index, settings)
     return _finish(lines, warnings)
 
@@ -114,27 +116,37 @@ def _body(index: RowIndex, settings: ReportSettings) -> list[str]:
     if clean.rows:
         lines += [f"Clean {metric} (seeds pooled)"] + text_table(
             clean, drop=single_model + (_CLEAN_SECONDARY_QA if index.f1 else ())) + [""]
-    summary = delta_rows(index)  # the order of report.md, report.tex and results.csv
+    summary = sorted(delta_rows(index), key=_primary_first, reverse=True)
+    shown = [clean] if clean.rows else []
     if summary:
-        lines.append(f"Robustness deltas vs {settings.baseline!r} (primary rows; more robust: "
-                     f"Δ perturbed > 0, Δ flip < 0)")
-        lines += text_table(robustness_table(index, summary, ""), drop=single_model + secondary)
-        lines += [""]
+        lines += [f"Robustness vs {settings.baseline!r}: Δ flip = change in flips among the examples "
+                  f"both got right clean",
+                  "  (< 0: more robust; * the primary test rejects; MDE of each primary row: its verdict)",
+                  "Accuracy under perturbation: Δ perturbed (includes clean gains; p acc unadjusted)"]
+        table = robustness_table(index, summary, "")
+        shown.append(table)
+        lines += text_table(table, drop=single_model + secondary + ("MDE",)) + [""]
+        said = verdicts(index)
+        if said:
+            lines += ["Verdict (primary rows only)"]
+            lines += [part for v in said for part in textwrap.wrap(v, WIDTH, initial_indent="  ",
+                                                                    subsequent_indent="    ")] + [""]
     per_language = [r for r in index.pooled if r["language"] != MACRO
                     and r["delta_metric"] == "robustness_delta"
-                    and not math.isnan(r["perturbed_acc_delta"])]
+                    and not math.isnan(r["flip_rate_delta"])]
     if any(r["language"] == MACRO for r in summary) and per_language:
         top = sorted(per_language, key=_effect_size, reverse=True)[:TOP_LANGUAGE_EFFECTS]
-        lines.append(f"Largest per-language Δ perturbed (top {len(top)}; exploratory, p unadjusted)")
-        lines += text_table(robustness_table(index, top, ""), drop=single_model + secondary)
-        lines += [""]
-    if (summary or clean.rows) and index.f1:
-        lines += ["† interval over examples (one seed); EM = exact match; drop Δ, changed % in report.md",
-                  "Δ F1 = token F1, variant − baseline, interval over examples (secondary to EM)", ""]
-    elif summary or clean.rows:
-        lines += ["† interval over examples (one seed); drop Δ = drop(baseline) − drop(variant), "
-                  "secondary", ""]
-    return lines
+        lines.append(f"Largest per-language Δ flip (top {len(top)}; exploratory, p unadjusted)")
+        table = robustness_table(index, top, "")
+        shown.append(table)
+        lines += text_table(table, drop=single_model + secondary + ("family", "MDE")) + [""]
+    marks = footers(shown)
+    if index.f1 and (summary or clean.rows):
+        marks += ["EM = exact match; drop Δ, changed % in report.md; Δ F1 = token F1, variant − "
+                  "baseline, interval over examples (secondary to EM)"]
+    elif summary:
+        marks += ["drop Δ, rel. drop Δ and changed % are in report.md (secondary)"]
+    return lines + (marks + [""] if marks else [])
 
 
 def _finish(lines: list[str], warnings: list[str]) -> str:
@@ -147,8 +159,12 @@ def _finish(lines: list[str], warnings: list[str]) -> str:
 
 
 def _effect_size(row: dict) -> float:
-    value = row["perturbed_acc_delta"]
+    value = row["flip_rate_delta"]
     return -1.0 if math.isnan(value) else abs(value)
+
+
+def _primary_first(row: dict) -> tuple[bool, float]:
+    return (row["family"] == "primary", _effect_size(row))
 
 
 def _cut(text: str, size: int = WIDTH) -> str:

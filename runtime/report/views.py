@@ -1,88 +1,23 @@
 """The report's tables as strings, shared by the terminal, Markdown and HTML renderers.
 
-Building the cell texts once means the three outputs cannot disagree about a number.
+Building the cell texts once means the three outputs cannot disagree about a number. A cell's
+text is runtime/report/cells.py's, the sentences around the tables runtime/report/statements.py's.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
+from xexp.runtime.report.cells import (  # noqa: F401 (re-exported: the renderers import them from here)
+    CLIPPED_FOOTER, CLIPPED_MARK, DASH, EXAMPLES_FOOTER, EXAMPLES_MARK, STAR, Table, _clipped, flip_ci,
+    mde_text, p_accuracy, p_shown, p_text, pct, primary_ci, signed, significant, with_ci,
+)
 from xexp.runtime.report.model import CLEAN, WORST_CASE
-from xexp.runtime.report.rows import ALL_SEEDS, BY_EXAMPLES, MACRO, PRIMARY, has_f1
-
-DASH = "–"
-
-
-@dataclass(frozen=True)
-class Table:
-    title: str
-    headers: tuple[str, ...]
-    rows: list[tuple[str, ...]]
-    numeric: tuple[bool, ...]  # right-align these columns
-    note: str = ""
-    signs: list[tuple[float, ...]] = field(default_factory=list)  # per cell: sign for colouring
-
-
-def pct(x: float) -> str:
-    return DASH if x is None or math.isnan(x) else f"{x:.1f}"
-
-
-def signed(x: float) -> str:
-    """+1.2 / -0.3 / +0.0 (never "-0.0": a rounded-away sign would suggest a direction)."""
-    if x is None or math.isnan(x):
-        return DASH
-    return f"{round(x, 1) + 0.0:+.1f}"
-
-
-def with_ci(x: float, low: float, high: float, sign: bool = True) -> str:
-    value = signed(x) if sign else pct(x)
-    if math.isnan(low):
-        return value
-    return value + (f" [{signed(low)}, {signed(high)}]" if sign else f" [{low:.1f}, {high:.1f}]")
-
-
-def p_text(p: float) -> str:
-    if p is None or math.isnan(p):
-        return DASH
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def significant(row: dict, alpha: float = 0.05) -> bool:
-    """Only primary rows can be significant: Holm runs over them alone."""
-    return not math.isnan(row["p_holm"]) and row["p_holm"] < alpha
-
-
-def p_shown(row: dict) -> str:
-    """The method-level p: Holm-adjusted on primary rows, unadjusted on exploratory ones."""
-    return p_text(row["p_holm"] if row["family"] == PRIMARY else row["p_method"])
-
-
-def primary_ci(row: dict, value: str = "perturbed_acc_delta", low: str = "perturbed_ci_low",
-               high: str = "perturbed_ci_high") -> str:
-    """The lead delta with its interval; † marks a per-example interval (one seed)."""
-    text = with_ci(row[value], row[low], row[high])
-    return text + "†" if row["inference"] == BY_EXAMPLES and not math.isnan(row[low]) else text
-
-
-def n_tests(index: "RowIndex") -> int:
-    return sum(1 for r in index.pooled if not math.isnan(r["p_holm"]))
-
-
-def seed_caveat(rows: list[dict]) -> str | None:
-    """Say when there are too few seeds for the method-level test to reject."""
-    primary = [r for r in rows if r["family"] == PRIMARY]
-    if not primary:
-        return None
-    fewest = min(r["n_seeds"] for r in primary)
-    if fewest < 2:
-        return ("one seed per variant: the method-level test needs at least 2 seeds, so nothing "
-                "here can be significant; intervals marked † and the per-example p are "
-                "conditional on the one trained model, not on the method")
-    if fewest == 2:
-        return ("2 seeds: the method-level t-test has 1 degree of freedom (critical |t| = 12.7) "
-                "and rarely rejects; 3–5 seeds are the minimum for a usable test")
-    return None
+from xexp.runtime.report.rows import ALL_SEEDS, BY_SEEDS, MACRO, PRIMARY, has_f1
+from xexp.runtime.report.statements import (  # noqa: F401 (re-exported)
+    footers, n_tests, outlier_caveats, seed_caveat, test_line, verdicts,
+)
+from xexp.runtime.report.verdicts import summary_languages
 
 
 class RowIndex:
@@ -95,19 +30,22 @@ class RowIndex:
     """
 
     def __init__(self, rows: list[dict], baseline: str, caveats: list[str] | None = None,
-                 metric: str = "accuracy") -> None:
+                 metric: str = "accuracy", alpha: float = 0.05) -> None:
         self.rows = rows
         self.baseline = baseline
         self.metric = metric
+        self.alpha = alpha
         self.f1 = has_f1(rows)
         self.caveats = list(caveats or [])
         extra = seed_caveat(rows)
         if extra:
             self.caveats.append(extra)
+        self.caveats += outlier_caveats(rows)
         self.pooled = [r for r in rows if r["seed"] == ALL_SEEDS]
         self._by_key = {(r["model"], r["variant"], r["language"], r["perturbation"]): r
                         for r in self.pooled}
         self._summary_language: dict[str, str | None] = {}
+        self._condition_language = summary_languages(self.pooled)
 
     def get(self, model: str, variant: str, language: str, condition: str) -> dict | None:
         return self._by_key.get((model, variant, language, condition))
@@ -132,8 +70,11 @@ class RowIndex:
         return sorted(found) + ([MACRO] if len(found) > 1 else [])
 
     def summary(self, model: str) -> list[dict]:
-        language = self.summary_language(model)
-        return [r for r in self.pooled if r["model"] == model and r["language"] == language]
+        """The pooled rows in each condition's summary language (macro where the condition has
+        several languages, else its one language: a condition evaluated in one language only
+        is still summarised)."""
+        return [r for r in self.pooled if r["model"] == model
+                and r["language"] == self._condition_language.get((model, r["perturbation"]))]
 
 
 def clean_table(index: RowIndex) -> Table:
@@ -143,24 +84,25 @@ def clean_table(index: RowIndex) -> Table:
         for r in index.summary(model):
             if r["perturbation"] != CLEAN:
                 continue
-            rows.append((model, r["variant"], r["language"], str(r["n_seeds"]),
-                         with_ci(r["clean_acc"], r["clean_ci_low"], r["clean_ci_high"], sign=False),
-                         primary_ci(r), p_shown(r)) + (_clean_f1(r) if index.f1 else ()))
-            signs.append((0, 0, 0, 0, 0, _sign(r), 0) + ((0, 0) if index.f1 else ()))
+            rows.append((model, r["variant"], r["language"], _seeds_text(r), _clean_ci(r),
+                         primary_ci(r), p_accuracy(r)) + (_clean_f1(r) if index.f1 else ()))
+            signs.append((0,) * 7 + ((0, 0) if index.f1 else ()))
     if not index.f1:
         return Table("Clean accuracy", ("model", "variant", "language", "seeds", "clean acc [CI]",
                                         f"Δ vs {index.baseline} [CI]", "p"),
                      rows, (False, False, False, True, True, True, True),
-                     note="Clean accuracy (interval over examples) and its difference from the "
-                          "baseline (variant − baseline; interval and p over seeds).",
+                     note="Clean accuracy and its difference from the baseline (variant − baseline); "
+                          "with 2 seeds or more both intervals are over seeds plus the examples' "
+                          "variance (the method's), with one seed over examples (†). p is "
+                          "unadjusted: clean accuracy is never a robustness hypothesis.",
                      signs=signs)
     return Table(f"Clean {index.metric}", ("model", "variant", "language", "seeds", "clean EM [CI]",
                                            f"Δ EM vs {index.baseline} [CI]", "p", "clean F1 [CI]",
                                            F1_DELTA),
                  rows, (False, False, False) + (True,) * 6,
-                 note="Clean exact match (interval over examples) and its difference from the baseline "
-                      "(variant − baseline; interval and p over seeds); beside it clean token F1 (interval "
-                      "over examples) and " + F1_NOTE,
+                 note="Clean exact match and its difference from the baseline (variant − baseline; "
+                      "intervals over seeds plus the examples' variance with 2 seeds or more, over "
+                      "examples (†) with one); beside it clean token F1 (interval over examples) and " + F1_NOTE,
                  signs=signs)
 
 
@@ -168,6 +110,20 @@ def clean_table(index: RowIndex) -> Table:
 F1_DELTA = "Δ F1 [CI, examples]"
 F1_NOTE = ("Δ F1: token F1 (SQuAD), variant − baseline on the same examples, interval over "
            "examples (secondary: the test and Holm's family are exact match's).")
+
+
+def _seeds_text(row: dict) -> str:
+    """Seeds of the variant, and how many paired with the baseline where that differs."""
+    k, paired = row["n_seeds"], row.get("n_paired")
+    if isinstance(paired, int) and paired != k:
+        return f"{k} ({paired} paired)"
+    return str(k)
+
+
+def _clean_ci(row: dict) -> str:
+    text = with_ci(row["clean_acc"], row["clean_ci_low"], row["clean_ci_high"], sign=False,
+                   clipped=_clipped(row, "clean_ci"))
+    return text + EXAMPLES_MARK if row.get("clean_inference") != BY_SEEDS and not math.isnan(row["clean_ci_low"]) else text
 
 
 def f1_delta(row: dict) -> str:
@@ -180,21 +136,25 @@ def _clean_f1(row: dict) -> tuple[str, str]:
 
 
 def delta_rows(index: RowIndex, language: str | None = None) -> list[dict]:
-    """Pooled robustness-delta rows (perturbations, attacks, worst case) of one language,
-    or of the summary language per model."""
+    """Pooled robustness-delta rows (perturbations, attacks, worst case) of one language, or
+    of each condition's summary language (which holds every primary row)."""
     chosen = []
     for model in index.models():
-        wanted = language or index.summary_language(model)
-        chosen += [r for r in index.pooled if r["model"] == model and r["language"] == wanted
-                   and r["delta_metric"] == "robustness_delta"]
+        rows = ([r for r in index.pooled if r["model"] == model and r["language"] == language]
+                if language else index.summary(model))
+        chosen += [r for r in rows if r["delta_metric"] == "robustness_delta"]
     return chosen
 
 
-ROBUSTNESS_NOTE = ("Δ perturbed = perturbed accuracy, variant − baseline (> 0: the variant is "
-                   "right more often under the condition); Δ flip = flip rate on examples both "
-                   "got right clean, variant − baseline (< 0: the variant flips less); intervals "
-                   "and p over seeds (Holm over the primary rows; per-language rows are "
-                   "exploratory and unadjusted); drop Δ = drop(baseline) − drop(variant) and "
+ROBUSTNESS_NOTE = ("Two questions. Robustness: Δ flip = flip rate on the examples both models "
+                   "got right clean, variant − baseline (< 0: fewer of its right answers are "
+                   "broken; only this is called more robust, * where the primary test rejects); "
+                   "p is its method-level test, Holm-adjusted over the primary rows "
+                   "(exploratory rows: unadjusted, never starred); MDE = the smallest Δ flip "
+                   "that test finds with 80% power at the observed seed SD. Accuracy under "
+                   "perturbation: Δ perturbed = perturbed accuracy, variant − baseline (> 0: right "
+                   "more often; includes clean gains), p acc unadjusted. Intervals over seeds "
+                   "plus the examples' variance; drop Δ = drop(baseline) − drop(variant) and "
                    "rel. drop Δ are secondary.")
 
 
@@ -212,15 +172,16 @@ def robustness_table(index: RowIndex, rows: list[dict], title: str, note: str = 
     for r in rows:
         f1 = (f1_delta(r),) if index.f1 else ()
         out.append((r["model"], r["variant"], r["language"], r["perturbation"],
-                    primary_ci(r), primary_ci(r, "flip_rate_delta", "flip_ci_low", "flip_ci_high"),
-                    p_shown(r), *f1, signed(r["delta_vs_baseline"]), signed(r["relative_drop_delta"]),
+                    "primary" if r["family"] == PRIMARY else "explor.",
+                    flip_ci(r, index.alpha), p_shown(r), mde_text(r), primary_ci(r), p_accuracy(r),
+                    *f1, signed(r["delta_vs_baseline"]), signed(r["relative_drop_delta"]),
                     pct(r["changed"]), pct(r["drop_changed"])))
-        signs.append((0,) * 4 + (_sign(r),) + (0,) * (6 + len(f1)))
+        signs.append((0,) * 5 + (_sign(r, index.alpha),) + (0,) * (8 + len(f1)))
     f1_header = (F1_DELTA,) if index.f1 else ()
-    return Table(title, ("model", "variant", "language", "condition", "Δ perturbed [CI]",
-                         "Δ flip [CI]", "p", *f1_header, "drop Δ", "rel. drop Δ", "changed %",
-                         "drop changed"),
-                 out, (False,) * 4 + (True,) * (7 + len(f1_header)), note, signs)
+    return Table(title, ("model", "variant", "language", "condition", "family", "Δ flip [CI]", "p",
+                         "MDE", "Δ perturbed [CI]", "p acc", *f1_header, "drop Δ", "rel. drop Δ",
+                         "changed %", "drop changed"),
+                 out, (False,) * 5 + (True,) * (9 + len(f1_header)), note, signs)
 
 
 def language_matrix(index: RowIndex, model: str, variant: str, conditions: list[str]) -> Table:
@@ -235,14 +196,14 @@ def language_matrix(index: RowIndex, model: str, variant: str, conditions: list[
                 cells.append(DASH)
                 cell_signs.append(0.0)
             else:
-                cells.append(signed(r["perturbed_acc_delta"]) + ("*" if significant(r) else ""))
-                cell_signs.append(_sign(r))
+                cells.append(signed(r["perturbed_acc_delta"]))
+                cell_signs.append(0.0)
         rows.append(tuple(cells))
         signs.append(tuple(cell_signs))
     return Table(f"{metric_delta_title(index.metric)} by language: {model} / {variant} vs {index.baseline}",
                  ("language", *conditions), rows, (False,) + (True,) * len(conditions),
-                 note="variant − baseline, points; * p (Holm) < 0.05 on the primary (macro) row; "
-                      "per-language cells are exploratory", signs=signs)
+                 note="accuracy under perturbation, variant − baseline, points (includes clean "
+                      "gains; not the robustness test, which is Δ flip in the summary)", signs=signs)
 
 
 def metric_delta_title(metric: str) -> str:
@@ -264,14 +225,16 @@ def attack_table(index: RowIndex, summary_only: bool = False) -> Table:
                      pct(r["clean_acc"]), pct(r["accuracy_under_attack"]),
                      pct(r["attack_success_rate"]), pct(r["pct_words_perturbed"]),
                      pct(r["avg_queries"]), primary_ci(r), signed(r["success_rate_delta"]),
-                     p_shown(r)))
-        signs.append((0,) * 9 + (_sign(r), 0, 0))
+                     p_accuracy(r)))
+        signs.append((0,) * 12)
     return Table("Attacks", ("model", "variant", "language", "attack", "original acc",
                              "acc under attack", "success rate", "% words", "avg queries",
-                             "Δ acc under attack [CI]", "Δ success rate", "p"), rows,
+                             "Δ acc under attack [CI]", "Δ success rate", "p acc"), rows,
                  (False,) * 4 + (True,) * 8,
                  note="TextAttack definitions (% words: of all input words, over successful "
-                      "attacks); Δ = variant − baseline; interval and p over seeds.",
+                      "attacks); Δ = variant − baseline (accuracy under attack: includes clean "
+                      "gains); interval and p over seeds, unadjusted (the robustness test is Δ "
+                      "flip in the summary).",
                  signs=signs)
 
 
@@ -282,13 +245,15 @@ def worst_case_table(index: RowIndex, summary_only: bool = False) -> Table:
         if r["perturbation"] != WORST_CASE or (summary_only and not _summary_only(index, r)):
             continue
         rows.append((r["model"], r["variant"], r["language"], pct(r["clean_acc"]),
-                     pct(r["perturbed_acc"]), pct(r["drop"]), primary_ci(r), p_shown(r)))
-        signs.append((0,) * 6 + (_sign(r), 0))
+                     pct(r["perturbed_acc"]), pct(r["drop"]), primary_ci(r), p_accuracy(r),
+                     flip_ci(r, index.alpha), p_shown(r)))
+        signs.append((0,) * 8 + (_sign(r, index.alpha), 0))
     description = next((r["description"] for r in index.pooled if r["perturbation"] == WORST_CASE), "")
     short = "EM" if index.f1 else "acc"  # extractive QA: its accuracy columns are exact match
     return Table("Worst case over perturbations (HELM)",
                  ("model", "variant", "language", f"clean {short}", f"worst-case {short}", "drop",
-                  f"Δ worst-case {short} [CI]", "p"), rows, (False,) * 3 + (True,) * 5,
+                  f"Δ worst-case {short} [CI]", "p acc", "Δ flip [CI]", "p"), rows,
+                 (False,) * 3 + (True,) * 7,
                  note="An example counts as correct only if it is correct on the clean input "
                       f"and under every perturbation of the same set in every language "
                       f"({description}).", signs=signs)
@@ -301,23 +266,45 @@ def full_table(index: RowIndex) -> Table:
                      pct(r["clean_acc"]), pct(r["perturbed_acc"]),
                      with_ci(r["drop"], r["drop_ci_low"], r["drop_ci_high"], sign=False),
                      pct(r["consistency"]), pct(r["changed"]), pct(r["drop_changed"]),
-                     primary_ci(r), primary_ci(r, "flip_rate_delta", "flip_ci_low", "flip_ci_high"),
-                     p_shown(r), with_ci(r["delta_vs_baseline"], r["ci_low"], r["ci_high"]),
+                     primary_ci(r), p_accuracy(r), flip_ci(r, index.alpha), p_shown(r),
+                     with_ci(r["delta_vs_baseline"], r["ci_low"], r["ci_high"]),
                      p_text(r["p_value"]))
                     + ((pct(r["clean_f1"]), pct(r["perturbed_f1"]), f1_delta(r)) if index.f1 else ())
                     + (r["family"],))
     f1_headers = ("clean F1", "perturbed F1", F1_DELTA) if index.f1 else ()
     return Table("All cells (seeds pooled)",
                  ("model", "variant", "language", "condition", "n", "clean", "perturbed",
-                  "drop [CI]", "consistency", "changed", "drop changed", "Δ perturbed [CI]",
+                  "drop [CI]", "consistency", "changed", "drop changed", "Δ perturbed [CI]", "p acc",
                   "Δ flip [CI]", "p", "drop Δ [CI, examples]", "p (examples)", *f1_headers, "family"), rows,
-                 (False,) * 4 + (True,) * (12 + len(f1_headers)) + (False,),
-                 note="p: method-level (seeds); p (examples): sign-flip over examples, "
-                      "conditional on the trained models. Per-seed rows are in results.csv.")
+                 (False,) * 4 + (True,) * (13 + len(f1_headers)) + (False,),
+                 note="p acc, p: method-level (seeds) tests of Δ perturbed and Δ flip (p Holm-adjusted "
+                      "on primary rows); p (examples): sign-flip over examples, conditional on the "
+                      "trained models. Per-seed rows are in results.csv.")
 
 
-def _sign(row: dict) -> float:
-    """+1 / −1 for a significant positive / negative delta, 0 otherwise (for colouring)."""
-    if not significant(row):
+def _sign(row: dict, alpha: float = 0.05) -> float:
+    """+1 / −1 where the robustness test finds fewer / more flips, 0 otherwise (for colouring)."""
+    if not significant(row, alpha):
         return 0.0
-    return 1.0 if row["perturbed_acc_delta"] > 0 else -1.0
+    return 1.0 if row["flip_rate_delta"] < 0 else -1.0
+
+
+def per_seed_table(index: RowIndex) -> Table:
+    """The per-seed differences behind every primary row (a t-test over 3–5 numbers should be
+    read beside them: one failed seed moves it a long way; `outlier_seeds` names such a seed)."""
+    rows: list[tuple[str, ...]] = []
+    for r in index.pooled:
+        if r["family"] != PRIMARY:
+            continue
+        for seed_row in index.rows:
+            if (seed_row["seed"] != ALL_SEEDS and seed_row["model"] == r["model"]
+                    and seed_row["variant"] == r["variant"] and seed_row["language"] == r["language"]
+                    and seed_row["perturbation"] == r["perturbation"]):
+                flag = "outlier" if str(seed_row["seed"]) in str(r.get("outlier_seeds") or "").split() else ""
+                rows.append((r["model"], r["variant"], r["language"], r["perturbation"], str(seed_row["seed"]),
+                             signed(seed_row["flip_rate_delta"]), signed(seed_row["perturbed_acc_delta"]), flag))
+    return Table("Per-seed differences of the primary rows",
+                 ("model", "variant", "language", "condition", "seed", "Δ flip", "Δ perturbed", ""),
+                 rows, (False,) * 5 + (True, True, False),
+                 note="variant − baseline on the same seed label; the tests above are over these numbers "
+                      "(plus the examples' variance).")
