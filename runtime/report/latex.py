@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from xexp.runtime.report.figures import FigureFile
 from xexp.runtime.report.model import CLEAN, ReportSettings
 from xexp.runtime.report.rows import BY_EXAMPLES, BY_SEEDS, MACRO
+from xexp.runtime.report.cells import flip_ci, p_accuracy
+from xexp.runtime.report.verdicts import PRIMARY
 from xexp.runtime.report.views import (DASH, F1_DELTA, RowIndex, Table, delta_rows, f1_delta, p_shown, pct,
                                        primary_ci, signed, significant, with_ci)
 
@@ -165,32 +167,41 @@ def clean_by_language(index: RowIndex, settings: ReportSettings, subject: str, l
 
 
 def robustness(index: RowIndex, settings: ReportSettings, subject: str, label: str) -> TexTable | None:
-    """The primary rows: the lead figures with their intervals, p, and drop Δ (secondary)."""
-    rows = delta_rows(index)
+    """Every condition's delta row, the declared primary ones first: the two questions apart
+    (docs/statistics.md): Δ flip, robustness, with its method-level p (Holm over the primary
+    rows, starred where it rejects), then Δ perturbed, accuracy under perturbation (clean gains
+    included), with its unadjusted p, and drop Δ (secondary)."""
+    rows = delta_rows(index)  # primary rows first
     if not rows:
         return None
-    cells = [[r["model"], r["variant"], r["language"], r["perturbation"], primary_ci(r),
-              primary_ci(r, "flip_rate_delta", "flip_ci_low", "flip_ci_high"), p_shown(r),
-              *([f1_delta(r)] if index.f1 else []), signed(r["delta_vs_baseline"])] for r in rows]
-    headers = ["model", "variant", "language", "condition", "Δ perturbed [CI]", "Δ flip [CI]", "p",
-               *([F1_DELTA] if index.f1 else []), "drop Δ"]
-    lead = ("Δ perturbed: the metric under the condition, variant − baseline (> 0: right more "
-            "often); Δ flip: share of the examples both got right clean that the condition made "
-            "wrong, variant − baseline (< 0: flips less).")
-    dagger = any(c[4].endswith("†") or c[5].endswith("†") for c in cells)
-    notes = _read_first(index, 4) + [(4, lead)]
+    cells = [[r["model"], r["variant"], r["language"], r["perturbation"],
+              "primary" if r["family"] == PRIMARY else "explor.", flip_ci(r, index.alpha), p_shown(r),
+              primary_ci(r), p_accuracy(r), *([f1_delta(r)] if index.f1 else []), signed(r["delta_vs_baseline"])]
+             for r in rows]
+    headers = ["model", "variant", "language", "condition", "family", "Δ flip [CI]", "p", "Δ perturbed [CI]",
+               "p acc", *([F1_DELTA] if index.f1 else []), "drop Δ"]
+    lead = ("Robustness: Δ flip, the share of the examples both got right clean that the condition "
+            "made wrong, variant − baseline (< 0: more robust); only this figure is tested as the "
+            "declared hypothesis and starred.")
+    accuracy = ("Accuracy under perturbation: Δ perturbed, the metric under the condition, variant − "
+                "baseline; it includes clean gains, so a more accurate model wins it without being "
+                "more robust; its p (p acc) is unadjusted and never starred.")
+    dagger = any(c[5].rstrip("*").endswith("†") or c[7].endswith("†") for c in cells)
+    notes = _read_first(index, 5) + [(5, lead), (7, accuracy)]
     if dagger:
         notes.append((5, "† interval over examples: one seed per variant, so it is conditional on "
                          "the trained model, not on the method."))
-    tested = [r for r in rows if not math.isnan(r["p_holm"])]
+    tested = [r for r in rows if r["family"] == PRIMARY and not math.isnan(r["p_holm"])]
     if tested:
-        notes.append((6, f"t-test over seeds, Holm over the {len(tested)} primary rows."))
+        notes.append((6, f"p of Δ flip: t over paired seeds plus the examples' variance, Holm over the "
+                         f"{len(tested)} primary rows (unadjusted on exploratory rows); * p < {index.alpha:g}."))
     notes.append((len(headers) - 1, "drop Δ = drop(baseline) − drop(variant): secondary, it "
                                     "favours the model that had less to lose."))
     table = TexTable(
         f"Robustness vs {escape(index.baseline)}, {_intervals(rows)} ({escape(f'{settings.ci:.0%}')}): {subject}",
-        _label(label, "robustness"), headers, cells, [False] * 4 + [True] * (len(headers) - 4), notes)
+        _label(label, "robustness"), headers, cells, [False] * 5 + [True] * (len(headers) - 5), notes)
     if not tested:  # one seed: no p anywhere
+        table.without(8)
         table.without(6)
     if len({r["language"] for r in rows}) == 1:
         table.caption = table.caption.replace(":", f", {escape(_language_said(rows[0]['language']))}:", 1)

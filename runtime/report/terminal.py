@@ -22,8 +22,8 @@ _CLEAN_SECONDARY_QA = ("seeds",)
 
 
 #: Columns a too-wide terminal table gives up, in this order, before any name is cut: they
-#: are secondary and stay in report.md and results.csv.
-_SPARED = ("changed %", "drop Δ")
+#: are secondary (p acc: Δ perturbed's unadjusted p) and stay in report.md and results.csv.
+_SPARED = ("changed %", "drop Δ", "p acc")
 
 
 def text_table(table: Table, width: int = WIDTH, drop: tuple[str, ...] = (),
@@ -116,7 +116,7 @@ def _body(index: RowIndex, settings: ReportSettings) -> list[str]:
     if clean.rows:
         lines += [f"Clean {metric} (seeds pooled)"] + text_table(
             clean, drop=single_model + (_CLEAN_SECONDARY_QA if index.f1 else ())) + [""]
-    summary = sorted(delta_rows(index), key=_primary_first, reverse=True)
+    summary = delta_rows(index)  # the order of report.md, report.html and report.tex
     shown = [clean] if clean.rows else []
     if summary:
         lines += [f"Robustness vs {settings.baseline!r}: Δ flip = change in flips among the examples "
@@ -125,7 +125,11 @@ def _body(index: RowIndex, settings: ReportSettings) -> list[str]:
                   "Accuracy under perturbation: Δ perturbed (includes clean gains; p acc unadjusted)"]
         table = robustness_table(index, summary, "")
         shown.append(table)
-        lines += text_table(table, drop=single_model + secondary + ("MDE",)) + [""]
+        # every row the macro average: said once here, and the column's room goes to the names
+        macro_only = ("language",) if all(r["language"] == MACRO for r in summary) else ()
+        if macro_only:
+            lines[-1] += "; every row: macro average over languages"
+        lines += text_table(table, drop=single_model + secondary + macro_only + ("MDE",)) + [""]
         said = verdicts(index)
         if said:
             lines += ["Verdict (primary rows only)"]
@@ -161,10 +165,6 @@ def _finish(lines: list[str], warnings: list[str]) -> str:
 def _effect_size(row: dict) -> float:
     value = row["flip_rate_delta"]
     return -1.0 if math.isnan(value) else abs(value)
-
-
-def _primary_first(row: dict) -> tuple[bool, float]:
-    return (row["family"] == "primary", _effect_size(row))
 
 
 def _cut(text: str, size: int = WIDTH) -> str:

@@ -137,13 +137,14 @@ def _clean_f1(row: dict) -> tuple[str, str]:
 
 def delta_rows(index: RowIndex, language: str | None = None) -> list[dict]:
     """Pooled robustness-delta rows (perturbations, attacks, worst case) of one language, or
-    of each condition's summary language (which holds every primary row)."""
+    of each condition's summary language (which holds every primary row); primary rows first."""
     chosen = []
     for model in index.models():
         rows = ([r for r in index.pooled if r["model"] == model and r["language"] == language]
                 if language else index.summary(model))
         chosen += [r for r in rows if r["delta_metric"] == "robustness_delta"]
-    return chosen
+    # the declared hypotheses first, then the exploratory rows, in one order for every format
+    return sorted(chosen, key=lambda r: r["family"] != "primary")
 
 
 ROBUSTNESS_NOTE = ("Two questions. Robustness: Δ flip = flip rate on the examples both models "
