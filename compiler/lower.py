@@ -221,6 +221,7 @@ class _Lowering:
                               field=p.field_for(target.type),
                               language=lang, seed=seed, description=with_language(p.description, lang),
                               task_type=target.type, batch=settings.batch, max_len=settings.max_len,
+                              doc_stride=target.params.get("doc_stride"),
                               entry_version=self.entry_version(p)).to_params()
         labels = {**where, "language": lang, "condition": p.name, "seed": seed,
                   "description": p.description}  # one per condition in the report: `{lang}` kept

@@ -506,11 +506,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
             reg = REGISTRY.get(p.category, p.entry)
             if reg is None:
                 continue  # an unknown perturbation is reported where it is resolved
-            if p.category == "attack":
-                self.sink.error(f"`{p.entry}` is an attack on sentence-pair classifiers; the target "
-                                f"`{target}` is {task.type}", span,
-                                f"drop it; perturbations that keep tokens: {keeping}")
-            elif not reg.extra.get("keeps_tokens"):
+            if p.category != "attack" and not reg.extra.get("keeps_tokens"):
                 self.sink.error(f"`{p.entry}` adds, removes or reorders tokens, so the tags of the "
                                 f"{task.type} target `{target}` would no longer line up", span,
                                 f"perturbations that keep tokens: {keeping}")

@@ -237,10 +237,13 @@ class PerturbParams(_AppliedEntry):
 
 class AttackParams(_AppliedEntry):
     CATEGORY = "attack"
+    #: doc_stride came with attacks on QA targets: left out while unset (keys of pair attacks kept)
+    OMITTED_AT_DEFAULT = _AppliedEntry.OMITTED_AT_DEFAULT + ("doc_stride",)
     attack: str
     task_type: TaskType
     batch: int = Field(ge=1)
     max_len: int = Field(ge=8)
+    doc_stride: int | None = None
 
     def entry_name(self) -> str:
         return self.attack

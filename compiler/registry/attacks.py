@@ -11,10 +11,13 @@ hypothesis, so that the example still asks the same question about the same cont
 and "both" remain available; with "both", the hypothesis's words are ranked and tried first and
 the premise's only if that fails (`runtime/attacks/search.field_stages` says why).
 
-Task types: sentence-pair classification only (nli, paraphrase). The search is driven by the
-gold label's probability, which an extractive QA or multiple-choice head does not have in that
-form; `xexp check` refuses an attack on such a target and names the perturbations to use there
-(char_noise, keyboard_typo, code_switch … `on question`/`on context`/`on endings`).
+Task types: every target with text. The search lowers a score per task type until its own
+success rule holds (runtime/attacks/targets.py): sentence pairs, the gold label's probability
+(success: the prediction leaves it); multiple choice, on the context or each ending with the
+label kept (success: right becomes wrong); extractive QA, on the question or the context with
+the gold answer spans left as they are, so they stay spans of the perturbed context (success:
+exact match lost; F1 recorded); token classification, edits inside tokens only, so each word
+keeps its tag (success: any word tagged right on the clean sentence is tagged wrong).
 """
 
 from __future__ import annotations
@@ -24,19 +27,22 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, field_validator
 
 from xexp.compiler.languages import KNOWN_LANGUAGES
-from xexp.compiler.registry.base import Params, register
+from xexp.compiler.registry.base import FIELDS, Params, register
 from xexp.compiler.registry.sources import PAIR_TASKS
-from xexp.compiler.registry.perturbations import PAIR_FIELDS, LexiconRef
+from xexp.compiler.registry.perturbations import LexiconRef
 
 _RUNTIME = "xexp.runtime.attacks"
+
+#: The task types an attack works on: those whose examples have text to attack.
+ATTACKED_TASKS: tuple[str, ...] = PAIR_TASKS + ("extractive_qa", "multiple_choice", "token_classification")
 
 
 #: Attacks cost up to `max_queries` model calls per example, so a study may attack a subset.
 EXAMPLES_DOC = "attack only the first `examples` examples (by id) of each eval set; all by default"
 
 
-@register("char_attack", "attack", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.char:char_attack",
-          positional=("max_edits",), default_field="hypothesis", fields=PAIR_FIELDS)
+@register("char_attack", "attack", task_types=ATTACKED_TASKS, implementation=f"{_RUNTIME}.char:char_attack",
+          positional=("max_edits",), default_field="hypothesis", fields=FIELDS)
 class CharAttackParams(Params):
     """Greedy character-level attack in the style of DeepWordBug (Gao et al. 2018): words are
     ranked by the drop in the gold label's probability when the word gets one of its edits
@@ -63,9 +69,9 @@ def _as_tuple(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-@register("codeswitch_attack", "attack", task_types=PAIR_TASKS,
+@register("codeswitch_attack", "attack", task_types=ATTACKED_TASKS,
           implementation=f"{_RUNTIME}.codeswitch:codeswitch_attack",
-          positional=("languages",), default_field="hypothesis", fields=PAIR_FIELDS)
+          positional=("languages",), default_field="hypothesis", fields=FIELDS)
 class CodeSwitchAttackParams(Params):
     """Greedy code-switching attack in the style of PolyGloss (Tan & Joty 2021): the words that
     matter most to the prediction (ranked as in char_attack: `score` = "edit" probes each word

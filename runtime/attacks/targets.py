@@ -173,7 +173,7 @@ class QaTarget(_TableTarget):
         return list(FAMILY_FIELDS["qa"][field])
 
     def protected(self, example: dict) -> dict[str, list[tuple[int, int]]]:
-        spans = [(int(a["answer_start"]), int(a["answer_start"]) + len(a["text"]))
+        spans = [(int(a["start"]), int(a["start"]) + len(a["text"]))
                  for a in example["answers"] if a.get("text")]
         return {"context": spans}
 
@@ -199,7 +199,7 @@ class QaTarget(_TableTarget):
 def _moved(answer: dict, before: str, after: str) -> dict:
     """The answer with its offset in the perturbed context: the same occurrence (k-th) of its
     text, which the attack never edits (`QaTarget.protected`)."""
-    text, start = answer.get("text", ""), int(answer.get("answer_start", 0))
+    text, start = answer.get("text", ""), int(answer.get("start", 0))
     if not text:
         return dict(answer)
     k = before.count(text, 0, start) if before[start:start + len(text)] == text else 0
@@ -208,7 +208,7 @@ def _moved(answer: dict, before: str, after: str) -> dict:
         at = after.find(text, at + 1)
         if at < 0:
             break
-    return {**answer, "answer_start": at if at >= 0 else after.find(text)}
+    return {**answer, "start": at if at >= 0 else after.find(text)}
 
 
 class TaggingTarget(_TableTarget):
