@@ -34,6 +34,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
         self.experiment: str | None = None
         self.models: list[ModelDef] = []
         self.model_spans: dict[str, ast.Span] = {}
+        self.tool_models: set[str] = set()
         self.tasks: dict[str, TaskDef] = {}
         self.task_spans: dict[str, ast.Span] = {}
         self.assignments: dict[str, ast.Assignment] = {}
@@ -439,10 +440,17 @@ class _Validator(BlockRules, CrossChecks, VariantRules):
             targets = self.perturbations_by_target(targets, perturbations)
             if not self.sink.errors:  # the parts are sound: do they fit together?
                 self.cross_check(targets, intermediate, perturbations, train, evaluate, evaluate_targets)
+        trained_models = [m for m in self.models if m.name not in self.tool_models]
+        if self.models and not trained_models:
+            names = ", ".join(sorted(self.tool_models))
+            self.sink.error(f"every declared model ({names}) is a tool of an attack: none is left to train",
+                            self.model_spans.get(sorted(self.tool_models)[0], ast.NO_SPAN),
+                            "declare the encoder to study, e.g. `model e5 = packaged(\"multilingual-e5-small\")`")
         if self.sink.errors or targets is None or self.experiment is None:
             return None
         return Spec(
-            experiment=self.experiment, variables=self.variables, models=self.models, tasks=self.tasks,
+            experiment=self.experiment, variables=self.variables, models=trained_models,
+            tools=[m for m in self.models if m.name in self.tool_models], tasks=self.tasks,
             variants=self.variants, intermediate=intermediate, targets=targets, languages=languages,
             seeds=seeds, perturbations=perturbations, train=train, evaluate=evaluate,
             evaluate_targets=evaluate_targets,

@@ -110,3 +110,34 @@ class CodeSwitchAttackParams(Params):
             if not any(ref.holds(foreign, lang, by_name_only=True) for ref in self.lexicon):
                 return f"no lexicon holds English-{foreign} pairs (a MUSE file is named en-{foreign}.txt)"
         return None
+
+
+#: Parameters of an attack that name a declared `model` (not trained: used as a tool).
+MODEL_PARAMS = ("mlm", "encoder")
+
+
+@register("word_attack", "attack", task_types=ATTACKED_TASKS, implementation=f"{_RUNTIME}.word:word_attack",
+          positional=("mlm",), default_field="hypothesis", fields=FIELDS, model_params=MODEL_PARAMS)
+class WordAttackParams(Params):
+    """Greedy word-substitution attack with a masked language model, in the BAE/BERT-Attack
+    family (Garg & Ramakrishnan 2020; Li et al. 2020), in every language the MLM knows: words are
+    ranked by the gold label's drop when masked (`score` = "mask", or "delete", or "edit": the
+    first candidate), then each of the most important words is masked and the MLM's `candidates`
+    best whole-word fillers are tried until the prediction leaves the gold label (up to
+    `max_words` words and `max_queries` model queries, the clean one included). `mlm` names a
+    declared model with a masked-LM head, e.g. `model xlmr_mlm = hf("FacebookAI/xlm-roberta-base")`.
+    Candidates keep the meaning and the script: whole words only (no subword pieces), written in
+    the original word's script, never for a number or a name-like word (capitalised inside a
+    sentence, or all capitals), and, with `encoder` (a declared sentence encoder, e.g. the
+    packaged multilingual-e5-small), only those whose text keeps a cosine similarity of at least
+    `similarity` with the text before the swap. Models named here are tools of the attack: they
+    are not trained as encoders of the study."""
+
+    mlm: str
+    encoder: str | None = None
+    max_words: int = Field(4, ge=1, le=1000)
+    max_queries: int = Field(200, ge=2, le=1_000_000)
+    candidates: int = Field(8, ge=1, le=100)
+    similarity: float = Field(0.8, ge=-1.0, le=1.0)
+    score: Literal["edit", "delete", "mask"] = "mask"
+    examples: int | None = Field(None, ge=1, description=EXAMPLES_DOC)

@@ -89,6 +89,7 @@ def run_attack(
     label_names: Sequence[str],
     seed: int,
     max_batch: int = DEFAULT_MAX_BATCH,
+    models: dict[str, str] | None = None,
 ) -> list[dict]:
     """Attack every sentence pair; one ATTACK_COLUMNS record per example, in input order.
 
@@ -100,20 +101,23 @@ def run_attack(
     if len(set(label_names)) != len(label_names) or not label_names:
         raise ValueError(f"attack {name}: label_names must be distinct and non-empty, got {list(label_names)}")
     return run_task_attack(name, params, examples, lang=lang, field=field,
-                           target=PairTarget(predict_proba, label_names), seed=seed, max_batch=max_batch)
+                           target=PairTarget(predict_proba, label_names), seed=seed, max_batch=max_batch,
+                           models=models)
 
 
 def run_task_attack(name: str, params: dict, examples: list[dict], *, lang: str, field: str, target,
-                    seed: int, max_batch: int = DEFAULT_MAX_BATCH) -> list[dict]:
+                    seed: int, max_batch: int = DEFAULT_MAX_BATCH, models: dict[str, str] | None = None) -> list[dict]:
     """Attack every example of `target`'s task type (runtime/attacks/targets.py); one record
-    per example: ATTACK_COLUMNS, plus `adv_text` and the task's own figures off pair tasks."""
+    per example: ATTACK_COLUMNS, plus `adv_text` and the task's own figures off pair tasks.
+    `models`: loadable paths of the models the attack names as tools (word_attack's mlm)."""
     entry = _entry(name)
     if target.family != "tagging" and field not in entry.fields:
         raise ValueError(f"attack {name} cannot touch field {field!r}; it supports {list(entry.fields)}")
     if entry.languages is not None and lang not in entry.languages:
         raise ValueError(f"attack {name} does not support language {lang!r}")
     validated = entry.params(**params).model_dump()
-    attack_one = resolve(entry)(validated, lang=lang)
+    tools = {"models": dict(models or {})} if entry.extra.get("model_params") else {}
+    attack_one = resolve(entry)(validated, lang=lang, **tools)
 
     for index, example in enumerate(examples):
         target.check(index, example)

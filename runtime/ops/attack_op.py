@@ -28,8 +28,11 @@ def run(node: Node, ctx: NodeContext) -> dict:
     else:
         labels = list(get_task(p.task_type).labels)
         target = PairTarget(predictor(model["path_or_id"], p.task_type, max_len=p.max_len, batch=p.batch), labels)
+    # the models an attack uses as tools (word_attack's masked LM and encoder), by parameter name
+    tools = {role: model_manifest(artifact)["path_or_id"] for role, artifact in ctx.inputs.items()
+             if role not in ("model", "data")}
     records = run_task_attack(p.attack, p.params, examples, lang=p.language, field=p.field,
-                              target=target, seed=p.seed)
+                              target=target, seed=p.seed, models=tools)
     write_table(pa.Table.from_pylist(records), ctx.out_dir / PREDICTIONS_FILE)
     summary = summarize(records)
     ctx.logger.info("%s: %s", node.name, summary)
