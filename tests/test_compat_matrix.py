@@ -32,7 +32,10 @@ ARGUMENTS = {
     "code_switch": 'lexicon=synthetic(), to="de"',
     "char_attack": "max_queries=12, examples=2",
     "codeswitch_attack": "lexicon=synthetic(), languages=[de], max_queries=12, examples=2",
+    "word_attack": "mlm=mlm, max_queries=12, examples=2",
 }
+#: The masked LM word_attack names: declared only where a line uses it (it is a tool, not trained).
+TOOL_MODEL = "model mlm = tiny(layers=1, hidden=16, heads=2, intermediate=32, seed=5)\n"
 
 PAIRS = {
     "en": [("The cat sleeps on the warm mat.", "A cat is sleeping."),
@@ -99,7 +102,7 @@ def spec_text(task_type: str, lines: list[str]) -> str:
 experiment matrix_{task_type}
 var d = "."
 model m = tiny(layers=1, hidden=16, heads=2, intermediate=32)
-task src = {task_type}(local("{{d}}/{task_type}/train.jsonl"), train="train")
+{TOOL_MODEL if any("mlm=" in line for line in lines) else ""}task src = {task_type}(local("{{d}}/{task_type}/train.jsonl"), train="train")
 task tgt = {task_type}(local("{{d}}/{task_type}/test.{{lang}}.jsonl"), test="test")
 target = tgt trained_on src
 languages = [{' '.join(LANGUAGES)}]
