@@ -204,7 +204,7 @@ class _AppliedEntry(NodeParams):
     """What perturb and attack nodes share: a registry entry applied to a field in a language."""
 
     CATEGORY: ClassVar[str]
-    OMITTED_AT_DEFAULT = ("entry_version", "content")
+    OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ("entry_version", "content")
 
     params: dict[str, Any]
     field: FieldName

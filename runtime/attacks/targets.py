@@ -23,11 +23,11 @@ the second column wins exactly when the attack succeeded.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
 import numpy as np
 
-from xexp.compiler.registry.base import FAMILY_FIELDS
+from xexp.compiler.registry.base import FAMILY_FIELDS, FieldName
 
 Texts = tuple[str, ...]
 #: a task's model behind a function: normalized rows -> a predictions table (runtime/formats.py)
@@ -52,7 +52,7 @@ class PairTarget:
         return {"premise": example["premise"], "hypothesis": example["hypothesis"]}
 
     def attacked(self, field: str, example: dict) -> list[str]:
-        return list(FAMILY_FIELDS["pair"][field])
+        return list(FAMILY_FIELDS["pair"][cast(FieldName, field)])
 
     def protected(self, example: dict) -> dict[str, list[tuple[int, int]]]:
         return {}
@@ -170,7 +170,7 @@ class QaTarget(_TableTarget):
         return {"question": example["question"], "context": example["context"]}
 
     def attacked(self, field: str, example: dict) -> list[str]:
-        return list(FAMILY_FIELDS["qa"][field])
+        return list(FAMILY_FIELDS["qa"][cast(FieldName, field)])
 
     def protected(self, example: dict) -> dict[str, list[tuple[int, int]]]:
         spans = [(int(a["start"]), int(a["start"]) + len(a["text"]))
