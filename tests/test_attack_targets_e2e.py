@@ -31,7 +31,7 @@ target = [qa trained_on qa_src, mc trained_on mc_src, pos trained_on pos_src]
 languages = [en]
 train target { epochs=1 batch=8 max_len=48 }
 evaluate { batch=16 max_len=48 }
-report { bootstrap=50 examples=2 }
+report { bootstrap=100 examples=2 }
 perturbations {
   chars  = char_attack(max_edits=2, max_queries=15)
   switch = codeswitch_attack(lexicon=synthetic(), languages=[de], max_queries=15)

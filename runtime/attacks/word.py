@@ -95,7 +95,7 @@ class MaskedLM:
         encoded = self.tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=256)
         with torch.inference_mode():
             logits = self.model(**{k: v.to(self.device) for k, v in encoded.items()}).logits
-        out = []
+        out: list[list[tuple[str, bool]]] = []
         for row, ids in enumerate(encoded["input_ids"]):
             where = (ids == self.tokenizer.mask_token_id).nonzero()
             if len(where) == 0:  # the mask was truncated away

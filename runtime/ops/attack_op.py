@@ -22,6 +22,7 @@ def run(node: Node, ctx: NodeContext) -> dict:
     p = AttackParams.model_validate(node.params)
     model = model_manifest(ctx.inputs["model"])
     examples = attack_subset(input_data(ctx.inputs["data"]).to_pylist(), p.params.get("examples"))
+    target: object
     if p.task_type in TABLE_TARGETS:
         target = TABLE_TARGETS[p.task_type](table_predictor(model["path_or_id"], p.task_type, max_len=p.max_len,
                                                             batch=p.batch, doc_stride=p.doc_stride))
