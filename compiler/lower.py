@@ -19,6 +19,7 @@ from xexp.compiler.graph.contracts import (
 from xexp.compiler.graph.node import Graph, Node, Resources, canonical_json, keyed
 from xexp.compiler.inputs import LocalInputs
 from xexp.compiler.registry import REGISTRY
+from xexp.compiler.registry.attacks import MODEL_PARAMS as ATTACK_MODEL_PARAMS
 from xexp.compiler.registry.sources import UNTRAINED_TASKS
 from xexp.compiler.spec import TRAINING_LANGUAGE, PerturbationDef, Spec, TargetDef, TaskDef, VariantDef
 
@@ -234,11 +235,18 @@ class _Lowering:
                               field=p.field_for(target.type),
                               language=lang, seed=seed, description=with_language(p.description, lang),
                               task_type=target.type, batch=settings.batch, max_len=settings.max_len,
+                              doc_stride=target.params.get("doc_stride"),
                               entry_version=self.entry_version(p)).to_params()
         labels = {**where, "language": lang, "condition": p.name, "seed": seed,
                   "description": p.description}  # one per condition in the report: `{lang}` kept
+        inputs = {"model": tuned, "data": clean}
+        tools = {m.name: m for m in self.spec.tools}
+        for role in ATTACK_MODEL_PARAMS:  # word_attack's masked LM and encoder: `model` nodes, untrained
+            name = p.params.get(role)
+            if name is not None and name in tools:
+                inputs[role] = self.model(name, tools[name].source)
         key = self.add(Node.make("attack", f"attack:{self.prefix(where['model'])}{chain}/{lang}/{p.name}/seed{seed}",
-                                 params, {"model": tuned, "data": clean}, self.resources("attack"), labels))
+                                 params, inputs, self.resources("attack"), labels))
         return {"node": key, "data": clean, "kind": "attack", **labels}
 
     def report(self, cells: list[dict]) -> str:

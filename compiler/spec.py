@@ -110,6 +110,9 @@ class Spec(Frozen):
     experiment: str
     variables: dict[str, str] = Field(default_factory=dict)
     models: list[ModelDef]
+    #: models an attack uses as a tool (word_attack's masked LM and sentence encoder): built
+    #: once as `model` nodes, never trained
+    tools: list[ModelDef] = Field(default_factory=list)
     tasks: dict[str, TaskDef]
     variants: dict[str, VariantDef] = Field(default_factory=dict)  # names share the tasks' namespace
     intermediate: list[str]  # "none", task names and variant names

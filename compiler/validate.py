@@ -35,6 +35,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
         self.experiment: str | None = None
         self.models: list[ModelDef] = []
         self.model_spans: dict[str, ast.Span] = {}
+        self.tool_models: set[str] = set()
         self.tasks: dict[str, TaskDef] = {}
         self.task_spans: dict[str, ast.Span] = {}
         self.assignments: dict[str, ast.Assignment] = {}
@@ -479,10 +480,17 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
             self.check_train_blocks_apply(intermediate, targets)
             if not self.sink.errors:  # the parts are sound: do they fit together?
                 self.cross_check(targets, intermediate, perturbations, train, evaluate, evaluate_targets)
+        trained_models = [m for m in self.models if m.name not in self.tool_models]
+        if self.models and not trained_models:
+            names = ", ".join(sorted(self.tool_models))
+            self.sink.error(f"every declared model ({names}) is a tool of an attack: none is left to train",
+                            self.model_spans.get(sorted(self.tool_models)[0], ast.NO_SPAN),
+                            "declare the encoder to study, e.g. `model e5 = packaged(\"multilingual-e5-small\")`")
         if self.sink.errors or targets is None or self.experiment is None:
             return None
         return Spec(
-            experiment=self.experiment, variables=self.variables, models=self.models, tasks=self.tasks,
+            experiment=self.experiment, variables=self.variables, models=trained_models,
+            tools=[m for m in self.models if m.name in self.tool_models], tasks=self.tasks,
             variants=self.variants, intermediate=intermediate, targets=targets, languages=languages,
             seeds=seeds, perturbations=perturbations, train=train, evaluate=evaluate,
             evaluate_targets=evaluate_targets, member_lengths=self.member_lengths(train),
@@ -546,11 +554,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
             reg = REGISTRY.get(p.category, p.entry)
             if reg is None:
                 continue  # an unknown perturbation is reported where it is resolved
-            if p.category == "attack":
-                self.sink.error(f"`{p.entry}` is an attack on sentence-pair classifiers; the target "
-                                f"`{target}` is {task.type}", span,
-                                f"drop it; perturbations that keep tokens: {keeping}")
-            elif not reg.extra.get("keeps_tokens"):
+            if p.category != "attack" and not reg.extra.get("keeps_tokens"):
                 self.sink.error(f"`{p.entry}` adds, removes or reorders tokens, so the tags of the "
                                 f"{task.type} target `{target}` would no longer line up", span,
                                 f"perturbations that keep tokens: {keeping}")

@@ -62,8 +62,10 @@ class BlockRules(ValidatorState):
             bound = bind(entry.value, ("perturbation", "attack"), self.variables, self.sink)
             if bound is None:
                 continue
-            reg, params, _ = bound
+            reg, params, args = bound
             self.entry_spans[entry.key] = entry.value.name_span
+            if not self.models_named(reg, params, args):
+                continue
             fitting = [t for t in target_types if reg.task_types is None or t in reg.task_types]
             families = list(dict.fromkeys(task_family(t) for t in fitting)) or [task_family(None)]
             default = reg.default_field_for(params, families[0])
@@ -118,6 +120,24 @@ class BlockRules(ValidatorState):
                                        field=field, description=description, languages=only,
                                        on=cast(FieldName, entry.on.name) if entry.on is not None else None))
         return out
+
+    def models_named(self, reg, params: dict, args: dict) -> bool:
+        """An attack's model parameters (`word_attack(mlm=xlmr_mlm, encoder=e5)`) name declared
+        models; those models become the attack's tools (`tool_models`), not encoders to train."""
+        ok = True
+        for name in reg.extra.get("model_params", ()):
+            value = params.get(name)
+            if value is None:
+                continue
+            if value not in self.model_spans:
+                self.sink.error(f"`{reg.name}`: `{name}={value}` names no declared model",
+                                ast.span_of(args[name].value),
+                                did_you_mean(str(value), list(self.model_spans))
+                                or f"declare it, e.g. `model {value} = hf(\"FacebookAI/xlm-roberta-base\")`")
+                ok = False
+            else:
+                self.tool_models.add(str(value))
+        return ok
 
     def restricted_languages(self, entry: ast.Entry, languages: list[str]) -> list[str] | None | Literal[False]:
         """The languages of an `… in [de fr]` clause (None without one, False on error)."""

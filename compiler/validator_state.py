@@ -14,6 +14,7 @@ class ValidatorState:
     variables: dict[str, str]
     models: list[ModelDef]
     model_spans: dict[str, ast.Span]
+    tool_models: set[str]  # models an attack names (word_attack's mlm, encoder): not trained
     tasks: dict[str, TaskDef]
     task_spans: dict[str, ast.Span]
     blocks: dict[tuple[str, str | None], ast.Block]

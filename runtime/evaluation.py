@@ -77,3 +77,18 @@ def predictor(model_dir: str, task_type: str = "nli", *, max_len: int = 128,
 
     return predict
 
+
+
+def table_predictor(model_dir: str, task_type: str, *, max_len: int = 128, batch: int = 64,
+                    doc_stride: int | None = None):
+    """A function from normalized rows (dicts of the task's columns) to their predictions
+    table, the model loaded once: what attacks on QA, multiple-choice and tagging targets ask."""
+    import pyarrow as pa
+
+    task, tokenizer, model, device = load_for_inference(model_dir, task_type)
+
+    def predict(rows: list[dict]):
+        return predict_table(task, tokenizer, model, device, pa.Table.from_pylist(rows), batch=batch,
+                             max_len=max_len, doc_stride=doc_stride)
+
+    return predict

@@ -205,15 +205,22 @@ def test_char_attack_is_deterministic_and_independent_of_batching_and_order(engl
     first = attack("char_attack", {}, examples, CountingModel(english_model))
     again = attack("char_attack", {}, examples, CountingModel(english_model), max_batch=7)
     reordered = attack("char_attack", {}, examples[::-1], CountingModel(english_model))
-    assert first == again
-    assert first == reordered[::-1]
+    # float32 sums may differ in their last bits with the batch's composition: probabilities
+    # are compared to 1e-6, everything else exactly
+    def exact(records):
+        return [{k: v for k, v in r.items() if k != "probs"} for r in records]
+
+    assert exact(first) == exact(again) == exact(reordered[::-1])
+    for a, b, c in zip(first, again, reordered[::-1]):
+        assert np.allclose(a["probs"], b["probs"], atol=1e-6) and np.allclose(a["probs"], c["probs"], atol=1e-6)
     other_seed = attack("char_attack", {}, examples, CountingModel(english_model), seed=2)
     assert [r["adv_hypothesis"] for r in other_seed] != [r["adv_hypothesis"] for r in first]
 
 
 def _drive(attack_one, example, model, rng, fields=("premise", "hypothesis")):
     """Run one example's attack generator against the model: (its query batches, its outcome)."""
-    run = attack_one(example["premise"], example["hypothesis"], LABELS.index(example["label"]), fields, rng)
+    run = attack_one({"premise": example["premise"], "hypothesis": example["hypothesis"]},
+                     LABELS.index(example["label"]), fields, rng)
     batches = []
     try:
         batch = next(run)

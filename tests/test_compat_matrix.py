@@ -32,7 +32,10 @@ ARGUMENTS = {
     "code_switch": 'lexicon=synthetic(), to="de"',
     "char_attack": "max_queries=12, examples=2",
     "codeswitch_attack": "lexicon=synthetic(), languages=[de], max_queries=12, examples=2",
+    "word_attack": "mlm=mlm, max_queries=12, examples=2",
 }
+#: The masked LM word_attack names: declared only where a line uses it (it is a tool, not trained).
+TOOL_MODEL = "model mlm = tiny(layers=1, hidden=16, heads=2, intermediate=32, seed=5)\n"
 
 PAIRS = {
     "en": [("The cat sleeps on the warm mat.", "A cat is sleeping."),
@@ -103,7 +106,7 @@ def spec_text(task_type: str, lines: list[str]) -> str:
 experiment matrix_{task_type}
 var d = "."
 model m = tiny(layers=1, hidden=16, heads=2, intermediate=32)
-task src = {task_type}(local("{{d}}/{task_type}/train.jsonl"), train="train")
+{TOOL_MODEL if any("mlm=" in line for line in lines) else ""}task src = {task_type}(local("{{d}}/{task_type}/train.jsonl"), train="train")
 task tgt = {task_type}(local("{{d}}/{task_type}/test.{{lang}}.jsonl"), test="test")
 {target}
 languages = [{' '.join(LANGUAGES)}]
@@ -170,12 +173,14 @@ def family(task_type: str) -> str:
     return entry.extra["family"]
 
 
-def test_qa_and_multiple_choice_take_perturbations_on_their_own_fields_and_refuse_attacks(verdicts):
-    """On extractive_qa and multiple_choice targets a perturbation of text is accepted on the
-    task's own fields (or without `on`) in the languages it supports; a field of another family
-    is refused naming the target's fields; attacks and `stress` are refused naming the task type.
-    Retrieval likewise, its one field the query (the non-English side)."""
+def test_qa_and_multiple_choice_take_perturbations_and_attacks_on_their_own_fields(verdicts):
+    """On extractive_qa and multiple_choice targets a perturbation or attack of text is accepted
+    on the task's own fields (or without `on`) in the languages it supports; a field of another
+    family is refused naming the target's fields; `stress` is refused naming the task type.
+    Retrieval takes perturbations on its one field, the query (the non-English side); attacks
+    on it are refused naming the task type (no retrieval success rule yet)."""
     accepted = {"extractive_qa": 0, "multiple_choice": 0, "retrieval": 0}
+    attacks_accepted: dict[str, set] = {"extractive_qa": set(), "multiple_choice": set()}
     for (task_type, name, field, restriction), error in verdicts.items():
         if task_type not in accepted:
             continue
@@ -193,7 +198,12 @@ def test_qa_and_multiple_choice_take_perturbations_on_their_own_fields_and_refus
             continue
         assert error is None, (task_type, name, field, restriction, error)
         accepted[task_type] += 1
+        if entry.category == "attack" and task_type in attacks_accepted:
+            attacks_accepted[task_type].add(name)
     assert all(accepted.values()), accepted
+    # no attack row is refused on a task type with text fields
+    every_attack = {e.name for e in ENTRIES if e.category == "attack"}
+    assert all(names == every_attack for names in attacks_accepted.values()), attacks_accepted
 
 
 def test_intermediate_only_task_types_are_refused_as_targets(verdicts):
@@ -205,10 +215,12 @@ def test_intermediate_only_task_types_are_refused_as_targets(verdicts):
             assert error is not None and "cannot be a target or `trained_on`" in error, (task_type, name, error)
 
 
-def test_token_classification_rejects_fields_attacks_and_token_changes(verdicts):
-    """A tagged target has one text and one tag per token: a field placement, an attack, or a
-    perturbation that does not keep tokens is rejected; some character-level ones are accepted."""
+def test_token_classification_rejects_fields_and_token_changes_and_takes_attacks(verdicts):
+    """A tagged target has one text and one tag per token: a field placement or a perturbation
+    that does not keep tokens is rejected; some character-level ones are accepted, and every
+    attack (its edits stay inside tokens) without `on`."""
     keeping = {e.name for e in REGISTRY.of("perturbation") if e.extra.get("keeps_tokens")}
+    keeping |= {e.name for e in REGISTRY.of("attack")}
     accepted = 0
     for (task_type, name, field, restriction), error in verdicts.items():
         if task_type != "token_classification":

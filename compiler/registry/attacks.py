@@ -11,10 +11,13 @@ hypothesis, so that the example still asks the same question about the same cont
 and "both" remain available; with "both", the hypothesis's words are ranked and tried first and
 the premise's only if that fails (`runtime/attacks/search.field_stages` says why).
 
-Task types: sentence-pair classification only (nli, paraphrase). The search is driven by the
-gold label's probability, which an extractive QA or multiple-choice head does not have in that
-form; `xexp check` refuses an attack on such a target and names the perturbations to use there
-(char_noise, keyboard_typo, code_switch … `on question`/`on context`/`on endings`).
+Task types: every target with text. The search lowers a score per task type until its own
+success rule holds (runtime/attacks/targets.py): sentence pairs, the gold label's probability
+(success: the prediction leaves it); multiple choice, on the context or each ending with the
+label kept (success: right becomes wrong); extractive QA, on the question or the context with
+the gold answer spans left as they are, so they stay spans of the perturbed context (success:
+exact match lost; F1 recorded); token classification, edits inside tokens only, so each word
+keeps its tag (success: any word tagged right on the clean sentence is tagged wrong).
 """
 
 from __future__ import annotations
@@ -24,19 +27,22 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, field_validator
 
 from xexp.compiler.languages import KNOWN_LANGUAGES
-from xexp.compiler.registry.base import Params, register
+from xexp.compiler.registry.base import FIELDS, Params, register
 from xexp.compiler.registry.sources import PAIR_TASKS
-from xexp.compiler.registry.perturbations import PAIR_FIELDS, LexiconRef
+from xexp.compiler.registry.perturbations import LexiconRef
 
 _RUNTIME = "xexp.runtime.attacks"
+
+#: The task types an attack works on: those whose examples have text to attack.
+ATTACKED_TASKS: tuple[str, ...] = PAIR_TASKS + ("extractive_qa", "multiple_choice", "token_classification")
 
 
 #: Attacks cost up to `max_queries` model calls per example, so a study may attack a subset.
 EXAMPLES_DOC = "attack only the first `examples` examples (by id) of each eval set; all by default"
 
 
-@register("char_attack", "attack", task_types=PAIR_TASKS, implementation=f"{_RUNTIME}.char:char_attack",
-          positional=("max_edits",), default_field="hypothesis", fields=PAIR_FIELDS)
+@register("char_attack", "attack", task_types=ATTACKED_TASKS, implementation=f"{_RUNTIME}.char:char_attack",
+          positional=("max_edits",), default_field="hypothesis", fields=FIELDS)
 class CharAttackParams(Params):
     """Greedy character-level attack in the style of DeepWordBug (Gao et al. 2018): words are
     ranked by the drop in the gold label's probability when the word gets one of its edits
@@ -63,9 +69,9 @@ def _as_tuple(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-@register("codeswitch_attack", "attack", task_types=PAIR_TASKS,
+@register("codeswitch_attack", "attack", task_types=ATTACKED_TASKS,
           implementation=f"{_RUNTIME}.codeswitch:codeswitch_attack",
-          positional=("languages",), default_field="hypothesis", fields=PAIR_FIELDS)
+          positional=("languages",), default_field="hypothesis", fields=FIELDS)
 class CodeSwitchAttackParams(Params):
     """Greedy code-switching attack in the style of PolyGloss (Tan & Joty 2021): the words that
     matter most to the prediction (ranked as in char_attack: `score` = "edit" probes each word
@@ -104,3 +110,34 @@ class CodeSwitchAttackParams(Params):
             if not any(ref.holds(foreign, lang, by_name_only=True) for ref in self.lexicon):
                 return f"no lexicon holds English-{foreign} pairs (a MUSE file is named en-{foreign}.txt)"
         return None
+
+
+#: Parameters of an attack that name a declared `model` (not trained: used as a tool).
+MODEL_PARAMS = ("mlm", "encoder")
+
+
+@register("word_attack", "attack", task_types=ATTACKED_TASKS, implementation=f"{_RUNTIME}.word:word_attack",
+          positional=("mlm",), default_field="hypothesis", fields=FIELDS, model_params=MODEL_PARAMS)
+class WordAttackParams(Params):
+    """Greedy word-substitution attack with a masked language model, in the BAE/BERT-Attack
+    family (Garg & Ramakrishnan 2020; Li et al. 2020), in every language the MLM knows: words are
+    ranked by the gold label's drop when masked (`score` = "mask", or "delete", or "edit": the
+    first candidate), then each of the most important words is masked and the MLM's `candidates`
+    best whole-word fillers are tried until the prediction leaves the gold label (up to
+    `max_words` words and `max_queries` model queries, the clean one included). `mlm` names a
+    declared model with a masked-LM head, e.g. `model xlmr_mlm = hf("FacebookAI/xlm-roberta-base")`.
+    Candidates keep the meaning and the script: whole words only (no subword pieces), written in
+    the original word's script, never for a number or a name-like word (capitalised inside a
+    sentence, or all capitals), and, with `encoder` (a declared sentence encoder, e.g. the
+    packaged multilingual-e5-small), only those whose text keeps a cosine similarity of at least
+    `similarity` with the text before the swap. Models named here are tools of the attack: they
+    are not trained as encoders of the study."""
+
+    mlm: str
+    encoder: str | None = None
+    max_words: int = Field(4, ge=1, le=1000)
+    max_queries: int = Field(200, ge=2, le=1_000_000)
+    candidates: int = Field(8, ge=1, le=100)
+    similarity: float = Field(0.8, ge=-1.0, le=1.0)
+    score: Literal["edit", "delete", "mask"] = "mask"
+    examples: int | None = Field(None, ge=1, description=EXAMPLES_DOC)

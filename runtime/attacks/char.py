@@ -18,10 +18,11 @@ def char_attack(params: dict[str, Any], *, lang: str):
     budget = SearchBudget(params["max_edits"], params["max_queries"], params["score"])
     mode = params["edit"]
 
-    def attack_one(premise: str, hypothesis: str, gold: int, fields: Sequence[str], rng: random.Random):
-        alphabet = alphabet_of((premise, hypothesis))
+    def attack_one(clean: dict[str, str], gold: int, fields: Sequence[str], rng: random.Random,
+                   fixed_tokens: bool = False, protected=None):
+        alphabet = alphabet_of(tuple(clean.values()))
         return greedy_attack(
-            premise, hypothesis, gold, fields=fields, lang=lang, budget=budget, rng=rng,
+            clean, gold, fields=fields, lang=lang, budget=budget, rng=rng, fixed_tokens=fixed_tokens, protected=protected,
             propose=lambda word, _context, r: candidate_edits(word, mode, alphabet, r),
         )
 

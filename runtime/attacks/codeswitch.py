@@ -131,8 +131,9 @@ def codeswitch_attack(params: dict[str, Any], *, lang: str):
             out.append(graphemes(replacement))
         return out
 
-    def attack_one(premise: str, hypothesis: str, gold: int, fields: Sequence[str], rng: random.Random):
-        return greedy_attack(premise, hypothesis, gold, fields=fields, lang=lang, budget=budget,
-                             propose=propose, rng=rng, segment=segment)
+    def attack_one(clean: dict[str, str], gold: int, fields: Sequence[str], rng: random.Random,
+                   fixed_tokens: bool = False, protected=None):
+        return greedy_attack(clean, gold, fields=fields, lang=lang, budget=budget,
+                             propose=propose, rng=rng, segment=segment, fixed_tokens=fixed_tokens, protected=protected)
 
     return attack_one

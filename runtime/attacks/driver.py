@@ -7,44 +7,33 @@ example's queries are counted by the attack itself, so batching changes speed, n
 
 from __future__ import annotations
 
-from typing import Callable, Generator, Sequence, TypeVar
+from typing import Any, Callable, Generator, Sequence, TypeVar
 
 import numpy as np
 
 Pair = tuple[str, str]
 PredictProba = Callable[[list[Pair]], np.ndarray]
+#: answers a list of queries (whatever an attack yields) with one answer each, in order
+Answer = Callable[[list[Any]], Sequence[Any]]
 R = TypeVar("R")
 
 DEFAULT_MAX_BATCH = 1024
 
 
-def _predict_checked(predict_proba: PredictProba, pairs: list[Pair], n_labels: int) -> np.ndarray:
-    probs = np.asarray(predict_proba(pairs), dtype=np.float64)
-    if probs.shape != (len(pairs), n_labels):
-        raise ValueError(
-            f"attack: predict_proba returned shape {probs.shape} for {len(pairs)} pairs; "
-            f"expected ({len(pairs)}, {n_labels}) (one probability per label name)"
-        )
-    if not np.all(np.isfinite(probs)):
-        raise ValueError("attack: predict_proba returned non-finite probabilities")
-    return probs
-
-
 def run_batched(
-    attacks: Sequence[Generator[list[Pair], np.ndarray, R]],
-    predict_proba: PredictProba,
-    n_labels: int,
+    attacks: Sequence[Generator[list[Any], Any, R]],
+    answer: Answer,
     max_batch: int = DEFAULT_MAX_BATCH,
 ) -> list[R]:
     """Run every generator to completion; returns their return values, in input order."""
     if max_batch < 1:
         raise ValueError(f"attack: max_batch must be >= 1, got {max_batch}")
     results: list[R | None] = [None] * len(attacks)
-    pending: dict[int, list[Pair]] = {}
+    pending: dict[int, list[Any]] = {}
 
-    def advance(index: int, answer: np.ndarray | None) -> None:
+    def advance(index: int, answers: Sequence[Any] | None) -> None:
         try:
-            request = next(attacks[index]) if answer is None else attacks[index].send(answer)
+            request = next(attacks[index]) if answers is None else attacks[index].send(answers)
         except StopIteration as stop:
             results[index] = stop.value
             return
@@ -57,14 +46,17 @@ def run_batched(
     while pending:
         order = sorted(pending)
         flat = [pair for index in order for pair in pending[index]]
-        probs = np.concatenate([
-            _predict_checked(predict_proba, flat[start:start + max_batch], n_labels)
-            for start in range(0, len(flat), max_batch)
-        ])
+        answers: list[Any] = []
+        for start in range(0, len(flat), max_batch):
+            chunk = flat[start:start + max_batch]
+            got = list(answer(chunk))
+            if len(got) != len(chunk):
+                raise ValueError(f"attack: the model answered {len(got)} of {len(chunk)} queries")
+            answers.extend(got)
         requests = {index: pending.pop(index) for index in order}
         offset = 0
         for index in order:
             size = len(requests[index])
-            advance(index, probs[offset:offset + size])
+            advance(index, answers[offset:offset + size])
             offset += size
     return results  # type: ignore[return-value]

@@ -9,6 +9,7 @@ all examples through `driver.run_batched`, and writes records with `ATTACK_COLUM
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from typing import Any, Sequence
 
@@ -17,12 +18,9 @@ import numpy as np
 from xexp.compiler.registry.base import FAMILY_FIELDS
 from xexp.runtime.attacks.driver import DEFAULT_MAX_BATCH, PredictProba, run_batched
 from xexp.runtime.attacks.search import Outcome
+from xexp.runtime.attacks.targets import PairTarget
 from xexp.runtime.formats import ATTACK_COLUMNS
 from xexp.runtime.implementations import resolve
-
-#: Attacks work on sentence pairs (compiler/registry/attacks.py): the columns each field names.
-FIELD_COLUMNS = FAMILY_FIELDS["pair"]
-
 
 
 def _entry(name: str):
@@ -37,48 +35,46 @@ def _entry(name: str):
     return entry
 
 
-def example_rng(seed: int, name: str, field: str, premise: str, hypothesis: str) -> random.Random:
+def example_rng(seed: int, name: str, field: str, *texts: str) -> random.Random:
     """Randomness of one example's attack: a function of the seed and the example's content."""
-    digest = hashlib.sha256(
-        "\x1f".join((str(seed), name, field, premise, hypothesis)).encode("utf-8")
-    ).digest()
+    digest = hashlib.sha256("\x1f".join((str(seed), name, field, *texts)).encode("utf-8")).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-def _check_example(index: int, example: dict, label_names: Sequence[str]) -> None:
-    for column in ("id", "premise", "hypothesis", "label"):
-        if column not in example:
-            raise ValueError(f"attack: example #{index} has no {column!r} field")
-    for column in FIELD_COLUMNS["both"]:
-        if not isinstance(example[column], str):
-            raise ValueError(f"attack: example {example['id']!r} field {column!r} is not a string")
-    if example["label"] not in label_names:
-        raise ValueError(
-            f"attack: example {example['id']!r} has label {example['label']!r}, "
-            f"not one of {list(label_names)}"
-        )
+def _adapted(search, target, example: dict, gold: int):
+    """One example's search, its queries turned into (example, texts) for the target and the
+    target's answers into verdicts for the search. Returns (outcome, clean answer, answer on
+    the adversarial text): every text the search settles on was asked, so both are at hand."""
+    seen: dict[tuple, Any] = {}
+    clean = None
+    request = next(search)
+    while True:
+        answers = yield [(example, texts) for texts in request]
+        seen.update(zip(request, answers))
+        if clean is None:
+            clean = answers[0]
+        verdicts = np.array([target.verdict(example, clean, a) for a in answers])
+        try:
+            request = search.send(verdicts)
+        except StopIteration as stop:
+            outcome: Outcome = stop.value
+            return outcome, clean, seen[tuple(outcome.adv_texts.values())]
 
 
-def _record(example: dict, outcome: Outcome, label_names: Sequence[str]) -> dict[str, Any]:
-    gold = example["label"]
-    predicted = label_names[int(np.argmax(outcome.clean_probs))]
-    adv_predicted = label_names[int(np.argmax(outcome.adv_probs))]
+def _record(example: dict, target, outcome: Outcome, clean, adv) -> dict[str, Any]:
+    own = target.record(example, clean, adv)
     record = {
-        "id": str(example["id"]),
-        "gold": gold,
-        "predicted": predicted,
-        "correct": predicted == gold,
-        "probs": [float(p) for p in outcome.clean_probs],
-        "status": outcome.status,
-        "adv_predicted": adv_predicted,
-        "adv_correct": adv_predicted == gold,
-        "words_changed": outcome.words_changed,
-        "words_total": outcome.words_total,
+        "id": str(example["id"]), "gold": own.pop("gold"), "predicted": own.pop("predicted"),
+        "correct": own.pop("correct"), "probs": own.pop("probs"), "status": outcome.status,
+        "adv_predicted": own.pop("adv_predicted"), "adv_correct": own.pop("adv_correct"),
+        "words_changed": outcome.words_changed, "words_total": outcome.words_total,
         "queries": outcome.queries,
-        "adv_premise": outcome.adv_premise,
-        "adv_hypothesis": outcome.adv_hypothesis,
+        "adv_premise": outcome.adv_premise, "adv_hypothesis": outcome.adv_hypothesis,
     }
     assert tuple(record) == ATTACK_COLUMNS
+    if target.family != "pair":  # the changed texts by field, and the task's own figures
+        record["adv_text"] = json.dumps(outcome.adv_texts, ensure_ascii=False)
+        record.update(own)
     return record
 
 
@@ -93,33 +89,44 @@ def run_attack(
     label_names: Sequence[str],
     seed: int,
     max_batch: int = DEFAULT_MAX_BATCH,
+    models: dict[str, str] | None = None,
 ) -> list[dict]:
-    """Attack every example; one ATTACK_COLUMNS record per example, in input order.
+    """Attack every sentence pair; one ATTACK_COLUMNS record per example, in input order.
 
     `predict_proba(pairs)` must return an (n, len(label_names)) array; it is called with the
     queries of many examples at once, at most `max_batch` pairs per call.
     """
-    entry = _entry(name)
-    if field not in FIELD_COLUMNS:
+    if field not in FAMILY_FIELDS["pair"]:
         raise ValueError(f"attack {name}: field must be premise, hypothesis or both, got {field!r}")
-    if field not in entry.fields:
+    if len(set(label_names)) != len(label_names) or not label_names:
+        raise ValueError(f"attack {name}: label_names must be distinct and non-empty, got {list(label_names)}")
+    return run_task_attack(name, params, examples, lang=lang, field=field,
+                           target=PairTarget(predict_proba, label_names), seed=seed, max_batch=max_batch,
+                           models=models)
+
+
+def run_task_attack(name: str, params: dict, examples: list[dict], *, lang: str, field: str, target,
+                    seed: int, max_batch: int = DEFAULT_MAX_BATCH, models: dict[str, str] | None = None) -> list[dict]:
+    """Attack every example of `target`'s task type (runtime/attacks/targets.py); one record
+    per example: ATTACK_COLUMNS, plus `adv_text` and the task's own figures off pair tasks.
+    `models`: loadable paths of the models the attack names as tools (word_attack's mlm)."""
+    entry = _entry(name)
+    if target.family != "tagging" and field not in entry.fields:
         raise ValueError(f"attack {name} cannot touch field {field!r}; it supports {list(entry.fields)}")
     if entry.languages is not None and lang not in entry.languages:
         raise ValueError(f"attack {name} does not support language {lang!r}")
-    if len(set(label_names)) != len(label_names) or not label_names:
-        raise ValueError(f"attack {name}: label_names must be distinct and non-empty, got {list(label_names)}")
     validated = entry.params(**params).model_dump()
-    attack_one = resolve(entry)(validated, lang=lang)
+    tools = {"models": dict(models or {})} if entry.extra.get("model_params") else {}
+    attack_one = resolve(entry)(validated, lang=lang, **tools)
 
     for index, example in enumerate(examples):
-        _check_example(index, example, label_names)
-    gold_index = {label: i for i, label in enumerate(label_names)}
-    generators = [
-        attack_one(
-            ex["premise"], ex["hypothesis"], gold_index[ex["label"]], FIELD_COLUMNS[field],
-            example_rng(seed, name, field, ex["premise"], ex["hypothesis"]),
-        )
-        for ex in examples
-    ]
-    outcomes = run_batched(generators, predict_proba, len(label_names), max_batch)
-    return [_record(ex, outcome, label_names) for ex, outcome in zip(examples, outcomes)]
+        target.check(index, example)
+    generators = []
+    for ex in examples:
+        texts = target.texts(ex)
+        search = attack_one(texts, target.gold(ex), target.attacked(field, ex),
+                            example_rng(seed, name, field, *texts.values()),
+                            fixed_tokens=target.fixed_tokens, protected=target.protected(ex))
+        generators.append(_adapted(search, target, ex, target.gold(ex)))
+    results = run_batched(generators, target.ask, max_batch)
+    return [_record(ex, target, *result) for ex, result in zip(examples, results)]

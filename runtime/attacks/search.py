@@ -19,8 +19,9 @@ against 84.9% with 35.6 instead of 42.8 queries per example (transformer).
 When both fields are attacked, the hypothesis's words are ranked and tried before the premise's
 are ranked (`field_stages`).
 
-An attack on one example is a generator: it yields the batch of (premise, hypothesis) pairs it
-needs scored and receives their probabilities. `driver.run_batched` answers many such generators
+An attack on one example is a generator: it yields the batch of texts it needs scored (one tuple
+per query, the example's fields in their order: (premise, hypothesis) for a pair) and receives
+their probabilities. `driver.run_batched` answers many such generators
 with one model call per round, which is what makes attacks cheap on a GPU.
 """
 
@@ -41,7 +42,8 @@ ScoreMode = Literal["delete", "mask", "edit"]
 #: models it is simply an uninformative string; "delete" scoring needs no such token.
 MASK_TOKEN = "<unk>"
 
-Pair = tuple[str, str]
+#: one query: the example's text fields, in the order of the dict the attack was given
+Pair = tuple[str, ...]
 #: proposes replacements for one word: (word, (text just before, text just after), rng) ->
 #: candidate words, each as the list of grapheme clusters it must segment into in the sentence.
 Proposer = Callable[[str, tuple[str, str], random.Random], list[list[str]]]
@@ -78,20 +80,34 @@ class Outcome:
     clean_probs: np.ndarray
     status: Literal["skipped", "succeeded", "failed"]
     adv_probs: np.ndarray
-    adv_premise: str
-    adv_hypothesis: str
+    adv_texts: dict[str, str]
     words_changed: int
     words_total: int
     queries: int
     changed_words: list[tuple[str, str, str]] = dataclass_field(default_factory=list)
 
+    @property
+    def adv_premise(self) -> str:
+        return self.adv_texts.get("premise", "")
+
+    @property
+    def adv_hypothesis(self) -> str:
+        return self.adv_texts.get("hypothesis", "")
+
 
 class _Texts:
-    """The attacked example as editable pieces; fields not attacked stay verbatim."""
+    """The attacked example as editable pieces; fields not attacked stay verbatim.
 
-    def __init__(self, premise: str, hypothesis: str, fields: Sequence[str], lang: str,
-                 segment: Segmenter):
-        self.clean = {"premise": premise, "hypothesis": hypothesis}
+    `fixed_tokens`: the text is a tagged sentence whose tokens are joined by newlines (one tag
+    per token), so a query may neither delete a token nor bring in whitespace: "delete" scoring
+    masks instead, and a replacement with whitespace (a multi-word translation) is not tried.
+    `protected`: character spans per field whose words are never edited (QA gold answers)."""
+
+    def __init__(self, clean: dict[str, str], fields: Sequence[str], lang: str,
+                 segment: Segmenter, fixed_tokens: bool = False,
+                 protected: dict[str, list[tuple[int, int]]] | None = None):
+        self.clean = dict(clean)
+        self.fixed_tokens = fixed_tokens
         self.fields = tuple(fields)
         self.pieces: dict[str, list[str]] = {}
         self.clusters: dict[str, list[list[str]]] = {}
@@ -106,7 +122,13 @@ class _Texts:
                 raise RuntimeError(f"attack segmentation lost text of the {name}: {self.clean[name]!r}")
             self.pieces[name] = [text for text, _ in tokens]
             self.clusters[name] = [graphemes(text) for text, _ in tokens]
-            self.slots.extend((name, i) for i, (_, is_word) in enumerate(tokens) if is_word)
+            spans = (protected or {}).get(name, ())
+            start = 0
+            for i, (piece, is_word) in enumerate(tokens):
+                end = start + len(piece)
+                if is_word and not any(s < end and start < e for s, e in spans):
+                    self.slots.append((name, i))
+                start = end
 
     def pair(self, overrides: dict[str, list[str]] | None = None) -> Pair:
         overrides = overrides or {}
@@ -116,12 +138,15 @@ class _Texts:
             if name in self.pieces:
                 return "".join(self.pieces[name])
             return self.clean[name]
-        return text("premise"), text("hypothesis")
+        return tuple(text(name) for name in self.clean)
+
+    def texts(self) -> dict[str, str]:
+        return dict(zip(self.clean, self.pair()))
 
     def without(self, slot: tuple[str, int], mode: ScoreMode) -> Pair:
         name, i = slot
         pieces = list(self.pieces[name])
-        if mode == "mask":
+        if mode == "mask" or self.fixed_tokens:
             pieces[i] = MASK_TOKEN
         else:
             pieces[i] = ""
@@ -138,6 +163,8 @@ class _Texts:
         name, i = slot
         pieces = list(self.pieces[name])
         pieces[i] = "".join(clusters)
+        if self.fixed_tokens and (not pieces[i] or any(c.isspace() for c in pieces[i])):
+            return None
         expected = [c for k, cs in enumerate(self.clusters[name]) for c in (clusters if k == i else cs)]
         if graphemes("".join(pieces)) != expected:
             return None
@@ -172,8 +199,7 @@ def _lowest_gold(indices, answers, gold: int) -> int:
 
 
 def greedy_attack(
-    premise: str,
-    hypothesis: str,
+    clean: dict[str, str],
     gold: int,
     *,
     fields: Sequence[str],
@@ -182,17 +208,18 @@ def greedy_attack(
     propose: Proposer,
     rng: random.Random,
     segment: Segmenter = word_pieces,
+    fixed_tokens: bool = False,
+    protected: dict[str, list[tuple[int, int]]] | None = None,
 ) -> Generator[list[Pair], np.ndarray, Outcome]:
-    """Attack one example; yields query batches, returns its `Outcome`."""
-    texts = _Texts(premise, hypothesis, fields, lang, segment)
-    clean_probs = (yield [(premise, hypothesis)])[0]
+    """Attack one example (its text fields by name; `fields` the ones attacked); yields query
+    batches, returns its `Outcome`."""
+    texts = _Texts(clean, fields, lang, segment, fixed_tokens, protected)
+    clean_probs = (yield [tuple(clean.values())])[0]
     queries = 1
     words_total = texts.words_total
 
     def outcome(status, probs, changed) -> Outcome:
-        adv_premise, adv_hypothesis = texts.pair()
-        return Outcome(clean_probs, status, probs, adv_premise, adv_hypothesis,
-                       len(changed), words_total, queries, changed)
+        return Outcome(clean_probs, status, probs, texts.texts(), len(changed), words_total, queries, changed)
 
     if int(np.argmax(clean_probs)) != gold:
         return outcome("skipped", clean_probs, [])

@@ -12,18 +12,28 @@ from xexp.runtime.ops.common import input_data, model_manifest, write_table
 def run(node: Node, ctx: NodeContext) -> dict:
     import pyarrow as pa
 
-    from xexp.runtime.attacks import run_attack, summarize
+    from xexp.runtime.attacks import summarize
+    from xexp.runtime.attacks.runner import run_task_attack
     from xexp.runtime.attacks.subset import attack_subset
-    from xexp.runtime.evaluation import predictor
+    from xexp.runtime.attacks.targets import TABLE_TARGETS, PairTarget
+    from xexp.runtime.evaluation import predictor, table_predictor
     from xexp.runtime.tasks import get_task
 
     p = AttackParams.model_validate(node.params)
     model = model_manifest(ctx.inputs["model"])
     examples = attack_subset(input_data(ctx.inputs["data"]).to_pylist(), p.params.get("examples"))
-    labels = list(get_task(p.task_type).labels)
-    predict = predictor(model["path_or_id"], p.task_type, max_len=p.max_len, batch=p.batch)
-    records = run_attack(p.attack, p.params, examples, lang=p.language, field=p.field,
-                         predict_proba=predict, label_names=labels, seed=p.seed)
+    target: object
+    if p.task_type in TABLE_TARGETS:
+        target = TABLE_TARGETS[p.task_type](table_predictor(model["path_or_id"], p.task_type, max_len=p.max_len,
+                                                            batch=p.batch, doc_stride=p.doc_stride))
+    else:
+        labels = list(get_task(p.task_type).labels)
+        target = PairTarget(predictor(model["path_or_id"], p.task_type, max_len=p.max_len, batch=p.batch), labels)
+    # the models an attack uses as tools (word_attack's masked LM and encoder), by parameter name
+    tools = {role: model_manifest(artifact)["path_or_id"] for role, artifact in ctx.inputs.items()
+             if role not in ("model", "data")}
+    records = run_task_attack(p.attack, p.params, examples, lang=p.language, field=p.field,
+                              target=target, seed=p.seed, models=tools)
     write_table(pa.Table.from_pylist(records), ctx.out_dir / PREDICTIONS_FILE)
     summary = summarize(records)
     ctx.logger.info("%s: %s", node.name, summary)

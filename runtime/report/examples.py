@@ -9,6 +9,7 @@ lazily, only for the languages that end up shown.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,10 +139,10 @@ def select_examples(cells: list[ReportCell], settings: ReportSettings,
         mine = [c for c in mine if c.seed == seed]
         clean = {(c.variant, c.language): c for c in cells if c.model == model
                  and c.condition == CLEAN and c.seed == seed}
-        if _tagged(mine):  # predictions are per word: an example is a sentence, shown by its changed words
-            groups = _tagged_groups(mine, clean, files, settings, descriptions[condition])
-        elif mine[0].kind == "attack":
+        if mine[0].kind == "attack":  # one record per example (a tagged sentence too)
             groups = _attack_groups(mine, clean, files, settings, descriptions[condition])
+        elif _tagged(mine):  # predictions are per word: an example is a sentence, shown by its changed words
+            groups = _tagged_groups(mine, clean, files, settings, descriptions[condition])
         else:
             groups = _perturbation_groups(mine, clean, files, settings, descriptions[condition])
         examples = _round_robin(groups, settings.examples)
@@ -290,6 +291,32 @@ _ATTACK_VIEW = ("id", "gold", "predicted", "adv_predicted", "status", "words_cha
                 "words_total", "queries", "adv_premise", "adv_hypothesis")
 
 
+#: The text columns of the task types attacked through named fields (runtime/attacks/targets.py).
+_FIELD_COLUMNS = ("question", "context", "endings", "tokens")
+
+
+def _attacked_fields(original, example_id: str, adv: dict[str, str]) -> tuple[tuple[str, str, str], ...]:
+    """(field, original, attacked) of each text an attack changed, in the shape its target keeps
+    them: QA and MC fields by name (an ending as `ending<k>`), a tagged sentence's tokens spaced."""
+    clean: dict[str, str] = {}
+    for column in _FIELD_COLUMNS:
+        if column not in original.columns:
+            continue
+        value = original.get(example_id, column)
+        if column == "endings":
+            clean.update({f"ending{k}": str(e) for k, e in enumerate(value)})
+        elif column == "tokens":
+            clean["tokens"] = " ".join(str(t) for t in value)
+        else:
+            clean[column] = str(value)
+    out = []
+    for name, text in adv.items():
+        shown = text.replace("\n", " ") if name == "tokens" else text
+        if name in clean and shown != clean[name]:
+            out.append((name, clean[name], shown))
+    return tuple(out)
+
+
 def _attack_groups(cells: list[ReportCell], clean: dict, files: _Files,
                    settings: ReportSettings, description: str) -> list[Callable]:
     condition = cells[0].condition
@@ -301,8 +328,14 @@ def _attack_groups(cells: list[ReportCell], clean: dict, files: _Files,
         source = cell.dataset or (clean_cell.dataset if clean_cell else None)
         if source is None:
             return []
-        original = files.indexed(source, PAIR_COLUMNS, f"dataset of {cell.label}")
-        attacked = files.indexed(cell.predictions, _ATTACK_VIEW, f"attack predictions of {cell.label}")
+        import pyarrow.parquet as pq
+
+        by_field = "adv_text" in pq.read_schema(cell.predictions).names  # a task other than pairs
+        names = pq.read_schema(source).names
+        columns = (("id",) + tuple(c for c in _FIELD_COLUMNS if c in names)) if by_field else PAIR_COLUMNS
+        original = files.indexed(source, columns, f"dataset of {cell.label}")
+        attacked = files.indexed(cell.predictions, _ATTACK_VIEW + (("adv_text",) if by_field else ()),
+                                 f"attack predictions of {cell.label}")
         succeeded = (attacked.columns["status"].astype(str) == "succeeded") & np.isin(
             attacked.ids, original.ids)
         chosen = sorted(attacked.ids[succeeded].tolist(),
@@ -310,8 +343,11 @@ def _attack_groups(cells: list[ReportCell], clean: dict, files: _Files,
         examples = []
         for example_id in chosen[: settings.examples]:
             row = {column: attacked.get(example_id, column) for column in _ATTACK_VIEW}
-            fields = tuple((f, str(original.get(example_id, f)), str(row[f"adv_{f}"]))
-                           for f in TEXT_FIELDS)
+            if by_field:
+                fields = _attacked_fields(original, example_id, json.loads(str(attacked.get(example_id, "adv_text"))))
+            else:
+                fields = tuple((f, str(original.get(example_id, f)), str(row[f"adv_{f}"]))
+                               for f in TEXT_FIELDS)
             change = PredictionChange(cell.variant, str(row["predicted"]),
                                       str(row["adv_predicted"]), True, False)
             note = (f"{int(row['words_changed'])}/{int(row['words_total'])} words changed, "
