@@ -95,7 +95,10 @@ def _statement(st: ast.Statement, out: SymbolIndex) -> None:
             for item in items:
                 if isinstance(item, ast.TrainedOn):
                     _name_ref(out, item.target)
-                    _name_ref(out, item.source)
+                    if item.source is not None:  # a retrieval target is trained on nothing
+                        _name_ref(out, item.source)
+                elif isinstance(item, ast.Name):  # a bare untrained target: `tatoeba`
+                    _name_ref(out, item)
     elif isinstance(st, ast.Declaration) and st.keyword.name == "variant" and isinstance(st.value, ast.Call):
         for arg in st.value.args:
             if arg.key is None and isinstance(arg.value, ast.ListValue):
