@@ -128,7 +128,7 @@ def _body(index: RowIndex, settings: ReportSettings) -> list[str]:
         # every row the macro average: said once here, and the column's room goes to the names
         macro_only = ("language",) if all(r["language"] == MACRO for r in summary) else ()
         if macro_only:
-            lines[-1] += "; every row: macro average over languages"
+            lines.append("Every row: the macro average over languages")
         lines += text_table(table, drop=single_model + secondary + macro_only + ("MDE",)) + [""]
         said = verdicts(index)
         if said:
