@@ -258,7 +258,8 @@ class _Lowering:
             table.append({k: v for k, v in cell.items() if k not in ("node", "data")})
         targets = [ReportTarget(task=t.task, trained_on=t.trained_on, task_type=self.spec.tasks[t.task].type,
                                 languages=t.languages,
-                                normalization=self.spec.tasks[t.task].params.get("answers"))
+                                normalization=self.spec.tasks[t.task].params.get("answers"),
+                                mining=self.spec.tasks[t.task].params.get("metric") == "f1")
                    for t in self.spec.targets] if len(self.spec.targets) > 1 else []
         settings = self.spec.report
         if settings.reference is not None:  # the published figures enter the key by content

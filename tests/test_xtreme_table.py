@@ -152,3 +152,26 @@ def test_reference_is_keyed_by_content_and_left_out_when_unset(tmp_path):
     assert again.key != report.key
     with pytest.raises(SpecError, match="`reference` is a local CSV file"):
         compile_text(SPEC + 'report { reference = hf("x") }\n', str(spec))
+
+
+def test_a_mining_target_is_scored_by_the_mined_pairs_f1_as_bucc_scores_it(tmp_path):
+    """BUCC in the XTREME table: F1 of the mined pairs (2·hits / (gold pairs + mined pairs)), the
+    figure runtime/tasks/retrieval.py's bucc_scores computes from the same predictions; hand-made:
+    3 gold pairs, 3 mined, 2 of them right (one wrong, one gold pair missed, one sentence with
+    no pair mined nothing) -> precision 2/3, recall 2/3, F1 2/3."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from xexp.runtime.report.xtreme import units_of
+    from xexp.runtime.tasks.retrieval import bucc_scores
+
+    table = pa.table({"id": ["a", "b", "c", "d", "e"], "gold": ["en1", "en2", "en3", "", ""],
+                      "predicted": ["en1", "en2", "", "en9", ""], "correct": [True, True, False, False, True]})
+    path = tmp_path / "p.parquet"
+    pq.write_table(table, path)
+    units = units_of(path, "retrieval", "de", "squad", mining=True)
+    f1 = 100 * units.num.sum() / units.den.sum()
+    assert abs(f1 - 100 * 2 / 3) < 1e-9
+    assert abs(f1 - 100 * bucc_scores(table)["f1"]) < 1e-9
+    plain = units_of(path, "retrieval", "de", "squad")  # Tatoeba-style: the per-sentence accuracy
+    assert 100 * plain.num.sum() / plain.den.sum() == 60.0

@@ -471,7 +471,7 @@ class ReportTarget(Frozen):
     """A target as the report shows it: what it was trained on, its task type (which names the
     metric its per-example correctness measures) and its languages."""
 
-    OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ("normalization",)
+    OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ("normalization", "mining")
 
     task: str
     trained_on: str | None  # None: a retrieval target, not trained
@@ -479,6 +479,9 @@ class ReportTarget(Frozen):
     languages: list[str]
     #: a QA target's answer normalisation in the XTREME table (`extractive_qa(…, answers="mlqa")`)
     normalization: Literal["squad", "mlqa"] | None = None
+    #: a retrieval target scored as bitext mining (`retrieval(…, metric="f1")`, BUCC): the XTREME
+    #: table shows the mined pairs' F1, not the per-sentence accuracy
+    mining: bool = False
 
 
 class ReportParams(NodeParams):
@@ -504,7 +507,6 @@ class ReportParams(NodeParams):
         out = super().to_params()
         out["settings"] = dump_params(self.settings, ReportSettings.ADDED_LATER)
         out["cells"] = [dump_params(cell, cell.OMITTED_AT_DEFAULT) for cell in self.cells]
-        out["settings"] = dump_params(self.settings, ReportSettings.ADDED_LATER)
         if self.targets:
             out["targets"] = [dump_params(t, t.OMITTED_AT_DEFAULT) for t in self.targets]
         return out

@@ -69,8 +69,16 @@ class XtremeResult:
 # --- per-unit sums from predictions ------------------------------------------------------------
 
 
-def units_of(path: Path, task_type: str, language: str, normalization: str) -> Units:
+def units_of(path: Path, task_type: str, language: str, normalization: str, mining: bool = False) -> Units:
     table = pq.read_table(path).to_pydict()
+    if mining:  # BUCC: F1 = 2·hits / (gold pairs + mined pairs), a ratio of per-sentence sums
+        missing = [c for c in ("id", "gold", "predicted") if c not in table]
+        if missing:
+            raise ValueError(f"{path}: no column {', '.join(missing)} in the predictions of a mining target")
+        gold, mined = table["gold"], table["predicted"]
+        hits = np.array([bool(g) and g == m for g, m in zip(gold, mined)], dtype=np.float64)
+        pairs = np.array([bool(g) + bool(m) for g, m in zip(gold, mined)], dtype=np.float64)
+        return Units([str(i) for i in table["id"]], 2 * hits, pairs)
     family = task_family(task_type)
     needed = {"tagging": ("sentence", "gold", "predicted"), "qa": ("id", "gold", "predicted")}.get(family, ("id", "correct"))
     missing = [c for c in needed if c not in table]
@@ -160,7 +168,8 @@ def xtreme_result(cells: list[ReportCell], targets: list[ReportTarget], settings
     replicates = settings.bootstrap
     tail = (1 - settings.ci) / 2
     result = XtremeResult(variants, [t.task for t in targets],
-                          {t.task: PAPER_METRICS.get(task_family(t.task_type), "accuracy") for t in targets})
+                          {t.task: "F1" if t.mining else PAPER_METRICS.get(task_family(t.task_type), "accuracy")
+                           for t in targets})
     all_draws: dict[str, dict[str, np.ndarray]] = {}
     points: dict[str, dict[str, float]] = {}
     for target in targets:
@@ -168,7 +177,7 @@ def xtreme_result(cells: list[ReportCell], targets: list[ReportTarget], settings
         for c in clean:
             if c.target == target.task:
                 runs[(label(c), c.language)][c.seed] = units_of(c.predictions, target.task_type, c.language,
-                                                                target.normalization or "squad")
+                                                                target.normalization or "squad", target.mining)
         languages = [lang for lang in target.languages if all((v, lang) in runs for v in variants)]
         if not languages:
             continue
