@@ -7,7 +7,6 @@ context, which is what the attack needs from it. The victim is test_attacks' n-g
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 import torch
 
 from test_attacks import CountingModel, LABELS, _rows, check_records, train_model
+from word_mlm import train_word_mlm
 from xexp.runtime.attacks import run_attack, summarize
 from xexp.runtime.attacks.word import acceptable, replaceable, scripts
 from xexp.runtime.perturbations.text import words
@@ -35,48 +35,6 @@ def test_constraints_keep_numbers_names_and_scripts():
     assert not acceptable("", "house")
 
 
-def _train_mlm(sentences: list[str], out: Path) -> Path:
-    """A word-level BERT MLM (transformers + tokenizers), saved where `hf(path)` loads it."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
-
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    core = Tokenizer(models.WordLevel(unk_token="[UNK]"))
-    core.normalizer = normalizers.Lowercase()
-    core.pre_tokenizer = pre_tokenizers.Whitespace()
-    core.train_from_iterator(sentences, trainers.WordLevelTrainer(special_tokens=specials, min_frequency=2))
-    core.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
-        special_tokens=[(t, core.token_to_id(t)) for t in ("[CLS]", "[SEP]")])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, pad_token="[PAD]", unk_token="[UNK]",
-                                        cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=128, max_position_embeddings=64)
-    model = BertForMaskedLM(config)
-    encoded = [tokenizer(s, truncation=True, max_length=48)["input_ids"] for s in sentences]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    rng = random.Random(0)
-    model.train()
-    for _ in range(3):
-        order = list(range(len(encoded)))
-        rng.shuffle(order)
-        for start in range(0, len(order), 32):
-            batch = tokenizer.pad({"input_ids": [encoded[i] for i in order[start:start + 32]]}, return_tensors="pt")
-            ids = batch["input_ids"].clone()
-            chosen = (torch.rand(ids.shape) < 0.2) & (ids > 4)
-            labels = torch.where(chosen, ids, torch.full_like(ids, -100))
-            ids[chosen] = tokenizer.mask_token_id
-            loss = model(input_ids=ids, attention_mask=batch["attention_mask"], labels=labels).loss
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    model.eval()
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
-
-
 @pytest.fixture(scope="module")
 def mlm(tmp_path_factory) -> Path:
     rows = _rows("xnli/dev.en.jsonl", 300, 1200)  # held apart from the attacked rows (0-60)
@@ -84,7 +42,7 @@ def mlm(tmp_path_factory) -> Path:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _train_mlm(sentences, tmp_path_factory.mktemp("mlm"))
+        return train_word_mlm(sentences, tmp_path_factory.mktemp("mlm"))
     finally:
         torch.set_num_threads(threads)
 
