@@ -172,11 +172,16 @@ _stores: dict[str, Store] = {}
 
 
 def _ray_node_id() -> str | None:
-    """The Ray node this runs on; None under the local executor (Ray is never imported for it)."""
+    """The Ray node this runs on, inside a Ray worker; None under the local executor (in the
+    driver, even one that also started Ray), bench baselines and direct calls."""
     ray = sys.modules.get("ray")
     try:
-        return ray.get_runtime_context().get_node_id() if ray is not None and ray.is_initialized() else None
-    except Exception:  # outside a Ray worker (bench baselines, direct calls)
+        if ray is None or not ray.is_initialized():
+            return None
+        if ray.get_runtime_context().worker.mode != ray.WORKER_MODE:  # the driver itself
+            return None
+        return ray.get_runtime_context().get_node_id()
+    except Exception:  # outside a Ray worker
         return None
 
 

@@ -202,7 +202,7 @@ LEAD_METRICS = {
     "perturbed_acc_delta": "delta_perturbed",
     "perturbed_ci_low": "delta_perturbed_ci_low",
     "perturbed_ci_high": "delta_perturbed_ci_high",
-    "p_holm": "delta_perturbed_p_holm",
+    "p_holm": "delta_flip_p_holm",  # the robustness test's Holm-adjusted p (docs/statistics.md)
     "p_method": "delta_perturbed_p_method",
     "flip_rate_delta": "delta_flip",
     "flip_ci_low": "delta_flip_ci_low",

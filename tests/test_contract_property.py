@@ -25,6 +25,8 @@ ARGUMENTS = {
     "code_switch": ['lexicon=synthetic(), to="de"', 'p=0.5, lexicon=synthetic(), to="fr"'],
     "codeswitch_attack": ["lexicon=synthetic(), languages=[de fr]"],
     "char_attack": ["", "max_edits=2, max_queries=50, examples=3"],
+    # `model tool`, declared by a generated spec that uses word_attack (a tool is never trained)
+    "word_attack": ["mlm=tool", "mlm=tool, encoder=tool, max_words=2, examples=3"],
 }
 SOURCES = {
     "nli": ['synthetic("nli", size=SIZE)', 'local("{d}/nli.{lang}.jsonl")', 'hf("facebook/xnli", "{lang}")'],
@@ -158,6 +160,8 @@ def valid_specs(draw) -> str:
     perturbations = draw(perturbation_lines(task_type, languages))
     if perturbations:
         lines.append("perturbations {\n  " + "\n  ".join(perturbations) + "\n}")
+    if any("mlm=tool" in line for line in perturbations):
+        lines.insert(3, "model tool = tiny(layers=1, hidden=32, heads=2, seed=9)")
     lines[lines.index("TARGET")] = draw(target_line(languages, task_type in UNTRAINED))  # drawn last: the earlier draws stay as they were
     if draw(st.booleans()):  # the first target's own `evaluate tgt {…}`: no shorter, so its doc_stride fits
         longer = draw(st.sampled_from([n for n in (16, 128, 512) if n >= eval_len]))

@@ -78,11 +78,12 @@ def test_each_targets_evaluations_and_attacks_use_its_own_settings():
     _, graph = compile_text(HEAD + "evaluate nli { batch=8 max_len=96 }\n")
     nli = _evaluations(graph, "nli")
     choice = _evaluations(graph, "choice")
-    assert {n.kind for n in nli} == {"evaluate", "attack"}  # the attack fits NLI only
+    # attacks apply to both targets' task types (issue 25), each with its target's own settings
+    assert {n.kind for n in nli} == {n.kind for n in choice} == {"evaluate", "attack"}
     assert {(n.params["batch"], n.params["max_len"]) for n in nli} == {(8, 96)}
     assert {(n.params["batch"], n.params["max_len"]) for n in choice} == {(32, 64)}
     # every seed, variant, language and condition: the memoised params are per target
-    assert len(nli) == 2 * 2 * 2 * 3 and len(choice) == 2 * 2 * 2 * 2
+    assert len(nli) == 2 * 2 * 2 * 3 and len(choice) == 2 * 2 * 2 * 3
 
 
 def test_limit_caps_the_eval_split_of_its_target_only():

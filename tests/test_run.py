@@ -98,7 +98,7 @@ def test_xexp_report_rebuilds_identical_files_without_running_anything(smoke, ca
     after = {name: (report / name).read_bytes() for name in REPORT_FILES}
     assert after == before
     assert (report.parent / "events.jsonl").read_text() == events  # no node ran
-    assert "Robustness delta" in capsys.readouterr().out
+    assert "Robustness vs" in capsys.readouterr().out
 
 
 def test_a_sweep_runs_as_a_tune_search_and_keeps_the_best_trial(tmp_path, ray_local):

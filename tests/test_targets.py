@@ -193,10 +193,12 @@ def test_per_token_rules_decide_per_target_what_a_tagging_target_gets():
                                "  attack = char_attack(max_edits=2, max_queries=40)\n}\n")
     nli, upos = spec.targets
     assert nli.perturbations == ["typo", "shuffle", "hyp", "attack"]
-    assert upos.perturbations == ["typo"]  # the only one that keeps tokens and has no `on`
+    # the ones that keep tokens and have no `on`: the character noise, and the attack, whose edits
+    # stay inside tokens (issue 25)
+    assert upos.perturbations == ["typo", "attack"]
     conditions = {n.labels["condition"] for n in graph.nodes
                   if n.kind in ("evaluate", "attack") and n.labels["target"] == "upos"}
-    assert conditions == {"clean", "typo"}
+    assert conditions == {"clean", "typo", "attack"}
 
 
 def test_plan_json_lists_each_target_with_its_languages_and_perturbations(tmp_path, capsys):
