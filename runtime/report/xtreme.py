@@ -75,9 +75,9 @@ def units_of(path: Path, task_type: str, language: str, normalization: str, mini
         missing = [c for c in ("id", "gold", "predicted") if c not in table]
         if missing:
             raise ValueError(f"{path}: no column {', '.join(missing)} in the predictions of a mining target")
-        gold, mined = table["gold"], table["predicted"]
-        hits = np.array([bool(g) and g == m for g, m in zip(gold, mined)], dtype=np.float64)
-        pairs = np.array([bool(g) + bool(m) for g, m in zip(gold, mined)], dtype=np.float64)
+        golds, mined = table["gold"], table["predicted"]
+        hits = np.array([bool(g) and g == m for g, m in zip(golds, mined)], dtype=np.float64)
+        pairs = np.array([bool(g) + bool(m) for g, m in zip(golds, mined)], dtype=np.float64)
         return Units([str(i) for i in table["id"]], 2 * hits, pairs)
     family = task_family(task_type)
     needed = {"tagging": ("sentence", "gold", "predicted"), "qa": ("id", "gold", "predicted")}.get(family, ("id", "correct"))
