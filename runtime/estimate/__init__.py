@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from xexp.runtime.estimate.history import device_class, model_label, read_samples
+from xexp.runtime.estimate.history import Sample, model_label, read_samples
 from xexp.runtime.estimate.models import parameter_count, read_profiles
 from xexp.runtime.estimate.rates import RateBook, bounded
 from xexp.runtime.estimate.simulate import SimNode, Simulation, simulate
@@ -90,10 +90,16 @@ def _record(root: Path | None, kind: str, key: str) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def estimate_nodes(graph: Any, store_root: str | Path | None) -> dict[str, NodeEstimate]:
-    """Every node's estimated duration (seconds) and what it rests on."""
+def _samples(root: Path | None) -> list[Sample]:
+    return read_samples(root) if root is not None and root.is_dir() else []
+
+
+def estimate_nodes(graph: Any, store_root: str | Path | None,
+                   samples: list[Sample] | None = None) -> dict[str, NodeEstimate]:
+    """Every node's estimated duration (seconds) and what it rests on; `samples`: the store's,
+    when the caller has read them already."""
     root = Path(store_root) if store_root is not None else None
-    samples = read_samples(root) if root is not None and root.is_dir() else []
+    samples = _samples(root) if samples is None else samples
     by_key = graph.by_key()
     models: dict[str, str | None] = {}
     sources: dict[str, dict] = {}
@@ -184,13 +190,9 @@ def local_capacity(gpus: float | None = None, cpus: float | None = None) -> dict
 def estimate_cost(graph: Any, store_root: str | Path | None, to_run: set[str],
                   capacity: dict[str, float]) -> CostEstimate:
     """The cost of running the nodes in `to_run` on `capacity`."""
-    estimates = estimate_nodes(graph, store_root)
+    samples = _samples(Path(store_root) if store_root is not None else None)  # read once
+    estimates = estimate_nodes(graph, store_root, samples)
     nodes = [estimates[n.key] for n in graph.nodes if n.key in to_run]
     replay = simulate(sim_nodes(graph, {k: e.seconds for k, e in estimates.items()}, to_run), capacity)
-    root = Path(store_root) if store_root is not None else None
-    samples = len(read_samples(root)) if root is not None and root.is_dir() else 0
-    return CostEstimate(nodes, capacity, replay, samples, {n.key: n.name for n in graph.nodes})
+    return CostEstimate(nodes, capacity, replay, len(samples), {n.key: n.name for n in graph.nodes})
 
-
-def device_of(usage_device: str | None) -> str:
-    return device_class(usage_device)

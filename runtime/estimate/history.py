@@ -114,7 +114,7 @@ def read_samples(root: str | Path) -> list[Sample]:
         if not isinstance(raw, (int, float)):
             continue
         seconds = float(raw)
-        work = recorded_work(kind, data.get("params") or {}, data.get("manifest") or {}, data.get("inputs") or {})
+        work = recorded_work(kind, data.get("params") or {}, data.get("manifest") or {})
         device = _usage_device(root / kind / key / "log.txt") if kind in ("train", "evaluate", "attack") else "cpu"
         samples.append(Sample(kind, model_of(key) if kind in ("model", "train", "evaluate", "attack") else None,
                               device, work, seconds))

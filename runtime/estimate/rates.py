@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from statistics import median
 
-from xexp.runtime.estimate.history import Sample
+from xexp.runtime.estimate.history import Sample, device_class
 
 #: Sustained FLOP/s assumed when nothing was measured: a few CPU cores in float32 (PyTorch
 #: reaches ~10-30 GFLOP/s per modern core on transformer matmuls) and a datacenter GPU in bf16 at a
@@ -87,8 +87,7 @@ class RateBook:
                  profiles: dict[tuple[str, str], dict] | None = None) -> None:
         self.groups: dict[tuple[str, str | None, str], list[Sample]] = {}
         for sample in samples:
-            device = "gpu" if sample.device.startswith("cuda") else "cpu"
-            self.groups.setdefault((sample.kind, sample.model, device), []).append(sample)
+            self.groups.setdefault((sample.kind, sample.model, device_class(sample.device)), []).append(sample)
         self.parameters = parameters or {}
         self.profiles = profiles or {}
         self._cache: dict[tuple, Rate] = {}

@@ -34,7 +34,7 @@ class Work:
 
 
 # --- finished nodes ------------------------------------------------------------------------------
-def recorded_work(kind: str, params: dict[str, Any], manifest: dict[str, Any], inputs: dict[str, Any]) -> Work:
+def recorded_work(kind: str, params: dict[str, Any], manifest: dict[str, Any]) -> Work:
     """The work a finished node did, read from its completion record."""
     unit = UNITS.get(kind, "nodes")
     amount: float | None = None
