@@ -78,6 +78,8 @@ def materialize_model(source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
 
 
 def _load_kwargs(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """`manifest` is the load manifest ops/common.py's `model_manifest` builds from the spec
+    (runtime/provenance.py); a stored record's flag never reaches here."""
     if "path_or_id" not in manifest:
         raise ValueError(f"model manifest has no 'path_or_id': {manifest!r}")
     kwargs: dict[str, Any] = {}

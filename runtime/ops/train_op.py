@@ -29,6 +29,8 @@ def run(node: Node, ctx: NodeContext) -> dict:
         manifest = run_sweep(node, ctx, fit, has_dev)
     else:
         manifest = fit(training_hparams(p), ctx.out_dir, ctx.scratch_dir, _logging_resume(ctx))
+    # the spec's decision (base comes from model_manifest, runtime/provenance.py), recorded so that
+    # provenance can tell a record whose flag was changed afterwards; it is never read to load
     manifest["trust_remote_code"] = base["trust_remote_code"]
     manifest["revision"] = None
     return manifest
