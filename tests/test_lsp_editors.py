@@ -12,11 +12,12 @@ import pytest
 
 from xexp.compiler.parser import _lark
 from xexp.lsp.textmate import RULE_OF_TERMINAL, render, terminals
+from test_contracts import spec_files
 
 REPO = Path(__file__).resolve().parents[1]
 VSCODE = REPO / "editors" / "vscode"
 GRAMMAR = VSCODE / "syntaxes" / "xexp.tmLanguage.json"
-SPECS = sorted((REPO / "specs").glob("*.xexp")) + sorted((REPO / "tests" / "specs").glob("*.xexp"))
+SPECS = [*spec_files(REPO / "specs"), *spec_files(REPO / "tests" / "specs")]  # files, not a demo store
 
 
 def test_the_committed_grammar_is_the_generated_one():

@@ -11,9 +11,10 @@ import pytest
 
 from xexp.compiler.parser import parse_recovering
 from xexp.lsp.pieces import PieceParser, statement_starts
+from test_contracts import spec_files
 
 REPO = Path(__file__).resolve().parents[1]
-SPECS = sorted((REPO / "specs").glob("*.xexp")) + sorted((REPO / "tests" / "specs").glob("*.xexp"))
+SPECS = [*spec_files(REPO / "specs"), *spec_files(REPO / "tests" / "specs")]  # files, not a demo store
 
 
 def dump(node):
