@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from xexp.spec_loading import default_store  # light: the compiler loads only when a spec compiles
+
 
 def __getattr__(name: str) -> Any:
     """`xexp.__version__`, read lazily: importlib.metadata costs tens of ms at start-up."""
@@ -49,17 +51,6 @@ def perturb(name: str, text: str, *, lang: str, seed: int = 0, **params: Any) ->
     from xexp.runtime.perturbations import apply
 
     return apply(name, text, lang=lang, seed=seed, **params)
-
-
-STORE_ENV = "XEXP_STORE"
-
-
-def default_store(spec_path: str | Path) -> str | Path:
-    """Where artifacts live unless --store says otherwise: $XEXP_STORE (a path or URL, so one
-    store can serve every spec and command), else `.xexp/` beside the spec."""
-    import os
-
-    return os.environ.get(STORE_ENV) or Path(spec_path).resolve().parent / ".xexp"
 
 
 __all__ = ["__version__", "compile", "default_store", "perturb", "plan", "run"]

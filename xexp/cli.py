@@ -12,42 +12,11 @@ import sys
 from pathlib import Path
 
 import xexp
-from xexp import default_store
 from xexp.compiler import SpecError, read_spec
 from xexp.runtime.store import StoreError
+from xexp.spec_loading import compile_for_command, default_store
 
 EXIT_OK, EXIT_FAILED, EXIT_SPEC = 0, 1, 2
-
-
-def _variables(pairs: list[str] | None) -> dict[str, str]:
-    out = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise SpecError(f"--set expects NAME=VALUE, got `{pair}`", file="--set",
-                            hint=f"e.g. --set {pair}=VALUE" if pair else None)
-        name, value = pair.split("=", 1)
-        out[name.strip()] = _from_here(value)
-    return out
-
-
-def _from_here(value: str) -> str:
-    """A relative path typed on the command line means the current directory (paths written in
-    the spec mean the spec's folder): `--set data=../data` is made absolute when it
-    exists here. Values that do not look like an existing path are left alone."""
-    import os
-
-    looks_like_path = value.startswith((".", "~")) or os.sep in value
-    expanded = os.path.expanduser(value)
-    if looks_like_path and not os.path.isabs(expanded) and os.path.exists(expanded):
-        return os.path.abspath(expanded)
-    return value
-
-
-def _compile(path: str, sets: list[str] | None, *, inputs: bool = True):
-    """The spec as `xexp check` sees it: local inputs looked at unless `inputs` is off."""
-    from xexp.preflight import compile_checked
-
-    return compile_checked(read_spec(path), path, _variables(sets), inputs=inputs)
 
 
 def _points(value: str) -> float:
@@ -64,11 +33,10 @@ def _points(value: str) -> float:
 def cmd_check(args) -> int:
     status = EXIT_OK
     from xexp.power_plan import study_power
-    from xexp.preflight import compile_checked
 
     for path in args.files:
         try:
-            spec, graph = compile_checked(read_spec(path), path, _variables(args.set), inputs=not args.no_inputs)
+            spec, graph = compile_for_command(path, args.set, inputs=not args.no_inputs)
         except SpecError as err:
             print(err.render(), file=sys.stderr)
             status = EXIT_SPEC
@@ -85,7 +53,7 @@ def cmd_plan(args) -> int:
     from xexp.planning import plan_notes, plan_rows, plan_targets, render_dot, render_mermaid, render_table
     from xexp.power_plan import power_lines, study_power
 
-    spec, graph = _compile(args.file, args.set, inputs=not args.no_inputs)
+    spec, graph = compile_for_command(args.file, args.set, inputs=not args.no_inputs)
     store = args.store or default_store(args.file)
     rows = plan_rows(graph, store, force=args.force or ())
     from xexp.costs import cost_lines, plan_cost

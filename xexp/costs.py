@@ -77,9 +77,9 @@ def cost_lines(estimate) -> list[str]:
 # --- xexp profile -----------------------------------------------------------------------------
 def profile_from_cli(args) -> int:
     """Measure a few training and evaluation steps of the spec's model(s) at the spec's lengths."""
-    from xexp.cli import _compile
+    from xexp.spec_loading import compile_for_command
 
-    spec, graph = _compile(args.file, args.set, inputs=False)
+    spec, graph = compile_for_command(args.file, args.set, inputs=False)
     models = [n for n in graph.nodes if n.kind == "model"]
     if args.model:
         models = [n for n in models if n.labels.get("model") == args.model or n.name.endswith(":" + args.model)]

@@ -5,20 +5,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from xexp import default_store
 from xexp.compiler import compile_text, read_spec
+from xexp.spec_loading import default_store, spec_variables
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def fetch_from_cli(args) -> int:
-    from xexp.cli import _variables
     from xexp.runtime.prefetch import download_models, hub_cache
     from xexp.runtime.store import Store
     from xexp.running import run_spec
 
     spec_path = Path(args.file)
-    variables = _variables(args.set)
+    variables = spec_variables(args.set)
     _spec, graph = compile_text(read_spec(spec_path), str(spec_path), variables)
     store = args.store or default_store(spec_path)
     root = Store(str(store)).root

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from xexp import STORE_ENV, default_store
 from xexp.compiler import read_spec
 from xexp.preflight import compile_checked
+from xexp.spec_loading import STORE_ENV, default_store, spec_variables
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -180,7 +180,6 @@ def ray_only_options(address, dashboard, num_cpus, num_gpus) -> str | None:
 
 
 def run_from_cli(args) -> int:
-    from xexp.cli import _variables
     from xexp.runtime.tracking import TrackingError, check_trackers
 
     if args.executor == "local":
@@ -196,7 +195,7 @@ def run_from_cli(args) -> int:
         return EXIT_FAILED
     summary = run_spec(Path(args.file), store=args.store, address=args.address, keep_going=args.keep_going,
                        force=args.force or (), dry_run=args.dry_run, dashboard=args.dashboard,
-                       max_retries=args.max_retries, variables=_variables(args.set), num_cpus=args.num_cpus,
+                       max_retries=args.max_retries, variables=spec_variables(args.set), num_cpus=args.num_cpus,
                        num_gpus=args.num_gpus, summary_stream=sys.stderr if args.json else sys.stdout,
                        track=tuple(args.track or ()), only=tuple(k for o in args.only or () for k in o.split(",") if k),
                        inputs=not args.no_inputs, executor=args.executor)
