@@ -1,32 +1,33 @@
 """Module (AST) -> Spec: resolve every name, check every value, apply defaults.
 
 Errors are collected, not raised one by one, so a user sees every independent problem of a
-file in one run of `xexp check`.
+file in one run of `xexp check`. This module reads the statements and assembles the Spec; the
+rules of each part live in the validator's mixins: task declarations (validate_tasks.py),
+targets (validate_targets.py), blocks (validate_blocks.py), variants (validate_variants.py),
+checks across parts (validate_compat.py, validate_train_use.py).
 """
 
 from __future__ import annotations
 
-import re
-
 from xexp.compiler import ast
 from xexp.compiler.binding import bind
 from xexp.compiler.errors import ErrorSink, did_you_mean
-from xexp.compiler.registry.base import FAMILY_FIELDS, REGISTRY, task_family
-from xexp.compiler.registry.sources import SPLIT_ARGUMENTS, UNTRAINED_TASKS
-from xexp.compiler.spec import DataRef, EvaluateSettings, ModelDef, ReportSettings, Spec, TargetDef, TaskDef, VariantDef
+from xexp.compiler.registry.sources import UNTRAINED_TASKS
+from xexp.compiler.spec import ModelDef, ReportSettings, Spec, TaskDef, VariantDef
 from xexp.compiler.validate_blocks import BLOCKS, BlockRules
 from xexp.compiler.validate_compat import CrossChecks
+from xexp.compiler.validate_targets import TargetRules, evaluated_languages
+from xexp.compiler.validate_tasks import TaskRules
 from xexp.compiler.validate_train_use import TrainUseRules
 from xexp.compiler.validate_variants import VariantRules
-from xexp.compiler.values import describe_value, substitute
+from xexp.compiler.values import describe_value
 
 HEADERS = ("experiment",)
 DECLARATIONS = ("model", "task", "var", "variant")
 ASSIGNMENTS = ("intermediate", "target", "languages", "seeds")
-SPLIT_PATTERN = re.compile(r"^(?P<name>[^\[\]]*)(\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
 
 
-class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
+class _Validator(BlockRules, CrossChecks, TaskRules, TargetRules, VariantRules, TrainUseRules):
     def __init__(self, module: ast.Module, overrides: dict[str, str] | None, sink: ErrorSink):
         self.module = module
         self.sink = sink
@@ -137,98 +138,6 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
             entry, params, _ = bound
             self.models.append(ModelDef(name=st.name.name, source={"source": entry.name, **params}))
 
-    def declare_task(self, st: ast.Declaration) -> None:
-        name = st.name.name
-        if name in self.tasks or name in self.task_spans:
-            self.sink.error(f"task `{name}` is declared twice", st.name.span)
-            return
-        self.task_spans[name] = st.name.span
-        if name == "none":
-            self.sink.error("`none` is reserved for the direct fine-tuning baseline", st.name.span)
-            return
-        call = st.value
-        if not isinstance(call, ast.Call):
-            self.sink.error("a task is defined by a task type call, e.g. nli(hf(\"facebook/xnli\"))",
-                            ast.span_of(call))
-            return
-        errors_before = len(self.sink.errors)
-        bound = bind(call, ("task_type",), self.variables, self.sink, skip=("source",) + SPLIT_ARGUMENTS)
-        if bound is None:
-            return
-        entry, params, args = bound
-        default_source = None
-        if "source" in args:
-            default_source = self.data_source(args["source"].value)
-            self.source_spans[name] = ast.span_of(args["source"].value)
-        else:
-            self.sink.error(f"task `{name}` needs a data source as first argument", call.name_span,
-                            f"e.g. {entry.name}(local(\"data/{name}.jsonl\"))")
-        splits: dict[str, DataRef] = {}
-        for split in SPLIT_ARGUMENTS:
-            if split in args:
-                ref = self.split_ref(args[split].value, default_source)
-                if ref is not None:
-                    splits[split] = ref
-                    value = args[split].value
-                    self.split_spans[(name, split)] = (ast.span_of(value) if isinstance(value, ast.Call)
-                                                       else self.source_spans.get(name, ast.NO_SPAN))
-        if "source" in args and not splits and default_source is not None:
-            splits = {"train": DataRef(source=default_source, split="train")}
-            self.split_spans[(name, "train")] = self.source_spans[name]
-        if len(self.sink.errors) > errors_before:
-            return  # reported; later uses of the task would only repeat the problem
-        self.tasks[name] = TaskDef(name=name, type=entry.name, params=params, splits=splits,
-                                   labels=tuple(entry.extra.get("labels", ())))
-
-    def data_source(self, value: ast.Value) -> dict | None:
-        if not isinstance(value, ast.Call):
-            self.sink.error(f"expected a data source call (hf, local, synthetic), got {describe_value(value)}",
-                            ast.span_of(value))
-            return None
-        bound = bind(value, ("data_source",), self.variables, self.sink)
-        if bound is None:
-            return None
-        entry, params, _ = bound
-        return {"source": entry.name, **params}
-
-    def split_ref(self, value: ast.Value, default_source: dict | None, nested: bool = False) -> DataRef | None:
-        if isinstance(value, ast.ListValue) and not nested:  # several sources read as one split
-            parts = [self.split_ref(item, default_source, nested=True) for item in value.items]
-            if not value.items:
-                self.sink.error("a list of splits is empty", value.span, 'e.g. train=["train_r1", "train_r2"]')
-            if not value.items or any(p is None for p in parts):
-                return None
-            first = parts[0]
-            assert first is not None
-            return first if len(parts) == 1 else first.model_copy(update={"parts": parts})
-        if isinstance(value, ast.Call):
-            source = self.data_source(value)
-            return DataRef(source=source) if source else None
-        if not isinstance(value, ast.Str):
-            self.sink.error(f"a split is a string like \"train\" or \"train[:3000]\", or a data source call; "
-                            f"got {describe_value(value)}", ast.span_of(value))
-            return None
-        text = substitute(value.value, self.variables, self.sink, value.span)
-        match = SPLIT_PATTERN.match(text)
-        if match is None:
-            self.sink.error(f"cannot read split `{text}`", value.span,
-                            "write a split name with an optional row range: \"train[:3000]\", \"dev[100:200]\"")
-            return None
-        rows = None
-        if match.group("start") is not None:
-            if len(match.group("start")) > 18 or len(match.group("stop")) > 18:
-                self.sink.error(f"row numbers too large in `{text}`", value.span)
-                return None
-            start = int(match.group("start") or 0)
-            stop = int(match.group("stop")) if match.group("stop") else None
-            if start < 0 or (stop is not None and stop <= start):
-                self.sink.error(f"empty or negative row range in `{text}`", value.span)
-                return None
-            rows = (start, stop if stop is not None else 2**62)
-        if default_source is None:
-            return None
-        return DataRef(source=default_source, split=match.group("name") or None, rows=rows)
-
     # -- assignments and blocks -------------------------------------------------------------
 
     def names_list(self, key: str) -> list[ast.Name] | None:
@@ -279,131 +188,6 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
                                 "an intermediate task is trained: give it a `train=` split")
                 continue
             out.append(n.name)
-        return out
-
-    def targets(self, languages: list[str]) -> list[TargetDef] | None:
-        """`target = A trained_on B`, or a list of them; each target's languages are its
-        `in [...]` list or the spec's `languages`. A target task given twice is an error: its
-        nodes and report rows are named by the task."""
-        st = self.assignments.get("target")
-        if st is None:
-            self.sink.error("the spec has no `target = TASK trained_on TASK` line",
-                            hint="e.g. `target = xnli trained_on mnli`")
-            return None
-        items = st.value.items if isinstance(st.value, ast.ListValue) else (st.value,)
-        if not items:
-            self.sink.error("`target` is empty", ast.span_of(st.value),
-                            "e.g. `target = [xnli trained_on mnli, pawsx trained_on paws]`")
-            return None
-        out: list[TargetDef] = []
-        ok = True
-        for item in items:
-            target = self.target(item, languages)
-            if target is None:
-                ok = False
-            elif any(t.task == target.task for t in out):
-                ok = False
-                self.sink.error(f"target `{target.task}` is listed twice", ast.span_of(item),
-                                "give each target task once; to compare trainings of one target, "
-                                "use intermediate variants")
-            else:
-                out.append(target)
-        return out if ok else None
-
-    def target(self, value: ast.Value, languages: list[str]) -> TargetDef | None:
-        """One target. A bare `TASK` (or `TASK in [...]`) is a retrieval target, which is not
-        trained, or else a target trained on itself."""
-        if isinstance(value, ast.Name):
-            value = ast.TrainedOn(value, None, value.span)
-        if not isinstance(value, ast.TrainedOn):
-            self.sink.error("write a target as `TASK trained_on TASK`", ast.span_of(value),
-                            "e.g. `target = xnli trained_on mnli`, or a list: "
-                            "`target = [xnli trained_on mnli, pawsx trained_on paws in [de fr]]`")
-            return None
-        ok = True
-        for n in (value.target, value.source or value.target):
-            if n.name not in self.tasks:
-                ok = False
-                if n.name in self.variant_spans:
-                    self.sink.error(f"`{n.name}` is a variant, an intermediate training: a target is trained "
-                                    "on one task", n.span, "list the variant in `intermediate = [...]`")
-                elif n.name not in self.task_spans:
-                    self.sink.error(f"unknown task `{n.name}`", n.span, did_you_mean(n.name, self.task_spans)
-                                    or "declare it with `task NAME = …`")
-        own = self.language_list(value.languages, f"target `{value.target.name}`") \
-            if value.languages is not None else languages
-        self.default_languages_used |= value.languages is None
-        if own is not None and own is not languages:  # a perturbation's `in [...]` may name them
-            self.target_languages += [lang for lang in own if lang not in self.target_languages]
-        if not ok or own is None:
-            return None
-        target = self.tasks[value.target.name]
-        if target.type in UNTRAINED_TASKS:
-            return self.untrained_target(value, target, own)
-        source = self.tasks[(value.source or value.target).name]
-        if not self.trainable_as_target([value.target, value.source or value.target]):
-            return None
-        if target.type != source.type:
-            self.sink.error(f"the target `{target.name}` ({target.type}) cannot be trained on "
-                            f"`{source.name}` ({source.type}): the head must fit both", value.span,
-                            f"train it on a {target.type} task")
-        if "test" not in target.splits and "dev" not in target.splits:
-            self.sink.error(f"the target task `{target.name}` has no `test=` or `dev=` split to evaluate on",
-                            value.target.span, f"give `{target.name}` a `test=` split")
-        if "train" not in source.splits:
-            self.sink.error(f"task `{source.name}` has no `train=` split to train on",
-                            (value.source or value.target).span, f"give `{source.name}` a `train=` split")
-        self.note_target_languages(target.name, value)
-        return TargetDef(task=target.name, trained_on=source.name, languages=own)
-
-    def untrained_target(self, value: ast.TrainedOn, target: TaskDef, own: list[str]) -> TargetDef | None:
-        """A retrieval target: evaluated with each variant's encoder as it is, so nothing trains
-        it and `trained_on` would be a setting that changes nothing."""
-        if value.source is not None:
-            self.sink.error(f"`{target.name}` is a {target.type} target, which is not trained: it embeds "
-                            "sentences with each variant's encoder as it is", value.source.span,
-                            f"write `{target.name}` or `{target.name} in [...]`, without `trained_on`")
-            return None
-        if "test" not in target.splits and "dev" not in target.splits:
-            self.sink.error(f"the target task `{target.name}` has no `test=` or `dev=` split to evaluate on",
-                            value.target.span, f"give `{target.name}` a `test=` split")
-            return None
-        self.note_target_languages(target.name, value)
-        return TargetDef(task=target.name, trained_on=None, languages=own)
-
-    def note_target_languages(self, task: str, value: ast.TrainedOn) -> None:
-        if value.languages is not None:
-            self.target_language_spans[task] = {n.name: n.span for n in value.languages.items
-                                                if isinstance(n, ast.Name)}
-
-    def trainable_as_target(self, names: list[ast.Name]) -> bool:
-        """A task type declared `intermediate_only` (masked_lm) has no head to evaluate: it may
-        not be a target nor what a target is trained on. Reports each such name; True if none."""
-        refused: set[str] = set()
-        for n in names:
-            task = self.tasks[n.name]
-            entry = REGISTRY.get("task_type", task.type)
-            if entry is not None and entry.extra.get("intermediate_only") and n.name not in refused:
-                refused.add(n.name)
-                self.sink.error(f"task `{n.name}` is {task.type}, which cannot be a target or `trained_on`", n.span,
-                                f"{task.type} is for intermediate training: list `{n.name}` in `intermediate = [...]`")
-        return not refused
-
-    def language_list(self, value: ast.ListValue, what: str) -> list[str] | None:
-        """The language codes of a target's `in [...]` (None after an error)."""
-        if not value.items:
-            self.sink.error(f"`in [...]` of {what} lists no language", value.span, "e.g. `in [de en fr]`")
-            return None
-        out: list[str] = []
-        for item in value.items:
-            if not isinstance(item, ast.Name):
-                self.sink.error(f"`in [...]` lists language codes, got {describe_value(item)}", ast.span_of(item),
-                                "e.g. `in [de en fr]`")
-                return None
-            code = self.language_code(item, out)
-            if code is None:
-                return None
-            out.append(code)
         return out
 
     def languages(self) -> list[str] | None:
@@ -496,90 +280,6 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
             evaluate_targets=evaluate_targets, member_lengths=self.member_lengths(train),
             resources=resources, report=report,
         )
-
-    def perturbations_by_target(self, targets: list[TargetDef], perturbations: list) -> list[TargetDef]:
-        """Each target with the perturbations that apply to it.
-
-        One target: every perturbation must fit it (an error otherwise, as always). Several
-        targets of different task types: a perturbation applies to the targets it fits (its
-        task types, a tagging target's token-keeping rule) and whose languages its `in [...]`
-        meets; it is an error only when it fits none of them, because a spec cannot otherwise
-        say "this sentence-pair perturbation, but not on the POS target". `xexp plan` lists
-        what applies where."""
-        if len(targets) == 1:
-            target = targets[0]
-            self.check_per_token_perturbations(target.task, perturbations)
-            return [target.model_copy(update={"perturbations": [
-                p.name for p in perturbations if p.languages is None or set(p.languages) & set(target.languages)]})]
-        applies: dict[str, list[str]] = {t.task: [] for t in targets}
-        for p in perturbations:
-            problems: list = []
-            fits_one = False
-            for target in targets:
-                if p.languages is not None and not set(p.languages) & set(target.languages):
-                    continue
-                fields = FAMILY_FIELDS.get(task_family(self.tasks[target.task].type))
-                if p.on is not None and fields is not None and p.on not in fields:
-                    continue  # `on context` is for the QA target, not the NLI one (checked in perturbations())
-                before = len(self.sink.errors)
-                self.check_per_token_perturbations(target.task, [p])
-                self.check_perturbations_fit(self.tasks[target.task], [p])
-                found = self.sink.errors[before:]
-                del self.sink.errors[before:]
-                if found:
-                    problems += found
-                else:
-                    fits_one = True
-                    applies[target.task].append(p.name)
-            if not fits_one:
-                self.sink.errors.extend(problems)
-        return [t.model_copy(update={"perturbations": applies[t.task]}) for t in targets]
-
-    def check_per_token_perturbations(self, target: str, perturbations: list) -> None:
-        """A tagging target keeps one tag per token: only perturbations that change characters
-        inside tokens apply (word by word), on the one text there is."""
-        task = self.tasks[target]
-        entry = REGISTRY.get("task_type", task.type)
-        if entry is None or not entry.extra.get("per_token"):
-            return
-        block = self.blocks.get(("perturbations", None))
-        spans = {e.key: e for e in block.entries} if block else {}
-        keeping = ", ".join(e.name for e in REGISTRY.of("perturbation") if e.extra.get("keeps_tokens"))
-        for p in perturbations:
-            where = spans.get(p.name)
-            span = ast.NO_SPAN
-            if where is not None:
-                # A bare name (`typo`) has no separate name span, only a call has.
-                span = where.value.name_span if isinstance(where.value, ast.Call) else ast.span_of(where.value)
-            reg = REGISTRY.get(p.category, p.entry)
-            if reg is None:
-                continue  # an unknown perturbation is reported where it is resolved
-            if p.category != "attack" and not reg.extra.get("keeps_tokens"):
-                self.sink.error(f"`{p.entry}` adds, removes or reorders tokens, so the tags of the "
-                                f"{task.type} target `{target}` would no longer line up", span,
-                                f"perturbations that keep tokens: {keeping}")
-            elif where is not None and where.on is not None:
-                self.sink.error(f"a {task.type} target has one text, its tokens: `on {where.on.name}` "
-                                "does not apply", where.on.span, f"write `{p.name} = {p.entry}(…)`")
-
-    def check_languages_reachable(self, target: str, languages: list[str]) -> None:
-        task = self.tasks[target]
-        ref = task.splits.get("test") or task.splits.get("dev")
-        if ref is None or len(languages) <= 1:
-            return
-        if not ref.depends_on_language:
-            self.sink.error(f"the target task `{target}` is evaluated in {len(languages)} languages but its "
-                            "source does not depend on `{lang}`", self.task_spans.get(target, ast.NO_SPAN),
-                            "put `{lang}` in the path or config, e.g. local(\"data/xnli/dev.{lang}.jsonl\")")
-
-
-def evaluated_languages(languages: list[str], targets: list[TargetDef]) -> list[str]:
-    """Every language some target is evaluated in: the spec's, then the targets' own, in order
-    (a perturbation's `in [...]` may name any of them)."""
-    out = list(languages) if any(t.languages == languages for t in targets) else []
-    for target in targets:
-        out += [lang for lang in target.languages if lang not in out]
-    return out
 
 
 def _is_text(value: str) -> bool:

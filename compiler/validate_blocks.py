@@ -18,7 +18,6 @@ from xexp.compiler.binding import bind
 from xexp.compiler.errors import did_you_mean
 from xexp.compiler.graph.contracts import RESERVED_CONDITIONS  # names the report gives its own rows
 from xexp.compiler.graph.node import Resources
-from xexp.compiler.registry import REGISTRY
 from xexp.compiler.registry.base import FAMILY_FIELDS, FIELDS, FieldName, task_family
 from xexp.compiler.registry.sources import RETRIEVAL_MAX_LEN, UNTRAINED_TASKS
 from xexp.compiler.spec import (

@@ -3,7 +3,8 @@
 Each rule here is one way a spec used to pass `xexp check` and then fail inside a node: a
 perturbation on a task whose examples lack the fields it changes, a language a data source has
 no data in, synthetic data of another task type, a QA window overlap as wide as the window, a
-sequence longer than a tiny model's positions. A mixin of the validator in validate.py: it
+sequence longer than a tiny model's positions. With several targets, it also decides which
+perturbations apply to which target (a perturbation that fits none is the error). A mixin of the validator in validate.py: it
 reads the collected tasks, spans and settings and reports into the same error sink.
 """
 
@@ -13,6 +14,7 @@ from typing import get_args
 
 from xexp.compiler import ast
 from xexp.compiler.registry import REGISTRY
+from xexp.compiler.registry.base import FAMILY_FIELDS, task_family
 from xexp.compiler.validator_state import ValidatorState
 from xexp.compiler.spec import (  # training and its dev set are loaded in English, a mix aside
     TRAINING_LANGUAGE, DataRef, EvaluateSettings, PerturbationDef, TargetDef, TaskDef, TrainSettings,
@@ -168,6 +170,71 @@ class CrossChecks(ValidatorState):
                 self.sink.error(f"model `{model.name}` reads at most {limit} tokens, but `{where}` sets "
                                 f"max_len={max_len}", self.model_spans.get(model.name, ast.NO_SPAN),
                                 f"lower max_len or build the model with tiny(max_positions={max_len})")
+
+    def perturbations_by_target(self, targets: list[TargetDef], perturbations: list) -> list[TargetDef]:
+        """Each target with the perturbations that apply to it.
+
+        One target: every perturbation must fit it (an error otherwise, as always). Several
+        targets of different task types: a perturbation applies to the targets it fits (its
+        task types, a tagging target's token-keeping rule) and whose languages its `in [...]`
+        meets; it is an error only when it fits none of them, because a spec cannot otherwise
+        say "this sentence-pair perturbation, but not on the POS target". `xexp plan` lists
+        what applies where."""
+        if len(targets) == 1:
+            target = targets[0]
+            self.check_per_token_perturbations(target.task, perturbations)
+            return [target.model_copy(update={"perturbations": [
+                p.name for p in perturbations if p.languages is None or set(p.languages) & set(target.languages)]})]
+        applies: dict[str, list[str]] = {t.task: [] for t in targets}
+        for p in perturbations:
+            problems: list = []
+            fits_one = False
+            for target in targets:
+                if p.languages is not None and not set(p.languages) & set(target.languages):
+                    continue
+                fields = FAMILY_FIELDS.get(task_family(self.tasks[target.task].type))
+                if p.on is not None and fields is not None and p.on not in fields:
+                    continue  # `on context` is for the QA target, not the NLI one (checked in perturbations())
+                before = len(self.sink.errors)
+                self.check_per_token_perturbations(target.task, [p])
+                self.check_perturbations_fit(self.tasks[target.task], [p])
+                found = self.sink.errors[before:]
+                del self.sink.errors[before:]
+                if found:
+                    problems += found
+                else:
+                    fits_one = True
+                    applies[target.task].append(p.name)
+            if not fits_one:
+                self.sink.errors.extend(problems)
+        return [t.model_copy(update={"perturbations": applies[t.task]}) for t in targets]
+
+    def check_per_token_perturbations(self, target: str, perturbations: list) -> None:
+        """A tagging target keeps one tag per token: only perturbations that change characters
+        inside tokens apply (word by word), on the one text there is."""
+        task = self.tasks[target]
+        entry = REGISTRY.get("task_type", task.type)
+        if entry is None or not entry.extra.get("per_token"):
+            return
+        block = self.blocks.get(("perturbations", None))
+        spans = {e.key: e for e in block.entries} if block else {}
+        keeping = ", ".join(e.name for e in REGISTRY.of("perturbation") if e.extra.get("keeps_tokens"))
+        for p in perturbations:
+            where = spans.get(p.name)
+            span = ast.NO_SPAN
+            if where is not None:
+                # A bare name (`typo`) has no separate name span, only a call has.
+                span = where.value.name_span if isinstance(where.value, ast.Call) else ast.span_of(where.value)
+            reg = REGISTRY.get(p.category, p.entry)
+            if reg is None:
+                continue  # an unknown perturbation is reported where it is resolved
+            if p.category != "attack" and not reg.extra.get("keeps_tokens"):
+                self.sink.error(f"`{p.entry}` adds, removes or reorders tokens, so the tags of the "
+                                f"{task.type} target `{target}` would no longer line up", span,
+                                f"perturbations that keep tokens: {keeping}")
+            elif where is not None and where.on is not None:
+                self.sink.error(f"a {task.type} target has one text, its tokens: `on {where.on.name}` "
+                                "does not apply", where.on.span, f"write `{p.name} = {p.entry}(…)`")
 
 
 def _synthetic_tasks() -> tuple[str, ...]:

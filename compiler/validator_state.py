@@ -1,5 +1,6 @@
-"""The state of the spec validator (validate.py) that its rule mixins (validate_blocks.py,
-validate_compat.py) read, declared once so that each mixin type-checks on its own."""
+"""The state of the spec validator (validate.py) that its rule mixins (validate_tasks.py,
+validate_targets.py, validate_blocks.py, validate_compat.py, validate_variants.py,
+validate_train_use.py) read, declared once so that each mixin type-checks on its own."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ class ValidatorState:
     tool_models: set[str]  # models an attack names (word_attack's mlm, encoder): not trained
     tasks: dict[str, TaskDef]
     task_spans: dict[str, ast.Span]
+    assignments: dict[str, ast.Assignment]
     blocks: dict[tuple[str, str | None], ast.Block]
     source_spans: dict[str, ast.Span]  # task -> its data source call
     entry_spans: dict[str, ast.Span]  # perturbation -> its registry name
     split_spans: dict[tuple[str, str], ast.Span]  # (task, split) -> the source it reads
     target_language_spans: dict[str, dict[str, ast.Span]]  # target -> the codes of its `in [...]`
+    target_languages: list[str]  # every code of the targets' `in [...]` lists
+    default_languages_used: bool  # a target without `in [...]`: it needs `languages`
     variants: dict[str, VariantDef]
     variant_spans: dict[str, ast.Span]
 
