@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import hashlib
 import json
 import os
 import re
@@ -39,6 +38,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from xexp.compiler.graph.node import Node
+from xexp.compiler.inputs import sha256_of
 from xexp.runtime.completion import CompletionRecord, parse_record
 from xexp.runtime.faults import os_reason, remove_temp_files
 
@@ -48,7 +48,6 @@ INVALID_FILE = "_invalid.json"
 PROGRESS_FILE = "_progress.json"
 LOG_FILE = "log.txt"
 ATTEMPTS_FILE = "_attempts"
-_HASH_CHUNK = 1 << 20
 
 #: sha256 of files already hashed by this process, by (path, mtime_ns, size): big checkpoints
 #: read by many consumers on one worker are hashed once.
@@ -82,11 +81,7 @@ def sha256_file(path: Path) -> str:
     cached = _sha_cache.get(cache_key)
     if cached is not None:
         return cached
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
-            digest.update(chunk)
-    _sha_cache[cache_key] = digest.hexdigest()
+    _sha_cache[cache_key] = sha256_of(path)
     return _sha_cache[cache_key]
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from xexp.compiler.inputs import sha256_of
 from xexp.runtime import fencing
 
 STATE_FILE = "resume.json"
@@ -190,7 +191,7 @@ def load_best(scratch: Path, name: str, sha256: str | None, model) -> None:
     from safetensors.torch import load_file
 
     path = scratch / name
-    if _sha256(path) != sha256:
+    if sha256_of(path) != sha256:
         raise ResumeStateInvalid(f"{path} changed since it was written (sha256 mismatch)")
     load_trained_state(model, load_file(path, device="cpu"), path)
 
@@ -257,7 +258,7 @@ def _load_checkpoint(scratch: Path, *, model, optimizer, scheduler, fingerprint:
     if not isinstance(tensor_file, str) or Path(tensor_file).name != tensor_file:
         raise ResumeStateInvalid(f"{path} names no valid tensor file")
     tensor_path = scratch / tensor_file
-    if not tensor_path.is_file() or _sha256(tensor_path) != data.get("tensor_sha256"):
+    if not tensor_path.is_file() or sha256_of(tensor_path) != data.get("tensor_sha256"):
         raise ResumeStateInvalid(f"{tensor_path} is missing or does not match its sha256 in {path}")
     try:
         tensors = load_file(tensor_path, device="cpu")
@@ -271,7 +272,7 @@ def _load_checkpoint(scratch: Path, *, model, optimizer, scheduler, fingerprint:
     if loop.best_file and (Path(loop.best_file).name != loop.best_file
                            or not (scratch / loop.best_file).is_file()):
         raise ResumeStateInvalid(f"{path} refers to {loop.best_file}, which is missing from {scratch}")
-    if loop.best_file and _sha256(scratch / loop.best_file) != loop.best_sha256:
+    if loop.best_file and sha256_of(scratch / loop.best_file) != loop.best_sha256:
         raise ResumeStateInvalid(f"{scratch / loop.best_file} does not match its sha256 in {path}")
     check_fits(model, model_state, tensor_path)
     # All or nothing: a state that fails half-way is rolled back, so that "start afresh" really
@@ -292,14 +293,6 @@ def _load_checkpoint(scratch: Path, *, model, optimizer, scheduler, fingerprint:
 
 
 # --- files --------------------------------------------------------------------------------------
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def _atomic_save_tensors(tensors: dict, path: Path) -> str:
     """Write a safetensors file atomically; returns its sha256."""
