@@ -50,30 +50,33 @@ def read_owner(path: Path) -> dict | None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Signal 0 asks the kernel without signalling: a process of another user answers
+    PermissionError and exists all the same; an id beyond the C int range names no process."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
+    except PermissionError:
         return True
+    except (ProcessLookupError, OverflowError):
+        return False
     return True
 
 
 def process_alive_here(owner: dict) -> bool | None:
-    """Whether a process described by ``host`` and ``pid`` lives: None when it ran on another
-    host (only a heartbeat can tell then). A stopped process is alive: it will go on."""
+    """Whether a process described by ``host`` (a lease) or ``hostname`` (a run's driver,
+    runs.py) and ``pid`` lives: None when it ran on another host (only a heartbeat can tell
+    then). A stopped process is alive: it will go on. The one judge of a pid on this host."""
     if owner.get("host", owner.get("hostname")) != socket.gethostname():
         return None
     try:
         pid = int(owner.get("pid", -1))
     except (TypeError, ValueError):
         return False
-    return pid > 0 and _pid_alive(pid)
+    return pid > 0 and _pid_alive(pid)  # 0 and negative ids name process groups, not a process
 
 
 def holder_dead_here(owner: dict) -> bool:
     """The holder ran on this host and its process is gone: no need to wait for the heartbeat."""
-    return owner.get("host") == socket.gethostname() and not _pid_alive(int(owner.get("pid", -1)))
+    return process_alive_here(owner) is False
 
 
 @dataclass

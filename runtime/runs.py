@@ -29,6 +29,7 @@ from typing import Any
 
 from xexp.compiler.graph.node import Graph
 from xexp.runtime.faults import fault_message, remove_temp_files, store_fault
+from xexp.runtime.leases import process_alive_here
 from xexp.runtime.states import EVENT_STATES, INTERRUPTED_FROM, NODE_STATES
 from xexp.runtime.store import Store, StoreFault, rewrite_json_in_place, write_json_atomic
 
@@ -232,16 +233,6 @@ class RunLog:
             self._fd = -1
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def driver_alive(store: Store, run_id: str, record: dict) -> tuple[bool, float | None]:
     """Whether the run's driver still lives, and its heartbeat's age in seconds."""
     try:
@@ -250,7 +241,7 @@ def driver_alive(store: Store, run_id: str, record: dict) -> tuple[bool, float |
     except (FileNotFoundError, json.JSONDecodeError, KeyError):
         age = None
     driver = record.get("driver") or {}
-    if driver.get("hostname") == socket.gethostname() and not _pid_alive(int(driver.get("pid", -1))):
+    if process_alive_here(driver) is False:
         return False, age
     return (age is not None and age <= HEARTBEAT_STALE_S), age
 
