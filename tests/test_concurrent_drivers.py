@@ -60,6 +60,30 @@ def test_the_lease_of_a_dead_process_on_this_host_is_broken_at_once(tmp_path):
     lease.release()
 
 
+def test_a_process_of_another_user_is_alive_and_ids_that_name_no_process_are_not():
+    """Signal 0 to another user's process is refused (PermissionError): it exists all the same,
+    so its lease is not broken. Root meets no refusal, so a child that gives up root asks."""
+    here = socket.gethostname()
+    if os.geteuid() != 0:
+        if os.stat("/proc/1").st_uid == os.geteuid():
+            pytest.skip("no process of another user to ask about")
+        assert leases.process_alive_here({"host": here, "pid": 1}) is True
+    else:
+        child = os.fork()
+        if child == 0:  # pragma: no cover (reported through the exit status)
+            try:
+                os.setuid(65534)  # nobody
+                os._exit(0 if leases.process_alive_here({"host": here, "pid": os.getppid()}) is True else 1)
+            except BaseException:
+                os._exit(2)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    for pid in (2**40, 0, -1, "not a pid", None):  # beyond a C int, process groups, garbage
+        assert leases.process_alive_here({"host": here, "pid": pid}) is False
+        assert leases.holder_dead_here({"host": here, "pid": pid})
+    assert leases.process_alive_here({"host": "elsewhere", "pid": os.getpid()}) is None
+
+
 def test_a_lease_from_another_machine_is_broken_only_once_its_heartbeat_stops(tmp_path, monkeypatch):
     """No pid to ask across machines: the watcher waits until the mtime stops moving."""
     path = lease_path(tmp_path, "train", "k")
