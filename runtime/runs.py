@@ -30,7 +30,7 @@ from typing import Any
 from xexp.compiler.graph.node import Graph
 from xexp.runtime.faults import fault_message, remove_temp_files, store_fault
 from xexp.runtime.leases import process_alive_here
-from xexp.runtime.states import EVENT_STATES, INTERRUPTED_FROM, NODE_STATES
+from xexp.runtime.states import EVENT_STATES, INTERRUPTED_FROM, NODE_STATES, NodeState
 from xexp.runtime.store import Store, StoreFault, rewrite_json_in_place, write_json_atomic
 
 HEARTBEAT_INTERVAL_S = 3.0
@@ -316,21 +316,25 @@ def list_runs(store: Store) -> list[dict[str, Any]]:
 class RunResult:
     run_id: str
     nodes: int
-    states: dict[str, str]  # key -> executed | cached | failed | blocked | not_run
+    #: key -> its state at the end, in the words `xexp status` reads from the events
+    #: (runtime/states.py): done (in this run), cached, failed, blocked, or pending (never
+    #: started: the run stopped at an earlier failure).
+    states: dict[str, NodeState]
     errors: dict[str, str] = field(default_factory=dict)
     wall_seconds: float = 0.0
 
-    def count(self, state: str) -> int:
+    def count(self, state: NodeState) -> int:
         return sum(1 for s in self.states.values() if s == state)
 
-    def keys(self, state: str) -> list[str]:
+    def keys(self, state: NodeState) -> list[str]:
         return [k for k, s in self.states.items() if s == state]
 
-    executed = property(lambda self: self.count("executed"))
+    # The summary's counts keep the names `xexp run --json` and run.json have always printed.
+    executed = property(lambda self: self.count("done"))
     cached = property(lambda self: self.count("cached"))
     failed = property(lambda self: self.count("failed"))
     blocked = property(lambda self: self.count("blocked"))
-    not_run = property(lambda self: self.count("not_run"))  # stopped by an earlier failure
+    not_run = property(lambda self: self.count("pending"))  # stopped by an earlier failure
 
     @property
     def ok(self) -> bool:

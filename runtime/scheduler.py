@@ -33,7 +33,7 @@ from xexp.runtime.context import (ADOPTED, BUSY, InputArtifactInvalid, NodeFaile
 from xexp.runtime.leases import LeaseWatch, lease_path
 from xexp.runtime.runs import RunLog, RunResult, create_run, read_events, run_dir
 from xexp.runtime.plan import NO_RECORD, plan_status
-from xexp.runtime.states import ArtifactProblems, PlanState
+from xexp.runtime.states import ArtifactProblems, NodeState, PlanState
 from xexp.runtime.estimate.rates import KIND_COST
 from xexp.runtime.store import Store
 
@@ -128,7 +128,7 @@ class _Execution:
         self.plan = plan
         self.log = RunLog(store, run_id)
         executor.keep_alive(lambda: self.log.heartbeat(force=True))
-        self.states: dict[str, str] = {}
+        self.states: dict[str, NodeState] = {}  # runtime/states.py's words, as RunResult reports them
         self.errors: dict[str, str] = {}
         self.waiting: dict[str, int] = {}
         self.shapes = {n.key: tuple(sorted(demand(n).items())) for n in graph.nodes}
@@ -186,9 +186,6 @@ class _Execution:
             self.log.event("interrupted")
             self.log.finish("interrupted", None)
             raise
-        for key, node_state in self.states.items():
-            if node_state == "pending":
-                self.states[key] = "not_run"
         result = RunResult(run_id=self.run_id, nodes=len(self.graph.nodes), states=self.states,
                            errors=self.errors, wall_seconds=time.time() - started)
         self.log.finish("succeeded" if result.ok else "failed", {
@@ -332,7 +329,7 @@ class _Execution:
         if outcome == ADOPTED:
             self.adopt(node, summary.get("run_id"))
             return
-        self.states[key] = "executed"
+        self.states[key] = "done"
         self.finished_seq[key] = self.seq
         self.emit("finished", node, seconds=summary["seconds"], attempt=summary["attempt"],
                   hostname=summary["hostname"], ray_node_id=summary["ray_node_id"])
@@ -375,7 +372,7 @@ class _Execution:
             self.push_ready(node.key)
 
     def unfinished_inputs(self, node: Node) -> int:
-        return sum(1 for k in node.inputs.values() if self.states[k] not in ("cached", "executed"))
+        return sum(1 for k in node.inputs.values() if self.states[k] not in ("cached", "done"))
 
     def fail(self, node: Node, error_type: str, message: str, *, recorded: bool = False,
              system: bool = False) -> None:

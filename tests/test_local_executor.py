@@ -93,16 +93,16 @@ def test_a_raising_node_is_recorded_and_keep_going_finishes_the_rest(tmp_path):
     side = node("train", "train:side", {"data": root.key}, value="s")
     graph = Graph(experiment="fail", nodes=[root, bad, downstream, side])
     result = run_local(graph, store, keep_going=True)
-    assert result.states == {root.key: "executed", bad.key: "failed", downstream.key: "blocked",
-                             side.key: "executed"}
+    assert result.states == {root.key: "done", bad.key: "failed", downstream.key: "blocked",
+                             side.key: "done"}
     assert "ValueError: boom in train:bad" in result.errors[bad.key]
     failure = store.read_failure("train", bad.key)
     assert failure["error_type"] == "ValueError" and "scheduler_work.py" in failure["traceback"]
 
     # without --keep-going the failure stops new work: train:bad (the longer path) runs first
     stopped = run_local(graph, Store(tmp_path / "fresh"))
-    assert stopped.states == {root.key: "executed", bad.key: "failed", downstream.key: "blocked",
-                              side.key: "not_run"}
+    assert stopped.states == {root.key: "done", bad.key: "failed", downstream.key: "blocked",
+                              side.key: "pending"}
 
 
 def test_an_altered_input_is_redone_before_its_consumer(tmp_path):

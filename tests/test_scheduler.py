@@ -56,7 +56,7 @@ def test_second_run_is_cached_and_a_param_change_redoes_only_downstream(ray_loca
     changed = diamond(perturb_value="p2")
     third = run(changed, store)
     names = {n.key: n.name for n in changed.nodes}
-    assert sorted(names[k] for k in third.keys("executed")) == ["evaluate:typos", "perturb:typos", "report"]
+    assert sorted(names[k] for k in third.keys("done")) == ["evaluate:typos", "perturb:typos", "report"]
     assert third.cached == 4
     counts = executions(store.root)
     assert sum(counts.values()) == 7 + 3
@@ -109,7 +109,7 @@ def test_raising_node_is_recorded_not_retried_and_keep_going_finishes_the_rest(r
 
     result = run(graph, store, keep_going=True)
     assert result.states[bad.key] == "failed" and result.states[downstream.key] == "blocked"
-    assert result.states[side_eval.key] == "executed" and result.states[root.key] == "executed"
+    assert result.states[side_eval.key] == "done" and result.states[root.key] == "done"
     assert not result.ok and result.summary_line().endswith("1 failed, 1 blocked")
     assert "ValueError: boom in train:bad" in result.errors[bad.key]
     assert executions(store.root)[bad.key] == 1  # application errors are not retried
@@ -133,8 +133,8 @@ def test_without_keep_going_the_first_failure_stops_new_work(ray_local, tmp_path
     after_slow = node("evaluate", "evaluate:after-slow", {"data": slow.key}, value="a")
     result = run(Graph(experiment="stop", nodes=[slow, bad, after_slow]), store)
     assert result.states[bad.key] == "failed"
-    assert result.states[slow.key] == "executed"  # already submitted: it finishes
-    assert result.states[after_slow.key] == "not_run"
+    assert result.states[slow.key] == "done"  # already submitted: it finishes
+    assert result.states[after_slow.key] == "pending"
     assert after_slow.key not in executions(store.root)
     assert result.summary_line() == "3 nodes: 1 executed, 0 cached, 1 failed, 1 not run"
 

@@ -38,7 +38,7 @@ def finished(tmp_path_factory):
         summary = execute_node(node.model_dump(mode="json"), store.url, run_id, DEFAULT_WORK,
                                {k: kinds[k] for k in node.inputs.values()})
         assert summary["outcome"] == "executed", summary
-        states[node.key] = "executed"
+        states[node.key] = "done"
     assert publish_report(store, run_id, graph, states) is not None
     RunLog(store, run_id).finish("done")
     return store.root, run_id

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,14 @@ def _store(root: str | Path | None, spec_path: Path):
     return Store(root if root else default_store(spec_path))
 
 
-def publish_report(store, run_id: str, graph, states: dict[str, str]) -> Path | None:
+def publish_report(store, run_id: str, graph, states: Mapping[str, str]) -> Path | None:
     """Copy the report node's files to runs/<run>/report/ (the place users look).
 
     Only when this run executed or reused the report (``states``: the run's node states): a
     record left by an earlier run is not this run's report when this one failed before it.
     """
     report = next((n for n in graph.nodes if n.kind == "report"), None)
-    if (report is None or states.get(report.key) not in ("executed", "cached")
+    if (report is None or states.get(report.key) not in ("done", "cached")
             or not store.is_done("report", report.key)):
         return None
     from xexp.runtime.faults import fault_message, store_fault
