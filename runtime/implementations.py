@@ -2,8 +2,9 @@
 
 Registry entries (compiler/registry/) name their implementation as a dotted path so that the
 compiler never imports the runtime; the runtime resolves the path here, lazily, and only for
-the entries a node uses. tests/test_registry.py resolves every entry, so a renamed function
-fails a test instead of a node.
+the entries a node uses. tests/test_contracts.py resolves every entry
+(`test_every_registry_entry_resolves_to_its_implementation`), so a renamed function fails a
+test instead of a node.
 """
 
 from __future__ import annotations
