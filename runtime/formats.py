@@ -67,7 +67,6 @@ REPORT_FILES = (HTML_FILE, "report.md", "report.tex", "results.csv", "results.js
 PAIR_COLUMNS = ("id", "premise", "hypothesis", "label")
 QA_COLUMNS = ("id", "context", "question", "answers")
 MC_COLUMNS = ("id", "context", "endings", "label")
-TEXT_COLUMNS = ("id", "text", "language")
 BITEXT_COLUMNS = ("id", "query", "candidate")
 PREDICTION_COLUMNS = ("id", "gold", "predicted", "correct", "probs")
 ATTACK_COLUMNS = PREDICTION_COLUMNS + (

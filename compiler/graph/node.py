@@ -109,8 +109,6 @@ class Node(BaseModel):
         validation: a paper-sized grid has thousands of nodes, and `xexp check` is interactive."""
         inputs = dict(inputs or {})
         version = KIND_VERSIONS[kind]
-        if kind not in NODE_KINDS:
-            raise ValueError(f"unknown node kind {kind!r}")
         return cls.model_construct(
             key=node_key(kind, params, inputs, version, params_json), kind=kind, version=version, name=name,
             params=params, inputs=inputs, resources=resources or Resources(), labels=labels or {},
