@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import needs
-from xexp.runtime.data.sources import DataError, load_rows
+from xexp.runtime.data.raw import DataError
+from xexp.runtime.data.sources import load_rows
 from xexp.runtime.formats import MC_COLUMNS, NLI_LABELS, PAIR_COLUMNS, QA_COLUMNS
 
 DATA = needs.DATA

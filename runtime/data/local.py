@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from xexp.compiler.registry import REGISTRY
 from xexp.runtime.data.conll import read_conll, read_conllu
-from xexp.runtime.data.sources import DataError, RawSource
+from xexp.runtime.data.raw import DataError, RawSource
 
 FORMATS = ("jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll", "text", "tatoeba", "bucc")
 #: Formats whose files are read together, one language pair a glob (runtime/data/bitext.py).

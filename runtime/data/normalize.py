@@ -34,7 +34,7 @@ from typing import Any
 
 from xexp.compiler.registry import REGISTRY
 from xexp.runtime.data.row_size import cap_record
-from xexp.runtime.data.sources import DataError, RawSource
+from xexp.runtime.data.raw import DataError, RawSource
 from xexp.runtime.formats import NLI_LABELS, PARAPHRASE_LABELS
 
 #: Task type -> the family of its normalized columns, as each task type declares it.
