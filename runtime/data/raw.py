@@ -1,4 +1,4 @@
-"""What every data reader hands the normalizer: raw records (`RawSource`) and located errors.
+"""What every data reader hands the normalizer: raw records (`RawSource`) and their errors.
 
 Readers (local files, Hugging Face datasets, CoNLL, bitext, the synthetic generator) and the
 normalizer import this module and nothing of each other, so `sources.py` can dispatch to the
@@ -23,6 +23,15 @@ class DataError(ValueError):
         self.location, self.problem, self.field = location, problem, field
         where = f"{location}, field {field!r}" if field else location
         super().__init__(f"{where}: {problem}")
+
+
+class FieldProblem(Exception):
+    """A problem with one field of one record, raised where the record is read without knowing
+    where it came from; the normalizer turns it into a `DataError` naming file and row."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(problem)
+        self.field, self.problem = field, problem
 
 
 @dataclass

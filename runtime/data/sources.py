@@ -8,7 +8,8 @@ makes every source report bad data the same way: file, row and field.
 
 from __future__ import annotations
 
-from xexp.runtime.data.normalize import normalize, task_family
+from xexp.compiler.registry.base import task_family
+from xexp.runtime.data.normalize import normalize
 from xexp.runtime.data.raw import DataError, RawSource
 
 #: Schema metadata of a loaded table naming the hub commit its rows came from.
