@@ -22,8 +22,8 @@ Category = Literal[
 FieldName = Literal["premise", "hypothesis", "question", "context", "endings", "query", "both"]
 FIELDS: tuple[FieldName, ...] = get_args(FieldName)
 #: Per task family (compiler/registry/sources.py `family=`), the fields its examples have and the
-#: normalized columns (compiler/registry/families.py) each names. A tagged (per-token) example has one text,
-#: its tokens, and takes no `on`; a family missing here has no field a perturbation can touch.
+#: normalized columns (registry/families.py) each names. A tagged (per-token) example has one
+#: text, its tokens, and takes no `on`; a family missing here has no field a perturbation can touch.
 FAMILY_FIELDS: dict[str, dict[FieldName, tuple[str, ...]]] = {
     "pair": {"premise": ("premise",), "hypothesis": ("hypothesis",), "both": ("premise", "hypothesis")},
     "qa": {"question": ("question",), "context": ("context",), "both": ("question", "context")},

@@ -1,8 +1,9 @@
 """Perturbing the text fields of a normalized table, whatever its task family.
 
 A field (`on FIELD`) names columns of the family's examples (compiler/registry/base.py
-FAMILY_FIELDS; the family read from the table's columns, registry/families.py): premise/hypothesis of a pair, question/context of extractive QA, context/endings
-of multiple choice (each ending perturbed on its own; the label, an index, is kept).
+FAMILY_FIELDS; the family is the one whose columns the table has, registry/families.py):
+premise/hypothesis of a pair, question/context of extractive QA, context/endings of multiple
+choice (each ending perturbed on its own; the label, an index, is kept).
 
 A QA context carries answers at character offsets, so it is not perturbed as one string. It is
 cut at every answer boundary and each piece is perturbed on its own; every answer is then the
