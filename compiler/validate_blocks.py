@@ -66,7 +66,8 @@ class BlockRules(ValidatorState):
             if not self.models_named(reg, params, args):
                 continue
             fitting = [t for t in target_types if reg.task_types is None or t in reg.task_types]
-            families = list(dict.fromkeys(task_family(t) for t in fitting)) or [task_family(None)]
+            # no target it fits (or none yet): the entry's own default, the one of pair tasks
+            families = list(dict.fromkeys(task_family(t) for t in fitting)) or ["pair"]
             default = reg.default_field_for(params, families[0])
             field = default
             if entry.on is not None:

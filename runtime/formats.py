@@ -4,7 +4,9 @@ Every dataset artifact is one parquet file `data.parquet`; every evaluation arti
 `predictions.parquet`. Keeping these shapes in one place is what lets `load`, `perturb`,
 `train`, `evaluate`, `attack` and `report` be written (and tested) independently.
 
-Normalized datasets (written by `load`, tokenizer-independent), one row per example:
+Normalized datasets (written by `load`, tokenizer-independent), one row per example; the
+columns of each task family and their types are `TASK_FAMILIES` (compiler/registry/families.py),
+made an arrow schema by `table_schema`; what they mean:
 
 * every task type: ``id`` (str, stable: the source's id column if it has one, else the
   0-based row number in the source file/split as a string; a perturbed copy keeps the id).
@@ -46,6 +48,7 @@ Attack records (written by `attack`): the prediction columns for the *clean* inp
 from __future__ import annotations
 
 from xexp.compiler.registry import REGISTRY
+from xexp.compiler.registry.families import ID_COLUMN, TASK_FAMILIES, ColumnType
 
 
 def _labels(task_type: str) -> tuple[str, ...]:
@@ -64,12 +67,19 @@ PREDICTIONS_FILE = "predictions.parquet"
 HTML_FILE, SUMMARY_FILE = "report.html", "summary.txt"
 REPORT_FILES = (HTML_FILE, "report.md", "report.tex", "results.csv", "results.json", SUMMARY_FILE)
 
-PAIR_COLUMNS = ("id", "premise", "hypothesis", "label")
-QA_COLUMNS = ("id", "context", "question", "answers")
-MC_COLUMNS = ("id", "context", "endings", "label")
-BITEXT_COLUMNS = ("id", "query", "candidate")
 PREDICTION_COLUMNS = ("id", "gold", "predicted", "correct", "probs")
 ATTACK_COLUMNS = PREDICTION_COLUMNS + (
     "status", "adv_predicted", "adv_correct", "words_changed", "words_total", "queries",
     "adv_premise", "adv_hypothesis",
 )
+
+
+def table_schema(family: str):
+    """The arrow schema of a normalized table of `family` (its columns: TASK_FAMILIES)."""
+    import pyarrow as pa
+
+    answer = pa.struct([("text", pa.string()), ("start", pa.int64())])
+    types: dict[ColumnType, pa.DataType] = {
+        "string": pa.string(), "integer": pa.int64(), "strings": pa.list_(pa.string()), "answers": pa.list_(answer)}
+    columns = TASK_FAMILIES[family].columns
+    return pa.schema([(ID_COLUMN, pa.string()), *((name, types[kind]) for name, kind in columns.items())])

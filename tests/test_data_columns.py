@@ -9,7 +9,8 @@ import pytest
 
 from xexp.runtime.data.conll import read_conllu
 from xexp.runtime.data.local import _read_jsonl
-from xexp.runtime.data.sources import DataError, load_rows
+from xexp.runtime.data.raw import DataError
+from xexp.runtime.data.sources import load_rows
 
 GOOD = ["# sent_id = s1", "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_", "2-3\tcan't\t_\t_\t_\t_\t_\t_\t_\t_",
         "2\tca\tcan\tAUX\tMD\t_\t0\troot\t_\t_", "3\tn't\tnot\tPART\tRB\t_\t2\tadvmod\t_\t_",

@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import needs
-from xexp.runtime.data.sources import DataError, load_rows
-from xexp.runtime.formats import MC_COLUMNS, NLI_LABELS, PAIR_COLUMNS, QA_COLUMNS
+from xexp.runtime.data.raw import DataError
+from xexp.runtime.data.sources import load_rows
+from xexp.runtime.formats import NLI_LABELS
 
 DATA = needs.DATA
 MNLI = DATA / "mnli" / "dev_matched.jsonl"
@@ -46,7 +47,7 @@ def write_jsonl(path: Path, records: list) -> Path:
 def test_mnli_jsonl_loads_with_names_and_row_ids():
     table = load({"source": "local", "path": str(MNLI)})
     first = mnli_records(3)
-    assert tuple(table.column_names) == PAIR_COLUMNS
+    assert tuple(table.column_names) == ("id", "premise", "hypothesis", "label")
     assert table.num_rows == sum(1 for _ in open(MNLI, encoding="utf-8"))
     assert table.column("id").to_pylist()[:3] == ["0", "1", "2"]
     assert table.slice(0, 3).column("premise").to_pylist() == [r["premise"] for r in first]
@@ -90,7 +91,7 @@ def test_split_placeholder(tmp_path):
 @pytest.mark.needs_data
 def test_squad_json_reads_xquad():
     table = load({"source": "local", "path": str(XQUAD)}, "extractive_qa")
-    assert tuple(table.column_names) == QA_COLUMNS
+    assert tuple(table.column_names) == ("id", "context", "question", "answers")
     assert table.num_rows == 1190
     row = table.slice(0, 1).to_pylist()[0]
     raw = json.loads(XQUAD.read_text(encoding="utf-8"))["data"][0]["paragraphs"][0]
@@ -116,7 +117,7 @@ def test_squad_v2_unanswerable_has_no_answers(tmp_path):
 @pytest.mark.needs_data
 def test_hellaswag_multiple_choice_uses_ctx_column():
     table = load({"source": "local", "path": str(HELLASWAG)}, "multiple_choice", rows=(0, 20))
-    assert tuple(table.column_names) == MC_COLUMNS
+    assert tuple(table.column_names) == ("id", "context", "endings", "label")
     raw = json.loads(open(HELLASWAG, encoding="utf-8").readline())
     first = table.slice(0, 1).to_pylist()[0]
     assert first["context"] == raw["ctx"] and first["endings"] == raw["endings"] and first["label"] == raw["label"]

@@ -166,7 +166,8 @@ def test_keys_follow_content_not_the_folder_a_file_lies_in(study, tmp_path):
 
 
 def test_a_file_edited_after_planning_fails_its_load(study):
-    from xexp.runtime.data.sources import DataError, load_rows
+    from xexp.runtime.data.raw import DataError
+    from xexp.runtime.data.sources import load_rows
 
     load = next(n for n in compile_file(study).nodes if n.name == "load:xnli/test/de")
     path = Path(load.params["source"]["path"])

@@ -271,7 +271,7 @@ def test_perturb_example_and_table_record_whether_the_text_changed():
     both = P.perturb_table("stress", {"test": "word_overlap"}, "both", table, "de", 0)
     assert all(both.column("changed").to_pylist())
     assert all(p.endswith("und wahr ist wahr") for p in both.column("premise").to_pylist())
-    with pytest.raises(ValueError, match="no pair, QA, multiple-choice or bitext table"):
+    with pytest.raises(ValueError, match="has the columns of no task family"):
         P.perturb_table("word_drop", {}, "premise", table.drop_columns(["premise"]), "de", 0)
     with pytest.raises(ValueError, match="field must be one of"):
         P.perturb_example("word_drop", {}, "title", rows[0], "de", 0)

@@ -11,7 +11,8 @@ import pytest
 from xexp.compiler import SpecError, compile_text
 from xexp.compiler.fmt import format_module
 from xexp.compiler.parser import parse
-from xexp.runtime.data.sources import DataError, load_rows
+from xexp.runtime.data.raw import DataError
+from xexp.runtime.data.sources import load_rows
 from xexp.runtime.tasks.retrieval import Retrieval, bucc_scores, default_layer, f1_threshold, mine
 
 SPEC = """\

@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from xexp.compiler import SpecError, compile_text
-from xexp.runtime.data.sources import DataError, load_rows
+from xexp.runtime.data.raw import DataError
+from xexp.runtime.data.sources import load_rows
 from xexp.runtime.tasks import get_task
 from xexp.runtime.tasks.tagging import entity_spans, perturb_tagged_table, tagging_scores
 

@@ -124,7 +124,8 @@ perturbations {
 
 def test_tydiqa_files_in_xtreme_naming_check_and_blanked_answers_fail_their_load(tmp_path, capsys):
     from xexp.cli import main
-    from xexp.runtime.data.sources import DataError, load_rows
+    from xexp.runtime.data.raw import DataError
+    from xexp.runtime.data.sources import load_rows
 
     root = tmp_path / "tydiqa"
     squad_file(root / "tydiqa-goldp-v1.1-train" / "tydiqa.goldp.en.train.json", "en")

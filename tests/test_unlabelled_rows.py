@@ -18,7 +18,8 @@ import needs
 from xexp.compiler import compile_text
 from xexp.runtime.context import NodeFailed, execute_node
 from xexp.runtime.data.normalize import unlabelled_dropped
-from xexp.runtime.data.sources import DataError, load_rows
+from xexp.runtime.data.raw import DataError
+from xexp.runtime.data.sources import load_rows
 from xexp.runtime.store import Store
 
 NAMES = ["entailment", "neutral", "contradiction"]  # SNLI's ClassLabel order

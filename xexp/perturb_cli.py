@@ -158,7 +158,7 @@ def perturb_from_cli(args) -> int:
 
     try:
         if args.input:
-            from xexp.runtime.perturbations.fields import table_family
+            from xexp.compiler.registry.families import table_family
             out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
             changed = total = 0
             with Path(args.input).open(encoding="utf-8") as f:

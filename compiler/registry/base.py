@@ -12,6 +12,8 @@ from typing import Any, ClassVar, Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict
 
+from xexp.compiler.registry.families import TASK_FAMILIES
+
 Category = Literal[
     "task_type", "data_source", "model_source", "perturbation", "attack", "lexicon"
 ]
@@ -20,8 +22,8 @@ Category = Literal[
 FieldName = Literal["premise", "hypothesis", "question", "context", "endings", "query", "both"]
 FIELDS: tuple[FieldName, ...] = get_args(FieldName)
 #: Per task family (compiler/registry/sources.py `family=`), the fields its examples have and the
-#: normalized columns (runtime/formats.py) each names. A tagged (per-token) example has one text,
-#: its tokens, and takes no `on`; a family missing here has no field a perturbation can touch.
+#: normalized columns (registry/families.py) each names. A tagged (per-token) example has one
+#: text, its tokens, and takes no `on`; a family missing here has no field a perturbation can touch.
 FAMILY_FIELDS: dict[str, dict[FieldName, tuple[str, ...]]] = {
     "pair": {"premise": ("premise",), "hypothesis": ("hypothesis",), "both": ("premise", "hypothesis")},
     "qa": {"question": ("question",), "context": ("context",), "both": ("question", "context")},
@@ -144,11 +146,14 @@ class Registry:
 REGISTRY = Registry()
 
 
-def task_family(task_type: str | None) -> str:
-    """The family of a task type (its normalized columns and its fields, FAMILY_FIELDS);
-    "pair" when none is known yet (no target, or an unknown type already reported)."""
-    entry = REGISTRY.get("task_type", task_type) if task_type else None
-    return entry.extra.get("family", "pair") if entry is not None else "pair"
+def task_family(task_type: str) -> str:
+    """The family a task type declares: its normalized columns (families.py TASK_FAMILIES) and
+    the fields a perturbation may name (FAMILY_FIELDS). An unknown task type is an error, never
+    a guessed family: its columns would be wrong everywhere downstream."""
+    entry = REGISTRY.get("task_type", task_type)
+    if entry is None:
+        raise ValueError(f"unknown task type {task_type!r}: expected one of {', '.join(REGISTRY.names('task_type'))}")
+    return entry.extra["family"]
 
 
 def register(
@@ -168,6 +173,10 @@ def register(
 
     The class docstring is the entry's documentation shown by `xexp perturb --list` and errors.
     """
+
+    if category == "task_type" and extra.get("family") not in TASK_FAMILIES:
+        raise ValueError(f"task type {name!r} declares family {extra.get('family')!r}: expected one of "
+                         f"{', '.join(TASK_FAMILIES)} (compiler/registry/families.py)")
 
     def wrap(cls: type[Params]) -> type[Params]:
         REGISTRY.add(

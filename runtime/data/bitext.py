@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xexp.runtime.data.sources import DataError
+from xexp.runtime.data.raw import DataError
 
 ENGLISH_SUFFIXES = {"tatoeba": ".eng", "bucc": ".en"}
 GOLD_SUFFIX = ".gold"

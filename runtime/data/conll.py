@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xexp.runtime.data.sources import DataError
+from xexp.runtime.data.raw import DataError
 
 CONLLU_COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 _TAG_COLUMNS = ("lemma", "upos", "xpos", "feats", "head", "deprel")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xexp.runtime.data.sources import DataError, RawSource
+from xexp.runtime.data.raw import DataError, RawSource
 
 
 def read_hf(source: dict, *, split: str | None, language: str | None) -> RawSource:

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xexp.compiler.registry import REGISTRY
+from xexp.compiler.registry.base import task_family
 from xexp.runtime.data.conll import read_conll, read_conllu
-from xexp.runtime.data.sources import DataError, RawSource
+from xexp.runtime.data.raw import DataError, RawSource
 
 FORMATS = ("jsonl", "csv", "tsv", "parquet", "squad_json", "conllu", "conll", "text", "tatoeba", "bucc")
 #: Formats whose files are read together, one language pair a glob (runtime/data/bitext.py).
@@ -28,7 +29,7 @@ _EXTENSIONS = {
 }
 #: `.txt` says only "text": plain lines for a task type of the `text` family (masked_lm), while
 #: a CoNLL-2003 file is often a `.txt` too, so other task types must name their format.
-_PLAIN_TEXT_TASKS = tuple(e.name for e in REGISTRY.of("task_type") if e.extra.get("family") == "text")
+_PLAIN_TEXT_TASKS = tuple(e.name for e in REGISTRY.of("task_type") if task_family(e.name) == "text")
 
 
 def read_local(source: dict, *, task_type: str, split: str | None, language: str | None) -> RawSource:

@@ -16,7 +16,7 @@ from typing import Any
 from xexp.runtime.data.conll import read_conll, read_conllu
 from xexp.runtime.data.local import FORMATS, PAIRED_FORMATS, _infer_format, _read_jsonl, read_text
 from xexp.runtime.data.normalize import normalize
-from xexp.runtime.data.sources import DataError, RawSource
+from xexp.runtime.data.raw import DataError, RawSource
 
 PREVIEW_ROWS = 5
 

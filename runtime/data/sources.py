@@ -8,39 +8,9 @@ makes every source report bad data the same way: file, row and field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
-
-
-class DataError(ValueError):
-    """Bad input data: the message names the file (or dataset), the row and the field.
-
-    `location` is e.g. "data/dev.jsonl, line 12"; `field` the normalized field (or source
-    column) at fault, None when the whole source is unusable (no file, unknown format).
-    """
-
-    def __init__(self, location: str, problem: str, field: str | None = None) -> None:
-        self.location, self.problem, self.field = location, problem, field
-        where = f"{location}, field {field!r}" if field else location
-        super().__init__(f"{where}: {problem}")
-
-
-@dataclass
-class RawSource:
-    """Raw records of one source, in source order, before any mapping or validation.
-
-    `fetch(indices)` returns the records at those positions (an HF dataset materializes only
-    those); `where(i)` describes record i for error messages ("file.jsonl, line 7");
-    `class_labels` maps a column to its ClassLabel names when the source declares them.
-    """
-
-    name: str
-    count: int
-    fetch: Callable[[range], list[dict[str, Any]]]
-    where: Callable[[int], str]
-    class_labels: dict[str, list[str]] = field(default_factory=dict)
-    revision: str | None = None  # the hub commit the records came from (hf sources)
-
+from xexp.compiler.registry.base import task_family
+from xexp.runtime.data.normalize import normalize
+from xexp.runtime.data.raw import DataError, RawSource
 
 #: Schema metadata of a loaded table naming the hub commit its rows came from.
 REVISION_METADATA = b"xexp.source_revision"
@@ -60,8 +30,6 @@ def load_rows(
     negative bounds work) *after* reading: ids stay the row numbers in the whole source, so a
     slice of a dataset has the same ids as the same rows of the full dataset.
     """
-    from xexp.runtime.data.normalize import normalize, task_family
-
     task_family(task_type)  # unknown task types fail before any file is read
     raw = read_source(source, task_type=task_type, split=split, language=language)
     indices = range(raw.count)

@@ -72,7 +72,8 @@ def perturb_example(
 ) -> tuple[dict, bool]:
     """A perturbed copy of a pair, QA or multiple-choice example (its family read from its
     fields) and whether a touched field really changed."""
-    from xexp.runtime.perturbations.fields import perturb_field, table_family
+    from xexp.compiler.registry.families import table_family
+    from xexp.runtime.perturbations.fields import perturb_field
 
     perturbation = get(name, params)
     family = table_family(list(example))
@@ -85,7 +86,8 @@ def perturb_example(
 def perturb_table(name: str, params: Mapping[str, Any], field: str, table, lang: str, seed: int):
     """A perturbed copy of a normalized pair, QA or multiple-choice table (runtime/formats.py),
     with a `changed` column; QA answers stay at valid offsets (perturbations/fields.py)."""
-    from xexp.runtime.perturbations.fields import perturb_rows, table_family
+    from xexp.compiler.registry.families import table_family
+    from xexp.runtime.perturbations.fields import perturb_rows
 
     perturbation = get(name, params)
     try:

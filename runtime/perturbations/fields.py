@@ -1,8 +1,9 @@
 """Perturbing the text fields of a normalized table, whatever its task family.
 
 A field (`on FIELD`) names columns of the family's examples (compiler/registry/base.py
-FAMILY_FIELDS): premise/hypothesis of a pair, question/context of extractive QA, context/endings
-of multiple choice (each ending perturbed on its own; the label, an index, is kept).
+FAMILY_FIELDS; the family is the one whose columns the table has, registry/families.py):
+premise/hypothesis of a pair, question/context of extractive QA, context/endings of multiple
+choice (each ending perturbed on its own; the label, an index, is kept).
 
 A QA context carries answers at character offsets, so it is not perturbed as one string. It is
 cut at every answer boundary and each piece is perturbed on its own; every answer is then the
@@ -20,20 +21,9 @@ from collections.abc import Callable
 from typing import Any
 
 from xexp.compiler.registry.base import FieldName, family_columns
-from xexp.runtime.formats import BITEXT_COLUMNS, MC_COLUMNS, PAIR_COLUMNS, QA_COLUMNS
-
-#: The columns that identify a table's family (runtime/formats.py), most specific first.
-_FAMILY_COLUMNS = (("qa", QA_COLUMNS), ("mc", MC_COLUMNS), ("pair", PAIR_COLUMNS), ("bitext", BITEXT_COLUMNS))
+from xexp.compiler.registry.families import table_family
 
 Perturb = Callable[[str], str]
-
-
-def table_family(columns: list[str]) -> str:
-    """The task family of a normalized table, from its columns (runtime/formats.py)."""
-    for family, needed in _FAMILY_COLUMNS:
-        if all(column in columns for column in needed if column != "id"):
-            return family
-    raise ValueError(f"a table with columns {columns} is no pair, QA, multiple-choice or bitext table")
 
 
 def perturb_answered_context(perturb: Perturb, context: str, answers: list[dict]) -> tuple[str, list[dict]]:

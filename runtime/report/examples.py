@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from xexp.compiler.registry.base import FAMILY_FIELDS
-from xexp.runtime.formats import PAIR_COLUMNS
+from xexp.compiler.registry.base import FAMILY_FIELDS, family_columns
+from xexp.compiler.registry.families import TASK_FAMILIES, table_family
 from xexp.runtime.report.model import CLEAN, ReportCell, ReportSettings
 from xexp.runtime.report.outcomes import read_columns
 from xexp.runtime.report.rows import variant_order
@@ -31,12 +31,10 @@ def _dataset_view(path: Path) -> tuple[tuple[str, ...], str]:
     question/context, context/endings) and the column its gold is read from."""
     import pyarrow.parquet as pq
 
-    from xexp.runtime.perturbations.fields import table_family
-
     family = table_family(pq.read_schema(path).names)
     if family == "bitext":  # retrieval: the query is the text perturbed, its translation the gold
         return ("query",), "candidate"
-    return FAMILY_FIELDS[family]["both"], "answers" if family == "qa" else "label"
+    return family_columns(family, "both"), "answers" if family == "qa" else "label"
 
 
 def _shown(value) -> str:
@@ -332,7 +330,8 @@ def _attack_groups(cells: list[ReportCell], clean: dict, files: _Files,
 
         by_field = "adv_text" in pq.read_schema(cell.predictions).names  # a task other than pairs
         names = pq.read_schema(source).names
-        columns = (("id",) + tuple(c for c in _FIELD_COLUMNS if c in names)) if by_field else PAIR_COLUMNS
+        columns = ((("id",) + tuple(c for c in _FIELD_COLUMNS if c in names)) if by_field
+                   else TASK_FAMILIES["pair"].table_columns)
         original = files.indexed(source, columns, f"dataset of {cell.label}")
         attacked = files.indexed(cell.predictions, _ATTACK_VIEW + (("adv_text",) if by_field else ()),
                                  f"attack predictions of {cell.label}")

@@ -14,9 +14,10 @@ writes (`correct` in the predictions, runtime/formats.py): accuracy for sentence
 multiple-choice tasks, exact match for extractive QA, token accuracy (UPOS accuracy for POS) for
 tagging, where each word is one example; retrieval accuracy for retrieval, one example a
 non-English sentence (BUCC: whether what it mined agrees with the gold; its F1 is in the
-evaluate manifest and `runtime/tasks/retrieval.py` computes it from the predictions). Its name comes from the task type's family; a
-one-target report, whose cells do not name their target, knows an extractive QA target by the
-token F1 its predictions carry (`rows.has_f1`) and calls its metric exact match too.
+evaluate manifest and `runtime/tasks/retrieval.py` computes it from the predictions). Its name
+is the task family's `metric` (compiler/registry/families.py); a one-target report, whose cells
+do not name their target, knows an extractive QA target by the token F1 its predictions carry
+(`rows.has_f1`) and calls its metric exact match too.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 
 from xexp.compiler.graph.contracts import ReportTarget
 from xexp.compiler.registry.base import task_family
+from xexp.compiler.registry.families import TASK_FAMILIES
 from xexp.runtime.report.examples import Example, select_examples
 from xexp.runtime.report.model import ReportCell, ReportSettings
 from xexp.runtime.report.outcomes import collect_outcomes
@@ -35,15 +37,14 @@ from xexp.runtime.report.views import RowIndex
 
 __all__ = ["ReportTarget", "TargetSection", "metric_of", "sections"]
 
-#: What a per-example `correct` flag adds up to, per task family (registry `family`).
-FAMILY_METRICS = {"pair": "accuracy", "mc": "accuracy", "qa": "exact match", "tagging": "token accuracy",
-                  "bitext": "retrieval accuracy"}
-QA_METRIC = FAMILY_METRICS["qa"]
-DEFAULT_METRIC = "accuracy"
+QA_METRIC = TASK_FAMILIES["qa"].metric
+#: The metric of a one-target report that is no QA one: its cells do not name their task type.
+DEFAULT_METRIC = TASK_FAMILIES["pair"].metric
 
 
 def metric_of(task_type: str) -> str:
-    return FAMILY_METRICS.get(task_family(task_type), DEFAULT_METRIC)
+    """What a per-example `correct` flag of `task_type` adds up to (its family's metric)."""
+    return TASK_FAMILIES[task_family(task_type)].metric
 
 
 @dataclass

@@ -175,8 +175,8 @@ def _fitting_entries(analysis: Analysis) -> tuple[str, ...] | None:
 def _target_fields(analysis: Analysis) -> set[str]:
     """The fields the examples of the spec's targets have (every field while none is known)."""
     calls = outline.task_calls(analysis.module)
-    families = {task_family(calls[t.target.name].name) for t in outline.targets(analysis.module)
-                if t.target.name in calls}
+    types_ = {calls[t.target.name].name for t in outline.targets(analysis.module) if t.target.name in calls}
+    families = {task_family(name) for name in types_ if REGISTRY.get("task_type", name) is not None}
     found: set[str] = {f for family in families for f in FAMILY_FIELDS.get(family, {})}
     return found or set(FIELDS)
 
