@@ -20,19 +20,7 @@ from xexp.runtime.attacks.driver import DEFAULT_MAX_BATCH, PredictProba, run_bat
 from xexp.runtime.attacks.search import Outcome
 from xexp.runtime.attacks.targets import PairTarget
 from xexp.runtime.formats import ATTACK_COLUMNS
-from xexp.runtime.implementations import resolve
-
-
-def _entry(name: str):
-    # importing the declarations registers them; the compiler package stays free of runtime code
-    import xexp.compiler.registry.attacks  # noqa: F401
-    from xexp.compiler.registry.base import REGISTRY
-
-    entry = REGISTRY.get("attack", name)
-    if entry is None:
-        known = ", ".join(REGISTRY.names("attack"))
-        raise ValueError(f"unknown attack {name!r}; known attacks: {known}")
-    return entry
+from xexp.runtime.implementations import entry_of, resolve
 
 
 def example_rng(seed: int, name: str, field: str, *texts: str) -> random.Random:
@@ -110,7 +98,7 @@ def run_task_attack(name: str, params: dict, examples: list[dict], *, lang: str,
     """Attack every example of `target`'s task type (runtime/attacks/targets.py); one record
     per example: ATTACK_COLUMNS, plus `adv_text` and the task's own figures off pair tasks.
     `models`: loadable paths of the models the attack names as tools (word_attack's mlm)."""
-    entry = _entry(name)
+    entry = entry_of("attack", name)
     if target.family != "tagging" and field not in entry.fields:
         raise ValueError(f"attack {name} cannot touch field {field!r}; it supports {list(entry.fields)}")
     if entry.languages is not None and lang not in entry.languages:
