@@ -129,21 +129,21 @@ class SyntheticLexicon(Params):
 SPLIT_ARGUMENTS = ("train", "dev", "test")
 
 
-@register("nli", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+@register("nli", "task_type", implementation="xexp.runtime.tasks.pair:NLI", positional=("source",),
           labels=("entailment", "neutral", "contradiction"), pair=True, family="pair")
 class NliTask(Params):
     """Natural language inference, a sentence-pair classification (premise, hypothesis) with
     labels entailment / neutral / contradiction, mapped by name."""
 
 
-@register("paraphrase", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+@register("paraphrase", "task_type", implementation="xexp.runtime.tasks.pair:PARAPHRASE", positional=("source",),
           labels=("not_paraphrase", "paraphrase"), pair=True, family="pair")
 class ParaphraseTask(Params):
     """Paraphrase identification, a sentence-pair classification with labels
     not_paraphrase / paraphrase."""
 
 
-@register("extractive_qa", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+@register("extractive_qa", "task_type", implementation="xexp.runtime.tasks.qa:EXTRACTIVE_QA", positional=("source",),
           family="qa")
 class ExtractiveQaTask(Params):
     """Extractive question answering (SQuAD v1/v2): answer spans in a context; EM/F1.
@@ -159,13 +159,13 @@ class ExtractiveQaTask(Params):
     answers: Literal["squad", "mlqa"] = "squad"
 
 
-@register("multiple_choice", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+@register("multiple_choice", "task_type", implementation="xexp.runtime.tasks.mc:MULTIPLE_CHOICE", positional=("source",),
           family="mc")
 class MultipleChoiceTask(Params):
     """Multiple choice (HellaSwag, CosmosQA, CommonsenseQA): a context and N endings."""
 
 
-@register("token_classification", "task_type", implementation="xexp.runtime.tasks:get_task",
+@register("token_classification", "task_type", implementation="xexp.runtime.tasks.tagging:TOKEN_CLASSIFICATION",
           positional=("source",),
           per_token=True, family="tagging")
 class TokenClassificationTask(Params):
@@ -175,7 +175,7 @@ class TokenClassificationTask(Params):
     label set is the training split's tags, by name. Perturbations must keep tokens intact."""
 
 
-@register("masked_lm", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+@register("masked_lm", "task_type", implementation="xexp.runtime.tasks.mlm:MASKED_LM", positional=("source",),
           family="text", intermediate_only=True)
 class MaskedLmTask(Params):
     """Masked language modelling on plain text (continued pretraining during intermediate
@@ -196,7 +196,7 @@ RETRIEVAL_LAYER, RETRIEVAL_DEPTH = 14, 24
 RETRIEVAL_MAX_LEN = 512
 
 
-@register("retrieval", "task_type", implementation="xexp.runtime.tasks:get_task", positional=("source",),
+@register("retrieval", "task_type", implementation="xexp.runtime.tasks.retrieval:RETRIEVAL", positional=("source",),
           family="bitext", untrained=True)
 class RetrievalTask(Params):
     """Cross-lingual sentence retrieval (Tatoeba, BUCC): no training of its own; the encoder (the
