@@ -51,7 +51,7 @@ class LocalData(Params):
 SYNTHETIC_LANGUAGES = ("en", "de", "es", "fr", "ru", "hi", "zh", "ar")
 
 
-@register("synthetic", "data_source", implementation="xexp.runtime.data.synthetic:generate", positional=("task",),
+@register("synthetic", "data_source", implementation="xexp.runtime.data.sources:read_synthetic", positional=("task",),
           languages=frozenset(SYNTHETIC_LANGUAGES))
 class SyntheticData(Params):
     """The built-in offline generator of small multilingual data: `synthetic(task, size=…, seed=…)`
