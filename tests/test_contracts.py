@@ -225,13 +225,15 @@ def test_tiny_model_rules_are_checked_at_compile_time():
     compile_text(BASE.replace("tiny()", "tiny(max_positions=1024)") + "train target { max_len=600 }\n", "c.xexp")
 
 
-def test_model_sources_are_described_once():
+def test_model_sources_are_described_once(tmp_path):
     from xexp.runtime.models import sources
 
     assert not hasattr(sources, "SOURCE_KEYS")
-    assert sources._check_source({"source": "tiny", "max_positions": 64}) == "tiny"
     with pytest.raises(ValueError, match="max_position"):
-        sources._check_source({"source": "tiny", "max_position": 64})
+        sources.materialize_model({"source": "tiny", "max_position": 64}, tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()  # refused by the registry's schema, before any build
+    built = sources.materialize_model({"source": "tiny", "max_positions": 64}, tmp_path / "tiny")
+    assert built["source"] == "tiny" and (tmp_path / "tiny" / "config.json").is_file()
 
 
 # --- `xexp check` reads local inputs -------------------------------------------------------------

