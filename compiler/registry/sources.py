@@ -111,7 +111,7 @@ class TinyModel(Params):
 # --- lexicons (bilingual dictionaries for code-switching) --------------------------------
 
 
-@register("muse", "lexicon", implementation="xexp.runtime.perturbations.lexicon:load_muse", positional=("path",))
+@register("muse", "lexicon", implementation="xexp.runtime.perturbations.lexicon:read_muse", positional=("path",))
 class MuseLexicon(Params):
     """A MUSE-format bilingual dictionary, `english<TAB>foreign` per line: `muse(path)`.
     The path usually contains `{lang}`, e.g. muse("{data}/muse/en-{lang}.txt")."""
@@ -119,7 +119,7 @@ class MuseLexicon(Params):
     path: str
 
 
-@register("synthetic", "lexicon", implementation="xexp.runtime.data.synthetic:bilingual_lexicon")
+@register("synthetic", "lexicon", implementation="xexp.runtime.perturbations.lexicon:read_synthetic")
 class SyntheticLexicon(Params):
     """The synthetic generator's own bilingual lexicon (its vocabulary in every language)."""
 
