@@ -318,17 +318,7 @@ def test_run_and_plan_can_skip_the_look_at_inputs(tmp_path, capsys):
     assert run_cli_command(tmp_path, "plan", capsys, "--no-inputs")[0] == 0
 
 
-# --- registry: implementations and versions -------------------------------------------------------
-
-
-def test_every_registry_entry_resolves_to_its_implementation():
-    from xexp.runtime.implementations import resolve
-
-    categories = ("task_type", "data_source", "model_source", "perturbation", "attack", "lexicon")
-    entries = [e for c in categories for e in REGISTRY.of(c)]
-    assert len(entries) > 20
-    for entry in entries:
-        assert callable(resolve(entry)), entry.implementation
+# --- registry: versions (implementations: tests/test_dispatch.py) -------------------------------------------------------
 
 
 def test_an_entry_version_redoes_only_that_entrys_nodes(monkeypatch):
