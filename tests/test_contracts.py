@@ -318,7 +318,7 @@ def test_run_and_plan_can_skip_the_look_at_inputs(tmp_path, capsys):
     assert run_cli_command(tmp_path, "plan", capsys, "--no-inputs")[0] == 0
 
 
-# --- registry: versions (implementations: tests/test_dispatch.py) -------------------------------------------------------
+# --- registry: versions (implementations: tests/test_dispatch.py) ---------------------------------
 
 
 def test_an_entry_version_redoes_only_that_entrys_nodes(monkeypatch):
