@@ -49,7 +49,7 @@ def _binds(function: Any, *args: Any, **kwargs: Any) -> bool:
 #: Per category, whether an implementation has the shape its caller expects (the Protocol or base
 #: class in the calling module: tasks.base.Task, data.sources.SourceReader,
 #: models.sources.ModelMaterializer, perturbations.lexicon.LexiconReader, perturbations.base
-#: .Perturbation, and what attacks/runner.py calls).
+#: .Perturbation, and attacks/runner.py's factory call that gives an ExampleAttack).
 SHAPES = {
     "task_type": lambda impl, entry: isinstance(impl, Task) and impl.name == entry.name,
     "data_source": lambda impl, entry: _binds(impl, {}, task_type="nli", split="dev", language="en"),

@@ -11,16 +11,26 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from typing import Any, Sequence
+from typing import Any, Generator, Protocol, Sequence
 
 import numpy as np
 
 from xexp.compiler.registry.base import FAMILY_FIELDS
 from xexp.runtime.attacks.driver import DEFAULT_MAX_BATCH, PredictProba, run_batched
-from xexp.runtime.attacks.search import Outcome
+from xexp.runtime.attacks.search import Outcome, Pair
 from xexp.runtime.attacks.targets import PairTarget
 from xexp.runtime.formats import ATTACK_COLUMNS
 from xexp.runtime.implementations import entry_of, resolve
+
+
+class ExampleAttack(Protocol):
+    """What an attack's implementation (its registry entry's `implementation=`: a factory called
+    with the validated parameters, `lang=` and, where the entry declares model parameters,
+    `models=`) returns, whichever attack it is: the search of one example, which yields batches
+    of queries, is sent their probabilities and returns its `Outcome` (search.greedy_attack)."""
+
+    def __call__(self, clean: dict[str, str], gold: Any, fields: Sequence[str], rng: random.Random,
+                 fixed_tokens: bool = False, protected: Any = None) -> Generator[list[Pair], np.ndarray, Outcome]: ...
 
 
 def example_rng(seed: int, name: str, field: str, *texts: str) -> random.Random:
@@ -105,7 +115,7 @@ def run_task_attack(name: str, params: dict, examples: list[dict], *, lang: str,
         raise ValueError(f"attack {name} does not support language {lang!r}")
     validated = entry.params(**params).model_dump()
     tools = {"models": dict(models or {})} if entry.extra.get("model_params") else {}
-    attack_one = resolve(entry)(validated, lang=lang, **tools)
+    attack_one: ExampleAttack = resolve(entry)(validated, lang=lang, **tools)
 
     for index, example in enumerate(examples):
         target.check(index, example)
