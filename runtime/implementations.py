@@ -16,16 +16,6 @@ from typing import Any
 from xexp.compiler.registry import REGISTRY, Entry
 from xexp.compiler.registry.base import Category
 
-#: How errors name each category: (one, several).
-CATEGORY_WORDS: dict[Category, tuple[str, str]] = {
-    "task_type": ("task type", "task types"),
-    "data_source": ("data source", "data sources"),
-    "model_source": ("model source", "model sources"),
-    "lexicon": ("lexicon", "lexicons"),
-    "perturbation": ("perturbation", "perturbations"),
-    "attack": ("attack", "attacks"),
-}
-
 
 @lru_cache(maxsize=None)
 def resolve_path(implementation: str) -> Any:
@@ -49,11 +39,11 @@ def entry_of(category: Category, name: str) -> Entry:
     dispatch gives (what was asked, the closest known name, all known names)."""
     entry = REGISTRY.get(category, name)
     if entry is None:
-        one, several = CATEGORY_WORDS[category]
+        one = category.replace("_", " ")
         known = REGISTRY.names(category)
         close = difflib.get_close_matches(str(name), known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown {one} {name!r}{hint} (known {several}: {', '.join(known) or 'none'})")
+        raise ValueError(f"unknown {one} {name!r}{hint} (known {one}s: {', '.join(known) or 'none'})")
     return entry
 
 

@@ -105,6 +105,8 @@ def read_source(source: dict, *, task_type: str, split: str | None, language: st
 
 def read_synthetic(source: dict, *, task_type: str, split: str | None,
                    language: str | None) -> RawSource:
+    """The offline generator's examples (data/synthetic/), generated whole: its `task` is the task
+    type it feeds unless the source says."""
     from xexp.runtime.data.synthetic import generate
 
     params = {k: v for k, v in source.items() if k not in ("source", "columns", "labels")}
