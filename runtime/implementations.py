@@ -9,11 +9,13 @@ test instead of a node.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from functools import lru_cache
 from typing import Any
 
-from xexp.compiler.registry import Entry
+from xexp.compiler.registry import REGISTRY, Entry
+from xexp.compiler.registry.base import Category
 
 
 @lru_cache(maxsize=None)
@@ -31,3 +33,22 @@ def resolve_path(implementation: str) -> Any:
 def resolve(entry: Entry) -> Any:
     """The implementation of a registry entry."""
     return resolve_path(entry.implementation)
+
+
+def entry_of(category: Category, name: str) -> Entry:
+    """The registry entry `name` of `category`; for a name nobody declared, the one error every
+    dispatch gives (what was asked, the closest known name, all known names)."""
+    entry = REGISTRY.get(category, name)
+    if entry is None:
+        one = category.replace("_", " ")
+        known = REGISTRY.names(category)
+        close = difflib.get_close_matches(str(name), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown {one} {name!r}{hint} (known {one}s: {', '.join(known) or 'none'})")
+    return entry
+
+
+def implementation_of(category: Category, name: str) -> Any:
+    """The implementation the registry names for `name`: the only way the runtime goes from a
+    name in a spec to the code that serves it, so declaring an entry is all it takes to add one."""
+    return resolve(entry_of(category, name))

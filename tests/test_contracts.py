@@ -225,13 +225,15 @@ def test_tiny_model_rules_are_checked_at_compile_time():
     compile_text(BASE.replace("tiny()", "tiny(max_positions=1024)") + "train target { max_len=600 }\n", "c.xexp")
 
 
-def test_model_sources_are_described_once():
+def test_model_sources_are_described_once(tmp_path):
     from xexp.runtime.models import sources
 
     assert not hasattr(sources, "SOURCE_KEYS")
-    assert sources._check_source({"source": "tiny", "max_positions": 64}) == "tiny"
     with pytest.raises(ValueError, match="max_position"):
-        sources._check_source({"source": "tiny", "max_position": 64})
+        sources.materialize_model({"source": "tiny", "max_position": 64}, tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()  # refused by the registry's schema, before any build
+    built = sources.materialize_model({"source": "tiny", "max_positions": 64}, tmp_path / "tiny")
+    assert built["source"] == "tiny" and (tmp_path / "tiny" / "config.json").is_file()
 
 
 # --- `xexp check` reads local inputs -------------------------------------------------------------
@@ -316,17 +318,7 @@ def test_run_and_plan_can_skip_the_look_at_inputs(tmp_path, capsys):
     assert run_cli_command(tmp_path, "plan", capsys, "--no-inputs")[0] == 0
 
 
-# --- registry: implementations and versions -------------------------------------------------------
-
-
-def test_every_registry_entry_resolves_to_its_implementation():
-    from xexp.runtime.implementations import resolve
-
-    categories = ("task_type", "data_source", "model_source", "perturbation", "attack", "lexicon")
-    entries = [e for c in categories for e in REGISTRY.of(c)]
-    assert len(entries) > 20
-    for entry in entries:
-        assert callable(resolve(entry)), entry.implementation
+# --- registry: versions (implementations: tests/test_dispatch.py) ---------------------------------
 
 
 def test_an_entry_version_redoes_only_that_entrys_nodes(monkeypatch):

@@ -28,6 +28,7 @@ import random
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
+from xexp.compiler.registry.perturbations import LexiconRef
 from xexp.runtime.attacks.search import SearchBudget, greedy_attack, word_pieces
 from xexp.runtime.perturbations import lexicon as lexicons
 from xexp.runtime.perturbations.casing import lower, match_case
@@ -40,9 +41,10 @@ MAX_PER_LANGUAGE = 3
 
 
 def _reference_for(refs: Sequence[Mapping], foreign: str) -> dict:
-    """The lexicon reference that holds English-`foreign` pairs, or a clear error."""
+    """The lexicon reference that holds English-`foreign` pairs, or a clear error; which one
+    does is the declaration's rule (`LexiconRef.holds`), the one the compiler checked."""
     for ref in refs:
-        if ref["kind"] == "synthetic" or lexicons.muse_language(str(ref["path"])) == foreign:
+        if LexiconRef.model_validate(ref).holds(foreign, foreign, by_name_only=True):
             return dict(ref)
     named = ", ".join(str(r.get("path") or r["kind"]) for r in refs)
     raise ValueError(

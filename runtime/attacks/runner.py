@@ -11,28 +11,26 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from typing import Any, Sequence
+from typing import Any, Generator, Protocol, Sequence
 
 import numpy as np
 
 from xexp.compiler.registry.base import FAMILY_FIELDS
 from xexp.runtime.attacks.driver import DEFAULT_MAX_BATCH, PredictProba, run_batched
-from xexp.runtime.attacks.search import Outcome
+from xexp.runtime.attacks.search import Outcome, Pair
 from xexp.runtime.attacks.targets import PairTarget
 from xexp.runtime.formats import ATTACK_COLUMNS
-from xexp.runtime.implementations import resolve
+from xexp.runtime.implementations import entry_of, resolve
 
 
-def _entry(name: str):
-    # importing the declarations registers them; the compiler package stays free of runtime code
-    import xexp.compiler.registry.attacks  # noqa: F401
-    from xexp.compiler.registry.base import REGISTRY
+class ExampleAttack(Protocol):
+    """What an attack's implementation (its registry entry's `implementation=`: a factory called
+    with the validated parameters, `lang=` and, where the entry declares model parameters,
+    `models=`) returns, whichever attack it is: the search of one example, which yields batches
+    of queries, is sent their probabilities and returns its `Outcome` (search.greedy_attack)."""
 
-    entry = REGISTRY.get("attack", name)
-    if entry is None:
-        known = ", ".join(REGISTRY.names("attack"))
-        raise ValueError(f"unknown attack {name!r}; known attacks: {known}")
-    return entry
+    def __call__(self, clean: dict[str, str], gold: Any, fields: Sequence[str], rng: random.Random,
+                 fixed_tokens: bool = False, protected: Any = None) -> Generator[list[Pair], np.ndarray, Outcome]: ...
 
 
 def example_rng(seed: int, name: str, field: str, *texts: str) -> random.Random:
@@ -110,14 +108,14 @@ def run_task_attack(name: str, params: dict, examples: list[dict], *, lang: str,
     """Attack every example of `target`'s task type (runtime/attacks/targets.py); one record
     per example: ATTACK_COLUMNS, plus `adv_text` and the task's own figures off pair tasks.
     `models`: loadable paths of the models the attack names as tools (word_attack's mlm)."""
-    entry = _entry(name)
+    entry = entry_of("attack", name)
     if target.family != "tagging" and field not in entry.fields:
         raise ValueError(f"attack {name} cannot touch field {field!r}; it supports {list(entry.fields)}")
     if entry.languages is not None and lang not in entry.languages:
         raise ValueError(f"attack {name} does not support language {lang!r}")
     validated = entry.params(**params).model_dump()
     tools = {"models": dict(models or {})} if entry.extra.get("model_params") else {}
-    attack_one = resolve(entry)(validated, lang=lang, **tools)
+    attack_one: ExampleAttack = resolve(entry)(validated, lang=lang, **tools)
 
     for index, example in enumerate(examples):
         target.check(index, example)

@@ -13,7 +13,7 @@ from pathlib import Path
 from xexp.runtime.data.raw import DataError, RawSource
 
 
-def read_hf(source: dict, *, split: str | None, language: str | None) -> RawSource:
+def read_hf(source: dict, *, task_type: str, split: str | None, language: str | None) -> RawSource:
     import datasets
 
     dataset_id = str(source.get("id") or "")

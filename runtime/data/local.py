@@ -62,7 +62,7 @@ def read_local(source: dict, *, task_type: str, split: str | None, language: str
     segments: list[tuple[int, str, list, str]] = []
     for path in files:
         file_format = fmt or _infer_format(path, task_type)
-        if file_format == "squad_json" and task_type != "extractive_qa":
+        if file_format == "squad_json" and task_family(task_type) != "qa":
             raise DataError(str(path), f"a SQuAD JSON file holds extractive QA data, not {task_type!r} "
                             "(give format= if this .json is something else)")
         first = len(records)

@@ -8,9 +8,12 @@ makes every source report bad data the same way: file, row and field.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from xexp.compiler.registry.base import task_family
 from xexp.runtime.data.normalize import normalize
 from xexp.runtime.data.raw import DataError, RawSource
+
 
 #: Schema metadata of a loaded table naming the hub commit its rows came from.
 REVISION_METADATA = b"xexp.source_revision"
@@ -46,27 +49,35 @@ def load_rows(
     return table
 
 
+class SourceReader(Protocol):
+    """What a data source's implementation (its registry entry's `implementation=`) is: the
+    source's raw records for one task type, split and language. One signature for every kind is
+    what lets `read_source` call any of them by the entry alone."""
+
+    def __call__(self, source: dict, *, task_type: str, split: str | None,
+                 language: str | None) -> RawSource: ...
+
+
 def read_source(source: dict, *, task_type: str, split: str | None, language: str | None) -> RawSource:
-    """Dispatch to the reader of `source["source"]` (imported lazily: `datasets` is heavy)."""
+    """The reader the registry names for `source["source"]` (imported lazily: `datasets` is heavy)."""
+    from xexp.compiler.registry import REGISTRY
+    from xexp.runtime.implementations import entry_of, resolve
+
     if not isinstance(source, dict) or "source" not in source:
         raise DataError(repr(source), "a data source is a dict with a 'source' key "
-                        "('local', 'hf' or 'synthetic')")
-    kind = source["source"]
-    if kind == "local":
-        from xexp.runtime.data.local import read_local
-
-        return read_local(source, task_type=task_type, split=split, language=language)
-    if kind == "hf":
-        from xexp.runtime.data.hf import read_hf
-
-        return read_hf(source, split=split, language=language)
-    if kind == "synthetic":
-        return _read_synthetic(source, task_type=task_type, split=split, language=language)
-    raise DataError(repr(source), f"unknown data source {kind!r}: expected 'local', 'hf' or 'synthetic'")
+                        f"({', '.join(map(repr, REGISTRY.names('data_source')))})")
+    try:
+        entry = entry_of("data_source", source["source"])
+    except ValueError as unknown:
+        raise DataError(repr(source), str(unknown)) from None
+    reader: SourceReader = resolve(entry)
+    return reader(source, task_type=task_type, split=split, language=language)
 
 
-def _read_synthetic(source: dict, *, task_type: str, split: str | None,
-                    language: str | None) -> RawSource:
+def read_synthetic(source: dict, *, task_type: str, split: str | None,
+                   language: str | None) -> RawSource:
+    """The offline generator's examples (data/synthetic/), generated whole: its `task` is the task
+    type it feeds unless the source says."""
     from xexp.runtime.data.synthetic import generate
 
     params = {k: v for k, v in source.items() if k not in ("source", "columns", "labels")}

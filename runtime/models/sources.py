@@ -10,27 +10,34 @@ Hugging Face Auto classes; remote code is trusted only when the manifest says so
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-def _check_source(source: dict[str, Any]) -> str:
-    """The source's kind, its parameters checked against the registry's schema (the one
-    description of each model source, compiler/registry/sources.py)."""
+
+class ModelMaterializer(Protocol):
+    """What a model source's implementation (its registry entry's `implementation=`) is: the
+    `model` node's work for that kind of source, given its checked parameters and the node's
+    output folder, returning the manifest. One signature for every kind is what lets
+    `materialize_model` call any of them by the entry alone."""
+
+    def __call__(self, source: dict[str, Any], out_dir: Path) -> dict[str, Any]: ...
+
+
+def _checked_materializer(source: dict[str, Any]) -> ModelMaterializer:
+    """The source's implementation, its parameters checked against the registry's schema (the
+    one description of each model source, compiler/registry/sources.py)."""
     from pydantic import ValidationError
 
-    from xexp.compiler.registry import REGISTRY
+    from xexp.runtime.implementations import entry_of, resolve
 
     if not isinstance(source, dict) or "source" not in source:
         raise ValueError(f"model source must be a dict with a 'source' key, got {source!r}")
     kind = source["source"]
-    entry = REGISTRY.get("model_source", kind)
-    if entry is None:
-        raise ValueError(f"unknown model source {kind!r}; known model sources: "
-                         f"{', '.join(REGISTRY.names('model_source'))}")
+    entry = entry_of("model_source", kind)
     try:
         entry.params.model_validate({k: v for k, v in source.items() if k != "source"})
     except ValidationError as err:
         raise ValueError(f"model source {kind!r}: {_problems(err, entry.params.model_fields)}") from None
-    return kind
+    return resolve(entry)
 
 
 def _problems(err, fields) -> str:
@@ -47,33 +54,46 @@ def _problems(err, fields) -> str:
 
 def materialize_model(source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     """Produce the model a spec names (a conversion or a tiny build into `out_dir`; no download)."""
-    kind = _check_source(source)
-    if kind == "hf":
-        model_id = source["id"]
-        trust = source.get("trust_remote_code", False)
-        if not isinstance(model_id, str) or not model_id:
-            raise ValueError(f"model source 'hf': id must be a non-empty string, got {model_id!r}")
-        if not isinstance(trust, bool):
-            raise ValueError(f"model source 'hf': trust_remote_code must be true or false, got {trust!r}")
-        local = Path(model_id).expanduser()
-        if local.is_dir():
-            return {"source": "hf", "path_or_id": str(local.resolve()), "revision": source.get("revision"),
-                    "resolved_revision": None, "trust_remote_code": trust}
-        from xexp.runtime.hub_revision import hub_commit
+    return _checked_materializer(source)(source, Path(out_dir))
 
-        commit = hub_commit(model_id, source.get("revision"))
-        return {"source": "hf", "path_or_id": model_id, "revision": commit or source.get("revision"),
-                "resolved_revision": commit, "trust_remote_code": trust}
-    if kind == "packaged":
-        from xexp.runtime.models.packaged import prepare_packaged
 
-        path = prepare_packaged(source.get("name", "multilingual-e5-small"), Path(out_dir))
-    else:
-        from xexp.runtime.models.tiny import build_tiny
+def materialize_hf(source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """A hub id or a local folder, used where it is: nothing is written to `out_dir`; a hub
+    revision is resolved to its commit now, so every consumer loads the same one."""
+    model_id = source["id"]
+    trust = source.get("trust_remote_code", False)
+    if not isinstance(model_id, str) or not model_id:
+        raise ValueError(f"model source 'hf': id must be a non-empty string, got {model_id!r}")
+    if not isinstance(trust, bool):
+        raise ValueError(f"model source 'hf': trust_remote_code must be true or false, got {trust!r}")
+    local = Path(model_id).expanduser()
+    if local.is_dir():
+        return {"source": "hf", "path_or_id": str(local.resolve()), "revision": source.get("revision"),
+                "resolved_revision": None, "trust_remote_code": trust}
+    from xexp.runtime.hub_revision import hub_commit
 
-        params = {k: v for k, v in source.items() if k != "source"}
-        path = build_tiny(Path(out_dir), **params)
-    return {"source": kind, "path_or_id": str(Path(path).resolve()),
+    commit = hub_commit(model_id, source.get("revision"))
+    return {"source": "hf", "path_or_id": model_id, "revision": commit or source.get("revision"),
+            "resolved_revision": commit, "trust_remote_code": trust}
+
+
+def materialize_packaged(source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """The packaged encoder, converted into `out_dir` (models/packaged.py)."""
+    from xexp.runtime.models.packaged import prepare_packaged
+
+    return _built(source, prepare_packaged(source.get("name", "multilingual-e5-small"), out_dir))
+
+
+def materialize_tiny(source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """A tiny random encoder, built into `out_dir` from the source's shape (models/tiny.py)."""
+    from xexp.runtime.models.tiny import build_tiny
+
+    return _built(source, build_tiny(out_dir, **{k: v for k, v in source.items() if k != "source"}))
+
+
+def _built(source: dict[str, Any], path) -> dict[str, Any]:
+    """The manifest of a model built into the store: no revision, never remote code."""
+    return {"source": source["source"], "path_or_id": str(Path(path).resolve()),
             "revision": None, "trust_remote_code": False}
 
 

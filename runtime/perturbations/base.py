@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Generic, Sequence, TypeVar, cast
 
 from xexp.compiler.registry import perturbations as _declarations  # noqa: F401  (registers)
-from xexp.compiler.registry.base import REGISTRY, Entry, Params
+from xexp.compiler.registry.base import Entry, Params
+from xexp.runtime.implementations import entry_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +33,7 @@ class Outcome:
 
 
 def registry_entry(name: str) -> Entry:
-    entry = REGISTRY.get("perturbation", name)
-    if entry is None:
-        import difflib
-
-        known = REGISTRY.names("perturbation")
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown perturbation {name!r}{hint} (known: {', '.join(known)})")
-    return entry
+    return entry_of("perturbation", name)
 
 
 def format_value(value: Any) -> str:

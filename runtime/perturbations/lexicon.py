@@ -15,11 +15,19 @@ import hashlib
 import io
 import os
 from functools import lru_cache
-from typing import Mapping
+from typing import Mapping, Protocol
+
+from xexp.compiler.registry.muse import muse_language  # noqa: F401  (one reading of a MUSE name)
 
 Lexicon = Mapping[str, tuple[str, ...]]
 
-from xexp.compiler.registry.muse import muse_language  # noqa: F401  (one reading of a MUSE name)
+
+class LexiconReader(Protocol):
+    """What a lexicon kind's implementation (its registry entry's `implementation=`) is: the
+    English -> `foreign` pairs a reference of that kind points at. One signature for every kind
+    is what lets `english_to` serve any of them by the entry alone."""
+
+    def __call__(self, ref: Mapping, foreign: str) -> Lexicon: ...
 
 
 @lru_cache(maxsize=64)
@@ -58,6 +66,11 @@ def load_muse(path: str, sha256: str | None = None) -> Lexicon:
     return {word: tuple(translations) for word, translations in pairs.items()}
 
 
+def read_synthetic(ref: Mapping, foreign: str) -> Lexicon:
+    """The synthetic generator's own English -> `foreign` vocabulary (the reference names no file)."""
+    return _synthetic(foreign)
+
+
 @lru_cache(maxsize=64)
 def _synthetic(lang: str) -> Lexicon:
     from xexp.runtime.data.synthetic import bilingual_lexicon  # the demo's generator, lazily
@@ -66,13 +79,8 @@ def _synthetic(lang: str) -> Lexicon:
     return {english: tuple(dict.fromkeys(foreign)) for english, foreign in lexicon.items() if foreign}
 
 
-def english_to(ref: Mapping, foreign: str) -> Lexicon:
-    """The English -> `foreign` lexicon a reference points at."""
-    kind = ref.get("kind")
-    if kind == "synthetic":
-        return _synthetic(foreign)
-    if kind != "muse":
-        raise ValueError(f"code_switch: unknown lexicon kind {kind!r} (expected 'muse' or 'synthetic')")
+def read_muse(ref: Mapping, foreign: str) -> Lexicon:
+    """The MUSE file a reference names, refused when its name says another language pair."""
     path = os.path.abspath(str(ref.get("path")))
     named = muse_language(path)
     if named is not None and named != foreign:
@@ -81,6 +89,18 @@ def english_to(ref: Mapping, foreign: str) -> Lexicon:
             f"English-{foreign}"
         )
     return load_muse(path, ref.get("sha256"))
+
+
+def english_to(ref: Mapping, foreign: str) -> Lexicon:
+    """The English -> `foreign` lexicon a reference points at, read by its kind's implementation."""
+    from xexp.runtime.implementations import entry_of, resolve
+
+    try:
+        entry = entry_of("lexicon", ref.get("kind"))
+    except ValueError as unknown:
+        raise ValueError(f"code_switch: {unknown}") from None
+    reader: LexiconReader = resolve(entry)
+    return reader(ref, foreign)
 
 
 def _reverse(forward: Lexicon) -> Lexicon:

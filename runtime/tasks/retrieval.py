@@ -188,3 +188,7 @@ def bucc_scores(predictions) -> dict:
     recall = hits / n_gold if n_gold else 0.0
     f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
     return {"precision": precision, "recall": recall, "f1": f1}
+
+
+#: The task as a spec names it before its parameters (`Task.configured` gives the others).
+RETRIEVAL = Retrieval()
