@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from xexp.compiler import ast
 from xexp.compiler.binding import bind
 from xexp.compiler.errors import did_you_mean
-from xexp.compiler.graph.contracts import RESERVED_CONDITIONS  # names the report gives its own rows
+from xexp.compiler.graph.report_contract import RESERVED_CONDITIONS  # names the report gives its own rows
 from xexp.compiler.graph.node import Resources
 from xexp.compiler.registry import REGISTRY
 from xexp.compiler.registry.base import FAMILY_FIELDS, FIELDS, FieldName, task_family

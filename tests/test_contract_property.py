@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xexp.compiler import compile_text
-from xexp.compiler.graph.contracts import CONTRACTS, params_of
+from xexp.compiler.graph.kinds import KINDS, kind_of
 from xexp.compiler.registry import REGISTRY
 from xexp.compiler.registry.base import FAMILY_FIELDS
 from xexp.compiler.registry.sources import PAIR_TASKS, SYNTHETIC_LANGUAGES
@@ -175,11 +175,11 @@ def test_every_node_of_a_valid_spec_fits_its_kinds_contract(text):
     _spec, graph = compile_text(text, "generated.xexp")  # a SpecError here: the generator or the compiler is wrong
     kinds = set()
     for node in graph.nodes:
-        assert params_of(node).to_params() == node.params, (node.name, text)
+        assert kind_of(node.kind).PARAMS.model_validate(node.params).to_params() == node.params, (node.name, text)
         kinds.add(node.kind)
     trains = any(t.trained_on for t in _spec.targets) or _spec.intermediate != ["none"]
     assert kinds >= {"model", "load", "evaluate", "report", *(["train"] if trains else [])}
-    assert kinds <= set(CONTRACTS)
+    assert kinds <= set(KINDS)
 
 
 def test_the_generator_reaches_every_entry_and_task_type():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xexp.compiler.graph.contracts import ReportParams
+from xexp.compiler.graph.report_contract import ReportParams
 from xexp.compiler.graph.node import Graph, Node
 from xexp.runtime.context import NodeContext
 from xexp.runtime.formats import DATA_FILE, HTML_FILE, PREDICTIONS_FILE, SUMMARY_FILE

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from xexp.compiler.graph.contracts import ReportTarget
+from xexp.compiler.graph.report_contract import ReportTarget
 from xexp.compiler.registry.base import task_family
 from xexp.runtime.report.examples import Example, select_examples
 from xexp.runtime.report.model import ReportCell, ReportSettings
