@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-#: The unit of each kind's work.
-UNITS = {"model": "nodes", "load": "rows", "perturb": "rows", "train": "tokens", "evaluate": "tokens",
-         "attack": "queries", "report": "cells"}
+from xexp.compiler.graph.kinds import kind_of
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ class Work:
 # --- finished nodes ------------------------------------------------------------------------------
 def recorded_work(kind: str, params: dict[str, Any], manifest: dict[str, Any]) -> Work:
     """The work a finished node did, read from its completion record."""
-    unit = UNITS.get(kind, "nodes")
+    unit = kind_of(kind).WORK_UNIT
     amount: float | None = None
     if kind in ("load", "perturb"):
         amount = _number(manifest.get("rows"))
@@ -64,7 +62,7 @@ def recorded_work(kind: str, params: dict[str, Any], manifest: dict[str, Any]) -
 def planned_work(node: Any, rows_of: Callable[[str], float | None]) -> Work:
     """The work a planned node will do; `rows_of(key)` is the row count of an input node."""
     kind, params = node.kind, node.params
-    unit = UNITS.get(kind, "nodes")
+    unit = kind_of(kind).WORK_UNIT
     if kind == "model":
         return Work(unit, 1.0)
     if kind == "load":
