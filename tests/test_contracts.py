@@ -183,7 +183,7 @@ evaluate { max_len=128 }
 
 def test_doc_stride_reaches_training_and_evaluation():
     from xexp.compiler.graph.contracts import EvaluateParams
-    from xexp.runtime.ops.train_op import training_hparams
+    from xexp.runtime.ops.fit import training_hparams
 
     _spec, graph = compile_text(QA.replace("STRIDE", "32"), "qa.xexp")
     train = next(n for n in graph.nodes if n.kind == "train")

@@ -16,15 +16,13 @@ from pathlib import Path
 from xexp.compiler.graph.contracts import TrainParams
 from xexp.compiler.graph.node import Node, Resources
 from xexp.runtime.context import NodeContext
-from xexp.runtime.ops.train_op import Fit
+from xexp.runtime.ops.fit import Fit, training_hparams
 
 TRIALS_FILE = "trials.csv"
 
 
 def grid(p: TrainParams) -> list[dict]:
     """Every combination of the sweep values, as `train()` hyperparameters (others fixed)."""
-    from xexp.runtime.ops.train_op import training_hparams
-
     sweeps = p.hparams.sweeps()
     names = sorted(sweeps)
     combos = itertools.product(*(sweeps[k] for k in names))
@@ -42,7 +40,7 @@ def tune_resources(resources: Resources | None) -> dict[str, float]:
 
 
 def run_sweep(node: Node, ctx: NodeContext, fit: Fit, has_dev: bool) -> dict:
-    """`fit(hparams, out_dir, scratch_dir, progress)` runs one trial's training (train_op.py)."""
+    """`fit(hparams, out_dir, scratch_dir, progress)` runs one trial's training (fit.py)."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
