@@ -19,7 +19,7 @@ from xexp.runtime.estimate.history import Sample, model_label, read_samples
 from xexp.runtime.estimate.models import parameter_count, read_profiles
 from xexp.runtime.estimate.rates import RateBook, bounded
 from xexp.runtime.estimate.simulate import SimNode, Simulation, simulate
-from xexp.runtime.estimate.work import load_rows, planned_work
+from xexp.runtime.estimate.work import load_rows, planned_work, recorded_rows
 
 
 @dataclass(frozen=True)
@@ -127,9 +127,9 @@ def estimate_nodes(graph: Any, store_root: str | Path | None,
             found: float | None = None
             if node is not None:
                 record = _record(root, node.kind, key)
-                recorded = (record or {}).get("manifest", {}).get("rows") if record else None
-                if isinstance(recorded, (int, float)):
-                    found = float(recorded)
+                recorded = recorded_rows(record.get("manifest") or {}) if record else None
+                if recorded is not None:
+                    found = recorded
                 elif node.kind == "load":
                     found = load_rows(node.params)
                 elif "data" in node.inputs:

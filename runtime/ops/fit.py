@@ -9,9 +9,10 @@ from typing import Callable
 from xexp.compiler.graph.contracts import TrainParams, member_input
 from xexp.runtime.context import NodeContext
 from xexp.runtime.ops.common import input_data
+from xexp.runtime.train_manifest import TrainManifest
 
 #: fit(hparams, out_dir, scratch_dir, progress) -> manifest: one training of a node's data.
-Fit = Callable[[dict, Path, Path, Callable[[dict], None] | None], dict]
+Fit = Callable[[dict, Path, Path, Callable[[dict], None] | None], TrainManifest]
 
 
 def training_of(p: TrainParams, base: dict, ctx: NodeContext) -> tuple[Fit, bool]:
@@ -24,7 +25,7 @@ def training_of(p: TrainParams, base: dict, ctx: NodeContext) -> tuple[Fit, bool
         train_table = input_data(ctx.inputs["train"])
         dev_table = input_data(ctx.inputs["dev"]) if "dev" in ctx.inputs else None
 
-        def fit(hparams: dict, out_dir: Path, scratch_dir: Path, progress) -> dict:
+        def fit(hparams: dict, out_dir: Path, scratch_dir: Path, progress) -> TrainManifest:
             return train(base=base, task_type=task_type, train_table=train_table, dev_table=dev_table,
                          hparams=hparams, seed=p.seed, out_dir=out_dir, scratch_dir=scratch_dir, progress=progress,
                          task_params=p.task_params)
@@ -40,7 +41,7 @@ def training_of(p: TrainParams, base: dict, ctx: NodeContext) -> tuple[Fit, bool
                 "dev_table": member_table(ctx, "dev", i, m.dev_languages) if m.dev_languages else None}
                for i, m in enumerate(p.members)]
 
-    def fit_mix(hparams: dict, out_dir: Path, scratch_dir: Path, progress) -> dict:
+    def fit_mix(hparams: dict, out_dir: Path, scratch_dir: Path, progress) -> TrainManifest:
         return train_mix(base=base, members=members, sampling=sampling, hparams=hparams, seed=p.seed,
                          out_dir=out_dir, scratch_dir=scratch_dir, progress=progress)
 

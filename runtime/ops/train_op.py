@@ -14,9 +14,10 @@ from xexp.runtime.context import NodeContext
 from xexp.runtime.ops.common import model_manifest
 from xexp.runtime.ops.fit import training_hparams, training_of
 from xexp.runtime.ops.sweep import run_sweep
+from xexp.runtime.train_manifest import TrainManifest
 
 
-def run(node: Node, ctx: NodeContext) -> dict:
+def run(node: Node, ctx: NodeContext) -> TrainManifest:
     p = TrainParams.model_validate(node.params)
     base = model_manifest(ctx.inputs["base"])
     fit, has_dev = training_of(p, base, ctx)
@@ -26,9 +27,7 @@ def run(node: Node, ctx: NodeContext) -> dict:
         manifest = fit(training_hparams(p), ctx.out_dir, ctx.scratch_dir, _logging_resume(ctx))
     # the spec's decision (base comes from model_manifest, runtime/provenance.py), recorded so that
     # provenance can tell a record whose flag was changed afterwards; it is never read to load
-    manifest["trust_remote_code"] = base["trust_remote_code"]
-    manifest["revision"] = None
-    return manifest
+    return manifest.model_copy(update={"trust_remote_code": base["trust_remote_code"]})
 
 
 def _logging_resume(ctx: NodeContext):
