@@ -178,7 +178,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
         if len(self.sink.errors) > errors_before:
             return  # reported; later uses of the task would only repeat the problem
         self.tasks[name] = TaskDef(name=name, type=entry.name, params=params, splits=splits,
-                                   labels=tuple(entry.extra.get("labels", ())))
+                                   labels=entry.labels)
 
     def data_source(self, value: ast.Value) -> dict | None:
         if not isinstance(value, ast.Call):
@@ -383,7 +383,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
         for n in names:
             task = self.tasks[n.name]
             entry = REGISTRY.get("task_type", task.type)
-            if entry is not None and entry.extra.get("intermediate_only") and n.name not in refused:
+            if entry is not None and entry.intermediate_only and n.name not in refused:
                 refused.add(n.name)
                 self.sink.error(f"task `{n.name}` is {task.type}, which cannot be a target or `trained_on`", n.span,
                                 f"{task.type} is for intermediate training: list `{n.name}` in `intermediate = [...]`")
@@ -540,11 +540,11 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
         inside tokens apply (word by word), on the one text there is."""
         task = self.tasks[target]
         entry = REGISTRY.get("task_type", task.type)
-        if entry is None or not entry.extra.get("per_token"):
+        if entry is None or not entry.per_token:
             return
         block = self.blocks.get(("perturbations", None))
         spans = {e.key: e for e in block.entries} if block else {}
-        keeping = ", ".join(e.name for e in REGISTRY.of("perturbation") if e.extra.get("keeps_tokens"))
+        keeping = ", ".join(e.name for e in REGISTRY.of("perturbation") if e.keeps_tokens)
         for p in perturbations:
             where = spans.get(p.name)
             span = ast.NO_SPAN
@@ -554,7 +554,7 @@ class _Validator(BlockRules, CrossChecks, VariantRules, TrainUseRules):
             reg = REGISTRY.get(p.category, p.entry)
             if reg is None:
                 continue  # an unknown perturbation is reported where it is resolved
-            if p.category != "attack" and not reg.extra.get("keeps_tokens"):
+            if p.category != "attack" and not reg.keeps_tokens:
                 self.sink.error(f"`{p.entry}` adds, removes or reorders tokens, so the tags of the "
                                 f"{task.type} target `{target}` would no longer line up", span,
                                 f"perturbations that keep tokens: {keeping}")

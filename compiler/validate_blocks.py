@@ -125,7 +125,7 @@ class BlockRules(ValidatorState):
         """An attack's model parameters (`word_attack(mlm=xlmr_mlm, encoder=e5)`) name declared
         models; those models become the attack's tools (`tool_models`), not encoders to train."""
         ok = True
-        for name in reg.extra.get("model_params", ()):
+        for name in reg.model_params:
             value = params.get(name)
             if value is None:
                 continue

@@ -8,7 +8,7 @@ the dotted path of its implementation (imported lazily, only when a node runs).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, cast, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -89,6 +89,17 @@ class Entry:
     that apply the entry: bump it when the implementation changes what it writes.
     `implementation` is "module:attribute", resolved by the runtime only
     (runtime/implementations.py).
+
+    The facts below belong to one category each; an entry of another category leaves them at
+    their defaults. A task type's `family` names its normalized columns and its fields
+    (FAMILY_FIELDS, runtime/formats.py), `labels` its classes in head order; `pair`: its examples
+    are a premise and a hypothesis; `per_token`: it predicts a label per word (tagging);
+    `untrained`: a target of it is evaluated with no training of its own (retrieval);
+    `intermediate_only`: it is never a target (masked_lm). A perturbation that `keeps_tokens`
+    changes words in place without splitting or merging them, so it applies to tagged text;
+    `default_field_by_param` picks its default field from a parameter's value on pair tasks. An
+    attack's `model_params` are the parameters that name models it uses as tools (word_attack's
+    masked LM and encoder), each lowered to a `model` node.
     """
 
     name: str
@@ -102,7 +113,15 @@ class Entry:
     task_types: tuple[str, ...] | None = None
     version: int = 1
     implementation: str = ""
-    extra: dict = field(default_factory=dict)
+    family: str | None = None
+    labels: tuple[str, ...] = ()
+    pair: bool = False
+    per_token: bool = False
+    untrained: bool = False
+    intermediate_only: bool = False
+    keeps_tokens: bool = False
+    default_field_by_param: dict[str, dict[str, FieldName]] = field(default_factory=dict)
+    model_params: tuple[str, ...] = ()
 
     def default_field_for(self, params: dict[str, Any], family: str = "pair") -> FieldName:
         """The field touched when the spec says no `on`, on a target of task `family`: the
@@ -111,10 +130,10 @@ class Entry:
         test goes on the premise), else `default_field`."""
         if family in FAMILY_DEFAULT_FIELD:
             return FAMILY_DEFAULT_FIELD[family]
-        for param, by_value in self.extra.get("default_field_by_param", {}).items():
+        for param, by_value in self.default_field_by_param.items():
             value = params.get(param)
             if isinstance(value, str) and value in by_value:
-                return cast(FieldName, by_value[value])
+                return by_value[value]
         return self.default_field
 
 
@@ -148,7 +167,7 @@ def task_family(task_type: str | None) -> str:
     """The family of a task type (its normalized columns and its fields, FAMILY_FIELDS);
     "pair" when none is known yet (no target, or an unknown type already reported)."""
     entry = REGISTRY.get("task_type", task_type) if task_type else None
-    return entry.extra.get("family", "pair") if entry is not None else "pair"
+    return (entry.family or "pair") if entry is not None else "pair"
 
 
 def register(
@@ -162,9 +181,18 @@ def register(
     default_field: Field_ = "both",
     task_types: tuple[str, ...] | None = None,
     version: int = 1,
-    **extra,
+    family: str | None = None,
+    labels: tuple[str, ...] = (),
+    pair: bool = False,
+    per_token: bool = False,
+    untrained: bool = False,
+    intermediate_only: bool = False,
+    keeps_tokens: bool = False,
+    default_field_by_param: dict[str, dict[str, FieldName]] | None = None,
+    model_params: tuple[str, ...] = (),
 ):
-    """Class decorator: declare `cls` (a Params subclass) as the schema of a registered name.
+    """Class decorator: declare `cls` (a Params subclass) as the schema of a registered name
+    (the keywords are `Entry`'s fields, which say what each means).
 
     The class docstring is the entry's documentation shown by `xexp perturb --list` and errors.
     """
@@ -183,7 +211,15 @@ def register(
                 task_types=task_types,
                 version=version,
                 implementation=implementation,
-                extra=extra,
+                family=family,
+                labels=labels,
+                pair=pair,
+                per_token=per_token,
+                untrained=untrained,
+                intermediate_only=intermediate_only,
+                keeps_tokens=keeps_tokens,
+                default_field_by_param=default_field_by_param or {},
+                model_params=model_params,
             )
         )
         return cls

@@ -38,7 +38,7 @@ from xexp.runtime.data.sources import DataError, RawSource
 from xexp.runtime.formats import NLI_LABELS, PARAPHRASE_LABELS
 
 #: Task type -> the family of its normalized columns, as each task type declares it.
-TASK_FAMILIES = {entry.name: entry.extra["family"] for entry in REGISTRY.of("task_type")}
+TASK_FAMILIES = {entry.name: entry.family for entry in REGISTRY.of("task_type")}
 FAMILY_FIELDS = {
     "pair": ("premise", "hypothesis", "label"),
     "qa": ("context", "question", "answers"),
