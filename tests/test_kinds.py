@@ -15,6 +15,8 @@ def test_the_tables_of_kinds_derive_from_the_classes():
     assert NODE_KINDS == ("model", "load", "perturb", "train", "evaluate", "attack", "report")
     # the versions every stored key was made with: changing one redoes every node of its kind
     assert KIND_VERSIONS == {"model": 1, "load": 1, "perturb": 1, "train": 2, "evaluate": 1, "attack": 3, "report": 3}
+    # the kinds whose time the estimates fit per model: the ones that make or run one
+    assert {name for name, kind in KINDS.items() if kind.MODEL_BOUND} == {"model", "train", "evaluate", "attack"}
     for name, kind in KINDS.items():
         assert kind.NAME == name and kind.COST > 0 and kind.WORK_UNIT
         assert kind.PARAMS.__name__.lower().startswith(name)

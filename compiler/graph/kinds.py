@@ -9,12 +9,15 @@ a `Step` with its `VERSION`, and every table of kinds is derived from these clas
   and every node of the kind (and everything downstream) is redone rather than reused.
 - `COST` is the kind's relative duration, the one guess when the store has measured nothing:
   it orders a graph by critical path (a training is ten evaluations, an attack two).
-- `WORK_UNIT` is what a node's time grows with (runtime/estimate/work.py measures it).
+- `WORK_UNIT` is what a node's time grows with (runtime/estimate/work.py measures it), and
+  `MODEL_BOUND` whether that time also depends on the model the node makes or runs (the
+  estimates fit those kinds' rates per model).
 - `PARAMS` is the contract of the kind's params (contracts.py, report_contract.py).
 
 The compiler reads these without importing the runtime. The runtime attaches its side by the
-kind's `NAME`: the op `runtime/ops/<name>_op.py` and the manifest model it returns
-(runtime/manifests.py). An unknown kind is an error wherever it is looked up (`kind_of`).
+kind's `NAME`: the op `runtime/ops/<name>_op.py`, which returns the kind's typed manifest (a
+`NodeManifest`, runtime/completion.py). An unknown kind is an error wherever it is looked up
+(`kind_of`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class NodeKind:
     VERSION: ClassVar[int]
     COST: ClassVar[float]
     WORK_UNIT: ClassVar[str]
+    MODEL_BOUND: ClassVar[bool]
     PARAMS: ClassVar[type[NodeParams]]
 
 
@@ -47,6 +51,7 @@ class ModelKind(NodeKind):
     VERSION = 1
     COST = 0.1
     WORK_UNIT = "nodes"
+    MODEL_BOUND = True
     PARAMS = ModelParams
 
 
@@ -57,6 +62,7 @@ class LoadKind(NodeKind):
     VERSION = 1
     COST = 0.2
     WORK_UNIT = "rows"
+    MODEL_BOUND = False
     PARAMS = LoadParams
 
 
@@ -67,6 +73,7 @@ class PerturbKind(NodeKind):
     VERSION = 1
     COST = 0.3
     WORK_UNIT = "rows"
+    MODEL_BOUND = False
     PARAMS = PerturbParams
 
 
@@ -77,6 +84,7 @@ class TrainKind(NodeKind):
     VERSION = 2
     COST = 10.0
     WORK_UNIT = "tokens"
+    MODEL_BOUND = True
     PARAMS = TrainParams
 
 
@@ -87,6 +95,7 @@ class EvaluateKind(NodeKind):
     VERSION = 1
     COST = 1.0
     WORK_UNIT = "tokens"
+    MODEL_BOUND = True
     PARAMS = EvaluateParams
 
 
@@ -97,6 +106,7 @@ class AttackKind(NodeKind):
     VERSION = 3
     COST = 2.0
     WORK_UNIT = "queries"
+    MODEL_BOUND = True
     PARAMS = AttackParams
 
 
@@ -109,6 +119,7 @@ class ReportKind(NodeKind):
     VERSION = 3
     COST = 0.2
     WORK_UNIT = "cells"
+    MODEL_BOUND = False
     PARAMS = ReportParams
 
 

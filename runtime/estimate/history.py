@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xexp.compiler.graph.kinds import NODE_KINDS
+from xexp.compiler.graph.kinds import NODE_KINDS, kind_of
 from xexp.runtime.estimate.work import Work, recorded_work
 
 #: The newest records of each kind that the fit reads.
@@ -117,6 +117,6 @@ def read_samples(root: str | Path) -> list[Sample]:
         seconds = float(raw)
         work = recorded_work(kind, data.get("params") or {}, data.get("manifest") or {})
         device = _usage_device(root / kind / key / "log.txt") if kind in ("train", "evaluate", "attack") else "cpu"
-        samples.append(Sample(kind, model_of(key) if kind in ("model", "train", "evaluate", "attack") else None,
+        samples.append(Sample(kind, model_of(key) if kind_of(kind).MODEL_BOUND else None,
                               device, work, seconds))
     return samples

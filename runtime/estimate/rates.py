@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from statistics import median
 
-from xexp.compiler.graph.kinds import KINDS
+from xexp.compiler.graph.kinds import KINDS, kind_of
 from xexp.runtime.estimate.history import Sample, device_class
 
 #: Sustained FLOP/s assumed when nothing was measured: a few CPU cores in float32 (PyTorch
@@ -112,7 +112,7 @@ class RateBook:
         exact = self.groups.get((kind, model, device))
         if exact:
             return self._fitted(exact)
-        if kind in ("load", "perturb", "report"):
+        if not kind_of(kind).MODEL_BOUND:
             pooled = [s for (k, _, _), group in self.groups.items() if k == kind for s in group]
             if pooled:
                 return self._fitted(pooled)
