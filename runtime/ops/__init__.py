@@ -1,9 +1,9 @@
 """The work of each node kind: `execute(node, ctx)` dispatches to `runtime/ops/<kind>.py`.
 
 Each kind module has `run(node, ctx) -> manifest`, its kind's typed manifest (a `NodeManifest`,
-runtime/completion.py). They are thin: they read inputs from the
-store, call the library code (data sources, training, perturbations, attacks, report) and write
-artifacts; all the science lives in those libraries.
+runtime/completion.py). They are thin: they read inputs from the store, call the library code
+(data sources, training, perturbations, attacks, report) and write artifacts; all the science
+lives in those libraries.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ class ReportManifest(NodeManifest):
 
 
 def _cells(node: Node, locate) -> list:
-    """`locate(key)`: the folder of input `key` and the name its manifest is read under."""
+    """`locate(key)` gives input `key`'s folder, its stored manifest and its name in errors."""
     from xexp.runtime.report.model import ReportCell
 
     def table(key: str, manifest: type[DataManifest] | type[PredictionsManifest]) -> Path:
