@@ -65,8 +65,12 @@ def model_origin(store: Store, kind: str, key: str, record: CompletionRecord) ->
     source = _spec_source(store, kind, key, record)
     if isinstance(source, str):
         return source
+    manifest: ModelManifest | TrainManifest
     try:
-        manifest = (ModelManifest if kind == "model" else TrainManifest).read(record.manifest, f"{kind}/{key[:10]}")
+        if kind == "model":
+            manifest = ModelManifest.read(record.manifest, f"{kind}/{key[:10]}")
+        else:
+            manifest = TrainManifest.read(record.manifest, f"{kind}/{key[:10]}")
     except ManifestError as error:
         return f"{error}: the node was altered"
     trust = source.get("source") == "hf" and source.get("trust_remote_code") is True

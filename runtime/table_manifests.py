@@ -23,7 +23,7 @@ assert get_args(DataFile) == (DATA_FILE,) and get_args(PredictionsFile) == (PRED
 class DataManifest(NodeManifest):
     """A dataset node: its table and its number of rows (what `load` and `perturb` share)."""
 
-    file: DataFile = DATA_FILE
+    file: DataFile = "data.parquet"
     rows: int
 
 
@@ -49,7 +49,7 @@ class PerturbManifest(DataManifest):
 class PredictionsManifest(NodeManifest):
     """A predictions node: its table and its number of predictions (evaluate and attack)."""
 
-    file: PredictionsFile = PREDICTIONS_FILE
+    file: PredictionsFile = "predictions.parquet"
     n: int
 
 
