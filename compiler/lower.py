@@ -13,9 +13,9 @@ import os
 from typing import Any
 
 from xexp.compiler.graph.contracts import (
-    CLEAN, AttackParams, EvaluateParams, LoadParams, LoadPart, MixMember, ModelParams, PerturbParams, ReportParams,
-    ReportTarget, TrainParams, member_input,
+    AttackParams, EvaluateParams, LoadParams, LoadPart, MixMember, ModelParams, PerturbParams, TrainParams, member_input,
 )
+from xexp.compiler.graph.report_contract import CLEAN, ReportParams, ReportTarget
 from xexp.compiler.graph.node import Graph, Node, Resources, canonical_json, keyed
 from xexp.compiler.inputs import LocalInputs
 from xexp.compiler.registry import REGISTRY

@@ -13,8 +13,9 @@ from pydantic import Field
 
 from xexp.compiler.graph.contracts import (  # noqa: F401  (the settings types live with the contracts)
     INTEGER_SETTINGS, INTERMEDIATE_DEFAULTS, TARGET_DEFAULTS, TRAIN_BOUNDS, EvaluateSettings, Frozen,
-    ReportSettings, Sampling, Sweep, TrainSettings,
+    Sampling, Sweep, TrainSettings,
 )
+from xexp.compiler.graph.report_contract import ReportSettings  # noqa: F401
 from xexp.compiler.graph.node import NODE_KINDS, Resources  # noqa: F401
 from xexp.compiler.registry.base import REGISTRY, FieldName, task_family
 

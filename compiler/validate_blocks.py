@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from xexp.compiler import ast
 from xexp.compiler.binding import bind
 from xexp.compiler.errors import did_you_mean
-from xexp.compiler.graph.contracts import RESERVED_CONDITIONS  # names the report gives its own rows
+from xexp.compiler.graph.report_contract import RESERVED_CONDITIONS  # names the report gives its own rows
 from xexp.compiler.graph.node import Resources
 from xexp.compiler.registry.base import FAMILY_FIELDS, FIELDS, FieldName, task_family
 from xexp.compiler.registry.sources import RETRIEVAL_MAX_LEN, UNTRAINED_TASKS
@@ -125,7 +125,7 @@ class BlockRules(ValidatorState):
         """An attack's model parameters (`word_attack(mlm=xlmr_mlm, encoder=e5)`) name declared
         models; those models become the attack's tools (`tool_models`), not encoders to train."""
         ok = True
-        for name in reg.extra.get("model_params", ()):
+        for name in reg.model_params:
             value = params.get(name)
             if value is None:
                 continue

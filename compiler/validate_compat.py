@@ -214,11 +214,11 @@ class CrossChecks(ValidatorState):
         inside tokens apply (word by word), on the one text there is."""
         task = self.tasks[target]
         entry = REGISTRY.get("task_type", task.type)
-        if entry is None or not entry.extra.get("per_token"):
+        if entry is None or not entry.per_token:
             return
         block = self.blocks.get(("perturbations", None))
         spans = {e.key: e for e in block.entries} if block else {}
-        keeping = ", ".join(e.name for e in REGISTRY.of("perturbation") if e.extra.get("keeps_tokens"))
+        keeping = ", ".join(e.name for e in REGISTRY.of("perturbation") if e.keeps_tokens)
         for p in perturbations:
             where = spans.get(p.name)
             span = ast.NO_SPAN
@@ -228,7 +228,7 @@ class CrossChecks(ValidatorState):
             reg = REGISTRY.get(p.category, p.entry)
             if reg is None:
                 continue  # an unknown perturbation is reported where it is resolved
-            if p.category != "attack" and not reg.extra.get("keeps_tokens"):
+            if p.category != "attack" and not reg.keeps_tokens:
                 self.sink.error(f"`{p.entry}` adds, removes or reorders tokens, so the tags of the "
                                 f"{task.type} target `{target}` would no longer line up", span,
                                 f"perturbations that keep tokens: {keeping}")

@@ -122,7 +122,7 @@ class TargetRules(ValidatorState):
         for n in names:
             task = self.tasks[n.name]
             entry = REGISTRY.get("task_type", task.type)
-            if entry is not None and entry.extra.get("intermediate_only") and n.name not in refused:
+            if entry is not None and entry.intermediate_only and n.name not in refused:
                 refused.add(n.name)
                 self.sink.error(f"task `{n.name}` is {task.type}, which cannot be a target or `trained_on`", n.span,
                                 f"{task.type} is for intermediate training: list `{n.name}` in `intermediate = [...]`")

@@ -64,7 +64,7 @@ class TaskRules(ValidatorState):
         if len(self.sink.errors) > errors_before:
             return  # reported; later uses of the task would only repeat the problem
         self.tasks[name] = TaskDef(name=name, type=entry.name, params=params, splits=splits,
-                                   labels=tuple(entry.extra.get("labels", ())))
+                                   labels=entry.labels)
 
     def data_source(self, value: ast.Value) -> dict | None:
         if not isinstance(value, ast.Call):

@@ -11,9 +11,12 @@ written before this model existed stay readable; no format version was needed.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from xexp.compiler.registry.base import dump_params
 
 
 class FileEntry(BaseModel):
@@ -41,6 +44,42 @@ class InputRef(BaseModel):
 
     kind: str
     key: str
+
+
+class ManifestError(ValueError):
+    """A stored manifest does not read as its kind's manifest: the node was altered or broken."""
+
+
+class NodeManifest(BaseModel):
+    """What a node's op returns and its completion record keeps as `manifest`: one subclass per
+    kind, beside what the op writes (runtime/models/manifest.py, runtime/table_manifests.py,
+    runtime/train_manifest.py, runtime/ops/report_op.py).
+
+    `to_json` is the JSON the store writes: the same fields stores have always held, fields
+    added later left out while they hold their default (`OMITTED_AT_DEFAULT`, as the params
+    contracts do). `read` is how a consumer takes a stored one back: the fields this version
+    knows, typed; fields an earlier version wrote and this one dropped (a training's `hparams`
+    until 2026-12-07) are passed over, so a store written then still reads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return dump_params(self, self.OMITTED_AT_DEFAULT)
+
+    @classmethod
+    def read(cls, manifest: Any, where: str) -> Self:
+        """The stored `manifest` of node `where` (e.g. "train/0a1b2c3d4e"), or ManifestError."""
+        if not isinstance(manifest, Mapping):
+            raise ManifestError(f"{where}: its manifest is {type(manifest).__name__}, not an object")
+        try:
+            return cls.model_validate({k: v for k, v in manifest.items() if k in cls.model_fields})
+        except ValidationError as err:
+            first = err.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or "manifest"
+            raise ManifestError(f"{where}: its manifest does not read as a {cls.__name__} "
+                                f"({field}: {first['msg']})") from None
 
 
 class CompletionRecord(BaseModel):

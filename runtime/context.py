@@ -1,11 +1,13 @@
 """What a node's work function sees: its artifact dir, its scratch dir, its verified inputs.
 
-The work function has the signature ``fn(node: Node, ctx: NodeContext) -> dict``: it writes its
-artifacts under ``ctx.out_dir`` (names starting with ``_`` are reserved for the store), keeps
-anything that must survive a failed attempt (training checkpoints for resume) under
+The work function has the signature ``fn(node: Node, ctx: NodeContext) -> NodeManifest | dict``:
+it writes its artifacts under ``ctx.out_dir`` (names starting with ``_`` are reserved for the
+store), keeps anything that must survive a failed attempt (training checkpoints for resume) under
 ``ctx.scratch_dir``, logs through ``ctx.logger`` (the node's ``log.txt``) and returns a small
-JSON-serialisable manifest (paths relative to ``out_dir``, metrics) that lands in the node's
-completion record and is handed to its consumers as ``InputArtifact.manifest``.
+manifest (paths relative to ``out_dir``, metrics) that lands in the node's completion record and
+is handed to its consumers as ``InputArtifact.manifest``. The ops return their kind's typed
+manifest (a ``NodeManifest``, which consumers read back with its ``read``); another work function
+(``execute_graph(work=…)``) may return any JSON-serialisable dict.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from xexp.runtime import fencing
 from xexp.runtime.leases import Lease, try_acquire
 from xexp.runtime.runs import append_event
 from xexp.runtime.faults import fault_message, store_fault
-from xexp.runtime.completion import CompletionRecord
+from xexp.runtime.completion import CompletionRecord, NodeManifest
 from xexp.runtime.provenance import MODEL_FOLDERS, ModelOrigin, authenticity_problem, model_origin
 from xexp.runtime.store import PROGRESS_FILE, Store
 
@@ -152,7 +154,7 @@ def node_logger(log_path: Path) -> tuple[logging.Logger, logging.Handler]:
     return logger, handler
 
 
-def resolve_work(dotted: str) -> Callable[[Node, NodeContext], dict]:
+def resolve_work(dotted: str) -> Callable[[Node, NodeContext], NodeManifest | dict]:
     """Import ``"module:function"``; done inside the worker so cluster nodes import it themselves."""
     import importlib
 
@@ -217,6 +219,8 @@ def _verified_inputs(store: Store, node: Node, input_kinds: dict[str, str]
 def _checked_manifest(manifest: Any, work: str) -> dict:
     if manifest is None:
         return {}
+    if isinstance(manifest, NodeManifest):
+        return manifest.to_json()
     if not isinstance(manifest, dict):
         raise TypeError(f"work {work} returned {type(manifest).__name__}, expected a dict manifest")
     try:

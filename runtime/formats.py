@@ -55,7 +55,7 @@ def _labels(task_type: str) -> tuple[str, ...]:
     """The label names a task type declares (compiler/registry/sources.py), in head order."""
     entry = REGISTRY.get("task_type", task_type)
     assert entry is not None, task_type
-    return tuple(entry.extra["labels"])
+    return entry.labels
 
 
 NLI_LABELS: tuple[str, ...] = _labels("nli")

@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xexp.compiler.graph.node import node_key
-from xexp.runtime.completion import CompletionRecord
+from xexp.runtime.completion import CompletionRecord, ManifestError
+from xexp.runtime.models.manifest import ModelManifest
 from xexp.runtime.store import Store
+from xexp.runtime.train_manifest import TrainManifest
 
 #: Where a node kind keeps its loadable model, relative to its folder (the ops write these).
 MODEL_FOLDERS = {"model": "model", "train": "checkpoint"}
@@ -63,15 +65,22 @@ def model_origin(store: Store, kind: str, key: str, record: CompletionRecord) ->
     source = _spec_source(store, kind, key, record)
     if isinstance(source, str):
         return source
+    manifest: ModelManifest | TrainManifest
+    try:
+        if kind == "model":
+            manifest = ModelManifest.read(record.manifest, f"{kind}/{key[:10]}")
+        else:
+            manifest = TrainManifest.read(record.manifest, f"{kind}/{key[:10]}")
+    except ManifestError as error:
+        return f"{error}: the node was altered"
     trust = source.get("source") == "hf" and source.get("trust_remote_code") is True
-    flagged = record.manifest.get("trust_remote_code", False)
-    if flagged is not trust:
-        return (f"its manifest says trust_remote_code={flagged!r} but the spec says {trust}: "
+    if manifest.trust_remote_code is not trust:
+        return (f"its manifest says trust_remote_code={manifest.trust_remote_code!r} but the spec says {trust}: "
                 "the model node was altered")
-    if kind == "model" and source.get("source") == "hf":
-        return _hub_origin(source, record.manifest, trust)
+    if isinstance(manifest, ModelManifest) and source.get("source") == "hf":
+        return _hub_origin(source, manifest, trust)
     folder = MODEL_FOLDERS[kind]
-    declared = record.manifest.get("model_dir" if kind == "model" else "checkpoint")
+    declared = manifest.model_dir if isinstance(manifest, ModelManifest) else manifest.checkpoint
     if declared != folder:
         return f"its manifest points the model at {declared!r}, not {folder!r}: the node was altered"
     base = store.artifact_dir(kind, key)
@@ -106,15 +115,15 @@ def _spec_source(store: Store, kind: str, key: str, record: CompletionRecord) ->
     return (source if isinstance(source, dict) else "a model node without a source")
 
 
-def _hub_origin(source: dict, manifest: dict, trust: bool) -> ModelOrigin:
+def _hub_origin(source: dict, manifest: ModelManifest, trust: bool) -> ModelOrigin:
     """A hub id or local path named by the spec. The revision is the spec's, else the commit
     the model node resolved (a commit of the spec's own repository, nothing else)."""
     model_id = str(source["id"])
     local = Path(model_id).expanduser()
     if local.is_dir():
         return ModelOrigin(str(local.resolve()), source.get("revision"), trust)
-    resolved = manifest.get("resolved_revision")
-    revision = resolved if isinstance(resolved, str) and _COMMIT.match(resolved) else source.get("revision")
+    resolved = manifest.resolved_revision
+    revision = resolved if resolved is not None and _COMMIT.match(resolved) else source.get("revision")
     return ModelOrigin(model_id, revision, trust)
 
 

@@ -1,7 +1,7 @@
 """Runs a Graph, one executor call per node, resuming from whatever the store says is done.
 
-The executor is Ray (ray_executor.py: a task per node, many at once) or this process
-(local_executor.py: one node at a time, no Ray); everything below is the same for both.
+The executor (executor.py) is Ray (ray_executor.py: a task per node, many at once) or this
+process (local_executor.py: one node at a time, no Ray); everything below is the same for both.
 
 Ray's object store dies with the driver, so the store (completion records) is the only memory
 between runs: a node is skipped when its record is present and its files check out, and every
@@ -25,8 +25,9 @@ import heapq
 import logging
 import time
 from collections import Counter
-from typing import Any, Callable, Collection, Protocol
+from typing import Any, Callable, Collection
 
+from xexp.compiler.graph.kinds import kind_of
 from xexp.compiler.graph.node import Graph, Node
 from xexp.runtime.context import (ADOPTED, BUSY, InputArtifactInvalid, NodeFailed, SystemFailure,
                                   record_identity)
@@ -34,7 +35,7 @@ from xexp.runtime.leases import LeaseWatch, lease_path
 from xexp.runtime.runs import RunLog, RunResult, create_run, read_events, run_dir
 from xexp.runtime.plan import NO_RECORD, plan_status
 from xexp.runtime.states import ArtifactProblems, NodeState, PlanState
-from xexp.runtime.estimate.rates import KIND_COST
+from xexp.runtime.executor import Executor, demand, make_executor
 from xexp.runtime.store import Store
 
 log = logging.getLogger(__name__)
@@ -48,67 +49,13 @@ LEASE_POLL_S = 0.5
 # --- planning ---------------------------------------------------------------------------------
 def critical_path_priority(graph: Graph, seconds: dict[str, float] | None = None) -> dict[str, float]:
     """Each node's estimated duration (`seconds`, runtime/estimate/; else its kind's relative
-    `KIND_COST`) plus the costliest chain of consumers after it."""
+    `COST`, compiler/graph/kinds.py) plus the costliest chain of consumers after it."""
     consumers = graph.consumers()
     rank: dict[str, float] = {}
     for node in reversed(graph.nodes):
-        own = seconds[node.key] if seconds and node.key in seconds else KIND_COST.get(node.kind, 1.0)
+        own = seconds[node.key] if seconds and node.key in seconds else kind_of(node.kind).COST
         rank[node.key] = own + max((rank[c] for c in consumers[node.key]), default=0.0)
     return rank
-
-
-# --- resources ------------------------------------------------------------------------------
-def demand(node: Node) -> dict[str, float]:
-    r = node.resources
-    wanted = {"CPU": r.num_cpus, "GPU": r.num_gpus, "memory": float(r.memory or 0), **r.custom}
-    return {name: amount for name, amount in wanted.items() if amount > 0}
-
-
-# --- executors ------------------------------------------------------------------------------
-class ExecutorCapacity(Protocol):
-    """What an executor can take on: `missing` resources a node can never get, whether it
-    `fits` now, and the bookkeeping of what in-flight nodes hold."""
-
-    totals: dict[str, float]
-
-    def missing(self, wanted: dict[str, float]) -> dict[str, float]: ...
-    def fits(self, wanted: dict[str, float]) -> bool: ...
-    def take(self, wanted: dict[str, float]) -> None: ...
-    def release(self, wanted: dict[str, float]) -> None: ...
-
-
-class Executor(Protocol):
-    """Where nodes run (ray_executor.py, local_executor.py). A handle stands for one
-    `execute_node(*call)`; `result` returns its summary or raises what the node raised
-    (`NodeFailed`, `InputArtifactInvalid`, `SystemFailure`, or any error of execute_node's own)."""
-
-    name: str
-
-    @property
-    def capacity(self) -> ExecutorCapacity: ...
-
-    def keep_alive(self, beat: Callable[[], None]) -> None: ...
-    def refresh(self) -> None: ...
-    def submit(self, node: Node, call: tuple) -> Any: ...
-    def wait(self, handles: list, timeout: float) -> list: ...
-    def result(self, handle: Any) -> dict: ...
-    def cancel(self, handles: list) -> None: ...
-
-
-EXECUTORS = ("ray", "local")
-
-
-def make_executor(name: str, max_retries: int) -> Executor:
-    """The executor by name; only the Ray one imports (and starts or joins) Ray."""
-    if name == "ray":
-        from xexp.runtime.ray_executor import RayExecutor
-
-        return RayExecutor(max_retries=max_retries)
-    if name == "local":
-        from xexp.runtime.local_executor import LocalExecutor
-
-        return LocalExecutor()
-    raise ValueError(f"unknown executor {name!r}: expected one of {', '.join(EXECUTORS)}")
 
 
 class _Execution:

@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xexp.compiler.spec import NODE_KINDS
+from xexp.runtime.completion import CompletionRecord, ManifestError
 from xexp.runtime.faults import os_reason
 from xexp.runtime.leases import LEASES_DIR, process_alive_here
 from xexp.runtime.runs import driver_alive, read_run
 from xexp.runtime.store import Store, StoreFault
+from xexp.runtime.train_manifest import SharedFrom, TrainManifest
 
 
 class GcRefused(Exception):
@@ -182,9 +184,19 @@ def _references(store: Store, roots: set[tuple[str, str]]) -> set[tuple[str, str
             continue
         for ref in record.inputs.values():
             todo.append((ref.kind, ref.key))
-        for ref in record.manifest.get("shared_from") or []:
-            todo.append((ref["kind"], ref["key"]))
+        for shared in _shared_from(record) if kind == "train" else []:
+            todo.append((shared.kind, shared.key))
     return alive
+
+
+def _shared_from(record: CompletionRecord) -> list[SharedFrom]:
+    """The nodes a training's checkpoint reads tensors from. A manifest that does not read is an
+    altered training, which no consumer loads (provenance refuses it and its producer runs
+    again), so what it claims to share keeps nothing."""
+    try:
+        return TrainManifest.read(record.manifest, f"train/{record.key[:10]}").shared_from
+    except ManifestError:
+        return []
 
 
 def _children(folder: Path) -> list[Path]:

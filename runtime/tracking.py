@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from xexp.runtime.completion import ManifestError
+from xexp.runtime.train_manifest import TrainManifest
+
 TRACKERS = ("mlflow", "tensorboard")
 TUNE_LOGGERS = ("tensorboard",)
 #: the train-node label that carries the Tune loggers a run asked for (labels are not in keys)
@@ -188,9 +191,14 @@ def _log_training(client, experiment_id: str, parent: str, parent_tag: str, stor
             points += [(f"dev_{metric}", p["step"], p[metric]) for p in curve.get("dev", []) if metric in p]
             _log_points(client, child, points)
         record = store.read_record("train", node.key)
-        manifest = record.manifest if record else {}
-        finals = [("final_dev_metric", manifest.get("dev_metric")), ("steps", manifest.get("steps"))]
-        _log_points(client, child, [(name, 0, value) for name, value in finals if value is not None])
+        if record is not None:
+            try:
+                manifest = TrainManifest.read(record.manifest, f"train/{node.key[:10]}")
+            except ManifestError:
+                pass  # an altered training: its curve above is all there is to show
+            else:
+                finals = [("final_dev_metric", manifest.dev_metric), ("steps", manifest.steps)]
+                _log_points(client, child, [(name, 0, value) for name, value in finals if value is not None])
     finally:
         client.set_terminated(child)
 

@@ -30,6 +30,7 @@ from xexp.runtime.multitask import Schedule
 from xexp.runtime.tasks import get_task
 from xexp.runtime.tasks.base import model_inputs
 from xexp.runtime.tasks.runner import autocast, forward_features, pad_id_of, pick_device, quiet_loading
+from xexp.runtime.train_manifest import MemberStats, SharedFrom, TrainManifest
 from xexp.runtime.training_setup import (
     Hparams, build_model, freeze_word_embeddings, make_optimizer, resolve_hparams,
 )
@@ -47,7 +48,7 @@ MIX_METRIC = "mean_dev"
 
 def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, seed: int,
           out_dir: Path, scratch_dir: Path,
-          progress: Callable[[dict], None] | None = None, task_params: dict | None = None) -> dict:
+          progress: Callable[[dict], None] | None = None, task_params: dict | None = None) -> TrainManifest:
     """Train `base` (a model manifest) on `train_table`, keep the best dev checkpoint.
 
     Writes `checkpoint/` (model + tokenizer, loadable with models.sources.load_model; tensors
@@ -65,7 +66,7 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
 
 
 def train_mix(*, base: dict, members: list[dict], sampling: dict, hparams: dict, seed: int,
-              out_dir: Path, scratch_dir: Path, progress: Callable[[dict], None] | None = None) -> dict:
+              out_dir: Path, scratch_dir: Path, progress: Callable[[dict], None] | None = None) -> TrainManifest:
     """Train `base` on several tasks at once (a `mix` variant; see runtime/multitask.py for the
     schedule and the shared encoder). Each of `members` is a dict of `task_type`,
     `task_params`, `train_table` and `dev_table` (or None). The dev metric is the mean of the
@@ -116,7 +117,7 @@ class Member:
 
 
 def _fit(base: dict, members: list[Member], sampling: Sampling | None, hp: Hparams, seed: int, fingerprint: str,
-         out_dir: Path, scratch_dir: Path, progress: Callable[[dict], None] | None) -> dict:
+         out_dir: Path, scratch_dir: Path, progress: Callable[[dict], None] | None) -> TrainManifest:
     """The loop shared by single-task training (`sampling` None, one member) and a mix."""
     started = time.perf_counter()
     out_dir, scratch_dir = Path(out_dir), Path(scratch_dir)
@@ -237,23 +238,24 @@ def _fit(base: dict, members: list[Member], sampling: Sampling | None, hp: Hpara
     handed_on = _handed_on_metric(loop, metric_name, hp.select)
     shared_from = _write_outputs(out_dir, saved, tokenizer, metric_name, loop, base)
     seconds = time.perf_counter() - started
-    manifest = {
-        "checkpoint": CHECKPOINT_DIR,
-        "shared_from": shared_from,
-        "dev_metric": handed_on,
-        "best_step": loop.best_step if loop.best_step is not None else loop.step,
-        "select": hp.select,
-        "steps": loop.step,
-        "train_examples": sum(m.train_table.num_rows for m in members),
-        "seconds": seconds,
-        "examples_per_second": trained_examples / train_seconds if train_seconds > 0 else 0.0,
-        "resumed_from_step": resumed_from,
-        "stopped_early": stopped_early,
-    }
-    if sampling is not None:
-        manifest["members"] = [{"member": member_label(i, m.task), "train_examples": m.train_table.num_rows,
-                                "train_features": len(m.features), "batches_per_epoch": quota} for i, (m, quota) in enumerate(zip(members, schedule.quotas))]
-    return manifest
+    stats = None if sampling is None else [
+        MemberStats(member=member_label(i, m.task), train_examples=m.train_table.num_rows,
+                    train_features=len(m.features), batches_per_epoch=quota)
+        for i, (m, quota) in enumerate(zip(members, schedule.quotas))]
+    return TrainManifest(
+        checkpoint=CHECKPOINT_DIR,
+        shared_from=[SharedFrom.model_validate(ref) for ref in shared_from],
+        dev_metric=handed_on,
+        best_step=loop.best_step if loop.best_step is not None else loop.step,
+        select=hp.select,
+        steps=loop.step,
+        train_examples=sum(m.train_table.num_rows for m in members),
+        seconds=seconds,
+        examples_per_second=trained_examples / train_seconds if train_seconds > 0 else 0.0,
+        resumed_from_step=resumed_from,
+        stopped_early=stopped_early,
+        members=stats,
+    )
 
 
 def member_label(index: int, task) -> str:

@@ -100,7 +100,7 @@ def data(tmp_path_factory) -> Path:
 
 
 def spec_text(task_type: str, lines: list[str]) -> str:
-    untrained = bool(REGISTRY.get("task_type", task_type).extra.get("untrained"))  # retrieval: no training
+    untrained = bool(REGISTRY.get("task_type", task_type).untrained)  # retrieval: no training
     target = "target = tgt" if untrained else "target = tgt trained_on src\ntrain target { epochs=1 batch=4 max_len=32 }"
     return f"""\
 experiment matrix_{task_type}
@@ -170,7 +170,7 @@ def test_every_rejection_is_a_check_error_with_caret_and_hint(data, verdicts, tm
 def family(task_type: str) -> str:
     entry = REGISTRY.get("task_type", task_type)
     assert entry is not None
-    return entry.extra["family"]
+    return entry.family
 
 
 def test_qa_and_multiple_choice_take_perturbations_and_attacks_on_their_own_fields(verdicts):
@@ -208,7 +208,7 @@ def test_qa_and_multiple_choice_take_perturbations_and_attacks_on_their_own_fiel
 
 def test_intermediate_only_task_types_are_refused_as_targets(verdicts):
     """masked_lm has no head to evaluate: every combination is refused, for that reason."""
-    only = [e.name for e in REGISTRY.of("task_type") if e.extra.get("intermediate_only")]
+    only = [e.name for e in REGISTRY.of("task_type") if e.intermediate_only]
     assert only, "no intermediate-only task type: the registry lost masked_lm"
     for (task_type, name, field, restriction), error in verdicts.items():
         if task_type in only:
@@ -219,7 +219,7 @@ def test_token_classification_rejects_fields_and_token_changes_and_takes_attacks
     """A tagged target has one text and one tag per token: a field placement or a perturbation
     that does not keep tokens is rejected; some character-level ones are accepted, and every
     attack (its edits stay inside tokens) without `on`."""
-    keeping = {e.name for e in REGISTRY.of("perturbation") if e.extra.get("keeps_tokens")}
+    keeping = {e.name for e in REGISTRY.of("perturbation") if e.keeps_tokens}
     keeping |= {e.name for e in REGISTRY.of("attack")}
     accepted = 0
     for (task_type, name, field, restriction), error in verdicts.items():
@@ -237,7 +237,7 @@ def test_every_accepted_combination_runs_end_to_end(task_type, data, verdicts, t
     from xexp.running import run_spec
 
     accepted = [key for key, error in verdicts.items() if key[0] == task_type and error is None]
-    if REGISTRY.get("task_type", task_type).extra.get("intermediate_only"):
+    if REGISTRY.get("task_type", task_type).intermediate_only:
         assert not accepted  # refused as a target: nothing to run (see the test above)
         return
     if task_type in ("nli", "paraphrase", "extractive_qa", "multiple_choice"):

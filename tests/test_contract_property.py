@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xexp.compiler import compile_text
-from xexp.compiler.graph.contracts import CONTRACTS, params_of
+from xexp.compiler.graph.kinds import KINDS, kind_of
 from xexp.compiler.registry import REGISTRY
 from xexp.compiler.registry.base import FAMILY_FIELDS
 from xexp.compiler.registry.sources import PAIR_TASKS, SYNTHETIC_LANGUAGES
@@ -40,13 +40,13 @@ SOURCES = {
     "masked_lm": ['local("{d}/wiki/{lang}.txt")', 'local("{d}/text.jsonl")', 'hf("wikimedia/wikipedia", "20231101.{lang}")'],
 }
 #: Task types whose examples are word sequences: perturbations apply to the words, never `on` a field.
-WORD_TASKS = {e.name for e in REGISTRY.of("task_type") if e.extra.get("per_token")}
+WORD_TASKS = {e.name for e in REGISTRY.of("task_type") if e.per_token}
 assert sorted(SOURCES) == REGISTRY.names("task_type"), "a new task type needs sources here"
 #: Task types a target may have; the intermediate-only ones (masked_lm) enter as intermediate tasks.
-INTERMEDIATE_ONLY = [e.name for e in REGISTRY.of("task_type") if e.extra.get("intermediate_only")]
+INTERMEDIATE_ONLY = [e.name for e in REGISTRY.of("task_type") if e.intermediate_only]
 TASK_TYPES = [t for t in SOURCES if t not in INTERMEDIATE_ONLY]
 #: Task types whose targets are never trained (retrieval): written without `trained_on`, never in a mix.
-UNTRAINED = {e.name for e in REGISTRY.of("task_type") if e.extra.get("untrained")}
+UNTRAINED = {e.name for e in REGISTRY.of("task_type") if e.untrained}
 
 
 @st.composite
@@ -85,7 +85,7 @@ def perturbation_lines(draw, task_type: str, languages: list[str]) -> list[str]:
         if not supported:
             continue
         line = f"p{i} = {entry.name}({draw(st.sampled_from(ARGUMENTS.get(entry.name, ['', 'p=0.2'] if 'p' in entry.params.model_fields else [''])))})"
-        own = FAMILY_FIELDS.get(REGISTRY.get("task_type", task_type).extra["family"], {})
+        own = FAMILY_FIELDS.get(REGISTRY.get("task_type", task_type).family, {})
         field = None if task_type in WORD_TASKS else draw(st.sampled_from([None, *(f for f in entry.fields if f in own)]))
         if field:
             line += f" on {field}"
@@ -175,11 +175,11 @@ def test_every_node_of_a_valid_spec_fits_its_kinds_contract(text):
     _spec, graph = compile_text(text, "generated.xexp")  # a SpecError here: the generator or the compiler is wrong
     kinds = set()
     for node in graph.nodes:
-        assert params_of(node).to_params() == node.params, (node.name, text)
+        assert kind_of(node.kind).PARAMS.model_validate(node.params).to_params() == node.params, (node.name, text)
         kinds.add(node.kind)
     trains = any(t.trained_on for t in _spec.targets) or _spec.intermediate != ["none"]
     assert kinds >= {"model", "load", "evaluate", "report", *(["train"] if trains else [])}
-    assert kinds <= set(CONTRACTS)
+    assert kinds <= set(KINDS)
 
 
 def test_the_generator_reaches_every_entry_and_task_type():

@@ -15,7 +15,8 @@ import pytest
 
 from xexp.cli import main
 from xexp.compiler import SpecError, compile_text
-from xexp.compiler.graph.contracts import CONTRACTS, TrainParams, params_of
+from xexp.compiler.graph.contracts import TrainParams
+from xexp.compiler.graph.kinds import KINDS, kind_of
 from xexp.compiler.registry import REGISTRY
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,10 +71,10 @@ def test_spec_files_skip_the_store_a_run_leaves_beside_the_spec(tmp_path):
 def test_every_node_of_every_bundled_spec_fits_its_kinds_contract(path):
     variables = {"data": "/data"} if "var data" in path.read_text() else None
     _spec, graph = compile_text(path.read_text(), str(path), variables)
-    assert {n.kind for n in graph.nodes} <= set(CONTRACTS)
+    assert {n.kind for n in graph.nodes} <= set(KINDS)
     for node in graph.nodes:
         # read back, and written again to the same JSON: the key the node has is the key it keeps
-        assert params_of(node).to_params() == node.params, node.name
+        assert kind_of(node.kind).PARAMS.model_validate(node.params).to_params() == node.params, node.name
 
 
 def test_an_op_refuses_params_that_break_the_contract():
@@ -85,11 +86,11 @@ def test_an_op_refuses_params_that_break_the_contract():
 
 
 def test_the_report_settings_are_one_type():
-    from xexp.compiler.graph import contracts
+    from xexp.compiler.graph import report_contract
     from xexp.compiler.spec import ReportSettings as spec_settings
     from xexp.runtime.report.model import ReportSettings as runtime_settings
 
-    assert runtime_settings is contracts.ReportSettings is spec_settings
+    assert runtime_settings is report_contract.ReportSettings is spec_settings
 
 
 def test_a_sweep_is_a_typed_setting_and_trial_resources_a_node_field():
@@ -182,7 +183,7 @@ evaluate { max_len=128 }
 
 def test_doc_stride_reaches_training_and_evaluation():
     from xexp.compiler.graph.contracts import EvaluateParams
-    from xexp.runtime.ops.train_op import training_hparams
+    from xexp.runtime.ops.fit import training_hparams
 
     _spec, graph = compile_text(QA.replace("STRIDE", "32"), "qa.xexp")
     train = next(n for n in graph.nodes if n.kind == "train")

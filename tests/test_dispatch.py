@@ -58,7 +58,7 @@ SHAPES = {
     "perturbation": lambda impl, entry: (inspect.isclass(impl) and issubclass(impl, Perturbation)
                                          and impl.name == entry.name),
     "attack": lambda impl, entry: _binds(impl, {}, lang="en",
-                                         **({"models": {}} if entry.extra.get("model_params") else {})),
+                                         **({"models": {}} if entry.model_params else {})),
 }
 
 

@@ -18,7 +18,7 @@ from scipy import stats as scipy_stats
 
 from xexp.cli import main
 from xexp.compiler import compile_text
-from xexp.compiler.graph.contracts import ReportParams, ReportSettings
+from xexp.compiler.graph.report_contract import ReportParams, ReportSettings
 from xexp.runtime.power import diff_sd, minimum_detectable_effect, power, seeds_needed
 from xexp.runtime.report.model import CLEAN, WORST_CASE
 from xexp.runtime.report.outcomes import Collected, Outcome

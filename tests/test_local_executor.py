@@ -16,9 +16,10 @@ from scheduler_work import WORK, executions, node
 from test_scheduler import diamond
 from xexp.compiler.graph.node import Graph
 from xexp.runtime import runs
+from xexp.runtime.executor import make_executor
 from xexp.runtime.leases import lease_path
 from xexp.runtime.runs import new_run_id, read_events, run_dir
-from xexp.runtime.scheduler import execute_graph, make_executor
+from xexp.runtime.scheduler import execute_graph
 from xexp.runtime.store import Store
 
 REPO = Path(__file__).resolve().parents[1]

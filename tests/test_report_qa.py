@@ -163,7 +163,7 @@ def test_every_format_shows_f1_beside_exact_match_and_plots_name_the_metric(tmp_
 
 
 def test_a_qa_target_among_several_gets_f1_in_its_own_section_only(tmp_path):
-    from xexp.compiler.graph.contracts import ReportTarget
+    from xexp.compiler.graph.report_contract import ReportTarget
 
     qa = [c.model_copy(update={"target": "xquad"}) for c in qa_cells(tmp_path / "qa", seeds=(1,))]
     nli = []

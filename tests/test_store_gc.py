@@ -17,6 +17,7 @@ from xexp.compiler import compile_text
 from xexp.runtime.runs import RunLog, create_run
 from xexp.runtime.store import Store
 from xexp.runtime.store_gc import collect
+from xexp.runtime.train_manifest import SharedFrom, TrainManifest
 
 SMOKE = (Path(__file__).resolve().parents[1] / "specs" / "smoke.xexp").read_text()
 
@@ -96,7 +97,10 @@ def test_gc_keeps_what_a_kept_training_shares_weights_with(store):
     shared_model = store.artifact_dir("model", "a" * 64)
     shared_model.mkdir(parents=True)
     (shared_model / "model.safetensors").write_bytes(b"w" * 100)
-    complete(store, graph, run_id, extra={"train": {"shared_from": [{"kind": "model", "key": "a" * 64}]}})
+    trained = TrainManifest(checkpoint="checkpoint", dev_metric=0.5, best_step=1, steps=1, train_examples=4,
+                            seconds=1.0, examples_per_second=4.0, resumed_from_step=None, stopped_early=False,
+                            shared_from=[SharedFrom(kind="model", key="a" * 64)])
+    complete(store, graph, run_id, extra={"train": trained.to_json()})
     RunLog(store, run_id).finish("done")
     assert collect(store).paths == []
 

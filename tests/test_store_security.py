@@ -18,6 +18,7 @@ from xexp.compiler import compile_text
 from xexp.runtime.context import InputArtifactInvalid, _verified_inputs
 from xexp.runtime.provenance import authenticity_problem, model_origin
 from xexp.runtime.store import Store, write_json_atomic
+from xexp.runtime.train_manifest import TrainManifest
 
 SPEC = (Path(__file__).resolve().parent / "specs" / "concurrent_tiny.xexp").read_text()
 
@@ -97,6 +98,8 @@ def copy_store(built, tmp_path) -> tuple[Store, object]:
     (lambda r: r["params"]["source"].update(source="hf", id="x", trust_remote_code=True), "do not hash to its key"),
     # … or points the model somewhere else, outside the node's folder
     (lambda r: r["manifest"].update(model_dir="../../elsewhere"), "not 'model'"),
+    # … or writes a manifest of another shape: a flag that is not a boolean does not read
+    (lambda r: r["manifest"].update(trust_remote_code="yes"), "does not read as a ModelManifest"),
     # … or claims to be another node
     (lambda r: r.update(key="0" * 64), "not its folder"),
 ])
@@ -141,7 +144,10 @@ def test_trust_comes_from_the_spec_through_a_training_chain(built, tmp_path):
                     store.artifact_dir("train", train.key) / "checkpoint")
     inputs = {role: {"key": key, "kind": "model" if key == model.key else "load"}
               for role, key in train.inputs.items()}
-    store.write_record(train, manifest={"checkpoint": "checkpoint", "trust_remote_code": True},
+    manifest = TrainManifest(checkpoint="checkpoint", dev_metric=None, best_step=0, steps=0, train_examples=0,
+                             seconds=0.0, examples_per_second=0.0, resumed_from_step=None, stopped_early=False,
+                             trust_remote_code=True)
+    store.write_record(train, manifest=manifest.to_json(),
                        inputs=inputs, started=0, ended=1, attempt=attempt, run_id="r", ray_node_id=None)
     found = model_origin(store, "train", train.key, store.read_record("train", train.key))
     assert isinstance(found, str) and "trust_remote_code=True but the spec says False" in found

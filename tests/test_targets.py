@@ -241,7 +241,7 @@ def test_an_error_in_one_target_does_not_make_the_others_languages_errors_too():
 def test_report_params_refuse_cells_of_a_target_they_do_not_declare():
     from pydantic import ValidationError
 
-    from xexp.compiler.graph.contracts import ReportCellRef, ReportParams, ReportSettings, ReportTarget
+    from xexp.compiler.graph.report_contract import ReportCellRef, ReportParams, ReportSettings, ReportTarget
 
     cell = dict(kind="evaluate", model="m", variant="none", language="en", condition="clean", seed=1)
     xnli = ReportTarget(task="xnli", trained_on="mnli", task_type="nli", languages=["en"])

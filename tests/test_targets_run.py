@@ -15,7 +15,7 @@ import pytest
 import needs
 from test_report import META, write_inputs
 from xexp.compiler import compile_text
-from xexp.compiler.graph.contracts import ReportTarget
+from xexp.compiler.graph.report_contract import ReportTarget
 from xexp.runtime.report import ReportSettings, build_report
 
 TARGETS = [ReportTarget(task="xnli", trained_on="mnli", task_type="nli", languages=["en", "hi"]),

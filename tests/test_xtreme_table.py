@@ -14,7 +14,7 @@ import pytest
 
 from xexp.compiler import compile_text
 from xexp.compiler.errors import SpecError
-from xexp.compiler.graph.contracts import ReportTarget
+from xexp.compiler.graph.report_contract import ReportTarget
 from xexp.runtime.report import ReportSettings, build_report
 from xexp.runtime.report.model import ReportCell
 

@@ -70,7 +70,7 @@ def _fields(entry) -> str:
     from xexp.compiler.registry import REGISTRY
     from xexp.compiler.registry.base import FAMILY_FIELDS
 
-    families = dict.fromkeys(t.extra.get("family") for t in REGISTRY.of("task_type")
+    families = dict.fromkeys(t.family for t in REGISTRY.of("task_type")
                              if entry.task_types is None or t.name in entry.task_types)
     parts = [f"{family} {'/'.join(f for f in FAMILY_FIELDS[family] if f in entry.fields)} "
              f"(default {entry.default_field_for({}, family)})" for family in families if family in FAMILY_FIELDS]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xexp.compiler.graph.contracts import WORST_CASE
+from xexp.compiler.graph.report_contract import WORST_CASE
 
 WARNING = "cannot reject anything"
 

@@ -294,12 +294,16 @@ def report_from_cli(args) -> int:
         print(f"xexp report: {len(missing)} inputs of the report are not in the store; run the spec first",
               file=sys.stderr)
         return EXIT_FAILED
+    from xexp.runtime.completion import ManifestError
     from xexp.runtime.faults import fault_message, store_fault
     from xexp.runtime.publish import publish_dir
 
     target = report_dir(st, run_id)
     try:  # built aside and swapped in: a full or read-only store keeps the report it had
         summary = publish_dir(target, lambda fresh: build_from_store(report, graph, st, fresh))
+    except ManifestError as error:  # an input's record was altered or broken since the run
+        print(f"xexp report: {error}; `xexp run` redoes that node", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as error:  # a library may wrap the OSError of a full disk in its own type
         fault = store_fault(error, st.root)
         if fault is None:

@@ -12,22 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal, get_args
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Kind = Literal["model", "load", "perturb", "train", "evaluate", "attack", "report"]
-#: The node kinds, in the order a graph runs them; every other list of kinds derives from this.
-NODE_KINDS: tuple[str, ...] = get_args(Kind)
+# NODE_KINDS and KIND_VERSIONS are read by the graph's users from here too; kinds.py declares them
+from xexp.compiler.graph.kinds import KIND_VERSIONS, NODE_KINDS, Kind, kind_of
 
-#: Bump a kind's version when its implementation changes what it writes: every key of that
-#: kind (and everything downstream) changes, so stale artifacts are never reused.
-KIND_VERSIONS: dict[str, int] = {
-    "model": 1, "load": 1, "perturb": 1, "train": 2, "evaluate": 1, "attack": 3,
-    # report 3 (2026-12-07): Δ flip is the tested robustness figure, declared primary rows,
-    # figures as files, the XTREME table: a stored report of version 2 is rebuilt, not served
-    "report": 3,
-}
+__all__ = ["KIND_VERSIONS", "NODE_KINDS", "Graph", "Kind", "Node", "Resources", "canonical_json", "keyed",
+           "node_key"]
 
 
 def canonical_json(value: Any) -> str:
@@ -51,7 +44,7 @@ def node_key(kind: str, params: dict, inputs: dict[str, str], version: int | Non
              params_json: str | None = None) -> str:
     """The key; `params_json` (the `canonical_json(keyed(params))` of params that many nodes
     share, computed once by the caller) gives the same bytes as the payload's own encoding."""
-    version = KIND_VERSIONS[kind] if version is None else version
+    version = kind_of(kind).VERSION if version is None else version
     if params_json is None:
         params_json = canonical_json(keyed(params))
     # canonical_json of {"kind", "version", "params", "inputs"}, keys in sorted order, written
@@ -108,7 +101,7 @@ class Node(BaseModel):
         `to_params()`, resources are `Resources`), so it is assembled without a second
         validation: a paper-sized grid has thousands of nodes, and `xexp check` is interactive."""
         inputs = dict(inputs or {})
-        version = KIND_VERSIONS[kind]
+        version = kind_of(kind).VERSION
         return cls.model_construct(
             key=node_key(kind, params, inputs, version, params_json), kind=kind, version=version, name=name,
             params=params, inputs=inputs, resources=resources or Resources(), labels=labels or {},

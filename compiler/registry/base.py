@@ -8,7 +8,7 @@ the dotted path of its implementation (imported lazily, only when a node runs).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, cast, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -91,6 +91,17 @@ class Entry:
     that apply the entry: bump it when the implementation changes what it writes.
     `implementation` is "module:attribute", resolved by the runtime only
     (runtime/implementations.py).
+
+    The facts below belong to one category each; an entry of another category leaves them at
+    their defaults. A task type's `family` names its normalized columns and its fields
+    (FAMILY_FIELDS, runtime/formats.py), `labels` its classes in head order; `pair`: its examples
+    are a premise and a hypothesis; `per_token`: it predicts a label per word (tagging);
+    `untrained`: a target of it is evaluated with no training of its own (retrieval);
+    `intermediate_only`: it is never a target (masked_lm). A perturbation that `keeps_tokens`
+    changes words in place without splitting or merging them, so it applies to tagged text;
+    `default_field_by_param` picks its default field from a parameter's value on pair tasks. An
+    attack's `model_params` are the parameters that name models it uses as tools (word_attack's
+    masked LM and encoder), each lowered to a `model` node.
     """
 
     name: str
@@ -104,7 +115,15 @@ class Entry:
     task_types: tuple[str, ...] | None = None
     version: int = 1
     implementation: str = ""
-    extra: dict = field(default_factory=dict)
+    family: str | None = None
+    labels: tuple[str, ...] = ()
+    pair: bool = False
+    per_token: bool = False
+    untrained: bool = False
+    intermediate_only: bool = False
+    keeps_tokens: bool = False
+    default_field_by_param: dict[str, dict[str, FieldName]] = field(default_factory=dict)
+    model_params: tuple[str, ...] = ()
 
     def default_field_for(self, params: dict[str, Any], family: str = "pair") -> FieldName:
         """The field touched when the spec says no `on`, on a target of task `family`: the
@@ -113,10 +132,10 @@ class Entry:
         test goes on the premise), else `default_field`."""
         if family in FAMILY_DEFAULT_FIELD:
             return FAMILY_DEFAULT_FIELD[family]
-        for param, by_value in self.extra.get("default_field_by_param", {}).items():
+        for param, by_value in self.default_field_by_param.items():
             value = params.get(param)
             if isinstance(value, str) and value in by_value:
-                return cast(FieldName, by_value[value])
+                return by_value[value]
         return self.default_field
 
 
@@ -153,7 +172,8 @@ def task_family(task_type: str) -> str:
     entry = REGISTRY.get("task_type", task_type)
     if entry is None:
         raise ValueError(f"unknown task type {task_type!r}: expected one of {', '.join(REGISTRY.names('task_type'))}")
-    return entry.extra["family"]
+    assert entry.family is not None  # register() refuses a task type without a known family
+    return entry.family
 
 
 def register(
@@ -167,15 +187,24 @@ def register(
     default_field: Field_ = "both",
     task_types: tuple[str, ...] | None = None,
     version: int = 1,
-    **extra,
+    family: str | None = None,
+    labels: tuple[str, ...] = (),
+    pair: bool = False,
+    per_token: bool = False,
+    untrained: bool = False,
+    intermediate_only: bool = False,
+    keeps_tokens: bool = False,
+    default_field_by_param: dict[str, dict[str, FieldName]] | None = None,
+    model_params: tuple[str, ...] = (),
 ):
-    """Class decorator: declare `cls` (a Params subclass) as the schema of a registered name.
+    """Class decorator: declare `cls` (a Params subclass) as the schema of a registered name
+    (the keywords are `Entry`'s fields, which say what each means).
 
     The class docstring is the entry's documentation shown by `xexp perturb --list` and errors.
     """
 
-    if category == "task_type" and extra.get("family") not in TASK_FAMILIES:
-        raise ValueError(f"task type {name!r} declares family {extra.get('family')!r}: expected one of "
+    if category == "task_type" and family not in TASK_FAMILIES:
+        raise ValueError(f"task type {name!r} declares family {family!r}: expected one of "
                          f"{', '.join(TASK_FAMILIES)} (compiler/registry/families.py)")
 
     def wrap(cls: type[Params]) -> type[Params]:
@@ -192,7 +221,15 @@ def register(
                 task_types=task_types,
                 version=version,
                 implementation=implementation,
-                extra=extra,
+                family=family,
+                labels=labels,
+                pair=pair,
+                per_token=per_token,
+                untrained=untrained,
+                intermediate_only=intermediate_only,
+                keeps_tokens=keeps_tokens,
+                default_field_by_param=default_field_by_param or {},
+                model_params=model_params,
             )
         )
         return cls

@@ -217,14 +217,14 @@ class RetrievalTask(Params):
 
 #: Task types that are only ever trained as intermediate tasks (no target head, no evaluation).
 INTERMEDIATE_ONLY: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type")
-                                           if e.extra.get("intermediate_only"))
+                                           if e.intermediate_only)
 
 #: Task types whose targets are evaluated as they are, with no target training (retrieval).
-UNTRAINED_TASKS: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type") if e.extra.get("untrained"))
+UNTRAINED_TASKS: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type") if e.untrained)
 
 #: The sentence-pair task types: their examples have the premise and hypothesis fields that
 #: perturbations and attacks touch.
-PAIR_TASKS: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type") if e.extra.get("pair"))
+PAIR_TASKS: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type") if e.pair)
 #: The task types whose examples have named text fields (FAMILY_FIELDS: pair, QA, multiple
 #: choice): a perturbation of text applies to them field by field, `on FIELD` choosing which.
-TEXT_TASKS: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type") if e.extra.get("family") in FAMILY_FIELDS)
+TEXT_TASKS: tuple[str, ...] = tuple(e.name for e in REGISTRY.of("task_type") if e.family in FAMILY_FIELDS)

@@ -114,7 +114,7 @@ def run_task_attack(name: str, params: dict, examples: list[dict], *, lang: str,
     if entry.languages is not None and lang not in entry.languages:
         raise ValueError(f"attack {name} does not support language {lang!r}")
     validated = entry.params(**params).model_dump()
-    tools = {"models": dict(models or {})} if entry.extra.get("model_params") else {}
+    tools = {"models": dict(models or {})} if entry.model_params else {}
     attack_one: ExampleAttack = resolve(entry)(validated, lang=lang, **tools)
 
     for index, example in enumerate(examples):

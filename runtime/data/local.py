@@ -29,7 +29,7 @@ _EXTENSIONS = {
 }
 #: `.txt` says only "text": plain lines for a task type of the `text` family (masked_lm), while
 #: a CoNLL-2003 file is often a `.txt` too, so other task types must name their format.
-_PLAIN_TEXT_TASKS = tuple(e.name for e in REGISTRY.of("task_type") if task_family(e.name) == "text")
+_PLAIN_TEXT_TASKS = tuple(e.name for e in REGISTRY.of("task_type") if e.family == "text")
 
 
 def read_local(source: dict, *, task_type: str, split: str | None, language: str | None) -> RawSource:

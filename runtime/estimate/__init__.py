@@ -15,11 +15,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from xexp.compiler.graph.kinds import kind_of
 from xexp.runtime.estimate.history import Sample, model_label, read_samples
 from xexp.runtime.estimate.models import parameter_count, read_profiles
 from xexp.runtime.estimate.rates import RateBook, bounded
 from xexp.runtime.estimate.simulate import SimNode, Simulation, simulate
-from xexp.runtime.estimate.work import load_rows, planned_work
+from xexp.runtime.estimate.work import load_rows, planned_work, recorded_rows
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,9 @@ def estimate_nodes(graph: Any, store_root: str | Path | None,
             found: float | None = None
             if node is not None:
                 record = _record(root, node.kind, key)
-                recorded = (record or {}).get("manifest", {}).get("rows") if record else None
-                if isinstance(recorded, (int, float)):
-                    found = float(recorded)
+                recorded = recorded_rows(record.get("manifest") or {}) if record else None
+                if recorded is not None:
+                    found = recorded
                 elif node.kind == "load":
                     found = load_rows(node.params)
                 elif "data" in node.inputs:
@@ -147,7 +148,7 @@ def estimate_nodes(graph: Any, store_root: str | Path | None,
         gpus, cpus = float(node.resources.num_gpus), float(node.resources.num_cpus)
         device = "gpu" if gpus > 0 else "cpu"
         max_len = int(node.params.get("max_len") or (node.params.get("hparams") or {}).get("max_len") or 128)
-        rate = book.rate(node.kind, model_of(node.key) if node.kind in ("model", "train", "evaluate", "attack") else None,
+        rate = book.rate(node.kind, model_of(node.key) if kind_of(node.kind).MODEL_BOUND else None,
                          device, max_len)
         work = planned_work(node, rows_of)
         out[node.key] = NodeEstimate(node.key, node.kind, node.name, bounded(rate.seconds(work.amount)),

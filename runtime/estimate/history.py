@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xexp.compiler.graph.kinds import NODE_KINDS, kind_of
 from xexp.runtime.estimate.work import Work, recorded_work
 
 #: The newest records of each kind that the fit reads.
@@ -71,7 +72,7 @@ def read_samples(root: str | Path) -> list[Sample]:
     kinds: dict[str, str] = {}
     for kind_dir in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
         kind = kind_dir.name
-        if kind not in ("model", "load", "perturb", "train", "evaluate", "attack", "report"):
+        if kind not in NODE_KINDS:  # the store's other folders: scratch, leases, runs
             continue
         found = []
         for record_path in kind_dir.glob("*/_complete.json"):
@@ -116,6 +117,6 @@ def read_samples(root: str | Path) -> list[Sample]:
         seconds = float(raw)
         work = recorded_work(kind, data.get("params") or {}, data.get("manifest") or {})
         device = _usage_device(root / kind / key / "log.txt") if kind in ("train", "evaluate", "attack") else "cpu"
-        samples.append(Sample(kind, model_of(key) if kind in ("model", "train", "evaluate", "attack") else None,
+        samples.append(Sample(kind, model_of(key) if kind_of(kind).MODEL_BOUND else None,
                               device, work, seconds))
     return samples

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 from statistics import median
 
+from xexp.compiler.graph.kinds import KINDS, kind_of
 from xexp.runtime.estimate.history import Sample, device_class
 
 #: Sustained FLOP/s assumed when nothing was measured: a few CPU cores in float32 (PyTorch
@@ -28,14 +29,11 @@ ASSUMED_FLOPS = {"cpu": 3e10, "gpu": 0.25 * 312e12}
 #: Another model's rate is scaled by parameter count only within this ratio of sizes: a model
 #: tens of times smaller spends its time on overheads that do not scale.
 MAX_SCALE = 8.0
-#: Relative durations of the kinds, the one guess when nothing was measured: it orders a graph
-#: with no history as the scheduler always did (a training is ten evaluations, an attack two).
-KIND_COST = {"model": 0.1, "load": 0.2, "perturb": 0.3, "train": 10.0, "evaluate": 1.0,
-             "attack": 2.0, "report": 0.2}
-#: Seconds a unit of KIND_COST stands for when its kind has no history at all.
+#: Seconds a unit of a kind's relative `COST` (compiler/graph/kinds.py) stands for when its kind
+#: has no history at all.
 COST_UNIT_SECONDS = 10.0
 #: Fixed seconds of a node when its kind has no history at all.
-DEFAULT_OVERHEAD = {kind: cost * COST_UNIT_SECONDS for kind, cost in KIND_COST.items()}
+DEFAULT_OVERHEAD = {name: kind.COST * COST_UNIT_SECONDS for name, kind in KINDS.items()}
 #: Seconds per unit for kinds that run no model, when their kind has no history.
 DEFAULT_PER_UNIT = {"load": 1e-4, "perturb": 1e-3, "report": 0.0, "model": 0.0}
 
@@ -114,7 +112,7 @@ class RateBook:
         exact = self.groups.get((kind, model, device))
         if exact:
             return self._fitted(exact)
-        if kind in ("load", "perturb", "report"):
+        if not kind_of(kind).MODEL_BOUND:
             pooled = [s for (k, _, _), group in self.groups.items() if k == kind for s in group]
             if pooled:
                 return self._fitted(pooled)

@@ -18,11 +18,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
-#: The unit of each kind's work.
-UNITS = {"model": "nodes", "load": "rows", "perturb": "rows", "train": "tokens", "evaluate": "tokens",
-         "attack": "queries", "report": "cells"}
+from xexp.compiler.graph.kinds import kind_of
+from xexp.runtime.completion import ManifestError, NodeManifest
+from xexp.runtime.table_manifests import AttackManifest, DataManifest, PredictionsManifest
+from xexp.runtime.train_manifest import TrainManifest
+
+M = TypeVar("M", bound=NodeManifest)
 
 
 @dataclass(frozen=True)
@@ -36,22 +39,23 @@ class Work:
 # --- finished nodes ------------------------------------------------------------------------------
 def recorded_work(kind: str, params: dict[str, Any], manifest: dict[str, Any]) -> Work:
     """The work a finished node did, read from its completion record."""
-    unit = UNITS.get(kind, "nodes")
+    unit = kind_of(kind).WORK_UNIT
     amount: float | None = None
     if kind in ("load", "perturb"):
-        amount = _number(manifest.get("rows"))
+        amount = recorded_rows(manifest)
     elif kind == "train":
         hparams = params.get("hparams") or {}
-        steps = _number(manifest.get("steps"))
+        trained = _read(TrainManifest, manifest)
         batch = _number(hparams.get("batch")) if not isinstance(hparams.get("batch"), dict) else None
-        if steps is not None and batch is not None:
-            amount = steps * batch * float(hparams.get("grad_accum") or 1) * float(hparams.get("max_len") or 128)
+        if trained is not None and batch is not None:
+            amount = (trained.steps * batch * float(hparams.get("grad_accum") or 1)
+                      * float(hparams.get("max_len") or 128))
     elif kind == "evaluate":
-        n = _number(manifest.get("n"))
-        amount = None if n is None else n * float(params.get("max_len") or 128)
+        predicted = _read(PredictionsManifest, manifest)
+        amount = None if predicted is None else predicted.n * float(params.get("max_len") or 128)
     elif kind == "attack":
-        summary = manifest.get("summary") or {}
-        total, each = _number(summary.get("total")), _number(summary.get("avg_queries"))
+        attacked = _read(AttackManifest, manifest)
+        total, each = (attacked.summary.total, attacked.summary.avg_queries) if attacked else (None, None)
         amount = total * each if total is not None and each is not None else None
     elif kind == "report":
         amount = float(len(params.get("cells") or [])) or None
@@ -64,7 +68,7 @@ def recorded_work(kind: str, params: dict[str, Any], manifest: dict[str, Any]) -
 def planned_work(node: Any, rows_of: Callable[[str], float | None]) -> Work:
     """The work a planned node will do; `rows_of(key)` is the row count of an input node."""
     kind, params = node.kind, node.params
-    unit = UNITS.get(kind, "nodes")
+    unit = kind_of(kind).WORK_UNIT
     if kind == "model":
         return Work(unit, 1.0)
     if kind == "load":
@@ -114,6 +118,21 @@ def _setting(value: Any, default: float) -> float:
     if isinstance(value, dict) and value.get("values"):  # a sweep: its largest value
         return float(max(value["values"]))
     return float(value) if isinstance(value, (int, float)) else default
+
+
+def recorded_rows(manifest: dict[str, Any]) -> float | None:
+    """The rows a finished dataset node (load, perturb) wrote, from its manifest."""
+    data = _read(DataManifest, manifest)
+    return None if data is None else float(data.rows)
+
+
+def _read(model: type[M], manifest: dict[str, Any]) -> M | None:
+    """A stored manifest as its kind's model; None for one that does not read (an estimate
+    rests on what it can read, and says so, rather than stopping a plan)."""
+    try:
+        return model.read(manifest, "a stored node")
+    except ManifestError:
+        return None
 
 
 def _number(value: Any) -> float | None:

@@ -1,8 +1,9 @@
 """The work of each node kind: `execute(node, ctx)` runs the op `OPS` names for the node's kind.
 
-Each op is a `run(node, ctx) -> manifest` in `runtime/ops/<kind>_op.py`. They are thin: they read
-inputs from the store, call the library code (data sources, training, perturbations, attacks,
-report) and write artifacts; all the science lives in those libraries.
+Each kind module has `run(node, ctx) -> manifest`, its kind's typed manifest (a `NodeManifest`,
+runtime/completion.py). They are thin: they read inputs from the store, call the library code
+(data sources, training, perturbations, attacks, report) and write artifacts; all the science
+lives in those libraries.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from xexp.compiler.graph.node import Kind, Node
+from xexp.runtime.completion import NodeManifest
 from xexp.runtime.context import NodeContext
 from xexp.runtime.implementations import resolve_path
 
@@ -17,7 +19,7 @@ from xexp.runtime.implementations import resolve_path
 class Op(Protocol):
     """The work of one node kind: the node's params and inputs in, its manifest out."""
 
-    def __call__(self, node: Node, ctx: NodeContext) -> dict: ...
+    def __call__(self, node: Node, ctx: NodeContext) -> NodeManifest: ...
 
 
 #: The op of each node kind, as "module:attribute" for the one resolver (runtime/implementations.py):
@@ -34,7 +36,7 @@ OPS: dict[Kind, str] = {
 }
 
 
-def execute(node: Node, ctx: NodeContext) -> dict:
+def execute(node: Node, ctx: NodeContext) -> NodeManifest:
     if node.kind not in OPS:
         raise ValueError(f"no op for node kind {node.kind!r} (ops: {', '.join(OPS)})")
     op: Op = resolve_path(OPS[node.kind])

@@ -7,9 +7,10 @@ from xexp.compiler.graph.node import Node
 from xexp.runtime.context import NodeContext
 from xexp.runtime.formats import PREDICTIONS_FILE
 from xexp.runtime.ops.common import input_data, model_manifest, write_table
+from xexp.runtime.table_manifests import AttackManifest, AttackSummary
 
 
-def run(node: Node, ctx: NodeContext) -> dict:
+def run(node: Node, ctx: NodeContext) -> AttackManifest:
     import pyarrow as pa
 
     from xexp.runtime.attacks import summarize
@@ -35,6 +36,6 @@ def run(node: Node, ctx: NodeContext) -> dict:
     records = run_task_attack(p.attack, p.params, examples, lang=p.language, field=p.field,
                               target=target, seed=p.seed, models=tools)
     write_table(pa.Table.from_pylist(records), ctx.out_dir / PREDICTIONS_FILE)
-    summary = summarize(records)
+    summary = AttackSummary.model_validate(summarize(records))
     ctx.logger.info("%s: %s", node.name, summary)
-    return {"file": PREDICTIONS_FILE, "n": len(records), "summary": summary}
+    return AttackManifest(n=len(records), summary=summary)

@@ -1,4 +1,4 @@
-"""Small helpers shared by the kind modules: parquet I/O and model manifests of inputs."""
+"""Small helpers shared by the kind modules: parquet I/O, the tables and models of inputs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 from xexp.runtime.context import InputArtifact
 from xexp.runtime.formats import DATA_FILE, PREDICTIONS_FILE
+from xexp.runtime.table_manifests import DataManifest
 
 
 def write_table(table, path: Path) -> None:
@@ -22,7 +23,9 @@ def read_table(path: Path):
 
 
 def input_data(artifact: InputArtifact):
-    return read_table(artifact.dir / artifact.manifest.get("file", DATA_FILE))
+    """The table of a dataset input (a `load` or `perturb` node), found through its manifest."""
+    manifest = DataManifest.read(artifact.manifest, f"{artifact.kind}/{artifact.key[:10]}")
+    return read_table(artifact.dir / manifest.file)
 
 
 def model_manifest(artifact: InputArtifact) -> dict:

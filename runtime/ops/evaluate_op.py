@@ -7,9 +7,10 @@ from xexp.compiler.graph.node import Node
 from xexp.runtime.context import NodeContext
 from xexp.runtime.formats import PREDICTIONS_FILE
 from xexp.runtime.ops.common import input_data, model_manifest, write_table
+from xexp.runtime.table_manifests import EvaluateManifest
 
 
-def run(node: Node, ctx: NodeContext) -> dict:
+def run(node: Node, ctx: NodeContext) -> EvaluateManifest:
     from xexp.runtime.evaluation import evaluate
     from xexp.runtime.tasks import get_task
 
@@ -23,4 +24,5 @@ def run(node: Node, ctx: NodeContext) -> dict:
     accuracy = sum(correct) / len(correct) if correct else 0.0
     scores = get_task(p.task_type).configured(p.task_params).summary(predictions)
     ctx.logger.info("%s: accuracy %.4f on %d %s", node.name, accuracy, len(correct), scores or "")
-    return {"file": PREDICTIONS_FILE, "n": len(correct), "accuracy": accuracy, **scores}
+    # a task's own accuracy (tagging: per token) stands for the one of the `correct` column
+    return EvaluateManifest.model_validate({"n": len(correct), "accuracy": accuracy, **scores})

@@ -7,6 +7,7 @@ from xexp.compiler.graph.node import Node
 from xexp.runtime.context import NodeContext
 from xexp.runtime.formats import DATA_FILE
 from xexp.runtime.ops.common import write_table
+from xexp.runtime.table_manifests import LoadManifest
 
 
 def _concatenated(p: LoadParams):
@@ -29,7 +30,7 @@ def _concatenated(p: LoadParams):
     return joined.replace_schema_metadata({UNLABELLED_METADATA: str(dropped)}) if dropped else joined
 
 
-def run(node: Node, ctx: NodeContext) -> dict:
+def run(node: Node, ctx: NodeContext) -> LoadManifest:
     from xexp.runtime.data.normalize import unlabelled_dropped
     from xexp.runtime.data.sources import REVISION_METADATA, load_rows
 
@@ -45,10 +46,6 @@ def run(node: Node, ctx: NodeContext) -> dict:
     write_table(table, ctx.out_dir / DATA_FILE)
     ctx.logger.info("%s: %d rows%s", node.name, table.num_rows,
                     f", {dropped} unlabelled rows dropped" if dropped else "")
-    manifest = {"file": DATA_FILE, "rows": table.num_rows, "columns": table.column_names}
-    if dropped:  # rows without a gold label (MNLI '-', Hugging Face -1): runtime/data/normalize.py
-        manifest["unlabelled_dropped"] = dropped
     revision = (table.schema.metadata or {}).get(REVISION_METADATA)
-    if revision is not None:  # the hub commit the rows came from (runtime/hub_revision.py)
-        manifest["source_revision"] = revision.decode()
-    return manifest
+    return LoadManifest(rows=table.num_rows, columns=table.column_names, unlabelled_dropped=dropped,
+                        source_revision=None if revision is None else revision.decode())

@@ -6,16 +6,17 @@ from __future__ import annotations
 from xexp.compiler.graph.contracts import ModelParams
 from xexp.compiler.graph.node import Node
 from xexp.runtime.context import NodeContext
+from xexp.runtime.models.manifest import ModelManifest
 
 MODEL_DIR = "model"
 
 
-def run(node: Node, ctx: NodeContext) -> dict:
+def run(node: Node, ctx: NodeContext) -> ModelManifest:
     from xexp.runtime.models.sources import materialize_model
 
     source = ModelParams.model_validate(node.params).source
     ctx.logger.info("preparing model %s", source)
-    manifest = materialize_model(source, ctx.out_dir / MODEL_DIR)
+    manifest = ModelManifest.model_validate(materialize_model(source, ctx.out_dir / MODEL_DIR))
     if source["source"] != "hf":  # built into the store: consumers find it relative to the artifact
-        manifest["model_dir"] = MODEL_DIR
+        manifest = manifest.model_copy(update={"model_dir": MODEL_DIR})
     return manifest

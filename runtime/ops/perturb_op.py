@@ -10,9 +10,10 @@ from xexp.compiler.graph.node import Node
 from xexp.runtime.context import NodeContext
 from xexp.runtime.formats import DATA_FILE
 from xexp.runtime.ops.common import input_data, write_table
+from xexp.runtime.table_manifests import PerturbManifest
 
 
-def run(node: Node, ctx: NodeContext) -> dict:
+def run(node: Node, ctx: NodeContext) -> PerturbManifest:
     from xexp.runtime.perturbations import perturb_table
 
     p = PerturbParams.model_validate(node.params)
@@ -26,4 +27,4 @@ def run(node: Node, ctx: NodeContext) -> dict:
     write_table(out, ctx.out_dir / DATA_FILE)
     changed = int(sum(out.column("changed").to_pylist()))
     ctx.logger.info("%s: %d of %d examples changed", p.description, changed, out.num_rows)
-    return {"file": DATA_FILE, "rows": out.num_rows, "changed": changed, "description": p.description}
+    return PerturbManifest(rows=out.num_rows, changed=changed, description=p.description)

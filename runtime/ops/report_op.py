@@ -8,24 +8,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xexp.compiler.graph.contracts import ReportParams
+from xexp.compiler.graph.report_contract import ReportParams
 from xexp.compiler.graph.node import Graph, Node
 from xexp.runtime.context import NodeContext
-from xexp.runtime.formats import DATA_FILE, HTML_FILE, PREDICTIONS_FILE, SUMMARY_FILE
+from xexp.runtime.completion import NodeManifest
+from xexp.runtime.formats import HTML_FILE, SUMMARY_FILE
+from xexp.runtime.table_manifests import DataManifest, PredictionsManifest
+
+
+class ReportManifest(NodeManifest):
+    """The report's cells, its summary and page (files in the node's folder), and the summary's
+    length in lines."""
+
+    cells: int
+    summary_file: str
+    html: str
+    lines: int
 
 
 def _cells(node: Node, locate) -> list:
+    """`locate(key)` gives input `key`'s folder, its stored manifest and its name in errors."""
     from xexp.runtime.report.model import ReportCell
+
+    def table(key: str, manifest: type[DataManifest] | type[PredictionsManifest]) -> Path:
+        folder, stored, where = locate(key)
+        return folder / manifest.read(stored, where).file
 
     cells = []
     for i, cell in enumerate(ReportParams.model_validate(node.params).cells):
-        predictions_dir, predictions_manifest = locate(node.inputs[f"cell{i}"])
-        data_dir, data_manifest = locate(node.inputs[f"data{i}"])
         cells.append(ReportCell(
             model=cell.model, variant=cell.variant, language=cell.language, condition=cell.condition,
             description=cell.description, kind=cell.kind, seed=cell.seed, target=cell.target,
-            predictions=predictions_dir / predictions_manifest.get("file", PREDICTIONS_FILE),
-            dataset=data_dir / data_manifest.get("file", DATA_FILE),
+            predictions=table(node.inputs[f"cell{i}"], PredictionsManifest),
+            dataset=table(node.inputs[f"data{i}"], DataManifest),
         ))
     return cells
 
@@ -38,11 +53,12 @@ def _write(node: Node, cells: list, out_dir: Path) -> str:
     return build_report(cells, p.settings, out_dir, meta, targets=p.targets)["summary"]  # it writes summary.txt too
 
 
-def run(node: Node, ctx: NodeContext) -> dict:
-    cells = _cells(node, lambda key: next((a.dir, a.manifest) for a in ctx.inputs.values() if a.key == key))
+def run(node: Node, ctx: NodeContext) -> ReportManifest:
+    cells = _cells(node, lambda key: next((a.dir, a.manifest, f"{a.kind}/{key[:10]}")
+                                          for a in ctx.inputs.values() if a.key == key))
     summary = _write(node, cells, ctx.out_dir)
     ctx.logger.info("report with %d cells", len(cells))
-    return {"cells": len(cells), "summary_file": SUMMARY_FILE, "html": HTML_FILE, "lines": summary.count("\n")}
+    return ReportManifest(cells=len(cells), summary_file=SUMMARY_FILE, html=HTML_FILE, lines=summary.count("\n"))
 
 
 def build_from_store(node: Node, graph: Graph, store, out_dir: Path) -> str:
@@ -51,7 +67,7 @@ def build_from_store(node: Node, graph: Graph, store, out_dir: Path) -> str:
 
     def locate(key: str):
         record = store.read_record(kinds[key], key)
-        return store.artifact_dir(kinds[key], key), record.manifest if record else {}
+        return store.artifact_dir(kinds[key], key), record.manifest if record else {}, f"{kinds[key]}/{key[:10]}"
 
     out_dir.mkdir(parents=True, exist_ok=True)
     return _write(node, _cells(node, locate), out_dir)

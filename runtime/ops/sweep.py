@@ -16,15 +16,14 @@ from pathlib import Path
 from xexp.compiler.graph.contracts import TrainParams
 from xexp.compiler.graph.node import Node, Resources
 from xexp.runtime.context import NodeContext
-from xexp.runtime.ops.train_op import Fit
+from xexp.runtime.ops.fit import Fit, training_hparams
+from xexp.runtime.train_manifest import SweepOutcome, TrainManifest
 
 TRIALS_FILE = "trials.csv"
 
 
 def grid(p: TrainParams) -> list[dict]:
     """Every combination of the sweep values, as `train()` hyperparameters (others fixed)."""
-    from xexp.runtime.ops.train_op import training_hparams
-
     sweeps = p.hparams.sweeps()
     names = sorted(sweeps)
     combos = itertools.product(*(sweeps[k] for k in names))
@@ -41,8 +40,8 @@ def tune_resources(resources: Resources | None) -> dict[str, float]:
     return out
 
 
-def run_sweep(node: Node, ctx: NodeContext, fit: Fit, has_dev: bool) -> dict:
-    """`fit(hparams, out_dir, scratch_dir, progress)` runs one trial's training (train_op.py)."""
+def run_sweep(node: Node, ctx: NodeContext, fit: Fit, has_dev: bool) -> TrainManifest:
+    """`fit(hparams, out_dir, scratch_dir, progress)` runs one trial's training (fit.py)."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
@@ -68,8 +67,10 @@ def run_sweep(node: Node, ctx: NodeContext, fit: Fit, has_dev: bool) -> dict:
                 tune.report({"dev_metric": float(info["dev_metric"]), "step": int(info.get("step", 0))})
 
         manifest = fit(hparams, out / "out", out / "scratch", report)
-        (out / "manifest.json").write_text(json.dumps(manifest))
-        tune.report({"dev_metric": float(manifest["dev_metric"]), "step": int(manifest.get("steps", 0)), "done": 1})
+        (out / "manifest.json").write_text(json.dumps(manifest.to_json()))
+        if manifest.dev_metric is None:  # run_sweep checked for a dev split: every trial scores it
+            raise RuntimeError(f"{node.name}: sweep trial {config['trial_id']} reported no dev metric")
+        tune.report({"dev_metric": manifest.dev_metric, "step": manifest.steps, "done": 1})
 
     tuner = tune.Tuner(
         tune.with_resources(trial, tune_resources(node.trial_resources)),
@@ -97,12 +98,13 @@ def run_sweep(node: Node, ctx: NodeContext, fit: Fit, has_dev: bool) -> dict:
         raise RuntimeError(f"{node.name}: no sweep trial finished; see {TRIALS_FILE} and the Tune logs in scratch")
     best = max(finished, key=lambda r: (r["dev_metric"], -int(r["trial"].removeprefix("trial"))))
     best_dir = trials_root / best["trial"]
-    manifest = json.loads((best_dir / "manifest.json").read_text())
+    manifest = TrainManifest.read(json.loads((best_dir / "manifest.json").read_text()), f"sweep trial {best['trial']}")
     shutil.copytree(best_dir / "out", ctx.out_dir, dirs_exist_ok=True)
     ctx.logger.info("sweep %s: best %s %s dev=%.4f", node.name, best["trial"],
                     {k: best[k] for k in names}, best["dev_metric"])
-    return {**manifest, "sweep": {"trials": len(rows), "best": best["trial"],
-                                  "best_hparams": {k: best[k] for k in names}, "table": TRIALS_FILE}}
+    outcome = SweepOutcome(trials=len(rows), best=best["trial"], best_hparams={k: best[k] for k in names},
+                           table=TRIALS_FILE)
+    return manifest.model_copy(update={"sweep": outcome})
 
 
 def _write_trials(path: Path, rows: list[dict]) -> None:

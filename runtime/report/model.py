@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # the spec's `report { … }` block and the condition names, defined once with the node contracts
-from xexp.compiler.graph.contracts import CLEAN, WORST_CASE, ReportSettings
+from xexp.compiler.graph.report_contract import CLEAN, WORST_CASE, ReportSettings
 
 __all__ = ["CLEAN", "WORST_CASE", "ReportCell", "ReportSettings"]
 

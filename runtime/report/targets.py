@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from xexp.compiler.graph.contracts import ReportTarget
+from xexp.compiler.graph.report_contract import ReportTarget
 from xexp.compiler.registry.base import task_family
 from xexp.compiler.registry.families import TASK_FAMILIES
 from xexp.runtime.report.examples import Example, select_examples

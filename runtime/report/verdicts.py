@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from xexp.compiler.graph.contracts import CLEAN, WORST_CASE, ReportSettings
+from xexp.compiler.graph.report_contract import CLEAN, WORST_CASE, ReportSettings
 from xexp.runtime.power import detectable_at
 from xexp.runtime.stats import holm
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from xexp.compiler.graph.contracts import ReportTarget
+from xexp.compiler.graph.report_contract import ReportTarget
 from xexp.compiler.registry.base import task_family
 from xexp.runtime.report.model import CLEAN, ReportCell, ReportSettings
 from xexp.runtime.report.paper_metrics import chunk_counts, qa_scores

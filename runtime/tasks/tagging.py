@@ -239,7 +239,7 @@ def perturb_tagged_table(name: str, params: dict, table, lang: str, seed: int):
     from xexp.runtime.perturbations import get
     from xexp.runtime.perturbations.base import registry_entry
 
-    if not registry_entry(name).extra.get("keeps_tokens"):
+    if not registry_entry(name).keeps_tokens:
         raise ValueError(f"perturbation {name!r} adds, removes or reorders tokens: the tags of a "
                          "token_classification table would no longer line up")
     perturbation = get(name, params)

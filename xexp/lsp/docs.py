@@ -88,10 +88,10 @@ def entry_markdown(entry: Entry) -> str:
     if entry.category in ("perturbation", "attack"):
         facts.append("fields: " + ", ".join(entry.fields) + f" (default {entry.default_field})")
         facts.append("task types: " + (", ".join(entry.task_types) if entry.task_types is not None else "all"))
-    if entry.extra.get("labels"):
-        facts.append("labels: " + ", ".join(entry.extra["labels"]))
-    if entry.extra.get("family"):
-        facts.append(f"family: {entry.extra['family']}")
+    if entry.labels:
+        facts.append("labels: " + ", ".join(entry.labels))
+    if entry.family:
+        facts.append(f"family: {entry.family}")
     if facts:
         lines += ["", *(f"- {fact}" for fact in facts)]
     return "\n".join(lines)

@@ -152,7 +152,7 @@ def _task_text(analysis: Analysis, name: str, value: ast.Value) -> str | None:
     else:
         return None
     entry_ = REGISTRY.get("task_type", kind)
-    family = entry_.extra.get("family", "") if entry_ else ""
+    family = (entry_.family or "") if entry_ else ""
     head = [f"**task {name}** — `{kind}`" + (f" ({family})" if family else "")]
     if params:
         head.append("parameters: " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
