@@ -74,3 +74,22 @@ ATTACK_COLUMNS = PREDICTION_COLUMNS + (
     "status", "adv_predicted", "adv_correct", "words_changed", "words_total", "queries",
     "adv_premise", "adv_hypothesis",
 )
+
+
+def token_id(sentence_id: str, position: int) -> str:
+    """The id of one word's prediction row of a token_classification table (see above); unique
+    because the suffix is always `:<int>`."""
+    return f"{sentence_id}:{position}"
+
+
+def token_changed_flags(table):
+    """(token ids, changed flags) of a perturbed tagged table as numpy arrays, one entry per
+    word, for pairing the words' predictions with whether the perturbation changed them."""
+    import numpy as np
+
+    ids: list[str] = []
+    flags: list[bool] = []
+    for sentence, changed in zip(table.column("id").to_pylist(), table.column("changed_tokens").to_pylist()):
+        ids.extend(token_id(sentence, k) for k in range(len(changed)))
+        flags.extend(changed)
+    return np.array(ids, dtype=object), np.array(flags, dtype=bool)
