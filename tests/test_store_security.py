@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from xexp.compiler import compile_text
-from xexp.runtime.context import InputArtifactInvalid, _verified_inputs
+from xexp.runtime.worker import InputArtifactInvalid, _verified_inputs
 from xexp.runtime.provenance import authenticity_problem, model_origin
 from xexp.runtime.store import Store, write_json_atomic
 
@@ -55,7 +55,7 @@ def model_node(graph):
 
 
 def build_model(store: Store, node) -> None:
-    from xexp.runtime.context import execute_node
+    from xexp.runtime.worker import execute_node
 
     summary = execute_node(node.model_dump(), store.url, "r1", "xexp.runtime.ops.model_op:run", {})
     assert summary["outcome"] == "executed"
