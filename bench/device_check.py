@@ -339,6 +339,7 @@ def attack_model(out: Path, profile: Profile) -> dict:
     sys.path.insert(0, str(REPO / "bench"))
     import throughput as bench
 
+    from xexp.compiler.graph.contracts import TrainSettings
     from xexp.runtime.training import train
 
     work = out / "attack-model"
@@ -346,7 +347,7 @@ def attack_model(out: Path, profile: Profile) -> dict:
     base = {"path_or_id": str(build_model(profile.bench_shape, work)), "revision": None,
             "trust_remote_code": False}
     train(base=base, task_type="nli", train_table=bench.load_pairs("synthetic", 64), dev_table=None,
-          hparams={**bench.HPARAMS, "freeze_embeddings": False}, seed=0, out_dir=work,
+          hparams=TrainSettings(**{**bench.HPARAMS, "freeze_embeddings": False}), seed=0, out_dir=work,
           scratch_dir=work / "scratch")
     return {"checkpoint": str(work / "checkpoint")}
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from xexp.compiler.graph.contracts import DEFAULT_MAX_LEN
+
 #: The unit of each kind's work.
 UNITS = {"model": "nodes", "load": "rows", "perturb": "rows", "train": "tokens", "evaluate": "tokens",
          "attack": "queries", "report": "cells"}
@@ -45,10 +47,10 @@ def recorded_work(kind: str, params: dict[str, Any], manifest: dict[str, Any]) -
         steps = _number(manifest.get("steps"))
         batch = _number(hparams.get("batch")) if not isinstance(hparams.get("batch"), dict) else None
         if steps is not None and batch is not None:
-            amount = steps * batch * float(hparams.get("grad_accum") or 1) * float(hparams.get("max_len") or 128)
+            amount = steps * batch * float(hparams.get("grad_accum") or 1) * float(hparams.get("max_len") or DEFAULT_MAX_LEN)
     elif kind == "evaluate":
         n = _number(manifest.get("n"))
-        amount = None if n is None else n * float(params.get("max_len") or 128)
+        amount = None if n is None else n * float(params.get("max_len") or DEFAULT_MAX_LEN)
     elif kind == "attack":
         summary = manifest.get("summary") or {}
         total, each = _number(summary.get("total")), _number(summary.get("avg_queries"))
@@ -73,7 +75,7 @@ def planned_work(node: Any, rows_of: Callable[[str], float | None]) -> Work:
         return Work(unit, rows_of(node.inputs["data"]))
     if kind == "evaluate":
         rows = rows_of(node.inputs["data"])
-        return Work(unit, None if rows is None else rows * float(params.get("max_len") or 128))
+        return Work(unit, None if rows is None else rows * float(params.get("max_len") or DEFAULT_MAX_LEN))
     if kind == "attack":
         rows = rows_of(node.inputs["data"])
         entry = params.get("params") or {}
@@ -95,7 +97,7 @@ def planned_work(node: Any, rows_of: Callable[[str], float | None]) -> Work:
 def _train_tokens(node: Any, rows_of: Callable[[str], float | None]) -> float | None:
     hparams = node.params.get("hparams") or {}
     batch, epochs = _setting(hparams.get("batch"), 32), _setting(hparams.get("epochs"), 2)
-    accum, max_len = float(hparams.get("grad_accum") or 1), float(hparams.get("max_len") or 128)
+    accum, max_len = float(hparams.get("grad_accum") or 1), float(hparams.get("max_len") or DEFAULT_MAX_LEN)
     rows = [rows_of(key) for role, key in node.inputs.items() if role == "train" or role.startswith("train")]
     if not rows or any(r is None for r in rows):
         return None

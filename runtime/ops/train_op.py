@@ -10,13 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from xexp.compiler.graph.contracts import TrainParams, member_input
+from xexp.compiler.graph.contracts import TrainParams, TrainSettings, member_input
 from xexp.compiler.graph.node import Node
 from xexp.runtime.context import NodeContext
 from xexp.runtime.ops.common import input_data, model_manifest
 
-#: fit(hparams, out_dir, scratch_dir, progress) -> manifest: one training of a node's data.
-Fit = Callable[[dict, Path, Path, Callable[[dict], None] | None], dict]
+#: fit(hparams, out_dir, scratch_dir, progress) -> manifest: one training of a node's data, with
+#: the settings of one trial (TrainSettings.trial).
+Fit = Callable[[TrainSettings, Path, Path, Callable[[dict], None] | None], dict]
 
 
 def run(node: Node, ctx: NodeContext) -> dict:
@@ -28,7 +29,7 @@ def run(node: Node, ctx: NodeContext) -> dict:
 
         manifest = run_sweep(node, ctx, fit, has_dev)
     else:
-        manifest = fit(training_hparams(p), ctx.out_dir, ctx.scratch_dir, _logging_resume(ctx))
+        manifest = fit(p.hparams.trial(), ctx.out_dir, ctx.scratch_dir, _logging_resume(ctx))
     # the spec's decision (base comes from model_manifest, runtime/provenance.py), recorded so that
     # provenance can tell a record whose flag was changed afterwards; it is never read to load
     manifest["trust_remote_code"] = base["trust_remote_code"]
@@ -60,7 +61,7 @@ def training_of(p: TrainParams, base: dict, ctx: NodeContext) -> tuple[Fit, bool
         train_table = input_data(ctx.inputs["train"])
         dev_table = input_data(ctx.inputs["dev"]) if "dev" in ctx.inputs else None
 
-        def fit(hparams: dict, out_dir: Path, scratch_dir: Path, progress) -> dict:
+        def fit(hparams: TrainSettings, out_dir: Path, scratch_dir: Path, progress) -> dict:
             return train(base=base, task_type=task_type, train_table=train_table, dev_table=dev_table,
                          hparams=hparams, seed=p.seed, out_dir=out_dir, scratch_dir=scratch_dir, progress=progress,
                          task_params=p.task_params)
@@ -69,14 +70,14 @@ def training_of(p: TrainParams, base: dict, ctx: NodeContext) -> tuple[Fit, bool
 
     from xexp.runtime.training import train_mix
 
-    assert p.sampling is not None
-    sampling = p.sampling.model_dump()
+    sampling = p.sampling
+    assert sampling is not None  # the contract: a mix has its sampling rule
     members = [{"task_type": m.task_type, "task_params": m.task_params, "max_len": m.max_len,
                 "train_table": member_table(ctx, "train", i, m.languages),
                 "dev_table": member_table(ctx, "dev", i, m.dev_languages) if m.dev_languages else None}
                for i, m in enumerate(p.members)]
 
-    def fit_mix(hparams: dict, out_dir: Path, scratch_dir: Path, progress) -> dict:
+    def fit_mix(hparams: TrainSettings, out_dir: Path, scratch_dir: Path, progress) -> dict:
         return train_mix(base=base, members=members, sampling=sampling, hparams=hparams, seed=p.seed,
                          out_dir=out_dir, scratch_dir=scratch_dir, progress=progress)
 
@@ -96,12 +97,3 @@ def member_table(ctx: NodeContext, split: str, index: int, languages: list[str])
         ids = pa.array([f"{lang}:{i}" for i in table.column("id").to_pylist()], pa.string())
         prefixed.append(table.set_column(table.schema.get_field_index("id"), "id", ids))
     return pa.concat_tables(prefixed, promote_options="default")
-
-
-def training_hparams(p: TrainParams, values: dict | None = None) -> dict:
-    """The hyperparameters `train()` takes: the spec's settings (one sweep combination when
-    `values` are given) plus the task's own `doc_stride` where it declares one."""
-    hparams = {**p.hparams.model_dump(mode="json"), **(values or {})}
-    if p.doc_stride() is not None:
-        hparams["doc_stride"] = p.doc_stride()
-    return hparams
