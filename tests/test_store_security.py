@@ -84,6 +84,15 @@ def test_an_untouched_model_loads_from_its_own_folder_without_remote_code(built)
     assert Path(origin.path_or_id) == store.artifact_dir("model", node.key) / "model"
 
 
+def test_an_input_carries_the_params_its_key_vouches_for(built):
+    """What an op may decide by (perturb: the task family of its `load` input) is the input's
+    params as its record holds them, once they hash to its key; never its manifest."""
+    store, graph = built
+    node = model_node(graph)
+    consumer = consumer_of(graph, node).model_copy(update={"inputs": {"base": node.key}})
+    assert _verified_inputs(store, consumer, {node.key: "model"})["base"].params == node.params
+
+
 def copy_store(built, tmp_path) -> tuple[Store, object]:
     store, graph = built
     shutil.copytree(store.root, tmp_path / "store")
