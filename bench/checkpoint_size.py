@@ -35,6 +35,7 @@ def main() -> None:
     import torch
 
     import xexp.runtime.training as training
+    from xexp.compiler.graph.contracts import TrainSettings
     from xexp.runtime.data.sources import load_rows
     from xexp.runtime.models.packaged import prepare_packaged
 
@@ -49,8 +50,8 @@ def main() -> None:
                       task_type="nli", split=None, rows=(0, 16 * args.steps), language=None)
     out, scratch = root / "train" / ("t" * 64), root / "scratch" / "train" / ("t" * 64)
     training.train(base=base, task_type="nli", train_table=table, dev_table=None, seed=1,
-                   hparams={"lr": 1e-4, "batch": 16, "epochs": 1, "max_len": 48, "freeze_embeddings": True,
-                            "max_steps": args.steps, "checkpoint_every": 1},
+                   hparams=TrainSettings(lr=1e-4, batch=16, epochs=1, max_len=48, freeze_embeddings=True,
+                                         max_steps=args.steps, checkpoint_every=1),
                    out_dir=out, scratch_dir=scratch)
     print(f"code: {Path(training.__file__).parent.parent}")
     print(f"base model folder      {mib(folder_size(model_node))}")

@@ -8,7 +8,7 @@ tokenizer built here, in XLM-R Base and Large shapes on a GPU (all that throughp
 memory need), and its data is xexp's synthetic set. Steps, each timed:
 
 1. `xexp run specs/smoke.xexp --executor local` end to end (on the GPU when there is one): wall
-   time, and per node kind the node seconds and peak memory each node logged (runtime/device.py).
+   time, and per node kind the node seconds and peak memory each node logged (runtime/usage.py).
 2. bench/throughput.py: training and evaluation examples/s against Hugging Face `Trainer` (bf16
    on CUDA) on the XLM-R Large shape, training at max_len 256 and evaluation at 128 on a GPU;
    the bf16 MFU of training (end to end, both sides) and of the evaluation forward pass; the
@@ -194,7 +194,7 @@ def run_spec(name: str, text: str, out: Path, device: str, executor: str = "ray"
 
 def read_nodes(store: Path) -> list[dict]:
     """kind, start, end and logged usage of every completed node of a store."""
-    from xexp.runtime.device import usage_from_log
+    from xexp.runtime.usage import usage_from_log
     from xexp.runtime.store import Store
 
     handle = Store(store)
@@ -339,6 +339,7 @@ def attack_model(out: Path, profile: Profile) -> dict:
     sys.path.insert(0, str(REPO / "bench"))
     import throughput as bench
 
+    from xexp.compiler.graph.contracts import TrainSettings
     from xexp.runtime.training import train
 
     work = out / "attack-model"
@@ -346,7 +347,7 @@ def attack_model(out: Path, profile: Profile) -> dict:
     base = {"path_or_id": str(build_model(profile.bench_shape, work)), "revision": None,
             "trust_remote_code": False}
     train(base=base, task_type="nli", train_table=bench.load_pairs("synthetic", 64), dev_table=None,
-          hparams={**bench.HPARAMS, "freeze_embeddings": False}, seed=0, out_dir=work,
+          hparams=TrainSettings(**{**bench.HPARAMS, "freeze_embeddings": False}), seed=0, out_dir=work,
           scratch_dir=work / "scratch")
     return {"checkpoint": str(work / "checkpoint")}
 

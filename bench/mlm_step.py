@@ -30,7 +30,8 @@ def measure(task_type: str, model: str, batch: int, max_len: int, steps: int, ou
     from xexp.runtime.models.sources import load_tokenizer, materialize_model
     from xexp.runtime.tasks import get_task
     from xexp.runtime.tasks.base import model_inputs
-    from xexp.runtime.training_setup import build_model, make_optimizer, resolve_hparams
+    from xexp.compiler.graph.contracts import TrainSettings
+    from xexp.runtime.training_setup import build_model, make_optimizer
 
     torch.set_num_threads(1)
     rows = [json.loads(line) for line, _ in zip(DATA.open(encoding="utf-8"), range(batch * (steps + 1)))]
@@ -47,7 +48,7 @@ def measure(task_type: str, model: str, batch: int, max_len: int, steps: int, ou
         network = build_model(manifest, task, seed=0)
         tokenizer = load_tokenizer(manifest)
         features = task.featurize(table, tokenizer, max_len, training=True, seed=0)
-        hp = resolve_hparams({"batch": batch, "max_len": max_len})
+        hp = TrainSettings(batch=batch, max_len=max_len)
         optimizer, scheduler = make_optimizer(network, hp, steps + 1)
         network.train()
         timings = []

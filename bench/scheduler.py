@@ -61,7 +61,7 @@ def noop_graph(count: int):
 def part_a(count: int, repeats: int, store_parent: str | None) -> None:
     import ray
 
-    from xexp.runtime.context import execute_node
+    from xexp.runtime.worker import execute_node
     from xexp.runtime.runs import new_run_id
     from xexp.runtime.scheduler import execute_graph
     from xexp.runtime.store import Store
@@ -162,7 +162,7 @@ def part_b(time_scale: float, gpus: int, cpus: int, oversubscribe: float) -> Non
 
     @ray.remote
     def warm() -> int:
-        import xexp.runtime.context  # noqa: F401  (the import a node's first run would pay)
+        import xexp.runtime.worker  # noqa: F401  (the import a node's first run would pay)
 
         time.sleep(2.0)
         return os.getpid()

@@ -114,6 +114,7 @@ def measure(base_dir: Path, table, work: Path, *, repeats: int = 1, only: str | 
 
 
 def run_benchmarks(base_dir: Path, table, work: Path, repeats: int, only: str | None) -> dict:
+    from xexp.compiler.graph.contracts import TrainSettings
     from xexp.runtime.evaluation import evaluate
     from xexp.runtime.training import train
 
@@ -127,7 +128,7 @@ def run_benchmarks(base_dir: Path, table, work: Path, repeats: int, only: str | 
     def ours_train(tag: str = "", rows=table) -> float:
         tag = tag or str(next(runs))  # a fresh scratch dir each time: nothing to resume from
         start = time.perf_counter()
-        train(base=base, task_type="nli", train_table=rows, dev_table=None, hparams=HPARAMS,
+        train(base=base, task_type="nli", train_table=rows, dev_table=None, hparams=TrainSettings(**HPARAMS),
               seed=0, out_dir=work / f"ours-{tag}", scratch_dir=work / f"scratch-{tag}")
         return time.perf_counter() - start
 

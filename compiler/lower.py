@@ -100,7 +100,7 @@ class _Lowering:
         settings = self.spec.train_settings(phase, task.name)
         if isinstance(task, VariantDef):
             params, inputs = self.mix(task, settings, seed)
-            labels = {**labels, "members": " ".join(task.members)}
+            labels = {**labels, "members": list(task.members)}
         else:
             inputs = {"train": self.load(task, "train", TRAINING_LANGUAGE)}
             if "dev" in task.splits:

@@ -13,17 +13,13 @@
   only at log points, since every ``.item()`` waits for the GPU to drain its queue.
 * Evaluation batch size on CUDA comes from the memory Ray's share of the card leaves free; on
   CPU the spec's batch is kept (bigger batches do not help a CPU and would change timings).
-* Usage. `NodeUsage` measures a node's peak resident memory and peak GPU memory, which the
-  runtime logs per node (bench/device_check.py reads them back).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import sys
-from typing import Any
 
 #: Largest evaluation batch chosen from free memory: past this an encoder's throughput is flat
 #: and one batch's padding (length-sorted, so small) is all that grows.
@@ -145,82 +141,3 @@ def _bytes_per_example(config, max_len: int) -> int:
     intermediate = int(getattr(config, "intermediate_size", 4 * hidden))
     heads = int(getattr(config, "num_attention_heads", 12))
     return 2 * max_len * (8 * hidden + 2 * intermediate) + 4 * 2 * heads * max_len * max_len
-
-
-#: How the runtime logs a node's usage in its log.txt: this prefix, then one JSON object.
-USAGE_LOG_PREFIX = "usage "
-
-
-def usage_from_log(text: str) -> dict | None:
-    """The last usage a node's log.txt reports (None if it reports none)."""
-    import json
-
-    found = None
-    for line in text.splitlines():
-        _, marker, rest = line.partition(": " + USAGE_LOG_PREFIX)
-        if marker and rest.startswith("{"):
-            try:
-                found = json.loads(rest)
-            except json.JSONDecodeError:
-                continue
-    return found
-
-
-class NodeUsage:
-    """Peak memory of the work of one node: resident set (Linux) and, if CUDA is in use, GPU.
-
-    Ray reuses worker processes, so the process-wide peaks are reset when a node starts:
-    Linux resets VmHWM on writing 5 to /proc/self/clear_refs, torch its peak statistics.
-    """
-
-    def __init__(self) -> None:
-        _reset_peak_rss()
-        self._cuda = _cuda_in_use()
-        if self._cuda:
-            import torch
-
-            torch.cuda.reset_peak_memory_stats()
-
-    def finish(self) -> dict[str, Any]:
-        usage: dict[str, Any] = {"device": "cpu", "peak_rss_bytes": _peak_rss(),
-                                 "peak_gpu_bytes": None,
-                                 "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
-        if self._cuda or _cuda_in_use():
-            import torch
-
-            usage["device"] = f"cuda:0 {torch.cuda.get_device_name(0)}"
-            usage["peak_gpu_bytes"] = int(torch.cuda.max_memory_allocated())  # tensors
-            # what the card lost to this process's cache (the CUDA context comes on top)
-            usage["peak_gpu_reserved_bytes"] = int(torch.cuda.max_memory_reserved())
-        return usage
-
-
-def _cuda_in_use() -> bool:
-    torch = sys.modules.get("torch")
-    return bool(torch is not None and torch.cuda.is_initialized())
-
-
-def _reset_peak_rss() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-    except OSError:  # not Linux, or not allowed: the peak then covers the process's lifetime
-        pass
-
-
-def _peak_rss() -> int | None:
-    try:
-        # Bytes, not text: the `Name:` line is the process name cut to 15 bytes, and Ray names a
-        # worker after its task (`ray::train:nli→…`), so the cut may split a UTF-8 character.
-        with open("/proc/self/status", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        import resource
-
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-    except (ImportError, OSError):
-        return None

@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from xexp.compiler.graph.contracts import DEFAULT_MAX_LEN
 from xexp.runtime.device import inference_batch_size
 from xexp.runtime.tasks import get_task
 from xexp.runtime.tasks.base import softmax
@@ -34,7 +35,7 @@ def load_for_inference(model_dir: str, task_type: str, task_params: dict | None 
     return task, tokenizer, model, device
 
 
-def evaluate(*, model_dir: str, task_type: str, table, batch: int = 64, max_len: int = 128,
+def evaluate(*, model_dir: str, task_type: str, table, batch: int = 64, max_len: int = DEFAULT_MAX_LEN,
              doc_stride: int | None = None, task_params: dict | None = None):
     """Predictions for every row of `table` (a normalized table of `task_type`), in its order."""
     task, tokenizer, model, device = load_for_inference(model_dir, task_type, task_params)
@@ -53,7 +54,7 @@ def predict_table(task, tokenizer, model, device, table, *, batch: int, max_len:
     return task.decode(table, features, outputs, model.config)
 
 
-def predictor(model_dir: str, task_type: str = "nli", *, max_len: int = 128,
+def predictor(model_dir: str, task_type: str = "nli", *, max_len: int = DEFAULT_MAX_LEN,
               batch: int = 64) -> Callable[[list[tuple[str, str]]], np.ndarray]:
     """A function from (premise, hypothesis) pairs to probabilities, shape (n, n_labels), in
     the task's label order (runtime/formats.py), for pair-classification checkpoints."""
@@ -79,7 +80,7 @@ def predictor(model_dir: str, task_type: str = "nli", *, max_len: int = 128,
 
 
 
-def table_predictor(model_dir: str, task_type: str, *, max_len: int = 128, batch: int = 64,
+def table_predictor(model_dir: str, task_type: str, *, max_len: int = DEFAULT_MAX_LEN, batch: int = 64,
                     doc_stride: int | None = None):
     """A function from normalized rows (dicts of the task's columns) to their predictions
     table, the model loaded once: what attacks on QA, multiple-choice and tagging targets ask."""

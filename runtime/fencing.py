@@ -10,7 +10,7 @@ holder now owns. So each lease carries a *generation*, one more than the node's 
   checkpoints), and names its temporary files by its generation, so the two never share a file;
 - the completion record and ``_failed.json`` are written only while the lease is still its own;
 - a holder that finds its lease taken raises ``LeaseLost``: the node stops in one line, writes
-  nothing more, and its driver waits for the new holder (context.execute_node).
+  nothing more, and its driver waits for the new holder (worker.execute_node).
 
 A check and the write after it are not one atomic step: a holder stalled exactly between them
 can still write once. The generation-named temporary files and the record check keep even that

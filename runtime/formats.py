@@ -83,3 +83,22 @@ def table_schema(family: str):
         "string": pa.string(), "integer": pa.int64(), "strings": pa.list_(pa.string()), "answers": pa.list_(answer)}
     columns = TASK_FAMILIES[family].columns
     return pa.schema([(ID_COLUMN, pa.string()), *((name, types[kind]) for name, kind in columns.items())])
+
+
+def token_id(sentence_id: str, position: int) -> str:
+    """The id of one word's prediction row of a token_classification table (see above); unique
+    because the suffix is always `:<int>`."""
+    return f"{sentence_id}:{position}"
+
+
+def token_changed_flags(table):
+    """(token ids, changed flags) of a perturbed tagged table as numpy arrays, one entry per
+    word, for pairing the words' predictions with whether the perturbation changed them."""
+    import numpy as np
+
+    ids: list[str] = []
+    flags: list[bool] = []
+    for sentence, changed in zip(table.column("id").to_pylist(), table.column("changed_tokens").to_pylist()):
+        ids.extend(token_id(sentence, k) for k in range(len(changed)))
+        flags.extend(changed)
+    return np.array(ids, dtype=object), np.array(flags, dtype=bool)

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from xexp.compiler.graph.node import Node
 from xexp.runtime import runs
-from xexp.runtime.context import execute_node
+from xexp.runtime.worker import execute_node
 
 
 class OneAtATime:

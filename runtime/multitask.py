@@ -57,14 +57,12 @@ def apportion(total: int, probabilities: Sequence[float]) -> list[int]:
 
 def epoch_quotas(sampling: Sampling, sizes: Sequence[int], batch_size: int) -> list[int]:
     """How many batches each member trains per epoch, from its number of features (see the
-    module docstring)."""
-    batches = [max(1, math.ceil(n / batch_size)) for n in sizes]
-    if sampling.kind == "proportional":
-        return batches
-    if sampling.kind == "capped":
-        assert sampling.cap is not None
-        return [max(1, math.ceil(min(n, sampling.cap) / batch_size)) for n in sizes]
-    return apportion(sum(batches), sampling.probabilities(list(sizes)))
+    module docstring): its share's worth of batches (`Sampling.weights`: all its features, or
+    a cap's worth), or under `temperature` a proportional epoch's batches shared out by p_i."""
+    if sampling.kind == "temperature":
+        batches = sum(max(1, math.ceil(n / batch_size)) for n in sizes)
+        return apportion(batches, sampling.probabilities(list(sizes)))
+    return [max(1, math.ceil(weight / batch_size)) for weight in sampling.weights(list(sizes))]
 
 
 class Schedule:

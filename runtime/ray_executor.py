@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 from xexp.compiler.graph.node import Node
-from xexp.runtime.context import SystemFailure, execute_node
+from xexp.runtime.worker import SystemFailure, execute_node
 
 #: Submitted-but-unfinished demand may reach this multiple of the cluster's resources.
 OVERSUBSCRIBE = 2.0

@@ -29,8 +29,8 @@ from typing import Any, Callable, Collection
 
 from xexp.compiler.graph.kinds import kind_of
 from xexp.compiler.graph.node import Graph, Node
-from xexp.runtime.context import (ADOPTED, BUSY, InputArtifactInvalid, NodeFailed, SystemFailure,
-                                  record_identity)
+from xexp.runtime.worker import (ADOPTED, BUSY, InputArtifactInvalid, NodeFailed, SystemFailure,
+                                 record_identity)
 from xexp.runtime.leases import LeaseWatch, lease_path
 from xexp.runtime.runs import RunLog, RunResult, create_run, read_events, run_dir
 from xexp.runtime.plan import NO_RECORD, plan_status

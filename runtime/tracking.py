@@ -169,7 +169,7 @@ def training_params(node) -> dict[str, Any]:
                               "task": node.labels.get("task"), "xexp.key": node.key}
     if p.members is not None:
         params["task_type"] = ",".join(m.task_type for m in p.members)
-        params["members"] = ",".join(str(node.labels.get("members", "")).split()) or None
+        params["members"] = ",".join(node.labels.get("members", [])) or None
         params["member_languages"] = ";".join(",".join(m.languages) for m in p.members)
         if p.sampling is not None:
             params.update({f"sampling.{k}": v for k, v in p.sampling.model_dump().items() if v is not None})

@@ -24,16 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from xexp.compiler.graph.contracts import Sampling
+from xexp.compiler.graph.contracts import Sampling, TrainSettings
 from xexp.runtime.device import LossSum, batch_to_device, weighted_loss
 from xexp.runtime.multitask import Schedule
 from xexp.runtime.tasks import get_task
 from xexp.runtime.tasks.base import model_inputs
 from xexp.runtime.tasks.runner import autocast, forward_features, pad_id_of, pick_device, quiet_loading
 from xexp.runtime.train_manifest import MemberStats, SharedFrom, TrainManifest
-from xexp.runtime.training_setup import (
-    Hparams, build_model, freeze_word_embeddings, make_optimizer, resolve_hparams,
-)
+from xexp.runtime.training_setup import build_model, fixed, freeze_word_embeddings, make_optimizer
 from xexp.runtime.training_state import (
     LoopState, load_best, load_checkpoint, save_best, save_checkpoint, seed_everything,
 )
@@ -44,12 +42,16 @@ CURVE_FILE = "curve.json"
 CHECKPOINT_SECONDS = 600.0
 #: The dev metric of a mix: the mean of its members' dev metrics.
 MIX_METRIC = "mean_dev"
+#: One point of the loss curve (and one progress report) per this many optimisation steps.
+LOG_EVERY = 10
 
 
-def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, seed: int,
+def train(*, base: dict, task_type: str, train_table, dev_table, hparams: TrainSettings, seed: int,
           out_dir: Path, scratch_dir: Path,
-          progress: Callable[[dict], None] | None = None, task_params: dict | None = None) -> TrainManifest:
-    """Train `base` (a model manifest) on `train_table`, keep the best dev checkpoint.
+          progress: Callable[[dict], None] | None = None, task_params: dict | None = None,
+          log_every: int = LOG_EVERY) -> TrainManifest:
+    """Train `base` (a model manifest) on `train_table` with the settings of one trial
+    (`TrainSettings.trial`: no sweep left), keep the best dev checkpoint.
 
     Writes `checkpoint/` (model + tokenizer, loadable with models.sources.load_model; tensors
     left unchanged from a base in the store are shared with it) and `curve.json` into
@@ -58,31 +60,44 @@ def train(*, base: dict, task_type: str, train_table, dev_table, hparams: dict, 
     batches are made of features (for QA, context windows). `examples_per_second` is measured
     over the optimisation steps of this call only (no loading, tokenization or dev scoring).
     """
-    hp = resolve_hparams(hparams)
-    task = get_task(task_type).configured(task_params or {}).for_data(train_table)
-    fingerprint = _fingerprint(base, task_type, hp, seed, train_table, dev_table, task_params=task_params)
-    member = Member(task, train_table, dev_table, hp.doc_stride)
-    return _fit(base, [member], None, hp, seed, fingerprint, out_dir, scratch_dir, progress)
+    _check_runnable(hparams, log_every)
+    task_params = task_params or {}
+    task = get_task(task_type).configured(task_params).for_data(train_table)
+    doc_stride = task_params.get("doc_stride")
+    fingerprint = _fingerprint(base, task_type, _hashed_hparams(hparams, doc_stride, log_every), seed,
+                               train_table, dev_table, task_params=task_params)
+    member = Member(task, train_table, dev_table, doc_stride)
+    return _fit(base, [member], None, hparams, seed, fingerprint, out_dir, scratch_dir, progress, log_every)
 
 
-def train_mix(*, base: dict, members: list[dict], sampling: dict, hparams: dict, seed: int,
-              out_dir: Path, scratch_dir: Path, progress: Callable[[dict], None] | None = None) -> TrainManifest:
+def train_mix(*, base: dict, members: list[dict], sampling: Sampling, hparams: TrainSettings, seed: int,
+              out_dir: Path, scratch_dir: Path, progress: Callable[[dict], None] | None = None,
+              log_every: int = LOG_EVERY) -> TrainManifest:
     """Train `base` on several tasks at once (a `mix` variant; see runtime/multitask.py for the
     schedule and the shared encoder). Each of `members` is a dict of `task_type`,
     `task_params`, `train_table` and `dev_table` (or None). The dev metric is the mean of the
     members' dev metrics (those with a dev table); the best checkpoint by it is kept. Writes
     what `train` writes; the checkpoint is the shared encoder with one member's head."""
-    hp = resolve_hparams(hparams)
-    rule = Sampling.model_validate(sampling)
+    _check_runnable(hparams, log_every)
     parts = [Member(get_task(m["task_type"]).configured(m["task_params"]).for_data(m["train_table"]),
                     m["train_table"], m["dev_table"],
-                    m["task_params"].get("doc_stride", hp.doc_stride), m.get("max_len")) for m in members]
+                    m["task_params"].get("doc_stride"), m.get("max_len")) for m in members]
     # a member's own length enters only when set, so older scratch checkpoints still resume
     fingerprint = _fingerprint(base, [[m["task_type"], m["task_params"], *([m["max_len"]] if m.get("max_len") else [])]
-                                      for m in members], hp, seed,
+                                      for m in members], _hashed_hparams(hparams, None, log_every), seed,
                                [m["train_table"] for m in members], [m["dev_table"] for m in members],
-                               sampling=rule.model_dump())
-    return _fit(base, parts, rule, hp, seed, fingerprint, out_dir, scratch_dir, progress)
+                               sampling=sampling.model_dump())
+    return _fit(base, parts, sampling, hparams, seed, fingerprint, out_dir, scratch_dir, progress, log_every)
+
+
+def _check_runnable(hp: TrainSettings, log_every: int) -> None:
+    """Refused before any work: a sweep (a Tune search runs one training per trial) or a loss
+    curve logged every 0 steps."""
+    if hp.sweeps():
+        raise ValueError(f"a training runs the settings of one trial, not sweeps of {', '.join(sorted(hp.sweeps()))} "
+                         "(TrainSettings.trial)")
+    if log_every < 1:
+        raise ValueError(f"log_every must be a positive number of steps, got {log_every}")
 
 
 @dataclass
@@ -99,7 +114,7 @@ class Member:
     features: Any = None
     dev_features: Any = None
 
-    def featurize(self, tokenizer, hp: Hparams, seed: int) -> None:
+    def featurize(self, tokenizer, hp: TrainSettings, seed: int) -> None:
         """Features of the member's tables; `seed` draws whatever featurizing draws (MLM masks)."""
         max_len = self.max_len or hp.max_len
         self.features = self.task.featurize(self.train_table, tokenizer, max_len, training=True,
@@ -110,14 +125,14 @@ class Member:
                                                  doc_stride=self.doc_stride, seed=seed)
                              if self.dev_table is not None else None)
 
-    def dev_metric(self, hp: Hparams, pad_id: int, device) -> float:
-        outputs = forward_features(self.model, self.task, self.dev_features, batch_size=max(hp.batch, 64),
+    def dev_metric(self, hp: TrainSettings, pad_id: int, device) -> float:
+        outputs = forward_features(self.model, self.task, self.dev_features, batch_size=max(fixed(hp.batch), 64),
                                    pad_id=pad_id, device=device)
         return self.task.metric(self.task.decode(self.dev_table, self.dev_features, outputs, self.model.config))
 
 
-def _fit(base: dict, members: list[Member], sampling: Sampling | None, hp: Hparams, seed: int, fingerprint: str,
-         out_dir: Path, scratch_dir: Path, progress: Callable[[dict], None] | None) -> TrainManifest:
+def _fit(base: dict, members: list[Member], sampling: Sampling | None, hp: TrainSettings, seed: int, fingerprint: str,
+         out_dir: Path, scratch_dir: Path, progress: Callable[[dict], None] | None, log_every: int) -> TrainManifest:
     """The loop shared by single-task training (`sampling` None, one member) and a mix."""
     started = time.perf_counter()
     out_dir, scratch_dir = Path(out_dir), Path(scratch_dir)
@@ -146,9 +161,10 @@ def _fit(base: dict, members: list[Member], sampling: Sampling | None, hp: Hpara
 
     for member in members:
         member.featurize(tokenizer, hp, seed)
-    schedule = Schedule([m.features.lengths for m in members], hp.batch, seed, sampling)
+    epochs = fixed(hp.epochs)
+    schedule = Schedule([m.features.lengths for m in members], fixed(hp.batch), seed, sampling)
     batches_per_epoch = schedule.batches_per_epoch
-    total = math.ceil(batches_per_epoch / hp.grad_accum) * hp.epochs
+    total = math.ceil(batches_per_epoch / hp.grad_accum) * epochs
     if hp.max_steps is not None:
         total = min(total, hp.max_steps)
     optimizer, scheduler = make_optimizer(model, hp, total)
@@ -190,7 +206,7 @@ def _fit(base: dict, members: list[Member], sampling: Sampling | None, hp: Hpara
     model.train()
     for member in members:  # a mix's member models hold their own flag, which dev scoring restores
         member.model.train()
-    while loop.step < total and loop.epoch < hp.epochs and not out_of_patience():
+    while loop.step < total and loop.epoch < epochs and not out_of_patience():
         # Each epoch has its own order, a function of (seed, epoch) alone: an uninterrupted run
         # and one resumed at any position of any epoch walk through the same batches.
         order = schedule.epoch(loop.epoch)
@@ -207,7 +223,7 @@ def _fit(base: dict, members: list[Member], sampling: Sampling | None, hp: Hpara
             loop.examples_seen += n
             pending_loss.add(loss_value)
             loop.log_steps += 1
-            if loop.step % hp.log_every == 0 or loop.step == total:
+            if loop.step % log_every == 0 or loop.step == total:
                 loop.log_loss_sum += pending_loss.take()
                 mean = loop.log_loss_sum / loop.log_steps
                 loop.loss_curve.append({"step": loop.step, "epoch": loop.epoch, "loss": mean})
@@ -264,7 +280,7 @@ def member_label(index: int, task) -> str:
     return f"{index}:{task.name}"
 
 
-def _optimisation_step(model, members: list[Member], group, hp: Hparams, optimizer, scheduler,
+def _optimisation_step(model, members: list[Member], group, hp: TrainSettings, optimizer, scheduler,
                        pad_id: int, device):
     """One optimizer step over `group` (grad_accum micro-batches, each `(member, indices)`);
     returns (mean loss, size), the loss a float64 tensor on the device (reading it would wait
@@ -284,8 +300,7 @@ def _optimisation_step(model, members: list[Member], group, hp: Hparams, optimiz
         (loss * (len(indices) / size)).backward()
         part = weighted_loss(loss, len(indices) / size)
         total_loss = part if total_loss is None else total_loss + part
-    if hp.clip:
-        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], hp.clip)
+    torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], hp.clip)
     optimizer.step()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
@@ -318,7 +333,22 @@ def _write_outputs(out_dir: Path, model, tokenizer, metric_name: str, loop: Loop
     return shared_from
 
 
-def _fingerprint(base, task_type, hp: Hparams, seed, train_table, dev_table, task_params=None, **more) -> str:
+def _hashed_hparams(hp: TrainSettings, doc_stride: int | None, log_every: int) -> dict[str, Any]:
+    """The hyperparameters as scratch fingerprints have always hashed them (rates as floats,
+    the task's doc_stride and log_every beside the settings; a setting added later only when
+    set), so a training interrupted before this version still resumes."""
+    values = hp.model_dump()
+    values.update(lr=float(fixed(hp.lr)), warmup=float(fixed(hp.warmup)), weight_decay=float(fixed(hp.weight_decay)),
+                  clip=float(hp.clip), doc_stride=doc_stride, log_every=log_every)
+    if hp.patience is None:
+        del values["patience"]
+    if hp.select == "best":
+        del values["select"]
+    return values
+
+
+def _fingerprint(base, task_type, hparams: dict[str, Any], seed, train_table, dev_table, task_params=None,
+                 **more) -> str:
     """What must match for a scratch checkpoint to belong to this training (a mix passes lists
     of task types and tables, and its sampling)."""
     def digest(table):
@@ -326,9 +356,7 @@ def _fingerprint(base, task_type, hp: Hparams, seed, train_table, dev_table, tas
 
     payload = {
         "base": {k: base.get(k) for k in ("path_or_id", "revision")}, "task": task_type,
-        # a setting added later enters only when set, so older checkpoints still resume
-        "hparams": {k: v for k, v in hp.__dict__.items()
-                    if not (k == "patience" and v is None) and not (k == "select" and v == "best")},
+        "hparams": hparams,
         "seed": seed,
         "train": digest(train_table), "dev": digest(dev_table), **more,
     }

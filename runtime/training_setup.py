@@ -1,5 +1,6 @@
-"""What a training starts from: its hyperparameters, its model (encoder kept, head new) and
-its optimizer and schedule.
+"""What a training starts from: its model (encoder kept, head new) and its optimizer and
+schedule. Its hyperparameters are the spec's `TrainSettings` (compiler/graph/contracts.py), one
+trial's values of them (`TrainSettings.trial`), validated once where the contract is read.
 
 Head replacement. Whatever the base checkpoint is — a pretrained encoder, or an intermediate
 model trained for another task (or for the same task) — the model is loaded with the *target*
@@ -19,63 +20,20 @@ and a weight tied to the input embeddings never is.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-DEFAULT_HPARAMS = {
-    "lr": 1e-5, "batch": 32, "epochs": 2, "max_len": 128, "warmup": 0.1, "weight_decay": 0.01,
-    "grad_accum": 1, "clip": 1.0, "freeze_embeddings": False, "eval_every": None,
-    "checkpoint_every": 100, "max_steps": None, "doc_stride": None, "log_every": 10,
-    "patience": None, "select": "best",
-}
+from xexp.compiler.graph.contracts import Sweep, TrainSettings
+
+Value = TypeVar("Value")
 
 
-@dataclass(frozen=True)
-class Hparams:
-    lr: float
-    batch: int
-    epochs: int
-    max_len: int
-    warmup: float
-    weight_decay: float
-    grad_accum: int
-    clip: float | None
-    freeze_embeddings: bool
-    eval_every: int | None
-    checkpoint_every: int
-    max_steps: int | None
-    doc_stride: int | None
-    log_every: int
-    patience: int | None
-    select: str
-
-
-def resolve_hparams(given: dict) -> Hparams:
-    """Defaults filled in, types and ranges checked; unknown names are errors, not ignored."""
-    unknown = sorted(set(given) - set(DEFAULT_HPARAMS))
-    if unknown:
-        raise ValueError(f"unknown training hyperparameter(s) {unknown}; known: "
-                         f"{', '.join(DEFAULT_HPARAMS)}")
-    values: dict[str, Any] = dict(DEFAULT_HPARAMS)  # checked one by one below
-    values.update({k: v for k, v in given.items() if v is not None or DEFAULT_HPARAMS[k] is None})
-    for name in ("batch", "epochs", "max_len", "grad_accum", "checkpoint_every", "log_every"):
-        if isinstance(values[name], bool) or not isinstance(values[name], int) or values[name] < 1:
-            raise ValueError(f"hyperparameter {name} must be a positive integer, got {values[name]!r}")
-    for name in ("eval_every", "max_steps", "doc_stride", "patience"):
-        v = values[name]
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-            raise ValueError(f"hyperparameter {name} must be a positive integer or None, got {v!r}")
-    if values["select"] not in ("best", "last"):
-        raise ValueError(f"hyperparameter select is 'best' or 'last', got {values['select']!r}")
-    if not 0 < float(values["lr"]) < 1:
-        raise ValueError(f"hyperparameter lr must be in (0, 1), got {values['lr']!r}")
-    if not 0 <= float(values["warmup"]) < 1:
-        raise ValueError(f"hyperparameter warmup is a ratio of the steps in [0, 1), got {values['warmup']!r}")
-    values["lr"], values["warmup"] = float(values["lr"]), float(values["warmup"])
-    values["weight_decay"] = float(values["weight_decay"])
-    values["clip"] = float(values["clip"]) if values["clip"] else None
-    values["freeze_embeddings"] = bool(values["freeze_embeddings"])
-    return Hparams(**values)
+def fixed(value: Value | Sweep) -> Value:
+    """A setting that may be swept, as the one value the settings of a trial hold
+    (`TrainSettings.trial` replaced every sweep): the number the training loop computes with."""
+    if isinstance(value, Sweep):
+        raise ValueError(f"sweep[{', '.join(map(str, value.values))}] reached a training: it runs the settings "
+                         "of one trial (TrainSettings.trial)")
+    return value
 
 
 def build_model(base: dict, task, *, seed: int):
@@ -152,7 +110,7 @@ def freeze_word_embeddings(model) -> None:
     model.get_input_embeddings().weight.requires_grad_(False)
 
 
-def make_optimizer(model, hp: Hparams, total_steps: int):
+def make_optimizer(model, hp: TrainSettings, total_steps: int):
     """AdamW (no decay on biases and norms), linear warmup then linear decay to zero."""
     import torch
 
@@ -163,12 +121,12 @@ def make_optimizer(model, hp: Hparams, total_steps: int):
             continue
         (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": hp.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=hp.lr,
+        [{"params": decay, "weight_decay": fixed(hp.weight_decay)}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=fixed(hp.lr),
         # One kernel for all parameters on CUDA (what Trainer uses there too); same maths.
         fused=True if any(p.is_cuda for p in decay + no_decay) else None,
     )
-    warmup_steps = math.ceil(hp.warmup * total_steps)
+    warmup_steps = math.ceil(fixed(hp.warmup) * total_steps)
 
     def factor(step: int) -> float:
         if step < warmup_steps:

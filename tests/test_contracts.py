@@ -103,7 +103,8 @@ def test_a_sweep_is_a_typed_setting_and_trial_resources_a_node_field():
     assert train.trial_resources is not None and train.resources.num_cpus == 0
     assert tune_resources(train.trial_resources) == {"cpu": 2.0, "gpu": 0.0}
     combos = grid(TrainParams.model_validate(train.params))
-    assert sorted((c["lr"], c["batch"]) for c in combos) == [(1e-5, 4), (1e-5, 8), (2e-5, 4), (2e-5, 8)]
+    assert sorted((c.lr, c.batch) for c in combos) == [(1e-5, 4), (1e-5, 8), (2e-5, 4), (2e-5, 8)]
+    assert all(not c.sweeps() for c in combos)
 
 
 # --- regressions: passed check, failed in a node -------------------------------------------------
@@ -183,11 +184,11 @@ evaluate { max_len=128 }
 
 def test_doc_stride_reaches_training_and_evaluation():
     from xexp.compiler.graph.contracts import EvaluateParams
-    from xexp.runtime.ops.fit import training_hparams
 
     _spec, graph = compile_text(QA.replace("STRIDE", "32"), "qa.xexp")
     train = next(n for n in graph.nodes if n.kind == "train")
-    assert training_hparams(TrainParams.model_validate(train.params))["doc_stride"] == 32
+    # the train op hands the task's params to train(), whose QA windows overlap by doc_stride
+    assert TrainParams.model_validate(train.params).task_params["doc_stride"] == 32
     for node in graph.nodes:
         if node.kind == "evaluate":
             assert EvaluateParams.model_validate(node.params).doc_stride == 32

@@ -17,7 +17,7 @@ import pytest
 
 from xexp.compiler import compile_text
 from xexp.runtime import fencing
-from xexp.runtime.context import execute_node
+from xexp.runtime.worker import execute_node
 from xexp.runtime.leases import break_stale, lease_path, read_owner, try_acquire
 from xexp.runtime.store import Store
 

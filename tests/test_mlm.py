@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 from xexp.compiler import SpecError, compile_text
+from xexp.compiler.graph.contracts import TrainSettings
 from xexp.runtime.data.raw import DataError
 from xexp.runtime.data.sources import load_rows
 from xexp.runtime.tasks import get_task
@@ -229,9 +230,8 @@ def test_mlm_training_resumes_to_the_uninterrupted_weights(tiny, tmp_path):
 
     def run(name: str, progress=None) -> dict:
         return train(base=tiny, task_type="masked_lm", train_table=table, dev_table=table.slice(0, 8),
-                     hparams={"lr": 1e-3, "batch": 8, "epochs": 2, "max_len": 64, "checkpoint_every": 2,
-                              "log_every": 1},
-                     seed=2, out_dir=tmp_path / name, scratch_dir=tmp_path / f"scratch_{name}",
+                     hparams=TrainSettings(lr=1e-3, batch=8, epochs=2, max_len=64, checkpoint_every=2),
+                     log_every=1, seed=2, out_dir=tmp_path / name, scratch_dir=tmp_path / f"scratch_{name}",
                      progress=progress, task_params={"mask_prob": 0.15})
 
     whole = run("whole")

@@ -15,7 +15,7 @@ import torch
 
 import needs
 from killing import kill_inside_epoch
-from xexp.compiler.graph.contracts import Sampling
+from xexp.compiler.graph.contracts import Sampling, TrainSettings
 from xexp.runtime.data.sources import load_rows
 from xexp.runtime.multitask import Schedule, apportion, build_members, epoch_quotas
 from xexp.runtime.tasks import get_task
@@ -93,9 +93,8 @@ def base(tiny_base) -> dict:
 #: Three task types on real data: MNLI pairs, SQuAD-style QA (XQuAD), HellaSwag endings; QA without dev.
 MEMBERS = (("nli", "mnli/dev_matched.jsonl", 24, True), ("extractive_qa", "xquad/xquad.en.json", 2, False),
            ("multiple_choice", "hellaswag/val.jsonl", 8, True))
-MIX_HPARAMS = {"batch": 4, "epochs": 2, "max_len": 64, "lr": 3e-3, "checkpoint_every": 3, "eval_every": 4,
-               "log_every": 1}
-MIX_SAMPLING = {"kind": "temperature", "temperature": 2.0}
+MIX_HPARAMS = TrainSettings(batch=4, epochs=2, max_len=64, lr=3e-3, checkpoint_every=3, eval_every=4)
+MIX_SAMPLING = Sampling(kind="temperature", temperature=2.0)
 
 
 def member_tables(data: Path) -> list[dict]:
@@ -129,10 +128,10 @@ def test_members_share_one_encoder_and_keep_their_heads(base):
 @pytest.mark.needs_data
 def test_a_mix_of_one_member_is_the_single_task_training(base, members, tmp_path):
     member = members[0]
-    hparams = {"batch": 8, "max_len": 64, "lr": 1e-3, "epochs": 2}
+    hparams = TrainSettings(batch=8, max_len=64, lr=1e-3, epochs=2)
     alone = train(base=base, task_type="nli", train_table=member["train_table"], dev_table=member["dev_table"],
                   hparams=hparams, seed=4, out_dir=tmp_path / "alone", scratch_dir=tmp_path / "alone-scratch")
-    mixed = train_mix(base=base, members=[member], sampling={"kind": "proportional"}, hparams=hparams, seed=4,
+    mixed = train_mix(base=base, members=[member], sampling=Sampling(), hparams=hparams, seed=4,
                       out_dir=tmp_path / "mix", scratch_dir=tmp_path / "mix-scratch")
     assert mixed["steps"] == alone["steps"] == 6 and mixed["dev_metric"] == alone["dev_metric"]
     assert (tmp_path / "mix/checkpoint/model.safetensors").read_bytes() == \
@@ -151,13 +150,14 @@ args = json.loads(sys.argv[1])
 def slow(event):  # gives the parent time to kill us between checkpoints
     time.sleep(0.1)
 train_mix(base=args["base"], members=member_tables(Path(args["data"])), sampling=MIX_SAMPLING,
-          hparams=MIX_HPARAMS, seed=7, out_dir=Path(args["out"]), scratch_dir=Path(args["scratch"]), progress=slow)
+          hparams=MIX_HPARAMS, seed=7, out_dir=Path(args["out"]), scratch_dir=Path(args["scratch"]), progress=slow,
+          log_every=1)
 """
 
 
 def mix_run(base, members, folder: Path) -> dict:
     return train_mix(base=base, members=members, sampling=MIX_SAMPLING, hparams=MIX_HPARAMS, seed=7,
-                     out_dir=folder / "out", scratch_dir=folder / "scratch")
+                     out_dir=folder / "out", scratch_dir=folder / "scratch", log_every=1)
 
 
 @pytest.mark.needs_data

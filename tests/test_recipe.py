@@ -15,13 +15,13 @@ import torch
 import needs
 from xexp.compiler import compile_text
 from xexp.compiler.errors import SpecError
+from xexp.compiler.graph.contracts import TrainSettings
 from xexp.runtime.data.sources import load_rows
 from xexp.runtime.training import train
 
 torch.set_num_threads(1)
 
-HPARAMS = {"batch": 8, "epochs": 3, "max_len": 64, "lr": 1e-2, "eval_every": 1, "log_every": 1,
-           "checkpoint_every": 1}
+HPARAMS = TrainSettings(batch=8, epochs=3, max_len=64, lr=1e-2, eval_every=1, checkpoint_every=1)
 
 MIX_SPEC = """\
 experiment recipe
@@ -67,12 +67,12 @@ def test_select_last_hands_on_the_final_weights_and_best_the_best_dev_step(tiny_
     the checkpoint is bit for bit the one of the same training with no dev set at all (scoring
     dev draws no randomness), and its dev score is the last point of the curve; `best` reloads
     the best point. The data must make them differ, or the test shows nothing."""
-    common = dict(base=tiny_base, task_type="nli", train_table=table, seed=5)
-    last = train(**common, dev_table=table.slice(0, 16), hparams={**HPARAMS, "select": "last"},
+    common = dict(base=tiny_base, task_type="nli", train_table=table, seed=5, log_every=1)
+    last = train(**common, dev_table=table.slice(0, 16), hparams=HPARAMS.model_copy(update={"select": "last"}),
                  out_dir=tmp_path / "last", scratch_dir=tmp_path / "last" / "s")
     best = train(**common, dev_table=table.slice(0, 16), hparams=HPARAMS,
                  out_dir=tmp_path / "best", scratch_dir=tmp_path / "best" / "s")
-    blind = train(**common, dev_table=None, hparams={**HPARAMS, "select": "last"},
+    blind = train(**common, dev_table=None, hparams=HPARAMS.model_copy(update={"select": "last"}),
                   out_dir=tmp_path / "blind", scratch_dir=tmp_path / "blind" / "s")
     assert best["best_step"] < best["steps"], "the best dev step must come before the end"
     final, kept, chosen = tensors(tmp_path / "last"), tensors(tmp_path / "blind"), tensors(tmp_path / "best")
@@ -118,13 +118,12 @@ def test_a_member_featurizes_at_its_own_length(tiny_base):
     from xexp.runtime.models.sources import load_tokenizer
     from xexp.runtime.tasks import get_task
     from xexp.runtime.training import Member
-    from xexp.runtime.training_setup import resolve_hparams
 
     rows = load_rows({"source": "local", "path": str(needs.data("xquad", "xquad.en.json")), "format": "squad_json"},
                      task_type="extractive_qa", split=None, rows=(0, 6), language=None)
     tokenizer = load_tokenizer(tiny_base)
     task = get_task("extractive_qa").for_data(rows)
-    hp = resolve_hparams({"max_len": 64})
+    hp = TrainSettings(max_len=64)
     short, own = Member(task, rows, None, None), Member(task, rows, None, None, max_len=256)
     short.featurize(tokenizer, hp, 0)
     own.featurize(tokenizer, hp, 0)

@@ -15,7 +15,7 @@ import pytest
 from scheduler_work import WORK, executions, node, sleepy_graph
 from xexp.compiler.graph.node import Graph, Resources
 from xexp.runtime import runs
-from xexp.runtime.device import usage_from_log
+from xexp.runtime.usage import usage_from_log
 from xexp.progress import ProgressDisplay
 from xexp.runtime.runs import new_run_id, read_events, run_dir
 from xexp.runtime.plan import plan_status

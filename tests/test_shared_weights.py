@@ -11,6 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from xexp.compiler.graph.contracts import TrainSettings
 from xexp.runtime.data.sources import load_rows
 from xexp.runtime.models.shared_weights import SHARED_FILE, SharedWeightsError
 from xexp.runtime.models.sources import load_model
@@ -21,7 +22,7 @@ from xexp.runtime.training import train
 torch.set_num_threads(1)
 
 EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
-HPARAMS = {"batch": 8, "max_len": 64, "lr": 1e-2, "max_steps": 3, "freeze_embeddings": True}
+HPARAMS = TrainSettings(batch=8, max_len=64, lr=1e-2, max_steps=3, freeze_embeddings=True)
 
 
 def store_node(root: Path, kind: str, key: str) -> dict:

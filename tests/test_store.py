@@ -15,7 +15,7 @@ import pytest
 
 from xexp.compiler.graph.node import Graph, Node
 from xexp.runtime import runs, store as store_module
-from xexp.runtime.context import execute_node
+from xexp.runtime.worker import execute_node
 from xexp.runtime.runs import RunLog, create_run, new_run_id
 from xexp.runtime.store import Store, StoreError
 

@@ -22,7 +22,7 @@ def finished(tmp_path_factory):
     """A real finished run of the tiny spec, its nodes executed in this process in graph order
     (what `xexp run` does on Ray; Ray itself is not what these tests are about)."""
     from xexp.compiler import compile_text
-    from xexp.runtime.context import execute_node
+    from xexp.runtime.worker import execute_node
     from xexp.runtime.runs import RunLog, create_run
     from xexp.runtime.scheduler import DEFAULT_WORK
     from xexp.runtime.store import Store

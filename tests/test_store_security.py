@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from xexp.compiler import compile_text
-from xexp.runtime.context import InputArtifactInvalid, _verified_inputs
+from xexp.runtime.worker import InputArtifactInvalid, _verified_inputs
 from xexp.runtime.provenance import authenticity_problem, model_origin
 from xexp.runtime.store import Store, write_json_atomic
 from xexp.runtime.train_manifest import TrainManifest
@@ -56,7 +56,7 @@ def model_node(graph):
 
 
 def build_model(store: Store, node) -> None:
-    from xexp.runtime.context import execute_node
+    from xexp.runtime.worker import execute_node
 
     summary = execute_node(node.model_dump(), store.url, "r1", "xexp.runtime.ops.model_op:run", {})
     assert summary["outcome"] == "executed"
@@ -83,6 +83,15 @@ def test_an_untouched_model_loads_from_its_own_folder_without_remote_code(built)
     origin = model_origin(store, "model", node.key, record)
     assert origin.trust_remote_code is False
     assert Path(origin.path_or_id) == store.artifact_dir("model", node.key) / "model"
+
+
+def test_an_input_carries_the_params_its_key_vouches_for(built):
+    """What an op may decide by (perturb: the task family of its `load` input) is the input's
+    params as its record holds them, once they hash to its key; never its manifest."""
+    store, graph = built
+    node = model_node(graph)
+    consumer = consumer_of(graph, node).model_copy(update={"inputs": {"base": node.key}})
+    assert _verified_inputs(store, consumer, {node.key: "model"})["base"].params == node.params
 
 
 def copy_store(built, tmp_path) -> tuple[Store, object]:

@@ -16,7 +16,8 @@ from xexp.compiler import SpecError, compile_text
 from xexp.runtime.data.raw import DataError
 from xexp.runtime.data.sources import load_rows
 from xexp.runtime.tasks import get_task
-from xexp.runtime.tasks.tagging import entity_spans, perturb_tagged_table, tagging_scores
+from xexp.runtime.perturbations.tagged import perturb_tagged_table
+from xexp.runtime.tasks.tagging_scores import entity_spans, tagging_scores
 
 import needs
 

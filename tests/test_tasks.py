@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import needs
+from xexp.compiler.graph.contracts import TrainSettings
 from xexp.runtime.data.sources import load_rows
 from xexp.runtime.evaluation import evaluate, predictor
 from xexp.runtime.formats import NLI_LABELS, PREDICTION_COLUMNS
@@ -182,7 +183,7 @@ def test_train_a_few_steps_then_evaluate(base, tmp_path, task_type, path, metric
     dev_table = rows(path, task_type, 24, 32)
     seen = []
     manifest = train(base=base, task_type=task_type, train_table=train_table, dev_table=dev_table,
-                     hparams={"batch": 8, "max_steps": 3, "max_len": 96, "lr": 1e-3, "log_every": 1},
+                     hparams=TrainSettings(batch=8, max_steps=3, max_len=96, lr=1e-3), log_every=1,
                      seed=0, out_dir=tmp_path / "out", scratch_dir=tmp_path / "scratch", progress=seen.append)
     assert manifest["steps"] == 3 and manifest["train_examples"] == 24
     assert [p["step"] for p in seen] == [1, 2, 3] and all(p["total"] == 3 for p in seen)

@@ -19,10 +19,11 @@ from safetensors.torch import load_file
 
 import needs
 from killing import kill_inside_epoch, saved_loop
+from xexp.compiler.graph.contracts import Sweep, TrainSettings
 from xexp.runtime.data.sources import load_rows
 from xexp.runtime.tasks import get_task
 from xexp.runtime.training import train
-from xexp.runtime.training_setup import build_model, resolve_hparams
+from xexp.runtime.training_setup import build_model
 
 # Two cores shared by many: one intra-op thread avoids OpenMP oversubscription (20x slower),
 # and the killed subprocess below runs with the same setting so that its steps match ours.
@@ -50,7 +51,7 @@ def base(tiny_base) -> dict:
 def quick_train(base, task_type, out: Path, *, data, seed=0, **hparams):
     start, stop = hparams.pop("rows", (0, 16))
     table = rows(data, task_type, start, stop)
-    hp = {"batch": 8, "max_len": 64, "lr": 1e-3, **hparams}
+    hp = TrainSettings(**{"batch": 8, "max_len": 64, "lr": 1e-3, **hparams})
     return train(base=base, task_type=task_type, train_table=table, dev_table=table.slice(0, 8),
                  hparams=hp, seed=seed, out_dir=out, scratch_dir=out / "scratch")
 
@@ -116,6 +117,7 @@ import json, sys, time
 from pathlib import Path
 import torch
 torch.set_num_threads(1)
+from xexp.compiler.graph.contracts import TrainSettings
 from xexp.runtime.data.sources import load_rows
 from xexp.runtime.training import train
 args = json.loads(sys.argv[1])
@@ -124,19 +126,18 @@ table = load_rows({"source": "local", "path": args["data"]}, task_type="nli", sp
 def slow(event):  # gives the parent time to kill us between checkpoints
     time.sleep(0.25)
 train(base=args["base"], task_type="nli", train_table=table, dev_table=table.slice(0, 16),
-      hparams=args["hparams"], seed=3, out_dir=Path(args["out"]), scratch_dir=Path(args["scratch"]),
-      progress=slow)
+      hparams=TrainSettings(**args["hparams"]), log_every=1, seed=3, out_dir=Path(args["out"]),
+      scratch_dir=Path(args["scratch"]), progress=slow)
 """
 
-RESUME_HPARAMS = {"batch": 8, "epochs": 3, "max_len": 64, "lr": 3e-3, "checkpoint_every": 4,
-                  "eval_every": 5, "log_every": 1}
+RESUME_HPARAMS = {"batch": 8, "epochs": 3, "max_len": 64, "lr": 3e-3, "checkpoint_every": 4, "eval_every": 5}
 STEPS_PER_EPOCH = 6  # 48 rows, batches of 8
 
 
 def resume_kwargs(base) -> dict:
     table = rows(MNLI, "nli", 0, 48)
     return dict(base=base, task_type="nli", train_table=table, dev_table=table.slice(0, 16),
-                hparams=RESUME_HPARAMS, seed=3)
+                hparams=TrainSettings(**RESUME_HPARAMS), log_every=1, seed=3)
 
 
 def predictions_of(checkpoint: Path):
@@ -191,12 +192,12 @@ def test_each_epoch_has_its_own_order_and_a_checkpoint(base, uninterrupted):
 
     orders = [training_batches(np.arange(48), 8, seed=3, epoch=e) for e in range(3)]
     assert not all(np.array_equal(a, b) for a, b in zip(orders[0], orders[1]))
-    hparams = {**RESUME_HPARAMS, "checkpoint_every": 1000, "max_steps": 13}
+    hparams = TrainSettings(**{**RESUME_HPARAMS, "checkpoint_every": 1000, "max_steps": 13})
     table = rows(MNLI, "nli", 0, 48)
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder) / "scratch"
-        train(base=base, task_type="nli", train_table=table, dev_table=None, hparams=hparams, seed=3,
-              out_dir=Path(folder) / "out", scratch_dir=scratch)
+        train(base=base, task_type="nli", train_table=table, dev_table=None, hparams=hparams, log_every=1,
+              seed=3, out_dir=Path(folder) / "out", scratch_dir=scratch)
         loop = saved_loop(scratch)
         assert loop is not None and (loop["epoch"], loop["batch_in_epoch"]) == (2, 0), \
             "the last epoch end (step 12) must be checkpointed"
@@ -280,12 +281,26 @@ def test_periodic_dev_scoring_keeps_the_best_step(base, tmp_path):
     assert list((tmp_path / "scratch").glob("best-*.safetensors")), "best weights are kept in scratch"
 
 
-def test_hparams_are_checked():
-    assert resolve_hparams({}).lr == 1e-5 and resolve_hparams({"eval_every": None}).eval_every is None
-    with pytest.raises(ValueError, match="unknown training hyperparameter"):
-        resolve_hparams({"learning_rate": 1e-5})
-    with pytest.raises(ValueError, match="batch must be a positive integer"):
-        resolve_hparams({"batch": 0})
+def test_a_training_runs_one_trial_of_the_specs_own_settings(base):
+    """The runtime trains with the contract's TrainSettings: one trial of a sweep, its value
+    checked by the bounds `xexp check` applies (max_len at least 8, as the spec's), and a
+    sweep never reaches the training loop."""
+    swept = TrainSettings(lr=Sweep(values=[1e-5, 2e-5]), batch=8)
+    one = swept.trial({"lr": 2e-5})
+    assert (one.lr, one.batch, one.sweeps()) == (2e-5, 8, {})
+    for values in (None, {"lr": 2e-5, "batch": 16}):
+        with pytest.raises(ValueError, match="every swept setting"):
+            swept.trial(values)
+    with pytest.raises(ValueError, match="batch"):
+        TrainSettings(batch=Sweep(values=[8, 16])).trial({"batch": 0})
+    with pytest.raises(ValueError, match="max_len"):
+        TrainSettings(max_len=4)
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainSettings(learning_rate=1e-5)
+    table = rows(MNLI, "nli", 0, 8)
+    with pytest.raises(ValueError, match="one trial"):
+        train(base=base, task_type="nli", train_table=table, dev_table=None, hparams=swept, seed=0,
+              out_dir=Path("unused"), scratch_dir=Path("unused"))
 
 
 def test_tiny_model_learns_mnli_pairs(base, tmp_path):
@@ -295,8 +310,8 @@ def test_tiny_model_learns_mnli_pairs(base, tmp_path):
     takes more epochs than with one order repeated.)"""
     table = rows(MNLI, "nli", 0, 64)
     result = train(base=base, task_type="nli", train_table=table, dev_table=table, seed=0,
-                   hparams={"batch": 16, "epochs": 45, "max_len": 64, "lr": 5e-3, "warmup": 0.05,
-                            "log_every": 15, "eval_every": 40},
+                   hparams=TrainSettings(batch=16, epochs=45, max_len=64, lr=5e-3, warmup=0.05, eval_every=40),
+                   log_every=15,
                    out_dir=tmp_path, scratch_dir=tmp_path / "scratch")
     losses = [point["loss"] for point in json.loads((tmp_path / "curve.json").read_text())["loss"]]
     assert len(losses) == 12 and losses[0] > 1.0 and min(losses[-3:]) < 0.5

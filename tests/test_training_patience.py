@@ -20,8 +20,7 @@ from xexp.runtime.training import train
 
 torch.set_num_threads(1)  # two cores shared by many (see test_training.py)
 
-HPARAMS = {"batch": 8, "epochs": 3, "max_len": 64, "lr": 1e-2, "eval_every": 1, "log_every": 1,
-           "checkpoint_every": 1}
+HPARAMS = {"batch": 8, "epochs": 3, "max_len": 64, "lr": 1e-2, "eval_every": 1, "checkpoint_every": 1}
 PATIENCE = 2
 
 
@@ -39,7 +38,8 @@ def table():
 
 def run(base, table, out: Path, progress=None, **extra) -> dict:
     return train(base=base, task_type="nli", train_table=table, dev_table=table.slice(0, 16),
-                 hparams={**HPARAMS, **extra}, seed=5, out_dir=out, scratch_dir=out / "scratch",
+                 hparams=TrainSettings(**{**HPARAMS, **extra}), log_every=1, seed=5, out_dir=out,
+                 scratch_dir=out / "scratch",
                  progress=progress)
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import needs
 from xexp.compiler import compile_text
-from xexp.runtime.context import NodeFailed, execute_node
+from xexp.runtime.worker import NodeFailed, execute_node
 from xexp.runtime.data.normalize import unlabelled_dropped
 from xexp.runtime.data.raw import DataError
 from xexp.runtime.data.sources import load_rows

@@ -65,7 +65,7 @@ def test_a_mix_reads_the_same_load_nodes_as_its_members_alone():
     params = TrainParams.model_validate(multi.params)
     assert [m.task_type for m in params.members or []] == ["nli", "extractive_qa", "multiple_choice"]
     assert params.hparams.epochs == 3 and params.sampling == Sampling(kind="temperature", temperature=2.0)
-    assert multi.labels["members"] == "mnli squad choice"
+    assert multi.labels["members"] == ["mnli", "squad", "choice"]
     # single-task trainings keep the params they always had: no mix fields, so no new keys
     assert set(single.params) == {"task_type", "task_params", "hparams", "seed"}
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from xexp.compiler.graph import Graph
+from xexp.compiler.graph.contracts import DEFAULT_MAX_LEN
 
 
 def duration(seconds: float) -> str:
@@ -87,8 +88,10 @@ def profile_from_cli(args) -> int:
             names = ", ".join(sorted({n.name for n in graph.nodes if n.kind == "model"}))
             print(f"xexp profile: no model {args.model!r} in {args.file} (its models: {names})", file=sys.stderr)
             return 2
-    train_len = max((int(n.params["hparams"]["max_len"]) for n in graph.nodes if n.kind == "train"), default=128)
-    eval_len = max((int(n.params["max_len"]) for n in graph.nodes if n.kind == "evaluate"), default=128)
+    train_len = max((int(n.params["hparams"]["max_len"]) for n in graph.nodes if n.kind == "train"),
+                    default=DEFAULT_MAX_LEN)
+    eval_len = max((int(n.params["max_len"]) for n in graph.nodes if n.kind == "evaluate"),
+                   default=DEFAULT_MAX_LEN)
     for node in models:
         profile = measure(node.params["source"], device=args.device, train_len=train_len, eval_len=eval_len,
                           batch=args.batch, steps=args.steps)

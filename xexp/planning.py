@@ -132,7 +132,7 @@ def plan_rows(graph: Graph, store: str | Path | None, force=()) -> list[dict]:
         rows.append({
             "key": n.key, "short_key": n.short_key, "kind": n.kind, "name": n.name, "state": state,
             "reason": reason, "resources": n.resources.model_dump(), "inputs": {r: names[k] for r, k in n.inputs.items()},
-            **({"members": n.labels["members"].split()} if "members" in n.labels else {}),  # a mix variant's tasks
+            **({"members": n.labels["members"]} if "members" in n.labels else {}),  # a mix variant's tasks
         })
     return rows
 

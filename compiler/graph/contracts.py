@@ -15,6 +15,7 @@ as the graph has always written it: optional fields added later (`content`, `ent
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -39,11 +40,17 @@ class Sweep(Frozen):
     values: list[float | int] = Field(min_length=1)
 
 
+#: The sequence length (tokens) of training, evaluation and attacks where a spec gives none, and
+#: the shortest one it may give; every `max_len` of the contracts below is bounded by it.
+DEFAULT_MAX_LEN = 128
+MIN_MAX_LEN = 8
+
 #: Bounds of each training setting: (low, low allowed, high, high allowed); None = unbounded.
-#: They are the runtime's own limits (runtime/training_setup.py), checked here at compile time.
+#: The runtime trains with these settings as validated here (TrainSettings.trial), so a spec
+#: that passes `xexp check` never meets a bound the runtime would refuse.
 TRAIN_BOUNDS: dict[str, tuple[float, bool, float | None, bool]] = {
     "lr": (0, False, 1, False), "batch": (1, True, None, True), "epochs": (1, True, None, True),
-    "max_len": (8, True, None, True), "warmup": (0, True, 1, False), "weight_decay": (0, True, None, True),
+    "max_len": (MIN_MAX_LEN, True, None, True), "warmup": (0, True, 1, False), "weight_decay": (0, True, None, True),
     "grad_accum": (1, True, None, True), "clip": (0, False, None, True), "eval_every": (1, True, None, True),
     "checkpoint_every": (1, True, None, True), "max_steps": (1, True, None, True),
     "patience": (1, True, None, True),
@@ -62,7 +69,7 @@ class TrainSettings(Frozen):
     lr: Number | Sweep = 1e-5
     batch: int | Sweep = 32
     epochs: int | Sweep = 2
-    max_len: int = 128
+    max_len: int = DEFAULT_MAX_LEN
     warmup: Number | Sweep = 0.1
     weight_decay: Number | Sweep = 0.01
     grad_accum: int = 1
@@ -105,16 +112,27 @@ class TrainSettings(Frozen):
         """The settings given as `sweep[…]`, with their values."""
         return {k: v.values for k, v in self if isinstance(v, Sweep)}
 
+    def trial(self, values: Mapping[str, float | int] | None = None) -> "TrainSettings":
+        """The settings one training runs with: each sweep replaced by its value in `values`
+        (one combination of the search, runtime/ops/sweep.py), checked by the same bounds.
+        Every sweep needs a value and only a sweep takes one: a training runs with numbers."""
+        given = dict(values or {})
+        swept = set(self.sweeps())
+        if set(given) != swept:
+            raise ValueError(f"a trial gives a value to every swept setting ({', '.join(sorted(swept)) or 'none'}) "
+                             f"and to no other, got {', '.join(sorted(given)) or 'none'}")
+        return TrainSettings.model_validate({**self.model_dump(), **given})
+
 
 INTERMEDIATE_DEFAULTS = {"max_len": 256}
-TARGET_DEFAULTS = {"max_len": 128}
+TARGET_DEFAULTS = {"max_len": DEFAULT_MAX_LEN}
 
 
 class EvaluateSettings(Frozen):
     """Evaluation: batch size, max sequence length, and an optional cap of examples per language."""
 
     batch: int = Field(64, ge=1)
-    max_len: int = Field(128, ge=8)
+    max_len: int = Field(DEFAULT_MAX_LEN, ge=MIN_MAX_LEN)
     limit: int | None = Field(None, ge=1)
 
 
@@ -256,7 +274,7 @@ class AttackParams(_AppliedEntry):
     attack: str
     task_type: TaskType
     batch: int = Field(ge=1)
-    max_len: int = Field(ge=8)
+    max_len: int = Field(ge=MIN_MAX_LEN)
     doc_stride: int | None = None
 
     def entry_name(self) -> str:
@@ -325,7 +343,7 @@ class MixMember(Frozen):
     dev_languages: list[str]
     #: the member's own length (its `train TASK { max_len }`) where it differs from the mix's;
     #: None, and left out of the params: the mix's
-    max_len: int | None = Field(None, ge=8)
+    max_len: int | None = Field(None, ge=MIN_MAX_LEN)
 
     @model_validator(mode="after")
     def _task_params_fit(self) -> "MixMember":
@@ -373,10 +391,6 @@ class TrainParams(NodeParams):
     def is_mix(self) -> bool:
         return self.members is not None
 
-    def doc_stride(self) -> int | None:
-        """The QA window overlap the task declares (None: the task's own default)."""
-        return self.task_params.get("doc_stride")
-
 
 class EvaluateParams(NodeParams):
     """`task_params`: the task's own parameters where evaluation reads them (retrieval: pooling,
@@ -386,7 +400,7 @@ class EvaluateParams(NodeParams):
 
     task_type: TaskType
     batch: int = Field(ge=1)
-    max_len: int = Field(ge=8)
+    max_len: int = Field(ge=MIN_MAX_LEN)
     doc_stride: int | None = Field(None, ge=1)
     task_params: dict[str, Any] = {}  # a plain default: OMITTED_AT_DEFAULT compares with it
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from xexp.compiler.graph.kinds import kind_of
+from xexp.compiler.graph.contracts import DEFAULT_MAX_LEN
 from xexp.runtime.estimate.history import Sample, model_label, read_samples
 from xexp.runtime.estimate.models import parameter_count, read_profiles
 from xexp.runtime.estimate.rates import RateBook, bounded
@@ -147,7 +148,7 @@ def estimate_nodes(graph: Any, store_root: str | Path | None,
     for node in graph.nodes:
         gpus, cpus = float(node.resources.num_gpus), float(node.resources.num_cpus)
         device = "gpu" if gpus > 0 else "cpu"
-        max_len = int(node.params.get("max_len") or (node.params.get("hparams") or {}).get("max_len") or 128)
+        max_len = int(node.params.get("max_len") or (node.params.get("hparams") or {}).get("max_len") or DEFAULT_MAX_LEN)
         rate = book.rate(node.kind, model_of(node.key) if kind_of(node.kind).MODEL_BOUND else None,
                          device, max_len)
         work = planned_work(node, rows_of)

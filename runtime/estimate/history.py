@@ -16,6 +16,7 @@ from typing import Any
 
 from xexp.compiler.graph.kinds import NODE_KINDS, kind_of
 from xexp.runtime.estimate.work import Work, recorded_work
+from xexp.runtime.usage import usage_from_log
 
 #: The newest records of each kind that the fit reads.
 PER_KIND = 400
@@ -54,15 +55,8 @@ def _usage_device(log: Path) -> str:
         text = log.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return "cpu"
-    marker = " usage {"
-    at = text.rfind(marker)
-    if at < 0:
-        return "cpu"
-    line = text[at + len(" usage "):].split("\n", 1)[0]
-    try:
-        return str(json.loads(line).get("device") or "cpu")
-    except (ValueError, AttributeError):
-        return "cpu"
+    usage = usage_from_log(text)
+    return str(usage.get("device") or "cpu") if isinstance(usage, dict) else "cpu"
 
 
 def read_samples(root: str | Path) -> list[Sample]:

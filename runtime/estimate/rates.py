@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from statistics import median
 
 from xexp.compiler.graph.kinds import KINDS, kind_of
+from xexp.compiler.graph.contracts import DEFAULT_MAX_LEN
 from xexp.runtime.estimate.history import Sample, device_class
 
 #: Sustained FLOP/s assumed when nothing was measured: a few CPU cores in float32 (PyTorch
@@ -102,7 +103,7 @@ class RateBook:
         overhead, per_unit = fit_line(known)
         return Rate(overhead, per_unit, _describe(group), typical)
 
-    def rate(self, kind: str, model: str | None, device: str, max_len: int = 128) -> Rate:
+    def rate(self, kind: str, model: str | None, device: str, max_len: int = DEFAULT_MAX_LEN) -> Rate:
         ident = (kind, model, device, max_len)
         if ident not in self._cache:
             self._cache[ident] = self._rate(kind, model, device, max_len)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from xexp.compiler.graph.contracts import DEFAULT_MAX_LEN
 from xexp.compiler.graph.kinds import kind_of
 from xexp.runtime.completion import ManifestError, NodeManifest
 from xexp.runtime.table_manifests import AttackManifest, DataManifest, PredictionsManifest
@@ -49,10 +50,10 @@ def recorded_work(kind: str, params: dict[str, Any], manifest: dict[str, Any]) -
         batch = _number(hparams.get("batch")) if not isinstance(hparams.get("batch"), dict) else None
         if trained is not None and batch is not None:
             amount = (trained.steps * batch * float(hparams.get("grad_accum") or 1)
-                      * float(hparams.get("max_len") or 128))
+                      * float(hparams.get("max_len") or DEFAULT_MAX_LEN))
     elif kind == "evaluate":
         predicted = _read(PredictionsManifest, manifest)
-        amount = None if predicted is None else predicted.n * float(params.get("max_len") or 128)
+        amount = None if predicted is None else predicted.n * float(params.get("max_len") or DEFAULT_MAX_LEN)
     elif kind == "attack":
         attacked = _read(AttackManifest, manifest)
         total, each = (attacked.summary.total, attacked.summary.avg_queries) if attacked else (None, None)
@@ -77,7 +78,7 @@ def planned_work(node: Any, rows_of: Callable[[str], float | None]) -> Work:
         return Work(unit, rows_of(node.inputs["data"]))
     if kind == "evaluate":
         rows = rows_of(node.inputs["data"])
-        return Work(unit, None if rows is None else rows * float(params.get("max_len") or 128))
+        return Work(unit, None if rows is None else rows * float(params.get("max_len") or DEFAULT_MAX_LEN))
     if kind == "attack":
         rows = rows_of(node.inputs["data"])
         entry = params.get("params") or {}
@@ -99,7 +100,7 @@ def planned_work(node: Any, rows_of: Callable[[str], float | None]) -> Work:
 def _train_tokens(node: Any, rows_of: Callable[[str], float | None]) -> float | None:
     hparams = node.params.get("hparams") or {}
     batch, epochs = _setting(hparams.get("batch"), 32), _setting(hparams.get("epochs"), 2)
-    accum, max_len = float(hparams.get("grad_accum") or 1), float(hparams.get("max_len") or 128)
+    accum, max_len = float(hparams.get("grad_accum") or 1), float(hparams.get("max_len") or DEFAULT_MAX_LEN)
     rows = [rows_of(key) for role, key in node.inputs.items() if role == "train" or role.startswith("train")]
     if not rows or any(r is None for r in rows):
         return None

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from xexp.compiler.graph.contracts import TrainParams, member_input
+from xexp.compiler.graph.contracts import TrainParams, TrainSettings, member_input
 from xexp.runtime.context import NodeContext
 from xexp.runtime.ops.common import input_data
 from xexp.runtime.train_manifest import TrainManifest
 
-#: fit(hparams, out_dir, scratch_dir, progress) -> manifest: one training of a node's data.
-Fit = Callable[[dict, Path, Path, Callable[[dict], None] | None], TrainManifest]
+#: fit(hparams, out_dir, scratch_dir, progress) -> manifest: one training of a node's data, with
+#: the settings of one trial (TrainSettings.trial).
+Fit = Callable[[TrainSettings, Path, Path, Callable[[dict], None] | None], TrainManifest]
 
 
 def training_of(p: TrainParams, base: dict, ctx: NodeContext) -> tuple[Fit, bool]:
@@ -25,7 +26,7 @@ def training_of(p: TrainParams, base: dict, ctx: NodeContext) -> tuple[Fit, bool
         train_table = input_data(ctx.inputs["train"])
         dev_table = input_data(ctx.inputs["dev"]) if "dev" in ctx.inputs else None
 
-        def fit(hparams: dict, out_dir: Path, scratch_dir: Path, progress) -> TrainManifest:
+        def fit(hparams: TrainSettings, out_dir: Path, scratch_dir: Path, progress) -> TrainManifest:
             return train(base=base, task_type=task_type, train_table=train_table, dev_table=dev_table,
                          hparams=hparams, seed=p.seed, out_dir=out_dir, scratch_dir=scratch_dir, progress=progress,
                          task_params=p.task_params)
@@ -34,14 +35,14 @@ def training_of(p: TrainParams, base: dict, ctx: NodeContext) -> tuple[Fit, bool
 
     from xexp.runtime.training import train_mix
 
-    assert p.sampling is not None
-    sampling = p.sampling.model_dump()
+    sampling = p.sampling
+    assert sampling is not None  # the contract: a mix has its sampling rule
     members = [{"task_type": m.task_type, "task_params": m.task_params, "max_len": m.max_len,
                 "train_table": member_table(ctx, "train", i, m.languages),
                 "dev_table": member_table(ctx, "dev", i, m.dev_languages) if m.dev_languages else None}
                for i, m in enumerate(p.members)]
 
-    def fit_mix(hparams: dict, out_dir: Path, scratch_dir: Path, progress) -> TrainManifest:
+    def fit_mix(hparams: TrainSettings, out_dir: Path, scratch_dir: Path, progress) -> TrainManifest:
         return train_mix(base=base, members=members, sampling=sampling, hparams=hparams, seed=p.seed,
                          out_dir=out_dir, scratch_dir=scratch_dir, progress=progress)
 
@@ -62,11 +63,3 @@ def member_table(ctx: NodeContext, split: str, index: int, languages: list[str])
         prefixed.append(table.set_column(table.schema.get_field_index("id"), "id", ids))
     return pa.concat_tables(prefixed, promote_options="default")
 
-
-def training_hparams(p: TrainParams, values: dict | None = None) -> dict:
-    """The hyperparameters `train()` takes: the spec's settings (one sweep combination when
-    `values` are given) plus the task's own `doc_stride` where it declares one."""
-    hparams = {**p.hparams.model_dump(mode="json"), **(values or {})}
-    if p.doc_stride() is not None:
-        hparams["doc_stride"] = p.doc_stride()
-    return hparams

@@ -13,21 +13,21 @@ import json
 import shutil
 from pathlib import Path
 
-from xexp.compiler.graph.contracts import TrainParams
+from xexp.compiler.graph.contracts import TrainParams, TrainSettings
 from xexp.compiler.graph.node import Node, Resources
 from xexp.runtime.context import NodeContext
-from xexp.runtime.ops.fit import Fit, training_hparams
+from xexp.runtime.ops.fit import Fit
 from xexp.runtime.train_manifest import SweepOutcome, TrainManifest
 
 TRIALS_FILE = "trials.csv"
 
 
-def grid(p: TrainParams) -> list[dict]:
-    """Every combination of the sweep values, as `train()` hyperparameters (others fixed)."""
+def grid(p: TrainParams) -> list[TrainSettings]:
+    """Every combination of the sweep values, as the settings of one trial (others fixed)."""
     sweeps = p.hparams.sweeps()
     names = sorted(sweeps)
     combos = itertools.product(*(sweeps[k] for k in names))
-    return [training_hparams(p, dict(zip(names, combo))) for combo in combos]
+    return [p.hparams.trial(dict(zip(names, combo))) for combo in combos]
 
 
 def tune_resources(resources: Resources | None) -> dict[str, float]:
@@ -88,7 +88,7 @@ def run_sweep(node: Node, ctx: NodeContext, fit: Fit, has_dev: bool) -> TrainMan
         trial_id = (result.config or {})["trial_id"]
         finished = (trials_root / trial_id / "manifest.json").exists()
         metrics = result.metrics or {}
-        rows.append({"trial": trial_id, **{k: by_id[trial_id][k] for k in names},
+        rows.append({"trial": trial_id, **{k: getattr(by_id[trial_id], k) for k in names},
                      "dev_metric": metrics.get("dev_metric"), "finished": finished,
                      "stopped_early": not finished and result.error is None,
                      "error": str(result.error) if result.error else ""})

@@ -12,7 +12,7 @@ from xexp.compiler.graph.contracts import TrainParams
 from xexp.compiler.graph.node import Node
 from xexp.runtime.context import NodeContext
 from xexp.runtime.ops.common import model_manifest
-from xexp.runtime.ops.fit import training_hparams, training_of
+from xexp.runtime.ops.fit import training_of
 from xexp.runtime.ops.sweep import run_sweep
 from xexp.runtime.train_manifest import TrainManifest
 
@@ -24,7 +24,7 @@ def run(node: Node, ctx: NodeContext) -> TrainManifest:
     if p.hparams.sweeps():
         manifest = run_sweep(node, ctx, fit, has_dev)
     else:
-        manifest = fit(training_hparams(p), ctx.out_dir, ctx.scratch_dir, _logging_resume(ctx))
+        manifest = fit(p.hparams.trial(), ctx.out_dir, ctx.scratch_dir, _logging_resume(ctx))
     # the spec's decision (base comes from model_manifest, runtime/provenance.py), recorded so that
     # provenance can tell a record whose flag was changed afterwards; it is never read to load
     return manifest.model_copy(update={"trust_remote_code": base["trust_remote_code"]})

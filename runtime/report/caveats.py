@@ -18,11 +18,11 @@ from scipy.stats import binomtest
 
 if TYPE_CHECKING:
     from xexp.runtime.report.model import ReportCell
-    from xexp.runtime.report.outcomes import _OutcomeReader, _Predictions
+    from xexp.runtime.report.predictions import PredictionReader, Predictions
 
 
-def chance_caveats(clean_cells: dict[tuple[str, str, str, int], _Predictions],
-                    reader: _OutcomeReader) -> list[str]:
+def chance_caveats(clean_cells: dict[tuple[str, str, str, int], Predictions],
+                    reader: PredictionReader) -> list[str]:
     """One line per (model, variant) whose clean predictions are one class or within noise of
     the best constant guess (the majority gold class; one-sided exact binomial test, 5%).
     Extractive QA (predictions with F1): one answer everywhere, or no exact match at all."""
@@ -64,7 +64,7 @@ def chance_caveats(clean_cells: dict[tuple[str, str, str, int], _Predictions],
 
 
 def note_collapse(collapsed: dict[tuple[str, str, str], list[str]], cell: ReportCell,
-                   table: _Predictions) -> None:
+                   table: Predictions) -> None:
     """A condition under which a model gives one answer to every example (QA: per-question
     answers, never one class, so only classification is checked)."""
     if table.f1 is None and table.predicted.size > 1 and np.unique(table.predicted).size == 1:
@@ -73,7 +73,7 @@ def note_collapse(collapsed: dict[tuple[str, str, str], list[str]], cell: Report
 
 
 def collapse_caveats(collapsed: dict[tuple[str, str, str], list[str]],
-                      seen: dict[tuple[str, str, str], int], reader: _OutcomeReader) -> list[str]:
+                      seen: dict[tuple[str, str, str], int], reader: PredictionReader) -> list[str]:
     """One line per (model, variant, condition) that predicts one class for every perturbed
     example somewhere: there its accuracy is that class's share, the same for any model that
     collapses, so a delta of such rows measures the collapse, not a difference in robustness."""

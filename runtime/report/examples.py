@@ -18,8 +18,9 @@ import numpy as np
 
 from xexp.compiler.registry.base import FAMILY_FIELDS, family_columns
 from xexp.compiler.registry.families import TASK_FAMILIES, table_family
+from xexp.runtime.formats import token_id
 from xexp.runtime.report.model import CLEAN, ReportCell, ReportSettings
-from xexp.runtime.report.outcomes import read_columns
+from xexp.runtime.report.predictions import read_columns
 from xexp.runtime.report.rows import variant_order
 
 #: The text fields of a pair example, the ones an attack rewrites.
@@ -227,8 +228,6 @@ def _tagged_groups(cells: list[ReportCell], clean: dict, files: _Files,
     """Examples of a perturbed tagging target: a sentence whose words the perturbation changed,
     its text before and after, and per variant the tags predicted for the changed words (right
     when every changed word is tagged right), against their gold tags."""
-    from xexp.runtime.tasks.tagging import token_id
-
     condition = cells[0].condition
     by_language: dict[str, list[ReportCell]] = {}
     for cell in cells:

@@ -9,17 +9,13 @@ construction over the per-seed accuracies.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from xexp.runtime.report.computed import ComputedRow
+from xexp.runtime.report.verdicts import ALL_SEEDS
 from xexp.runtime.stats import seed_level, welch
 
-if TYPE_CHECKING:
-    from xexp.runtime.report.rows import _Computed
-
 NAN = float("nan")
-ALL_SEEDS = "all"
 #: `inference` of a row's intervals: across seeds (method-level), across examples, or Welch's.
 BY_SEEDS, BY_EXAMPLES, BY_WELCH = "seeds", "examples", "welch"
 
@@ -35,7 +31,7 @@ def example_variance(draws: np.ndarray) -> float:
     return float(finite.var(ddof=1)) if finite.size > 1 else NAN
 
 
-def method_level(computed: "_Computed", ci: float) -> None:
+def method_level(computed: ComputedRow, ci: float) -> None:
     """Seed-"all" rows: t over per-seed differences when two seed labels or more pair,
     widened by the examples' variance of the seed-averaged difference (stats.seed_level):
     an interval for the method, not for this test set. Δ perturbed gets `p_method`, Δ flip
@@ -52,7 +48,7 @@ def method_level(computed: "_Computed", ci: float) -> None:
     row["inference"] = BY_SEEDS if row["n_paired"] >= 2 else BY_EXAMPLES
 
 
-def clean_method_level(ordered: list["_Computed"], ci: float) -> None:
+def clean_method_level(ordered: list[ComputedRow], ci: float) -> None:
     """Clean accuracy of seed-"all" rows with 2 seeds or more: over seeds plus the example
     variance, like the deltas (the example bootstrap alone is about these checkpoints)."""
     for c in ordered:
@@ -70,7 +66,7 @@ def clean_method_level(ordered: list["_Computed"], ci: float) -> None:
         row["clean_inference"] = BY_SEEDS
 
 
-def welch_fallback(computed: "_Computed", ci: float) -> None:
+def welch_fallback(computed: ComputedRow, ci: float) -> None:
     """Seeds that do not pair (other labels, or fewer than 2 shared): Δ perturbed by Welch's
     test over each side's own seeds, rather than no test or an example-level interval that
     ignores the seeds. Δ flip needs pairs (it is taken on examples both got right)."""

@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import warnings as _warnings
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from xexp.runtime.report.computed import ComputedRow
 from xexp.runtime.report.method_level import (  # noqa: F401 (BY_* re-exported for the views)
     BY_EXAMPLES, BY_SEEDS, BY_WELCH, clean_method_level, method_level, welch_fallback,
 )
@@ -93,29 +93,13 @@ def _mean(values) -> float:
     return float(np.nanmean(array))
 
 
-@dataclass
-class _Computed:
-    """One row plus what a seed-"all" or macro row is built from."""
-
-    row: dict
-    draws: np.ndarray  # (B, 2): clean accuracy, drop — per-example bootstrap
-    delta_draws: np.ndarray | None = None  # (B, 3): perturbed delta, delta_vs_baseline, flip delta
-    f1_draws: np.ndarray | None = None  # (B, 2): clean F1, F1 drop — extractive QA only
-    f1_delta_draws: np.ndarray | None = None  # (B, 1): perturbed F1 delta — extractive QA only
-    per_seed: dict[int, dict[str, float]] = field(default_factory=dict)  # label -> paired values
-    differences: list[np.ndarray] = field(default_factory=list)  # per-example primary deltas
-    #: seed "all" rows of a variant: per-seed perturbed accuracy of the variant and of the
-    #: baseline, by label, for Welch's test when too few labels pair
-    unpaired: tuple[dict[int, float], dict[int, float]] | None = None
-
-
 def _mean_draws(draws: list[np.ndarray | None]) -> np.ndarray | None:
     """The mean of optional draws (F1: QA rows only); None unless every one is there."""
     present = [d for d in draws if d is not None]
     return np.mean(present, axis=0) if present and len(present) == len(draws) else None
 
 
-def _delta_draws(computed: _Computed) -> np.ndarray:
+def _delta_draws(computed: ComputedRow) -> np.ndarray:
     """The resampled deltas of a row paired with its baseline (resampled before averaging)."""
     if computed.delta_draws is None:
         raise ValueError(f"row {computed.row['model']}/{computed.row['variant']}/"
@@ -196,7 +180,7 @@ class _RowBuilder:
         all_seeds = sorted({s for seeds in seeds_by_language.values() for s in seeds})
         by_language = [self._language(model, variant, language, condition, seeds)
                        for language, seeds in sorted(seeds_by_language.items())]
-        ordered: list[_Computed] = []
+        ordered: list[ComputedRow] = []
         seed_labels: list[int | str] = [*all_seeds, ALL_SEEDS]
         for seed_label in seed_labels:
             computed = [found[seed_label] for found in by_language if seed_label in found]
@@ -213,15 +197,15 @@ class _RowBuilder:
         return [c.row for c in ordered]
 
     def _language(self, model: str, variant: str, language: str, condition: str,
-                  seeds: list[int]) -> dict[int | str, _Computed]:
+                  seeds: list[int]) -> dict[int | str, ComputedRow]:
         """Rows of every seed and of seed "all" for one language."""
-        found: dict[int | str, _Computed] = {}
-        requests: list[tuple[np.ndarray, np.ndarray, _Computed, str]] = []
+        found: dict[int | str, ComputedRow] = {}
+        requests: list[tuple[np.ndarray, np.ndarray, ComputedRow, str]] = []
         for seed in seeds:
             o = self.outcomes[(model, variant, language, condition, seed)]
             row = self._new_row(model, variant, language, condition, seed)
             row.update(_own_values(o), n_seeds=1, n=int(o.ids.size))
-            found[seed] = _Computed(row, np.empty(0))
+            found[seed] = ComputedRow(row, np.empty(0))
             requests.append((o.ids, np.stack([o.clean_correct, o.clean_correct.astype(np.int8)
                                               - o.perturbed_correct], axis=1), found[seed], "draws"))
             if o.clean_f1 is not None and o.perturbed_f1 is not None:
@@ -230,7 +214,7 @@ class _RowBuilder:
         pooled = self._new_row(model, variant, language, condition, ALL_SEEDS)
         pooled.update({c: _mean(found[s].row[c] for s in seeds) for c in _OWN},
                       n_seeds=len(seeds), n=sum(found[s].row["n"] for s in seeds))
-        found[ALL_SEEDS] = _Computed(pooled, np.empty(0))
+        found[ALL_SEEDS] = ComputedRow(pooled, np.empty(0))
         paired: list[int] = []
         if variant != self.settings.baseline and model not in self._without_baseline:
             paired = self._add_deltas(found, model, variant, language, condition, seeds, requests)
@@ -253,7 +237,7 @@ class _RowBuilder:
                  for s in base_seeds})
         return found
 
-    def _resample(self, requests: list[tuple[np.ndarray, np.ndarray, _Computed, str]]) -> None:
+    def _resample(self, requests: list[tuple[np.ndarray, np.ndarray, ComputedRow, str]]) -> None:
         """Bootstrap draws of every request, one matrix product per distinct id set (the
         products are memory-bound, so batching the columns is what makes them cheap)."""
         groups: dict[bytes, list] = defaultdict(list)
@@ -268,7 +252,7 @@ class _RowBuilder:
                 setattr(computed, attribute, draws[:, start:start + values.shape[1]])
                 start += values.shape[1]
 
-    def _add_deltas(self, found: dict[int | str, _Computed], model: str, variant: str,
+    def _add_deltas(self, found: dict[int | str, ComputedRow], model: str, variant: str,
                     language: str, condition: str, seeds: list[int], requests: list) -> list[int]:
         """Pair each seed with the baseline's seed of the same label (never by position);
         returns the paired seeds, and queues their per-example deltas for resampling."""
@@ -313,7 +297,7 @@ class _RowBuilder:
         _, unit_of = np.unique([self.units.get(i, i) for i in ids.tolist()], return_inverse=True)
         return np.bincount(unit_of, weights=differences).astype(np.int64)
 
-    def _set_intervals(self, computed: list[_Computed]) -> None:
+    def _set_intervals(self, computed: list[ComputedRow]) -> None:
         """All percentile intervals of a condition in one quantile call (it dominates otherwise)."""
         draws, targets = [], []
         for c in computed:
@@ -337,7 +321,7 @@ class _RowBuilder:
         for (row, low, high), (low_value, high_value) in zip(targets, intervals):
             row[low], row[high] = low_value, high_value
 
-    def _macro(self, computed: list[_Computed], seed_label: int | str) -> _Computed:
+    def _macro(self, computed: list[ComputedRow], seed_label: int | str) -> ComputedRow:
         """Average of languages; draws share example weights, so their correlation is kept."""
         first = computed[0].row
         row = self._new_row(first["model"], first["variant"], MACRO, first["perturbation"], seed_label)
@@ -345,7 +329,7 @@ class _RowBuilder:
         row["n"] = sum(c.row["n"] for c in computed)
         row.update({column: _mean(c.row[column] for c in computed) for column in _OWN})
         row["delta_metric"] = first["delta_metric"]
-        macro = _Computed(row, np.mean([c.draws for c in computed], axis=0),
+        macro = ComputedRow(row, np.mean([c.draws for c in computed], axis=0),
                           f1_draws=_mean_draws([c.f1_draws for c in computed]))
         with_sides = [c.unpaired for c in computed if c.unpaired is not None]
         if with_sides:  # per seed label, the mean over the languages that have it
