@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from xexp.errors import Category, XexpError
+
 TRACKERS = ("mlflow", "tensorboard")
 TUNE_LOGGERS = ("tensorboard",)
 #: the train-node label that carries the Tune loggers a run asked for (labels are not in keys)
@@ -38,8 +40,11 @@ MLFLOW_DB = "mlflow.db"
 MLFLOW_ARTIFACTS = "mlflow-artifacts"
 
 
-class TrackingError(RuntimeError):
-    """A tracker that cannot be used: the one line a user sees."""
+class TrackingError(XexpError, RuntimeError):
+    """A tracker `--track` names that cannot be used (unknown, or its package missing): the
+    one line a user sees before the run starts. What to do: install what it names, or drop it."""
+
+    category = Category.SPEC
 
 
 def check_trackers(names: list[str] | tuple[str, ...]) -> list[str]:
