@@ -42,7 +42,7 @@ def resolve_force(graph: Graph, force: Collection[str]) -> set[str]:
         matches = [n.key for n in graph.nodes if n.key.startswith(item)]
         if not matches:
             raise SpecValueError(f"--force {item!r}: no kind or node key of this graph matches "
-                             f"(kinds: {', '.join(sorted(kinds))})")
+                                 f"(kinds: {', '.join(sorted(kinds))})")
         if len(matches) > 1:
             raise SpecValueError(f"--force {item!r}: prefix matches {len(matches)} nodes; give more characters")
         keys.add(matches[0])

@@ -12,6 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from xexp.errors import ModelError, SpecValueError
+
+
 def _check_source(source: dict[str, Any]) -> str:
     """The source's kind, its parameters checked against the registry's schema (the one
     description of each model source, compiler/registry/sources.py)."""
@@ -29,7 +32,7 @@ def _check_source(source: dict[str, Any]) -> str:
     try:
         entry.params.model_validate({k: v for k, v in source.items() if k != "source"})
     except ValidationError as err:
-        raise ValueError(f"model source {kind!r}: {_problems(err, entry.params.model_fields)}") from None
+        raise SpecValueError(f"model source {kind!r}: {_problems(err, entry.params.model_fields)}") from None
     return kind
 
 
@@ -52,9 +55,9 @@ def materialize_model(source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         model_id = source["id"]
         trust = source.get("trust_remote_code", False)
         if not isinstance(model_id, str) or not model_id:
-            raise ValueError(f"model source 'hf': id must be a non-empty string, got {model_id!r}")
+            raise SpecValueError(f"model source 'hf': id must be a non-empty string, got {model_id!r}")
         if not isinstance(trust, bool):
-            raise ValueError(f"model source 'hf': trust_remote_code must be true or false, got {trust!r}")
+            raise SpecValueError(f"model source 'hf': trust_remote_code must be true or false, got {trust!r}")
         local = Path(model_id).expanduser()
         if local.is_dir():
             return {"source": "hf", "path_or_id": str(local.resolve()), "revision": source.get("revision"),
@@ -95,7 +98,22 @@ def load_tokenizer(manifest: dict[str, Any]):
     from transformers import AutoTokenizer
 
     path_or_id, kwargs = _load_kwargs(manifest)
-    return AutoTokenizer.from_pretrained(path_or_id, **kwargs)
+    return _from_pretrained(AutoTokenizer, path_or_id, **kwargs)
+
+
+def _from_pretrained(auto_class, path_or_id: str, **kwargs: Any):
+    """`auto_class.from_pretrained`, whose refusals become one `ModelError` line: no model
+    there, code in it the spec does not trust, a head or weights of another shape. They are
+    the model's, not a bug's; the original error stays attached as the cause."""
+    try:
+        return auto_class.from_pretrained(path_or_id, **kwargs)
+    except (OSError, ValueError, RuntimeError) as error:
+        import torch
+
+        if isinstance(error, torch.OutOfMemoryError):
+            raise  # the machine's, not the model's
+        said = next(iter(str(error).strip().splitlines()), type(error).__name__)
+        raise ModelError(f"model {path_or_id} does not load as {auto_class.__name__}: {said}") from error
 
 
 def load_model(manifest: dict[str, Any], auto_class, **model_kwargs: Any):
@@ -110,12 +128,12 @@ def load_model(manifest: dict[str, Any], auto_class, **model_kwargs: Any):
         raise ValueError(f"load_model: {', '.join(sorted(clash))} come from the manifest only")
     local = Path(path_or_id)
     if not (local.is_dir() and any(local.glob("*.safetensors*"))):
-        return auto_class.from_pretrained(path_or_id, **kwargs, **model_kwargs)
+        return _from_pretrained(auto_class, path_or_id, **kwargs, **model_kwargs)
     # Weights in the store (trained checkpoints, converted and tiny models) are safetensors:
     # never let a pickled `pytorch_model.bin` placed beside them be loaded instead.
     from xexp.runtime.models.shared_weights import fill_shared
 
-    loaded = auto_class.from_pretrained(path_or_id, use_safetensors=True, **kwargs, **model_kwargs)
+    loaded = _from_pretrained(auto_class, path_or_id, use_safetensors=True, **kwargs, **model_kwargs)
     model, info = loaded if model_kwargs.get("output_loading_info") else (loaded, None)
     filled = fill_shared(model, local)
     if info is None:

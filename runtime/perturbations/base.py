@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar, Generic, Sequence, TypeVar, cast
 
 from xexp.compiler.registry import perturbations as _declarations  # noqa: F401  (registers)
 from xexp.compiler.registry.base import REGISTRY, Entry, Params
+from xexp.errors import SpecValueError
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ def registry_entry(name: str) -> Entry:
         known = REGISTRY.names("perturbation")
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown perturbation {name!r}{hint} (known: {', '.join(known)})")
+        raise SpecValueError(f"unknown perturbation {name!r}{hint} (known: {', '.join(known)})")
     return entry
 
 
@@ -79,7 +80,7 @@ class Perturbation(Generic[P]):
             try:
                 self.params = cast(P, self.entry.params(**values))
             except ValueError as exc:  # pydantic.ValidationError is a ValueError
-                raise ValueError(f"{self.name}: invalid parameters {values!r}: {exc}") from exc
+                raise SpecValueError(f"{self.name}: invalid parameters {values!r}: {exc}") from exc
         self.description = self.name + "(" + ", ".join(
             f"{key}={format_value(value)}" for key, value in self.params.model_dump().items()
         ) + ")"
@@ -90,7 +91,7 @@ class Perturbation(Generic[P]):
     def check_language(self, lang: str) -> None:
         supported = self.entry.languages
         if supported is not None and lang not in supported:
-            raise ValueError(
+            raise SpecValueError(
                 f"perturbation {self.name!r} does not support language {lang!r} "
                 f"(supported: {', '.join(sorted(supported))})"
             )

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from xexp.errors import DataError
 from xexp.runtime.formats import ATTACK_COLUMNS, PREDICTION_COLUMNS
 from xexp.runtime.report.caveats import chance_caveats, collapse_caveats, note_collapse
 from xexp.runtime.report.model import CLEAN, WORST_CASE, ReportCell
@@ -122,16 +123,16 @@ def read_table(path: Path, columns: Iterable[str], what: str,
             raise KeyError(", ".join(missing))
         table = parquet.read(columns=list(columns), use_threads=False)
     except KeyError as error:
-        raise ValueError(f"{what}: {path} lacks column(s) {error.args[0]} "
-                         f"(needs {', '.join(needed)})") from None
+        raise DataError(what, f"{path} lacks column(s) {error.args[0]} "
+                        f"(needs {', '.join(needed)})") from None
     except (OSError, ValueError) as error:
-        raise ValueError(f"{what}: cannot read {path} as parquet: {error}") from error
+        raise DataError(what, f"cannot read {path} as parquet: {error}") from error
     if table.num_rows == 0:
-        raise ValueError(f"{what}: {path} has no rows")
+        raise DataError(what, f"{path} has no rows")
     for name in columns:
         if table.column(name).null_count:
-            raise ValueError(f"{what}: {path} column {name!r} has "
-                             f"{table.column(name).null_count} null value(s)")
+            raise DataError(what, f"{path} column {name!r} has "
+                            f"{table.column(name).null_count} null value(s)")
     return table
 
 
@@ -146,7 +147,7 @@ def _sorted_by_id(ids: np.ndarray, path: Path, what: str) -> tuple[np.ndarray, n
     ids = ids[order]
     duplicated = ids[1:][ids[1:] == ids[:-1]]
     if duplicated.size:
-        raise ValueError(f"{what}: {path} repeats example id {duplicated[0]!r}")
+        raise DataError(what, f"{path} repeats example id {duplicated[0]!r}")
     return ids, order
 
 
@@ -159,7 +160,7 @@ def locate(wanted: np.ndarray, available: np.ndarray, what: str) -> np.ndarray:
     missing = wanted[available[clipped] != wanted]
     if missing.size:
         shown = ", ".join(repr(m) for m in missing[:3].tolist())
-        raise ValueError(f"{what}: {missing.size} example id(s) not found, e.g. {shown}")
+        raise DataError(what, f"{missing.size} example id(s) not found, e.g. {shown}")
     return clipped
 
 
@@ -248,19 +249,19 @@ def _attack_outcome(table: _Predictions, data: dict, cell: ReportCell) -> Outcom
     status = data["status"].astype(str)
     unknown = sorted(set(status.tolist()) - set(ATTACK_STATUSES))
     if unknown:
-        raise ValueError(f"attack {cell.label}: {cell.predictions} has unknown status "
-                         f"{unknown[0]!r} (expected one of {', '.join(ATTACK_STATUSES)})")
+        raise DataError(f"attack {cell.label}", f"{cell.predictions} has unknown status "
+                        f"{unknown[0]!r} (expected one of {', '.join(ATTACK_STATUSES)})")
     skipped, succeeded, failed = (status == s for s in ATTACK_STATUSES)
     mismatch = np.flatnonzero(skipped == table.correct)
     if mismatch.size:
-        raise ValueError(f"attack {cell.label}: {cell.predictions} example id "
-                         f"{table.ids[mismatch[0]]!r}: status must be 'skipped' exactly when the "
-                         f"clean prediction is wrong")
+        raise DataError(f"attack {cell.label}", f"{cell.predictions} example id "
+                        f"{table.ids[mismatch[0]]!r}: status must be 'skipped' exactly when the "
+                        f"clean prediction is wrong")
     words_changed = data["words_changed"].astype(np.int64)
     words_total = data["words_total"].astype(np.int64)
     if (words_total[succeeded] <= 0).any():
-        raise ValueError(f"attack {cell.label}: {cell.predictions} has a successful attack "
-                         f"with words_total <= 0")
+        raise DataError(f"attack {cell.label}", f"{cell.predictions} has a successful attack "
+                        f"with words_total <= 0")
     attacked = int(succeeded.sum() + failed.sum())
     stats = AttackStats(
         success_rate=100.0 * succeeded.sum() / attacked if attacked else float("nan"),
