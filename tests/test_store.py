@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from xexp.compiler.graph.node import Graph, Node
+from xexp.errors import Category
 from xexp.runtime import runs, store as store_module
 from xexp.runtime.context import execute_node
 from xexp.runtime.runs import RunLog, create_run, new_run_id
@@ -181,8 +182,9 @@ def test_execute_node_records_failure_with_traceback_and_log(tmp_path):
     finally:
         sys.path.remove(str(HERE))
     failure = store.read_failure("train", node.key)
-    assert failure["error_type"] == "ValueError" and failure["attempt"] == 1
-    assert 'raise ValueError(f"boom in {node.name}")' in failure["traceback"]
+    assert failure.error_type == "ValueError" and failure.attempt == 1
+    assert failure.category == Category.UNEXPECTED  # not an XexpError: a bug or a library's error
+    assert 'raise ValueError(f"boom in {node.name}")' in failure.traceback
     log = store.log_path("train", node.key).read_text()
     assert "behaviour raise" in log and "boom in train:bad" in log
     assert not store.is_done("train", node.key)

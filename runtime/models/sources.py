@@ -88,8 +88,9 @@ def _load_kwargs(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     kwargs: dict[str, Any] = {}
     if manifest.get("revision") is not None:
         kwargs["revision"] = manifest["revision"]
-    if manifest.get("trust_remote_code", False) is True:
-        kwargs["trust_remote_code"] = True
+    # Always said, False too: left unset, transformers asks at the terminal whether to run a
+    # model's code, and a "y" there would run code the spec does not trust.
+    kwargs["trust_remote_code"] = manifest.get("trust_remote_code", False) is True
     return manifest["path_or_id"], kwargs
 
 
@@ -112,7 +113,7 @@ def _from_pretrained(auto_class, path_or_id: str, **kwargs: Any):
 
         if isinstance(error, torch.OutOfMemoryError):
             raise  # the machine's, not the model's
-        said = next(iter(str(error).strip().splitlines()), type(error).__name__)
+        said = " ".join(line.strip() for line in str(error).splitlines() if line.strip()) or type(error).__name__
         raise ModelError(f"model {path_or_id} does not load as {auto_class.__name__}: {said}") from error
 
 

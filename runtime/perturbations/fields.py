@@ -42,8 +42,8 @@ def perturb_answered_context(perturb: Perturb, context: str, answers: list[dict]
     for k, a in enumerate(answers):
         if not (isinstance(a, dict) and isinstance(a.get("text"), str) and isinstance(a.get("start"), int)
                 and a["text"].strip() and context[a["start"]:a["start"] + len(a["text"])] == a["text"]):
-            raise DataError(f"answer {k}", f"{a!r} is not a non-blank {{text, start}} found at its offset of "
-                            "the context (the normalized layout of runtime/formats.py)")
+            raise DataError(f"answer {k} {a!r}", "not a non-blank {text, start} found at its offset of the "
+                            "context (the normalized layout of runtime/formats.py)")
     spans = [(a["start"], a["start"] + len(a["text"])) for a in answers]
     cuts = sorted({0, len(context), *(edge for span in spans for edge in span)})
     pieces = [context[a:b] for a, b in zip(cuts, cuts[1:])]
