@@ -118,7 +118,7 @@ class ResourceError(XexpError):
     than the whole cluster has, or resources given for a cluster that brings its own.
 
     What to do: start Ray with more resources, join a bigger cluster (`--address`), or ask for
-    less in the spec's `resources`.
+    less in the spec's `resources { … }` block.
     """
 
     category = Category.RESOURCES
