@@ -13,10 +13,17 @@ import difflib
 from collections.abc import Iterable
 
 from xexp.compiler.ast import NO_SPAN, Span
+from xexp.errors import Category, XexpError
 
 
-class SpecError(Exception):
-    """A problem in a spec, located at file:line:column, with an optional hint."""
+class SpecError(XexpError):
+    """A problem in a spec, located at file:line:column, with an optional hint.
+
+    Raised by `xexp check`, `plan` and `run` before anything runs. What to do: fix the spec
+    where the caret points; the hint names the closest valid word when there is one.
+    """
+
+    category = Category.SPEC
 
     def __init__(self, message: str, *, file: str = "<spec>", span: Span = NO_SPAN,
                  source_line: str = "", hint: str | None = None):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Protocol
 
 from xexp.compiler.graph.node import Node
+from xexp.errors import SpecValueError
 
 
 def demand(node: Node) -> dict[str, float]:
@@ -64,4 +65,4 @@ def make_executor(name: str, max_retries: int) -> Executor:
         from xexp.runtime.local_executor import LocalExecutor
 
         return LocalExecutor()
-    raise ValueError(f"unknown executor {name!r}: expected one of {', '.join(EXECUTORS)}")
+    raise SpecValueError(f"unknown executor {name!r}: expected one of {', '.join(EXECUTORS)}")

@@ -25,11 +25,13 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
+from xexp.errors import StoreError
 from xexp.runtime.leases import Lease, read_owner
 
 
-class LeaseLost(Exception):
-    """This process's lease on a node was judged stale and taken over by another holder."""
+class LeaseLost(StoreError):
+    """This process's lease on a node was judged stale and taken over by another holder.
+    Nothing to do: the node stops without writing and its driver adopts the new holder's work."""
 
     def __init__(self, lease: Lease) -> None:
         owner = read_owner(lease.path) or {}

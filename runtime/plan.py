@@ -10,6 +10,7 @@ import time
 from typing import Collection
 
 from xexp.compiler.graph.node import Graph
+from xexp.errors import SpecValueError
 from xexp.runtime.completion import CompletionRecord
 from xexp.runtime.states import ArtifactProblems, PlanState
 from xexp.runtime.store import Store
@@ -40,10 +41,10 @@ def resolve_force(graph: Graph, force: Collection[str]) -> set[str]:
             continue
         matches = [n.key for n in graph.nodes if n.key.startswith(item)]
         if not matches:
-            raise ValueError(f"--force {item!r}: no kind or node key of this graph matches "
-                             f"(kinds: {', '.join(sorted(kinds))})")
+            raise SpecValueError(f"--force {item!r}: no kind or node key of this graph matches "
+                                 f"(kinds: {', '.join(sorted(kinds))})")
         if len(matches) > 1:
-            raise ValueError(f"--force {item!r}: prefix matches {len(matches)} nodes; give more characters")
+            raise SpecValueError(f"--force {item!r}: prefix matches {len(matches)} nodes; give more characters")
         keys.add(matches[0])
     return keys
 
@@ -68,7 +69,7 @@ def plan_status(graph: Graph, store: Store, force: Collection[str] = ()) -> dict
                 failure = store.read_failure(node.kind, node.key)
                 reason = NO_RECORD if found is None else f"{NO_RECORD} ({found})"
                 if failure:
-                    reason += f" (failed before: {failure['error_type']}: {failure['message'][:80]})"
+                    reason += f" (failed before: {failure.error_type}: {failure.message[:80]})"
                 plan[node.key] = PlanState("run", reason)
             elif problems:
                 plan[node.key] = PlanState("run", ArtifactProblems(problems))

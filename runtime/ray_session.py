@@ -22,6 +22,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from xexp.errors import ResourceError
+
 #: Ray's switch for its single-machine mode (node address and servers on loopback).
 LOOPBACK_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
@@ -112,8 +114,8 @@ def connect(address: str | None = None, *, num_cpus: float | None = None,
         context = ray.init(**options)
     else:
         if num_cpus is not None or num_gpus is not None:
-            raise ValueError("num_cpus/num_gpus describe a local Ray; a cluster at "
-                             f"{address!r} brings its own resources")
+            raise ResourceError("num_cpus/num_gpus describe a local Ray; a cluster at "
+                                f"{address!r} brings its own resources")
         options.pop("include_dashboard")
         options.pop("dashboard_host", None)
         context = ray.init(address=address, **options)

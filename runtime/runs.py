@@ -31,7 +31,7 @@ from xexp.compiler.graph.node import Graph
 from xexp.runtime.faults import fault_message, remove_temp_files, store_fault
 from xexp.runtime.leases import process_alive_here
 from xexp.runtime.states import EVENT_STATES, INTERRUPTED_FROM, NODE_STATES, NodeState
-from xexp.runtime.store import Store, StoreFault, rewrite_json_in_place, write_json_atomic
+from xexp.runtime.store import Store, StoreError, StoreFault, rewrite_json_in_place, write_json_atomic
 
 HEARTBEAT_INTERVAL_S = 3.0
 #: Spare bytes in run.json, so a run can still be marked failed on a store that filled up.
@@ -58,8 +58,9 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-class RunNotFound(FileNotFoundError):
-    """A run id that names no run folder inside this store (``..``, a path, a link out)."""
+class RunNotFound(StoreError, FileNotFoundError):
+    """A run id that names no run folder inside this store (``..``, a path, a link out).
+    What to do: name a run `xexp runs` lists, or the spec file."""
 
 
 def run_dir(store: Store, run_id: str) -> Path:

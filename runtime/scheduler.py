@@ -29,6 +29,7 @@ from typing import Any, Callable, Collection
 
 from xexp.compiler.graph.kinds import kind_of
 from xexp.compiler.graph.node import Graph, Node
+from xexp.errors import Category, SpecValueError, category_of
 from xexp.runtime.worker import (ADOPTED, BUSY, InputArtifactInvalid, NodeFailed, SystemFailure,
                                  record_identity)
 from xexp.runtime.leases import LeaseWatch, lease_path
@@ -41,7 +42,8 @@ from xexp.runtime.store import Store
 log = logging.getLogger(__name__)
 
 DEFAULT_WORK = "xexp.runtime.ops:execute"
-STORE_FAULT = "StoreFault"
+#: Failures that end the run, --keep-going or not: every other node would meet them too.
+STOPS_THE_RUN = frozenset({Category.STORE})
 #: Seconds between two looks at the leases of nodes another driver is running.
 LEASE_POLL_S = 0.5
 
@@ -188,7 +190,7 @@ class _Execution:
                 have = {k: self.capacity.totals.get(k, 0.0) for k in missing}
                 self.fail(node, "InsufficientResources",
                           f"asks {missing} but the whole Ray cluster has {have}; start Ray with "
-                          "more resources or join a bigger cluster (--address)")
+                          "more resources or join a bigger cluster (--address)", Category.RESOURCES)
             elif not self.capacity.fits(wanted):
                 full.add(best)
             else:
@@ -255,15 +257,13 @@ class _Execution:
             self.redo_inputs(node, cause)
             return
         except NodeFailed as cause:
-            self.fail(node, cause.error_type, cause.message, recorded=True)
-            if cause.error_type == STORE_FAULT:  # every other node would meet it too
-                self.stopping = True
+            self.fail(node, cause.error_type, cause.message, cause.category, recorded=True)
             return
         except SystemFailure as cause:  # the worker or its machine died more often than retries
-            self.fail(node, cause.error_type, cause.message, system=True)
+            self.fail(node, cause.error_type, cause.message, cause.category)
             return
         except Exception as error:  # execute_node itself broke (e.g. the store is not writable)
-            self.fail(node, type(error).__name__, str(error))
+            self.fail(node, type(error).__name__, str(error), category_of(error))
             return
         outcome = summary.get("outcome")
         if outcome == BUSY:
@@ -299,7 +299,7 @@ class _Execution:
             if self.invalidated[bad] >= 1:
                 self.fail(node, "InputArtifactInvalid",
                           f"input {bad_node.name} still fails verification after being redone: "
-                          + "; ".join(problems))
+                          + "; ".join(problems), Category.STORE)
                 return
             self.invalidated[bad] += 1
             log.warning("%s: artifacts of input %s (%s) failed verification (%s); redoing it",
@@ -321,18 +321,19 @@ class _Execution:
     def unfinished_inputs(self, node: Node) -> int:
         return sum(1 for k in node.inputs.values() if self.states[k] not in ("cached", "done"))
 
-    def fail(self, node: Node, error_type: str, message: str, *, recorded: bool = False,
-             system: bool = False) -> None:
+    def fail(self, node: Node, error_type: str, message: str, category: Category, *,
+             recorded: bool = False) -> None:
+        """Record it (unless its worker did), block its consumers; stop by category or --keep-going."""
         if not recorded and not self.store.is_done(node.kind, node.key):  # another driver's record
             try:
-                self.store.write_failure(node.kind, node.key, name=node.name, error_type=error_type,
-                                         message=message, traceback_text="", attempt=None,
-                                         run_id=self.run_id, system=system)
+                self.store.write_failure(node.kind, node.key, name=node.name, category=category,
+                                         error_type=error_type, message=message, traceback_text="",
+                                         attempt=None, run_id=self.run_id)
             except OSError as error:  # the store itself is failing: the run's events still say it
                 log.warning("%s: could not record the failure in the store: %s", node.name, error)
         self.states[node.key] = "failed"
         self.errors[node.key] = f"{error_type}: {message}"
-        self.emit("failed", node, error=f"{error_type}: {message}", system=system)
+        self.emit("failed", node, error=f"{error_type}: {message}", category=category.value)
         stack = list(self.consumers[node.key])
         while stack:
             key = stack.pop()
@@ -340,7 +341,7 @@ class _Execution:
                 self.states[key] = "blocked"
                 self.emit("blocked", self.by_key[key], blocked_by=node.key)
                 stack.extend(self.consumers[key])
-        if not self.keep_going:
+        if not self.keep_going or category in STOPS_THE_RUN:
             self.stopping = True
 
 

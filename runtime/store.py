@@ -4,7 +4,7 @@ Layout under the root::
 
     <kind>/<key>/                 artifacts of one node, emptied before each attempt
     <kind>/<key>/_complete.json   completion record, written last and atomically: the node is done
-    <kind>/<key>/_failed.json     the last application failure (type, message, traceback)
+    <kind>/<key>/_failed.json     the last failure: its category, type, message, traceback (failures.py)
     <kind>/<key>/log.txt          what the work logged
     scratch/<kind>/<key>/         survives failed attempts (checkpoints to resume from)
     leases/<kind>/<key>.lease     who is running the node now, see leases.py
@@ -39,7 +39,9 @@ from urllib.parse import unquote, urlsplit
 
 from xexp.compiler.graph.node import Node
 from xexp.compiler.inputs import sha256_of
+from xexp.errors import Category, StoreError, StoreFault
 from xexp.runtime.completion import CompletionRecord, parse_record
+from xexp.runtime.failures import FailureRecord, parse_failure
 from xexp.runtime.faults import os_reason, remove_temp_files
 
 RECORD_FILE = "_complete.json"
@@ -52,14 +54,6 @@ ATTEMPTS_FILE = "_attempts"
 #: sha256 of files already hashed by this process, by (path, mtime_ns, size): big checkpoints
 #: read by many consumers on one worker are hashed once.
 _sha_cache: dict[tuple[str, int, int], str] = {}
-
-
-class StoreError(Exception):
-    """The store's root cannot be used (unsupported URL, not a directory, …)."""
-
-
-class StoreFault(StoreError):
-    """The store's filesystem refused a write: full, read-only, or not ours to write."""
 
 
 @functools.cache
@@ -238,9 +232,10 @@ class Store:
         found = parse_record(data)
         return found if isinstance(found, CompletionRecord) else f"invalid completion record {path}: {found}"
 
-    def read_failure(self, kind: str, key: str) -> dict | None:
+    def read_failure(self, kind: str, key: str) -> FailureRecord | None:
+        """Why the node's last attempt failed; None when none did or the record is unusable."""
         try:
-            return json.loads(self.failed_path(kind, key).read_text(encoding="utf-8"))
+            return parse_failure(json.loads(self.failed_path(kind, key).read_text(encoding="utf-8")))
         except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError, UnicodeDecodeError):
             return None
 
@@ -335,26 +330,15 @@ class Store:
         write_json_atomic(self.record_path(node.kind, node.key), record.to_json())
         return record
 
-    def write_failure(self, kind: str, key: str, *, name: str, error_type: str, message: str,
-                      traceback_text: str, attempt: int | None, run_id: str,
-                      system: bool = False) -> dict:
-        """Record why a node failed (``system``: the worker or its machine died, not the work)."""
-        failure = {
-            "key": key,
-            "kind": kind,
-            "name": name,
-            "error_type": error_type,
-            "message": message,
-            "traceback": traceback_text,
-            "attempt": attempt,
-            "time": time.time(),
-            "hostname": socket.gethostname(),
-            "run_id": run_id,
-            "system_failure": system,
-            "log": LOG_FILE,
-        }
+    def write_failure(self, kind: str, key: str, *, name: str, category: Category, error_type: str,
+                      message: str, traceback_text: str, attempt: int | None, run_id: str) -> FailureRecord:
+        """Record why a node failed, and what kind of failure it was (``category``)."""
+        failure = FailureRecord(key=key, kind=kind, name=name, category=category, error_type=error_type,
+                                message=message, traceback=traceback_text, attempt=attempt,
+                                time=time.time(), hostname=socket.gethostname(), run_id=run_id,
+                                log=LOG_FILE)
         self.artifact_dir(kind, key).mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.failed_path(kind, key), failure)
+        write_json_atomic(self.failed_path(kind, key), failure.model_dump(mode="json"))
         return failure
 
     def invalidate(self, kind: str, key: str, problems: list[str]) -> None:

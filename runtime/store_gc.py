@@ -31,12 +31,13 @@ from xexp.runtime.completion import CompletionRecord, ManifestError
 from xexp.runtime.faults import os_reason
 from xexp.runtime.leases import LEASES_DIR, process_alive_here
 from xexp.runtime.runs import driver_alive, read_run
-from xexp.runtime.store import Store, StoreFault
+from xexp.runtime.store import Store, StoreError, StoreFault
 from xexp.runtime.train_manifest import SharedFrom, TrainManifest
 
 
-class GcRefused(Exception):
-    """Deleting now could remove something a live run needs."""
+class GcRefused(StoreError):
+    """Deleting now could remove something a live run needs: `gc --apply` while a run goes on
+    or a node is leased. What to do: wait for the run to end (or stop it), then gc again."""
 
 
 @dataclass

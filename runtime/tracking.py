@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from xexp.errors import Category, XexpError
 from xexp.runtime.completion import ManifestError
 from xexp.runtime.train_manifest import TrainManifest
 
@@ -41,8 +42,11 @@ MLFLOW_DB = "mlflow.db"
 MLFLOW_ARTIFACTS = "mlflow-artifacts"
 
 
-class TrackingError(RuntimeError):
-    """A tracker that cannot be used: the one line a user sees."""
+class TrackingError(XexpError, RuntimeError):
+    """A tracker `--track` names that cannot be used (unknown, or its package missing): the
+    one line a user sees before the run starts. What to do: install what it names, or drop it."""
+
+    category = Category.SPEC
 
 
 def check_trackers(names: list[str] | tuple[str, ...]) -> list[str]:

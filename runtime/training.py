@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xexp.compiler.graph.contracts import Sampling, TrainSettings
+from xexp.errors import DataError
 from xexp.runtime.device import LossSum, batch_to_device, weighted_loss
 from xexp.runtime.multitask import Schedule
 from xexp.runtime.tasks import get_task
@@ -120,7 +121,7 @@ class Member:
         self.features = self.task.featurize(self.train_table, tokenizer, max_len, training=True,
                                             doc_stride=self.doc_stride, seed=seed)
         if len(self.features) == 0:
-            raise ValueError(f"the training table ({self.task.name}) is empty")
+            raise DataError(f"the training table ({self.task.name})", "it is empty")
         self.dev_features = (self.task.featurize(self.dev_table, tokenizer, max_len, training=False,
                                                  doc_stride=self.doc_stride, seed=seed)
                              if self.dev_table is not None else None)

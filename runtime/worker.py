@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xexp.compiler.graph.node import Node
+from xexp.errors import Category, StoreFault, XexpError, category_of
 from xexp.runtime import fencing
 from xexp.runtime.completion import CompletionRecord, NodeManifest
 from xexp.runtime.context import InputArtifact, NodeContext
@@ -38,22 +39,26 @@ class NodeFailed(Exception):
     """The work of a node raised; its traceback is in the node's ``_failed.json``.
 
     Raised in the Ray worker in place of the original exception, so the driver always gets a
-    picklable error with the original type and message, whatever the work raised.
+    picklable error with the original type, message and category, whatever the work raised.
     """
 
-    def __init__(self, key: str, error_type: str, message: str) -> None:
-        super().__init__(key, error_type, message)
+    def __init__(self, key: str, error_type: str, message: str, category: Category) -> None:
+        super().__init__(key, error_type, message, category)
         self.key = key
         self.error_type = error_type
         self.message = message
+        self.category = category
 
     def __str__(self) -> str:
         return f"{self.error_type}: {self.message}"
 
 
-class SystemFailure(Exception):
+class SystemFailure(XexpError):
     """The node's worker process or its machine died (more often than retries allow); the
-    node's work did not get to raise. The executor says it; nothing is recorded by the node."""
+    node's work did not get to raise. The executor says it; nothing is recorded by the node.
+    What to do: look for what killed it (memory, a lost machine) and run again."""
+
+    category = Category.SYSTEM
 
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(error_type, message)
@@ -255,7 +260,7 @@ def _fenced(node: Node, lost: "fencing.LeaseLost") -> dict:
 
 def _fault_or(error: Exception, store: Store, node: Node, run_id: str, *,
               attempt_started: bool) -> Exception:
-    """A store fault becomes a one-line ``NodeFailed("StoreFault")``, its debris removed.
+    """A store fault becomes a one-line ``NodeFailed`` of the store category, its debris removed.
 
     The partial attempt is dropped (it frees the space a full disk needs for the run's own
     records) and the failure is recorded if the store still takes it. Anything else is
@@ -268,11 +273,12 @@ def _fault_or(error: Exception, store: Store, node: Node, run_id: str, *,
     if attempt_started:
         store.abandon_attempt(node.kind, node.key)
         try:
-            store.write_failure(node.kind, node.key, name=node.name, error_type="StoreFault",
-                                message=message, traceback_text="", attempt=None, run_id=run_id)
+            store.write_failure(node.kind, node.key, name=node.name, category=StoreFault.category,
+                                error_type=StoreFault.__name__, message=message, traceback_text="",
+                                attempt=None, run_id=run_id)
         except OSError:
             pass  # read-only or still full: the driver's events say it
-    return NodeFailed(node.key, "StoreFault", message)
+    return NodeFailed(node.key, StoreFault.__name__, message, StoreFault.category)
 
 
 def _execute_leased(node: Node, store: Store, lease: Lease, run_id: str, work: str,
@@ -314,11 +320,11 @@ def _execute_leased(node: Node, store: Store, lease: Lease, run_id: str, work: s
             if store_fault(error, store.root) is not None:
                 raise  # the store, not the work: execute_node ends it in one line
             logger.error("failed:\n%s", traceback.format_exc())
-            store.write_failure(node.kind, node.key, name=node.name,
+            store.write_failure(node.kind, node.key, name=node.name, category=category_of(error),
                                 error_type=type(error).__name__, message=str(error),
                                 traceback_text=traceback.format_exc(), attempt=attempt,
                                 run_id=run_id)
-            raise NodeFailed(node.key, type(error).__name__, str(error)) from None
+            raise NodeFailed(node.key, type(error).__name__, str(error), category_of(error)) from None
         ended = time.time()
         logger.info("%s%s", USAGE_LOG_PREFIX, json.dumps(usage.finish()))
         logger.info("done in %.3f s", ended - started)

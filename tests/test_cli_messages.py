@@ -28,3 +28,13 @@ def test_a_misspelt_report_baseline_gets_a_did_you_mean(capsys):
     assert main(["check", str(REPO / "specs" / "demo.xexp"), "--no-inputs", "--set", "report.baseline=choic"]) == 2
     err = capsys.readouterr().err
     assert "the report baseline `choic` is not in `intermediate`" in err and "did you mean `choice`?" in err
+
+
+def test_a_spec_problem_found_only_while_running_is_one_line(tmp_path, capsys):
+    """An XexpError of the runtime (here an unknown --force node, a spec-category error) ends the
+    command in one line naming the command, not in a traceback."""
+    assert main(["run", str(REPO / "specs" / "smoke.xexp"), "--store", str(tmp_path / "store"), "--dry-run",
+                 "--force", "nonsense"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["xexp run: --force 'nonsense': no kind or node key of this graph matches "
+                                "(kinds: attack, evaluate, load, model, perturb, report, train)"]

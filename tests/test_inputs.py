@@ -178,6 +178,19 @@ def test_a_file_edited_after_planning_fails_its_load(study):
     with pytest.raises(DataError, match="changed after the run was planned"):
         load_rows(p["source"], task_type=p["task_type"], split=p["split"], rows=None, language=p["language"])
 
+    # the load node itself fails as bad data, in one line, and records it so
+    from xexp.errors import Category
+    from xexp.runtime.context import NodeFailed, execute_node
+    from xexp.runtime.scheduler import DEFAULT_WORK
+    from xexp.runtime.store import Store
+
+    store = Store(study.parent / "store")
+    with pytest.raises(NodeFailed) as failed:
+        execute_node(load.model_dump(mode="json"), store.url, "r1", DEFAULT_WORK, {})
+    failure = store.read_failure("load", load.key)
+    assert failed.value.category == failure.category == Category.DATA and failure.error_type == "DataError"
+    assert failure.message.splitlines() == [failure.message] and "changed after the run was planned" in failure.message
+
 
 def test_a_missing_file_keeps_its_path_in_the_key_and_lowering_still_works(tmp_path, monkeypatch):
     monkeypatch.setenv("XEXP_CACHE", str(tmp_path / "cache"))

@@ -98,7 +98,7 @@ def test_a_raising_node_is_recorded_and_keep_going_finishes_the_rest(tmp_path):
                              side.key: "done"}
     assert "ValueError: boom in train:bad" in result.errors[bad.key]
     failure = store.read_failure("train", bad.key)
-    assert failure["error_type"] == "ValueError" and "scheduler_work.py" in failure["traceback"]
+    assert failure.error_type == "ValueError" and "scheduler_work.py" in failure.traceback
 
     # without --keep-going the failure stops new work: train:bad (the longer path) runs first
     stopped = run_local(graph, Store(tmp_path / "fresh"))

@@ -15,6 +15,7 @@ from transformers import (
     AutoTokenizer,
 )
 
+from xexp.errors import ModelError
 from xexp.runtime.models.tiny import build_tiny
 
 PAIRS = {
@@ -193,8 +194,9 @@ def test_remote_code_runs_only_when_the_manifest_trusts_it(tiny_dir, tmp_path):
     (remote / "config.json").write_text(json.dumps(config))
 
     untrusted = materialize_model({"source": "hf", "id": str(remote)}, tmp_path / "unused")
-    with pytest.raises(ValueError, match="trust_remote_code"):
+    with pytest.raises(ModelError, match="trust_remote_code") as refused:
         load_model(untrusted, AutoModel)
+    assert "\n" not in str(refused.value)  # one line, whatever transformers wrote
     trusted = materialize_model({"source": "hf", "id": str(remote), "trust_remote_code": True},
                                 tmp_path / "unused")
     assert type(load_model(trusted, AutoModel)).__name__ == "RemoteBertModel"

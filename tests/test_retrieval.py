@@ -110,6 +110,35 @@ def test_tatoeba_layout_reads_line_aligned_pairs(tmp_path):
         load_rows(source, task_type="retrieval", split="test", rows=None, language="de")
 
 
+def test_a_layer_deeper_than_the_encoder_fails_its_evaluation_as_a_spec_error(tmp_path):
+    """`layer=` is checked against the model only when it is loaded (a hub model's depth is not
+    known before): the evaluation fails in one line, recorded as the spec's problem."""
+    from xexp.errors import Category
+    from xexp.runtime.context import NodeFailed, execute_node
+    from xexp.runtime.scheduler import DEFAULT_WORK
+    from xexp.runtime.store import Store
+
+    (tmp_path / "tatoeba.de-eng.de").write_text("Ich bin hier.\nDas Haus ist rot.\n")
+    (tmp_path / "tatoeba.de-eng.eng").write_text("I am here.\nThe house is red.\n")
+    spec = f"""experiment deep
+model m = tiny(layers=1, hidden=16, heads=2, intermediate=32, seed=0)
+task tatoeba = retrieval(local("{tmp_path}/tatoeba.{{lang}}-eng.*", format="tatoeba"), test="test", layer=3)
+intermediate = [none]
+target = tatoeba in [de]
+"""
+    _, graph = compile_text(spec, str(tmp_path / "deep.xexp"))
+    store, kinds = Store(tmp_path / "store"), {n.key: n.kind for n in graph.nodes}
+    evaluate = next(n for n in graph.nodes if n.kind == "evaluate")
+    for node in graph.nodes[:graph.nodes.index(evaluate)]:
+        execute_node(node.model_dump(mode="json"), store.url, "r1", DEFAULT_WORK, {})
+    with pytest.raises(NodeFailed) as failed:
+        execute_node(evaluate.model_dump(mode="json"), store.url, "r1", DEFAULT_WORK,
+                     {k: kinds[k] for k in evaluate.inputs.values()})
+    failure = store.read_failure("evaluate", evaluate.key)
+    assert failed.value.category == failure.category == Category.SPEC
+    assert failure.message == "retrieval layer=3, but the encoder has 1 layers"
+
+
 def test_bucc_layout_reads_gold_pairs_and_unpaired_sentences(tmp_path):
     (tmp_path / "de-en.dev.de").write_text("de-1\tHallo Welt.\nde-2\tNur deutsch.\n")
     (tmp_path / "de-en.dev.en").write_text("en-7\tOnly English.\nen-9\tHello world.\n")

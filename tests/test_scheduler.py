@@ -14,6 +14,7 @@ import pytest
 
 from scheduler_work import WORK, executions, node, sleepy_graph
 from xexp.compiler.graph.node import Graph, Resources
+from xexp.errors import Category
 from xexp.runtime import runs
 from xexp.runtime.usage import usage_from_log
 from xexp.progress import ProgressDisplay
@@ -97,6 +98,20 @@ def test_dead_worker_is_retried_and_the_run_succeeds(ray_local, tmp_path):
     assert executions(store.root)[dying.key] == 2
     assert store.read_record("train", dying.key).attempt == 2
 
+    gone = run(Graph(experiment="gone", nodes=[dying]), Store(tmp_path / "fresh"), max_retries=0)
+    assert gone.states[dying.key] == "failed"  # no retry left: the driver records a system failure
+    assert Store(tmp_path / "fresh").read_failure("train", dying.key).category == Category.SYSTEM
+
+
+def test_a_node_asking_more_than_the_whole_cluster_fails_as_a_resources_problem(ray_local, tmp_path):
+    store = Store(tmp_path / "store")
+    greedy = node("train", "train:greedy", value="g", resources=Resources(num_cpus=0, num_gpus=8))
+    result = run(Graph(experiment="greedy", nodes=[greedy]), store)
+    assert result.states[greedy.key] == "failed" and greedy.key not in executions(store.root)
+    failure = store.read_failure("train", greedy.key)
+    assert failure.category == Category.RESOURCES and failure.message.splitlines() == [failure.message]
+    assert "asks {'GPU': 8.0} but the whole Ray cluster has {'GPU': 4.0}" in failure.message
+
 
 def test_raising_node_is_recorded_not_retried_and_keep_going_finishes_the_rest(ray_local, tmp_path):
     store = Store(tmp_path / "store")
@@ -114,8 +129,8 @@ def test_raising_node_is_recorded_not_retried_and_keep_going_finishes_the_rest(r
     assert "ValueError: boom in train:bad" in result.errors[bad.key]
     assert executions(store.root)[bad.key] == 1  # application errors are not retried
     failure = store.read_failure("train", bad.key)
-    assert failure["error_type"] == "ValueError" and failure["system_failure"] is False
-    assert "scheduler_work.py" in failure["traceback"] and "boom in train:bad" in failure["traceback"]
+    assert failure.error_type == "ValueError" and failure.category == Category.UNEXPECTED
+    assert "scheduler_work.py" in failure.traceback and "boom in train:bad" in failure.traceback
     assert "boom in train:bad" in store.log_path("train", bad.key).read_text()
     assert store.read_record("train", bad.key) is None
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from xexp.compiler.graph.node import Graph, Node
+from xexp.errors import Category
 from xexp.runtime import runs, store as store_module
 from xexp.runtime.worker import execute_node
 from xexp.runtime.runs import RunLog, create_run, new_run_id
@@ -181,11 +182,33 @@ def test_execute_node_records_failure_with_traceback_and_log(tmp_path):
     finally:
         sys.path.remove(str(HERE))
     failure = store.read_failure("train", node.key)
-    assert failure["error_type"] == "ValueError" and failure["attempt"] == 1
-    assert 'raise ValueError(f"boom in {node.name}")' in failure["traceback"]
+    assert failure.error_type == "ValueError" and failure.attempt == 1
+    assert failure.category == Category.UNEXPECTED  # not an XexpError: a bug or a library's error
+    assert 'raise ValueError(f"boom in {node.name}")' in failure.traceback
     log = store.log_path("train", node.key).read_text()
     assert "behaviour raise" in log and "boom in train:bad" in log
     assert not store.is_done("train", node.key)
+
+
+def test_a_failure_record_of_an_earlier_version_still_reads(tmp_path):
+    """Records written before categories read as unknown (system when the worker died), never
+    by their class name; a category this version does not know is unknown; a torn one is none."""
+    from xexp.runtime.plan import plan_status
+
+    store = Store(tmp_path)
+    node = make_node()
+    earlier = {"key": node.key, "kind": "load", "name": node.name, "error_type": "StoreFault",
+               "message": "store /s: no space left on device", "traceback": "", "attempt": None,
+               "time": 1.0, "hostname": "h", "run_id": "r", "system_failure": False, "log": "log.txt"}
+    store.artifact_dir("load", node.key).mkdir(parents=True)
+    for written, category in [(earlier, Category.UNKNOWN), ({**earlier, "system_failure": True}, Category.SYSTEM),
+                              ({**earlier, "category": "cosmic-rays"}, Category.UNKNOWN)]:
+        store_module.write_json_atomic(store.failed_path("load", node.key), written)
+        assert store.read_failure("load", node.key).category == category
+    reason = plan_status(Graph(experiment="e", nodes=[node]), store)[node.key].reason
+    assert reason.endswith("(failed before: StoreFault: store /s: no space left on device)")
+    store.failed_path("load", node.key).write_text('{"key": ')
+    assert store.read_failure("load", node.key) is None
 
 
 def test_run_ids_sort_by_time():

@@ -8,6 +8,7 @@ tests are skipped where mounting is not allowed.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -16,7 +17,10 @@ from pathlib import Path
 import pytest
 
 from xexp.cli import main
+from xexp.compiler.graph.node import Graph, Node
+from xexp.errors import Category
 from xexp.runtime import runs
+from xexp.runtime.scheduler import execute_graph
 from xexp.runtime.store import Store
 from xexp.running import run_spec
 
@@ -64,6 +68,8 @@ def test_a_full_store_fails_the_run_in_one_line_and_a_rerun_finishes_it(ray_loca
     assert len(failed) == 1, err
     assert re.fullmatch(rf"FAILED \S+: StoreFault: store {re.escape(str(store))}: no space left on device.*",
                         failed[0]), failed[0]
+    recorded = [Store(store).read_failure(p.parent.parent.name, p.parent.name) for p in store.glob("*/*/_failed.json")]
+    assert [f.category for f in recorded] == [Category.STORE]
     assert [p for p in store.rglob("*") if p.name.endswith(".tmp")] == []
     assert runs.status(Store(store))["status"] == "failed"
 
@@ -79,6 +85,31 @@ def test_a_full_store_fails_the_run_in_one_line_and_a_rerun_finishes_it(ray_loca
     assert main(["run", str(spec), "--store", str(frozen)]) == 1
     assert capsys.readouterr().err.strip().splitlines() == [
         f"xexp run: store {frozen} is not writable: read-only file system"]
+
+
+def fill_the_store(node, ctx) -> dict:
+    """Work that writes more than the 256 KiB store of the test below holds."""
+    (ctx.out_dir / "big.bin").write_bytes(b"\0" * (1 << 20))
+    return {}
+
+
+def test_a_node_that_fills_the_store_is_a_store_failure_and_stops_even_a_keep_going_run(tmp_path, mounts):
+    """The failure's category, not its message, decides: a store failure ends the run."""
+    small = tmp_path / "small"
+    small.mkdir()
+    mount("-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small))
+    mounts.append(small)
+    store = Store(small / "store")
+    first, second = (Node.make("load", f"load:{n}", {"n": n}) for n in (1, 2))
+    result = execute_graph(Graph(experiment="full", nodes=[first, second]), store, run_id=runs.new_run_id(),
+                           work="test_store_faults:fill_the_store", keep_going=True, executor="local", estimates={})
+    assert result.states == {first.key: "failed", second.key: "not_run"}
+    failure = store.read_failure("load", first.key)
+    assert failure.category == Category.STORE and failure.error_type == "StoreFault"
+    assert failure.message.splitlines() == [failure.message]
+    assert failure.message.startswith(f"store {store.root}: no space left on device")
+    events = (runs.run_dir(store, result.run_id) / "events.jsonl").read_text().splitlines()
+    assert [json.loads(e)["category"] for e in events if json.loads(e)["event"] == "failed"] == ["store"]
 
 
 def test_a_read_only_store_that_does_not_exist_yet_is_refused_in_one_line(tmp_path, mounts, capsys):

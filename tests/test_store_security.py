@@ -182,6 +182,39 @@ def test_a_spec_that_trusts_remote_code_gets_it(tmp_path):
     assert origin.trust_remote_code is True and origin.path_or_id == str(folder.resolve())
 
 
+def test_a_model_whose_code_the_spec_does_not_trust_fails_its_consumer_as_a_model_error(built, tmp_path):
+    """A folder the spec names asks for its own code, which the spec does not trust: the training
+    refuses to load it (no prompt, no code run) in one line, recorded as the model's problem."""
+    from xexp.errors import Category
+    from xexp.runtime.context import NodeFailed, execute_node
+    from xexp.runtime.scheduler import DEFAULT_WORK
+
+    store, graph = built
+    folder = tmp_path / "remote"
+    shutil.copytree(store.artifact_dir("model", model_node(graph).key) / "model", folder)
+    marker = tmp_path / "code-ran"
+    config = json.loads((folder / "config.json").read_text())
+    config.update(model_type="evil", auto_map={"AutoConfig": "evil.EvilConfig",
+                                               "AutoModelForSequenceClassification": "evil.EvilModel"})
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "evil.py").write_text(EVIL_MODULE.format(marker=str(marker)))
+    text = SPEC.replace('tiny(layers=1, hidden=16, heads=2, intermediate=32, seed=0)', f'hf("{folder}")')
+    _, graph = compile_text(text, "untrusted.xexp", {})
+    store = Store(tmp_path / "store")
+    kinds = {n.key: n.kind for n in graph.nodes}
+    train = next(n for n in graph.nodes if n.kind == "train")
+    for key in train.inputs.values():
+        node = graph.by_key()[key]
+        execute_node(node.model_dump(mode="json"), store.url, "r1", DEFAULT_WORK, {})
+    with pytest.raises(NodeFailed) as failed:
+        execute_node(train.model_dump(mode="json"), store.url, "r1", DEFAULT_WORK,
+                     {k: kinds[k] for k in train.inputs.values()})
+    failure = store.read_failure("train", train.key)
+    assert failed.value.category == failure.category == Category.MODEL and failure.error_type == "ModelError"
+    assert failure.message.splitlines() == [failure.message] and "trust_remote_code=True" in failure.message
+    assert not marker.exists()
+
+
 @pytest.mark.slow
 def test_the_planted_manifest_attack_runs_no_code_and_the_run_says_the_model_was_altered(ray_local, tmp_path):
     from xexp.running import run_spec

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import xexp
 from xexp.compiler import SpecError, read_spec
-from xexp.runtime.store import StoreError
+from xexp.errors import XexpError
 from xexp.spec_loading import compile_for_command, default_store
 
 EXIT_OK, EXIT_FAILED, EXIT_SPEC = 0, 1, 2
@@ -357,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as err:
         print(err.render(), file=sys.stderr)
         return EXIT_SPEC
-    except StoreError as err:  # an unusable store (unsupported URL, full or read-only disk, …)
+    except XexpError as err:  # an unusable store, bad data, a model that does not load, …: one line
         print(f"xexp {args.command}: {err}", file=sys.stderr)
         return EXIT_FAILED
     except BrokenPipeError:  # `xexp plan … | head`

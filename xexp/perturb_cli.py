@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from xexp.compiler.errors import did_you_mean
+from xexp.errors import DataError, SpecValueError
 
 
 #: The file name errors about `--param` carry: they point into the call the parameters make.
@@ -114,7 +115,7 @@ def list_all(name: str | None = None) -> str:
     if not lines:
         known = REGISTRY.names("perturbation") + REGISTRY.names("attack")
         hint = did_you_mean(name or "", known)
-        raise ValueError(f"no perturbation or attack named `{name}`" + (f"; {hint}" if hint else ""))
+        raise SpecValueError(f"no perturbation or attack named `{name}`" + (f"; {hint}" if hint else ""))
     return "\n".join(lines)
 
 
@@ -168,7 +169,7 @@ def perturb_from_cli(args) -> int:
                     try:
                         example = json.loads(line)
                     except json.JSONDecodeError as err:
-                        raise ValueError(f"{args.input}:{number}: not JSON ({err.msg})") from None
+                        raise DataError(f"{args.input}:{number}", f"not JSON ({err.msg})") from None
                     field = args.field or entry.default_field_for(params, table_family(list(example)))
                     new, did_change = perturb_example(args.name, params, field, example, args.lang, args.seed)
                     out.write(json.dumps({**new, "changed": did_change}, ensure_ascii=False) + "\n")

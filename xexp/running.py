@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from xexp.compiler import read_spec
+from xexp.errors import SpecValueError
 from xexp.preflight import compile_checked
 from xexp.spec_loading import STORE_ENV, default_store, spec_variables
 
@@ -109,7 +110,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     if executor == "local":
         refused = ray_only_options(address, dashboard, num_cpus, num_gpus)
         if refused:
-            raise ValueError(refused)
+            raise SpecValueError(refused)
     text = read_spec(spec_path)
     _spec, graph = compile_checked(text, str(spec_path), variables, inputs=inputs)
     trackers = check_trackers(track)
@@ -160,9 +161,9 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     by_key = graph.by_key()
     for key in result.keys("failed"):
         node = by_key[key]
-        failure = st.read_failure(node.kind, key) or {}
-        print(f"FAILED {node.name}: {failure.get('error_type', '')}: {failure.get('message', '')}\n"
-              f"  traceback and log: {st.artifact_dir(node.kind, key)}", file=stream)
+        failure = st.read_failure(node.kind, key)
+        said = f"{failure.error_type}: {failure.message}" if failure else result.errors.get(key, "")
+        print(f"FAILED {node.name}: {said}\n  traceback and log: {st.artifact_dir(node.kind, key)}", file=stream)
     print(result.summary_line(), file=stream)
     if published is not None:
         print(f"report: {published / HTML_FILE}", file=stream)

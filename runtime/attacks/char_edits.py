@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from typing import Literal, Sequence
 
+from xexp.errors import SpecValueError
 from xexp.runtime.perturbations.text import graphemes, is_word_grapheme
 
 EditKind = Literal["swap", "substitute", "delete", "insert"]
@@ -76,7 +77,7 @@ def edit_once(
             return None
         i = rng.randrange(n + 1)
         return clusters[:i] + [rng.choice(alphabet)] + clusters[i:]
-    raise ValueError(f"unknown edit kind {kind!r}; expected one of {', '.join(EDIT_KINDS)}")
+    raise SpecValueError(f"unknown edit kind {kind!r}; expected one of {', '.join(EDIT_KINDS)}")
 
 
 def candidate_edits(
@@ -94,7 +95,7 @@ def candidate_edits(
     clusters = graphemes(word)
     kinds: list[EditKind] = list(EDIT_KINDS) if mode == "mixed" else [mode] * CANDIDATES_PER_WORD
     if mode != "mixed" and mode not in EDIT_KINDS:
-        raise ValueError(f"unknown edit mode {mode!r}; expected mixed or one of {', '.join(EDIT_KINDS)}")
+        raise SpecValueError(f"unknown edit mode {mode!r}; expected mixed or one of {', '.join(EDIT_KINDS)}")
     seen = {word}
     out: list[list[str]] = []
     for kind in kinds:

@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from xexp.compiler.registry.perturbations import LexiconRef
+from xexp.errors import SpecValueError
 from xexp.runtime.attacks.search import SearchBudget, greedy_attack, word_pieces
 from xexp.runtime.perturbations import lexicon as lexicons
 from xexp.runtime.perturbations.casing import lower, match_case
@@ -47,7 +48,7 @@ def _reference_for(refs: Sequence[Mapping], foreign: str) -> dict:
         if LexiconRef.model_validate(ref).holds(foreign, foreign, by_name_only=True):
             return dict(ref)
     named = ", ".join(str(r.get("path") or r["kind"]) for r in refs)
-    raise ValueError(
+    raise SpecValueError(
         f"codeswitch_attack: no English-{foreign} lexicon among {named} "
         f"(a MUSE file is recognised by its name, en-{foreign}.txt)"
     )
@@ -60,7 +61,7 @@ class Translator:
         self.source = source
         self.targets = [t for t in targets if t != source]
         if not self.targets:
-            raise ValueError(
+            raise SpecValueError(
                 f"codeswitch_attack: languages {list(targets)} leave nothing to switch {source!r} text into"
             )
         self.forward = {t: lexicons.english_to(_reference_for(refs, t), t)

@@ -16,6 +16,7 @@ from typing import Any, Generator, Protocol, Sequence
 import numpy as np
 
 from xexp.compiler.registry.base import FAMILY_FIELDS
+from xexp.errors import SpecValueError
 from xexp.runtime.attacks.driver import DEFAULT_MAX_BATCH, PredictProba, run_batched
 from xexp.runtime.attacks.search import Outcome, Pair
 from xexp.runtime.attacks.targets import PairTarget
@@ -95,7 +96,7 @@ def run_attack(
     queries of many examples at once, at most `max_batch` pairs per call.
     """
     if field not in FAMILY_FIELDS["pair"]:
-        raise ValueError(f"attack {name}: field must be premise, hypothesis or both, got {field!r}")
+        raise SpecValueError(f"attack {name}: field must be premise, hypothesis or both, got {field!r}")
     if len(set(label_names)) != len(label_names) or not label_names:
         raise ValueError(f"attack {name}: label_names must be distinct and non-empty, got {list(label_names)}")
     return run_task_attack(name, params, examples, lang=lang, field=field,
@@ -110,9 +111,9 @@ def run_task_attack(name: str, params: dict, examples: list[dict], *, lang: str,
     `models`: loadable paths of the models the attack names as tools (word_attack's mlm)."""
     entry = entry_of("attack", name)
     if target.family != "tagging" and field not in entry.fields:
-        raise ValueError(f"attack {name} cannot touch field {field!r}; it supports {list(entry.fields)}")
+        raise SpecValueError(f"attack {name} cannot touch field {field!r}; it supports {list(entry.fields)}")
     if entry.languages is not None and lang not in entry.languages:
-        raise ValueError(f"attack {name} does not support language {lang!r}")
+        raise SpecValueError(f"attack {name} does not support language {lang!r}")
     validated = entry.params(**params).model_dump()
     tools = {"models": dict(models or {})} if entry.model_params else {}
     attack_one: ExampleAttack = resolve(entry)(validated, lang=lang, **tools)

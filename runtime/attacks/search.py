@@ -33,6 +33,7 @@ from typing import Callable, Generator, Literal, Sequence
 
 import numpy as np
 
+from xexp.errors import SpecValueError
 from xexp.runtime.perturbations.text import graphemes, tokenize, words
 
 ScoreMode = Literal["delete", "mask", "edit"]
@@ -65,9 +66,9 @@ class SearchBudget:
 
     def __post_init__(self) -> None:
         if self.max_words < 1:
-            raise ValueError(f"attack budget: max words must be >= 1, got {self.max_words}")
+            raise SpecValueError(f"attack budget: max words must be >= 1, got {self.max_words}")
         if self.max_queries < 2:
-            raise ValueError(
+            raise SpecValueError(
                 f"attack budget: max_queries must be >= 2 (one clean query and one attempt), "
                 f"got {self.max_queries}"
             )

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from xexp.errors import DataError
+
 _STATUSES = ("skipped", "succeeded", "failed")
 
 
@@ -24,7 +26,7 @@ def summarize(records: Iterable[dict[str, Any]]) -> dict[str, float | int | None
     for index, record in enumerate(records):
         status = record.get("status")
         if status not in counts:
-            raise ValueError(f"attack record #{index} has status {status!r}; expected one of {_STATUSES}")
+            raise DataError(f"attack record #{index}", f"status {status!r} is not one of {_STATUSES}")
         counts[status] += 1
         if status == "succeeded":
             total_words = record["words_total"]

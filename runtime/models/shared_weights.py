@@ -22,13 +22,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from xexp.errors import ModelError
+
 SHARED_FILE = "shared_weights.json"
 WEIGHTS_FILE = "model.safetensors"
 FORMAT = "xexp-shared-weights/1"
 
 
-class SharedWeightsError(ValueError):
-    """A shared weights file is missing or no longer the one the checkpoint was made with."""
+class SharedWeightsError(ModelError):
+    """A shared weights file is missing or no longer the one the checkpoint was made with.
+    What to do: run the training again (`xexp run SPEC --force train`)."""
 
 
 def store_root_of_checkpoint(checkpoint_dir: Path) -> Path:

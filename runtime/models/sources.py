@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 
+from xexp.errors import ModelError, SpecValueError
+
 class ModelMaterializer(Protocol):
     """What a model source's implementation (its registry entry's `implementation=`) is: the
     `model` node's work for that kind of source, given its checked parameters and the node's
@@ -36,7 +38,7 @@ def _checked_materializer(source: dict[str, Any]) -> ModelMaterializer:
     try:
         entry.params.model_validate({k: v for k, v in source.items() if k != "source"})
     except ValidationError as err:
-        raise ValueError(f"model source {kind!r}: {_problems(err, entry.params.model_fields)}") from None
+        raise SpecValueError(f"model source {kind!r}: {_problems(err, entry.params.model_fields)}") from None
     return resolve(entry)
 
 
@@ -63,9 +65,9 @@ def materialize_hf(source: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     model_id = source["id"]
     trust = source.get("trust_remote_code", False)
     if not isinstance(model_id, str) or not model_id:
-        raise ValueError(f"model source 'hf': id must be a non-empty string, got {model_id!r}")
+        raise SpecValueError(f"model source 'hf': id must be a non-empty string, got {model_id!r}")
     if not isinstance(trust, bool):
-        raise ValueError(f"model source 'hf': trust_remote_code must be true or false, got {trust!r}")
+        raise SpecValueError(f"model source 'hf': trust_remote_code must be true or false, got {trust!r}")
     local = Path(model_id).expanduser()
     if local.is_dir():
         return {"source": "hf", "path_or_id": str(local.resolve()), "revision": source.get("revision"),
@@ -105,8 +107,9 @@ def _load_kwargs(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     kwargs: dict[str, Any] = {}
     if manifest.get("revision") is not None:
         kwargs["revision"] = manifest["revision"]
-    if manifest.get("trust_remote_code", False) is True:
-        kwargs["trust_remote_code"] = True
+    # Always said, False too: left unset, transformers asks at the terminal whether to run a
+    # model's code, and a "y" there would run code the spec does not trust.
+    kwargs["trust_remote_code"] = manifest.get("trust_remote_code", False) is True
     return manifest["path_or_id"], kwargs
 
 
@@ -115,7 +118,22 @@ def load_tokenizer(manifest: dict[str, Any]):
     from transformers import AutoTokenizer
 
     path_or_id, kwargs = _load_kwargs(manifest)
-    return AutoTokenizer.from_pretrained(path_or_id, **kwargs)
+    return _from_pretrained(AutoTokenizer, path_or_id, **kwargs)
+
+
+def _from_pretrained(auto_class, path_or_id: str, **kwargs: Any):
+    """`auto_class.from_pretrained`, whose refusals become one `ModelError` line: no model
+    there, code in it the spec does not trust, a head or weights of another shape. They are
+    the model's, not a bug's; the original error stays attached as the cause."""
+    try:
+        return auto_class.from_pretrained(path_or_id, **kwargs)
+    except (OSError, ValueError, RuntimeError) as error:
+        import torch
+
+        if isinstance(error, torch.OutOfMemoryError):
+            raise  # the machine's, not the model's
+        said = " ".join(line.strip() for line in str(error).splitlines() if line.strip()) or type(error).__name__
+        raise ModelError(f"model {path_or_id} does not load as {auto_class.__name__}: {said}") from error
 
 
 def load_model(manifest: dict[str, Any], auto_class, **model_kwargs: Any):
@@ -130,12 +148,12 @@ def load_model(manifest: dict[str, Any], auto_class, **model_kwargs: Any):
         raise ValueError(f"load_model: {', '.join(sorted(clash))} come from the manifest only")
     local = Path(path_or_id)
     if not (local.is_dir() and any(local.glob("*.safetensors*"))):
-        return auto_class.from_pretrained(path_or_id, **kwargs, **model_kwargs)
+        return _from_pretrained(auto_class, path_or_id, **kwargs, **model_kwargs)
     # Weights in the store (trained checkpoints, converted and tiny models) are safetensors:
     # never let a pickled `pytorch_model.bin` placed beside them be loaded instead.
     from xexp.runtime.models.shared_weights import fill_shared
 
-    loaded = auto_class.from_pretrained(path_or_id, use_safetensors=True, **kwargs, **model_kwargs)
+    loaded = _from_pretrained(auto_class, path_or_id, use_safetensors=True, **kwargs, **model_kwargs)
     model, info = loaded if model_kwargs.get("output_loading_info") else (loaded, None)
     filled = fill_shared(model, local)
     if info is None:

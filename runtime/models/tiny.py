@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from xexp.errors import SpecValueError
+
 SPECIAL_TOKENS: tuple[str, ...] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 PAD, UNK, CLS, SEP, MASK = SPECIAL_TOKENS
 
@@ -78,15 +80,15 @@ def build_tiny(
     for name, value in (("layers", layers), ("hidden", hidden), ("heads", heads),
                         ("intermediate", intermediate), ("max_positions", max_positions)):
         if not isinstance(value, int) or value < 1:
-            raise ValueError(f"build_tiny: {name} must be a positive integer, got {value!r}")
+            raise SpecValueError(f"build_tiny: {name} must be a positive integer, got {value!r}")
     if hidden % heads:
-        raise ValueError(f"build_tiny: hidden ({hidden}) must be divisible by heads ({heads})")
+        raise SpecValueError(f"build_tiny: hidden ({hidden}) must be divisible by heads ({heads})")
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tokens = _save_tokenizer(out_dir, max_positions)
     if vocab_size is not None and vocab_size < tokens:
-        raise ValueError(f"build_tiny: vocab_size ({vocab_size}) is below the tokenizer's {tokens} symbols")
+        raise SpecValueError(f"build_tiny: vocab_size ({vocab_size}) is below the tokenizer's {tokens} symbols")
     config = BertConfig(
         vocab_size=vocab_size or tokens,
         hidden_size=hidden,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xexp.errors import ModelError
 from xexp.runtime.context import InputArtifact
 from xexp.runtime.formats import DATA_FILE, PREDICTIONS_FILE
 from xexp.runtime.table_manifests import DataManifest
@@ -36,7 +37,7 @@ def model_manifest(artifact: InputArtifact) -> dict:
     """
     origin = artifact.model
     if origin is None:
-        raise ValueError(f"a {artifact.kind} node does not provide a model")
+        raise ModelError(f"a {artifact.kind} node does not provide a model")
     return {"path_or_id": origin.path_or_id, "revision": origin.revision,
             "trust_remote_code": origin.trust_remote_code,
             # Which store node the model is: a training may share its unchanged tensors.

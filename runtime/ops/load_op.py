@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xexp.compiler.graph.contracts import LoadParams
 from xexp.compiler.graph.node import Node
+from xexp.errors import DataError
 from xexp.runtime.context import NodeContext
 from xexp.runtime.formats import DATA_FILE
 from xexp.runtime.ops.common import write_table
@@ -42,7 +43,7 @@ def run(node: Node, ctx: NodeContext) -> LoadManifest:
     dropped = unlabelled_dropped(table)
     if table.num_rows == 0:
         why = f"all {dropped} rows are unlabelled (no gold label)" if dropped else "the source gave no rows"
-        raise ValueError(f"{node.name}: {why} (source {p.source}, split {p.split}, rows {p.rows})")
+        raise DataError(node.name, f"{why} (source {p.source}, split {p.split}, rows {p.rows})")
     write_table(table, ctx.out_dir / DATA_FILE)
     ctx.logger.info("%s: %d rows%s", node.name, table.num_rows,
                     f", {dropped} unlabelled rows dropped" if dropped else "")

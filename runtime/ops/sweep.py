@@ -15,6 +15,7 @@ from pathlib import Path
 
 from xexp.compiler.graph.contracts import TrainParams, TrainSettings
 from xexp.compiler.graph.node import Node, Resources
+from xexp.errors import SpecValueError
 from xexp.runtime.context import NodeContext
 from xexp.runtime.ops.fit import Fit
 from xexp.runtime.train_manifest import SweepOutcome, TrainManifest
@@ -48,7 +49,7 @@ def run_sweep(node: Node, ctx: NodeContext, fit: Fit, has_dev: bool) -> TrainMan
     from xexp.runtime.tracking import keep_tune_logs, tune_callbacks
 
     if not has_dev:
-        raise ValueError(f"{node.name}: a sweep needs a dev split to pick the best trial (add dev=… to the task)")
+        raise SpecValueError(f"{node.name}: a sweep needs a dev split to pick the best trial (add dev=… to the task)")
     p = TrainParams.model_validate(node.params)
     trials_root = ctx.scratch_dir / "trials"
     trials_root.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Mapping, cast
 
 from xexp.compiler.registry.base import FIELDS, FieldName, family_columns
+from xexp.errors import DataError, SpecValueError
 from xexp.runtime.perturbations.base import Outcome, Perturbation, registry_entry
 
 __all__ = [
@@ -61,9 +62,9 @@ def touched_fields(name: str, field: str, family: str = "pair") -> tuple[str, ..
     """The columns `field` names in an example of `family`, checked against the entry."""
     entry = registry_entry(name)
     if field not in FIELDS:
-        raise ValueError(f"field must be one of {', '.join(FIELDS)}, got {field!r}")
+        raise SpecValueError(f"field must be one of {', '.join(FIELDS)}, got {field!r}")
     if field not in entry.fields:
-        raise ValueError(f"perturbation {name!r} cannot touch field {field!r} (allowed: {entry.fields})")
+        raise SpecValueError(f"perturbation {name!r} cannot touch field {field!r} (allowed: {entry.fields})")
     return family_columns(family, field)
 
 
@@ -79,7 +80,7 @@ def perturb_example(
     family = table_family(list(example))
     for column in touched_fields(name, field, family):
         if column not in example:
-            raise ValueError(f"perturb_example: example has no field {column!r} (has {sorted(example)})")
+            raise DataError("perturb_example", f"example has no field {column!r} (has {sorted(example)})")
     return perturb_field(family, cast(FieldName, field), dict(example), lambda text: perturbation(text, lang, seed))
 
 
@@ -92,7 +93,7 @@ def perturb_table(name: str, params: Mapping[str, Any], field: str, table, lang:
     perturbation = get(name, params)
     try:
         family = table_family(table.column_names)
-    except ValueError as exc:
-        raise ValueError(f"perturb_table: {exc}") from None
+    except DataError as exc:
+        raise DataError("perturb_table", str(exc)) from None
     touched_fields(name, field, family)
     return perturb_rows(table, cast(FieldName, field), lambda text: perturbation(text, lang, seed))

@@ -17,6 +17,7 @@ from typing import Any, Callable, ClassVar, Generic, Sequence, TypeVar, cast
 from xexp.compiler.registry import perturbations as _declarations  # noqa: F401  (registers)
 from xexp.compiler.registry.base import Entry, Params
 from xexp.runtime.implementations import entry_of
+from xexp.errors import SpecValueError
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ class Perturbation(Generic[P]):
             try:
                 self.params = cast(P, self.entry.params(**values))
             except ValueError as exc:  # pydantic.ValidationError is a ValueError
-                raise ValueError(f"{self.name}: invalid parameters {values!r}: {exc}") from exc
+                raise SpecValueError(f"{self.name}: invalid parameters {values!r}: {exc}") from exc
         self.description = self.name + "(" + ", ".join(
             f"{key}={format_value(value)}" for key, value in self.params.model_dump().items()
         ) + ")"
@@ -83,7 +84,7 @@ class Perturbation(Generic[P]):
     def check_language(self, lang: str) -> None:
         supported = self.entry.languages
         if supported is not None and lang not in supported:
-            raise ValueError(
+            raise SpecValueError(
                 f"perturbation {self.name!r} does not support language {lang!r} "
                 f"(supported: {', '.join(sorted(supported))})"
             )

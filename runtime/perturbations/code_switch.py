@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from xexp.compiler.registry.perturbations import CodeSwitchParams
+from xexp.errors import SpecValueError
 from xexp.runtime.perturbations import lexicon as lexicons
 from xexp.runtime.perturbations.base import Outcome, Perturbation
 from xexp.runtime.perturbations.casing import lower, match_case
@@ -32,7 +33,7 @@ class CodeSwitch(Perturbation[CodeSwitchParams]):
         to = self.params.to
         if lang == "en":
             if to is None or to == "en":
-                raise ValueError(
+                raise SpecValueError(
                     "code_switch on English text needs to=<language> (the language to switch into)"
                 )
             return lexicons.english_to(ref, to)

@@ -22,6 +22,7 @@ from typing import Any
 
 from xexp.compiler.registry.base import FieldName, family_columns
 from xexp.compiler.registry.families import table_family
+from xexp.errors import DataError
 
 Perturb = Callable[[str], str]
 
@@ -31,8 +32,8 @@ def perturb_answered_context(perturb: Perturb, context: str, answers: list[dict]
     for k, a in enumerate(answers):
         if not (isinstance(a, dict) and isinstance(a.get("text"), str) and isinstance(a.get("start"), int)
                 and a["text"].strip() and context[a["start"]:a["start"] + len(a["text"])] == a["text"]):
-            raise ValueError(f"answer {k} {a!r} is not a non-blank {{text, start}} found at its offset of the "
-                             "context (the normalized layout of runtime/formats.py)")
+            raise DataError(f"answer {k} {a!r}", "not a non-blank {text, start} found at its offset of the "
+                            "context (the normalized layout of runtime/formats.py)")
     spans = [(a["start"], a["start"] + len(a["text"])) for a in answers]
     cuts = sorted({0, len(context), *(edge for span in spans for edge in span)})
     pieces = [context[a:b] for a, b in zip(cuts, cuts[1:])]
@@ -59,7 +60,7 @@ def perturb_field(family: str, field: FieldName, row: dict[str, Any], perturb: P
     for column in family_columns(family, field):
         value = row[column]
         if value is None:
-            raise ValueError(f"the example has a null {column!r}")
+            raise DataError("the example", "is null", field=column)
         if column == "context" and family == "qa":
             out["context"], out["answers"] = perturb_answered_context(perturb, value, list(row["answers"]))
         elif isinstance(value, str):

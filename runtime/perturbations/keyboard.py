@@ -16,6 +16,7 @@ from functools import lru_cache
 from importlib import resources
 
 from xexp.compiler.registry.perturbations import KeyboardTypoParams
+from xexp.errors import SpecValueError
 from xexp.runtime.perturbations.base import Outcome, Perturbation, substitute_clusters
 from xexp.runtime.perturbations.casing import lower, match_case
 from xexp.runtime.perturbations.text import has_base
@@ -46,7 +47,7 @@ def neighbours(lang: str) -> dict[str, tuple[str, ...]]:
     """Key character -> the characters of the same kind on adjacent keys."""
     spec = layouts().get(lang)
     if spec is None:
-        raise ValueError(f"keyboard_typo: no keyboard layout for language {lang!r}")
+        raise SpecValueError(f"keyboard_typo: no keyboard layout for language {lang!r}")
     keys = [
         (char, row, offset + col)
         for row, (string, offset) in enumerate(zip(spec["rows"], spec["offsets"]))

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Mapping, Protocol
 
 from xexp.compiler.registry.muse import muse_language  # noqa: F401  (one reading of a MUSE name)
+from xexp.errors import DataError, SpecValueError
 
 Lexicon = Mapping[str, tuple[str, ...]]
 
@@ -39,14 +40,14 @@ def load_muse(path: str, sha256: str | None = None) -> Lexicon:
         with open(path, "rb") as raw:
             data = raw.read()
     except OSError as exc:
-        raise ValueError(f"code_switch: cannot read MUSE lexicon {path!r}: {exc}") from exc
+        raise DataError("code_switch", f"cannot read MUSE lexicon {path!r}: {exc}") from exc
     if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        raise ValueError(f"code_switch: lexicon {path!r} changed after the run was planned: "
-                         "run again to plan with its new content")
+        raise DataError("code_switch", f"lexicon {path!r} changed after the run was planned: "
+                        "run again to plan with its new content")
     try:
         handle = io.StringIO(data.decode("utf-8"), newline=None)  # universal newlines, as open() reads
     except UnicodeDecodeError as exc:
-        raise ValueError(f"code_switch: MUSE lexicon {path!r} is not valid UTF-8 ({exc.reason})") from exc
+        raise DataError("code_switch", f"MUSE lexicon {path!r} is not valid UTF-8 ({exc.reason})") from exc
     with handle:
         for number, line in enumerate(handle, 1):
             line = line.strip()
@@ -54,15 +55,13 @@ def load_muse(path: str, sha256: str | None = None) -> Lexicon:
                 continue
             parts = line.split("\t") if "\t" in line else line.split(None, 1)
             if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-                raise ValueError(
-                    f"code_switch: {path}:{number}: expected 'english<TAB>foreign', got {line!r}"
-                )
+                raise DataError(f"code_switch: {path}:{number}", f"expected 'english<TAB>foreign', got {line!r}")
             english, foreign = parts[0].strip(), parts[1].strip()
             translations = pairs.setdefault(english, [])
             if foreign not in translations:
                 translations.append(foreign)
     if not pairs:
-        raise ValueError(f"code_switch: MUSE lexicon {path!r} is empty")
+        raise DataError("code_switch", f"MUSE lexicon {path!r} is empty")
     return {word: tuple(translations) for word, translations in pairs.items()}
 
 
@@ -84,7 +83,7 @@ def read_muse(ref: Mapping, foreign: str) -> Lexicon:
     path = os.path.abspath(str(ref.get("path")))
     named = muse_language(path)
     if named is not None and named != foreign:
-        raise ValueError(
+        raise SpecValueError(
             f"code_switch: lexicon {ref.get('path')!r} is English-{named}, but the text needs "
             f"English-{foreign}"
         )
@@ -98,7 +97,7 @@ def english_to(ref: Mapping, foreign: str) -> Lexicon:
     try:
         entry = entry_of("lexicon", ref.get("kind"))
     except ValueError as unknown:
-        raise ValueError(f"code_switch: {unknown}") from None
+        raise SpecValueError(f"code_switch: {unknown}") from None
     reader: LexiconReader = resolve(entry)
     return reader(ref, foreign)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 
 from xexp.compiler.registry.perturbations import StressParams
+from xexp.errors import SpecValueError
 from xexp.runtime.perturbations.base import Outcome, Perturbation
 
 #: language -> (tautology "and true is true", negated tautology "and false is not true")
@@ -42,7 +43,7 @@ LENGTH_MISMATCH_REPEATS = 5
 def suffix_for(test: str, lang: str) -> str:
     """What the stress test appends to a text of language `lang` (already translated)."""
     if lang not in TAUTOLOGIES:
-        raise ValueError(
+        raise SpecValueError(
             f"stress: no translation of the tautologies for language {lang!r} "
             f"(have: {', '.join(sorted(TAUTOLOGIES))}); use language=en"
         )

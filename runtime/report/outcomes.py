@@ -23,6 +23,7 @@ from functools import cached_property
 
 import numpy as np
 
+from xexp.errors import DataError
 from xexp.runtime.report.caveats import chance_caveats, collapse_caveats, note_collapse
 from xexp.runtime.report.model import CLEAN, WORST_CASE, ReportCell
 from xexp.runtime.report.predictions import PredictionReader, Predictions, locate
@@ -99,19 +100,19 @@ def _attack_outcome(table: Predictions, data: dict, cell: ReportCell) -> Outcome
     status = data["status"].astype(str)
     unknown = sorted(set(status.tolist()) - set(ATTACK_STATUSES))
     if unknown:
-        raise ValueError(f"attack {cell.label}: {cell.predictions} has unknown status "
-                         f"{unknown[0]!r} (expected one of {', '.join(ATTACK_STATUSES)})")
+        raise DataError(f"attack {cell.label}", f"{cell.predictions} has unknown status "
+                        f"{unknown[0]!r} (expected one of {', '.join(ATTACK_STATUSES)})")
     skipped, succeeded, failed = (status == s for s in ATTACK_STATUSES)
     mismatch = np.flatnonzero(skipped == table.correct)
     if mismatch.size:
-        raise ValueError(f"attack {cell.label}: {cell.predictions} example id "
-                         f"{table.ids[mismatch[0]]!r}: status must be 'skipped' exactly when the "
-                         f"clean prediction is wrong")
+        raise DataError(f"attack {cell.label}", f"{cell.predictions} example id "
+                        f"{table.ids[mismatch[0]]!r}: status must be 'skipped' exactly when the "
+                        f"clean prediction is wrong")
     words_changed = data["words_changed"].astype(np.int64)
     words_total = data["words_total"].astype(np.int64)
     if (words_total[succeeded] <= 0).any():
-        raise ValueError(f"attack {cell.label}: {cell.predictions} has a successful attack "
-                         f"with words_total <= 0")
+        raise DataError(f"attack {cell.label}", f"{cell.predictions} has a successful attack "
+                        f"with words_total <= 0")
     attacked = int(succeeded.sum() + failed.sum())
     stats = AttackStats(
         success_rate=100.0 * succeeded.sum() / attacked if attacked else float("nan"),

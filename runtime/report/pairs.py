@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xexp.errors import DataError
 from xexp.runtime.report.model import CLEAN
 from xexp.runtime.report.outcomes import Outcome
 
@@ -44,7 +45,7 @@ def pair_outcomes(variant: Outcome, baseline: Outcome, condition: str) -> Pair:
         ids, at_v, at_b = np.intersect1d(variant.ids, baseline.ids, assume_unique=True,
                                          return_indices=True)
         if ids.size == 0:
-            raise ValueError(f"condition {condition!r}: variant and baseline share no example id")
+            raise DataError(f"condition {condition!r}", "variant and baseline share no example id")
     cv = variant.clean_correct[at_v].astype(np.int8)
     cb = baseline.clean_correct[at_b].astype(np.int8)
     f1 = None

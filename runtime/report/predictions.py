@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from xexp.errors import DataError
 from xexp.runtime.formats import ATTACK_COLUMNS, PREDICTION_COLUMNS, token_changed_flags
 from xexp.runtime.report.model import CLEAN, ReportCell
 
@@ -58,16 +59,16 @@ def read_table(path: Path, columns: Iterable[str], what: str,
             raise KeyError(", ".join(missing))
         table = parquet.read(columns=list(columns), use_threads=False)
     except KeyError as error:
-        raise ValueError(f"{what}: {path} lacks column(s) {error.args[0]} "
-                         f"(needs {', '.join(needed)})") from None
+        raise DataError(what, f"{path} lacks column(s) {error.args[0]} "
+                        f"(needs {', '.join(needed)})") from None
     except (OSError, ValueError) as error:
-        raise ValueError(f"{what}: cannot read {path} as parquet: {error}") from error
+        raise DataError(what, f"cannot read {path} as parquet: {error}") from error
     if table.num_rows == 0:
-        raise ValueError(f"{what}: {path} has no rows")
+        raise DataError(what, f"{path} has no rows")
     for name in columns:
         if table.column(name).null_count:
-            raise ValueError(f"{what}: {path} column {name!r} has "
-                             f"{table.column(name).null_count} null value(s)")
+            raise DataError(what, f"{path} column {name!r} has "
+                            f"{table.column(name).null_count} null value(s)")
     return table
 
 
@@ -82,7 +83,7 @@ def _sorted_by_id(ids: np.ndarray, path: Path, what: str) -> tuple[np.ndarray, n
     ids = ids[order]
     duplicated = ids[1:][ids[1:] == ids[:-1]]
     if duplicated.size:
-        raise ValueError(f"{what}: {path} repeats example id {duplicated[0]!r}")
+        raise DataError(what, f"{path} repeats example id {duplicated[0]!r}")
     return ids, order
 
 
@@ -95,7 +96,7 @@ def locate(wanted: np.ndarray, available: np.ndarray, what: str) -> np.ndarray:
     missing = wanted[available[clipped] != wanted]
     if missing.size:
         shown = ", ".join(repr(m) for m in missing[:3].tolist())
-        raise ValueError(f"{what}: {missing.size} example id(s) not found, e.g. {shown}")
+        raise DataError(what, f"{missing.size} example id(s) not found, e.g. {shown}")
     return clipped
 
 

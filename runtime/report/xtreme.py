@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from xexp.compiler.graph.report_contract import ReportTarget
 from xexp.compiler.registry.base import task_family
+from xexp.errors import DataError
 from xexp.runtime.report.model import CLEAN, ReportCell, ReportSettings
 from xexp.runtime.report.paper_metrics import chunk_counts, qa_scores
 from xexp.runtime.report.views import DASH, Table
@@ -74,7 +75,7 @@ def units_of(path: Path, task_type: str, language: str, normalization: str, mini
     if mining:  # BUCC: F1 = 2·hits / (gold pairs + mined pairs), a ratio of per-sentence sums
         missing = [c for c in ("id", "gold", "predicted") if c not in table]
         if missing:
-            raise ValueError(f"{path}: no column {', '.join(missing)} in the predictions of a mining target")
+            raise DataError(str(path), f"no column {', '.join(missing)} in the predictions of a mining target")
         golds, mined = table["gold"], table["predicted"]
         hits = np.array([bool(g) and g == m for g, m in zip(golds, mined)], dtype=np.float64)
         pairs = np.array([bool(g) + bool(m) for g, m in zip(golds, mined)], dtype=np.float64)
@@ -83,7 +84,7 @@ def units_of(path: Path, task_type: str, language: str, normalization: str, mini
     needed = {"tagging": ("sentence", "gold", "predicted"), "qa": ("id", "gold", "predicted")}.get(family, ("id", "correct"))
     missing = [c for c in needed if c not in table]
     if missing:
-        raise ValueError(f"{path}: no column {', '.join(missing)} in the predictions of a {task_type} target")
+        raise DataError(str(path), f"no column {', '.join(missing)} in the predictions of a {task_type} target")
     if family == "tagging":  # one row per word: a unit is a sentence
         gold: dict[str, list[str]] = defaultdict(list)
         pred: dict[str, list[str]] = defaultdict(list)
@@ -134,7 +135,7 @@ def _target_draws(runs: dict[tuple[str, str], dict[int, Units]], variants: list[
         aligned = dict(zip(keys, _aligned([runs[(v, lang)][s] for v, s in keys])))
         n = len(next(iter(aligned.values())).ids)
         if n == 0:
-            raise ValueError(f"xtreme table: no example is shared by every variant in {lang}")
+            raise DataError("xtreme table", f"no example is shared by every variant in {lang}")
         for v in variants:
             seeds = [aligned[k] for k in keys if k[0] == v]
             point[v] += float(np.mean([_ratio(u.num.sum(), u.den.sum()) for u in seeds])) / len(languages)
@@ -241,13 +242,13 @@ def read_reference(ref: dict) -> dict[tuple[str, str], float]:
     data = path.read_bytes()
     expected = ref.get("sha256")
     if expected and hashlib.sha256(data).hexdigest() != expected:
-        raise ValueError(f"reference {path}: the file changed after the spec was planned; plan it again")
+        raise DataError(f"reference {path}", "the file changed after the spec was planned; plan it again")
     out: dict[tuple[str, str], float] = {}
     for n, row in enumerate(csv.DictReader(io.StringIO(data.decode("utf-8"))), start=2):
         try:
             out[(row["variant"].strip(), row["target"].strip())] = float(row["value"])
         except (KeyError, TypeError, ValueError, AttributeError):
-            raise ValueError(f"reference {path}:{n}: a row needs `variant`, `target` and a numeric `value`") from None
+            raise DataError(f"reference {path}:{n}", "a row needs `variant`, `target` and a numeric `value`") from None
     return out
 
 

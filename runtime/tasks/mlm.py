@@ -39,6 +39,7 @@ import hashlib
 
 import numpy as np
 
+from xexp.errors import ModelError, SpecValueError
 from xexp.runtime.tasks.base import IGNORE, Features, clip_chars, Task, pad_labels, pad_sequences, tokenizer_fields
 
 DEFAULT_MASK_PROB = 0.15
@@ -85,7 +86,7 @@ class MaskedLm(Task):
 
     def __init__(self, mask_prob: float = DEFAULT_MASK_PROB) -> None:
         if not 0 < mask_prob < 1:
-            raise ValueError(f"masked_lm: mask_prob must be in (0, 1), got {mask_prob!r}")
+            raise SpecValueError(f"masked_lm: mask_prob must be in (0, 1), got {mask_prob!r}")
         self.mask_prob = float(mask_prob)
 
     def configured(self, params: dict) -> "MaskedLm":
@@ -96,7 +97,7 @@ class MaskedLm(Task):
         """Tokenized, truncated, masked lines; dev tables are masked the same way (from the
         same seed), so the dev metric scores a fixed set of positions throughout training."""
         if tokenizer.mask_token_id is None:
-            raise ValueError("masked_lm needs a tokenizer with a mask token; this model's has none")
+            raise ModelError("masked_lm needs a tokenizer with a mask token; this model's has none")
         texts = clip_chars(table.column("text").to_pylist(), max_len)
         ids = table.column("id").to_pylist()
         encoding = tokenizer(texts, truncation=True, max_length=max_len)

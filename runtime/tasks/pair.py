@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from xexp.errors import ModelError
 from xexp.runtime.formats import NLI_LABELS, PARAPHRASE_LABELS
 from xexp.runtime.tasks.base import Features, clip_chars, Task, pad_sequences, softmax, tokenizer_fields
 
@@ -32,7 +33,7 @@ class PairClassification(Task):
         """Which model output holds each of the task's labels, matched by name."""
         names = [str(config.id2label[i]) for i in range(len(config.id2label))]
         if sorted(names) != sorted(self.labels):
-            raise ValueError(
+            raise ModelError(
                 f"the checkpoint's head predicts {names}, not the {self.name} labels "
                 f"{list(self.labels)}: it was not trained for {self.name}")
         return [names.index(label) for label in self.labels]

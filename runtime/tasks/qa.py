@@ -15,6 +15,7 @@ import json
 
 import numpy as np
 
+from xexp.errors import ModelError
 from xexp.runtime.tasks.base import Features, clip_chars, Task, pad_sequences, tokenizer_fields
 from xexp.runtime.tasks.squad_metric import exact_match, f1_score
 
@@ -37,7 +38,7 @@ class ExtractiveQA(Task):
     def featurize(self, table, tokenizer, max_len: int, *, training: bool,
                   doc_stride: int | None = None, **options) -> Features:
         if not getattr(tokenizer, "is_fast", False):
-            raise ValueError("extractive QA needs a fast tokenizer: answers are located through "
+            raise ModelError("extractive QA needs a fast tokenizer: answers are located through "
                              "character offsets, which only fast tokenizers report")
         # The context is read whole, window by window (its size is bounded where it is loaded,
         # runtime/data/row_size.py); the question is one window's worth at most.

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from xexp.compiler.registry.sources import RETRIEVAL_DEPTH, RETRIEVAL_LAYER
+from xexp.errors import DataError, SpecValueError
 from xexp.runtime.tasks.base import Features, Task, pad_sequences, tokenizer_fields
 
 #: Neighbours of the margin's mean similarity (XTREME's mine_bitext `neighborhood`).
@@ -53,7 +54,7 @@ class Retrieval(Task):
     def check_model(self, config) -> None:
         depth = int(getattr(config, "num_hidden_layers", 0))
         if self.layer is not None and self.layer > depth:
-            raise ValueError(f"retrieval layer={self.layer}, but the encoder has {depth} layers")
+            raise SpecValueError(f"retrieval layer={self.layer}, but the encoder has {depth} layers")
 
     def featurize(self, table, tokenizer, max_len: int, *, training: bool, **options) -> Features:
         """One feature per non-empty query, then one per non-empty English sentence."""
@@ -87,7 +88,7 @@ class Retrieval(Task):
         ids = np.array(table.column("id").to_pylist(), dtype=object)
         pool = ids[candidates]
         if len(pool) == 0:
-            raise ValueError("a retrieval set needs at least one English sentence to retrieve")
+            raise DataError("the retrieval set", "it needs at least one English sentence to retrieve")
         gold = [str(ids[i]) if i in set(candidates) else "" for i in queries]
         if self.metric_kind == "f1":
             match, score = mine(x, y)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from xexp.errors import ModelError
 from xexp.runtime.formats import token_id
 from xexp.runtime.tasks.base import CHARS_PER_TOKEN, IGNORE, Features, clip_chars, Task, pad_labels, pad_sequences, softmax, tokenizer_fields
 from xexp.runtime.tasks.tagging_scores import is_bio, tagging_scores
@@ -57,7 +58,7 @@ class TokenClassification(Task):
 
     def featurize(self, table, tokenizer, max_len: int, *, training: bool, **options) -> Features:
         if not getattr(tokenizer, "is_fast", False):
-            raise ValueError("token classification needs a fast tokenizer: words are matched to "
+            raise ModelError("token classification needs a fast tokenizer: words are matched to "
                              "their subwords through word_ids, which only fast tokenizers report")
         sentences = table.column("tokens").to_pylist()
         tags = table.column("tags").to_pylist() if training else None

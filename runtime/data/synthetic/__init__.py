@@ -36,6 +36,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from xexp.errors import SpecValueError
+
 from .families import FAMILIES
 from .multiple_choice import multiple_choice_rows
 from .nli import nli_rows
@@ -57,23 +59,23 @@ def generate(params: dict[str, Any], *, split: str, language: str | None) -> lis
     """`size` examples of `params["task"]` for one split, in `language` (None = English)."""
     unknown = set(params) - _KNOWN_PARAMS
     if unknown:
-        raise ValueError(f"synthetic data: unknown parameter(s) {sorted(unknown)}; "
-                         f"expected some of {sorted(_KNOWN_PARAMS - {'source'})}")
+        raise SpecValueError(f"synthetic data: unknown parameter(s) {sorted(unknown)}; "
+                             f"expected some of {sorted(_KNOWN_PARAMS - {'source'})}")
     task = params.get("task", "nli")
     size = params.get("size", 600)
     seed = params.get("seed", 0)
     if task not in TASKS:
-        raise ValueError(f"synthetic data: unsupported task {task!r}; supported: {', '.join(TASKS)}")
+        raise SpecValueError(f"synthetic data: unsupported task {task!r}; supported: {', '.join(TASKS)}")
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise ValueError(f"synthetic data: size must be a positive integer, got {size!r}")
+        raise SpecValueError(f"synthetic data: size must be a positive integer, got {size!r}")
     if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ValueError(f"synthetic data: seed must be an integer, got {seed!r}")
+        raise SpecValueError(f"synthetic data: seed must be an integer, got {seed!r}")
     if not isinstance(split, str) or not split:
-        raise ValueError(f"synthetic data: split must be a non-empty string, got {split!r}")
+        raise SpecValueError(f"synthetic data: split must be a non-empty string, got {split!r}")
     language = check_language(language)
     if task == "multiple_choice":
         if params.get("families") is not None:
-            raise ValueError("synthetic data: 'families' applies to task 'nli' only")
+            raise SpecValueError("synthetic data: 'families' applies to task 'nli' only")
         return multiple_choice_rows(size, seed, split, language)
     return nli_rows(size, seed, split, _families(params.get("families")), language)
 
@@ -82,12 +84,12 @@ def _families(requested: Any) -> list[str]:
     if requested is None:
         return list(FAMILIES)
     if isinstance(requested, str) or not isinstance(requested, (list, tuple)) or not requested:
-        raise ValueError(f"synthetic data: families must be a non-empty list of names from "
-                         f"{', '.join(FAMILIES)}; got {requested!r}")
+        raise SpecValueError(f"synthetic data: families must be a non-empty list of names from "
+                             f"{', '.join(FAMILIES)}; got {requested!r}")
     unknown = [f for f in requested if f not in FAMILIES]
     if unknown:
-        raise ValueError(f"synthetic data: unknown famil{'y' if len(unknown) == 1 else 'ies'} "
-                         f"{unknown}; available: {', '.join(FAMILIES)}")
+        raise SpecValueError(f"synthetic data: unknown famil{'y' if len(unknown) == 1 else 'ies'} "
+                             f"{unknown}; available: {', '.join(FAMILIES)}")
     return list(dict.fromkeys(requested))
 
 

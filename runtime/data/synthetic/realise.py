@@ -12,6 +12,8 @@ from functools import lru_cache
 from types import ModuleType
 from typing import NamedTuple
 
+from xexp.errors import SpecValueError
+
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "de", "es", "fr", "ru", "hi", "zh", "ar")
 
 GENERAL = "*"  # the object key that stands for the category itself (the hypernym)
@@ -50,7 +52,7 @@ Clause = Act | State | Relation
 def check_language(language: str | None) -> str:
     language = "en" if language is None else language
     if language not in SUPPORTED_LANGUAGES:
-        raise ValueError(
+        raise SpecValueError(
             f"synthetic data: unsupported language {language!r}; supported: "
             f"{', '.join(SUPPORTED_LANGUAGES)}"
         )
