@@ -18,7 +18,7 @@ def run(node: Node, ctx: NodeContext) -> AttackManifest:
     from xexp.runtime.attacks.subset import attack_subset
     from xexp.runtime.attacks.targets import TABLE_TARGETS, PairTarget
     from xexp.runtime.evaluation import predictor, table_predictor
-    from xexp.runtime.tasks import get_task
+    from xexp.runtime.implementations import entry_of
 
     p = AttackParams.model_validate(node.params)
     model = model_manifest(ctx.inputs["model"])
@@ -28,7 +28,7 @@ def run(node: Node, ctx: NodeContext) -> AttackManifest:
         target = TABLE_TARGETS[p.task_type](table_predictor(model["path_or_id"], p.task_type, max_len=p.max_len,
                                                             batch=p.batch, doc_stride=p.doc_stride))
     else:
-        labels = list(get_task(p.task_type).labels)
+        labels = list(entry_of("task_type", p.task_type).labels)  # the head's classes, as declared
         target = PairTarget(predictor(model["path_or_id"], p.task_type, max_len=p.max_len, batch=p.batch), labels)
     # the models an attack uses as tools (word_attack's masked LM and encoder), by parameter name
     tools = {role: model_manifest(artifact)["path_or_id"] for role, artifact in ctx.inputs.items()

@@ -95,7 +95,7 @@ def english_to(ref: Mapping, foreign: str) -> Lexicon:
     from xexp.runtime.implementations import entry_of, resolve
 
     try:
-        entry = entry_of("lexicon", ref.get("kind"))
+        entry = entry_of("lexicon", str(ref.get("kind")))
     except ValueError as unknown:
         raise SpecValueError(f"code_switch: {unknown}") from None
     reader: LexiconReader = resolve(entry)
