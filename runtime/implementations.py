@@ -16,6 +16,7 @@ from typing import Any
 
 from xexp.compiler.registry import REGISTRY, Entry
 from xexp.compiler.registry.base import Category
+from xexp.errors import SpecValueError
 
 
 @lru_cache(maxsize=None)
@@ -44,7 +45,7 @@ def entry_of(category: Category, name: str) -> Entry:
         known = REGISTRY.names(category)
         close = difflib.get_close_matches(str(name), known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown {one} {name!r}{hint} (known {one}s: {', '.join(known) or 'none'})")
+        raise SpecValueError(f"unknown {one} {name!r}{hint} (known {one}s: {', '.join(known) or 'none'})")
     return entry
 
 

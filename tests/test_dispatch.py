@@ -157,11 +157,6 @@ def test_an_unknown_name_is_one_clear_error(call, kind, message, tmp_path):
 #: an __init__.py). A new comparison anywhere else fails; an entry here that no longer compares
 #: fails too, so the list only shrinks.
 NOT_DISPATCH = {
-    # label vocabularies per pair task; runtime/data/normalize.py is being split (issue 23), these
-    # belong with the declared labels (`labels=` of the task type entries)
-    "normalize.label_names": "the label names of the two pair tasks",
-    "normalize.canonical_label": "NLI's label aliases and refusals",
-    "normalize._check_label_map": "which label mapping each task type takes",
     "synthetic.generate": "the synthetic source's own `task` parameter, spelled like the task type it feeds",
     # cost estimates read each source kind's own parameters (no implementation is chosen)
     "history.model_label": "how plans name a model: hub id, packaged name, tiny's shape",
@@ -171,7 +166,7 @@ NOT_DISPATCH = {
     "model_op.run": "a built model's manifest points at its folder in the store",
     "prefetch.hub_models": "hub models are downloaded before a run",
     "provenance.model_origin": "only a hub source may trust remote code, and it is not in the store",
-    "scheduler.make_executor": "the executor named 'local' (--executor), not the data source",
+    "executor.make_executor": "the executor named 'local' (--executor), not the data source",
 }
 
 
@@ -285,7 +280,7 @@ def test_a_declared_data_source_is_what_the_load_op_reads(registry_copy, tmp_pat
                         rows=None, language="en").to_params()
     node = Node.make("load", "load inline", params)
     manifest = execute(node, _context(node, tmp_path))
-    table = pq.read_table(tmp_path / "out" / manifest["file"])
+    table = pq.read_table(tmp_path / "out" / manifest.file)
     assert table.column("premise").to_pylist() == ["A dog runs.", "A cat sleeps."]
 
 
@@ -312,7 +307,7 @@ def test_a_declared_model_source_is_what_the_model_op_materializes(registry_copy
     params = ModelParams(source={"source": "copied", "folder": str(tmp_path / "made")}).to_params()
     node = Node.make("model", "copied model", params)
     manifest = execute(node, _context(node, tmp_path))
-    assert manifest["source"] == "copied" and (tmp_path / "out" / "model" / "config.json").is_file()
+    assert manifest.source == "copied" and (tmp_path / "out" / "model" / "config.json").is_file()
 
 
 class Shouting(Task):

@@ -180,7 +180,7 @@ def test_a_file_edited_after_planning_fails_its_load(study):
 
     # the load node itself fails as bad data, in one line, and records it so
     from xexp.errors import Category
-    from xexp.runtime.context import NodeFailed, execute_node
+    from xexp.runtime.worker import NodeFailed, execute_node
     from xexp.runtime.scheduler import DEFAULT_WORK
     from xexp.runtime.store import Store
 
@@ -241,9 +241,9 @@ def test_a_hub_model_records_the_commit_its_revision_resolved_to(tmp_path):
     (refs / "main").write_text("1" * 40)
     (refs / "v2").write_text("2" * 40)
     code = ("import json; from xexp.runtime.models.sources import materialize_model as m; "
-            "print(json.dumps([m({'source': 'hf', 'id': 'org/encoder'}, None), "
-            "m({'source': 'hf', 'id': 'org/encoder', 'revision': 'v2'}, None), "
-            "m({'source': 'hf', 'id': 'org/unknown'}, None)]))")
+            "print(json.dumps([m({'source': 'hf', 'id': 'org/encoder'}, '.'), "
+            "m({'source': 'hf', 'id': 'org/encoder', 'revision': 'v2'}, '.'), "
+            "m({'source': 'hf', 'id': 'org/unknown'}, '.')]))")
     env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     main, branch, unknown = json.loads(done.stdout)

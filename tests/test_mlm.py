@@ -238,10 +238,10 @@ def test_mlm_training_resumes_to_the_uninterrupted_weights(tiny, tmp_path):
     with pytest.raises(Interrupted):
         run("resumed", interrupt)
     resumed = run("resumed")
-    assert whole["resumed_from_step"] is None and resumed["resumed_from_step"] == 4
+    assert whole.resumed_from_step is None and resumed.resumed_from_step == 4
     curve = json.loads((tmp_path / "whole" / "curve.json").read_text())
     assert curve["metric"] == "masked_accuracy" and len(curve["dev"]) == 2
-    assert 0 <= whole["dev_metric"] <= 1 and resumed["dev_metric"] == whole["dev_metric"]
+    assert 0 <= whole.dev_metric <= 1 and resumed.dev_metric == whole.dev_metric
     weights = [load_file(tmp_path / name / "checkpoint" / "model.safetensors") for name in ("whole", "resumed")]
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
@@ -352,7 +352,7 @@ def test_mlm_as_an_intermediate_variant_end_to_end(tmp_path, ray_local):
     records = {json.loads(p.read_text())["name"]: json.loads(p.read_text()) for p in store.glob("train/*/_complete.json")}
     assert set(records) == {"train:none→xnli/seed1", "train:wiki/seed1", "train:wiki→xnli/seed1"}
     mlm = records["train:wiki/seed1"]["manifest"]
-    assert 0 <= mlm["dev_metric"] <= 1
+    assert 0 <= mlm.dev_metric <= 1
     with (Path(summary["report"]) / "results.csv").open() as f:
         rows = list(csv.DictReader(f))
     variants = {r.get("variant") or r.get("intermediate") for r in rows}

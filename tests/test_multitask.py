@@ -133,7 +133,7 @@ def test_a_mix_of_one_member_is_the_single_task_training(base, members, tmp_path
                   hparams=hparams, seed=4, out_dir=tmp_path / "alone", scratch_dir=tmp_path / "alone-scratch")
     mixed = train_mix(base=base, members=[member], sampling=Sampling(), hparams=hparams, seed=4,
                       out_dir=tmp_path / "mix", scratch_dir=tmp_path / "mix-scratch")
-    assert mixed["steps"] == alone["steps"] == 6 and mixed["dev_metric"] == alone["dev_metric"]
+    assert mixed.steps == alone.steps == 6 and mixed.dev_metric == alone.dev_metric
     assert (tmp_path / "mix/checkpoint/model.safetensors").read_bytes() == \
         (tmp_path / "alone/checkpoint/model.safetensors").read_bytes()
 
@@ -173,9 +173,9 @@ def test_a_mix_training_killed_and_resumed_equals_the_uninterrupted_one(base, me
     kill_inside_epoch(child, folder / "scratch", epoch=1)
     assert not (folder / "out/checkpoint").exists(), "the killed run must not have finished"
     resumed = mix_run(base, members, folder)
-    per_epoch = sum(m["batches_per_epoch"] for m in reference["members"])
-    assert reference["resumed_from_step"] is None
-    assert per_epoch < resumed["resumed_from_step"] < 2 * per_epoch
+    per_epoch = sum(m.batches_per_epoch for m in reference.members)
+    assert reference.resumed_from_step is None
+    assert per_epoch < resumed.resumed_from_step < 2 * per_epoch
     for key in ("dev_metric", "best_step", "steps", "train_examples", "members"):
         assert resumed[key] == reference[key], key
     for name in ("curve.json", "checkpoint/model.safetensors", "checkpoint/config.json"):
@@ -185,7 +185,7 @@ def test_a_mix_training_killed_and_resumed_equals_the_uninterrupted_one(base, me
     for point in curve["dev"]:  # the mean over the members with a dev split (QA has none here)
         assert set(point["members"]) == {"0:nli", "2:multiple_choice"}
         assert point["mean_dev"] == pytest.approx(sum(point["members"].values()) / 2)
-    assert [m["member"] for m in reference["members"]] == ["0:nli", "1:extractive_qa", "2:multiple_choice"]
+    assert [m.member for m in reference.members] == ["0:nli", "1:extractive_qa", "2:multiple_choice"]
 
 
 class MaskedLMProbe(Task):

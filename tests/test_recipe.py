@@ -74,14 +74,14 @@ def test_select_last_hands_on_the_final_weights_and_best_the_best_dev_step(tiny_
                  out_dir=tmp_path / "best", scratch_dir=tmp_path / "best" / "s")
     blind = train(**common, dev_table=None, hparams=HPARAMS.model_copy(update={"select": "last"}),
                   out_dir=tmp_path / "blind", scratch_dir=tmp_path / "blind" / "s")
-    assert best["best_step"] < best["steps"], "the best dev step must come before the end"
+    assert best.best_step < best.steps, "the best dev step must come before the end"
     final, kept, chosen = tensors(tmp_path / "last"), tensors(tmp_path / "blind"), tensors(tmp_path / "best")
     assert final.keys() == kept.keys() and all(torch.equal(final[k], kept[k]) for k in final)
     assert any(not torch.equal(final[k], chosen[k]) for k in final)
     import json
     dev = json.loads((tmp_path / "last" / "curve.json").read_text())["dev"]
-    assert last["dev_metric"] == dev[-1]["accuracy"] and last["select"] == "last"
-    assert best["dev_metric"] == max(p["accuracy"] for p in dev)
+    assert last.dev_metric == dev[-1]["accuracy"] and last.select == "last"
+    assert best.dev_metric == max(p["accuracy"] for p in dev)
 
 
 def test_select_is_left_out_of_keys_at_best_and_changes_the_training_key_at_last():

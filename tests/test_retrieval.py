@@ -114,7 +114,7 @@ def test_a_layer_deeper_than_the_encoder_fails_its_evaluation_as_a_spec_error(tm
     """`layer=` is checked against the model only when it is loaded (a hub model's depth is not
     known before): the evaluation fails in one line, recorded as the spec's problem."""
     from xexp.errors import Category
-    from xexp.runtime.context import NodeFailed, execute_node
+    from xexp.runtime.worker import NodeFailed, execute_node
     from xexp.runtime.scheduler import DEFAULT_WORK
     from xexp.runtime.store import Store
 

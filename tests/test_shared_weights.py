@@ -56,7 +56,7 @@ def store(tmp_path_factory) -> Path:
 def test_frozen_embeddings_are_shared_not_copied(store, tmp_path):
     shared = run_training(store_node(store, "model", "m1"), store / "train" / "t1")
     checkpoint = store / "train" / "t1" / "checkpoint"
-    assert shared["shared_from"] == [{"kind": "model", "key": "m1"}]
+    assert [s.model_dump() for s in shared.shared_from] == [{"kind": "model", "key": "m1"}]
     assert EMBEDDINGS not in load_file(checkpoint / "model.safetensors")
     sidecar = json.loads((checkpoint / SHARED_FILE).read_text())["sources"]
     assert sidecar[0]["tensors"] == {EMBEDDINGS: "embeddings.word_embeddings.weight"}
@@ -64,7 +64,7 @@ def test_frozen_embeddings_are_shared_not_copied(store, tmp_path):
     # The same training from outside the store writes everything: the loaded models are equal.
     outside = {"path_or_id": str(store / "model" / "m1" / "model"), "revision": None, "trust_remote_code": False}
     full = run_training(outside, tmp_path / "full")
-    assert full["shared_from"] == [] and not (tmp_path / "full" / "checkpoint" / SHARED_FILE).exists()
+    assert full.shared_from == [] and not (tmp_path / "full" / "checkpoint" / SHARED_FILE).exists()
     assert (checkpoint / "model.safetensors").stat().st_size < \
         (tmp_path / "full" / "checkpoint" / "model.safetensors").stat().st_size
     mine, theirs = state_of(checkpoint), state_of(tmp_path / "full" / "checkpoint")
@@ -74,7 +74,7 @@ def test_frozen_embeddings_are_shared_not_copied(store, tmp_path):
 
     # A training on top of that one shares the embeddings with the model node, through it.
     chained = run_training(store_node(store, "train", "t1"), store / "train" / "t2")
-    assert {"kind": "model", "key": "m1"} in chained["shared_from"]
+    assert {"kind": "model", "key": "m1"} in [s.model_dump() for s in chained.shared_from]
     assert EMBEDDINGS not in load_file(store / "train" / "t2" / "checkpoint" / "model.safetensors")
     assert torch.equal(state_of(store / "train" / "t2" / "checkpoint")[EMBEDDINGS], mine[EMBEDDINGS])
 

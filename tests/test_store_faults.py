@@ -103,7 +103,7 @@ def test_a_node_that_fills_the_store_is_a_store_failure_and_stops_even_a_keep_go
     first, second = (Node.make("load", f"load:{n}", {"n": n}) for n in (1, 2))
     result = execute_graph(Graph(experiment="full", nodes=[first, second]), store, run_id=runs.new_run_id(),
                            work="test_store_faults:fill_the_store", keep_going=True, executor="local", estimates={})
-    assert result.states == {first.key: "failed", second.key: "not_run"}
+    assert result.states == {first.key: "failed", second.key: "pending"}
     failure = store.read_failure("load", first.key)
     assert failure.category == Category.STORE and failure.error_type == "StoreFault"
     assert failure.message.splitlines() == [failure.message]

@@ -186,7 +186,7 @@ def test_a_model_whose_code_the_spec_does_not_trust_fails_its_consumer_as_a_mode
     """A folder the spec names asks for its own code, which the spec does not trust: the training
     refuses to load it (no prompt, no code run) in one line, recorded as the model's problem."""
     from xexp.errors import Category
-    from xexp.runtime.context import NodeFailed, execute_node
+    from xexp.runtime.worker import NodeFailed, execute_node
     from xexp.runtime.scheduler import DEFAULT_WORK
 
     store, graph = built

@@ -185,9 +185,9 @@ def test_train_a_few_steps_then_evaluate(base, tmp_path, task_type, path, metric
     manifest = train(base=base, task_type=task_type, train_table=train_table, dev_table=dev_table,
                      hparams=TrainSettings(batch=8, max_steps=3, max_len=96, lr=1e-3), log_every=1,
                      seed=0, out_dir=tmp_path / "out", scratch_dir=tmp_path / "scratch", progress=seen.append)
-    assert manifest["steps"] == 3 and manifest["train_examples"] == 24
+    assert manifest.steps == 3 and manifest.train_examples == 24
     assert [p["step"] for p in seen] == [1, 2, 3] and all(p["total"] == 3 for p in seen)
-    assert 0.0 <= manifest["dev_metric"] <= 1.0
+    assert 0.0 <= manifest.dev_metric <= 1.0
     curve = json.loads((tmp_path / "out" / "curve.json").read_text())
     assert curve["metric"] == metric and len(curve["loss"]) == 3 and curve["dev"][-1]["step"] == 3
     predictions = evaluate(model_dir=str(tmp_path / "out" / "checkpoint"), task_type=task_type,
@@ -195,7 +195,7 @@ def test_train_a_few_steps_then_evaluate(base, tmp_path, task_type, path, metric
     assert predictions.column("id").to_pylist() == dev_table.column("id").to_pylist()
     assert set(PREDICTION_COLUMNS) <= set(predictions.column_names)
     score = get_task(task_type).metric(predictions)
-    assert score == pytest.approx(manifest["dev_metric"]), "the saved checkpoint is the one scored on dev"
+    assert score == pytest.approx(manifest.dev_metric), "the saved checkpoint is the one scored on dev"
     if task_type == "nli":
         probs = predictor(str(tmp_path / "out" / "checkpoint"), max_len=96)(
             list(zip(dev_table.column("premise").to_pylist(), dev_table.column("hypothesis").to_pylist())))

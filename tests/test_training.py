@@ -170,15 +170,15 @@ def test_training_killed_in_any_epoch_resumes_byte_identical(base, uninterrupted
     resumed = train(**resume_kwargs(base), out_dir=out, scratch_dir=scratch, progress=said.append)
     reference, reference_out = uninterrupted
     total = 3 * STEPS_PER_EPOCH  # the first report says where it resumed, every later one keeps it
-    assert said[0] == {"step": resumed["resumed_from_step"], "total": total,
-                       "resumed_from": resumed["resumed_from_step"]}
-    assert all(info["resumed_from"] == resumed["resumed_from_step"] for info in said)
-    assert reference["resumed_from_step"] is None
+    assert said[0] == {"step": resumed.resumed_from_step, "total": total,
+                       "resumed_from": resumed.resumed_from_step}
+    assert all(info["resumed_from"] == resumed.resumed_from_step for info in said)
+    assert reference.resumed_from_step is None
     first, last = kill_epoch * STEPS_PER_EPOCH, (kill_epoch + 1) * STEPS_PER_EPOCH
-    assert first < resumed["resumed_from_step"] < last, resumed["resumed_from_step"]
-    assert resumed["steps"] == reference["steps"] == 3 * STEPS_PER_EPOCH
+    assert first < resumed.resumed_from_step < last, resumed.resumed_from_step
+    assert resumed.steps == reference.steps == 3 * STEPS_PER_EPOCH
     for key in ("dev_metric", "best_step", "train_examples"):
-        assert resumed[key] == reference[key], key
+        assert getattr(resumed, key) == getattr(reference, key), key
     for name in ("curve.json", "checkpoint/model.safetensors", "checkpoint/config.json"):
         assert (out / name).read_bytes() == (reference_out / name).read_bytes(), f"{name} differs after resume"
     assert predictions_of(out / "checkpoint").equals(predictions_of(reference_out / "checkpoint"))
@@ -239,23 +239,23 @@ def test_a_malicious_resume_file_is_never_executed(base, tmp_path, caplog, plant
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and str(scratch) in warnings[0], warnings
     # A legacy file is ignored beside a sound checkpoint; a bad checkpoint means a fresh start.
-    assert again["resumed_from_step"] == (2 if planted == "resume.pt" else None)
-    assert again["dev_metric"] == first["dev_metric"] and again["steps"] == 3
+    assert again.resumed_from_step == (2 if planted == "resume.pt" else None)
+    assert again.dev_metric == first.dev_metric and again.steps == 3
 
 
 def test_seed_and_fingerprint_decide_what_is_resumed(base, tmp_path):
     one = quick_train(base, "nli", tmp_path / "a", data=MNLI, max_steps=3, seed=0, checkpoint_every=1)
-    assert one["resumed_from_step"] is None
+    assert one.resumed_from_step is None
     # The same training again finds its own last checkpoint (step 2 of 3) ...
     again = quick_train(base, "nli", tmp_path / "a", data=MNLI, max_steps=3, seed=0, checkpoint_every=1)
-    assert again["resumed_from_step"] == 2
+    assert again.resumed_from_step == 2
     # ... but a different training (other seed) does not resume from it, and differs.
     other = quick_train(base, "nli", tmp_path / "a", data=MNLI, max_steps=3, seed=1, checkpoint_every=1)
-    assert other["resumed_from_step"] is None
+    assert other.resumed_from_step is None
     same = quick_train(base, "nli", tmp_path / "b", data=MNLI, max_steps=3, seed=0, checkpoint_every=1)
     weights = {name: load_file(tmp_path / name / "checkpoint" / "model.safetensors") for name in "ab"}
     assert not torch.equal(weights["a"]["classifier.weight"], weights["b"]["classifier.weight"])
-    assert same["dev_metric"] == one["dev_metric"]
+    assert same.dev_metric == one.dev_metric
 
 
 # --- hyperparameters ----------------------------------------------------------------------------
@@ -276,8 +276,8 @@ def test_periodic_dev_scoring_keeps_the_best_step(base, tmp_path):
     curve = json.loads((tmp_path / "curve.json").read_text())
     assert [d["step"] for d in curve["dev"]] == [2, 4, 6, 7]
     scores = [d["accuracy"] for d in curve["dev"]]
-    assert result["dev_metric"] == max(scores)
-    assert result["best_step"] == curve["dev"][scores.index(max(scores))]["step"] == curve["best_step"]
+    assert result.dev_metric == max(scores)
+    assert result.best_step == curve["dev"][scores.index(max(scores))]["step"] == curve["best_step"]
     assert list((tmp_path / "scratch").glob("best-*.safetensors")), "best weights are kept in scratch"
 
 
@@ -315,4 +315,4 @@ def test_tiny_model_learns_mnli_pairs(base, tmp_path):
                    out_dir=tmp_path, scratch_dir=tmp_path / "scratch")
     losses = [point["loss"] for point in json.loads((tmp_path / "curve.json").read_text())["loss"]]
     assert len(losses) == 12 and losses[0] > 1.0 and min(losses[-3:]) < 0.5
-    assert result["dev_metric"] >= 0.75
+    assert result.dev_metric >= 0.75

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from xexp.compiler.registry.base import REGISTRY, task_family
 from xexp.runtime.data.raw import DataError, FieldProblem
 from xexp.runtime.formats import NLI_LABELS, PARAPHRASE_LABELS
 
@@ -50,6 +51,12 @@ _PARAPHRASE_ALIASES = {
 }
 #: Raw labels that mark a pair as unlabelled: MNLI's '-' and Hugging Face's missing-label id.
 _UNLABELLED = ("-", "-1")
+#: The spellings each pair label set accepts and refuses, by the set a task type declares
+#: (`labels=`, compiler/registry/sources.py), so any task type with NLI's labels reads them alike.
+_ALIASES = {NLI_LABELS: _NLI_ALIASES, PARAPHRASE_LABELS: _PARAPHRASE_ALIASES}
+_REJECTED = {NLI_LABELS: _NLI_REJECTED}
+#: Label sets whose raw ids mean nothing on their own: NLI datasets order their ids differently.
+_IDS_REFUSED = (NLI_LABELS,)
 
 
 class Unlabelled(Exception):
@@ -57,7 +64,9 @@ class Unlabelled(Exception):
 
 
 def label_names(task_type: str) -> tuple[str, ...]:
-    return {"nli": NLI_LABELS, "paraphrase": PARAPHRASE_LABELS}[task_type]
+    """The classes a task type declares, in head order."""
+    entry = REGISTRY.get("task_type", task_type)
+    return entry.labels if entry is not None else ()
 
 
 def value_key(raw: Any) -> str:
@@ -73,12 +82,13 @@ def canonical_label(raw: Any, task_type: str) -> str:
     """The label name a raw pair-task label stands for; raises ValueError with the reason."""
     key = value_key(raw)
     canon = key.strip().lower().replace("-", "_").replace(" ", "_")
-    aliases = _NLI_ALIASES if task_type == "nli" else _PARAPHRASE_ALIASES
+    labels = label_names(task_type)
+    aliases = _ALIASES.get(labels, {name: name for name in labels})
     if canon in aliases:
         return aliases[canon]
-    if task_type == "nli":
-        if canon in _NLI_REJECTED:
-            raise ValueError(f"label {key!r} is {_NLI_REJECTED[canon]}")
+    if canon in _REJECTED.get(labels, {}):
+        raise ValueError(f"label {key!r} is {_REJECTED[labels][canon]}")
+    if labels in _IDS_REFUSED:
         if canon.lstrip("_").isdigit():
             raise ValueError(
                 f"label {key!r} is a raw id, and NLI datasets order their ids differently (HF "
@@ -91,13 +101,14 @@ def check_label_map(labels: dict, task_type: str, name: str) -> dict[str, Any]:
     """A spec's `labels={raw: name}` mapping with every target checked for `task_type`; a bad
     one fails before any row is read, naming the source."""
     checked: dict[str, Any] = {}
+    family = task_family(task_type)
     for raw_value, target in labels.items():
         try:
-            if task_type == "multiple_choice":
+            if family == "mc":
                 checked[str(raw_value)] = int(target)
-            elif task_type in ("nli", "paraphrase"):
+            elif family == "pair":
                 checked[str(raw_value)] = canonical_label(target, task_type)
-            elif task_type == "token_classification" and str(target).strip():
+            elif family == "tagging" and str(target).strip():
                 checked[value_key(raw_value)] = str(target).strip()
             else:
                 raise ValueError(f"{task_type} has no labels to map")

@@ -11,18 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-
-class DataError(ValueError):
-    """Bad input data: the message names the file (or dataset), the row and the field.
-
-    `location` is e.g. "data/dev.jsonl, line 12"; `field` the normalized field (or source
-    column) at fault, None when the whole source is unusable (no file, unknown format).
-    """
-
-    def __init__(self, location: str, problem: str, field: str | None = None) -> None:
-        self.location, self.problem, self.field = location, problem, field
-        where = f"{location}, field {field!r}" if field else location
-        super().__init__(f"{where}: {problem}")
+from xexp.errors import DataError  # noqa: F401  (the readers and the normalizer raise it from here)
 
 
 class FieldProblem(Exception):
