@@ -390,8 +390,8 @@ DEFAULT_TRAIN_ROWS = {"ngram": 2000, "transformer": 8000}
 
 
 def run_ours(model, rows: list[dict], lang: str, field: str, params: dict, seed: int) -> dict:
-    from xexp.runtime.attacks import run_attack, summarize
-    from xexp.runtime.perturbations.text import _tokenize
+    from xexp.runtime.robustness.attacks import run_attack, summarize
+    from xexp.runtime.robustness.perturbations.text import _tokenize
 
     _tokenize.cache_clear()  # each run pays for its own word segmentation, as the first one did
     counted = Counted(model)

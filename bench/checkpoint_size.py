@@ -34,10 +34,10 @@ def main() -> None:
 
     import torch
 
-    import xexp.runtime.training as training
+    import xexp.runtime.learning.training as training
     from xexp.compiler.graph.contracts import TrainSettings
     from xexp.runtime.data.sources import load_rows
-    from xexp.runtime.models.packaged import prepare_packaged
+    from xexp.runtime.learning.models.packaged import prepare_packaged
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="xexp-ckpt-"))

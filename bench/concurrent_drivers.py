@@ -21,8 +21,8 @@ import sys
 import tempfile
 import time
 
-from xexp.runtime.runs import attempts_per_node
-from xexp.runtime.store import Store
+from xexp.runtime.engine.runs import attempts_per_node
+from xexp.runtime.engine.store import Store
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

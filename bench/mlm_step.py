@@ -27,11 +27,11 @@ def measure(task_type: str, model: str, batch: int, max_len: int, steps: int, ou
     import pyarrow as pa
     import torch
 
-    from xexp.runtime.models.sources import load_tokenizer, materialize_model
-    from xexp.runtime.tasks import get_task
-    from xexp.runtime.tasks.base import model_inputs
+    from xexp.runtime.learning.models.sources import load_tokenizer, materialize_model
+    from xexp.runtime.learning.tasks import get_task
+    from xexp.runtime.learning.tasks.base import model_inputs
     from xexp.compiler.graph.contracts import TrainSettings
-    from xexp.runtime.training_setup import build_model, make_optimizer
+    from xexp.runtime.learning.training_setup import build_model, make_optimizer
 
     torch.set_num_threads(1)
     rows = [json.loads(line) for line, _ in zip(DATA.open(encoding="utf-8"), range(batch * (steps + 1)))]

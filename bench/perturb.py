@@ -17,7 +17,7 @@ from pathlib import Path
 
 from xexp.compiler.languages import XNLI_LANGUAGES
 from xexp.compiler.registry.base import REGISTRY
-from xexp.runtime import perturbations as P
+from xexp.runtime.robustness import perturbations as P
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

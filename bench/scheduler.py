@@ -61,10 +61,10 @@ def noop_graph(count: int):
 def part_a(count: int, repeats: int, store_parent: str | None) -> None:
     import ray
 
-    from xexp.runtime.worker import execute_node
-    from xexp.runtime.runs import new_run_id
-    from xexp.runtime.scheduler import execute_graph
-    from xexp.runtime.store import Store
+    from xexp.runtime.engine.worker import execute_node
+    from xexp.runtime.engine.runs import new_run_id
+    from xexp.runtime.engine.scheduler import execute_graph
+    from xexp.runtime.engine.store import Store
 
     start_ray(num_cpus=2)
 
@@ -150,9 +150,9 @@ def describe_gpu_use(graph, timings: dict, t0: float, makespan: float, gpus: int
 def part_b(time_scale: float, gpus: int, cpus: int, oversubscribe: float) -> None:
     import ray
 
-    from xexp.runtime import ray_executor, scheduler
-    from xexp.runtime.runs import new_run_id
-    from xexp.runtime.store import Store
+    from xexp.runtime.engine import ray_executor, scheduler
+    from xexp.runtime.engine.runs import new_run_id
+    from xexp.runtime.engine.store import Store
 
     ray_executor.OVERSUBSCRIBE = oversubscribe
     graph = simulated_graph(time_scale)
@@ -162,7 +162,7 @@ def part_b(time_scale: float, gpus: int, cpus: int, oversubscribe: float) -> Non
 
     @ray.remote
     def warm() -> int:
-        import xexp.runtime.worker  # noqa: F401  (the import a node's first run would pay)
+        import xexp.runtime.engine.worker  # noqa: F401  (the import a node's first run would pay)
 
         time.sleep(2.0)
         return os.getpid()
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         for parent in args.store_parent or [None]:
             part_a(args.nodes, args.repeats, parent)
     if args.part in ("b", "all"):
-        from xexp.runtime import ray_executor
+        from xexp.runtime.engine import ray_executor
 
         part_b(args.time_scale, args.gpus, args.cpus,
                ray_executor.OVERSUBSCRIBE if args.oversubscribe is None else args.oversubscribe)

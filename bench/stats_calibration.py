@@ -26,7 +26,7 @@ conditional on), and the power at +1 and +2 points. The last line is one JSON ob
 The robustness test (Δ flip, the report's starred, Holm-corrected test) is calibrated by
 bench/robustness_sims.py: the accuracy confound (same flip hazard, +10 points clean), a method
 × example interaction against the population null (with ordinary and very stable seeds), and
-Holm's family-wise error over six true nulls. The power table is runtime/power.py's, the very
+Holm's family-wise error over six true nulls. The power table is runtime/report/power.py's, the very
 function `xexp plan` prints from, checked against a Monte Carlo t-test at each figure.
 
     python bench/stats_calibration.py --quick     # < 3 minutes on 2 cores
@@ -48,7 +48,7 @@ import numpy as np
 from scipy.stats import norm
 
 import robustness_sims
-from xexp.runtime.power import critical_t, diff_sd, minimum_detectable_effect, seeds_needed
+from xexp.runtime.report.power import critical_t, diff_sd, minimum_detectable_effect, seeds_needed
 from xexp.runtime.report.model import CLEAN, ReportSettings
 from xexp.runtime.report.outcomes import Collected, Outcome
 from xexp.runtime.report.rows import ALL_SEEDS, MACRO, compute_rows
@@ -200,7 +200,7 @@ def robustness_part(sims: int, jobs: int) -> dict:
 
 
 def power_part(seed_sd: float = 0.5, alpha: float = 0.05, checks: int = 20000) -> dict:
-    """runtime/power.py's minimum detectable effects (what `xexp plan` prints), each checked by
+    """runtime/report/power.py's minimum detectable effects (what `xexp plan` prints), each checked by
     a Monte Carlo t-test over normal seed differences at that effect."""
     rng = np.random.default_rng(29)
     sd = diff_sd(seed_sd)

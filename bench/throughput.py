@@ -13,7 +13,7 @@ frozen on both sides, as on CPU in practice). Each measurement is the best of `-
 after a short warm-up on 64 pairs. Needs `accelerate` (Trainer's dependency; not one of xexp's).
 
 On CUDA both sides run bf16 autocast with fp32 weights (Trainer's `bf16=True`); our evaluation
-picks its batch from free memory (runtime/device.py) while Trainer keeps batch 64, as a user
+picks its batch from free memory (runtime/learning/device.py) while Trainer keeps batch 64, as a user
 would leave it. bench/device_check.py calls `measure` for its summary (no `datasets` needed:
 Trainer gets plain lists of tokenized rows).
 """
@@ -79,10 +79,10 @@ def load_pairs(data: str, pairs: int):
 
 def prepare_model(kind: str, work: Path) -> Path:
     if kind == "packaged":
-        from xexp.runtime.models.packaged import prepare_packaged
+        from xexp.runtime.learning.models.packaged import prepare_packaged
 
         return prepare_packaged()
-    from xexp.runtime.models.tiny import build_tiny
+    from xexp.runtime.learning.models.tiny import build_tiny
 
     return build_tiny(work / "tiny", layers=4, hidden=256, heads=4, intermediate=1024)
 
@@ -115,8 +115,8 @@ def measure(base_dir: Path, table, work: Path, *, repeats: int = 1, only: str | 
 
 def run_benchmarks(base_dir: Path, table, work: Path, repeats: int, only: str | None) -> dict:
     from xexp.compiler.graph.contracts import TrainSettings
-    from xexp.runtime.evaluation import evaluate
-    from xexp.runtime.training import train
+    from xexp.runtime.learning.evaluation import evaluate
+    from xexp.runtime.learning.training import train
 
     base = {"path_or_id": str(base_dir), "revision": None, "trust_remote_code": False}
     n = table.num_rows
@@ -180,7 +180,7 @@ def report(what: str, n: int, ours: float, theirs: float, *, target: float) -> N
 def _hf_dataset(tokenizer, table, with_labels: bool, max_len: int) -> list[dict]:
     """Tokenized rows as a plain list (Trainer takes any sized dataset): no `datasets`, which
     the GPU machine does not have."""
-    from xexp.runtime.formats import NLI_LABELS
+    from xexp.runtime.data.formats import NLI_LABELS
 
     encoded = tokenizer(table.column("premise").to_pylist(), table.column("hypothesis").to_pylist(),
                         truncation=True, max_length=max_len)
@@ -213,7 +213,7 @@ def _trainer(model, tokenizer, out: Path, train_dataset=None):
 def trainer_train(base_dir: Path, table, out: Path) -> None:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from xexp.runtime.tasks.runner import quiet_loading
+    from xexp.runtime.learning.tasks.runner import quiet_loading
 
     with quiet_loading():
         tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
@@ -229,7 +229,7 @@ def trainer_train(base_dir: Path, table, out: Path) -> None:
 def trainer_predict(checkpoint: str, table, out: Path) -> None:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from xexp.runtime.tasks.runner import quiet_loading
+    from xexp.runtime.learning.tasks.runner import quiet_loading
 
     with quiet_loading():
         tokenizer = AutoTokenizer.from_pretrained(checkpoint)

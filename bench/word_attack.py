@@ -137,8 +137,8 @@ def _textattack_env(work: Path) -> dict:
 # --- our side ---------------------------------------------------------------------------------
 
 def run_ours(victim, rows: list[dict], lang: str, mlm_dir: Path, params: dict, seed: int) -> dict:
-    from xexp.runtime.attacks import run_attack, summarize
-    from xexp.runtime.attacks import word
+    from xexp.runtime.robustness.attacks import run_attack, summarize
+    from xexp.runtime.robustness.attacks import word
 
     word._mlm.cache_clear()  # each run loads its MLM, as a fresh attack node does
     counted = shared.Counted(victim)

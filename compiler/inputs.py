@@ -52,8 +52,8 @@ def cache_dir() -> Path:
 
 def sha256_of(path: str | os.PathLike) -> str:
     """The one file digest of xexp, read in chunks: input files here, store artifacts
-    (runtime/store.py, which remembers it per process) and resume state
-    (runtime/training_state.py, which never trusts a remembered one) all hash through it."""
+    (runtime/engine/store.py, which remembers it per process) and resume state
+    (runtime/learning/training_state.py, which never trusts a remembered one) all hash through it."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):

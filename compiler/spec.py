@@ -57,7 +57,7 @@ TRAINING_LANGUAGE = "en"
 
 class VariantDef(Frozen):
     """`variant NAME = mix([TASK ...], sampling=…, languages=[…])`: one intermediate training on
-    several tasks at once, each with its own head (runtime/multitask.py). A member whose source
+    several tasks at once, each with its own head (runtime/learning/multitask.py). A member whose source
     depends on `{lang}` is read in every language of `languages` (translated data, multilingual
     text), the others in English. Its settings are `train intermediate {…}` refined by
     `train NAME {…}`; a member keeps its own `train TASK { max_len }` (validate_train_use.py),

@@ -27,7 +27,7 @@ QA_SPECIAL_TOKENS = 4
 def doc_stride_limit(max_len: int) -> int:
     """The largest `doc_stride` every window of `max_len` tokens has room for.
 
-    runtime/tasks/qa.py clips questions to `max(1, max_len // 2 - 2)` tokens, so a context
+    runtime/learning/tasks/qa.py clips questions to `max(1, max_len // 2 - 2)` tokens, so a context
     gets at least `max_len - that - QA_SPECIAL_TOKENS` tokens per window, and the tokenizer
     needs the overlap strictly below that."""
     return max_len - max(1, max_len // 2 - 2) - QA_SPECIAL_TOKENS - 1

@@ -1,6 +1,6 @@
 """Validation of `variant NAME = mix([TASK ...], sampling=…, cap=…, temperature=…, languages=[…])`.
 
-A variant is one intermediate training on several declared tasks at once (runtime/multitask.py).
+A variant is one intermediate training on several declared tasks at once (runtime/learning/multitask.py).
 Its declarations are collected while statements are read and resolved once every task is known,
 so a variant may name tasks declared below it. A mixin of the validator in validate.py.
 """

@@ -22,7 +22,7 @@ def ray_local():
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
 
-    from xexp.runtime.ray_session import loopback_only
+    from xexp.runtime.engine.ray_session import loopback_only
 
     loopback_only()  # as `xexp run` does: node address and servers on 127.0.0.1
 
@@ -40,7 +40,7 @@ def ray_local():
 def tiny_base(tmp_path_factory) -> dict:
     """The model manifest of a 1-layer tiny encoder (width 32) for training and task tests: built
     once per session; tests read it and write only below their own output folders."""
-    from xexp.runtime.models.tiny import build_tiny
+    from xexp.runtime.learning.models.tiny import build_tiny
 
     path = build_tiny(tmp_path_factory.mktemp("tiny") / "model", layers=1, hidden=32, heads=2, intermediate=64)
     return {"path_or_id": str(path), "revision": None, "trust_remote_code": False}

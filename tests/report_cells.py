@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from xexp.runtime.formats import NLI_LABELS
+from xexp.runtime.data.formats import NLI_LABELS
 from xexp.runtime.report import ReportCell
 
 MODEL = "xlm_r&50%"  # names reach the tables verbatim, so specials must be escaped

@@ -103,9 +103,9 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
 
-    from xexp.runtime.ray_session import connect
-    from xexp.runtime.scheduler import execute_graph
-    from xexp.runtime.store import Store
+    from xexp.runtime.engine.ray_session import connect
+    from xexp.runtime.engine.scheduler import execute_graph
+    from xexp.runtime.engine.store import Store
 
     info = connect(address)  # workers find this module: Ray puts the driver script's folder on their path
     assert not info["local"], info

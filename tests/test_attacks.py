@@ -21,10 +21,10 @@ import torch
 
 import needs
 from xexp.compiler.registry.base import REGISTRY
-from xexp.runtime.attacks import run_attack, summarize
-from xexp.runtime.attacks.codeswitch import Translator
-from xexp.runtime.formats import ATTACK_COLUMNS, NLI_LABELS
-from xexp.runtime.perturbations.text import graphemes, words
+from xexp.runtime.robustness.attacks import run_attack, summarize
+from xexp.runtime.robustness.attacks.codeswitch import Translator
+from xexp.runtime.data.formats import ATTACK_COLUMNS, NLI_LABELS
+from xexp.runtime.robustness.perturbations.text import graphemes, words
 
 LABELS = NLI_LABELS
 
@@ -232,7 +232,7 @@ def _drive(attack_one, example, model, rng, fields=("premise", "hypothesis")):
 
 
 def test_both_fields_rank_and_try_the_hypothesis_before_the_premise(english_model, english_examples):
-    from xexp.runtime.attacks.char import char_attack
+    from xexp.runtime.robustness.attacks.char import char_attack
 
     # deletions only: fewer candidates per word, so some examples need their premise attacked
     attack_one = char_attack({"max_edits": 30, "max_queries": 100_000, "edit": "delete", "score": "delete"},
@@ -260,8 +260,8 @@ def test_both_fields_rank_and_try_the_hypothesis_before_the_premise(english_mode
 
 
 def test_edit_scoring_ranks_words_by_their_own_misspelling_and_reuses_the_answer(english_model, english_examples):
-    from xexp.runtime.attacks.char import char_attack
-    from xexp.runtime.attacks.char_edits import CANDIDATES_PER_WORD
+    from xexp.runtime.robustness.attacks.char import char_attack
+    from xexp.runtime.robustness.attacks.char_edits import CANDIDATES_PER_WORD
 
     attack_one = char_attack({"max_edits": 4, "max_queries": 200, "edit": "mixed", "score": "edit"}, lang="en")
     won_by_a_probe = 0

@@ -30,9 +30,9 @@ from pathlib import Path
 import pytest
 
 from scheduler_work import two_node_graph
-from xexp.runtime.ray_session import LOOPBACK_ONLY_ENV
-from xexp.runtime.runs import new_run_id
-from xexp.runtime.store import Store
+from xexp.runtime.engine.ray_session import LOOPBACK_ONLY_ENV
+from xexp.runtime.engine.runs import new_run_id
+from xexp.runtime.engine.store import Store
 
 HERE = Path(__file__).resolve().parent
 RAY = str(Path(sys.executable).parent / "ray")
@@ -151,7 +151,7 @@ def test_connect_starts_an_embedded_ray_with_a_dashboard_and_is_idempotent(tmp_p
     code = """
 import json, sys, urllib.error, urllib.request
 from pathlib import Path
-from xexp.runtime.ray_session import connect
+from xexp.runtime.engine.ray_session import connect
 info = connect(num_cpus=1, num_gpus=2, dashboard=True)
 url = info["dashboard_url"] + "/api/version"
 try:  # token authentication stays on: no token, no dashboard
@@ -188,7 +188,7 @@ def test_embedded_ray_listens_on_loopback_only_and_its_token_is_private(tmp_path
     is on loopback; the token file Ray authenticates with is readable by its owner only."""
     code = """
 import json, os, psutil, ray
-from xexp.runtime.ray_session import connect
+from xexp.runtime.engine.ray_session import connect
 info = connect(num_cpus=1)
 
 @ray.remote

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from xexp.runtime import leases
-from xexp.runtime.leases import Lease, LeaseWatch, lease_path, try_acquire
-from xexp.runtime.runs import attempts_per_node
-from xexp.runtime.store import Store
+from xexp.runtime.engine import leases
+from xexp.runtime.engine.leases import Lease, LeaseWatch, lease_path, try_acquire
+from xexp.runtime.engine.runs import attempts_per_node
+from xexp.runtime.engine.store import Store
 from xexp.running import run_spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -140,7 +140,7 @@ def start_driver(spec: Path, store: Path, address: str) -> subprocess.Popen:
 
 def check_concurrent_store(store: Path, outputs: list[tuple[int, str, str]], reference_csv: bytes,
                            node_count: int) -> None:
-    from xexp.runtime.store import Store
+    from xexp.runtime.engine.store import Store
 
     for code, out, err in outputs:
         assert code == 0, err[-3000:]

@@ -207,8 +207,8 @@ def test_the_doc_stride_bound_holds_for_a_real_tokenizer(tmp_path):
     from transformers import AutoTokenizer
 
     from xexp.compiler.validate_compat import doc_stride_limit
-    from xexp.runtime.models.tiny import build_tiny
-    from xexp.runtime.tasks.qa import ExtractiveQA
+    from xexp.runtime.learning.models.tiny import build_tiny
+    from xexp.runtime.learning.tasks.qa import ExtractiveQA
 
     tokenizer = AutoTokenizer.from_pretrained(build_tiny(tmp_path / "tiny"))
     table = pa.table({"id": ["0"], "question": ["what is it about " * 20], "context": ["long context " * 80],
@@ -228,7 +228,7 @@ def test_tiny_model_rules_are_checked_at_compile_time():
 
 
 def test_model_sources_are_described_once(tmp_path):
-    from xexp.runtime.models import sources
+    from xexp.runtime.learning.models import sources
 
     assert not hasattr(sources, "SOURCE_KEYS")
     with pytest.raises(ValueError, match="max_position"):

@@ -14,7 +14,7 @@ import pytest
 import needs
 from xexp.runtime.data.raw import DataError
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.formats import NLI_LABELS
+from xexp.runtime.data.formats import NLI_LABELS
 
 DATA = needs.DATA
 MNLI = DATA / "mnli" / "dev_matched.jsonl"

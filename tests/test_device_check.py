@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from xexp.compiler import compile_text
-from xexp.runtime.usage import USAGE_LOG_PREFIX, usage_from_log
+from xexp.runtime.engine.usage import USAGE_LOG_PREFIX, usage_from_log
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import device_check  # noqa: E402

@@ -24,11 +24,11 @@ from xexp.compiler.graph.contracts import LoadParams, ModelParams
 from xexp.compiler.graph.node import NODE_KINDS, Node
 from xexp.compiler.registry import REGISTRY, Params, register
 from xexp.compiler.registry.base import Category
-from xexp.runtime.context import NodeContext
+from xexp.runtime.engine.context import NodeContext
 from xexp.runtime.data.raw import DataError, RawSource
 from xexp.runtime.implementations import resolve, resolve_path
-from xexp.runtime.perturbations.base import Outcome, Perturbation
-from xexp.runtime.tasks.base import Task
+from xexp.runtime.robustness.perturbations.base import Outcome, Perturbation
+from xexp.runtime.learning.tasks.base import Task
 
 REPO = Path(__file__).resolve().parents[1]
 RUNTIME = REPO / "runtime"
@@ -86,8 +86,8 @@ def test_every_node_kind_has_an_op_in_the_one_table():
 def test_the_dispatching_modules_import_no_implementation():
     """Implementations load when a node runs: importing the modules that dispatch (as the
     driver and the planner do) pulls in no model or dataset library."""
-    modules = ["xexp.runtime.ops", "xexp.runtime.tasks", "xexp.runtime.data.sources",
-               "xexp.runtime.models.sources", "xexp.runtime.perturbations.lexicon"]
+    modules = ["xexp.runtime.ops", "xexp.runtime.learning.tasks", "xexp.runtime.data.sources",
+               "xexp.runtime.learning.models.sources", "xexp.runtime.robustness.perturbations.lexicon"]
     code = (f"import sys\nfor m in {modules!r}: __import__(m)\n"
             "print(sorted({'torch', 'transformers', 'datasets', 'ray'} & set(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -98,7 +98,7 @@ def test_the_dispatching_modules_import_no_implementation():
 
 
 def _unknown_task_type(tmp_path):
-    from xexp.runtime.tasks import get_task
+    from xexp.runtime.learning.tasks import get_task
 
     get_task("sentimant")
 
@@ -110,25 +110,25 @@ def _unknown_data_source(tmp_path):
 
 
 def _unknown_model_source(tmp_path):
-    from xexp.runtime.models.sources import materialize_model
+    from xexp.runtime.learning.models.sources import materialize_model
 
     materialize_model({"source": "tinny"}, tmp_path)
 
 
 def _unknown_lexicon(tmp_path):
-    from xexp.runtime.perturbations.lexicon import english_to
+    from xexp.runtime.robustness.perturbations.lexicon import english_to
 
     english_to({"kind": "musee"}, "de")
 
 
 def _unknown_perturbation(tmp_path):
-    from xexp.runtime import perturbations
+    from xexp.runtime.robustness import perturbations
 
     perturbations.apply("char_nose", "text", lang="en")
 
 
 def _unknown_attack(tmp_path):
-    from xexp.runtime.attacks.runner import run_task_attack
+    from xexp.runtime.robustness.attacks.runner import run_task_attack
 
     run_task_attack("char_atack", {}, [], lang="en", field="both", target=None, seed=0)
 
@@ -322,7 +322,7 @@ class ShoutingTask(Params):
 
 
 def test_a_declared_task_type_is_what_get_task_gives(registry_copy):
-    from xexp.runtime.tasks import get_task
+    from xexp.runtime.learning.tasks import get_task
 
     register("shouting", "task_type", implementation=f"{__name__}:SHOUTING", family="pair")(ShoutingTask)
     assert get_task("shouting") is SHOUTING
@@ -340,7 +340,7 @@ def read_pets(ref, foreign: str) -> dict[str, tuple[str, ...]]:
 
 
 def test_a_declared_lexicon_is_what_code_switching_reads(registry_copy):
-    from xexp.runtime.perturbations.lexicon import english_to, to_english
+    from xexp.runtime.robustness.perturbations.lexicon import english_to, to_english
 
     register("pets", "lexicon", implementation=f"{__name__}:read_pets")(InlineLexicon)
     assert english_to({"kind": "pets"}, "de")["dog"] == ("Hund",)
@@ -359,7 +359,7 @@ class ShoutParams(Params):
 
 
 def test_a_declared_perturbation_is_what_perturbing_applies(registry_copy):
-    from xexp.runtime import perturbations
+    from xexp.runtime.robustness import perturbations
 
     register("shout", "perturbation", implementation=f"{__name__}:Shout")(ShoutParams)
     assert perturbations.apply("shout", "a dog", lang="en") == "A DOG"

@@ -10,12 +10,12 @@ import pytest
 from xexp.compiler.graph import Graph, Node
 from xexp.compiler.graph.node import Resources
 from xexp.progress import ProgressDisplay
-from xexp.runtime.estimate.history import Sample
-from xexp.runtime.estimate.models import compute_parameters, parameter_count
-from xexp.runtime.estimate.rates import RateBook, fit_line
-from xexp.runtime.estimate.simulate import SimNode, simulate
-from xexp.runtime.estimate.work import Work, load_rows
-from xexp.runtime.scheduler import critical_path_priority
+from xexp.runtime.engine.estimate.history import Sample
+from xexp.runtime.engine.estimate.models import compute_parameters, parameter_count
+from xexp.runtime.engine.estimate.rates import RateBook, fit_line
+from xexp.runtime.engine.estimate.simulate import SimNode, simulate
+from xexp.runtime.engine.estimate.work import Work, load_rows
+from xexp.runtime.engine.scheduler import critical_path_priority
 
 
 # --- the replay ------------------------------------------------------------------------------

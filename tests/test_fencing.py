@@ -1,4 +1,4 @@
-"""Fencing (runtime/fencing.py): a holder whose lease was taken over while it stalled stops at
+"""Fencing (runtime/engine/fencing.py): a holder whose lease was taken over while it stalled stops at
 its next write, in one line, and writes nothing beside the new holder: no completion record, no
 `_failed.json`, no checkpoint. The unit tests take the lease over from inside the work (as a
 second driver does once the heartbeat stops); the slow test SIGSTOPs a real training."""
@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from xexp.compiler import compile_text
-from xexp.runtime import fencing
-from xexp.runtime.worker import execute_node
-from xexp.runtime.leases import break_stale, lease_path, read_owner, try_acquire
-from xexp.runtime.store import Store
+from xexp.runtime.engine import fencing
+from xexp.runtime.engine.worker import execute_node
+from xexp.runtime.engine.leases import break_stale, lease_path, read_owner, try_acquire
+from xexp.runtime.engine.store import Store
 
 SPEC = (Path(__file__).resolve().parent / "specs" / "concurrent_tiny.xexp").read_text()
 #: What the new holder put in the node's folder: the old one must leave it alone.
@@ -154,7 +154,7 @@ def test_a_stalled_but_alive_holder_is_not_called_dead(tmp_path):
     """The driver's line when it breaks a lease says what it knows: a silent heartbeat."""
     import subprocess
 
-    from xexp.runtime.leases import LeaseWatch
+    from xexp.runtime.engine.leases import LeaseWatch
 
     stopped = subprocess.Popen(["sleep", "600"])
     os.kill(stopped.pid, signal.SIGSTOP)

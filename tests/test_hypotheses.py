@@ -19,13 +19,13 @@ from scipy import stats as scipy_stats
 from xexp.cli import main
 from xexp.compiler import compile_text
 from xexp.compiler.graph.report_contract import ReportParams, ReportSettings
-from xexp.runtime.power import diff_sd, minimum_detectable_effect, power, seeds_needed
+from xexp.runtime.report.power import diff_sd, minimum_detectable_effect, power, seeds_needed
 from xexp.runtime.report.model import CLEAN, WORST_CASE
 from xexp.runtime.report.outcomes import Collected, Outcome
 from xexp.runtime.report.rows import compute_rows
 from xexp.runtime.report.terminal import terminal_summary
 from xexp.runtime.report.views import RowIndex
-from xexp.runtime.stats import seed_level, welch
+from xexp.runtime.report.stats import seed_level, welch
 
 REPO = Path(__file__).resolve().parents[1]
 N = 2000
@@ -291,7 +291,7 @@ def test_a_collapse_under_a_condition_is_said_before_any_number(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from xexp.runtime.formats import NLI_LABELS
+    from xexp.runtime.data.formats import NLI_LABELS
     from xexp.runtime.report import ReportCell, build_report
 
     rng = np.random.default_rng(1)

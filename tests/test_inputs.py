@@ -180,9 +180,9 @@ def test_a_file_edited_after_planning_fails_its_load(study):
 
     # the load node itself fails as bad data, in one line, and records it so
     from xexp.errors import Category
-    from xexp.runtime.worker import NodeFailed, execute_node
-    from xexp.runtime.scheduler import DEFAULT_WORK
-    from xexp.runtime.store import Store
+    from xexp.runtime.engine.worker import NodeFailed, execute_node
+    from xexp.runtime.engine.scheduler import DEFAULT_WORK
+    from xexp.runtime.engine.store import Store
 
     store = Store(study.parent / "store")
     with pytest.raises(NodeFailed) as failed:
@@ -240,7 +240,7 @@ def test_a_hub_model_records_the_commit_its_revision_resolved_to(tmp_path):
     refs.mkdir(parents=True)
     (refs / "main").write_text("1" * 40)
     (refs / "v2").write_text("2" * 40)
-    code = ("import json; from xexp.runtime.models.sources import materialize_model as m; "
+    code = ("import json; from xexp.runtime.learning.models.sources import materialize_model as m; "
             "print(json.dumps([m({'source': 'hf', 'id': 'org/encoder'}, '.'), "
             "m({'source': 'hf', 'id': 'org/encoder', 'revision': 'v2'}, '.'), "
             "m({'source': 'hf', 'id': 'org/unknown'}, '.')]))")
@@ -272,8 +272,8 @@ def plan_of(spec: Path, capsys) -> dict[str, tuple[str, str]]:
 
 
 def executed_names(summary: dict) -> set[str]:
-    from xexp.runtime.runs import read_events, run_dir
-    from xexp.runtime.store import Store
+    from xexp.runtime.engine.runs import read_events, run_dir
+    from xexp.runtime.engine.store import Store
 
     path = run_dir(Store(summary["store"]), summary["run_id"]) / "events.jsonl"
     events, _ = read_events(path)
@@ -284,7 +284,7 @@ def predictions_of(spec: Path, summary: dict, name: str) -> dict[int, str]:
     """Row number -> the label a stored evaluation predicted."""
     import pyarrow.parquet as pq
 
-    from xexp.runtime.store import Store
+    from xexp.runtime.engine.store import Store
 
     node = next(n for n in compile_file(spec).nodes if n.name == name)
     table = pq.read_table(Store(summary["store"]).artifact_dir(node.kind, node.key) / "predictions.parquet")
@@ -383,7 +383,7 @@ def german_table(spec: Path):
 
 def codemixed(spec: Path, params: dict | None = None) -> tuple[list[str], dict]:
     """The German rows code-switched as the spec's perturb node would (by default its own params)."""
-    from xexp.runtime.perturbations import perturb_table
+    from xexp.runtime.robustness.perturbations import perturb_table
 
     q = params or next(n for n in compile_file(spec).nodes if n.name == "perturb:codemix/de/seed1").params
     out = perturb_table(q["perturbation"], q["params"], q["field"], german_table(spec), q["language"], q["seed"])
@@ -394,7 +394,7 @@ def test_a_lexicon_is_served_by_content_in_a_long_lived_process(study):
     """A worker outlives a run: after the lexicon is replaced, a perturbation keyed by the new
     content reads the new file; one keyed by the old content gets the old lexicon it was keyed
     by from memory, and a fresh process refuses to serve it from the new file."""
-    from xexp.runtime.perturbations import lexicon
+    from xexp.runtime.robustness.perturbations import lexicon
 
     before, old_params = codemixed(study)
     replace_lexicon(study.parent / "data" / "muse" / "en-de.txt")

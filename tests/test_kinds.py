@@ -7,8 +7,8 @@ import pytest
 
 from xexp.compiler.graph.kinds import KIND_VERSIONS, KINDS, NODE_KINDS, kind_of
 from xexp.compiler.graph.node import Graph, Node
-from xexp.runtime.estimate.work import planned_work, recorded_work
-from xexp.runtime.scheduler import critical_path_priority
+from xexp.runtime.engine.estimate.work import planned_work, recorded_work
+from xexp.runtime.engine.scheduler import critical_path_priority
 
 
 def test_the_tables_of_kinds_derive_from_the_classes():

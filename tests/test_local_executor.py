@@ -15,12 +15,12 @@ import pytest
 from scheduler_work import WORK, executions, node
 from test_scheduler import diamond
 from xexp.compiler.graph.node import Graph
-from xexp.runtime import runs
-from xexp.runtime.executor import make_executor
-from xexp.runtime.leases import lease_path
-from xexp.runtime.runs import new_run_id, read_events, run_dir
-from xexp.runtime.scheduler import execute_graph
-from xexp.runtime.store import Store
+from xexp.runtime.engine import runs
+from xexp.runtime.engine.executor import make_executor
+from xexp.runtime.engine.leases import lease_path
+from xexp.runtime.engine.runs import new_run_id, read_events, run_dir
+from xexp.runtime.engine.scheduler import execute_graph
+from xexp.runtime.engine.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -142,9 +142,9 @@ def test_the_local_executor_runs_with_ray_and_the_hub_packages_absent(tmp_path):
         f"sys.meta_path.insert(0, Refuse(set({ABSENT!r}.split(','))))\n"
         "from scheduler_work import WORK\n"
         "from test_scheduler import diamond\n"
-        "from xexp.runtime.runs import new_run_id\n"
-        "from xexp.runtime.scheduler import execute_graph\n"
-        "from xexp.runtime.store import Store\n"
+        "from xexp.runtime.engine.runs import new_run_id\n"
+        "from xexp.runtime.engine.scheduler import execute_graph\n"
+        "from xexp.runtime.engine.store import Store\n"
         f"result = execute_graph(diamond(), Store({str(tmp_path / 'store')!r}), run_id=new_run_id(), "
         "work=WORK, executor='local')\n"
         "print(result.summary_line())\n"

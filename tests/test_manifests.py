@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from xexp.runtime.completion import ManifestError
-from xexp.runtime.models.manifest import ModelManifest
+from xexp.runtime.engine.completion import ManifestError
+from xexp.runtime.manifests.model import ModelManifest
 from xexp.runtime.ops.report_op import ReportManifest
-from xexp.runtime.table_manifests import (
+from xexp.runtime.manifests.tables import (
     AttackManifest, DataManifest, EvaluateManifest, LoadManifest, PerturbManifest, PredictionsManifest,
 )
-from xexp.runtime.train_manifest import TrainManifest
+from xexp.runtime.manifests.train import TrainManifest
 
 COMMIT = "c" * 40
 SUMMARY = {"total": 4, "succeeded": 1, "failed": 2, "skipped": 1, "original_accuracy": 0.75,
@@ -23,7 +23,7 @@ TRAINED = {"checkpoint": "checkpoint", "shared_from": [{"kind": "model", "key": 
            "trust_remote_code": False, "revision": None}
 
 #: Manifests as the ops wrote them before they were typed (the dicts of runtime/ops/ and
-#: runtime/training.py), one per shape a kind writes.
+#: runtime/learning/training.py), one per shape a kind writes.
 WRITTEN = [
     (ModelManifest, {"source": "tiny", "path_or_id": "/s/model/k/model", "revision": None,
                      "trust_remote_code": False, "model_dir": "model"}),

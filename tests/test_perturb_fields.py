@@ -1,4 +1,4 @@
-"""Perturbations on extractive QA and multiple-choice examples (runtime/perturbations/fields.py):
+"""Perturbations on extractive QA and multiple-choice examples (runtime/robustness/perturbations/fields.py):
 each field names its own columns, a QA context keeps every answer at a valid offset (the gold
 being what the perturbed context contains), multiple-choice endings are perturbed one by one with
 the label kept, and the default field comes from the registry per task family."""
@@ -11,7 +11,7 @@ import pytest
 import needs
 from xexp.compiler.registry import REGISTRY
 from xexp.compiler.registry.base import FAMILY_DEFAULT_FIELD, FAMILY_FIELDS
-from xexp.runtime import perturbations as P
+from xexp.runtime.robustness import perturbations as P
 from xexp.runtime.data.sources import load_rows
 
 XQUAD = ("xquad", "xquad.en.json")

@@ -14,14 +14,14 @@ import pytest
 import needs
 from xexp.compiler.languages import SCRIPTS, XNLI_LANGUAGES
 from xexp.compiler.registry.base import REGISTRY
-from xexp.runtime import perturbations as P
-from xexp.runtime.perturbations.alphabets import ALPHABETS
-from xexp.runtime.perturbations.casing import flip_case
-from xexp.runtime.perturbations.diacritics import stripped
-from xexp.runtime.perturbations.homoglyph import homoglyph_options
-from xexp.runtime.perturbations.keyboard import typo_options
-from xexp.runtime.perturbations.stress import TAUTOLOGIES
-from xexp.runtime.perturbations.text import graphemes, script_of_text, words
+from xexp.runtime.robustness import perturbations as P
+from xexp.runtime.robustness.perturbations.alphabets import ALPHABETS
+from xexp.runtime.robustness.perturbations.casing import flip_case
+from xexp.runtime.robustness.perturbations.diacritics import stripped
+from xexp.runtime.robustness.perturbations.homoglyph import homoglyph_options
+from xexp.runtime.robustness.perturbations.keyboard import typo_options
+from xexp.runtime.robustness.perturbations.stress import TAUTOLOGIES
+from xexp.runtime.robustness.perturbations.text import graphemes, script_of_text, words
 
 N_SENTENCES = 50
 RATE = 0.2

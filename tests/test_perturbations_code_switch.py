@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import needs
-from xexp.runtime import perturbations as P
-from xexp.runtime.perturbations import lexicon as lexicons
-from xexp.runtime.perturbations.text import graphemes, script_of_text, words
+from xexp.runtime.robustness import perturbations as P
+from xexp.runtime.robustness.perturbations import lexicon as lexicons
+from xexp.runtime.robustness.perturbations.text import graphemes, script_of_text, words
 
 MUSE_LANGUAGES = ("ar", "bg", "de", "el", "es", "fr", "hi", "ru", "th", "tr", "vi", "zh")
 
@@ -122,7 +122,7 @@ def test_synthetic_lexicon_from_the_demo_generator():
 
 def test_capitalised_lexicon_entries_are_found():
     """German nouns are capitalised in lexicons ("Mann"): a lower-cased lookup alone misses them."""
-    from xexp.runtime.perturbations import apply
+    from xexp.runtime.robustness.perturbations import apply
 
     out = apply("code_switch", "Der Mann spielt Gitarre.", lang="de", seed=1, p=1.0,
                 lexicon={"kind": "synthetic"})

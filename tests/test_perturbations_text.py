@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import needs
 from xexp.compiler.languages import SCRIPTS, XNLI_LANGUAGES
-from xexp.runtime.perturbations.text import Piece, graphemes, script_of_text, tokenize, words
+from xexp.runtime.robustness.perturbations.text import Piece, graphemes, script_of_text, tokenize, words
 
 
 
@@ -85,7 +85,7 @@ def test_thai_segmentation_keeps_dictionary_words_whole():
 
 def test_thai_segmentation_writes_nothing_to_the_home_directory(tmp_path):
     # A Ray worker's home may be read-only or shared: segmenting Thai must not create files there.
-    code = "from xexp.runtime.perturbations.text import words; print(len(words('ผมอยู่บ้าน', 'th')))"
+    code = "from xexp.runtime.robustness.perturbations.text import words; print(len(words('ผมอยู่บ้าน', 'th')))"
     env = {**os.environ, "HOME": str(tmp_path)}
     env.pop("PYTHAINLP_READ_ONLY", None)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)

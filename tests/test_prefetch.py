@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from xexp.cli import main
-from xexp.runtime.models.tiny import build_tiny
+from xexp.runtime.learning.models.tiny import build_tiny
 
 REPO_ID = "xexp-test/tiny-bert"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -99,8 +99,8 @@ def test_fetch_then_an_offline_run_uses_only_the_store(tmp_path, ray_local, monk
     assert sorted(set(done)) == ["load", "model"] and len(done) == 4  # 3 splits, nothing trained yet
     # one count of what it ran, and its record is not "the latest run" that status would show
     assert ": 4 nodes, store" in out.err and "and 4 model and load nodes" in out.out
-    from xexp.runtime.runs import latest_run_id
-    from xexp.runtime.store import Store
+    from xexp.runtime.engine.runs import latest_run_id
+    from xexp.runtime.engine.store import Store
     assert latest_run_id(Store(store)) is None and len(list((store / "runs").glob("*/run.json"))) == 1
 
     guard = tmp_path / "guard"

@@ -7,7 +7,7 @@ import json
 
 from xexp.compiler.graph import Graph, Node
 from xexp.progress import ProgressDisplay
-from xexp.runtime.store import Store
+from xexp.runtime.engine.store import Store
 
 
 def test_quiet_ticks_print_running_training_progress(tmp_path):

@@ -17,7 +17,7 @@ from xexp.compiler import compile_text
 from xexp.compiler.errors import SpecError
 from xexp.compiler.graph.contracts import TrainSettings
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.training import train
+from xexp.runtime.learning.training import train
 
 torch.set_num_threads(1)
 
@@ -115,9 +115,9 @@ def test_a_member_keeps_its_own_max_len_inside_a_mix(tmp_path):
 
 @pytest.mark.needs_data
 def test_a_member_featurizes_at_its_own_length(tiny_base):
-    from xexp.runtime.models.sources import load_tokenizer
-    from xexp.runtime.tasks import get_task
-    from xexp.runtime.training import Member
+    from xexp.runtime.learning.models.sources import load_tokenizer
+    from xexp.runtime.learning.tasks import get_task
+    from xexp.runtime.learning.training import Member
 
     rows = load_rows({"source": "local", "path": str(needs.data("xquad", "xquad.en.json")), "format": "squad_json"},
                      task_type="extractive_qa", split=None, rows=(0, 6), language=None)

@@ -26,8 +26,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import needs
-from xexp.runtime.attacks.summary import summarize
-from xexp.runtime.formats import NLI_LABELS
+from xexp.runtime.robustness.attacks.summary import summarize
+from xexp.runtime.data.formats import NLI_LABELS
 from xexp.runtime.report import REPORT_FILES, ReportCell, ReportSettings, build_report
 from xexp.runtime.report.textdiff import diff_html, diff_segments
 

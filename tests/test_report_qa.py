@@ -1,7 +1,7 @@
 """An extractive QA target in the report: exact match is its accuracy, token F1 stands beside it
 (with intervals, the F1 delta's included) in every table, the plots name the metric, and the
 chance-level note does not compare QA with a most frequent answer. Tiny prediction tables written
-here, in the shape runtime/tasks/qa.py writes them."""
+here, in the shape runtime/learning/tasks/qa.py writes them."""
 
 from __future__ import annotations
 
@@ -210,7 +210,7 @@ def test_qa_is_not_compared_with_a_most_frequent_answer_but_flagged_without_exac
 
 
 def test_tracked_metrics_of_a_qa_report_carry_f1_beside_exact_match(tmp_path):
-    from xexp.runtime.tracking import _report_metrics
+    from xexp.runtime.engine.tracking import _report_metrics
 
     build_report(qa_cells(tmp_path / "in", seeds=(1,)), ReportSettings(bootstrap=100, examples=0), tmp_path / "out",
                  {"experiment": "qa"})

@@ -13,7 +13,7 @@ from xexp.compiler.fmt import format_module
 from xexp.compiler.parser import parse
 from xexp.runtime.data.raw import DataError
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.tasks.retrieval import Retrieval, bucc_scores, default_layer, f1_threshold, mine
+from xexp.runtime.learning.tasks.retrieval import Retrieval, bucc_scores, default_layer, f1_threshold, mine
 
 SPEC = """\
 experiment r
@@ -114,9 +114,9 @@ def test_a_layer_deeper_than_the_encoder_fails_its_evaluation_as_a_spec_error(tm
     """`layer=` is checked against the model only when it is loaded (a hub model's depth is not
     known before): the evaluation fails in one line, recorded as the spec's problem."""
     from xexp.errors import Category
-    from xexp.runtime.worker import NodeFailed, execute_node
-    from xexp.runtime.scheduler import DEFAULT_WORK
-    from xexp.runtime.store import Store
+    from xexp.runtime.engine.worker import NodeFailed, execute_node
+    from xexp.runtime.engine.scheduler import DEFAULT_WORK
+    from xexp.runtime.engine.store import Store
 
     (tmp_path / "tatoeba.de-eng.de").write_text("Ich bin hier.\nDas Haus ist rot.\n")
     (tmp_path / "tatoeba.de-eng.eng").write_text("I am here.\nThe house is red.\n")

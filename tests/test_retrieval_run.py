@@ -139,9 +139,9 @@ def test_a_real_multilingual_encoder_retrieves_xnli_translations(tmp_path):
     translations, and BUCC-style mining of the same pairs finds most gold pairs. (Measured when
     written: accuracy 1.0 / 0.975 / 0.925, mining F1 1.0 / 0.987 / 0.974 for de / fr / zh.)"""
     from xexp.runtime.data.sources import load_rows
-    from xexp.runtime.evaluation import load_for_inference, predict_table
-    from xexp.runtime.models.packaged import prepare_packaged
-    from xexp.runtime.tasks.retrieval import bucc_scores
+    from xexp.runtime.learning.evaluation import load_for_inference, predict_table
+    from xexp.runtime.learning.models.packaged import prepare_packaged
+    from xexp.runtime.learning.tasks.retrieval import bucc_scores
 
     folder = tatoeba_from_xnli(tmp_path / "tatoeba")
     model_dir = str(prepare_packaged("multilingual-e5-small"))  # the user cache: converted once

@@ -14,8 +14,8 @@ import pyarrow as pa
 
 from xexp.runtime.data.row_size import MAX_TEXT_CHARS
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.tasks import get_task
-from xexp.runtime.tasks.base import CHARS_PER_TOKEN
+from xexp.runtime.learning.tasks import get_task
+from xexp.runtime.learning.tasks.base import CHARS_PER_TOKEN
 
 HUGE = 50 * 1024 * 1024
 
@@ -36,7 +36,7 @@ def test_an_overlong_field_is_cut_at_load_with_one_line_naming_file_line_and_fie
 
 def test_featurizers_tokenize_the_same_ids_from_a_clipped_text(tiny_base):
     """Clipping before tokenizing changes nothing the model sees, and bounds what is tokenized."""
-    from xexp.runtime.models.sources import load_tokenizer
+    from xexp.runtime.learning.models.sources import load_tokenizer
 
     tokenizer = load_tokenizer(tiny_base)
     long = "the quick brown fox " * 200
@@ -68,9 +68,9 @@ def test_a_50_mb_row_evaluates_with_peak_rss_under_2_gb(tmp_path, tiny_base):
     assert path.stat().st_size > HUGE * 0.99
     script = textwrap.dedent(f"""
         from xexp.runtime.data.sources import load_rows
-        from xexp.runtime.evaluation import evaluate
-        from xexp.runtime.models.sources import load_model, load_tokenizer
-        from xexp.runtime.tasks import get_task
+        from xexp.runtime.learning.evaluation import evaluate
+        from xexp.runtime.learning.models.sources import load_model, load_tokenizer
+        from xexp.runtime.learning.tasks import get_task
         base = {{"path_or_id": {tiny_base['path_or_id']!r}}}
         task = get_task("nli")  # an untrained NLI head on the tiny encoder: a checkpoint for nli
         load_model(base, task.auto_class(), **task.model_kwargs()).save_pretrained({str(tmp_path / 'nli')!r})

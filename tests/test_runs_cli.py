@@ -1,6 +1,6 @@
 """Finding runs (issue 30): `xexp runs`, `gc`/`status` given a spec file, a fetch that stays out
 of "latest", an interrupted run's nodes reading "interrupted", an unknown run id naming the
-runs there are. Run records are written through the store's own API (runtime/runs.py); no node
+runs there are. Run records are written through the store's own API (runtime/engine/runs.py); no node
 work is needed to list them."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 
 from xexp.cli import main
 from xexp.compiler import compile_text
-from xexp.runtime.runs import RunLog, create_run, latest_run_id, read_events, run_dir
-from xexp.runtime.store import Store
+from xexp.runtime.engine.runs import RunLog, create_run, latest_run_id, read_events, run_dir
+from xexp.runtime.engine.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "specs" / "smoke.xexp"

@@ -15,14 +15,14 @@ import pytest
 from scheduler_work import WORK, executions, node, sleepy_graph
 from xexp.compiler.graph.node import Graph, Resources
 from xexp.errors import Category
-from xexp.runtime import runs
-from xexp.runtime.usage import usage_from_log
+from xexp.runtime.engine import runs
+from xexp.runtime.engine.usage import usage_from_log
 from xexp.progress import ProgressDisplay
-from xexp.runtime.runs import new_run_id, read_events, run_dir
-from xexp.runtime.plan import plan_status
-from xexp.runtime.ray_executor import needs_fresh_worker
-from xexp.runtime.scheduler import execute_graph
-from xexp.runtime.store import Store
+from xexp.runtime.engine.runs import new_run_id, read_events, run_dir
+from xexp.runtime.engine.plan import plan_status
+from xexp.runtime.engine.ray_executor import needs_fresh_worker
+from xexp.runtime.engine.scheduler import execute_graph
+from xexp.runtime.engine.store import Store
 
 HERE = Path(__file__).resolve().parent
 

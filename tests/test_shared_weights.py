@@ -1,5 +1,5 @@
 """Trained checkpoints keep only what training changed; unchanged tensors are read, verified by
-sha256, from the store node the training started from (runtime/models/shared_weights.py)."""
+sha256, from the store node the training started from (runtime/learning/models/shared_weights.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from safetensors.torch import load_file
 
 from xexp.compiler.graph.contracts import TrainSettings
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.models.shared_weights import SHARED_FILE, SharedWeightsError
-from xexp.runtime.models.sources import load_model
-from xexp.runtime.models.tiny import build_tiny
-from xexp.runtime.tasks import get_task
-from xexp.runtime.training import train
+from xexp.runtime.learning.models.shared_weights import SHARED_FILE, SharedWeightsError
+from xexp.runtime.learning.models.sources import load_model
+from xexp.runtime.learning.models.tiny import build_tiny
+from xexp.runtime.learning.tasks import get_task
+from xexp.runtime.learning.training import train
 
 torch.set_num_threads(1)
 

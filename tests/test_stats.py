@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from xexp.runtime.stats import (
+from xexp.runtime.report.stats import (
     ExampleWeights, derived_rng, holm, percentile_interval, percentile_intervals, seed_level,
     sign_flip_p_value,
 )

@@ -15,10 +15,10 @@ import pytest
 
 from xexp.compiler.graph.node import Graph, Node
 from xexp.errors import Category
-from xexp.runtime import runs, store as store_module
-from xexp.runtime.worker import execute_node
-from xexp.runtime.runs import RunLog, create_run, new_run_id
-from xexp.runtime.store import Store, StoreError
+from xexp.runtime.engine import runs, store as store_module
+from xexp.runtime.engine.worker import execute_node
+from xexp.runtime.engine.runs import RunLog, create_run, new_run_id
+from xexp.runtime.engine.store import Store, StoreError
 
 HERE = Path(__file__).resolve().parent
 
@@ -82,7 +82,7 @@ def test_a_record_written_before_the_model_reads_back_typed_and_writes_the_same_
     lambda r: r.update(attempt="second"),
 ])
 def test_a_record_that_is_not_a_valid_record_counts_as_none_and_the_plan_says_why(tmp_path, damage):
-    from xexp.runtime.plan import NO_RECORD, plan_status
+    from xexp.runtime.engine.plan import NO_RECORD, plan_status
 
     store = Store(tmp_path)
     node = make_node()
@@ -193,7 +193,7 @@ def test_execute_node_records_failure_with_traceback_and_log(tmp_path):
 def test_a_failure_record_of_an_earlier_version_still_reads(tmp_path):
     """Records written before categories read as unknown (system when the worker died), never
     by their class name; a category this version does not know is unknown; a torn one is none."""
-    from xexp.runtime.plan import plan_status
+    from xexp.runtime.engine.plan import plan_status
 
     store = Store(tmp_path)
     node = make_node()
@@ -257,7 +257,7 @@ def test_a_run_whose_driver_died_is_interrupted(tmp_path):
 
 
 def test_versions_are_read_without_importing_torch(tmp_path):
-    code = ("import sys; from xexp.runtime.runs import package_versions; v = package_versions(); "
+    code = ("import sys; from xexp.runtime.engine.runs import package_versions; v = package_versions(); "
             "assert v['torch'] and v['transformers'] and v['datasets'], v; "
             "assert 'torch' not in sys.modules and 'ray' not in sys.modules, 'imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -265,7 +265,7 @@ def test_versions_are_read_without_importing_torch(tmp_path):
 
 def test_a_fault_message_names_an_os_error_raised_without_an_errno():
     """Python code may raise OSError("...") with no errno: the one line still says what."""
-    from xexp.runtime.faults import fault_message
+    from xexp.runtime.engine.faults import fault_message
 
     assert fault_message(Path("/s"), OSError("Disk Gone")) == "store /s: disk gone"
     assert fault_message(Path("/s"), OSError(28, "No space left on device")).startswith("store /s: no space")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from xexp.cli import main
-from xexp.runtime.store import write_json_atomic
+from xexp.runtime.engine.store import write_json_atomic
 
 SPEC = Path(__file__).resolve().parent / "specs" / "concurrent_tiny.xexp"
 REPORT_FILES = ("report.md", "report.html", "results.csv")
@@ -22,10 +22,10 @@ def finished(tmp_path_factory):
     """A real finished run of the tiny spec, its nodes executed in this process in graph order
     (what `xexp run` does on Ray; Ray itself is not what these tests are about)."""
     from xexp.compiler import compile_text
-    from xexp.runtime.worker import execute_node
-    from xexp.runtime.runs import RunLog, create_run
-    from xexp.runtime.scheduler import DEFAULT_WORK
-    from xexp.runtime.store import Store
+    from xexp.runtime.engine.worker import execute_node
+    from xexp.runtime.engine.runs import RunLog, create_run
+    from xexp.runtime.engine.scheduler import DEFAULT_WORK
+    from xexp.runtime.engine.store import Store
     from xexp.running import publish_report
 
     folder = tmp_path_factory.mktemp("faults")

@@ -19,9 +19,9 @@ import pytest
 from xexp.cli import main
 from xexp.compiler.graph.node import Graph, Node
 from xexp.errors import Category
-from xexp.runtime import runs
-from xexp.runtime.scheduler import execute_graph
-from xexp.runtime.store import Store
+from xexp.runtime.engine import runs
+from xexp.runtime.engine.scheduler import execute_graph
+from xexp.runtime.engine.store import Store
 from xexp.running import run_spec
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,10 +14,10 @@ import pytest
 
 from xexp.cli import main
 from xexp.compiler import compile_text
-from xexp.runtime.runs import RunLog, create_run
-from xexp.runtime.store import Store
-from xexp.runtime.store_gc import collect
-from xexp.runtime.train_manifest import SharedFrom, TrainManifest
+from xexp.runtime.engine.runs import RunLog, create_run
+from xexp.runtime.engine.store import Store
+from xexp.runtime.engine.store_gc import collect
+from xexp.runtime.manifests.train import SharedFrom, TrainManifest
 
 SMOKE = (Path(__file__).resolve().parents[1] / "specs" / "smoke.xexp").read_text()
 
@@ -126,8 +126,8 @@ def test_gc_counts_a_stopped_driver_as_alive_and_never_removes_a_leased_node(sto
     import signal
     import subprocess
 
-    from xexp.runtime.leases import lease_path
-    from xexp.runtime.store import write_json_atomic
+    from xexp.runtime.engine.leases import lease_path
+    from xexp.runtime.engine.store import write_json_atomic
 
     paused_graph = graph_with_seed(2)
     paused = create_run(store, paused_graph)

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from xexp.compiler import compile_text
-from xexp.runtime.worker import InputArtifactInvalid, _verified_inputs
-from xexp.runtime.provenance import authenticity_problem, model_origin
-from xexp.runtime.store import Store, write_json_atomic
-from xexp.runtime.train_manifest import TrainManifest
+from xexp.runtime.engine.worker import InputArtifactInvalid, _verified_inputs
+from xexp.runtime.engine.provenance import authenticity_problem, model_origin
+from xexp.runtime.engine.store import Store, write_json_atomic
+from xexp.runtime.manifests.train import TrainManifest
 
 SPEC = (Path(__file__).resolve().parent / "specs" / "concurrent_tiny.xexp").read_text()
 
@@ -56,7 +56,7 @@ def model_node(graph):
 
 
 def build_model(store: Store, node) -> None:
-    from xexp.runtime.worker import execute_node
+    from xexp.runtime.engine.worker import execute_node
 
     summary = execute_node(node.model_dump(), store.url, "r1", "xexp.runtime.ops.model_op:run", {})
     assert summary["outcome"] == "executed"
@@ -186,8 +186,8 @@ def test_a_model_whose_code_the_spec_does_not_trust_fails_its_consumer_as_a_mode
     """A folder the spec names asks for its own code, which the spec does not trust: the training
     refuses to load it (no prompt, no code run) in one line, recorded as the model's problem."""
     from xexp.errors import Category
-    from xexp.runtime.worker import NodeFailed, execute_node
-    from xexp.runtime.scheduler import DEFAULT_WORK
+    from xexp.runtime.engine.worker import NodeFailed, execute_node
+    from xexp.runtime.engine.scheduler import DEFAULT_WORK
 
     store, graph = built
     folder = tmp_path / "remote"
@@ -247,7 +247,7 @@ def test_a_pickle_planted_beside_stored_weights_is_never_loaded(built, tmp_path)
 
     from transformers import AutoModelForSequenceClassification
 
-    from xexp.runtime.models.sources import load_model
+    from xexp.runtime.learning.models.sources import load_model
 
     store, graph = copy_store(built, tmp_path)
     node = model_node(graph)

@@ -15,9 +15,9 @@ import pytest
 from xexp.compiler import SpecError, compile_text
 from xexp.runtime.data.raw import DataError
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.tasks import get_task
-from xexp.runtime.perturbations.tagged import perturb_tagged_table
-from xexp.runtime.tasks.tagging_scores import entity_spans, tagging_scores
+from xexp.runtime.learning.tasks import get_task
+from xexp.runtime.robustness.perturbations.tagged import perturb_tagged_table
+from xexp.runtime.learning.tasks.tagging_scores import entity_spans, tagging_scores
 
 import needs
 
@@ -123,7 +123,7 @@ def test_integer_tags_need_names(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
-    from xexp.runtime.models.sources import materialize_model
+    from xexp.runtime.learning.models.sources import materialize_model
 
     out = tmp_path_factory.mktemp("tiny") / "model"
     materialize_model({"source": "tiny"}, out)
@@ -131,7 +131,7 @@ def tiny_dir(tmp_path_factory):
 
 
 def test_only_the_first_subword_of_a_word_is_labelled(tiny_dir):
-    from xexp.runtime.models.sources import load_tokenizer
+    from xexp.runtime.learning.models.sources import load_tokenizer
 
     tokenizer = load_tokenizer({"path_or_id": str(tiny_dir), "revision": None, "trust_remote_code": False})
     table = pa.table({"id": ["a"], "tokens": [["Unbelievably", "so", "."]], "tags": [["ADV", "ADV", "PUNCT"]]})

@@ -174,7 +174,7 @@ def test_peak_memory_is_read_when_the_process_name_is_cut_inside_a_character():
     import subprocess
     import sys
 
-    code = ("import ctypes; from xexp.runtime.usage import _peak_rss\n"
+    code = ("import ctypes; from xexp.runtime.engine.usage import _peak_rss\n"
             "libc = ctypes.CDLL(None); libc.prctl(15, b'ray::train:nli\\xe2\\x86\\x92upos', 0, 0, 0)\n"
             "print(open('/proc/self/comm', 'rb').read()); print(_peak_rss())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -185,7 +185,7 @@ def test_peak_memory_is_read_when_the_process_name_is_cut_inside_a_character():
 
 
 def test_tracked_metrics_keep_the_targets_apart(two_reports):
-    from xexp.runtime.tracking import _report_metrics
+    from xexp.runtime.engine.tracking import _report_metrics
 
     root, _ = two_reports
     metrics = _report_metrics(root / "both" / "results.json")

@@ -12,7 +12,7 @@ from xexp.compiler.registry import REGISTRY
 from xexp.compiler.registry.base import FAMILY_FIELDS, register, task_family
 from xexp.compiler.registry.families import TASK_FAMILIES, table_family
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.formats import table_schema
+from xexp.runtime.data.formats import table_schema
 from xexp.runtime.report.targets import metric_of
 
 #: A row of each family as a local JSONL file holds it, with the table the load must make.
@@ -38,7 +38,7 @@ def test_every_task_type_declares_a_family_of_the_table():
 
 def test_a_task_type_of_an_undeclared_family_is_refused_when_registered():
     with pytest.raises(ValueError, match="task type 'poem' declares family 'verse': expected one of pair, qa"):
-        register("poem", "task_type", implementation="xexp.runtime.tasks:get_task", family="verse")
+        register("poem", "task_type", implementation="xexp.runtime.learning.tasks:get_task", family="verse")
     assert REGISTRY.get("task_type", "poem") is None
 
 

@@ -14,12 +14,12 @@ import torch
 import needs
 from xexp.compiler.graph.contracts import TrainSettings
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.evaluation import evaluate, predictor
-from xexp.runtime.formats import NLI_LABELS, PREDICTION_COLUMNS
-from xexp.runtime.models.sources import load_tokenizer
-from xexp.runtime.tasks import get_task
-from xexp.runtime.tasks.squad_metric import exact_match, f1_score, normalize_answer
-from xexp.runtime.training import train
+from xexp.runtime.learning.evaluation import evaluate, predictor
+from xexp.runtime.data.formats import NLI_LABELS, PREDICTION_COLUMNS
+from xexp.runtime.learning.models.sources import load_tokenizer
+from xexp.runtime.learning.tasks import get_task
+from xexp.runtime.learning.tasks.squad_metric import exact_match, f1_score, normalize_answer
+from xexp.runtime.learning.training import train
 
 # Two cores shared by many: one intra-op thread avoids OpenMP oversubscription (20x slower).
 torch.set_num_threads(1)
@@ -150,7 +150,7 @@ def test_squad_metric_normalisation_and_f1():
 # --- multiple choice ----------------------------------------------------------------------------
 
 def test_mc_mixed_ending_counts_mask_padding(base, tokenizer):
-    from xexp.runtime.training_setup import build_model
+    from xexp.runtime.learning.training_setup import build_model
 
     task = get_task("multiple_choice")
     table = rows("hellaswag/val.jsonl", "multiple_choice", 0, 2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xexp.runtime.perturbations import apply
+from xexp.runtime.robustness.perturbations import apply
 from xexp.runtime.report.textdiff import diff_html, diff_segments
 
 

@@ -115,8 +115,8 @@ def test_a_mix_training_logs_its_members_task_types(tmp_path):
     from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
     from xexp.compiler import compile_text
-    from xexp.runtime.store import Store
-    from xexp.runtime.tracking import _log_training
+    from xexp.runtime.engine.store import Store
+    from xexp.runtime.engine.tracking import _log_training
 
     _, graph = compile_text(MIX_SPEC)
     trainings = {n.labels["variant"]: n for n in graph.nodes
@@ -145,8 +145,8 @@ def lead_logged(tmp_path_factory):
     from report_cells import prediction_cells
     from xexp.compiler import compile_text
     from xexp.runtime.report import ReportSettings, build_report
-    from xexp.runtime.store import Store
-    from xexp.runtime.tracking import log_to_mlflow
+    from xexp.runtime.engine.store import Store
+    from xexp.runtime.engine.tracking import log_to_mlflow
 
     root = tmp_path_factory.mktemp("lead")
     cells, _ = prediction_cells(root / "inputs", conditions=("typo", "drop"))
@@ -161,7 +161,7 @@ def lead_logged(tmp_path_factory):
 
 
 def test_mlflow_logs_the_lead_figures_of_every_primary_row_under_robustness(lead_logged):
-    from xexp.runtime.tracking import LEAD_METRICS, metric_name
+    from xexp.runtime.engine.tracking import LEAD_METRICS, metric_name
 
     metrics, rows = lead_logged["metrics"], lead_logged["rows"]
     primary = [r for r in rows if r["seed"] == "all" and r["family"] == "primary" and r["delta_metric"]]

@@ -21,9 +21,9 @@ import needs
 from killing import kill_inside_epoch, saved_loop
 from xexp.compiler.graph.contracts import Sweep, TrainSettings
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.tasks import get_task
-from xexp.runtime.training import train
-from xexp.runtime.training_setup import build_model
+from xexp.runtime.learning.tasks import get_task
+from xexp.runtime.learning.training import train
+from xexp.runtime.learning.training_setup import build_model
 
 # Two cores shared by many: one intra-op thread avoids OpenMP oversubscription (20x slower),
 # and the killed subprocess below runs with the same setting so that its steps match ours.
@@ -119,7 +119,7 @@ import torch
 torch.set_num_threads(1)
 from xexp.compiler.graph.contracts import TrainSettings
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.training import train
+from xexp.runtime.learning.training import train
 args = json.loads(sys.argv[1])
 table = load_rows({"source": "local", "path": args["data"]}, task_type="nli", split=None,
                   rows=(0, 48), language=None)
@@ -141,7 +141,7 @@ def resume_kwargs(base) -> dict:
 
 
 def predictions_of(checkpoint: Path):
-    from xexp.runtime.evaluation import evaluate
+    from xexp.runtime.learning.evaluation import evaluate
 
     return evaluate(model_dir=str(checkpoint), task_type="nli", table=rows(MNLI, "nli", 48, 80),
                     batch=16, max_len=64)
@@ -188,7 +188,7 @@ def test_each_epoch_has_its_own_order_and_a_checkpoint(base, uninterrupted):
     """Epoch orders differ (the kill tests above show the loop really uses each one: the old
     loop kept epoch 0's order), and short trainings checkpoint at every epoch end even when
     `checkpoint_every` is larger than the whole training."""
-    from xexp.runtime.tasks.batching import training_batches
+    from xexp.runtime.learning.tasks.batching import training_batches
 
     orders = [training_batches(np.arange(48), 8, seed=3, epoch=e) for e in range(3)]
     assert not all(np.array_equal(a, b) for a, b in zip(orders[0], orders[1]))
@@ -233,7 +233,7 @@ def test_a_malicious_resume_file_is_never_executed(base, tmp_path, caplog, plant
         (scratch / state["tensor_file"]).write_bytes(payload)
         state["tensor_sha256"] = hashlib.sha256(payload).hexdigest()
         (scratch / "resume.json").write_text(json.dumps(state))
-    caplog.set_level(logging.WARNING, logger="xexp.runtime.training_state")
+    caplog.set_level(logging.WARNING, logger="xexp.runtime.learning.training_state")
     again = quick_train(base, "nli", out, data=MNLI, max_steps=3, checkpoint_every=1)
     assert not marker.exists(), "the pickle in the store was executed"
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]

@@ -16,7 +16,7 @@ import needs
 from xexp.compiler import compile_text
 from xexp.compiler.graph.contracts import TrainParams, TrainSettings
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.training import train
+from xexp.runtime.learning.training import train
 
 torch.set_num_threads(1)  # two cores shared by many (see test_training.py)
 
@@ -89,7 +89,7 @@ def test_patience_cuts_the_same_run_where_the_dev_metric_stalls(reference, patie
 
 @pytest.mark.needs_data
 def test_the_best_checkpoint_is_what_an_early_stopped_run_keeps(patient, table):
-    from xexp.runtime.evaluation import evaluate
+    from xexp.runtime.learning.evaluation import evaluate
 
     result, out = patient
     predictions = evaluate(model_dir=str(out / "checkpoint"), task_type="nli", table=table.slice(0, 16),

@@ -2,7 +2,7 @@
 
 A spec may name them (compiler/languages.py); every perturbation either works on them or is
 refused by `xexp check` with a caret and a hint. Character noise edits a Bengali or Telugu word
-with letters of that word's own script (runtime/perturbations/alphabets.py), as it does Hindi.
+with letters of that word's own script (runtime/robustness/perturbations/alphabets.py), as it does Hindi.
 The sentences are our own, short and plain.
 """
 
@@ -13,8 +13,8 @@ import pytest
 from xexp.compiler import SpecError, compile_spec
 from xexp.compiler.languages import KNOWN_LANGUAGES, script_of
 from xexp.compiler.registry import REGISTRY
-from xexp.runtime import perturbations as P
-from xexp.runtime.perturbations.text import graphemes, has_base, script_of_text, words
+from xexp.runtime.robustness import perturbations as P
+from xexp.runtime.robustness.perturbations.text import graphemes, has_base, script_of_text, words
 
 SENTENCES = {
     "bn": "আমি প্রতিদিন সকালে বাজারে যাই এবং তাজা মাছ কিনি।",

@@ -16,11 +16,11 @@ import pytest
 
 import needs
 from xexp.compiler import compile_text
-from xexp.runtime.worker import NodeFailed, execute_node
+from xexp.runtime.engine.worker import NodeFailed, execute_node
 from xexp.runtime.data.normalize import unlabelled_dropped
 from xexp.runtime.data.raw import DataError
 from xexp.runtime.data.sources import load_rows
-from xexp.runtime.store import Store
+from xexp.runtime.engine.store import Store
 
 NAMES = ["entailment", "neutral", "contradiction"]  # SNLI's ClassLabel order
 UNLABELLED = {1, 4, 5}

@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats as scipy_stats
 
-from xexp.runtime.attacks import run_attack, summarize
-from xexp.runtime.attacks.subset import attack_subset
-from xexp.runtime.formats import NLI_LABELS
+from xexp.runtime.robustness.attacks import run_attack, summarize
+from xexp.runtime.robustness.attacks.subset import attack_subset
+from xexp.runtime.data.formats import NLI_LABELS
 from xexp.runtime.report import ReportCell, ReportSettings, build_report
 from xexp.runtime.report.model import CLEAN, WORST_CASE
 from xexp.runtime.report.outcomes import AttackStats, Collected, Outcome

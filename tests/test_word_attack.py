@@ -15,9 +15,9 @@ import torch
 
 from test_attacks import CountingModel, LABELS, _rows, check_records, train_model
 from word_mlm import train_word_mlm
-from xexp.runtime.attacks import run_attack, summarize
-from xexp.runtime.attacks.word import acceptable, replaceable, scripts
-from xexp.runtime.perturbations.text import words
+from xexp.runtime.robustness.attacks import run_attack, summarize
+from xexp.runtime.robustness.attacks.word import acceptable, replaceable, scripts
+from xexp.runtime.robustness.perturbations.text import words
 
 
 def test_constraints_keep_numbers_names_and_scripts():

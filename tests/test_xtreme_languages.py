@@ -8,8 +8,8 @@ import pytest
 
 from xexp.compiler import compile_text
 from xexp.compiler.languages import KNOWN_LANGUAGES, PANX_LANGUAGES, UDPOS_LANGUAGES, script_of
-from xexp.runtime import perturbations as P
-from xexp.runtime.perturbations.text import graphemes, has_base, script_of_text, words
+from xexp.runtime.robustness import perturbations as P
+from xexp.runtime.robustness.perturbations.text import graphemes, has_base, script_of_text, words
 
 SENTENCES = {
     "ka": ("Georgian", "მე ყოველ დილით ბაზარში დავდივარ"),

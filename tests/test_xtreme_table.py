@@ -156,14 +156,14 @@ def test_reference_is_keyed_by_content_and_left_out_when_unset(tmp_path):
 
 def test_a_mining_target_is_scored_by_the_mined_pairs_f1_as_bucc_scores_it(tmp_path):
     """BUCC in the XTREME table: F1 of the mined pairs (2·hits / (gold pairs + mined pairs)), the
-    figure runtime/tasks/retrieval.py's bucc_scores computes from the same predictions; hand-made:
+    figure runtime/learning/tasks/retrieval.py's bucc_scores computes from the same predictions; hand-made:
     3 gold pairs, 3 mined, 2 of them right (one wrong, one gold pair missed, one sentence with
     no pair mined nothing) -> precision 2/3, recall 2/3, F1 2/3."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from xexp.runtime.report.xtreme import units_of
-    from xexp.runtime.tasks.retrieval import bucc_scores
+    from xexp.runtime.learning.tasks.retrieval import bucc_scores
 
     table = pa.table({"id": ["a", "b", "c", "d", "e"], "gold": ["en1", "en2", "en3", "", ""],
                       "predicted": ["en1", "en2", "", "en9", ""], "correct": [True, True, False, False, True]})

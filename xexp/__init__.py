@@ -48,7 +48,7 @@ def run(path: str | Path, **options: Any):
 
 def perturb(name: str, text: str, *, lang: str, seed: int = 0, **params: Any) -> str:
     """Apply one model-agnostic perturbation to a text, as a `perturb` node would."""
-    from xexp.runtime.perturbations import apply
+    from xexp.runtime.robustness.perturbations import apply
 
     return apply(name, text, lang=lang, seed=seed, **params)
 

@@ -132,8 +132,8 @@ def cmd_runs(args) -> int:
 
 def cmd_gc(args) -> int:
     from xexp.running import existing_store
-    from xexp.runtime.store import StoreError
-    from xexp.runtime.store_gc import GcRefused, collect, delete, describe
+    from xexp.runtime.engine.store import StoreError
+    from xexp.runtime.engine.store_gc import GcRefused, collect, delete, describe
 
     if args.keep_last is not None and args.keep_last < 1:
         print("xexp gc: --keep-last must be at least 1", file=sys.stderr)
@@ -182,7 +182,7 @@ def cmd_lsp(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from xexp.runtime.models.packaged import prepare_packaged
+    from xexp.runtime.learning.models.packaged import prepare_packaged
 
     out = prepare_packaged(args.name, Path(args.out) if args.out else None)
     print(out)

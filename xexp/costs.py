@@ -1,6 +1,6 @@
 """`xexp plan`'s cost section and `xexp profile`: what a study will cost, before it runs.
 
-The estimate itself lives in runtime/estimate/; this module turns it into the lines a plan
+The estimate itself lives in runtime/engine/estimate/; this module turns it into the lines a plan
 prints and measures a model for a profile.
 """
 
@@ -29,11 +29,11 @@ def duration(seconds: float) -> str:
 def plan_cost(graph: Graph, store: str | Path | None, rows: list[dict], *, gpus: float | None,
               cpus: float | None):
     """The cost of the nodes the plan will run, on the given (else this machine's) resources."""
-    from xexp.runtime.estimate import estimate_cost, local_capacity
+    from xexp.runtime.engine.estimate import estimate_cost, local_capacity
 
     root = None
     if store is not None:
-        from xexp.runtime.store import local_store_path
+        from xexp.runtime.engine.store import local_store_path
 
         try:
             root = local_store_path(store)
@@ -95,7 +95,7 @@ def profile_from_cli(args) -> int:
     for node in models:
         profile = measure(node.params["source"], device=args.device, train_len=train_len, eval_len=eval_len,
                           batch=args.batch, steps=args.steps)
-        from xexp.runtime.estimate.models import write_profile
+        from xexp.runtime.engine.estimate.models import write_profile
 
         path = write_profile(profile)
         print(f"{profile['model']} on {profile['device_name']}: training {1 / profile['train_s_per_token']:,.0f} "
@@ -112,8 +112,8 @@ def measure(source: dict[str, Any], *, device: str, train_len: int, eval_len: in
     import torch
     from transformers import AutoModel
 
-    from xexp.runtime.estimate.history import model_label
-    from xexp.runtime.models.sources import materialize_model
+    from xexp.runtime.engine.estimate.history import model_label
+    from xexp.runtime.learning.models.sources import materialize_model
 
     if device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("xexp profile: --device cuda, but torch sees no CUDA device here")

@@ -3,8 +3,8 @@
 What a failure does to a run depends on its kind, never on its wording: a full or read-only
 store stops the whole run (every other node would meet it too), a bad row fails its node and
 the nodes that need it, a worker that died is retried by Ray first. So each error says its
-`Category`; a failed node's `_failed.json` records it (runtime/failures.py) and the scheduler
-decides by it (runtime/scheduler.py), with no match on a message or a class name.
+`Category`; a failed node's `_failed.json` records it (runtime/engine/failures.py) and the scheduler
+decides by it (runtime/engine/scheduler.py), with no match on a message or a class name.
 
 An error that is not an `XexpError` is `unexpected`: a bug in xexp or a library's own error,
 whose traceback the node's `_failed.json` and log keep. Internal invariants stay plain
@@ -95,7 +95,7 @@ class StoreError(XexpError):
 class StoreFault(StoreError):
     """The store's filesystem refused a write: full, read-only, or not ours to write.
 
-    Raised wherever a write fails that way (runtime/faults.py recognises it, also inside a
+    Raised wherever a write fails that way (runtime/engine/faults.py recognises it, also inside a
     library's own error); the run stops in one line and removes what the write left half done.
     What to do: free space or fix the permissions, then run again: finished nodes are kept.
     """

@@ -1,4 +1,4 @@
-"""`xexp fetch SPEC`: prefetch hub models and datasets into the store (runtime/prefetch.py)."""
+"""`xexp fetch SPEC`: prefetch hub models and datasets into the store (runtime/engine/prefetch.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def fetch_from_cli(args) -> int:
-    from xexp.runtime.prefetch import download_models, hub_cache
-    from xexp.runtime.store import Store
+    from xexp.runtime.engine.prefetch import download_models, hub_cache
+    from xexp.runtime.engine.store import Store
     from xexp.running import run_spec
 
     spec_path = Path(args.file)

@@ -155,7 +155,7 @@ def perturb_from_cli(args) -> int:
     if problem:
         print(f"xexp perturb: {problem}", file=sys.stderr)
         return 2
-    from xexp.runtime.perturbations import apply, perturb_example
+    from xexp.runtime.robustness.perturbations import apply, perturb_example
 
     try:
         if args.input:

@@ -9,7 +9,7 @@ from pathlib import Path
 from xexp.compiler.errors import SpecError
 from xexp.compiler.graph import Graph, Node
 from xexp.compiler.graph.node import NODE_KINDS
-from xexp.runtime.states import PlanState
+from xexp.runtime.engine.states import PlanState
 
 #: How many of the store's latest runs are searched for a node's previous parameters.
 PREVIOUS_RUNS = 20
@@ -19,14 +19,14 @@ FILE_CHANGED = "input file changed: "
 def node_states(graph: Graph, store: str | Path | None, force=()) -> dict[str, PlanState]:
     """What will happen to each node and why; without a store on disk every node runs. An
     unknown `--force` item is a SpecError (one line, exit status 2), store or no store."""
-    from xexp.runtime.plan import resolve_force  # light: no Ray
+    from xexp.runtime.engine.plan import resolve_force  # light: no Ray
 
     try:
         resolve_force(graph, force)
     except ValueError as err:
         raise SpecError(str(err), file="xexp plan") from None
-    from xexp.runtime.plan import plan_status  # light: reads completion records only
-    from xexp.runtime.store import Store, local_store_path
+    from xexp.runtime.engine.plan import plan_status  # light: reads completion records only
+    from xexp.runtime.engine.store import Store, local_store_path
 
     if store is None or not local_store_path(store).exists():
         return {n.key: PlanState("run", "no store yet") for n in graph.nodes}

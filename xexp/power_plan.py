@@ -3,7 +3,7 @@
 The report's primary family (runtime/report/verdicts.py) is known from the spec alone: per
 target, one robustness row per model × non-baseline variant × declared condition (by default the
 worst case over the model-agnostic perturbations, or each attack where there are none). With
-the seeds every variant shares with the baseline and `report { seed_sd=… }`, runtime/power.py
+the seeds every variant shares with the baseline and `report { seed_sd=… }`, runtime/report/power.py
 gives the minimum detectable effect at Holm's first step and the seeds needed for a wanted one.
 """
 
@@ -46,7 +46,7 @@ def primary_conditions(spec, target) -> list[str]:
 
 def study_power(spec, detect: float | None = None) -> list[TargetPower]:
     """One line per target (one for the whole study with `family=study`)."""
-    from xexp.runtime.power import power_line
+    from xexp.runtime.report.power import power_line
 
     variants = [v for v in spec.intermediate if v != spec.report.baseline]
     per_target = [(t.task, primary_conditions(spec, t)) for t in spec.targets]

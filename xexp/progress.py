@@ -8,8 +8,8 @@ place when stderr is a terminal, otherwise one plain line whenever the counts ch
 every ``interval_s`` seconds) and a final line on close.
 
 The run's ETA is the scheduler replayed over the nodes left, on each node's estimated time
-(runtime/estimate/: learned from the store's history) corrected by what this run has measured so
-far (runtime/estimate/live.py), so it does not jump as each kind finishes its first node. Without
+(runtime/engine/estimate/: learned from the store's history) corrected by what this run has measured so
+far (runtime/engine/estimate/live.py), so it does not jump as each kind finishes its first node. Without
 estimates it falls back to each kind's mean duration x its remaining nodes / the most nodes of that
 kind seen running at once, summed over kinds (also the per-kind column of the live table), a kind with no finished node in
 this run taking its measured times from the store's earlier records.
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from xexp.compiler.graph.node import Graph
-from xexp.runtime.states import EVENT_STATES, FINAL_STATES
-from xexp.runtime.store import PROGRESS_FILE
+from xexp.runtime.engine.states import EVENT_STATES, FINAL_STATES
+from xexp.runtime.engine.store import PROGRESS_FILE
 
 COLUMNS = ("done", "running", "cached", "failed", "blocked", "pending")
 
@@ -95,7 +95,7 @@ class ProgressDisplay:
         self.started_at: dict[str, float] = {}
         self.time_left: Any = None
         if estimates:
-            from xexp.runtime.estimate.live import TimeLeft
+            from xexp.runtime.engine.estimate.live import TimeLeft
 
             self.time_left = TimeLeft(graph, estimates, capacity or {"CPU": 1.0})
         self._eta_cache: tuple[float, float] | None = None  # (when, seconds)

@@ -25,7 +25,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 def _store(root: str | Path | None, spec_path: Path):
     """The run's store; ``root`` as the user typed it (``Path()`` would mangle a URL)."""
-    from xexp.runtime.store import Store
+    from xexp.runtime.engine.store import Store
 
     return Store(root if root else default_store(spec_path))
 
@@ -40,10 +40,10 @@ def publish_report(store, run_id: str, graph, states: Mapping[str, str]) -> Path
     if (report is None or states.get(report.key) not in ("done", "cached")
             or not store.is_done("report", report.key)):
         return None
-    from xexp.runtime.faults import fault_message, store_fault
-    from xexp.runtime.store import StoreFault
+    from xexp.runtime.engine.faults import fault_message, store_fault
+    from xexp.runtime.engine.store import StoreFault
 
-    from xexp.runtime.publish import publish_dir
+    from xexp.runtime.engine.publish import publish_dir
 
     source = store.artifact_dir("report", report.key)
     target = report_dir(store, run_id)
@@ -60,7 +60,7 @@ def publish_report(store, run_id: str, graph, states: Mapping[str, str]) -> Path
 
 def report_dir(store, run_id: str) -> Path:
     """Where a run's report is published: runs/<run>/report/."""
-    from xexp.runtime.runs import run_dir
+    from xexp.runtime.engine.runs import run_dir
 
     return run_dir(store, run_id) / "report"
 
@@ -100,11 +100,11 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     off (`xexp fetch`) keeps its record out of `runs/latest`, which names the user's last run."""
     from xexp.runtime.ops.report_op import HTML_FILE
     from xexp.progress import ProgressDisplay
-    from xexp.runtime.runs import create_run
-    from xexp.runtime.plan import plan_status
-    from xexp.runtime.scheduler import execute_graph
-    from xexp.runtime.prefetch import only_kinds, use_store_hub_cache
-    from xexp.runtime.tracking import after_run, check_trackers, with_tune_loggers
+    from xexp.runtime.engine.runs import create_run
+    from xexp.runtime.engine.plan import plan_status
+    from xexp.runtime.engine.scheduler import execute_graph
+    from xexp.runtime.engine.prefetch import only_kinds, use_store_hub_cache
+    from xexp.runtime.engine.tracking import after_run, check_trackers, with_tune_loggers
 
     stream = stream or sys.stderr
     if executor == "local":
@@ -132,7 +132,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
     st.check_writable()  # a read-only or foreign store fails here, in one line, before Ray starts
     info = {}
     if executor == "ray":
-        from xexp.runtime.ray_session import connect
+        from xexp.runtime.engine.ray_session import connect
 
         info = connect(address, num_cpus=num_cpus, num_gpus=num_gpus, dashboard=dashboard)
     if dashboard:
@@ -141,7 +141,7 @@ def run_spec(spec_path: Path, *, store: str | Path | None = None, address: str |
               else "Ray dashboard: not available (is ray[default] installed?)", file=stream)
     run_id = create_run(st, work, spec_path=str(spec_path), spec_text=text, latest=latest, only=tuple(only))
     print(f"run {run_id}: {len(work.nodes)} nodes, store {st.root}", file=stream)
-    from xexp.runtime.estimate.live import estimated_seconds
+    from xexp.runtime.engine.estimate.live import estimated_seconds
 
     estimates = estimated_seconds(work, st.root)  # learned from the store's history, before this run
     display = ProgressDisplay(work, stream=stream, store=st, estimates=estimates,
@@ -182,7 +182,7 @@ def ray_only_options(address, dashboard, num_cpus, num_gpus) -> str | None:
 
 
 def run_from_cli(args) -> int:
-    from xexp.runtime.tracking import TrackingError, check_trackers
+    from xexp.runtime.engine.tracking import TrackingError, check_trackers
 
     if args.executor == "local":
         refused = ray_only_options(args.address, args.dashboard, args.num_cpus, args.num_gpus)
@@ -212,7 +212,7 @@ def existing_store(command: str, store_arg: str | None, run_arg: str | None):
     The run argument may be a spec file: its store is the one `xexp run SPEC` used (beside the
     spec, or $XEXP_STORE). Without --store, ./.xexp is tried; when it does not exist the line
     names the stores found one folder down (a run of specs/demo.xexp keeps specs/.xexp)."""
-    from xexp.runtime.store import Store, StoreError, local_store_path
+    from xexp.runtime.engine.store import Store, StoreError, local_store_path
 
     run_id = run_arg
     if run_arg and run_arg.endswith(".xexp") and Path(run_arg).is_file():
@@ -233,7 +233,7 @@ def existing_store(command: str, store_arg: str | None, run_arg: str | None):
 
 
 def status_from_cli(args) -> int:
-    from xexp.runtime.runs import status
+    from xexp.runtime.engine.runs import status
 
     found = existing_store("status", args.store, args.run)
     if found is None:
@@ -267,7 +267,7 @@ def report_from_cli(args) -> int:
     """Rebuild the report of a finished run from its stored predictions; nothing is re-run."""
     from xexp.compiler.graph import Graph
     from xexp.runtime.ops.report_op import HTML_FILE, build_from_store
-    from xexp.runtime.runs import latest_run_id, read_run
+    from xexp.runtime.engine.runs import latest_run_id, read_run
 
     found = existing_store("report", args.store, args.run)
     if found is None:
@@ -295,9 +295,9 @@ def report_from_cli(args) -> int:
         print(f"xexp report: {len(missing)} inputs of the report are not in the store; run the spec first",
               file=sys.stderr)
         return EXIT_FAILED
-    from xexp.runtime.completion import ManifestError
-    from xexp.runtime.faults import fault_message, store_fault
-    from xexp.runtime.publish import publish_dir
+    from xexp.runtime.engine.completion import ManifestError
+    from xexp.runtime.engine.faults import fault_message, store_fault
+    from xexp.runtime.engine.publish import publish_dir
 
     target = report_dir(st, run_id)
     try:  # built aside and swapped in: a full or read-only store keeps the report it had

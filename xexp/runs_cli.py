@@ -1,5 +1,5 @@
 """`xexp runs [--store S | SPEC]`: the runs of a store, newest first, so a run id is found by
-reading, not by listing folders (runtime/runs.py `list_runs` reads the records)."""
+reading, not by listing folders (runtime/engine/runs.py `list_runs` reads the records)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def render(runs: list[dict], latest: str | None) -> str:
 
 def runs_from_cli(args) -> int:
     from xexp.running import existing_store
-    from xexp.runtime.runs import latest_run_id, list_runs
+    from xexp.runtime.engine.runs import latest_run_id, list_runs
 
     if args.spec and not args.spec.endswith(".xexp"):
         print(f"xexp runs: expected a spec file (SPEC.xexp), got `{args.spec}`; a store goes with --store",

@@ -293,7 +293,7 @@ class Sampling(Frozen):
     after tokenization: for QA, context windows), its share of the batches is p_i ∝ n_i
     (`proportional`), ∝ min(n_i, cap) (`capped`, jiant's `examples_cap`) or ∝ n_i^(1/T)
     (`temperature`; T = 1 is proportional, larger T flattens the shares toward uniform).
-    runtime/multitask.py turns the shares into each epoch's schedule."""
+    runtime/learning/multitask.py turns the shares into each epoch's schedule."""
 
     kind: SamplingKind = "proportional"
     cap: int | None = Field(None, ge=1)

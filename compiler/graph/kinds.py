@@ -9,14 +9,14 @@ a `Step` with its `VERSION`, and every table of kinds is derived from these clas
   and every node of the kind (and everything downstream) is redone rather than reused.
 - `COST` is the kind's relative duration, the one guess when the store has measured nothing:
   it orders a graph by critical path (a training is ten evaluations, an attack two).
-- `WORK_UNIT` is what a node's time grows with (runtime/estimate/work.py measures it), and
+- `WORK_UNIT` is what a node's time grows with (runtime/engine/estimate/work.py measures it), and
   `MODEL_BOUND` whether that time also depends on the model the node makes or runs (the
   estimates fit those kinds' rates per model).
 - `PARAMS` is the contract of the kind's params (contracts.py, report_contract.py).
 
 The compiler reads these without importing the runtime. The runtime attaches its side by the
 kind's `NAME`: the op `runtime/ops/<name>_op.py`, which returns the kind's typed manifest (a
-`NodeManifest`, runtime/completion.py). An unknown kind is an error wherever it is looked up
+`NodeManifest`, runtime/engine/completion.py). An unknown kind is an error wherever it is looked up
 (`kind_of`).
 """
 

@@ -24,7 +24,7 @@ class ReportSettings(Frozen):
     or "all"; None (the default) is the worst case, or every attack where there is none, so
     the family stays one row per variant. `family` is "target" (Holm within each target) or
     "study" (one family over every target). `seed_sd` is the per-model seed-to-seed SD, in
-    points, that `xexp plan` computes power from (runtime/power.py says where 0.5 comes from)."""
+    points, that `xexp plan` computes power from (runtime/report/power.py says where 0.5 comes from)."""
 
     baseline: str = Field("none", min_length=1)
     ci: float = Field(0.95, gt=0, lt=1)

@@ -3,16 +3,16 @@
 Both attacks share one greedy search (rank words by how much the gold label's probability drops
 when the word is removed, then replace the most important words one at a time until the
 prediction flips or the budget is spent); they differ in what replaces a word. Implementations
-live in `xexp.runtime.attacks` and run inside evaluation, one batched model call per round.
+live in `xexp.runtime.robustness.attacks` and run inside evaluation, one batched model call per round.
 
 Default field: the hypothesis. NLI attacks in the literature (TextFooler, BERT-Attack, the
 TextAttack NLI recipes' `InputColumnModification`) keep the premise fixed and attack the
 hypothesis, so that the example still asks the same question about the same context. "premise"
 and "both" remain available; with "both", the hypothesis's words are ranked and tried first and
-the premise's only if that fails (`runtime/attacks/search.field_stages` says why).
+the premise's only if that fails (`runtime/robustness/attacks/search.field_stages` says why).
 
 Task types: every target with text. The search lowers a score per task type until its own
-success rule holds (runtime/attacks/targets.py): sentence pairs, the gold label's probability
+success rule holds (runtime/robustness/attacks/targets.py): sentence pairs, the gold label's probability
 (success: the prediction leaves it); multiple choice, on the context or each ending with the
 label kept (success: right becomes wrong); extractive QA, on the question or the context with
 the gold answer spans left as they are, so they stay spans of the perturbed context (success:
@@ -31,7 +31,7 @@ from xexp.compiler.registry.base import FIELDS, Params, register
 from xexp.compiler.registry.sources import PAIR_TASKS
 from xexp.compiler.registry.perturbations import LexiconRef
 
-_RUNTIME = "xexp.runtime.attacks"
+_RUNTIME = "xexp.runtime.robustness.attacks"
 
 #: The task types an attack works on: those whose examples have text to attack.
 ATTACKED_TASKS: tuple[str, ...] = PAIR_TASKS + ("extractive_qa", "multiple_choice", "token_classification")
@@ -101,7 +101,7 @@ class CodeSwitchAttackParams(Params):
 
     def language_problem(self, lang: str) -> str | None:
         """Text in `lang` is switched into every other language of `languages`; each needs an
-        English-X lexicon, and non-English text its own (runtime/attacks/codeswitch.py)."""
+        English-X lexicon, and non-English text its own (runtime/robustness/attacks/codeswitch.py)."""
         targets = [t for t in self.languages if t != lang]
         if not targets:
             return f"languages={list(self.languages)} leave nothing to switch {lang} text into"

@@ -94,7 +94,7 @@ class Entry:
 
     The facts below belong to one category each; an entry of another category leaves them at
     their defaults. A task type's `family` names its normalized columns and its fields
-    (FAMILY_FIELDS, runtime/formats.py), `labels` its classes in head order; `pair`: its examples
+    (FAMILY_FIELDS, runtime/data/formats.py), `labels` its classes in head order; `pair`: its examples
     are a premise and a hypothesis; `per_token`: it predicts a label per word (tagging);
     `untrained`: a target of it is evaluated with no training of its own (retrieval);
     `intermediate_only`: it is never a target (masked_lm). A perturbation that `keeps_tokens`

@@ -2,7 +2,7 @@
 
 A task type declares its family (`family=` in compiler/registry/sources.py), and everything
 that depends on what an example looks like reads it from `TASK_FAMILIES`: the table a `load`
-node writes and its arrow schema (runtime/formats.py), the columns the normalizer fills
+node writes and its arrow schema (runtime/data/formats.py), the columns the normalizer fills
 (runtime/data/normalize.py), the family of a stored table (perturbations, the report's
 examples), and the name of the metric its predictions' `correct` flag adds up to in the report.
 The fields a perturbation may name with `on FIELD` (registry/base.py `FAMILY_FIELDS`) are some

@@ -4,7 +4,7 @@ Each `Params` subclass is the parameter schema of one registered perturbation; i
 the user-facing documentation and names every parameter. Language lists are honest: a
 perturbation is declared only for languages where it does something meaningful, so the compiler
 can reject e.g. `case_noise` on Thai before anything runs. Implementations live in
-`xexp.runtime.perturbations` and are imported by the runtime only. `keeps_tokens=True` marks
+`xexp.runtime.robustness.perturbations` and are imported by the runtime only. `keeps_tokens=True` marks
 the ones that only change characters inside words, so they apply to tagged text word by word
 with the tags kept (token_classification targets accept only these).
 
@@ -13,7 +13,7 @@ works on the text fields of any task family. nli and paraphrase: premise, hypoth
 (default: both). extractive_qa: question, context, both (default: question); on the context
 the answer spans are perturbed consistently with the text around them, so every answer is
 still found at its (recomputed) offset and the gold answer is the perturbed span, what the
-perturbed context contains (runtime/perturbations/fields.py). multiple_choice: context,
+perturbed context contains (runtime/robustness/perturbations/fields.py). multiple_choice: context,
 endings (each ending perturbed; the label kept), both (default: endings).
 """
 
@@ -28,14 +28,14 @@ from xexp.compiler.registry.base import FAMILY_FIELDS, Params, register
 from xexp.compiler.registry.muse import muse_language
 from xexp.compiler.registry.sources import SYNTHETIC_LANGUAGES, TEXT_TASKS
 
-_RUNTIME = "xexp.runtime.perturbations"
+_RUNTIME = "xexp.runtime.robustness.perturbations"
 #: Perturbations that only change characters inside words also apply to tagged text.
 TOKEN_KEEPING_TASKS = (*TEXT_TASKS, "token_classification")
 
 #: Languages whose script has upper and lower case.
 CASEFUL_LANGUAGES = frozenset({"bg", "de", "el", "en", "es", "fr", "ru", "sw", "tr", "vi",
                                "af", "et", "eu", "hu", "jv", "ms", "tl", "yo", "kk"})
-#: Languages with a keyboard layout in runtime/perturbations/layouts.json (zh types through
+#: Languages with a keyboard layout in runtime/robustness/perturbations/layouts.json (zh types through
 #: pinyin input methods, where key-neighbour typos do not map onto characters: unsupported).
 KEYBOARD_LANGUAGES = ALL_XNLI - {"zh"}
 #: Languages with a confusable table (Han is left out: no small honest table exists).

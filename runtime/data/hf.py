@@ -36,7 +36,7 @@ def read_hf(source: dict, *, task_type: str, split: str | None, language: str | 
         elif local.is_dir():
             loaded = datasets.load_dataset(dataset_id, config, revision=source.get("revision"))
         else:  # a hub id: read the commit the revision resolves to now, and record it
-            from xexp.runtime.hub_revision import hub_commit
+            from xexp.runtime.data.hub_revision import hub_commit
 
             commit = hub_commit(dataset_id, source.get("revision"), "dataset")
             loaded = datasets.load_dataset(dataset_id, config, revision=commit or source.get("revision"))

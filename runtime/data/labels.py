@@ -30,7 +30,7 @@ from typing import Any
 
 from xexp.compiler.registry.base import REGISTRY, task_family
 from xexp.runtime.data.raw import DataError, FieldProblem
-from xexp.runtime.formats import NLI_LABELS, PARAPHRASE_LABELS
+from xexp.runtime.data.formats import NLI_LABELS, PARAPHRASE_LABELS
 
 _NLI_ALIASES = {
     **{a: "entailment" for a in ("entailment", "entail", "entails", "entailed", "e")},

@@ -1,4 +1,4 @@
-"""Raw records -> the normalized, validated table of runtime/formats.py.
+"""Raw records -> the normalized, validated table of runtime/data/formats.py.
 
 Each record is mapped to its task family's columns (compiler/registry/families.py) through the
 spec's `columns` mapping or the usual source column names (`DEFAULT_COLUMNS`), every value is
@@ -26,7 +26,7 @@ from xexp.runtime.data.labels import (
 )
 from xexp.runtime.data.raw import DataError, FieldProblem, RawSource
 from xexp.runtime.data.row_size import cap_record
-from xexp.runtime.formats import table_schema
+from xexp.runtime.data.formats import table_schema
 
 #: Source column names tried after a normalized column's own name, in order, when the
 #: `columns` mapping does not name one (GLUE's sentence1/sentence2, MNLI's gold_label, ...).

@@ -1,4 +1,4 @@
-"""`load_rows`: any declared data source -> the normalized table of runtime/formats.py.
+"""`load_rows`: any declared data source -> the normalized table of runtime/data/formats.py.
 
 Each source kind has its own reader (local files, Hugging Face datasets, the synthetic
 generator); they all return a `RawSource` (raw records plus where each came from), and one

@@ -1,7 +1,7 @@
 """The work of each node kind: `execute(node, ctx)` runs the op `OPS` names for the node's kind.
 
 Each kind module has `run(node, ctx) -> manifest`, its kind's typed manifest (a `NodeManifest`,
-runtime/completion.py). They are thin: they read inputs from the store, call the library code
+runtime/engine/completion.py). They are thin: they read inputs from the store, call the library code
 (data sources, training, perturbations, attacks, report) and write artifacts; all the science
 lives in those libraries.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from xexp.compiler.graph.node import Kind, Node
-from xexp.runtime.completion import NodeManifest
-from xexp.runtime.context import NodeContext
+from xexp.runtime.engine.completion import NodeManifest
+from xexp.runtime.engine.context import NodeContext
 from xexp.runtime.implementations import resolve_path
 
 

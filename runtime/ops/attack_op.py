@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from xexp.compiler.graph.contracts import AttackParams
 from xexp.compiler.graph.node import Node
-from xexp.runtime.context import NodeContext
-from xexp.runtime.formats import PREDICTIONS_FILE
+from xexp.runtime.engine.context import NodeContext
+from xexp.runtime.data.formats import PREDICTIONS_FILE
 from xexp.runtime.ops.common import input_data, model_manifest, write_table
-from xexp.runtime.table_manifests import AttackManifest, AttackSummary
+from xexp.runtime.manifests.tables import AttackManifest, AttackSummary
 
 
 def run(node: Node, ctx: NodeContext) -> AttackManifest:
     import pyarrow as pa
 
-    from xexp.runtime.attacks import summarize
-    from xexp.runtime.attacks.runner import run_task_attack
-    from xexp.runtime.attacks.subset import attack_subset
-    from xexp.runtime.attacks.targets import TABLE_TARGETS, PairTarget
-    from xexp.runtime.evaluation import predictor, table_predictor
+    from xexp.runtime.robustness.attacks import summarize
+    from xexp.runtime.robustness.attacks.runner import run_task_attack
+    from xexp.runtime.robustness.attacks.subset import attack_subset
+    from xexp.runtime.robustness.attacks.targets import TABLE_TARGETS, PairTarget
+    from xexp.runtime.learning.evaluation import predictor, table_predictor
     from xexp.runtime.implementations import entry_of
 
     p = AttackParams.model_validate(node.params)

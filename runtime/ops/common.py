@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from xexp.errors import ModelError
-from xexp.runtime.context import InputArtifact
-from xexp.runtime.formats import DATA_FILE, PREDICTIONS_FILE
-from xexp.runtime.table_manifests import DataManifest
+from xexp.runtime.engine.context import InputArtifact
+from xexp.runtime.data.formats import DATA_FILE, PREDICTIONS_FILE
+from xexp.runtime.manifests.tables import DataManifest
 
 
 def write_table(table, path: Path) -> None:
@@ -33,7 +33,7 @@ def model_manifest(artifact: InputArtifact) -> dict:
     """The loadable model of a `model` or `train` input, as a manifest for models.sources.
 
     Where it is loaded from and whether its code may run come from the spec (the input's
-    ``model``, runtime/provenance.py), never from the stored manifest.
+    ``model``, runtime/engine/provenance.py), never from the stored manifest.
     """
     origin = artifact.model
     if origin is None:

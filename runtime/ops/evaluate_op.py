@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from xexp.compiler.graph.contracts import EvaluateParams
 from xexp.compiler.graph.node import Node
-from xexp.runtime.context import NodeContext
-from xexp.runtime.formats import PREDICTIONS_FILE
+from xexp.runtime.engine.context import NodeContext
+from xexp.runtime.data.formats import PREDICTIONS_FILE
 from xexp.runtime.ops.common import input_data, model_manifest, write_table
-from xexp.runtime.table_manifests import EvaluateManifest
+from xexp.runtime.manifests.tables import EvaluateManifest
 
 
 def run(node: Node, ctx: NodeContext) -> EvaluateManifest:
-    from xexp.runtime.evaluation import evaluate
-    from xexp.runtime.tasks import get_task
+    from xexp.runtime.learning.evaluation import evaluate
+    from xexp.runtime.learning.tasks import get_task
 
     p = EvaluateParams.model_validate(node.params)
     model = model_manifest(ctx.inputs["model"])

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Callable
 
 from xexp.compiler.graph.contracts import TrainParams, TrainSettings, member_input
-from xexp.runtime.context import NodeContext
+from xexp.runtime.engine.context import NodeContext
 from xexp.runtime.ops.common import input_data
-from xexp.runtime.train_manifest import TrainManifest
+from xexp.runtime.manifests.train import TrainManifest
 
 #: fit(hparams, out_dir, scratch_dir, progress) -> manifest: one training of a node's data, with
 #: the settings of one trial (TrainSettings.trial).
@@ -19,7 +19,7 @@ Fit = Callable[[TrainSettings, Path, Path, Callable[[dict], None] | None], Train
 def training_of(p: TrainParams, base: dict, ctx: NodeContext) -> tuple[Fit, bool]:
     """The node's training as a function of its hyperparameters, and whether it has dev data."""
     if p.members is None:
-        from xexp.runtime.training import train
+        from xexp.runtime.learning.training import train
 
         assert p.task_type is not None  # the contract: a single-task training names its type
         task_type = p.task_type
@@ -33,7 +33,7 @@ def training_of(p: TrainParams, base: dict, ctx: NodeContext) -> tuple[Fit, bool
 
         return fit, dev_table is not None
 
-    from xexp.runtime.training import train_mix
+    from xexp.runtime.learning.training import train_mix
 
     sampling = p.sampling
     assert sampling is not None  # the contract: a mix has its sampling rule

@@ -5,10 +5,10 @@ from __future__ import annotations
 from xexp.compiler.graph.contracts import LoadParams
 from xexp.compiler.graph.node import Node
 from xexp.errors import DataError
-from xexp.runtime.context import NodeContext
-from xexp.runtime.formats import DATA_FILE
+from xexp.runtime.engine.context import NodeContext
+from xexp.runtime.data.formats import DATA_FILE
 from xexp.runtime.ops.common import write_table
-from xexp.runtime.table_manifests import LoadManifest
+from xexp.runtime.manifests.tables import LoadManifest
 
 
 def _concatenated(p: LoadParams):

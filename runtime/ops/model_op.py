@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from xexp.compiler.graph.contracts import ModelParams
 from xexp.compiler.graph.node import Node
-from xexp.runtime.context import NodeContext
-from xexp.runtime.models.manifest import ModelManifest
+from xexp.runtime.engine.context import NodeContext
+from xexp.runtime.manifests.model import ModelManifest
 
 MODEL_DIR = "model"
 
 
 def run(node: Node, ctx: NodeContext) -> ModelManifest:
-    from xexp.runtime.models.sources import materialize_model
+    from xexp.runtime.learning.models.sources import materialize_model
 
     source = ModelParams.model_validate(node.params).source
     ctx.logger.info("preparing model %s", source)

@@ -2,7 +2,7 @@
 every variant), recording per example whether the text really changed.
 
 The task family decides how: a tagged table's words are perturbed one by one, tags kept
-(runtime/perturbations/tagged.py); pair, QA and multiple-choice fields through `perturb_table`
+(runtime/robustness/perturbations/tagged.py); pair, QA and multiple-choice fields through `perturb_table`
 (QA answers kept at valid offsets). The family is that of the task type the `load` input was
 read as — its params, authenticated by its key — never guessed from the table's columns.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 from xexp.compiler.graph.contracts import LoadParams, PerturbParams
 from xexp.compiler.graph.node import Node
 from xexp.compiler.registry.base import task_family
-from xexp.runtime.context import NodeContext
-from xexp.runtime.formats import DATA_FILE
+from xexp.runtime.engine.context import NodeContext
+from xexp.runtime.data.formats import DATA_FILE
 from xexp.runtime.ops.common import input_data, write_table
-from xexp.runtime.table_manifests import PerturbManifest
+from xexp.runtime.manifests.tables import PerturbManifest
 
 
 def run(node: Node, ctx: NodeContext) -> PerturbManifest:
@@ -23,11 +23,11 @@ def run(node: Node, ctx: NodeContext) -> PerturbManifest:
     data = ctx.inputs["data"]
     table = input_data(data)
     if task_family(LoadParams.model_validate(data.params).task_type) == "tagging":
-        from xexp.runtime.perturbations.tagged import perturb_tagged_table
+        from xexp.runtime.robustness.perturbations.tagged import perturb_tagged_table
 
         out = perturb_tagged_table(p.perturbation, p.params, table, p.language, p.seed)
     else:
-        from xexp.runtime.perturbations import perturb_table
+        from xexp.runtime.robustness.perturbations import perturb_table
 
         out = perturb_table(p.perturbation, p.params, p.field, table, p.language, p.seed)
     write_table(out, ctx.out_dir / DATA_FILE)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from xexp.compiler.graph.report_contract import ReportParams
 from xexp.compiler.graph.node import Graph, Node
-from xexp.runtime.context import NodeContext
-from xexp.runtime.completion import NodeManifest
-from xexp.runtime.formats import HTML_FILE, SUMMARY_FILE
-from xexp.runtime.table_manifests import DataManifest, PredictionsManifest
+from xexp.runtime.engine.context import NodeContext
+from xexp.runtime.engine.completion import NodeManifest
+from xexp.runtime.data.formats import HTML_FILE, SUMMARY_FILE
+from xexp.runtime.manifests.tables import DataManifest, PredictionsManifest
 
 
 class ReportManifest(NodeManifest):

@@ -16,9 +16,9 @@ from pathlib import Path
 from xexp.compiler.graph.contracts import TrainParams, TrainSettings
 from xexp.compiler.graph.node import Node, Resources
 from xexp.errors import SpecValueError
-from xexp.runtime.context import NodeContext
+from xexp.runtime.engine.context import NodeContext
 from xexp.runtime.ops.fit import Fit
-from xexp.runtime.train_manifest import SweepOutcome, TrainManifest
+from xexp.runtime.manifests.train import SweepOutcome, TrainManifest
 
 TRIALS_FILE = "trials.csv"
 
@@ -46,7 +46,7 @@ def run_sweep(node: Node, ctx: NodeContext, fit: Fit, has_dev: bool) -> TrainMan
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
-    from xexp.runtime.tracking import keep_tune_logs, tune_callbacks
+    from xexp.runtime.engine.tracking import keep_tune_logs, tune_callbacks
 
     if not has_dev:
         raise SpecValueError(f"{node.name}: a sweep needs a dev split to pick the best trial (add dev=… to the task)")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from xexp.compiler.registry.base import dump_params
-from xexp.runtime.formats import HTML_FILE, REPORT_FILES, SUMMARY_FILE  # noqa: F401  (re-exported)
+from xexp.runtime.data.formats import HTML_FILE, REPORT_FILES, SUMMARY_FILE  # noqa: F401  (re-exported)
 from xexp.runtime.report.figures import figure_files
 from xexp.runtime.report.html import html_report, html_report_targets
 from xexp.runtime.report.latex import latex_report, latex_report_targets

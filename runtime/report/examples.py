@@ -18,7 +18,7 @@ import numpy as np
 
 from xexp.compiler.registry.base import FAMILY_FIELDS, family_columns
 from xexp.compiler.registry.families import TASK_FAMILIES, table_family
-from xexp.runtime.formats import token_id
+from xexp.runtime.data.formats import token_id
 from xexp.runtime.report.model import CLEAN, ReportCell, ReportSettings
 from xexp.runtime.report.predictions import read_columns
 from xexp.runtime.report.rows import variant_order
@@ -288,7 +288,7 @@ _ATTACK_VIEW = ("id", "gold", "predicted", "adv_predicted", "status", "words_cha
                 "words_total", "queries", "adv_premise", "adv_hypothesis")
 
 
-#: The text columns of the task types attacked through named fields (runtime/attacks/targets.py).
+#: The text columns of the task types attacked through named fields (runtime/robustness/attacks/targets.py).
 _FIELD_COLUMNS = ("question", "context", "endings", "tokens")
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from xexp.runtime.report.computed import ComputedRow
 from xexp.runtime.report.verdicts import ALL_SEEDS
-from xexp.runtime.stats import seed_level, welch
+from xexp.runtime.report.stats import seed_level, welch
 
 NAN = float("nan")
 #: `inference` of a row's intervals: across seeds (method-level), across examples, or Welch's.

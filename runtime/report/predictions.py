@@ -19,10 +19,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from xexp.errors import DataError
-from xexp.runtime.formats import ATTACK_COLUMNS, PREDICTION_COLUMNS, token_changed_flags
+from xexp.runtime.data.formats import ATTACK_COLUMNS, PREDICTION_COLUMNS, token_changed_flags
 from xexp.runtime.report.model import CLEAN, ReportCell
 
-#: The per-example score column of extractive QA predictions (runtime/tasks/qa.py).
+#: The per-example score column of extractive QA predictions (runtime/learning/tasks/qa.py).
 QA_SCORE = "f1"
 #: The column of per-word (tagging) predictions naming the sentence, the resampled example.
 SENTENCE = "sentence"

@@ -9,7 +9,7 @@ compares with the baseline on the same examples and the same seed *label*:
   `perturbed_acc_delta`, accuracy under perturbation (accuracy under attack for attacks, clean
   accuracy for "clean"). On seed "all" rows with two paired seed labels or more their intervals,
   `flip_p_method` and `p_method` are method-level: t over the per-seed differences plus the
-  examples' variance of their mean (xexp.runtime.stats.seed_level); with fewer pairs Δ perturbed
+  examples' variance of their mean (xexp.runtime.report.stats.seed_level); with fewer pairs Δ perturbed
   falls back to Welch's test over each side's seeds (`inference` "welch").
 * secondary: `delta_vs_baseline` = drop(baseline) − drop(variant) (clean rows: the clean
   accuracy delta), `relative_drop_delta`, `drop_changed_delta`, `success_rate_delta`, with
@@ -46,7 +46,7 @@ from xexp.runtime.report.pairs import pair_outcomes, paired_values, with_flip
 from xexp.runtime.report.verdicts import (  # noqa: F401 (names the views import from here)
     ALL_SEEDS, EXPLORATORY, MACRO, PRIMARY, assign_families, clip_intervals, flag_outlier_seeds,
 )
-from xexp.runtime.stats import (
+from xexp.runtime.report.stats import (
     ExampleWeights, derived_rng, percentile_intervals, sign_flip_p_value,
 )
 

@@ -55,7 +55,7 @@ METHOD = {
     "mde_80 / flip_seed_sd": "primary rows: the smallest |Δ flip| the row's own test finds with 80% "
                              "power at Holm's first step of its family, from the observed spread "
                              "(√(s²/k + v) and its df); flip_seed_sd is s, the SD of the per-seed "
-                             "Δ flip (runtime/power.py; xexp plan says the same before the run from "
+                             "Δ flip (runtime/report/power.py; xexp plan says the same before the run from "
                              "report { seed_sd })",
     "clean_inference": "seeds: clean_ci is over seeds plus the examples' variance (the method's "
                        "accuracy); examples: a per-example bootstrap of one model (†)",

@@ -10,11 +10,11 @@ declares `report { family=study }`: then one Holm family spans the primary rows 
 (seven targets with a family each would let the study-wide error reach ~30%).
 
 The metric a target's rows measure is the share of correct per-example decisions its task type
-writes (`correct` in the predictions, runtime/formats.py): accuracy for sentence-pair and
+writes (`correct` in the predictions, runtime/data/formats.py): accuracy for sentence-pair and
 multiple-choice tasks, exact match for extractive QA, token accuracy (UPOS accuracy for POS) for
 tagging, where each word is one example; retrieval accuracy for retrieval, one example a
 non-English sentence (BUCC: whether what it mined agrees with the gold; its F1 is in the
-evaluate manifest and `runtime/tasks/retrieval.py` computes it from the predictions). Its name
+evaluate manifest and `runtime/learning/tasks/retrieval.py` computes it from the predictions). Its name
 is the task family's `metric` (compiler/registry/families.py); a one-target report, whose cells
 do not name their target, knows an extractive QA target by the token F1 its predictions carry
 (`rows.has_f1`) and calls its metric exact match too.

@@ -22,8 +22,8 @@ import math
 from collections import defaultdict
 
 from xexp.compiler.graph.report_contract import CLEAN, WORST_CASE, ReportSettings
-from xexp.runtime.power import detectable_at
-from xexp.runtime.stats import holm
+from xexp.runtime.report.power import detectable_at
+from xexp.runtime.report.stats import holm
 
 MACRO = "macro"
 ALL_SEEDS = "all"
@@ -80,7 +80,7 @@ def assign_families(rows: list[dict], settings: ReportSettings, kinds: dict[str,
 def correct_family(rows: list[dict], alpha: float) -> int:
     """Holm over the robustness p (`flip_p_method`) of the primary rows given (a target's, or
     every target's with `family=study`); each primary row's `mde_80`: the Δ flip its own test
-    (observed seed spread plus the examples' variance, runtime/power.py) finds with 80% power
+    (observed seed spread plus the examples' variance, runtime/report/power.py) finds with 80% power
     at Holm's first step of this family. Returns the family size."""
     primary = [r for r in rows if r.get("family") == PRIMARY]
     tested = [r for r in primary if not math.isnan(r["flip_p_method"])]

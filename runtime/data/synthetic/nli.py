@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...formats import NLI_LABELS
+from xexp.runtime.data.formats import NLI_LABELS
 from .families import FAMILIES
 from .realise import sentence
 from .sampling import CyclingPool, balanced_counts, split_cores, split_rng

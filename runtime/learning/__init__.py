@@ -1,0 +1,1 @@
+"""Learning: models, task types, training, evaluation and device placement."""

@@ -1,0 +1,1 @@
+"""Robustness: model-agnostic perturbations and model-aware attacks."""
