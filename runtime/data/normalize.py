@@ -181,6 +181,8 @@ def _normalize_row(record, family, task_type, columns, label_map, class_names) -
     if family == "tagging":
         return _tagged(_field_value(record, "tokens", columns), _field_value(record, "tags", columns),
                        label_map, class_names)
+    if family != "mc":  # a family added to TASK_FAMILIES without its row reader here
+        raise ValueError(f"no row reader for task family {family!r} (runtime/data/normalize.py)")
     endings = _field_value(record, "endings", columns)
     if not isinstance(endings, (list, tuple)) or len(endings) < 2:
         raise FieldProblem("endings", f"expected a list of at least two endings, got {endings!r}")
