@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from xexp.compiler.graph.kinds import NODE_KINDS, kind_of
-from xexp.runtime.engine.estimate.work import Work, recorded_work
+from xexp.runtime.engine.estimate.work import Work, is_dev_input, recorded_rows, recorded_work
 from xexp.runtime.engine.usage import usage_from_log
 
 #: The newest records of each kind that the fit reads.
@@ -109,8 +109,19 @@ def read_samples(root: str | Path) -> list[Sample]:
         if not isinstance(raw, (int, float)):
             continue
         seconds = float(raw)
-        work = recorded_work(kind, data.get("params") or {}, data.get("manifest") or {})
+        work = recorded_work(kind, data.get("params") or {}, data.get("manifest") or {},
+                             _dev_rows(data, records) if kind == "train" else None)
         device = _usage_device(root / kind / key / "log.txt") if kind in ("train", "evaluate", "attack") else "cpu"
         samples.append(Sample(kind, model_of(key) if kind_of(kind).MODEL_BOUND else None,
                               device, work, seconds))
     return samples
+
+
+def _dev_rows(data: dict[str, Any], records: dict[str, dict[str, Any]]) -> float | None:
+    """The dev rows a training scored, from its dev inputs' records (None when none is read)."""
+    rows = []
+    for role, ref in (data.get("inputs") or {}).items():
+        if is_dev_input(role) and isinstance(ref, dict) and ref.get("key") in records:
+            rows.append(recorded_rows(records[ref["key"]].get("manifest") or {}))
+    known = [r for r in rows if r is not None]
+    return sum(known) if known else None

@@ -2,10 +2,11 @@
 corrected by what this run has measured so far.
 
 Each kind's estimates are multiplied by how far off they were for the nodes of that kind that
-finished in this run (measured / estimated, summed; before any of a kind finished, the ratio of
-all finished nodes), so the time left settles as soon as one node of each kind has finished,
-instead of jumping as each kind reports its first node. A running node holds its resources for
-its corrected estimate less the time it has run (never less than nothing).
+finished in this run (measured / estimated, summed). A kind none of whose nodes has finished
+keeps its estimates as they are: kinds are off by different factors (a training's estimate
+can be short while an evaluation's is long), so one kind's ratio would move another's the
+wrong way (bench/README.md, the ETA figures). A running node holds its resources for its
+corrected estimate less the time it has run (never less than nothing).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class TimeLeft:
             self.measured.setdefault(kind, []).append((self.estimates[key], seconds))
 
     def ratio(self, kind: str) -> float:
-        pairs = self.measured.get(kind) or [p for pairs in self.measured.values() for p in pairs]
+        pairs = self.measured.get(kind) or []
         estimated = sum(e for e, _ in pairs)
         if not pairs or estimated <= 0:
             return 1.0

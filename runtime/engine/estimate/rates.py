@@ -2,7 +2,11 @@
 the fallbacks a model or device without history needs. Each rate says what it rests on.
 
 1. **history**: the same kind, model and device class finished before: a least-squares line
-   (overhead + rate × work) through its samples, or their ratio when one sample or one size.
+   (overhead + rate × work) through its samples. Samples of one size cannot tell overhead from
+   rate (a smoke run evaluates every set at the same `limit`): they borrow the overhead fitted
+   for the same model and device by another kind whose work varied — loading the model and its
+   tokenizer is the same fixed cost whatever the node then does — at most `BORROWED_SHARE` of
+   their own typical time; with nothing to borrow, their ratio (all time per unit).
 2. **history, scaled**: the kind ran on this device with another model: its rate scaled by the
    two models' parameter counts (compute grows with parameters; the overhead does not).
 3. **profile**: `xexp profile MODEL` measured this model's forward and backward steps on this
@@ -35,6 +39,11 @@ MAX_SCALE = 8.0
 COST_UNIT_SECONDS = 10.0
 #: Fixed seconds of a node when its kind has no history at all.
 DEFAULT_OVERHEAD = {name: kind.COST * COST_UNIT_SECONDS for name, kind in KINDS.items()}
+#: A borrowed overhead leaves at least this share of a one-size group's time to its work.
+BORROWED_SHARE = 0.9
+#: Kinds whose fitted overhead another kind of the same model may borrow, the closest first
+#: (an attack and an evaluation load the model the same way; a training also builds an optimizer).
+LENDERS = ("attack", "evaluate", "train")
 #: Seconds per unit for kinds that run no model, when their kind has no history.
 DEFAULT_PER_UNIT = {"load": 1e-4, "perturb": 1e-3, "report": 0.0, "model": 0.0}
 
@@ -55,12 +64,18 @@ class Rate:
         return self.overhead + self.per_unit * amount
 
 
+def work_varies(points: list[tuple[float, float]]) -> bool:
+    """Whether (work, seconds) points are of more than one size, enough to fit a line."""
+    xs = [x for x, _ in points]
+    return len(points) >= 2 and max(xs) > min(xs) * 1.05
+
+
 def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
     """(overhead, per_unit) >= 0 through (work, seconds) points: least squares where the work
     varies, else the points' ratio with no overhead."""
     xs = [x for x, _ in points]
     ys = [y for _, y in points]
-    if len(points) >= 2 and max(xs) > min(xs) * 1.05:
+    if work_varies(points):
         mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
         sxx = sum((x - mx) ** 2 for x in xs)
         slope = sum((x - mx) * (y - my) for x, y in points) / sxx
@@ -100,8 +115,31 @@ class RateBook:
         typical = median(s.seconds for s in group)
         if not known:
             return Rate(typical, 0.0, _describe(group), typical)
+        if not work_varies(known) and kind_of(group[0].kind).MODEL_BOUND:
+            lent = self._lent_overhead(group[0])
+            if lent is not None:
+                lender, overhead = lent
+                seconds, work = median(y for _, y in known), median(x for x, _ in known)
+                overhead = min(overhead, BORROWED_SHARE * seconds)
+                per_unit = (seconds - overhead) / work if work > 0 else 0.0
+                return Rate(overhead, per_unit, f"{_describe(group)}, the overhead of its model's {lender} nodes",
+                            typical)
         overhead, per_unit = fit_line(known)
         return Rate(overhead, per_unit, _describe(group), typical)
+
+    def _lent_overhead(self, sample: Sample) -> tuple[str, float] | None:
+        """The overhead fitted for the sample's model and device by the first kind of LENDERS
+        whose samples varied in size and gave a line with an overhead."""
+        for lender in LENDERS:
+            group = self.groups.get((lender, sample.model, device_class(sample.device)))
+            if lender == sample.kind or not group:
+                continue
+            known = [(s.work.amount, s.seconds) for s in group if s.work.amount is not None]
+            if work_varies(known):
+                overhead, per_unit = fit_line(known)
+                if overhead > 0 and per_unit > 0:
+                    return lender, overhead
+        return None
 
     def rate(self, kind: str, model: str | None, device: str, max_len: int = DEFAULT_MAX_LEN) -> Rate:
         ident = (kind, model, device, max_len)

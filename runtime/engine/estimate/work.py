@@ -7,6 +7,11 @@ for the report. The same measure is taken of a finished node (from its completio
 the steps it took, the rows it wrote, the queries it made) and of a planned one (from its params
 and what is known of its inputs' sizes), so a rate fitted on the first predicts the second.
 
+A training's work also counts what it does besides its steps: each dev scoring (after every
+epoch, or every `eval_every` steps, and once at the end) reads the dev rows forward only, about a
+third of a trained token's cost. A multiple-choice example is one sequence per ending
+(`SEQUENCES_PER_EXAMPLE`), in trainings and evaluations alike.
+
 Sizes of planned inputs come, in order, from a finished load's own record, a `rows` slice, a
 synthetic source's `size`, a count of the local file's records, or the split sizes of the hub
 datasets the paper reads (hub_sizes.py); any other hub source not yet loaded has no known size
@@ -22,11 +27,18 @@ from typing import Any, Callable, TypeVar
 
 from xexp.compiler.graph.contracts import DEFAULT_MAX_LEN
 from xexp.compiler.graph.kinds import kind_of
+from xexp.compiler.registry.base import REGISTRY
 from xexp.runtime.engine.completion import ManifestError, NodeManifest
 from xexp.runtime.manifests.tables import AttackManifest, DataManifest, PredictionsManifest
 from xexp.runtime.manifests.train import TrainManifest
 
 M = TypeVar("M", bound=NodeManifest)
+
+#: Sequences the model reads per example, by task family: a multiple-choice example is one
+#: (context, ending) pair per ending; HellaSwag and CosmosQA have 4 endings, CommonsenseQA 5.
+SEQUENCES_PER_EXAMPLE = {"mc": 4.0}
+#: A token scored forward only (dev scoring, evaluation) against one trained forward and backward.
+FORWARD_SHARE = 1 / 3
 
 
 @dataclass(frozen=True)
@@ -38,8 +50,10 @@ class Work:
 
 
 # --- finished nodes ------------------------------------------------------------------------------
-def recorded_work(kind: str, params: dict[str, Any], manifest: dict[str, Any]) -> Work:
-    """The work a finished node did, read from its completion record."""
+def recorded_work(kind: str, params: dict[str, Any], manifest: dict[str, Any],
+                  dev_rows: float | None = None) -> Work:
+    """The work a finished node did, read from its completion record; `dev_rows` are a
+    training's dev rows where the store still has the records of its dev inputs."""
     unit = kind_of(kind).WORK_UNIT
     amount: float | None = None
     if kind in ("load", "perturb"):
@@ -49,11 +63,15 @@ def recorded_work(kind: str, params: dict[str, Any], manifest: dict[str, Any]) -
         trained = _read(TrainManifest, manifest)
         batch = _number(hparams.get("batch")) if not isinstance(hparams.get("batch"), dict) else None
         if trained is not None and batch is not None:
-            amount = (trained.steps * batch * float(hparams.get("grad_accum") or 1)
-                      * float(hparams.get("max_len") or DEFAULT_MAX_LEN))
+            accum, max_len = float(hparams.get("grad_accum") or 1), float(hparams.get("max_len") or DEFAULT_MAX_LEN)
+            seen = trained.steps * batch * accum
+            epochs = math.ceil(seen / trained.train_examples) if trained.train_examples else 1
+            amount = (seen * max_len * _train_sequences(params)
+                      + _dev_tokens(params, hparams, dev_rows, trained.steps, epochs))
     elif kind == "evaluate":
         predicted = _read(PredictionsManifest, manifest)
-        amount = None if predicted is None else predicted.n * float(params.get("max_len") or DEFAULT_MAX_LEN)
+        amount = None if predicted is None else (predicted.n * float(params.get("max_len") or DEFAULT_MAX_LEN)
+                                                 * sequences_per_example(params.get("task_type")))
     elif kind == "attack":
         attacked = _read(AttackManifest, manifest)
         total, each = (attacked.summary.total, attacked.summary.avg_queries) if attacked else (None, None)
@@ -78,7 +96,8 @@ def planned_work(node: Any, rows_of: Callable[[str], float | None]) -> Work:
         return Work(unit, rows_of(node.inputs["data"]))
     if kind == "evaluate":
         rows = rows_of(node.inputs["data"])
-        return Work(unit, None if rows is None else rows * float(params.get("max_len") or DEFAULT_MAX_LEN))
+        return Work(unit, None if rows is None else rows * float(params.get("max_len") or DEFAULT_MAX_LEN)
+                    * sequences_per_example(params.get("task_type")))
     if kind == "attack":
         rows = rows_of(node.inputs["data"])
         entry = params.get("params") or {}
@@ -105,14 +124,50 @@ def _train_tokens(node: Any, rows_of: Callable[[str], float | None]) -> float | 
     if not rows or any(r is None for r in rows):
         return None
     examples = sum(r for r in rows if r is not None)
-    steps = math.ceil(examples / (batch * accum)) * epochs
+    steps = int(math.ceil(examples / (batch * accum)) * epochs)
     if hparams.get("max_steps"):
         steps = min(steps, int(hparams["max_steps"]))
+        epochs = math.ceil(steps * batch * accum / examples) if examples else 1
     trials = 1
     for value in hparams.values():  # a sweep trains once per combination
         if isinstance(value, dict) and isinstance(value.get("values"), list):
             trials *= len(value["values"])
-    return steps * batch * accum * max_len * trials
+    dev_rows = [rows_of(key) for role, key in node.inputs.items() if is_dev_input(role)]
+    dev = _dev_tokens(node.params, hparams, sum(r for r in dev_rows if r is not None), steps, int(epochs))
+    return (steps * batch * accum * max_len * _train_sequences(node.params) + dev) * trials
+
+
+def sequences_per_example(task_type: Any) -> float:
+    """Sequences the model reads per example of `task_type` (SEQUENCES_PER_EXAMPLE; 1 for an
+    unknown type: an estimate never fails on what the check reports)."""
+    entry = REGISTRY.get("task_type", task_type) if isinstance(task_type, str) else None
+    return SEQUENCES_PER_EXAMPLE.get(entry.family or "", 1.0) if entry is not None else 1.0
+
+
+def _train_sequences(params: dict[str, Any]) -> float:
+    """Sequences per trained example: the task type's, or the mean over a mix's members."""
+    members = params.get("members")
+    if isinstance(members, list) and members:
+        return sum(sequences_per_example(m.get("task_type") if isinstance(m, dict) else None)
+                   for m in members) / len(members)
+    return sequences_per_example(params.get("task_type"))
+
+
+def is_dev_input(role: str) -> bool:
+    """A train node's dev input: `dev` for one task, `dev<i>.<lang>` for a mix member's."""
+    return role == "dev" or (role.startswith("dev") and role[3:4].isdigit())
+
+
+def _dev_tokens(params: dict[str, Any], hparams: dict[str, Any], dev_rows: float | None,
+                steps: int, epochs: int) -> float:
+    """Forward-only tokens of a training's dev scorings, in trained-token equivalents: the dev
+    rows, scored after each epoch (or every `eval_every` steps) and once at the end."""
+    if not dev_rows:
+        return 0.0
+    every = _number(hparams.get("eval_every"))
+    scorings = (steps // int(every) if every else epochs) + 1
+    max_len = float(hparams.get("max_len") or DEFAULT_MAX_LEN)
+    return dev_rows * max_len * _train_sequences(params) * scorings * FORWARD_SHARE
 
 
 def _setting(value: Any, default: float) -> float:
