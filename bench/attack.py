@@ -255,11 +255,10 @@ def textattack_worker(model_kind: str, model_dir: Path, data_file: Path, n: int,
                       repeats: int) -> None:
     started = time.perf_counter()
     import textattack
-    from textattack import Attack, AttackArgs, Attacker
+    from textattack import Attack
     from textattack.attack_recipes import DeepWordBugGao2018
     from textattack.constraints.pre_transformation import InputColumnModification
     from textattack.datasets import Dataset
-    from textattack.metrics.attack_metrics import AttackQueries, AttackSuccessRate, WordsPerturbed
     from textattack.models.wrappers import ModelWrapper
 
     imported = time.perf_counter()
@@ -290,24 +289,7 @@ def textattack_worker(model_kind: str, model_dir: Path, data_file: Path, n: int,
 
     def run(configuration: str) -> dict:
         counted = Counted(model)
-        attack = build(configuration, Wrapper(counted))
-        args = AttackArgs(num_examples=len(rows), random_seed=seed, disable_stdout=True, silent=True)
-        began = time.perf_counter()
-        results = Attacker(attack, dataset, args).attack_dataset()
-        elapsed = time.perf_counter() - began
-        success = AttackSuccessRate().calculate(results)
-        words = WordsPerturbed().calculate(results)
-        queries = AttackQueries().calculate(results)
-        return {
-            "total": len(results),
-            "original_accuracy": success["original_accuracy"] / 100,
-            "accuracy_under_attack": success["attack_accuracy_perc"] / 100,
-            "attack_success_rate": success["attack_success_rate"] / 100,
-            "avg_words_perturbed_pct": words["avg_word_perturbed_perc"],
-            "avg_queries": queries["avg_num_queries"],
-            "attack_s": elapsed, "model_s": counted.seconds,
-            "model_calls": counted.calls, "pairs_scored": counted.pairs,
-        }
+        return textattack_measured(build(configuration, Wrapper(counted)), dataset, len(rows), seed, counted)
 
     print(json.dumps({
         "textattack_version": getattr(textattack, "__version__", "0.3.11"),
@@ -317,6 +299,31 @@ def textattack_worker(model_kind: str, model_dir: Path, data_file: Path, n: int,
 
 
 # --- our side ---------------------------------------------------------------------------------
+
+def textattack_measured(attack, dataset, n: int, seed: int, counted) -> dict:
+    """One TextAttack run of `attack` over `dataset`, in the figures ours prints (its own
+    metrics: success rate, words perturbed, queries; wall time and the victim's share of it)."""
+    from textattack import AttackArgs, Attacker
+    from textattack.metrics.attack_metrics import AttackQueries, AttackSuccessRate, WordsPerturbed
+
+    args = AttackArgs(num_examples=n, random_seed=seed, disable_stdout=True, silent=True)
+    began = time.perf_counter()
+    results = Attacker(attack, dataset, args).attack_dataset()
+    elapsed = time.perf_counter() - began
+    success = AttackSuccessRate().calculate(results)
+    words = WordsPerturbed().calculate(results)
+    queries = AttackQueries().calculate(results)
+    return {
+        "total": len(results),
+        "original_accuracy": success["original_accuracy"] / 100,
+        "accuracy_under_attack": success["attack_accuracy_perc"] / 100,
+        "attack_success_rate": success["attack_success_rate"] / 100,
+        "avg_words_perturbed_pct": words["avg_word_perturbed_perc"],
+        "avg_queries": queries["avg_num_queries"],
+        "attack_s": elapsed, "model_s": counted.seconds,
+        "model_calls": counted.calls, "pairs_scored": counted.pairs,
+    }
+
 
 def train_ngram(rows: list[dict], folder: Path, epochs: int = 10, dim: int = 32) -> None:
     """Train the n-gram model with torch and save it for `NgramModel`."""

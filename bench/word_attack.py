@@ -48,13 +48,12 @@ def textattack_worker(args) -> None:
     started = time.perf_counter()
     import textattack
     import torch
-    from textattack import Attack, AttackArgs, Attacker
+    from textattack import Attack
     from textattack.constraints.overlap import MaxWordsPerturbed
     from textattack.constraints.pre_transformation import (
         InputColumnModification, RepeatModification, StopwordModification)
     from textattack.datasets import Dataset
     from textattack.goal_functions import UntargetedClassification
-    from textattack.metrics.attack_metrics import AttackQueries, AttackSuccessRate, WordsPerturbed
     from textattack.models.wrappers import ModelWrapper
     from textattack.search_methods import GreedyWordSwapWIR
     from textattack.transformations import WordSwapMaskedLM
@@ -87,19 +86,7 @@ def textattack_worker(args) -> None:
                        InputColumnModification(["premise", "hypothesis"], {"premise"}),
                        MaxWordsPerturbed(max_num_words=args.max_words)]
         attack = Attack(goal, constraints, transformation, GreedyWordSwapWIR(wir_method="delete"))
-        attack_args = AttackArgs(num_examples=len(rows), random_seed=args.seed, disable_stdout=True, silent=True)
-        began = time.perf_counter()
-        results = Attacker(attack, dataset, attack_args).attack_dataset()
-        elapsed = time.perf_counter() - began
-        success = AttackSuccessRate().calculate(results)
-        words = WordsPerturbed().calculate(results)
-        queries = AttackQueries().calculate(results)
-        return {"total": len(results), "original_accuracy": success["original_accuracy"] / 100,
-                "accuracy_under_attack": success["attack_accuracy_perc"] / 100,
-                "attack_success_rate": success["attack_success_rate"] / 100,
-                "avg_words_perturbed_pct": words["avg_word_perturbed_perc"],
-                "avg_queries": queries["avg_num_queries"], "attack_s": elapsed, "model_s": counted.seconds,
-                "model_calls": counted.calls, "pairs_scored": counted.pairs}
+        return shared.textattack_measured(attack, dataset, len(rows), args.seed, counted)
 
     print(json.dumps({"textattack_version": getattr(textattack, "__version__", "0.3.11"),
                       "import_s": imported - started, "result": shared.median_run(run, args.repeats)}))

@@ -14,7 +14,6 @@ from xexp.compiler.registry import REGISTRY
 from xexp.compiler.registry.sources import UNTRAINED_TASKS
 from xexp.compiler.spec import TargetDef, TaskDef
 from xexp.compiler.validator_state import ValidatorState
-from xexp.compiler.values import describe_value
 
 
 class TargetRules(ValidatorState):
@@ -133,17 +132,7 @@ class TargetRules(ValidatorState):
         if not value.items:
             self.sink.error(f"`in [...]` of {what} lists no language", value.span, "e.g. `in [de en fr]`")
             return None
-        out: list[str] = []
-        for item in value.items:
-            if not isinstance(item, ast.Name):
-                self.sink.error(f"`in [...]` lists language codes, got {describe_value(item)}", ast.span_of(item),
-                                "e.g. `in [de en fr]`")
-                return None
-            code = self.language_code(item, out)
-            if code is None:
-                return None
-            out.append(code)
-        return out
+        return self.language_codes(value.items, "`in [...]` lists language codes, got {item}", "e.g. `in [de en fr]`")
 
     def check_languages_reachable(self, target: str, languages: list[str]) -> None:
         task = self.tasks[target]

@@ -156,16 +156,7 @@ class VariantRules(ValidatorState):
             self.sink.error("`languages` of a mix is a list of language codes, e.g. [en de fr]",
                             ast.span_of(value))
             return None
-        out: list[str] = []
-        for item in value.items:
-            if not isinstance(item, ast.Name):
-                self.sink.error(f"unknown language code `{describe_value(item)}`", ast.span_of(item))
-                return None
-            code = self.language_code(item, out)
-            if code is None:
-                return None
-            out.append(code)
-        return out
+        return self.language_codes(value.items, "unknown language code `{item}`")
 
     def mix_reads_languages(self, members: list[str], languages: list[str], call: ast.Call) -> bool:
         """`languages=` changes what is read only through a member whose source has `{lang}`."""

@@ -8,6 +8,7 @@ from xexp.compiler import ast
 from xexp.compiler.errors import ErrorSink, did_you_mean
 from xexp.compiler.languages import KNOWN_LANGUAGES, XNLI_LANGUAGES
 from xexp.compiler.spec import ModelDef, TaskDef, VariantDef
+from xexp.compiler.values import describe_value
 
 
 class ValidatorState:
@@ -43,3 +44,18 @@ class ValidatorState:
             self.sink.error(f"language `{name.name}` is listed twice", name.span, "list each language once")
             return None
         return name.name
+
+    def language_codes(self, items: list[ast.Value], not_a_code: str, hint: str | None = None) -> list[str] | None:
+        """The codes of a language list's items, each checked by `language_code`; an item that
+        is no bare name is reported as `not_a_code` ("{item}": how it was written). None after
+        the first error."""
+        out: list[str] = []
+        for item in items:
+            if not isinstance(item, ast.Name):
+                self.sink.error(not_a_code.format(item=describe_value(item)), ast.span_of(item), hint)
+                return None
+            code = self.language_code(item, out)
+            if code is None:
+                return None
+            out.append(code)
+        return out

@@ -7,9 +7,11 @@ pydantic traceback. Only `run`, `report`, `perturb` and `models` import the heav
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
+from typing import Callable
 
 import xexp
 from xexp.compiler import SpecError, read_spec
@@ -17,6 +19,17 @@ from xexp.errors import XexpError
 from xexp.spec_loading import compile_for_command, default_store
 
 EXIT_OK, EXIT_FAILED, EXIT_SPEC = 0, 1, 2
+
+
+def _elsewhere(target: str) -> Callable[[argparse.Namespace], int]:
+    """A command whose work is `"module:function"` of its own module, imported only when the
+    command runs: `run` imports the runtime, and `check` must not pay for that."""
+    module, _, name = target.partition(":")
+
+    def command(args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module(module), name)(args)
+
+    return command
 
 
 def _points(value: str) -> float:
@@ -75,12 +88,6 @@ def cmd_plan(args) -> int:
     return EXIT_OK
 
 
-def cmd_profile(args) -> int:
-    from xexp.costs import profile_from_cli
-
-    return profile_from_cli(args)
-
-
 def cmd_fmt(args) -> int:
     from xexp.compiler.fmt import format_text
 
@@ -104,30 +111,6 @@ def cmd_fmt(args) -> int:
     elif not changed:
         print(f"{'the file was' if files == 1 else f'all {files} files were'} already formatted", file=sys.stderr)
     return status
-
-
-def cmd_run(args) -> int:
-    from xexp.running import run_from_cli
-
-    return run_from_cli(args)
-
-
-def cmd_status(args) -> int:
-    from xexp.running import status_from_cli
-
-    return status_from_cli(args)
-
-
-def cmd_report(args) -> int:
-    from xexp.running import report_from_cli
-
-    return report_from_cli(args)
-
-
-def cmd_runs(args) -> int:
-    from xexp.runs_cli import runs_from_cli
-
-    return runs_from_cli(args)
 
 
 def cmd_gc(args) -> int:
@@ -154,18 +137,6 @@ def cmd_gc(args) -> int:
         return EXIT_FAILED
     print(describe(store, garbage, applied=args.apply))
     return EXIT_OK
-
-
-def cmd_perturb(args) -> int:
-    from xexp.perturb_cli import perturb_from_cli
-
-    return perturb_from_cli(args)
-
-
-def cmd_fetch(args) -> int:
-    from xexp.fetch_cli import fetch_from_cli
-
-    return fetch_from_cli(args)
 
 
 def cmd_lsp(args) -> int:
@@ -241,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up step")
-    p.set_defaults(func=cmd_profile)
+    p.set_defaults(func=_elsewhere("xexp.costs:profile_from_cli"))
 
     p = sub.add_parser("fmt", help="rewrite specs canonically (comments kept)",
                        description="Rewrite specs in canonical form without changing their meaning.")
@@ -272,34 +243,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-cpus", type=float, help="CPUs of the local Ray (default: all)")
     p.add_argument("--num-gpus", type=float, help="GPUs of the local Ray (default: detected)")
     no_inputs(p)
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=_elsewhere("xexp.running:run_from_cli"))
 
     p = with_sets(sub.add_parser("fetch", help="download hub models and datasets into the store, for offline runs",
                                  description="Download the spec's hub models into <store>/hub and run its model and "
                                              "load nodes, so a later run (e.g. HF_HUB_OFFLINE=1) needs no network."))
     p.add_argument("file", metavar="FILE")
     p.add_argument("--store", help="artifact store (default: $XEXP_STORE, else .xexp/ beside the spec)")
-    p.set_defaults(func=cmd_fetch)
+    p.set_defaults(func=_elsewhere("xexp.fetch_cli:fetch_from_cli"))
 
     p = sub.add_parser("status", help="progress of a run, read from the store (also while it runs)")
     p.add_argument("run", nargs="?", help="run id (default: the latest), or the spec file whose store to read")
     p.add_argument("--store", default=None,
                    help="artifact store (default: the spec's, else $XEXP_STORE, else ./.xexp)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_status)
+    p.set_defaults(func=_elsewhere("xexp.running:status_from_cli"))
 
     p = sub.add_parser("report", help="(re)build the robustness report of a run")
     p.add_argument("run", nargs="?", help="run id (default: the latest), or the spec file whose store to read")
     p.add_argument("--store", default=None,
                    help="artifact store (default: the spec's, else $XEXP_STORE, else ./.xexp)")
-    p.set_defaults(func=cmd_report)
+    p.set_defaults(func=_elsewhere("xexp.running:report_from_cli"))
 
     p = sub.add_parser("runs", help="the runs of a store, newest first: spec, status, nodes, wall time")
     p.add_argument("spec", nargs="?", metavar="SPEC", help="the spec file whose store to read")
     p.add_argument("--store", default=None,
                    help="artifact store (default: the spec's, else $XEXP_STORE, else ./.xexp)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_runs)
+    p.set_defaults(func=_elsewhere("xexp.runs_cli:runs_from_cli"))
 
     p = sub.add_parser("gc", help="remove store artifacts that no kept run references (dry run by default)",
                        description="Find node folders, scratch folders and run records that no kept run "
@@ -324,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help="JSONL file of examples (premise, hypothesis, …)")
     p.add_argument("--output", help="where to write the perturbed JSONL")
     p.add_argument("--list", action="store_true", help="list every perturbation and attack")
-    p.set_defaults(func=cmd_perturb)
+    p.set_defaults(func=_elsewhere("xexp.perturb_cli:perturb_from_cli"))
 
     p = sub.add_parser("lsp", help="language server for editors (stdio): diagnostics, hover, completion",
                        description="Serve the Language Server Protocol over stdio: the compiler's errors as "

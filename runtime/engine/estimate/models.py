@@ -41,9 +41,14 @@ def compute_parameters(layers: int, hidden: int, intermediate: int) -> float:
 def parameter_count(source: dict[str, Any]) -> float | None:
     """The compute parameters (`compute_parameters`) of a model source, None when unknown."""
     kind = source.get("source")
-    if kind == "tiny":
-        return compute_parameters(int(source.get("layers", 2)), int(source.get("hidden", 64)),
-                                  int(source.get("intermediate", 128)))
+    if kind == "tiny":  # its shape with the declared defaults (compiler/registry/sources.py)
+        from xexp.compiler.registry.sources import TinyModel
+
+        try:
+            tiny = TinyModel.model_validate({k: v for k, v in source.items() if k != "source"})
+        except ValueError:
+            return None
+        return compute_parameters(tiny.layers, tiny.hidden, tiny.intermediate)
     shape = None
     if kind == "packaged":
         shape = KNOWN_SHAPES.get(f"packaged:{source.get('name')}")

@@ -106,6 +106,24 @@ class Perturbation(Generic[P]):
         raise NotImplementedError
 
 
+def map_words(text: str, lang: str, change: Callable[[str], tuple[str, int, int]]) -> Outcome:
+    """`text` with each word replaced by `change(word)`'s (new word, units, changed units); what
+    lies between words (spaces, punctuation) is kept as it is. The loop every in-word
+    perturbation shares: its `change` sees the words in order, so its random draws are too."""
+    from xexp.runtime.robustness.perturbations.text import tokenize
+
+    out: list[str] = []
+    units = changed = 0
+    for piece in tokenize(text, lang):
+        if not piece.is_word:
+            out.append(piece.text)
+            continue
+        word, word_units, word_changed = change(piece.text)
+        out.append(word)
+        units, changed = units + word_units, changed + word_changed
+    return Outcome("".join(out), units, changed)
+
+
 def substitute_clusters(text: str, lang: str, rng: random.Random, p: float,
                         options: Callable[[str], str | Sequence[str] | None]) -> Outcome:
     """Replace each grapheme cluster of a word, with probability `p`, by one of its `options`.
@@ -114,15 +132,12 @@ def substitute_clusters(text: str, lang: str, rng: random.Random, p: float,
     only clusters that have an option count as units, so the measured rate is p of what *could*
     change. `options(cluster)` gives one fixed replacement (a str), several to draw from, or none.
     """
-    from xexp.runtime.robustness.perturbations.text import graphemes, tokenize
+    from xexp.runtime.robustness.perturbations.text import graphemes
 
-    out: list[str] = []
-    units = changed = 0
-    for piece in tokenize(text, lang):
-        if not piece.is_word:
-            out.append(piece.text)
-            continue
-        for cluster in graphemes(piece.text):
+    def change(word: str) -> tuple[str, int, int]:
+        out: list[str] = []
+        units = changed = 0
+        for cluster in graphemes(word):
             choices = options(cluster)
             if not choices:
                 out.append(cluster)
@@ -133,4 +148,6 @@ def substitute_clusters(text: str, lang: str, rng: random.Random, p: float,
                 changed += 1
             else:
                 out.append(cluster)
-    return Outcome("".join(out), units, changed)
+        return "".join(out), units, changed
+
+    return map_words(text, lang, change)

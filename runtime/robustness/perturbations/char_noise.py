@@ -14,9 +14,9 @@ import random
 
 from xexp.compiler.registry.perturbations import CharNoiseParams
 from xexp.runtime.robustness.perturbations.alphabets import alphabet_for
-from xexp.runtime.robustness.perturbations.base import Outcome, Perturbation
+from xexp.runtime.robustness.perturbations.base import Outcome, Perturbation, map_words
 from xexp.runtime.robustness.perturbations.casing import match_case
-from xexp.runtime.robustness.perturbations.text import graphemes, has_base, tokenize
+from xexp.runtime.robustness.perturbations.text import graphemes, has_base
 
 
 class CharNoise(Perturbation[CharNoiseParams]):
@@ -25,15 +25,12 @@ class CharNoise(Perturbation[CharNoiseParams]):
     def _apply(self, text: str, lang: str, rng: random.Random) -> Outcome:
         p = self.params.p
         allowed = self.params.ops
-        out: list[str] = []
-        units = changed = 0
-        for piece in tokenize(text, lang):
-            if not piece.is_word:
-                out.append(piece.text)
-                continue
-            alphabet = alphabet_for(piece.text, lang)
-            word = graphemes(piece.text)
+
+        def change(text_of_word: str) -> tuple[str, int, int]:
+            alphabet = alphabet_for(text_of_word, lang)
+            word = graphemes(text_of_word)
             result: list[str] = []
+            units = changed = 0
             i = 0
             while i < len(word):
                 cluster = word[i]
@@ -60,8 +57,9 @@ class CharNoise(Perturbation[CharNoiseParams]):
                     result.append(word[i + 1])
                     word[i + 1] = cluster
                 i += 1
-            out.append("".join(result))
-        return Outcome("".join(out), units, changed)
+            return "".join(result), units, changed
+
+        return map_words(text, lang, change)
 
 
 def _possible(op: str, word: list[str], i: int, alphabet: tuple[str, ...]) -> bool:
