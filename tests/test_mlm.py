@@ -352,7 +352,7 @@ def test_mlm_as_an_intermediate_variant_end_to_end(tmp_path, ray_local):
     records = {json.loads(p.read_text())["name"]: json.loads(p.read_text()) for p in store.glob("train/*/_complete.json")}
     assert set(records) == {"train:none→xnli/seed1", "train:wiki/seed1", "train:wiki→xnli/seed1"}
     mlm = records["train:wiki/seed1"]["manifest"]
-    assert 0 <= mlm.dev_metric <= 1
+    assert 0 <= mlm["dev_metric"] <= 1
     with (Path(summary["report"]) / "results.csv").open() as f:
         rows = list(csv.DictReader(f))
     variants = {r.get("variant") or r.get("intermediate") for r in rows}

@@ -76,15 +76,15 @@ def patient(base, table, tmp_path_factory) -> tuple[dict, Path]:
 def test_patience_cuts_the_same_run_where_the_dev_metric_stalls(reference, patient):
     (full, full_out), (early, early_out) = reference, patient
     stop = expected_stop(curve(full_out)["dev"], PATIENCE)
-    assert stop < full["steps"] == 18, "the data must stall before the end to show anything"
-    assert early["steps"] == stop and early["stopped_early"] and not full["stopped_early"]
+    assert stop < full.steps == 18, "the data must stall before the end to show anything"
+    assert early.steps == stop and early.stopped_early and not full.stopped_early
     cut, whole = curve(early_out), curve(full_out)
     # the same training up to the stopping point: every loss and dev score, bit for bit
     assert cut["dev"] == [p for p in whole["dev"] if p["step"] <= stop]
     assert cut["loss"] == [p for p in whole["loss"] if p["step"] <= stop]
     scores = [p["accuracy"] for p in cut["dev"]]
-    assert early["dev_metric"] == max(scores)
-    assert early["best_step"] == cut["best_step"] == cut["dev"][scores.index(max(scores))]["step"]
+    assert early.dev_metric == max(scores)
+    assert early.best_step == cut["best_step"] == cut["dev"][scores.index(max(scores))]["step"]
 
 
 @pytest.mark.needs_data
@@ -96,8 +96,8 @@ def test_the_best_checkpoint_is_what_an_early_stopped_run_keeps(patient, table):
                            batch=16, max_len=64)
     correct = predictions.column("correct").to_pylist()
     accuracy = sum(correct) / len(correct)
-    assert result["best_step"] < result["steps"]
-    assert accuracy == pytest.approx(result["dev_metric"])
+    assert result.best_step < result.steps
+    assert accuracy == pytest.approx(result.dev_metric)
 
 
 class Crash(RuntimeError):
@@ -110,7 +110,7 @@ def test_a_run_killed_before_it_stops_resumes_its_counter(base, table, patient, 
     stands at patience - 1): the resumed run must stop at the same step with the same bytes. A
     counter that is not saved would start again at 0 and train on."""
     result, reference_out = patient
-    stop = result["steps"]
+    stop = result.steps
 
     def crash_at_stop(event: dict) -> None:
         if event["step"] == stop:
@@ -121,8 +121,8 @@ def test_a_run_killed_before_it_stops_resumes_its_counter(base, table, patient, 
     saved = json.loads((tmp_path / "scratch" / "resume.json").read_text())["loop"]
     assert saved["step"] == stop - 1 and saved["evals_since_best"] == PATIENCE - 1
     resumed = run(base, table, tmp_path, patience=PATIENCE)
-    assert resumed["resumed_from_step"] == stop - 1
-    assert resumed["steps"] == stop and resumed["stopped_early"]
+    assert resumed.resumed_from_step == stop - 1
+    assert resumed.steps == stop and resumed.stopped_early
     for name in ("curve.json", "checkpoint/model.safetensors"):
         assert (tmp_path / name).read_bytes() == (reference_out / name).read_bytes(), name
 
