@@ -202,12 +202,6 @@ def welch(variant: Sequence[float], baseline: Sequence[float], ci: float) -> See
                      math.sqrt(a + c), df, se)
 
 
-def percentile_interval(draws: np.ndarray, ci: float) -> tuple[float, float]:
-    """Percentile bootstrap interval (as scipy's method="percentile", linear interpolation)."""
-    low, high = percentile_intervals(np.asarray(draws, dtype=float)[None, :], ci)[0]
-    return float(low), float(high)
-
-
 def percentile_intervals(draws: np.ndarray, ci: float) -> np.ndarray:
     """Intervals of several statistics at once: draws (m, B) -> (m, 2) [low, high]."""
     if not 0.0 < ci < 1.0:

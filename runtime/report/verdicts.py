@@ -140,12 +140,3 @@ def clip_intervals(rows: list[dict]) -> None:
                 hit.append(name)
                 row[low], row[high] = max(lo, floor), min(hi, ceiling)
         row["clipped"] = " ".join(hit)
-
-
-def more_robust(row: dict, alpha: float) -> bool | None:
-    """True / False where a primary row's robustness test rejects (fewer / more flips), None
-    otherwise: the only verdict the report states in words."""
-    p = row.get("p_holm", math.nan)
-    if row.get("family") != PRIMARY or math.isnan(p) or p >= alpha:
-        return None
-    return row["flip_rate_delta"] < 0

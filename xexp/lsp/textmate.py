@@ -23,9 +23,6 @@ from xexp.compiler.validate_variants import MIX
 #: Not inside a name: the grammar's NAME continues with letters, digits, `_` and `-`.
 OUTSIDE_NAME = "(?<![A-Za-z0-9_\\-])"
 AFTER_NAME = "(?![A-Za-z0-9_\\-])"
-#: The grammar's terminal behind each rule (the test lexes the specs and checks each token
-#: against its rule).
-RULE_OF_TERMINAL = {"NAME": "name", "NUMBER": "number", "STRING": "string", "COMMENT": "comment"}
 CATEGORIES = ("task_type", "data_source", "model_source", "perturbation", "attack", "lexicon")
 
 

@@ -25,8 +25,6 @@ KNOWN_SHAPES = {
     "intfloat/multilingual-e5-large": (24, 1024, 4096, 250002),
     "packaged:multilingual-e5-small": (12, 384, 1536, 250037),
 }
-#: The byte-level tokenizer of tiny models: 256 bytes and a handful of special tokens.
-TINY_VOCAB = 261
 
 
 def compute_parameters(layers: int, hidden: int, intermediate: int) -> float:
