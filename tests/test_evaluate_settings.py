@@ -67,6 +67,17 @@ def test_a_refinement_keeps_what_it_does_not_set():
     assert (own.batch, own.max_len, own.limit) == (32, 96, 10)
 
 
+def test_xexp_plan_shows_each_targets_evaluation_settings():
+    from xexp.planning import plan_targets, targets_text
+
+    spec = compile_spec(HEAD + "evaluate choice { max_len=96 limit=10 }\n")
+    lines = targets_text(plan_targets(spec))
+    nli = lines.index(next(line for line in lines if line.startswith("  target nli ")))
+    choice = lines.index(next(line for line in lines if line.startswith("  target choice ")))
+    assert lines[nli + 1] == "    evaluated with max_len 64, batch 32, on every example per language"
+    assert lines[choice + 1] == "    evaluated with max_len 96, batch 32, on the first 10 examples per language"
+
+
 # --- lowering ---------------------------------------------------------------------------------------
 
 

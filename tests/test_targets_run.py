@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import needs
-from test_report import META, write_inputs
+from report_inputs import META, write_inputs
 from xexp.compiler import compile_text
 from xexp.compiler.graph.report_contract import ReportTarget
 from xexp.runtime.report import ReportSettings, build_report

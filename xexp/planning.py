@@ -97,9 +97,11 @@ def plan_notes(graph: Graph) -> list[str]:
 
 def plan_targets(spec) -> list[dict]:
     """The spec's targets as `xexp plan` shows them: task, type, what it is trained on, the
-    languages it is evaluated in and the perturbations that apply to it."""
+    languages it is evaluated in, the perturbations that apply to it and its evaluation
+    settings (its own `evaluate TARGET {…}` over the spec-wide one)."""
     return [{"task": t.task, "task_type": spec.tasks[t.task].type, "trained_on": t.trained_on,
-             "languages": list(t.languages), "perturbations": list(t.perturbations)} for t in spec.targets]
+             "languages": list(t.languages), "perturbations": list(t.perturbations),
+             "evaluate": spec.evaluate_settings(t.task).model_dump()} for t in spec.targets]
 
 
 def targets_text(targets: list[dict]) -> list[str]:
@@ -109,6 +111,11 @@ def targets_text(targets: list[dict]) -> list[str]:
         trained = f"trained_on {t['trained_on']}" if t["trained_on"] else "not trained"
         lines.append(f"  target {t['task']} ({t['task_type']}) {trained} in "
                      f"[{' '.join(t['languages'])}]; perturbations: {applied}")
+        if "evaluate" in t:
+            settings = t["evaluate"]
+            limit = f"the first {settings['limit']} examples" if settings.get("limit") else "every example"
+            lines.append(f"    evaluated with max_len {settings['max_len']}, batch {settings['batch']}, "
+                         f"on {limit} per language")
     return lines
 
 

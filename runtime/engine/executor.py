@@ -3,7 +3,7 @@
 The scheduler (scheduler.py) decides what runs and when; an executor only runs what it is
 given and says what it can take on. Ray (ray_executor.py: a task per node, many at once) and
 this process (local_executor.py: one node at a time, no Ray) both call the same per-node
-routine, `context.execute_node`, so the store, keys, leases and resume cannot differ between
+routine, `worker.execute_node`, so the store, keys, leases and resume cannot differ between
 them. Only the Ray executor imports Ray, and only when it is made.
 """
 

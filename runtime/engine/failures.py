@@ -1,6 +1,6 @@
 """The failure record (``<kind>/<key>/_failed.json``) as one typed model.
 
-Written when a node's work raised or the store refused its writes (context.execute_node), and
+Written when a node's work raised or the store refused its writes (worker.execute_node), and
 when the driver gave up on a node (runtime/engine/scheduler.py: resources the cluster never has, a
 worker that died too often, an input that stays altered). Read by `xexp plan` (why a node runs
 again) and `xexp run` (the FAILED line).
