@@ -7,7 +7,7 @@ import pytest
 
 from xexp.runtime.engine.completion import ManifestError
 from xexp.runtime.manifests.model import ModelManifest
-from xexp.runtime.ops.report_op import ReportManifest
+from xexp.runtime.manifests.report import ReportManifest
 from xexp.runtime.manifests.tables import (
     AttackManifest, DataManifest, EvaluateManifest, LoadManifest, PerturbManifest, PredictionsManifest,
 )

@@ -52,8 +52,8 @@ class ManifestError(ValueError):
 
 class NodeManifest(BaseModel):
     """What a node's op returns and its completion record keeps as `manifest`: one subclass per
-    kind, beside what the op writes (runtime/manifests/model.py, runtime/manifests/tables.py,
-    runtime/manifests/train.py, runtime/ops/report_op.py).
+    kind, in runtime/manifests/ (model.py, tables.py, train.py, report.py), where the engine, the
+    estimates and the report read them without importing the code that writes them.
 
     `to_json` is the JSON the store writes: the same fields stores have always held, fields
     added later left out while they hold their default (`OMITTED_AT_DEFAULT`, as the params

@@ -11,19 +11,9 @@ from pathlib import Path
 from xexp.compiler.graph.report_contract import ReportParams
 from xexp.compiler.graph.node import Graph, Node
 from xexp.runtime.engine.context import NodeContext
-from xexp.runtime.engine.completion import NodeManifest
 from xexp.runtime.data.formats import HTML_FILE, SUMMARY_FILE
+from xexp.runtime.manifests.report import ReportManifest
 from xexp.runtime.manifests.tables import DataManifest, PredictionsManifest
-
-
-class ReportManifest(NodeManifest):
-    """The report's cells, its summary and page (files in the node's folder), and the summary's
-    length in lines."""
-
-    cells: int
-    summary_file: str
-    html: str
-    lines: int
 
 
 def _cells(node: Node, locate) -> list:
