@@ -208,11 +208,12 @@ def test_plan_json_lists_each_target_with_its_languages_and_perturbations(tmp_pa
     path.write_text(TAGGING + "perturbations {\n  typo = char_noise(p=0.1)\n  shuffle = word_shuffle()\n}\n")
     assert main(["plan", str(path), "--json", "--no-inputs", "--store", str(tmp_path / "store")]) == 0
     plan = json.loads(capsys.readouterr().out)
+    default = {"batch": 64, "max_len": 128, "limit": None}  # no `evaluate {…}`: the defaults
     assert plan["targets"] == [
         {"task": "nli", "task_type": "nli", "trained_on": "mnli", "languages": ["en", "de"],
-         "perturbations": ["typo", "shuffle"]},
+         "perturbations": ["typo", "shuffle"], "evaluate": default},
         {"task": "upos", "task_type": "token_classification", "trained_on": "ewt",
-         "languages": ["en", "de", "zh"], "perturbations": ["typo"]}]
+         "languages": ["en", "de", "zh"], "perturbations": ["typo"], "evaluate": default}]
     assert main(["plan", str(path), "--no-inputs", "--store", str(tmp_path / "store")]) == 0
     table = capsys.readouterr().out
     assert "target upos (token_classification) trained_on ewt in [en de zh]; perturbations: typo" in table
