@@ -4,6 +4,8 @@ validate_train_use.py) read, declared once so that each mixin type-checks on its
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from xexp.compiler import ast
 from xexp.compiler.errors import ErrorSink, did_you_mean
 from xexp.compiler.languages import KNOWN_LANGUAGES, XNLI_LANGUAGES
@@ -45,7 +47,7 @@ class ValidatorState:
             return None
         return name.name
 
-    def language_codes(self, items: list[ast.Value], not_a_code: str, hint: str | None = None) -> list[str] | None:
+    def language_codes(self, items: Sequence[ast.Value], not_a_code: str, hint: str | None = None) -> list[str] | None:
         """The codes of a language list's items, each checked by `language_code`; an item that
         is no bare name is reported as `not_a_code` ("{item}": how it was written). None after
         the first error."""
