@@ -1,8 +1,8 @@
 """One dispatch: a name a spec uses reaches its code only through its registry entry.
 
 Every entry's `implementation` ("module:attribute") is resolved by runtime/implementations.py,
-and node kinds reach their ops through one table (runtime/ops `OPS`). This file checks the three
-things that make that true: every implementation resolves and has its kind's shape; nothing in
+and so is each node kind's op, its class's `IMPLEMENTATION` (compiler/graph/kinds.py). This
+file checks the three things that make that true: every implementation resolves and has its kind's shape; nothing in
 runtime/ branches on an entry's name instead (an AST scan); and an entry registered here, in a
 temporary copy of the registry, pointing at code in this file, is what the runtime calls, with
 no runtime code edited.
@@ -74,13 +74,13 @@ def test_every_entry_resolves_to_an_implementation_of_its_kinds_shape(entry):
         f"{entry.category} {entry.name!r}: {entry.implementation} is not shaped as its caller expects"
 
 
-def test_every_node_kind_has_an_op_in_the_one_table():
-    from xexp.runtime.ops import OPS
+def test_every_node_kind_names_an_op():
+    from xexp.compiler.graph.kinds import KINDS
 
-    assert set(OPS) == set(NODE_KINDS)
-    for kind, implementation in OPS.items():
-        op = resolve_path(implementation)
-        assert _binds(op, "node", "ctx"), f"the {kind} op {implementation} is not op(node, ctx)"
+    assert set(KINDS) == set(NODE_KINDS)
+    for kind, declared in KINDS.items():
+        op = resolve_path(declared.IMPLEMENTATION)
+        assert _binds(op, "node", "ctx"), f"the {kind} op {declared.IMPLEMENTATION} is not op(node, ctx)"
 
 
 def test_the_dispatching_modules_import_no_implementation():
@@ -369,9 +369,10 @@ def record_node(node: Node, ctx: NodeContext) -> dict:
     return {"ran": node.kind}
 
 
-def test_the_op_the_table_names_is_the_one_that_runs(monkeypatch, tmp_path):
-    from xexp.runtime.ops import OPS, execute
+def test_the_op_the_kind_names_is_the_one_that_runs(monkeypatch, tmp_path):
+    from xexp.compiler.graph.kinds import ReportKind
+    from xexp.runtime.ops import execute
 
-    monkeypatch.setitem(OPS, "report", f"{__name__}:record_node")
+    monkeypatch.setattr(ReportKind, "IMPLEMENTATION", f"{__name__}:record_node")
     node = Node.make("report", "report", {})
     assert execute(node, _context(node, tmp_path)) == {"ran": "report"}

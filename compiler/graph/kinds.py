@@ -13,11 +13,13 @@ a `Step` with its `VERSION`, and every table of kinds is derived from these clas
   `MODEL_BOUND` whether that time also depends on the model the node makes or runs (the
   estimates fit those kinds' rates per model).
 - `PARAMS` is the contract of the kind's params (contracts.py, report_contract.py).
+- `IMPLEMENTATION` is the kind's op as `"module:attribute"`, as a registry entry names its
+  implementation: the runtime resolves it through its one resolver (runtime/implementations.py,
+  from `execute` in runtime/ops/__init__.py) and the op returns the kind's typed manifest (a
+  `NodeManifest`, runtime/engine/completion.py).
 
-The compiler reads these without importing the runtime. The runtime attaches its side by the
-kind's `NAME`: the op `runtime/ops/<name>_op.py`, which returns the kind's typed manifest (a
-`NodeManifest`, runtime/engine/completion.py). An unknown kind is an error wherever it is looked up
-(`kind_of`).
+The compiler reads these without importing the runtime. An unknown kind is an error wherever it
+is looked up (`kind_of`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class NodeKind:
     WORK_UNIT: ClassVar[str]
     MODEL_BOUND: ClassVar[bool]
     PARAMS: ClassVar[type[NodeParams]]
+    IMPLEMENTATION: ClassVar[str]
 
 
 class ModelKind(NodeKind):
@@ -53,6 +56,7 @@ class ModelKind(NodeKind):
     WORK_UNIT = "nodes"
     MODEL_BOUND = True
     PARAMS = ModelParams
+    IMPLEMENTATION = "xexp.runtime.ops.model_op:run"
 
 
 class LoadKind(NodeKind):
@@ -64,6 +68,7 @@ class LoadKind(NodeKind):
     WORK_UNIT = "rows"
     MODEL_BOUND = False
     PARAMS = LoadParams
+    IMPLEMENTATION = "xexp.runtime.ops.load_op:run"
 
 
 class PerturbKind(NodeKind):
@@ -75,6 +80,7 @@ class PerturbKind(NodeKind):
     WORK_UNIT = "rows"
     MODEL_BOUND = False
     PARAMS = PerturbParams
+    IMPLEMENTATION = "xexp.runtime.ops.perturb_op:run"
 
 
 class TrainKind(NodeKind):
@@ -86,6 +92,7 @@ class TrainKind(NodeKind):
     WORK_UNIT = "tokens"
     MODEL_BOUND = True
     PARAMS = TrainParams
+    IMPLEMENTATION = "xexp.runtime.ops.train_op:run"
 
 
 class EvaluateKind(NodeKind):
@@ -97,6 +104,7 @@ class EvaluateKind(NodeKind):
     WORK_UNIT = "tokens"
     MODEL_BOUND = True
     PARAMS = EvaluateParams
+    IMPLEMENTATION = "xexp.runtime.ops.evaluate_op:run"
 
 
 class AttackKind(NodeKind):
@@ -108,6 +116,7 @@ class AttackKind(NodeKind):
     WORK_UNIT = "queries"
     MODEL_BOUND = True
     PARAMS = AttackParams
+    IMPLEMENTATION = "xexp.runtime.ops.attack_op:run"
 
 
 class ReportKind(NodeKind):
@@ -121,6 +130,7 @@ class ReportKind(NodeKind):
     WORK_UNIT = "cells"
     MODEL_BOUND = False
     PARAMS = ReportParams
+    IMPLEMENTATION = "xexp.runtime.ops.report_op:run"
 
 
 #: Every kind by name, in the order a graph runs them.

@@ -1,4 +1,6 @@
-"""The work of each node kind: `execute(node, ctx)` runs the op `OPS` names for the node's kind.
+"""The work of each node kind: `execute(node, ctx)` runs the op its kind's class names
+(`IMPLEMENTATION`, compiler/graph/kinds.py), resolved like every registry implementation and
+imported only when a node of the kind runs (training imports torch).
 
 Each kind module has `run(node, ctx) -> manifest`, its kind's typed manifest (a `NodeManifest`,
 runtime/engine/completion.py). They are thin: they read inputs from the store, call the library code
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from xexp.compiler.graph.node import Kind, Node
+from xexp.compiler.graph.kinds import kind_of
+from xexp.compiler.graph.node import Node
 from xexp.runtime.engine.completion import NodeManifest
 from xexp.runtime.engine.context import NodeContext
 from xexp.runtime.implementations import resolve_path
@@ -22,22 +25,6 @@ class Op(Protocol):
     def __call__(self, node: Node, ctx: NodeContext) -> NodeManifest: ...
 
 
-#: The op of each node kind, as "module:attribute" for the one resolver (runtime/implementations.py):
-#: an op's module is imported only when a node of its kind runs (training imports torch).
-#: tests/test_dispatch.py checks that every kind of `Kind` has one.
-OPS: dict[Kind, str] = {
-    "model": "xexp.runtime.ops.model_op:run",
-    "load": "xexp.runtime.ops.load_op:run",
-    "perturb": "xexp.runtime.ops.perturb_op:run",
-    "train": "xexp.runtime.ops.train_op:run",
-    "evaluate": "xexp.runtime.ops.evaluate_op:run",
-    "attack": "xexp.runtime.ops.attack_op:run",
-    "report": "xexp.runtime.ops.report_op:run",
-}
-
-
 def execute(node: Node, ctx: NodeContext) -> NodeManifest:
-    if node.kind not in OPS:
-        raise ValueError(f"no op for node kind {node.kind!r} (ops: {', '.join(OPS)})")
-    op: Op = resolve_path(OPS[node.kind])
+    op: Op = resolve_path(kind_of(node.kind).IMPLEMENTATION)  # an unknown kind: kind_of's error
     return op(node, ctx)
