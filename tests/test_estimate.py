@@ -136,6 +136,43 @@ def test_training_work_counts_choices_and_dev_scoring_alike_planned_and_recorded
     assert planned_work(every, every_rows.get).amount == pytest.approx(steps * 8 * 64 + 30 * 64 * (4 + 1) * FORWARD_SHARE)
 
 
+def _record(store, kind, key, seconds, params=None, manifest=None, inputs=None):
+    folder = store / kind / key
+    folder.mkdir(parents=True)
+    (folder / "_complete.json").write_text(json.dumps({
+        "key": key, "params": params or {}, "manifest": manifest or {}, "inputs": inputs or {},
+        "timings": {"seconds": seconds}}))
+    return folder
+
+
+def test_a_recorded_training_counts_the_dev_rows_of_a_load_older_than_those_read(tmp_path, monkeypatch):
+    import os
+
+    from xexp.runtime.engine.estimate import history
+
+    store = tmp_path / "store"
+    old = _record(store, "load", "dev0", 0.1, manifest={"file": "data.parquet", "rows": 30})
+    os.utime(old / "_complete.json", (1, 1))  # older than every other load
+    _record(store, "load", "train0", 0.1, manifest={"file": "data.parquet", "rows": 80})
+    manifest = {"checkpoint": "checkpoint", "dev_metric": 0.5, "best_step": 20, "steps": 20,
+                "train_examples": 80, "seconds": 1.0, "examples_per_second": 1.0,
+                "resumed_from_step": None, "stopped_early": False}
+    params = {"task_type": "nli", "hparams": {"batch": 8, "epochs": 2, "max_len": 64}}
+    _record(store, "train", "t0", 9.0, params=params, manifest=manifest,
+            inputs={"train": {"kind": "load", "key": "train0"}, "dev": {"kind": "load", "key": "dev0"}})
+    monkeypatch.setattr(history, "PER_KIND", 1)  # the fit reads only the newest load
+    (train,) = [s for s in history.read_samples(store) if s.kind == "train"]
+    assert train.work.amount == pytest.approx(20 * 8 * 64 + 30 * 64 * 3 * FORWARD_SHARE)
+    # a dev input whose kind is not a node kind names no folder of this store: a record outside
+    # it, where "../load" would lead, is not read
+    _record(tmp_path, "load", "dev0", 0.1, manifest={"file": "data.parquet", "rows": 30})
+    os.utime(store / "train" / "t0" / "_complete.json", (1, 1))
+    _record(store, "train", "t1", 7.0, params=params, manifest=manifest,
+            inputs={"train": {"kind": "load", "key": "train0"}, "dev": {"kind": "../load", "key": "dev0"}})
+    (newest,) = [s for s in history.read_samples(store) if s.kind == "train"]
+    assert newest.seconds == 7.0 and newest.work.amount == pytest.approx(20 * 8 * 64)
+
+
 def test_tiny_parameter_count_matches_the_built_model(tiny_base):
     """The compute parameters counted from a shape equal the encoder layers' parameters of the
     model xexp builds from it."""

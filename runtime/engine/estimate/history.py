@@ -110,18 +110,34 @@ def read_samples(root: str | Path) -> list[Sample]:
             continue
         seconds = float(raw)
         work = recorded_work(kind, data.get("params") or {}, data.get("manifest") or {},
-                             _dev_rows(data, records) if kind == "train" else None)
+                             _dev_rows(data, records, root) if kind == "train" else None)
         device = _usage_device(root / kind / key / "log.txt") if kind in ("train", "evaluate", "attack") else "cpu"
         samples.append(Sample(kind, model_of(key) if kind_of(kind).MODEL_BOUND else None,
                               device, work, seconds))
     return samples
 
 
-def _dev_rows(data: dict[str, Any], records: dict[str, dict[str, Any]]) -> float | None:
-    """The dev rows a training scored, from its dev inputs' records (None when none is read)."""
+def _dev_rows(data: dict[str, Any], records: dict[str, dict[str, Any]], root: Path) -> float | None:
+    """The dev rows a training scored, from its dev inputs' records: among those read, else
+    from the store (a dev load older than the newest `PER_KIND` loads); None when none is found."""
     rows = []
     for role, ref in (data.get("inputs") or {}).items():
-        if is_dev_input(role) and isinstance(ref, dict) and ref.get("key") in records:
-            rows.append(recorded_rows(records[ref["key"]].get("manifest") or {}))
+        if not (is_dev_input(role) and isinstance(ref, dict) and isinstance(ref.get("key"), str)):
+            continue
+        kind, key = ref.get("kind"), ref["key"]
+        record = records.get(key)
+        if record is None and kind in NODE_KINDS and key.isalnum():  # a folder of this store only
+            record = _record(root / kind / key)
+        if record is not None:
+            rows.append(recorded_rows(record.get("manifest") or {}))
     known = [r for r in rows if r is not None]
     return sum(known) if known else None
+
+
+def _record(folder: Path) -> dict[str, Any] | None:
+    """A node's completion record as JSON, None when it cannot be read (an estimate never fails)."""
+    try:
+        data = json.loads((folder / "_complete.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
