@@ -9,7 +9,6 @@ time left is the same replay over what is left. Light: no torch, no Ray (plan st
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 from xexp.compiler.graph.kinds import kind_of
 from xexp.compiler.graph.contracts import DEFAULT_MAX_LEN
-from xexp.runtime.engine.estimate.history import Sample, model_label, read_samples
+from xexp.runtime.engine.estimate.history import Sample, model_label, read_record, read_samples
 from xexp.runtime.engine.estimate.models import parameter_count, read_profiles
 from xexp.runtime.engine.estimate.rates import RateBook, bounded
 from xexp.runtime.engine.estimate.simulate import SimNode, Simulation, simulate
@@ -82,16 +81,6 @@ class CostEstimate:
         }
 
 
-def _record(root: Path | None, kind: str, key: str) -> dict | None:
-    if root is None:
-        return None
-    try:
-        data = json.loads((root / kind / key / "_complete.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _samples(root: Path | None) -> list[Sample]:
     return read_samples(root) if root is not None and root.is_dir() else []
 
@@ -128,7 +117,7 @@ def estimate_nodes(graph: Any, store_root: str | Path | None,
             node = by_key.get(key)
             found: float | None = None
             if node is not None:
-                record = _record(root, node.kind, key)
+                record = read_record(root, node.kind, key)
                 recorded = recorded_rows(record.get("manifest") or {}) if record else None
                 if recorded is not None:
                     found = recorded

@@ -127,17 +127,21 @@ def _dev_rows(data: dict[str, Any], records: dict[str, dict[str, Any]], root: Pa
         kind, key = ref.get("kind"), ref["key"]
         record = records.get(key)
         if record is None and kind in NODE_KINDS and key.isalnum():  # a folder of this store only
-            record = _record(root / kind / key)
+            record = read_record(root, kind, key)
         if record is not None:
             rows.append(recorded_rows(record.get("manifest") or {}))
     known = [r for r in rows if r is not None]
     return sum(known) if known else None
 
 
-def _record(folder: Path) -> dict[str, Any] | None:
-    """A node's completion record as JSON, None when it cannot be read (an estimate never fails)."""
+def read_record(root: Path | None, kind: str, key: str) -> dict[str, Any] | None:
+    """Node (kind, key)'s completion record as plain JSON, None when there is none or it cannot be
+    read: an estimate rests on what it can read and never fails (the store's typed
+    `read_record` validates, which an estimate of a large grid need not pay for)."""
+    if root is None:
+        return None
     try:
-        data = json.loads((folder / "_complete.json").read_text(encoding="utf-8"))
+        data = json.loads((root / kind / key / "_complete.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None

@@ -68,23 +68,30 @@ def acceptable(candidate: str, word: str) -> bool:
     return scripts(candidate) <= scripts(word) and bool(scripts(candidate))
 
 
+def _tool_model(path: str, auto_class):
+    """(tokenizer, model in eval mode on its device, device) of a model an attack uses as a tool
+    (word_attack's masked LM and sentence encoder): its own code is never run."""
+    from xexp.runtime.learning.models.sources import load_model, load_tokenizer
+    from xexp.runtime.learning.tasks.runner import pick_device, quiet_loading
+
+    manifest = {"path_or_id": path, "revision": None, "trust_remote_code": False}
+    with quiet_loading():
+        tokenizer = load_tokenizer(manifest)
+        model = load_model(manifest, auto_class)
+    device = pick_device()
+    model.to(device).eval()
+    return tokenizer, model, device
+
+
 class MaskedLM:
     """A masked LM behind one call: the fillers of every word of a text, by word position."""
 
     def __init__(self, path: str):
         import transformers
 
-        from xexp.runtime.learning.models.sources import load_model, load_tokenizer
-        from xexp.runtime.learning.tasks.runner import pick_device, quiet_loading
-
-        manifest = {"path_or_id": path, "revision": None, "trust_remote_code": False}
-        with quiet_loading():
-            self.tokenizer = load_tokenizer(manifest)
-            self.model = load_model(manifest, transformers.AutoModelForMaskedLM)
+        self.tokenizer, self.model, self.device = _tool_model(path, transformers.AutoModelForMaskedLM)
         if self.tokenizer.mask_token is None:
             raise ModelError(f"word_attack: the model at {path} has no mask token: it is not a masked LM")
-        self.device = pick_device()
-        self.model.to(self.device).eval()
         vocab = self.tokenizer.convert_ids_to_tokens(list(range(len(self.tokenizer))))
         self.pieces = vocab
         self.sentencepiece = any(str(p).startswith("▁") for p in vocab[:5000])
@@ -123,15 +130,7 @@ class SentenceEncoder:
     def __init__(self, path: str):
         import transformers
 
-        from xexp.runtime.learning.models.sources import load_model, load_tokenizer
-        from xexp.runtime.learning.tasks.runner import pick_device, quiet_loading
-
-        manifest = {"path_or_id": path, "revision": None, "trust_remote_code": False}
-        with quiet_loading():
-            self.tokenizer = load_tokenizer(manifest)
-            self.model = load_model(manifest, transformers.AutoModel)
-        self.device = pick_device()
-        self.model.to(self.device).eval()
+        self.tokenizer, self.model, self.device = _tool_model(path, transformers.AutoModel)
 
     def similarities(self, reference: str, texts: list[str]) -> list[float]:
         import torch
