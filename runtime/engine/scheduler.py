@@ -31,7 +31,7 @@ from xexp.compiler.graph.kinds import kind_of
 from xexp.compiler.graph.node import Graph, Node
 from xexp.errors import Category, SpecValueError, category_of
 from xexp.runtime.engine.worker import (ADOPTED, BUSY, InputArtifactInvalid, NodeFailed, SystemFailure,
-                                 record_identity)
+                                        record_identity)
 from xexp.runtime.engine.leases import LeaseWatch, lease_path
 from xexp.runtime.engine.runs import RunLog, RunResult, create_run, read_events, run_dir
 from xexp.runtime.engine.plan import NO_RECORD, plan_status
